@@ -1,0 +1,44 @@
+# credkeeper's build. `make test` is what CI runs.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X github.com/credkeeper/credkeeper/internal/version.Version=$(VERSION)
+STATICCHECK_VERSION := 2025.1.1
+
+.PHONY: all build devvault test lint fuzz bench clean
+
+all: build
+
+## build: bin/credkeeper
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credkeeper ./cmd/credkeeper
+
+## devvault: bin/devvault, the real Vault core for tests and the demo.
+## The first build downloads several GB of modules and compiles for minutes.
+devvault: bin/devvault
+
+bin/devvault: tools/devvault/go.mod tools/devvault/go.sum tools/devvault/*.go
+	cd tools/devvault && $(GO) build -o ../../bin/devvault .
+
+## test: vet and the whole test suite with the race detector, against a real Vault.
+test: devvault
+	$(GO) vet ./...
+	CREDKEEPER_REQUIRE_VAULT=1 $(GO) test -race -count=1 ./...
+
+## lint: gofmt, vet and staticcheck.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd tools/devvault && $(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## fuzz: the long fuzzing runs (not part of test).
+fuzz:
+	@echo "no fuzz targets yet"
+
+## bench: benchmarks, with allocations.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,50 @@
+// Package secret holds the one type that carries secret material (client
+// secrets, access tokens, passwords) through credkeeper.
+//
+// A Value prints as "[redacted]" under every fmt verb, in JSON and in slog,
+// so a secret that wanders into a log line, an error or a table shows up as
+// the placeholder rather than as itself. The only way to the real text is
+// Reveal, which makes each use easy to find and review.
+package secret
+
+import (
+	"fmt"
+	"log/slog"
+)
+
+// Redacted is what a Value prints as.
+const Redacted = "[redacted]"
+
+// Value is a secret string. The zero value is the empty secret.
+type Value struct{ s string }
+
+// New wraps s.
+func New(s string) Value { return Value{s: s} }
+
+// Reveal returns the secret text. Call it only where the secret must leave
+// the process: a request to Vault or to a token endpoint.
+func (v Value) Reveal() string { return v.s }
+
+// IsZero reports whether the secret is empty.
+func (v Value) IsZero() bool { return v.s == "" }
+
+// Equal reports whether two secrets are the same without revealing either.
+func (v Value) Equal(o Value) bool { return v.s == o.s }
+
+// String implements fmt.Stringer.
+func (v Value) String() string { return Redacted }
+
+// GoString implements fmt.GoStringer, for %#v.
+func (v Value) GoString() string { return Redacted }
+
+// Format implements fmt.Formatter so that no verb (%x, %q, %v …) shows the text.
+func (v Value) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(Redacted)) }
+
+// LogValue implements slog.LogValuer.
+func (v Value) LogValue() slog.Value { return slog.StringValue(Redacted) }
+
+// MarshalJSON implements json.Marshaler: JSON output never carries the secret.
+func (v Value) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// MarshalText implements encoding.TextMarshaler.
+func (v Value) MarshalText() ([]byte, error) { return []byte(Redacted), nil }

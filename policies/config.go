@@ -1,0 +1,394 @@
+package policies
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/robfig/cron/v3"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/credkeeper/credkeeper/internal/credname"
+)
+
+// Defaults of the language.
+const (
+	DefaultMount = "secret"
+	DefaultPrefix = "credkeeper"
+	DefaultCheck  = "@every 1h"
+	// DefaultRotationPeriod is how long a pair lives when no rotate_by is set.
+	DefaultRotationPeriod = 365 * 24 * time.Hour
+)
+
+// Config is a decoded, validated configuration file.
+type Config struct {
+	Vault       Vault
+	Providers   map[string]*Provider // the provider blocks, by name (presets are not listed)
+	Credentials []*Credential        // in file order
+	Filename    string
+}
+
+// Vault is the vault block.
+type Vault struct {
+	Address string // empty: VAULT_ADDR
+	Mount   string
+	Prefix  string
+	Auth    VaultAuth
+}
+
+// VaultAuth is the vault block's auth block.
+type VaultAuth struct {
+	Method          string // "token", "approle" or "kubernetes"
+	Mount           string // the auth mount; the method's name when empty
+	RoleIDFile      string
+	SecretIDFile    string
+	SecretIDWrapped bool
+	Role            string
+	JWTFile         string
+}
+
+// Credential is a credential block.
+type Credential struct {
+	Name        string
+	Provider    string
+	Environment string
+	Owner       string
+	Check       string        // the cron expression as written
+	Schedule    cron.Schedule // Check, parsed
+	RotateBy    time.Time     // zero: issued_at + 365 days
+	DeclRange   hcl.Range
+}
+
+// Default is the configuration used when there is no file: presets only,
+// Vault from the environment.
+func Default() *Config {
+	return &Config{
+		Vault:     Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
+		Providers: map[string]*Provider{},
+	}
+}
+
+// Provider returns the provider of that name: a provider block, else a preset.
+func (c *Config) Provider(name string) (*Provider, bool) {
+	if p, ok := c.Providers[name]; ok {
+		return p, true
+	}
+	if p, ok := Preset(name); ok {
+		return &p, true
+	}
+	return nil, false
+}
+
+// Credential returns the credential block of that name.
+func (c *Config) Credential(name string) (*Credential, bool) {
+	for _, cr := range c.Credentials {
+		if cr.Name == name {
+			return cr, true
+		}
+	}
+	return nil, false
+}
+
+// Load reads and decodes a configuration file. Its error, if any, is a
+// *DiagnosticsError that renders every problem with file:line:col and a snippet.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read configuration: %w", err)
+	}
+	cfg, diags := Parse(src, path)
+	if diags.HasErrors() {
+		return nil, &DiagnosticsError{Diags: diags, Sources: map[string][]byte{path: src}}
+	}
+	return cfg, nil
+}
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "vault"},
+		{Type: "provider", LabelNames: []string{"name"}},
+		{Type: "credential", LabelNames: []string{"name"}},
+	},
+}
+
+var vaultSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "address"}, {Name: "mount"}, {Name: "prefix"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"method"}}},
+}
+
+var authSchemas = map[string]*hcl.BodySchema{
+	"token": {},
+	"approle": {Attributes: []hcl.AttributeSchema{
+		{Name: "role_id_file", Required: true}, {Name: "secret_id_file", Required: true},
+		{Name: "secret_id_wrapped"}, {Name: "mount"},
+	}},
+	"kubernetes": {Attributes: []hcl.AttributeSchema{
+		{Name: "role", Required: true}, {Name: "jwt_file"}, {Name: "mount"},
+	}},
+}
+
+var providerSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}},
+}
+
+var credentialSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
+	},
+}
+
+// Parse decodes configuration source. filename is used in diagnostics.
+func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	content, diags := file.Body.Content(rootSchema)
+	cfg := Default()
+	cfg.Filename = filename
+
+	var vaultSeen *hcl.Range
+	var credBlocks []*hcl.Block
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "vault":
+			if vaultSeen != nil {
+				diags = append(diags, errAt(b.DefRange, "Duplicate vault block", "Only one vault block is allowed; the first is at %s.", rangeStart(*vaultSeen)))
+				continue
+			}
+			vaultSeen = b.DefRange.Ptr()
+			diags = append(diags, decodeVault(b.Body, &cfg.Vault)...)
+		case "provider":
+			diags = append(diags, decodeProvider(b, cfg)...)
+		case "credential":
+			credBlocks = append(credBlocks, b)
+		}
+	}
+	// Credentials last, so that they may name providers declared below them.
+	for _, b := range credBlocks {
+		diags = append(diags, decodeCredential(b, cfg)...)
+	}
+	return cfg, diags
+}
+
+func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
+	content, diags := body.Content(vaultSchema)
+	diags = append(diags, optString(content.Attributes["address"], &v.Address)...)
+	diags = append(diags, optString(content.Attributes["mount"], &v.Mount)...)
+	diags = append(diags, optString(content.Attributes["prefix"], &v.Prefix)...)
+	v.Mount = strings.Trim(v.Mount, "/")
+	v.Prefix = strings.Trim(v.Prefix, "/")
+	if a := content.Attributes["mount"]; a != nil && v.Mount == "" {
+		diags = append(diags, errAt(a.Expr.Range(), "Empty mount", "The KV v2 mount may not be empty; the default is %q.", DefaultMount))
+	}
+	if a := content.Attributes["prefix"]; a != nil && v.Prefix == "" {
+		diags = append(diags, errAt(a.Expr.Range(), "Empty prefix", "The prefix may not be empty; the default is %q.", DefaultPrefix))
+	}
+
+	var authSeen *hcl.Range
+	for _, b := range content.Blocks {
+		if authSeen != nil {
+			diags = append(diags, errAt(b.DefRange, "Duplicate auth block", "Only one auth block is allowed; the first is at %s.", rangeStart(*authSeen)))
+			continue
+		}
+		authSeen = b.DefRange.Ptr()
+		method := b.Labels[0]
+		schema, ok := authSchemas[method]
+		if !ok {
+			diags = append(diags, errAt(b.LabelRanges[0], "Unknown auth method", "%q is not an auth method credkeeper knows: use \"token\", \"approle\" or \"kubernetes\".", method))
+			continue
+		}
+		ac, d := b.Body.Content(schema)
+		diags = append(diags, d...)
+		a := VaultAuth{Method: method}
+		diags = append(diags, optString(ac.Attributes["mount"], &a.Mount)...)
+		diags = append(diags, optString(ac.Attributes["role_id_file"], &a.RoleIDFile)...)
+		diags = append(diags, optString(ac.Attributes["secret_id_file"], &a.SecretIDFile)...)
+		diags = append(diags, optBool(ac.Attributes["secret_id_wrapped"], &a.SecretIDWrapped)...)
+		diags = append(diags, optString(ac.Attributes["role"], &a.Role)...)
+		diags = append(diags, optString(ac.Attributes["jwt_file"], &a.JWTFile)...)
+		v.Auth = a
+	}
+	return diags
+}
+
+func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
+	name := b.Labels[0]
+	content, diags := b.Body.Content(providerSchema)
+	if _, ok := cfg.Providers[name]; ok {
+		return append(diags, errAt(b.LabelRanges[0], "Duplicate provider", "A provider named %q is declared twice.", name))
+	}
+	p, isPreset := Preset(name)
+	p.Name = name
+	if !isPreset {
+		p.Timeout = DefaultProviderTimeout
+	}
+	diags = append(diags, optString(content.Attributes["token_url"], &p.TokenURL)...)
+	diags = append(diags, optString(content.Attributes["auth_style"], &p.AuthStyle)...)
+	diags = append(diags, optString(content.Attributes["environment"], &p.Environment)...)
+	diags = append(diags, optStringList(content.Attributes["scopes"], &p.Scopes)...)
+	diags = append(diags, optDuration(content.Attributes["timeout"], &p.Timeout)...)
+
+	if !isPreset {
+		if content.Attributes["token_url"] == nil {
+			diags = append(diags, errAt(b.DefRange, "Missing token_url", "Provider %q needs token_url, the URL of its token endpoint (only presets %s may leave it out).", name, strings.Join(PresetNames(), ", ")))
+		}
+		if content.Attributes["auth_style"] == nil {
+			diags = append(diags, errAt(b.DefRange, "Missing auth_style", "Provider %q needs auth_style: \"header\" (HTTP Basic, as Okta wants) or \"body\" (client_secret in the form, as Doorkeeper accepts).", name))
+		}
+	}
+	if a := content.Attributes["auth_style"]; a != nil && p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "%q is not an auth style: use \"header\" (HTTP Basic) or \"body\" (client_secret in the form).", p.AuthStyle))
+	}
+	if a := content.Attributes["token_url"]; a != nil && !strings.HasPrefix(p.TokenURL, "https://") && !strings.HasPrefix(p.TokenURL, "http://") {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid token_url", "%q is not an http(s) URL.", p.TokenURL))
+	}
+	if a := content.Attributes["timeout"]; a != nil && p.Timeout <= 0 {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid timeout", "The timeout must be more than zero."))
+	}
+	cfg.Providers[name] = &p
+	return diags
+}
+
+func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
+	name := b.Labels[0]
+	content, diags := b.Body.Content(credentialSchema)
+	if err := credname.Check(name); err != nil {
+		diags = append(diags, errAt(b.LabelRanges[0], "Invalid credential name", "%s.", capitalize(err.Error())))
+	}
+	if prev, ok := cfg.Credential(name); ok {
+		return append(diags, errAt(b.LabelRanges[0], "Duplicate credential", "A credential named %q is already declared at %s.", name, rangeStart(prev.DeclRange)))
+	}
+	c := &Credential{Name: name, Check: DefaultCheck, DeclRange: b.DefRange}
+	diags = append(diags, optString(content.Attributes["provider"], &c.Provider)...)
+	diags = append(diags, optString(content.Attributes["environment"], &c.Environment)...)
+	diags = append(diags, optString(content.Attributes["owner"], &c.Owner)...)
+	diags = append(diags, optString(content.Attributes["check"], &c.Check)...)
+
+	if a := content.Attributes["provider"]; a != nil && c.Provider != "" {
+		if p, ok := cfg.Provider(c.Provider); !ok {
+			diags = append(diags, errAt(a.Expr.Range(), "Unknown provider", "No provider block or preset is named %q; the presets are %s.", c.Provider, strings.Join(PresetNames(), ", ")))
+		} else if c.Environment == "" {
+			c.Environment = p.Environment
+		}
+	}
+	sched, err := cron.ParseStandard(c.Check)
+	if err != nil {
+		r := b.DefRange
+		if a := content.Attributes["check"]; a != nil {
+			r = a.Expr.Range()
+		}
+		diags = append(diags, errAt(r, "Invalid check schedule", "%q is not a cron schedule (%v): use five fields such as \"*/30 * * * *\", or @every 1h, @daily.", c.Check, err))
+	}
+	c.Schedule = sched
+	if a := content.Attributes["rotate_by"]; a != nil {
+		var s string
+		if d := optString(a, &s); d.HasErrors() {
+			diags = append(diags, d...)
+		} else if t, err := time.Parse("2006-01-02", s); err != nil {
+			diags = append(diags, errAt(a.Expr.Range(), "Invalid rotate_by", "%q is not a date: write it as YYYY-MM-DD.", s))
+		} else {
+			c.RotateBy = t
+		}
+	}
+	cfg.Credentials = append(cfg.Credentials, c)
+	return diags
+}
+
+// The attribute decoders below leave *dst alone when the attribute is absent.
+
+func optString(a *hcl.Attribute, dst *string) hcl.Diagnostics {
+	v, diags := attrValue(a, cty.String)
+	if v == cty.NilVal {
+		return diags
+	}
+	*dst = v.AsString()
+	return diags
+}
+
+func optBool(a *hcl.Attribute, dst *bool) hcl.Diagnostics {
+	v, diags := attrValue(a, cty.Bool)
+	if v == cty.NilVal {
+		return diags
+	}
+	*dst = v.True()
+	return diags
+}
+
+func optStringList(a *hcl.Attribute, dst *[]string) hcl.Diagnostics {
+	v, diags := attrValue(a, cty.List(cty.String))
+	if v == cty.NilVal {
+		return diags
+	}
+	out := []string{}
+	for _, e := range v.AsValueSlice() {
+		if e.IsNull() {
+			return append(diags, errAt(a.Expr.Range(), "Invalid value", "The list may not contain null."))
+		}
+		out = append(out, e.AsString())
+	}
+	*dst = out
+	return diags
+}
+
+func optDuration(a *hcl.Attribute, dst *time.Duration) hcl.Diagnostics {
+	var s string
+	diags := optString(a, &s)
+	if a == nil || diags.HasErrors() {
+		return diags
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		return append(diags, errAt(a.Expr.Range(), "Invalid duration", "%s.", capitalize(err.Error())))
+	}
+	*dst = d
+	return diags
+}
+
+// attrValue evaluates a constant attribute and converts it to want. It
+// returns cty.NilVal when the attribute is absent or has errors.
+func attrValue(a *hcl.Attribute, want cty.Type) (cty.Value, hcl.Diagnostics) {
+	if a == nil {
+		return cty.NilVal, nil
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	cv, err := convert.Convert(v, want)
+	if err != nil || cv.IsNull() || !cv.IsWhollyKnown() {
+		return cty.NilVal, append(diags, errAt(a.Expr.Range(), "Incorrect attribute value type", "%s must be %s.", a.Name, typeName(want)))
+	}
+	return cv, diags
+}
+
+func typeName(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a string"
+	case t == cty.Bool:
+		return "true or false"
+	case t.IsListType():
+		return "a list of strings"
+	}
+	return t.FriendlyName()
+}
+
+func errAt(r hcl.Range, summary, detail string, args ...any) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: r.Ptr()}
+}
+
+func rangeStart(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,135 @@
+package policies
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the .err golden files of testdata/invalid")
+
+func TestFullConfigDecodes(t *testing.T) {
+	cfg, err := Load("testdata/valid/full.hcl")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	v := cfg.Vault
+	if v.Address != "https://vault.example.org:8200" || v.Mount != "kv" || v.Prefix != "teams/security/credkeeper" {
+		t.Errorf("vault = %+v", v)
+	}
+	if v.Auth.Method != "approle" || v.Auth.RoleIDFile != "/etc/credkeeper/role-id" || !v.Auth.SecretIDWrapped {
+		t.Errorf("vault auth = %+v", v.Auth)
+	}
+
+	idp, ok := cfg.Provider("internal-idp")
+	if !ok || idp.AuthStyle != AuthStyleBody || idp.Timeout != 5*time.Second || strings.Join(idp.Scopes, " ") != "read write" || idp.Preset {
+		t.Errorf("provider internal-idp = %+v", idp)
+	}
+	intP, _ := cfg.Provider("ctrp-int")
+	if intP.Timeout != 30*time.Second || intP.TokenURL != "https://bioappdev.okta.com/oauth2/aus3ym6wniM6O3MGE297/v1/token" || intP.AuthStyle != AuthStyleHeader {
+		t.Errorf("an override keeps the preset's URL and style and changes the timeout: %+v", intP)
+	}
+
+	if len(cfg.Credentials) != 4 {
+		t.Fatalf("credentials = %d, want 4", len(cfg.Credentials))
+	}
+	stage, _ := cfg.Credential("ctrp-stage")
+	if stage.Environment != "stage" || stage.Owner != "security@example.org" || stage.Check != "*/30 * * * *" || stage.Schedule == nil {
+		t.Errorf("ctrp-stage = %+v", stage)
+	}
+	prod, _ := cfg.Credential("ctrp-prod")
+	if prod.Environment != "prod" || !prod.RotateBy.Equal(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("ctrp-prod = %+v", prod)
+	}
+	from := time.Date(2026, 11, 23, 10, 7, 0, 0, time.UTC)
+	if next := prod.Schedule.Next(from); !next.Equal(from.Add(15 * time.Minute)) {
+		t.Errorf("@every 15m next = %v", next)
+	}
+	idpCred, _ := cfg.Credential("idp")
+	if idpCred.Environment != "dev" || idpCred.Check != DefaultCheck {
+		t.Errorf("explicit environment and default check: %+v", idpCred)
+	}
+	dmp, _ := cfg.Credential("dmp")
+	if dmp.Environment != "prod" {
+		t.Errorf("dmptool preset gives environment prod, got %q", dmp.Environment)
+	}
+}
+
+func TestPresets(t *testing.T) {
+	for name, want := range map[string]struct{ url, style, scope string }{
+		"ctrp-int":   {"https://bioappdev.okta.com/oauth2/aus3ym6wniM6O3MGE297/v1/token", AuthStyleHeader, ""},
+		"ctrp-stage": {"https://bioappdev.okta.com/oauth2/aus478s3eb0x3du23297/v1/token", AuthStyleHeader, ""},
+		"ctrp-prod":  {"https://bioappdev.okta.com/oauth2/aus8jhc6kdbWPrwYa297/v1/token", AuthStyleHeader, ""},
+		"dmptool":    {"https://dmptool.org/oauth/token", AuthStyleBody, "public"},
+	} {
+		p, ok := Preset(name)
+		if !ok || p.TokenURL != want.url || p.AuthStyle != want.style || strings.Join(p.Scopes, " ") != want.scope || p.Timeout != DefaultProviderTimeout {
+			t.Errorf("preset %s = %+v", name, p)
+		}
+	}
+	if _, ok := Preset("okta"); ok {
+		t.Error("Preset(okta) exists")
+	}
+}
+
+func TestDefaultConfigNeedsNoFile(t *testing.T) {
+	cfg := Default()
+	if cfg.Vault.Mount != "secret" || cfg.Vault.Prefix != "credkeeper" || cfg.Vault.Auth.Method != "token" {
+		t.Errorf("Default() = %+v", cfg.Vault)
+	}
+	if _, ok := cfg.Provider("dmptool"); !ok {
+		t.Error("presets work without a file")
+	}
+}
+
+// Each file under testdata/invalid fails to load with exactly the
+// diagnostics in the .err file beside it.
+func TestInvalidConfigsGiveExactDiagnostics(t *testing.T) {
+	files, err := filepath.Glob("testdata/invalid/*.hcl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no invalid configs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".hcl"), func(t *testing.T) {
+			_, err := Load(f)
+			var de *DiagnosticsError
+			if !errors.As(err, &de) {
+				t.Fatalf("Load(%s) = %v, want diagnostics", f, err)
+			}
+			golden := strings.TrimSuffix(f, ".hcl") + ".err"
+			if *update {
+				if err := os.WriteFile(golden, []byte(err.Error()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, rerr := os.ReadFile(golden)
+			if rerr != nil {
+				t.Fatalf("read %s (run go test -update to create it): %v", golden, rerr)
+			}
+			if err.Error() != string(want) {
+				t.Errorf("diagnostics:\n%s\nwant:\n%s", err, want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"365d": 365 * 24 * time.Hour, "14d": 14 * 24 * time.Hour, "1d12h": 36 * time.Hour,
+		"10s": 10 * time.Second, "4h": 4 * time.Hour, "0d": 0,
+	} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "d", "-1d", "1dx", "ten", "5", "1.5d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) succeeded", bad)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+vault {
+  auth "ldap" {
+    username = "me"
+  }
+}

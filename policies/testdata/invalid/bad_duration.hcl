@@ -1,0 +1,5 @@
+provider "idp" {
+  token_url  = "https://idp.example.org/token"
+  auth_style = "header"
+  timeout    = "ten seconds"
+}

@@ -1,0 +1,3 @@
+credential "CTRP/Prod" {
+  provider = "ctrp-prod"
+}

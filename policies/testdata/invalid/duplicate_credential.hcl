@@ -1,0 +1,7 @@
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+}
+
+credential "ctrp-stage" {
+  provider = "ctrp-prod"
+}

@@ -1,0 +1,7 @@
+provider "idp" {
+  token_url = "https://idp.example.org/token"
+}
+
+credential "idp-dev" {
+  provider = "idp"
+}

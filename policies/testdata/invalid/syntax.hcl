@@ -1,0 +1,3 @@
+credential "ctrp-prod" {
+  provider = "ctrp-prod
+}

@@ -1,0 +1,7 @@
+vault {
+  mount = "secret"
+}
+
+notifer "email" "security" {
+  to = ["security@example.org"]
+}

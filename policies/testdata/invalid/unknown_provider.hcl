@@ -1,0 +1,3 @@
+credential "ctrp-stage" {
+  provider = "ctrp-staging"
+}

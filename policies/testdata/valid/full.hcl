@@ -1,0 +1,45 @@
+vault {
+  address = "https://vault.example.org:8200"
+  mount   = "kv"
+  prefix  = "teams/security/credkeeper"
+  auth "approle" {
+    role_id_file   = "/etc/credkeeper/role-id"
+    secret_id_file = "/etc/credkeeper/secret-id"
+    secret_id_wrapped = true
+  }
+}
+
+provider "internal-idp" {
+  token_url  = "https://idp.example.org/oauth2/token"
+  auth_style = "body"
+  scopes     = ["read", "write"]
+  timeout    = "5s"
+}
+
+# Overrides a preset: only what changes is written.
+provider "ctrp-int" {
+  timeout = "30s"
+}
+
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+  owner    = "security@example.org"
+  check    = "*/30 * * * *"
+}
+
+credential "ctrp-prod" {
+  provider  = "ctrp-prod"
+  owner     = "oncall@example.org"
+  check     = "@every 15m"
+  rotate_by = "2027-03-01"
+}
+
+credential "idp" {
+  provider    = "internal-idp"
+  environment = "dev"
+}
+
+credential "dmp" {
+  provider = "dmptool"
+  check    = "@daily"
+}

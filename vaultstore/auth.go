@@ -1,0 +1,321 @@
+package vaultstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/hashicorp/vault/api/auth/approle"
+	"github.com/hashicorp/vault/api/auth/kubernetes"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// Auth methods.
+const (
+	AuthToken      = "token"
+	AuthAppRole    = "approle"
+	AuthKubernetes = "kubernetes"
+)
+
+// DefaultKubernetesJWTFile is where Kubernetes mounts a pod's service account token.
+const DefaultKubernetesJWTFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// AuthConfig says how to log in to Vault.
+type AuthConfig struct {
+	// Method is "token" (the default), "approle" or "kubernetes".
+	Method string
+	// Mount is the auth method's mount path; the method's name by default.
+	Mount string
+
+	// Token, for token auth; VAULT_TOKEN, then ~/.vault-token, when empty.
+	Token secret.Value
+
+	// RoleIDFile and SecretIDFile, for AppRole.
+	RoleIDFile   string
+	SecretIDFile string
+	// SecretIDWrapped: SecretIDFile holds a response-wrapping token that
+	// unwraps to the secret ID.
+	SecretIDWrapped bool
+
+	// Role and JWTFile, for Kubernetes.
+	Role    string
+	JWTFile string
+}
+
+// AuthEvent reports what the login keeper did, for logs and metrics.
+type AuthEvent struct {
+	Kind string // "login", "renewed", "expiring", "error"
+	TTL  time.Duration
+	Err  error
+}
+
+type authenticator struct {
+	client *api.Client
+	cfg    AuthConfig
+
+	mu     sync.Mutex
+	secret *api.Secret // the login's auth secret, for the lifetime watcher
+}
+
+func newAuthenticator(client *api.Client, cfg AuthConfig) (*authenticator, error) {
+	switch cfg.Method {
+	case "", AuthToken:
+		cfg.Method = AuthToken
+	case AuthAppRole:
+		if cfg.RoleIDFile == "" || cfg.SecretIDFile == "" {
+			return nil, errors.New("approle auth needs role_id_file and secret_id_file")
+		}
+	case AuthKubernetes:
+		if cfg.Role == "" {
+			return nil, errors.New("kubernetes auth needs a role")
+		}
+		if cfg.JWTFile == "" {
+			cfg.JWTFile = DefaultKubernetesJWTFile
+		}
+	default:
+		return nil, fmt.Errorf("unknown Vault auth method %q: use token, approle or kubernetes", cfg.Method)
+	}
+	if cfg.Mount == "" {
+		cfg.Mount = cfg.Method
+	}
+	return &authenticator{client: client, cfg: cfg}, nil
+}
+
+// login obtains a token and sets it on the client. Token auth sends no
+// request: the token is checked by the first request that uses it.
+func (a *authenticator) login(ctx context.Context) error {
+	var (
+		sec *api.Secret
+		err error
+	)
+	switch a.cfg.Method {
+	case AuthToken:
+		err = a.useToken()
+	case AuthAppRole:
+		sec, err = a.loginAppRole(ctx)
+	case AuthKubernetes:
+		sec, err = a.loginKubernetes(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	a.setSecret(sec)
+	return nil
+}
+
+func (a *authenticator) setSecret(sec *api.Secret) {
+	a.mu.Lock()
+	a.secret = sec
+	a.mu.Unlock()
+}
+
+func (a *authenticator) useToken() error {
+	tok := a.cfg.Token.Reveal()
+	if tok == "" {
+		var err error
+		if tok, err = tokenFromEnvOrFile(); err != nil {
+			return &Error{Op: "login", Err: err}
+		}
+	}
+	if tok == "" {
+		return &Error{Op: "login", Kind: ErrPermissionDenied, Err: errors.New("no Vault token"),
+			Hint: "set VAULT_TOKEN, run vault login, or configure auth \"approle\" or auth \"kubernetes\" in the vault block"}
+	}
+	a.client.SetToken(tok)
+	return nil
+}
+
+// tokenSecret looks up the token in use, to learn whether and for how long
+// it can be renewed.
+func (a *authenticator) tokenSecret(ctx context.Context) (*api.Secret, error) {
+	self, err := a.client.Auth().Token().LookupSelfWithContext(ctx)
+	if err != nil {
+		return nil, wrapErr("look up the Vault token", "auth/token/lookup-self", a.client.Address(), err)
+	}
+	renewable, _ := self.TokenIsRenewable()
+	ttl, _ := self.TokenTTL()
+	return &api.Secret{Auth: &api.SecretAuth{ClientToken: a.client.Token(), Renewable: renewable, LeaseDuration: int(ttl.Seconds())}}, nil
+}
+
+func (a *authenticator) loginAppRole(ctx context.Context) (*api.Secret, error) {
+	roleID, err := readTrimmed(a.cfg.RoleIDFile, "AppRole role_id_file")
+	if err != nil {
+		return nil, err
+	}
+	opts := []approle.LoginOption{approle.WithMountPath(a.cfg.Mount)}
+	if a.cfg.SecretIDWrapped {
+		opts = append(opts, approle.WithWrappingToken())
+	}
+	method, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromFile: a.cfg.SecretIDFile}, opts...)
+	if err != nil {
+		return nil, &Error{Op: "login", Path: "auth/" + a.cfg.Mount, Err: err}
+	}
+	return a.loginWith(ctx, method)
+}
+
+func (a *authenticator) loginKubernetes(ctx context.Context) (*api.Secret, error) {
+	if _, err := readTrimmed(a.cfg.JWTFile, "Kubernetes service account token"); err != nil {
+		return nil, err
+	}
+	method, err := kubernetes.NewKubernetesAuth(a.cfg.Role,
+		kubernetes.WithMountPath(a.cfg.Mount),
+		kubernetes.WithServiceAccountTokenPath(a.cfg.JWTFile))
+	if err != nil {
+		return nil, &Error{Op: "login", Path: "auth/" + a.cfg.Mount, Err: err}
+	}
+	return a.loginWith(ctx, method)
+}
+
+func (a *authenticator) loginWith(ctx context.Context, method api.AuthMethod) (*api.Secret, error) {
+	path := "auth/" + a.cfg.Mount + "/login"
+	sec, err := a.client.Auth().Login(ctx, method)
+	if err != nil {
+		return nil, wrapErr("log in", path, a.client.Address(), err)
+	}
+	if sec == nil || sec.Auth == nil {
+		return nil, &Error{Op: "log in", Path: path, Err: errors.New("vault returned no token")}
+	}
+	return sec, nil
+}
+
+// KeepLoggedIn renews the login with api.LifetimeWatcher and logs in again
+// when the token can no longer be renewed, until ctx ends. A failed login is
+// retried with backoff. A static token (token auth) is renewed while it can
+// be; when it cannot, KeepLoggedIn reports "expiring" and waits. onEvent
+// (which may be nil) hears of each step.
+func (s *Store) KeepLoggedIn(ctx context.Context, onEvent func(AuthEvent)) error {
+	if onEvent == nil {
+		onEvent = func(AuthEvent) {}
+	}
+	return s.auth.keep(ctx, onEvent)
+}
+
+func (a *authenticator) keep(ctx context.Context, onEvent func(AuthEvent)) error {
+	failures := 0
+	for ctx.Err() == nil {
+		sec, err := a.current(ctx, onEvent)
+		if err != nil {
+			failures++
+			onEvent(AuthEvent{Kind: "error", Err: err})
+			if !sleepCtx(ctx, LoginBackoff(failures)) {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		ttl := time.Duration(sec.Auth.LeaseDuration) * time.Second
+		switch {
+		case ttl == 0:
+			// A token that never expires (a root token) needs no care.
+			<-ctx.Done()
+			return nil
+		case sec.Auth.Renewable:
+			if err := a.watch(ctx, sec, onEvent); err != nil && ctx.Err() == nil {
+				onEvent(AuthEvent{Kind: "error", Err: err})
+			}
+		case a.cfg.Method != AuthToken:
+			// Not renewable: log in again at two thirds of its life.
+			if !sleepCtx(ctx, ttl*2/3) {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if a.cfg.Method == AuthToken {
+			// Nothing can replace a static token: say so and wait.
+			onEvent(AuthEvent{Kind: "expiring", TTL: ttl})
+			<-ctx.Done()
+			return nil
+		}
+		a.setSecret(nil) // renewal is over: log in again
+	}
+	return nil
+}
+
+// current returns the login's auth secret, logging in when there is none.
+func (a *authenticator) current(ctx context.Context, onEvent func(AuthEvent)) (*api.Secret, error) {
+	if a.cfg.Method == AuthToken {
+		return a.tokenSecret(ctx)
+	}
+	a.mu.Lock()
+	sec := a.secret
+	a.mu.Unlock()
+	if sec != nil {
+		return sec, nil
+	}
+	if err := a.login(ctx); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	sec = a.secret
+	a.mu.Unlock()
+	onEvent(AuthEvent{Kind: "login", TTL: time.Duration(sec.Auth.LeaseDuration) * time.Second})
+	return sec, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (a *authenticator) watch(ctx context.Context, sec *api.Secret, onEvent func(AuthEvent)) error {
+	w, err := a.client.NewLifetimeWatcher(&api.LifetimeWatcherInput{Secret: sec})
+	if err != nil {
+		return err
+	}
+	go w.Start()
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-w.DoneCh():
+			// Renewal ended: the token reached its max TTL or renewal failed.
+			return err
+		case r := <-w.RenewCh():
+			ttl := time.Duration(0)
+			if r.Secret != nil && r.Secret.Auth != nil {
+				ttl = time.Duration(r.Secret.Auth.LeaseDuration) * time.Second
+			}
+			onEvent(AuthEvent{Kind: "renewed", TTL: ttl})
+		}
+	}
+}
+
+// LoginBackoff is the wait before login attempt n+1 after n consecutive
+// failures: 1s, 2s, 4s … capped at one minute.
+func LoginBackoff(failures int) time.Duration {
+	if failures < 1 {
+		return 0
+	}
+	d := time.Second
+	for i := 1; i < failures && d < time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, time.Minute)
+}
+
+func readTrimmed(path, what string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", &Error{Op: "login", Err: fmt.Errorf("read %s: %w", what, err)}
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", &Error{Op: "login", Err: fmt.Errorf("%s %s is empty", what, path)}
+	}
+	return s, nil
+}

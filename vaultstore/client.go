@@ -1,0 +1,138 @@
+package vaultstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Config says which Vault to talk to and where credkeeper's records live.
+// Empty fields fall back to the environment, as the vault CLI reads it.
+type Config struct {
+	// Address of Vault; VAULT_ADDR when empty, else https://127.0.0.1:8200.
+	Address string
+	// Namespace (Vault Enterprise); VAULT_NAMESPACE when empty.
+	Namespace string
+	// CACert is a PEM file to verify Vault's TLS certificate; VAULT_CACERT when empty.
+	CACert string
+	// Mount is the KV v2 mount, "secret" by default.
+	Mount string
+	// Prefix is the folder under the mount, "credkeeper" by default.
+	Prefix string
+	// Auth is how to log in; token auth by default.
+	Auth AuthConfig
+	// Timeout bounds each request to Vault; 10s by default.
+	Timeout time.Duration
+}
+
+// Defaults for Config.
+const (
+	DefaultMount   = "secret"
+	DefaultPrefix  = "credkeeper"
+	DefaultTimeout = 10 * time.Second
+)
+
+// Store reads and writes credkeeper's records in one KV v2 mount.
+type Store struct {
+	client *api.Client
+	kv     *api.KVv2
+	mount  string
+	prefix string
+	auth   *authenticator
+}
+
+// Open builds a client from cfg and the environment and logs in. It sends
+// at most the requests the login needs; it does not probe the mount.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	client, err := newClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		client: client,
+		mount:  strings.Trim(orDefault(cfg.Mount, DefaultMount), "/"),
+		prefix: strings.Trim(orDefault(cfg.Prefix, DefaultPrefix), "/"),
+	}
+	s.kv = client.KVv2(s.mount)
+	s.auth, err = newAuthenticator(client, cfg.Auth)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auth.login(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Address is the Vault address the store talks to.
+func (s *Store) Address() string { return s.client.Address() }
+
+// Mount is the KV v2 mount path, without slashes.
+func (s *Store) Mount() string { return s.mount }
+
+// Prefix is the folder under the mount, without slashes.
+func (s *Store) Prefix() string { return s.prefix }
+
+func newClient(cfg Config) (*api.Client, error) {
+	// DefaultConfig reads VAULT_ADDR, VAULT_CACERT, VAULT_CAPATH,
+	// VAULT_SKIP_VERIFY, VAULT_CLIENT_CERT and friends.
+	vc := api.DefaultConfig()
+	if vc.Error != nil {
+		return nil, fmt.Errorf("read Vault settings from the environment: %w", vc.Error)
+	}
+	if cfg.Address != "" {
+		vc.Address = cfg.Address
+	}
+	if cfg.CACert != "" {
+		if err := vc.ConfigureTLS(&api.TLSConfig{CACert: cfg.CACert}); err != nil {
+			return nil, fmt.Errorf("load Vault CA certificate %s: %w", cfg.CACert, err)
+		}
+	}
+	// One backoff of credkeeper's governs; the client's own retries are off.
+	vc.MaxRetries = 0
+	vc.Timeout = cfg.Timeout
+	if vc.Timeout <= 0 {
+		vc.Timeout = DefaultTimeout
+	}
+	client, err := api.NewClient(vc) // reads VAULT_TOKEN and VAULT_NAMESPACE
+	if err != nil {
+		return nil, fmt.Errorf("create Vault client for %s: %w", vc.Address, err)
+	}
+	if cfg.Namespace != "" {
+		client.SetNamespace(cfg.Namespace)
+	}
+	return client, nil
+}
+
+// tokenFromEnvOrFile returns the token the vault CLI would use: VAULT_TOKEN,
+// else the contents of ~/.vault-token.
+func tokenFromEnvOrFile() (string, error) {
+	if t := os.Getenv(api.EnvVaultToken); t != "" {
+		return t, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", nil
+	}
+	b, err := os.ReadFile(filepath.Join(home, ".vault-token"))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read ~/.vault-token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

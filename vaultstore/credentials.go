@@ -1,0 +1,247 @@
+package vaultstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// DateLayout is how dates are kept in custom metadata.
+const DateLayout = "2006-01-02"
+
+// MinMaxVersions is the least KV history a credential keeps, so that a
+// rotation can be rolled back.
+const MinMaxVersions = 10
+
+// Custom metadata keys of credentials/NAME.
+const (
+	metaProvider    = "provider"
+	metaEnvironment = "environment"
+	metaOwner       = "owner"
+	metaIssuedAt    = "issued_at"
+	metaRotateBy    = "rotate_by"
+)
+
+// Credential is credentials/NAME: an OAuth2 client's ID and secret.
+type Credential struct {
+	Name         string
+	ClientID     string
+	ClientSecret secret.Value
+	// AccessToken is a stored long-lived token (a user grant); usually empty.
+	AccessToken secret.Value
+	Metadata    CredentialMetadata
+	// Version is the KV version the data was read from or written as.
+	Version int
+}
+
+// CredentialMetadata is what credkeeper keeps in a credential's KV v2
+// custom metadata. It holds no secret, so anyone allowed to read metadata
+// (the auditor role) sees it.
+type CredentialMetadata struct {
+	Provider    string
+	Environment string
+	Owner       string
+	IssuedAt    time.Time // a date, UTC; zero when unknown
+	RotateBy    time.Time // a date, UTC; zero when unknown
+}
+
+// CredentialInfo is a credential as listings show it: metadata, never data.
+type CredentialInfo struct {
+	Name        string
+	Metadata    CredentialMetadata
+	Version     int
+	UpdatedTime time.Time
+	// Fingerprint changes whenever the data version or any metadata
+	// changes; PutCredentialMetadata refuses when it moved.
+	Fingerprint string
+}
+
+func (m CredentialMetadata) toCustom() map[string]string {
+	c := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			c[k] = v
+		}
+	}
+	set(metaProvider, m.Provider)
+	set(metaEnvironment, m.Environment)
+	set(metaOwner, m.Owner)
+	if !m.IssuedAt.IsZero() {
+		c[metaIssuedAt] = m.IssuedAt.UTC().Format(DateLayout)
+	}
+	if !m.RotateBy.IsZero() {
+		c[metaRotateBy] = m.RotateBy.UTC().Format(DateLayout)
+	}
+	return c
+}
+
+func metadataFromCustom(path string, c map[string]string) (CredentialMetadata, error) {
+	m := CredentialMetadata{
+		Provider:    c[metaProvider],
+		Environment: c[metaEnvironment],
+		Owner:       c[metaOwner],
+	}
+	var err error
+	if m.IssuedAt, err = parseDate(c[metaIssuedAt]); err != nil {
+		return m, &Error{Op: "read metadata", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("issued_at: %w", err),
+			Hint: "fix the custom metadata in Vault, or set it again with credkeeper secret set"}
+	}
+	if m.RotateBy, err = parseDate(c[metaRotateBy]); err != nil {
+		return m, &Error{Op: "read metadata", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("rotate_by: %w", err),
+			Hint: "fix the custom metadata in Vault, or set it again with credkeeper secret set"}
+	}
+	return m, nil
+}
+
+// parseDate accepts YYYY-MM-DD or RFC 3339; empty is the zero time.
+func parseDate(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(DateLayout, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
+	}
+	return t.UTC(), nil
+}
+
+// GetCredential reads credentials/NAME: its latest data and its metadata.
+// A record lacking client_id or client_secret is returned as far as it goes,
+// with an error of kind ErrMalformed naming the missing field.
+func (s *Store) GetCredential(ctx context.Context, name string) (*Credential, error) {
+	data, version, err := s.readData(ctx, KindCredentials, name)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := s.readMeta(ctx, KindCredentials, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credential{Name: name, Version: version}
+	c.Metadata, err = metadataFromCustom(s.metaPath(KindCredentials, name), meta.Custom)
+	if err != nil {
+		return c, err
+	}
+	return c, decodeCredentialData(c, data, s.dataPath(KindCredentials, name))
+}
+
+func decodeCredentialData(c *Credential, data map[string]any, path string) error {
+	var missing []string
+	str := func(key string, required bool) string {
+		v, ok := data[key].(string)
+		if required && (!ok || v == "") {
+			missing = append(missing, key)
+		}
+		return v
+	}
+	c.ClientID = str("client_id", true)
+	c.ClientSecret = secret.New(str("client_secret", true))
+	c.AccessToken = secret.New(str("access_token", false))
+	if len(missing) > 0 {
+		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
+			Err:  fmt.Errorf("the record has no %s", strings.Join(missing, " or ")),
+			Hint: "set the pair with credkeeper secret set " + c.Name}
+	}
+	return nil
+}
+
+func credentialData(c *Credential) map[string]any {
+	data := map[string]any{
+		"client_id":     c.ClientID,
+		"client_secret": c.ClientSecret.Reveal(),
+	}
+	if !c.AccessToken.IsZero() {
+		data["access_token"] = c.AccessToken.Reveal()
+	}
+	return data
+}
+
+// PutCredential writes c as a new version of credentials/NAME if the
+// current version is still cas (0: only if none exists), then sets its
+// custom metadata. It returns the new version.
+func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int, error) {
+	if c.ClientID == "" || c.ClientSecret.IsZero() {
+		return 0, &Error{Op: "write", Path: s.dataPath(KindCredentials, c.Name), Kind: ErrMalformed,
+			Err: fmt.Errorf("a credential needs both a client ID and a client secret")}
+	}
+	version, err := s.writeData(ctx, KindCredentials, c.Name, credentialData(c), cas)
+	if err != nil {
+		return 0, err
+	}
+	meta, err := s.readMeta(ctx, KindCredentials, c.Name)
+	if err != nil {
+		return version, err
+	}
+	if meta.CurrentVersion != version {
+		return version, &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, c.Name), Kind: ErrCASConflict,
+			Err: fmt.Errorf("version %d was written after ours (%d)", meta.CurrentVersion, version)}
+	}
+	maxVersions := max(meta.MaxVersions, MinMaxVersions)
+	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), maxVersions); err != nil {
+		return version, err
+	}
+	c.Version = version
+	return version, nil
+}
+
+// PutCredentialMetadata replaces a credential's custom metadata. KV v2 has
+// no check-and-set for metadata, so it re-reads the metadata first and
+// refuses with ErrCASConflict when its fingerprint is no longer
+// ifFingerprint (see CredentialInfo.Fingerprint). The data is not touched.
+func (s *Store) PutCredentialMetadata(ctx context.Context, name string, m CredentialMetadata, ifFingerprint string) error {
+	cur, err := s.readMeta(ctx, KindCredentials, name)
+	if err != nil {
+		return err
+	}
+	if fp := cur.Fingerprint(); fp != ifFingerprint {
+		return &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, name), Kind: ErrCASConflict,
+			Err:  fmt.Errorf("its version or metadata changed since it was read"),
+			Hint: "read it again and retry"}
+	}
+	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), max(cur.MaxVersions, MinMaxVersions))
+}
+
+// CredentialInfo reads a credential's metadata only (never its secret).
+func (s *Store) CredentialInfo(ctx context.Context, name string) (*CredentialInfo, error) {
+	meta, err := s.readMeta(ctx, KindCredentials, name)
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadataFromCustom(s.metaPath(KindCredentials, name), meta.Custom)
+	if err != nil {
+		return nil, err
+	}
+	return &CredentialInfo{Name: name, Metadata: md, Version: meta.CurrentVersion, UpdatedTime: meta.UpdatedTime, Fingerprint: meta.Fingerprint()}, nil
+}
+
+// ListCredentials returns every credential's metadata, sorted by name.
+// It reads metadata only: one list request and one read per credential.
+func (s *Store) ListCredentials(ctx context.Context) ([]CredentialInfo, error) {
+	names, err := s.list(ctx, KindCredentials)
+	if err != nil {
+		return nil, err
+	}
+	infos := make([]CredentialInfo, 0, len(names))
+	for _, n := range names {
+		if ValidateName(n) != nil {
+			continue // not a record credkeeper wrote
+		}
+		info, err := s.CredentialInfo(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		infos = append(infos, *info)
+	}
+	return infos, nil
+}
+
+// DeleteCredential removes credentials/NAME with all its versions.
+func (s *Store) DeleteCredential(ctx context.Context, name string) error {
+	return s.destroy(ctx, KindCredentials, name)
+}

@@ -1,0 +1,20 @@
+// Package vaultstore is credkeeper's only door to HashiCorp Vault, and the
+// only package that imports github.com/hashicorp/vault/api.
+//
+// It owns the Vault client (configured from credkeeper's config or from the
+// environment exactly as the vault CLI reads it), the login and its renewal
+// (token, AppRole, Kubernetes), and credkeeper's records in a KV v2 mount:
+//
+//	<mount>/<prefix>/credentials/NAME  client ID and secret; custom metadata
+//	<mount>/<prefix>/pending/NAME      a new pair staged for rotation
+//	<mount>/<prefix>/state/NAME        the last check results
+//	<mount>/<prefix>/tokens/NAME       an access token published for CI
+//	<mount>/<prefix>/ledger/NAME       notices sent and incidents open
+//
+// Every read returns the KV version it read; every data write is a
+// check-and-set against the version the caller read. Failures are typed:
+// callers test them with errors.Is against ErrNotFound, ErrCASConflict,
+// ErrPermissionDenied, ErrSealed, ErrUnreachable and ErrInvalidName.
+//
+// vaultstore knows nothing of OAuth2: it stores what it is given.
+package vaultstore

@@ -1,0 +1,148 @@
+package vaultstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// The kinds of failure callers can test for with errors.Is.
+var (
+	// ErrNotFound: the record does not exist (or its latest version is deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrCASConflict: the record changed since the version the caller read.
+	ErrCASConflict = errors.New("check-and-set conflict")
+	// ErrPermissionDenied: the Vault token's policies do not allow the request.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrSealed: Vault answered that it is sealed.
+	ErrSealed = errors.New("vault is sealed")
+	// ErrUnreachable: no answer from Vault (connection refused, DNS, TLS, timeout).
+	ErrUnreachable = errors.New("vault is unreachable")
+	// ErrInvalidName: a credential name that is not allowed; no request was sent.
+	ErrInvalidName = errors.New("invalid credential name")
+	// ErrMalformed: a record in Vault lacks a field or holds one of the wrong type.
+	ErrMalformed = errors.New("malformed record")
+)
+
+// Error is a failed Vault operation. It wraps both its kind (one of the Err
+// values above, or nil when none fits) and the underlying cause.
+type Error struct {
+	Op   string // "read", "write", "list", "delete", "login", …
+	Path string // the Vault path, e.g. secret/data/credkeeper/credentials/x
+	Kind error
+	Err  error
+	Hint string // what to do next, for a person
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Op)
+	if e.Path != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Path)
+	}
+	b.WriteString(": ")
+	switch {
+	case e.Kind != nil && e.Err != nil && !errors.Is(e.Err, e.Kind):
+		fmt.Fprintf(&b, "%v: %v", e.Kind, e.Err)
+	case e.Err != nil:
+		b.WriteString(e.Err.Error())
+	case e.Kind != nil:
+		b.WriteString(e.Kind.Error())
+	}
+	if e.Hint != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Hint)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap returns the kind and the cause, so errors.Is finds either.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// wrapErr turns an error from the Vault client into an *Error of the right kind.
+func wrapErr(op, path, addr string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *Error
+	if errors.As(err, &ve) {
+		return err
+	}
+	e := &Error{Op: op, Path: path, Err: cleanCause(err)}
+	var re *api.ResponseError
+	switch {
+	case errors.Is(err, api.ErrSecretNotFound):
+		e.Kind, e.Err = ErrNotFound, nil
+	case errors.As(err, &re):
+		switch {
+		case re.StatusCode == 404:
+			e.Kind, e.Err = ErrNotFound, nil
+		case re.StatusCode == 403:
+			e.Kind = ErrPermissionDenied
+			e.Err = nil
+			e.Hint = "the Vault token's policies do not allow this; see credkeeper vault-policies print, or log in with a token that has them"
+		case re.StatusCode == 503 && containsAny(re.Errors, "sealed"):
+			e.Kind = ErrSealed
+			e.Err = nil
+			e.Hint = "unseal Vault (vault operator unseal) and try again"
+		case re.StatusCode == 400 && containsAny(re.Errors, "check-and-set"):
+			e.Kind = ErrCASConflict
+			e.Err = nil
+			e.Hint = "another writer changed it since it was read; read it again and retry"
+		case re.StatusCode >= 500:
+			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+			e.Hint = "Vault is failing; check its logs and try again"
+		default:
+			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+		}
+	case isTransport(err):
+		e.Kind = ErrUnreachable
+		e.Hint = "check VAULT_ADDR (" + addr + ") and that Vault is running and reachable"
+	}
+	return e
+}
+
+// cleanCause drops the client's multi-line response dumps from an error,
+// keeping the first line, which names the failure.
+func cleanCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, ue.URL, ue.Err)
+	}
+	return err
+}
+
+func isTransport(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ue *url.Error
+	var ne net.Error
+	var oe *net.OpError
+	return errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &oe)
+}
+
+func containsAny(msgs []string, sub string) bool {
+	for _, m := range msgs {
+		if strings.Contains(strings.ToLower(m), sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package vaultstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+)
+
+// Record kinds: the folders under the prefix.
+const (
+	KindCredentials = "credentials"
+	KindPending     = "pending"
+	KindState       = "state"
+	KindTokens      = "tokens"
+	KindLedger      = "ledger"
+)
+
+// Meta is a key's KV v2 metadata: its versions and custom metadata.
+type Meta struct {
+	CurrentVersion int
+	UpdatedTime    time.Time
+	MaxVersions    int
+	Custom         map[string]string
+}
+
+// Fingerprint identifies this exact state of a key: its current version,
+// update time, max_versions and custom metadata. KV v2 moves updated_time
+// only when data is written, not when metadata is, so a hand edit of
+// custom metadata shows in the fingerprint but not in updated_time.
+func (m *Meta) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v=%d\nu=%s\nmax=%d\n", m.CurrentVersion, m.UpdatedTime.UTC().Format(time.RFC3339Nano), m.MaxVersions)
+	keys := make([]string, 0, len(m.Custom))
+	for k := range m.Custom {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "%q=%q\n", k, m.Custom[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// relPath is the path of a record under the mount: PREFIX/KIND/NAME.
+func (s *Store) relPath(kind, name string) string {
+	return s.prefix + "/" + kind + "/" + name
+}
+
+// dataPath is the full API path of a record's data, for messages.
+func (s *Store) dataPath(kind, name string) string {
+	return s.mount + "/data/" + s.relPath(kind, name)
+}
+
+func (s *Store) metaPath(kind, name string) string {
+	return s.mount + "/metadata/" + s.relPath(kind, name)
+}
+
+// readData reads the latest version of a record.
+func (s *Store) readData(ctx context.Context, kind, name string) (map[string]any, int, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, 0, err
+	}
+	sec, err := s.kv.Get(ctx, s.relPath(kind, name))
+	if err != nil {
+		return nil, 0, wrapErr("read", s.dataPath(kind, name), s.Address(), err)
+	}
+	if sec.Data == nil {
+		// The latest version was deleted.
+		return nil, 0, &Error{Op: "read", Path: s.dataPath(kind, name), Kind: ErrNotFound}
+	}
+	v := 0
+	if sec.VersionMetadata != nil {
+		v = sec.VersionMetadata.Version
+	}
+	return sec.Data, v, nil
+}
+
+// readDataVersion reads one version of a record.
+func (s *Store) readDataVersion(ctx context.Context, kind, name string, version int) (map[string]any, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	sec, err := s.kv.GetVersion(ctx, s.relPath(kind, name), version)
+	if err != nil {
+		return nil, wrapErr("read", fmt.Sprintf("%s?version=%d", s.dataPath(kind, name), version), s.Address(), err)
+	}
+	if sec.Data == nil {
+		return nil, &Error{Op: "read", Path: fmt.Sprintf("%s?version=%d", s.dataPath(kind, name), version), Kind: ErrNotFound}
+	}
+	return sec.Data, nil
+}
+
+// writeData writes a new version of a record if its current version is
+// still cas (0: only if the record does not exist). It returns the new version.
+func (s *Store) writeData(ctx context.Context, kind, name string, data map[string]any, cas int) (int, error) {
+	if err := ValidateName(name); err != nil {
+		return 0, err
+	}
+	sec, err := s.kv.Put(ctx, s.relPath(kind, name), data, api.WithCheckAndSet(cas))
+	if err != nil {
+		return 0, wrapErr("write", s.dataPath(kind, name), s.Address(), err)
+	}
+	if sec == nil || sec.VersionMetadata == nil {
+		return 0, &Error{Op: "write", Path: s.dataPath(kind, name), Err: errors.New("vault returned no version")}
+	}
+	return sec.VersionMetadata.Version, nil
+}
+
+// readMeta reads a record's KV v2 metadata.
+func (s *Store) readMeta(ctx context.Context, kind, name string) (*Meta, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	m, err := s.kv.GetMetadata(ctx, s.relPath(kind, name))
+	if err != nil {
+		return nil, wrapErr("read metadata", s.metaPath(kind, name), s.Address(), err)
+	}
+	custom := make(map[string]string, len(m.CustomMetadata))
+	for k, v := range m.CustomMetadata {
+		if sv, ok := v.(string); ok {
+			custom[k] = sv
+		}
+	}
+	return &Meta{CurrentVersion: m.CurrentVersion, UpdatedTime: m.UpdatedTime, MaxVersions: m.MaxVersions, Custom: custom}, nil
+}
+
+// writeMeta replaces a record's custom metadata and max_versions. The
+// caller has just read the metadata and decided from it.
+func (s *Store) writeMeta(ctx context.Context, kind, name string, custom map[string]string, maxVersions int) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	cm := make(map[string]any, len(custom))
+	for k, v := range custom {
+		cm[k] = v
+	}
+	err := s.kv.PutMetadata(ctx, s.relPath(kind, name), api.KVMetadataPutInput{CustomMetadata: cm, MaxVersions: maxVersions})
+	return wrapErr("write metadata", s.metaPath(kind, name), s.Address(), err)
+}
+
+// list returns the names of the records of one kind, sorted.
+func (s *Store) list(ctx context.Context, kind string) ([]string, error) {
+	path := s.mount + "/metadata/" + s.prefix + "/" + kind
+	sec, err := s.client.Logical().ListWithContext(ctx, path)
+	if err != nil {
+		return nil, wrapErr("list", path, s.Address(), err)
+	}
+	if sec == nil || sec.Data == nil {
+		return nil, nil
+	}
+	raw, _ := sec.Data["keys"].([]any)
+	names := make([]string, 0, len(raw))
+	for _, k := range raw {
+		name, ok := k.(string)
+		if !ok || strings.HasSuffix(name, "/") {
+			continue // a folder: not one of ours
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// destroy removes a record with all its versions and metadata.
+func (s *Store) destroy(ctx context.Context, kind, name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	err := s.kv.DeleteMetadata(ctx, s.relPath(kind, name))
+	return wrapErr("delete", s.metaPath(kind, name), s.Address(), err)
+}

@@ -1,0 +1,251 @@
+package vaultstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// State is state/NAME: what the checks of one credential found.
+type State struct {
+	LastClass           string         `json:"last_class,omitempty"`
+	LastCheck           time.Time      `json:"last_check,omitzero"`
+	LastSuccess         time.Time      `json:"last_success,omitzero"`
+	ConsecutiveFailures int            `json:"consecutive_failures,omitempty"`
+	RejectedVersion     int            `json:"rejected_version,omitempty"`
+	History             []CheckSummary `json:"history,omitempty"`
+	Conditions          []Condition    `json:"conditions,omitempty"`
+	// Version is the KV version this state was read from; not stored.
+	Version int `json:"-"`
+}
+
+// CheckSummary is one past check, as kept in State.History.
+type CheckSummary struct {
+	At        time.Time `json:"at"`
+	Class     string    `json:"class"`
+	Status    int       `json:"status,omitempty"`
+	ErrorCode string    `json:"error_code,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	LatencyMS int64     `json:"latency_ms,omitempty"`
+}
+
+// Condition is one facet of a credential's status, in the manner of
+// Kubernetes conditions: LastTransition moves only when Status flips.
+type Condition struct {
+	Type           string    `json:"type"`
+	Status         string    `json:"status"` // "True", "False", "Unknown"
+	Reason         string    `json:"reason,omitempty"`
+	Message        string    `json:"message,omitempty"`
+	LastTransition time.Time `json:"last_transition"`
+}
+
+// Ledger is ledger/NAME: the notices sent for one credential and its open
+// incidents, so that no notice goes out twice.
+type Ledger struct {
+	Entries   []LedgerEntry `json:"entries,omitempty"`
+	Incidents []Incident    `json:"incidents,omitempty"`
+	Version   int           `json:"-"`
+}
+
+// LedgerEntry is one notice: claimed, then marked sent.
+type LedgerEntry struct {
+	Key       string    `json:"key"`
+	Channel   string    `json:"channel"`
+	ClaimedAt time.Time `json:"claimed_at,omitzero"`
+	SentAt    time.Time `json:"sent_at,omitzero"`
+	Attempts  int       `json:"attempts,omitempty"`
+	LastError string    `json:"last_error,omitempty"`
+}
+
+// Incident is an open alert for a (credential, class).
+type Incident struct {
+	Key      string    `json:"key"`
+	Class    string    `json:"class"`
+	OpenedAt time.Time `json:"opened_at"`
+}
+
+// Token is tokens/NAME: an access token published for CI. Its fields are
+// flat, so that `vault kv get -field=access_token` reads it.
+type Token struct {
+	AccessToken       secret.Value
+	TokenType         string
+	ExpiresAt         time.Time
+	Scope             string
+	CredentialVersion int
+	Version           int
+}
+
+// Pending is pending/NAME: a new pair staged for rotation.
+type Pending struct {
+	ClientID     string
+	ClientSecret secret.Value
+	RotateBy     time.Time // a date; zero means the rotation policy decides
+	StagedAt     time.Time
+	LastClass    string // the class of the pending pair's last check
+	CheckedAt    time.Time
+	Version      int
+}
+
+// GetState reads state/NAME.
+func (s *Store) GetState(ctx context.Context, name string) (*State, error) {
+	var st State
+	v, err := s.getJSON(ctx, KindState, name, &st)
+	if err != nil {
+		return nil, err
+	}
+	st.Version = v
+	return &st, nil
+}
+
+// PutState writes state/NAME if its version is still cas; it returns the new version.
+func (s *Store) PutState(ctx context.Context, name string, st *State, cas int) (int, error) {
+	return s.putJSON(ctx, KindState, name, st, cas)
+}
+
+// GetLedger reads ledger/NAME.
+func (s *Store) GetLedger(ctx context.Context, name string) (*Ledger, error) {
+	var l Ledger
+	v, err := s.getJSON(ctx, KindLedger, name, &l)
+	if err != nil {
+		return nil, err
+	}
+	l.Version = v
+	return &l, nil
+}
+
+// PutLedger writes ledger/NAME if its version is still cas; it returns the new version.
+func (s *Store) PutLedger(ctx context.Context, name string, l *Ledger, cas int) (int, error) {
+	return s.putJSON(ctx, KindLedger, name, l, cas)
+}
+
+// GetToken reads tokens/NAME.
+func (s *Store) GetToken(ctx context.Context, name string) (*Token, error) {
+	data, v, err := s.readData(ctx, KindTokens, name)
+	if err != nil {
+		return nil, err
+	}
+	t := &Token{Version: v}
+	str := func(k string) string { x, _ := data[k].(string); return x }
+	t.AccessToken = secret.New(str("access_token"))
+	t.TokenType = str("token_type")
+	t.Scope = str("scope")
+	t.CredentialVersion = intField(data["credential_version"])
+	path := s.dataPath(KindTokens, name)
+	if t.AccessToken.IsZero() {
+		return t, &Error{Op: "read", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("the record has no access_token")}
+	}
+	if t.ExpiresAt, err = time.Parse(time.RFC3339, str("expires_at")); err != nil {
+		return t, &Error{Op: "read", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("expires_at %q is not an RFC 3339 time", str("expires_at"))}
+	}
+	return t, nil
+}
+
+// PutToken writes tokens/NAME if its version is still cas; it returns the new version.
+func (s *Store) PutToken(ctx context.Context, name string, t *Token, cas int) (int, error) {
+	return s.writeData(ctx, KindTokens, name, map[string]any{
+		"access_token":       t.AccessToken.Reveal(),
+		"token_type":         t.TokenType,
+		"expires_at":         t.ExpiresAt.UTC().Format(time.RFC3339),
+		"scope":              t.Scope,
+		"credential_version": t.CredentialVersion,
+	}, cas)
+}
+
+// DeleteToken removes tokens/NAME, so that CI reads no token that cannot work.
+func (s *Store) DeleteToken(ctx context.Context, name string) error {
+	return s.destroy(ctx, KindTokens, name)
+}
+
+// GetPending reads pending/NAME.
+func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
+	data, v, err := s.readData(ctx, KindPending, name)
+	if err != nil {
+		return nil, err
+	}
+	str := func(k string) string { x, _ := data[k].(string); return x }
+	p := &Pending{
+		ClientID:     str("client_id"),
+		ClientSecret: secret.New(str("client_secret")),
+		LastClass:    str("last_class"),
+		Version:      v,
+	}
+	p.RotateBy, _ = parseDate(str("rotate_by"))
+	p.StagedAt, _ = time.Parse(time.RFC3339, str("staged_at"))
+	p.CheckedAt, _ = time.Parse(time.RFC3339, str("checked_at"))
+	if p.ClientID == "" || p.ClientSecret.IsZero() {
+		return p, &Error{Op: "read", Path: s.dataPath(KindPending, name), Kind: ErrMalformed,
+			Err: fmt.Errorf("the staged pair lacks its client ID or secret"), Hint: "stage it again with credkeeper rotate stage " + name}
+	}
+	return p, nil
+}
+
+// PutPending writes pending/NAME if its version is still cas; it returns the new version.
+func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int) (int, error) {
+	data := map[string]any{
+		"client_id":     p.ClientID,
+		"client_secret": p.ClientSecret.Reveal(),
+		"last_class":    p.LastClass,
+		"staged_at":     formatTime(p.StagedAt),
+		"checked_at":    formatTime(p.CheckedAt),
+		"rotate_by":     "",
+	}
+	if !p.RotateBy.IsZero() {
+		data["rotate_by"] = p.RotateBy.UTC().Format(DateLayout)
+	}
+	return s.writeData(ctx, KindPending, name, data, cas)
+}
+
+// DeletePending removes pending/NAME.
+func (s *Store) DeletePending(ctx context.Context, name string) error {
+	return s.destroy(ctx, KindPending, name)
+}
+
+func (s *Store) getJSON(ctx context.Context, kind, name string, v any) (int, error) {
+	data, version, err := s.readData(ctx, kind, name)
+	if err != nil {
+		return 0, err
+	}
+	b, err := json.Marshal(data)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return 0, &Error{Op: "read", Path: s.dataPath(kind, name), Kind: ErrMalformed, Err: err}
+	}
+	return version, nil
+}
+
+func (s *Store) putJSON(ctx context.Context, kind, name string, v any, cas int) (int, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0, err
+	}
+	var data map[string]any
+	if err := json.Unmarshal(b, &data); err != nil {
+		return 0, err
+	}
+	return s.writeData(ctx, kind, name, data, cas)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func intField(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	case float64:
+		return int(n)
+	case int:
+		return n
+	}
+	return 0
+}

@@ -1,0 +1,254 @@
+// Package vaulttest gives tests a real Vault: the Vault core built as
+// tools/devvault, started once per test binary, with a fresh prefix for
+// every test so that tests never see each other's records.
+//
+// It uses CREDKEEPER_TEST_VAULT_ADDR and CREDKEEPER_TEST_VAULT_TOKEN when
+// they are set; otherwise it starts bin/devvault (found by walking up from
+// the working directory to the module root, or named by CREDKEEPER_DEVVAULT).
+// When neither is possible the test is skipped, unless
+// CREDKEEPER_REQUIRE_VAULT=1, when it fails: `make test` sets that, so the
+// Vault tests can never pass by being skipped.
+//
+// A test binary that uses it wires it in TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m)) }
+package vaulttest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// Environment variables read by this package.
+const (
+	EnvAddr     = "CREDKEEPER_TEST_VAULT_ADDR"
+	EnvToken    = "CREDKEEPER_TEST_VAULT_TOKEN"
+	EnvRequire  = "CREDKEEPER_REQUIRE_VAULT"
+	EnvDevvault = "CREDKEEPER_DEVVAULT"
+)
+
+// Server is a running Vault.
+type Server struct {
+	Addr  string
+	Token string
+	cmd   *exec.Cmd
+}
+
+// Env is one test's share of the Vault: a root client and a fresh prefix
+// under the KV v2 mount "secret".
+type Env struct {
+	Addr   string
+	Token  string
+	Mount  string
+	Prefix string
+	// Root is a client with the root token, for setting up policies,
+	// roles and records the test needs.
+	Root *api.Client
+}
+
+var (
+	shared     *Server
+	sharedErr  error
+	sharedOnce sync.Once
+)
+
+// Main runs the tests and then stops the devvault started for them, if any.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if shared != nil {
+		shared.Stop()
+	}
+	return code
+}
+
+// New returns an Env in the shared Vault, skipping or failing the test when
+// no Vault can be had (see the package doc).
+func New(t testing.TB) *Env {
+	t.Helper()
+	sharedOnce.Do(func() {
+		if addr := os.Getenv(EnvAddr); addr != "" {
+			shared = &Server{Addr: addr, Token: os.Getenv(EnvToken)}
+			return
+		}
+		shared, sharedErr = Start()
+	})
+	if sharedErr != nil {
+		unavailable(t, sharedErr)
+	}
+	return newEnv(t, shared)
+}
+
+// NewPrivate starts a Vault of the test's own, for tests that do what
+// would disturb others (sealing it, say). It is stopped when the test ends.
+func NewPrivate(t testing.TB) (*Env, *Server) {
+	t.Helper()
+	srv, err := Start()
+	if err != nil {
+		unavailable(t, err)
+	}
+	t.Cleanup(srv.Stop)
+	return newEnv(t, srv), srv
+}
+
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatalf("no Vault for this test, and %s=1: %v", EnvRequire, err)
+	}
+	t.Skipf("no Vault for this test (set %s=1 to make this a failure): %v", EnvRequire, err)
+}
+
+func newEnv(t testing.TB, srv *Server) *Env {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = srv.Addr
+	cfg.MaxRetries = 0
+	root, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("vault client: %v", err)
+	}
+	root.SetToken(srv.Token)
+	return &Env{Addr: srv.Addr, Token: srv.Token, Mount: "secret", Prefix: "test/" + randomHex(6), Root: root}
+}
+
+// Config is a vaultstore.Config for this Env with the root token.
+func (e *Env) Config() vaultstore.Config {
+	return vaultstore.Config{
+		Address: e.Addr, Mount: e.Mount, Prefix: e.Prefix,
+		Auth:    vaultstore.AuthConfig{Method: vaultstore.AuthToken, Token: secret.New(e.Token)},
+		Timeout: 5 * time.Second,
+	}
+}
+
+// Store opens a vaultstore.Store on this Env with the root token.
+func (e *Env) Store(t testing.TB) *vaultstore.Store {
+	t.Helper()
+	s, err := vaultstore.Open(context.Background(), e.Config())
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return s
+}
+
+// Setenv points the vault environment variables at this Env for the test.
+func (e *Env) Setenv(t *testing.T) {
+	t.Setenv("VAULT_ADDR", e.Addr)
+	t.Setenv("VAULT_TOKEN", e.Token)
+	t.Setenv("HOME", t.TempDir()) // no stray ~/.vault-token
+}
+
+// Start runs bin/devvault on a free loopback port and waits for its
+// ready line.
+func Start() (*Server, error) {
+	bin, err := findDevvault()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	type ready struct {
+		Addr  string `json:"addr"`
+		Token string `json:"token"`
+	}
+	lines := make(chan ready, 1)
+	errs := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if !sc.Scan() {
+			errs <- fmt.Errorf("devvault exited before it was ready: %v", sc.Err())
+			return
+		}
+		var r ready
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			errs <- fmt.Errorf("devvault's ready line %q: %w", sc.Text(), err)
+			return
+		}
+		lines <- r
+	}()
+	select {
+	case r := <-lines:
+		return &Server{Addr: r.Addr, Token: r.Token, cmd: cmd}, nil
+	case err := <-errs:
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, errors.New("devvault was not ready within 2 minutes")
+	}
+}
+
+// Stop ends a devvault started by Start; a Vault named by the environment
+// is left alone.
+func (s *Server) Stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func findDevvault() (string, error) {
+	if p := os.Getenv(EnvDevvault); p != "" {
+		return p, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.HasPrefix(string(b), "module github.com/credkeeper/credkeeper\n") {
+				bin := filepath.Join(dir, "bin", "devvault")
+				if _, err := os.Stat(bin); err != nil {
+					return "", fmt.Errorf("%s not found: run make devvault", bin)
+				}
+				return bin, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("module root not found above the working directory; set " + EnvDevvault)
+		}
+		dir = parent
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
