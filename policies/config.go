@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -97,6 +98,9 @@ func (c *Config) Credential(name string) (*Credential, bool) {
 // *DiagnosticsError that renders every problem with file:line:col and a snippet.
 func Load(path string) (*Config, error) {
 	src, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("configuration file %s does not exist: pass --config FILE or set CREDKEEPER_CONFIG", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
@@ -391,4 +395,19 @@ func capitalize(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// DefaultConfigFile is the configuration read when none is named.
+const DefaultConfigFile = "credkeeper.hcl"
+
+// LoadOrDefault loads path. When path was not named by the user (explicit
+// is false) and no such file exists, it returns Default(): credkeeper then
+// works from the environment and the presets alone.
+func LoadOrDefault(path string, explicit bool) (*Config, error) {
+	if !explicit {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return Default(), nil
+		}
+	}
+	return Load(path)
 }

@@ -96,7 +96,7 @@ func wrapErr(op, path, addr string, err error) error {
 		case re.StatusCode == 403:
 			e.Kind = ErrPermissionDenied
 			e.Err = nil
-			e.Hint = "the Vault token's policies do not allow this; see credkeeper vault-policies print, or log in with a token that has them"
+			e.Hint = "the Vault token's policies do not allow this: use a token, or an AppRole, whose policy grants it"
 		case re.StatusCode == 503 && containsAny(re.Errors, "sealed"):
 			e.Kind = ErrSealed
 			e.Err = nil

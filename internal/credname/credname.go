@@ -14,7 +14,7 @@ var Pattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 // Check returns an error saying what is wrong with name, or nil.
 func Check(name string) error {
 	if !Pattern.MatchString(name) {
-		return fmt.Errorf("%q is not a valid credential name: use 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+		return fmt.Errorf("%q: use 1 to 63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit", name)
 	}
 	return nil
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// streams are the command's standard input, output and error.
+type streams struct {
+	In  io.Reader
+	Out io.Writer
+	Err io.Writer
+}
+
+// globalOptions are the flags every command has.
+type globalOptions struct {
+	streams
+	configPath string
+	mount      string
+	prefix     string
+	// now is the clock; tests replace it.
+	now func() time.Time
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, s streams) int {
+	return runAt(ctx, args, s, time.Time{})
+}
+
+// runAt is run with the clock stopped at now (the real clock when zero).
+func runAt(ctx context.Context, args []string, s streams, now time.Time) int {
+	opts := &globalOptions{streams: s, now: time.Now}
+	if !now.IsZero() {
+		opts.now = func() time.Time { return now }
+	}
+	root := newRootCmd(opts)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return reportError(s.Err, err)
+}
+
+func newRootCmd(opts *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "credkeeper",
+		Short: "Keep OAuth2 client credentials in Vault valid, checked and rotated on time",
+		Long: `credkeeper keeps OAuth2 client IDs and secrets in HashiCorp Vault (KV v2),
+checks them against their token endpoints, and reminds people before each
+yearly rotation deadline.
+
+Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
+~/.vault-token), VAULT_NAMESPACE, VAULT_CACERT and VAULT_SKIP_VERIFY.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetIn(opts.In)
+	root.SetOut(opts.Out)
+	root.SetErr(opts.Err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError(c, err)
+	})
+
+	defaultConfig := policies.DefaultConfigFile
+	if env := os.Getenv("CREDKEEPER_CONFIG"); env != "" {
+		defaultConfig = env
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&opts.configPath, "config", defaultConfig, "configuration file (env CREDKEEPER_CONFIG)")
+	pf.StringVar(&opts.mount, "mount", "", "KV v2 mount (overrides the config; default \"secret\")")
+	pf.StringVar(&opts.prefix, "prefix", "", "folder under the mount (overrides the config; default \"credkeeper\")")
+
+	root.AddCommand(
+		newValidateCmd(opts),
+		newSecretCmd(opts),
+		newVersionCmd(opts),
+	)
+	return root
+}
+
+// configExplicit reports whether the user named a config file.
+func (o *globalOptions) configExplicit(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("config") || os.Getenv("CREDKEEPER_CONFIG") != ""
+}
+
+// loadConfig loads the config, or the defaults when no file was named and
+// credkeeper.hcl does not exist.
+func (o *globalOptions) loadConfig(cmd *cobra.Command) (*policies.Config, error) {
+	return policies.LoadOrDefault(o.configPath, o.configExplicit(cmd))
+}
+
+// openStore loads the config and opens the Vault store it describes.
+func (o *globalOptions) openStore(cmd *cobra.Command) (*policies.Config, *vaultstore.Store, error) {
+	cfg, err := o.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := rotation.OpenStore(cmd.Context(), cfg, rotation.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, store, nil
+}
