@@ -18,7 +18,7 @@ import (
 
 // Defaults of the language.
 const (
-	DefaultMount = "secret"
+	DefaultMount  = "secret"
 	DefaultPrefix = "credkeeper"
 	DefaultCheck  = "@every 1h"
 	// DefaultRotationPeriod is how long a pair lives when no rotate_by is set.

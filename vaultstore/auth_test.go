@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -159,4 +158,3 @@ func TestLoginBackoff(t *testing.T) {
 		}
 	}
 }
-
