@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -60,6 +63,7 @@ func appRole(t *testing.T, env *vaulttest.Env, tokenTTL, tokenMaxTTL string, wra
 }
 
 func TestAppRoleLoginRenewsAndLogsInAgain(t *testing.T) {
+	t.Parallel() // it waits for real token TTLs
 	env := vaulttest.New(t)
 	cfg := env.Config()
 	cfg.Auth = appRole(t, env, "2s", "4s", false)
@@ -158,3 +162,41 @@ func TestLoginBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestStaticTokenIsRenewedUntilItCannotBe(t *testing.T) {
+	t.Parallel() // it waits for real token TTLs
+	env := vaulttest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{TTL: "2s", ExplicitMaxTTL: "4s", Renewable: ptr(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := env.Config()
+	cfg.Auth = vaultstore.AuthConfig{Method: vaultstore.AuthToken, Token: secret.New(tok.Auth.ClientToken)}
+	store, err := vaultstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan vaultstore.AuthEvent, 64)
+	go func() { _ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) { events <- e }) }()
+	var renewed bool
+	for {
+		select {
+		case e := <-events:
+			switch e.Kind {
+			case "renewed":
+				renewed = true
+			case "expiring":
+				if !renewed {
+					t.Error("the token was never renewed before it expired")
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no expiring event within 30s (renewed=%v)", renewed)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -82,21 +82,6 @@ func (s *Store) readData(ctx context.Context, kind, name string) (map[string]any
 	return sec.Data, v, nil
 }
 
-// readDataVersion reads one version of a record.
-func (s *Store) readDataVersion(ctx context.Context, kind, name string, version int) (map[string]any, error) {
-	if err := ValidateName(name); err != nil {
-		return nil, err
-	}
-	sec, err := s.kv.GetVersion(ctx, s.relPath(kind, name), version)
-	if err != nil {
-		return nil, wrapErr("read", fmt.Sprintf("%s?version=%d", s.dataPath(kind, name), version), s.Address(), err)
-	}
-	if sec.Data == nil {
-		return nil, &Error{Op: "read", Path: fmt.Sprintf("%s?version=%d", s.dataPath(kind, name), version), Kind: ErrNotFound}
-	}
-	return sec.Data, nil
-}
-
 // writeData writes a new version of a record if its current version is
 // still cas (0: only if the record does not exist). It returns the new version.
 func (s *Store) writeData(ctx context.Context, kind, name string, data map[string]any, cas int) (int, error) {

@@ -156,13 +156,13 @@ func (e *Env) Setenv(t *testing.T) {
 }
 
 // Start runs bin/devvault on a free loopback port and waits for its
-// ready line.
-func Start() (*Server, error) {
+// ready line. Extra flags (such as -data DIR) are passed on.
+func Start(flags ...string) (*Server, error) {
 	bin, err := findDevvault()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0"}, flags...)...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -206,20 +206,29 @@ func Start() (*Server, error) {
 
 // Stop ends a devvault started by Start; a Vault named by the environment
 // is left alone.
-func (s *Server) Stop() {
-	if s == nil || s.cmd == nil || s.cmd.Process == nil {
-		return
+func (s *Server) Stop() { _ = s.Terminate() }
+
+// Terminate sends SIGTERM to a devvault started by Start and returns how it
+// exited (nil for exit status 0). It kills it after 10 seconds.
+func (s *Server) Terminate() error {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil || s.cmd.ProcessState != nil {
+		return nil
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		return err
 	case <-time.After(10 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-done
+		return errors.New("devvault did not exit within 10s of SIGTERM")
 	}
 }
+
+// Binary is the path of bin/devvault, as Start finds it.
+func Binary() (string, error) { return findDevvault() }
 
 func findDevvault() (string, error) {
 	if p := os.Getenv(EnvDevvault); p != "" {
