@@ -1,0 +1,382 @@
+package rotation
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Class is what a check found, and so what to do about it. Every check ends
+// in exactly one class.
+type Class string
+
+// The classes. The first three are credential failures; the rest are not the
+// credential's fault and must never page as if they were.
+const (
+	// ClassOK: a token was issued (and the probe, if any, accepted it).
+	ClassOK Class = "ok"
+	// ClassInvalidClient: the provider does not accept this client ID or secret.
+	ClassInvalidClient Class = "invalid_client"
+	// ClassInvalidGrant: credentials refused, or the account is locked.
+	ClassInvalidGrant Class = "invalid_grant"
+	// ClassExpired: the rotation deadline retired the pair, or the resource
+	// API refused a token as invalid, expired or revoked.
+	ClassExpired Class = "expired"
+	// ClassRateLimited: the provider asked us to slow down (429).
+	ClassRateLimited Class = "rate_limited"
+	// ClassUnavailable: network error, timeout or 5xx: the provider is down.
+	ClassUnavailable Class = "unavailable"
+	// ClassMisconfigured: the request itself is wrong (scope, grant type,
+	// URL) or the credential record lacks a field.
+	ClassMisconfigured Class = "misconfigured"
+	// ClassProtocol: the answer is not what an OAuth2 server sends
+	// (a 2xx without access_token, an HTML error page).
+	ClassProtocol Class = "protocol"
+)
+
+// Classes lists every class, in the order of the table in the README.
+var Classes = []Class{ClassOK, ClassInvalidClient, ClassInvalidGrant, ClassExpired, ClassRateLimited, ClassUnavailable, ClassMisconfigured, ClassProtocol}
+
+// IsCredentialFailure reports whether the class means the credential itself
+// is refused: the classes that alert the owner and page for production.
+func (c Class) IsCredentialFailure() bool {
+	return c == ClassInvalidClient || c == ClassInvalidGrant || c == ClassExpired
+}
+
+// Phase says which request a response answers.
+type Phase int
+
+const (
+	// PhaseToken is the token request to the provider's token endpoint.
+	PhaseToken Phase = iota
+	// PhaseProbe is a request to the resource API with the issued token.
+	PhaseProbe
+)
+
+// Response is what came back from one HTTP request, as the classifier sees it.
+type Response struct {
+	Phase  Phase
+	Status int // 0 when no response came
+	Header http.Header
+	Body   []byte // at most 1 MiB, secrets already redacted
+	Err    error  // a transport error or timeout; nil when a response came
+}
+
+// Verdict is the classifier's answer.
+type Verdict struct {
+	Class       Class
+	ErrorCode   string // the provider's error code, if it gave one
+	Description string // the provider's description of the error, if any
+	// Detail is one line for a person: what happened and what to do next.
+	Detail string
+	// RetryAt is when to try again, for rate_limited (zero when not said).
+	RetryAt time.Time
+}
+
+// providerError is the error part of a token endpoint's JSON body, in both
+// of Okta's shapes (RFC 6749's error/error_description, and Okta's API
+// error errorCode/errorSummary) and Doorkeeper's API body.
+type providerError struct {
+	Error            string   `json:"error"`
+	ErrorDescription string   `json:"error_description"`
+	ErrorCode        string   `json:"errorCode"`
+	ErrorSummary     string   `json:"errorSummary"`
+	Message          string   `json:"message"`
+	Errors           []string `json:"errors"`
+	AccessToken      string   `json:"access_token"`
+}
+
+func (p providerError) code() string {
+	if p.Error != "" {
+		return p.Error
+	}
+	return p.ErrorCode
+}
+
+func (p providerError) description() string {
+	switch {
+	case p.ErrorDescription != "":
+		return p.ErrorDescription
+	case p.ErrorSummary != "":
+		return p.ErrorSummary
+	case len(p.Errors) > 0:
+		return strings.Join(p.Errors, "; ")
+	}
+	return p.Message
+}
+
+// Classify sorts one response into a class. It is a pure function of the
+// response, the credential's rotation deadline (zero when unknown) and now.
+func Classify(r Response, rotateBy, now time.Time) Verdict {
+	if r.Err != nil || r.Status == 0 {
+		return Verdict{Class: ClassUnavailable, Detail: transportDetail(r)}
+	}
+	if r.Phase == PhaseProbe {
+		return classifyProbe(r, now)
+	}
+	return classifyToken(r, rotateBy, now)
+}
+
+func classifyToken(r Response, rotateBy, now time.Time) Verdict {
+	pe, parsed := parseProviderError(r)
+	code := pe.code()
+	v := Verdict{ErrorCode: code, Description: oneLine(pe.description(), 300)}
+
+	switch {
+	case r.Status == http.StatusTooManyRequests:
+		v.Class = ClassRateLimited
+		v.RetryAt = retryAt(r.Header, now)
+		v.Detail = "the token endpoint is rate limiting (429)" + retryHint(v.RetryAt, now) + "; not a credential problem"
+		return v
+	case r.Status >= 500:
+		v.Class = ClassUnavailable
+		v.Detail = fmt.Sprintf("the token endpoint failed with %d%s; the provider is having trouble, not the credential: it will be retried", r.Status, bodyHint(r, parsed))
+		return v
+	}
+
+	if code != "" {
+		return classifyErrorCode(v, r.Status, rotateBy, now)
+	}
+	if r.Status >= 200 && r.Status < 300 {
+		if parsed && pe.AccessToken != "" {
+			v.Class = ClassOK
+			v.Detail = "a token was issued"
+			return v
+		}
+		v.Class = ClassProtocol
+		if parsed {
+			v.Detail = fmt.Sprintf("the token endpoint answered %d without an access_token%s; check token_url points at the token endpoint", r.Status, bodyHint(r, false))
+		} else {
+			v.Detail = fmt.Sprintf("the token endpoint answered %d with a body that is not a token%s; check token_url", r.Status, bodyHint(r, false))
+		}
+		return v
+	}
+	switch {
+	case r.Status == http.StatusUnauthorized && len(bytes.TrimSpace(r.Body)) == 0:
+		v.Class = ClassInvalidClient
+		v.Detail = "the token endpoint refused the client credentials (401 with no body); check the client ID and secret"
+		return withDeadline(v, rotateBy, now)
+	case r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed:
+		v.Class = ClassMisconfigured
+		v.Detail = fmt.Sprintf("the token endpoint answered %d%s; check the provider's token_url", r.Status, bodyHint(r, parsed))
+		return v
+	}
+	v.Class = ClassProtocol
+	v.Detail = fmt.Sprintf("the token endpoint answered %d with no OAuth2 error%s; check token_url, or the provider's status", r.Status, bodyHint(r, parsed))
+	return v
+}
+
+func classifyErrorCode(v Verdict, status int, rotateBy, now time.Time) Verdict {
+	switch v.ErrorCode {
+	case "invalid_client":
+		v.Class = ClassInvalidClient
+		v.Detail = "the provider does not accept this client ID or secret" + descHint(v) + "; check the pair in Vault, or ask the provider for a new one"
+		return withDeadline(v, rotateBy, now)
+	case "invalid_grant":
+		v.Class = ClassInvalidGrant
+		v.Detail = "the provider refused the credentials or the account is locked" + descHint(v) + "; do not retry this pair: ask the provider to check the account"
+	case "invalid_scope", "unauthorized_client", "unsupported_grant_type", "invalid_request", "access_denied", "unsupported_response_type":
+		v.Class = ClassMisconfigured
+		v.Detail = "the provider refused the request as " + v.ErrorCode + descHint(v) + "; check the provider's scopes and grant for this client"
+	case "temporarily_unavailable", "server_error":
+		v.Class = ClassUnavailable
+		v.Detail = "the provider reported " + v.ErrorCode + descHint(v) + "; it will be retried"
+	default:
+		v.Class = ClassMisconfigured
+		v.Detail = fmt.Sprintf("the provider refused the request with %d %s%s; see the provider's documentation for this error", status, v.ErrorCode, descHint(v))
+	}
+	return v
+}
+
+// withDeadline turns invalid_client after the rotation deadline into expired.
+func withDeadline(v Verdict, rotateBy, now time.Time) Verdict {
+	if !rotateBy.IsZero() && now.After(rotateBy) {
+		v.Class = ClassExpired
+		v.Detail = fmt.Sprintf("rotation deadline passed on %s: the yearly rotation retired this pair; request the new one from the provider", rotateBy.Format("2006-01-02"))
+	}
+	return v
+}
+
+// dmptoolRevoked is DMPTool's API body for an invalid token.
+const dmptoolRevoked = "token is invalid, expired or has been revoked"
+
+var invalidTokenChallenge = regexp.MustCompile(`(?i)\bbearer\b.*\berror\s*=\s*"?invalid_token"?`)
+
+func classifyProbe(r Response, now time.Time) Verdict {
+	pe, parsed := parseProviderError(r)
+	v := Verdict{ErrorCode: pe.code(), Description: oneLine(pe.description(), 300)}
+	switch {
+	case r.Status >= 200 && r.Status < 300:
+		v.Class = ClassOK
+		v.Detail = "a token was issued and the resource API accepted it"
+	case r.Status == http.StatusUnauthorized:
+		v.Class = ClassExpired
+		switch {
+		case invalidTokenChallenge.MatchString(strings.Join(r.Header.Values("WWW-Authenticate"), ",")):
+			v.ErrorCode = "invalid_token"
+			v.Detail = "the resource API refused the new token as invalid_token"
+		case bytes.Contains(r.Body, []byte(dmptoolRevoked)):
+			v.Detail = "the resource API refused the new token: " + dmptoolRevoked
+		default:
+			v.Detail = "the resource API refused the new token (401)"
+		}
+		v.Detail += "; the credential no longer grants access: request a new pair from the provider"
+	case r.Status == http.StatusForbidden:
+		v.Class = ClassMisconfigured
+		v.Detail = "the resource API answered 403 to the new token; the client lacks a scope or permission for the probe URL"
+	case r.Status == http.StatusTooManyRequests:
+		v.Class = ClassRateLimited
+		v.RetryAt = retryAt(r.Header, now)
+		v.Detail = "the resource API is rate limiting (429)" + retryHint(v.RetryAt, now)
+	case r.Status >= 500:
+		v.Class = ClassUnavailable
+		v.Detail = fmt.Sprintf("the resource API failed with %d%s; it will be retried", r.Status, bodyHint(r, parsed))
+	case r.Status == http.StatusNotFound || r.Status == http.StatusMethodNotAllowed || r.Status == http.StatusBadRequest:
+		v.Class = ClassMisconfigured
+		v.Detail = fmt.Sprintf("the resource API answered %d; check the provider's probe url and method", r.Status)
+	default:
+		v.Class = ClassProtocol
+		v.Detail = fmt.Sprintf("the resource API answered %d%s", r.Status, bodyHint(r, parsed))
+	}
+	return v
+}
+
+// parseProviderError reads a body as JSON, or as a form for servers that
+// answer application/x-www-form-urlencoded or text/plain (as x/oauth2 does).
+func parseProviderError(r Response) (providerError, bool) {
+	var pe providerError
+	media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if media == "application/x-www-form-urlencoded" || media == "text/plain" {
+		if vals, err := url.ParseQuery(string(r.Body)); err == nil && (vals.Has("access_token") || vals.Has("error")) {
+			pe.Error = vals.Get("error")
+			pe.ErrorDescription = vals.Get("error_description")
+			pe.AccessToken = vals.Get("access_token")
+			return pe, true
+		}
+	}
+	body := bytes.TrimSpace(r.Body)
+	if len(body) == 0 || body[0] != '{' {
+		return pe, false
+	}
+	if err := json.Unmarshal(body, &pe); err != nil {
+		return providerError{}, false
+	}
+	return pe, true
+}
+
+func transportDetail(r Response) string {
+	var reason string
+	switch {
+	case r.Err == nil:
+		reason = "no response"
+	case isTimeout(r.Err):
+		reason = "timed out"
+	default:
+		reason = "failed: " + oneLine(r.Err.Error(), 200)
+	}
+	where := "the token endpoint"
+	if r.Phase == PhaseProbe {
+		where = "the resource API"
+	}
+	return fmt.Sprintf("the request to %s %s; the provider or the network is down, not the credential: it will be retried", where, reason)
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func descHint(v Verdict) string {
+	if v.Description == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (%q)", v.Description)
+}
+
+// bodyHint is a short, quoted glimpse of a body that is not a proper
+// OAuth2 answer: an HTML page's title, or the first bytes.
+func bodyHint(r Response, parsed bool) string {
+	if parsed {
+		return ""
+	}
+	s := snippet(r.Body)
+	if s == "" {
+		return ""
+	}
+	return " and body " + strconv.Quote(s)
+}
+
+var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
+
+// snippet is at most 120 printable characters of a body; for HTML, its
+// title, else its text without tags.
+func snippet(body []byte) string {
+	if m := htmlTitle.FindSubmatch(body); m != nil {
+		return "HTML page: " + oneLine(string(m[1]), 100)
+	}
+	s := string(body)
+	if strings.Contains(strings.ToLower(s[:min(len(s), 512)]), "<html") {
+		return "HTML page: " + oneLine(htmlTag.ReplaceAllString(s, " "), 100)
+	}
+	return oneLine(s, 120)
+}
+
+// oneLine folds white space and control characters and cuts s to n runes.
+func oneLine(s string, n int) string {
+	var b strings.Builder
+	space := false
+	count := 0
+	for _, r := range s {
+		if r == '\uFFFD' || r < 0x20 || r == 0x7f || r == ' ' {
+			space = b.Len() > 0
+			continue
+		}
+		if count >= n {
+			b.WriteString("…")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			count++
+			space = false
+		}
+		b.WriteRune(r)
+		count++
+	}
+	return b.String()
+}
+
+// retryAt reads when a 429 says to try again: Retry-After (seconds or an
+// HTTP date) or Okta's X-Rate-Limit-Reset (Unix seconds). Zero when neither.
+func retryAt(h http.Header, now time.Time) time.Time {
+	if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			return now.Add(time.Duration(secs) * time.Second)
+		}
+		if t, err := http.ParseTime(ra); err == nil {
+			return t
+		}
+	}
+	if reset := strings.TrimSpace(h.Get("X-Rate-Limit-Reset")); reset != "" {
+		if unix, err := strconv.ParseInt(reset, 10, 64); err == nil && unix > 0 {
+			return time.Unix(unix, 0).UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func retryHint(at, now time.Time) string {
+	if at.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("; retry after %s (in %s)", at.UTC().Format(time.RFC3339), at.Sub(now).Round(time.Second))
+}
