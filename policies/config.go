@@ -3,6 +3,7 @@ package policies
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -137,6 +138,11 @@ var authSchemas = map[string]*hcl.BodySchema{
 
 var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "probe"}},
+}
+
+var probeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "url", Required: true}, {Name: "method"}},
 }
 
 var credentialSchema = &hcl.BodySchema{
@@ -254,7 +260,30 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if a := content.Attributes["timeout"]; a != nil && p.Timeout <= 0 {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid timeout", "The timeout must be more than zero."))
 	}
+	for i, pb := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, errAt(pb.DefRange, "Duplicate probe block", "A provider has at most one probe."))
+			continue
+		}
+		diags = append(diags, decodeProbe(pb, &p)...)
+	}
 	cfg.Providers[name] = &p
+	return diags
+}
+
+func decodeProbe(b *hcl.Block, p *Provider) hcl.Diagnostics {
+	content, diags := b.Body.Content(probeSchema)
+	probe := &Probe{Method: http.MethodGet}
+	diags = append(diags, optString(content.Attributes["url"], &probe.URL)...)
+	diags = append(diags, optString(content.Attributes["method"], &probe.Method)...)
+	if a := content.Attributes["url"]; a != nil && !strings.HasPrefix(probe.URL, "https://") && !strings.HasPrefix(probe.URL, "http://") {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid probe url", "%q is not an http(s) URL.", probe.URL))
+	}
+	probe.Method = strings.ToUpper(probe.Method)
+	if a := content.Attributes["method"]; a != nil && probe.Method != http.MethodGet && probe.Method != http.MethodHead && probe.Method != http.MethodPost {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid probe method", "%q is not a probe method: use GET, HEAD or POST.", probe.Method))
+	}
+	p.Probe = probe
 	return diags
 }
 

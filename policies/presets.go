@@ -26,6 +26,15 @@ type Provider struct {
 	Timeout     time.Duration
 	Environment string // the environment its credentials are in, if the preset knows
 	Preset      bool   // true when it comes from a preset, possibly overridden
+	// Probe, when set, is a resource API request made with each new token.
+	Probe *Probe
+}
+
+// Probe is a request to a resource API with a freshly issued token: it
+// tells a token that works from one the API refuses.
+type Probe struct {
+	URL    string
+	Method string // GET (default), HEAD or POST
 }
 
 // ctrpTokenURL is the Okta token endpoint of one CTRP authorization server.

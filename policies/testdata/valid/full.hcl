@@ -43,3 +43,11 @@ credential "dmp" {
   provider = "dmptool"
   check    = "@daily"
 }
+
+provider "dmp-probed" {
+  token_url  = "https://dmptool.org/oauth/token"
+  auth_style = "body"
+  probe {
+    url = "https://dmptool.org/api/v2/templates"
+  }
+}

@@ -1,0 +1,483 @@
+// Package emulator is a token endpoint emulator for credkeeper's tests and
+// demo. It behaves like NCI CTRP's Okta authorization servers and DMPTool's
+// Doorkeeper, answering with their documented bodies byte for byte, and
+// adds the failures a real provider has on a bad day: 5xx, slowness, 429
+// with rate-limit headers, HTML error pages, a 200 without a token, and
+// account lockout after repeated failures.
+//
+// It also serves the resource APIs that accept the tokens it issued: a
+// CTRP-style API answering RFC 6750 invalid_token, and DMPTool's API
+// answering its documented 401 body.
+//
+// The product never imports it.
+package emulator
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The bodies the providers document, byte for byte.
+const (
+	OktaUnknownClientBody = `{ "errorCode": "invalid_client", "errorSummary": "Invalid value for 'client_id' parameter.", "errorLink": "invalid_client", "errorId": "oaejDJuWCiRTQeH8n6WG2116A", "errorCauses": [] }`
+	OktaWrongSecretBody   = `{ "error": "invalid_client", "error_description": "The client secret supplied for a confidential client is invalid." }`
+	OktaInvalidGrantBody  = `{ "error": "invalid_grant", "error_description": "The credentials provided were invalid." }`
+
+	DoorkeeperInvalidClientBody = "{\n  \"error\": \"invalid_client\",\n  \"error_description\": \"Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.\"\n}"
+	DoorkeeperMissingGrantBody  = "{\n  \"error\": \"invalid_request\",\n  \"error_description\": \"Missing required parameter: grant_type.\"\n}"
+
+	// DMPToolRevoked is the message of DMPTool's API 401 body.
+	DMPToolRevoked = "token is invalid, expired or has been revoked"
+)
+
+// CTRP's Okta authorization servers, by environment, with their token
+// lifetimes (the page history moved Stage to 8 h and Production to 4 h).
+const (
+	AuthServerInt   = "aus3ym6wniM6O3MGE297"
+	AuthServerStage = "aus478s3eb0x3du23297"
+	AuthServerProd  = "aus8jhc6kdbWPrwYa297"
+)
+
+var oktaLifetimes = map[string]time.Duration{
+	AuthServerInt:   1800 * time.Second,
+	AuthServerStage: 8 * time.Hour,
+	AuthServerProd:  4 * time.Hour,
+}
+
+// DoorkeeperLifetime is the lifetime of DMPTool's client_credentials tokens.
+const DoorkeeperLifetime = 7200 * time.Second
+
+// Client is an OAuth2 client registered with the emulator.
+type Client struct {
+	ID string
+	// Secrets are the valid secrets: one, or two during a rotation overlap.
+	Secrets []string
+	// Scopes the client may ask for; nil allows any.
+	Scopes []string
+	// Grants the client may use; nil allows client_credentials only.
+	Grants []string
+}
+
+// FaultKind is a kind of injected failure.
+type FaultKind string
+
+// The injectable failures.
+const (
+	FaultStatus    FaultKind = "status"     // answer Status (a 5xx by default) with a JSON error
+	FaultDelay     FaultKind = "delay"      // wait Delay, then answer normally
+	FaultRateLimit FaultKind = "rate_limit" // 429 with X-Rate-Limit-* headers
+	FaultHTML      FaultKind = "html"       // an HTML error page with Status (502 by default)
+	FaultNoToken   FaultKind = "no_token"   // 200 without access_token
+)
+
+// Fault is a failure to inject.
+type Fault struct {
+	Kind   FaultKind     `json:"kind"`
+	Status int           `json:"status,omitempty"`
+	Delay  time.Duration `json:"delay,omitempty"`
+	// ResetIn is when a rate limit resets, for X-Rate-Limit-Reset.
+	ResetIn time.Duration `json:"reset_in,omitempty"`
+}
+
+// Options configure a Server.
+type Options struct {
+	// LockoutAfter failed attempts for one client ID lock it (0: never).
+	LockoutAfter int
+	// LockoutFor is how long a lockout lasts (default 15 minutes).
+	LockoutFor time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Server is the emulator. Its zero value is not usable; call New.
+type Server struct {
+	opts Options
+	mux  *http.ServeMux
+
+	mu          sync.Mutex
+	clients     map[string]*Client
+	faults      map[string]Fault // by client ID; "" is global
+	requests    map[string]int   // token requests by client ID
+	authMethods map[string]string
+	failures    map[string]int
+	lockedUntil map[string]time.Time
+	tokens      map[string]issued
+}
+
+type issued struct {
+	clientID string
+	scope    string
+	expires  time.Time
+	revoked  bool
+}
+
+// New returns an emulator with no clients.
+func New(opts Options) *Server {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LockoutFor == 0 {
+		opts.LockoutFor = 15 * time.Minute
+	}
+	s := &Server{
+		opts: opts, mux: http.NewServeMux(),
+		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
+		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
+		tokens: map[string]issued{},
+	}
+	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
+	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
+	s.mux.HandleFunc("GET /api/v2/{rest...}", s.dmptoolAPI)
+	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
+	s.registerAdmin()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// AddClient registers (or replaces) a client.
+func (s *Server) AddClient(c Client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := c
+	cc.Secrets = slices.Clone(c.Secrets)
+	s.clients[c.ID] = &cc
+}
+
+// SetSecrets replaces a client's valid secrets (for a rotation overlap, two).
+func (s *Server) SetSecrets(clientID string, secrets ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[clientID]; ok {
+		c.Secrets = slices.Clone(secrets)
+	}
+}
+
+// InjectFault makes requests for clientID ("" for every client) fail so.
+func (s *Server) InjectFault(clientID string, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[clientID] = f
+}
+
+// ClearFaults removes every injected failure.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = map[string]Fault{}
+}
+
+// Requests is how many token requests named clientID.
+func (s *Server) Requests(clientID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[clientID]
+}
+
+// AuthMethod is how clientID's last token request carried its
+// credentials: "basic" (HTTP Basic) or "body" (form fields).
+func (s *Server) AuthMethod(clientID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authMethods[clientID]
+}
+
+// RevokeAll revokes every token issued to clientID.
+func (s *Server) RevokeAll(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tok, is := range s.tokens {
+		if is.clientID == clientID {
+			is.revoked = true
+			s.tokens[tok] = is
+		}
+	}
+}
+
+// tokenRequest is a parsed token request.
+type tokenRequest struct {
+	clientID, secret, method string
+	grantType                string
+	scopes                   []string
+}
+
+func parseTokenRequest(r *http.Request) (tokenRequest, error) {
+	if err := r.ParseForm(); err != nil {
+		return tokenRequest{}, err
+	}
+	tr := tokenRequest{grantType: r.PostForm.Get("grant_type"), scopes: strings.Fields(r.PostForm.Get("scope"))}
+	if id, secret, ok := r.BasicAuth(); ok {
+		tr.clientID, tr.secret, tr.method = id, secret, "basic"
+	} else if id := r.PostForm.Get("client_id"); id != "" {
+		tr.clientID, tr.secret, tr.method = id, r.PostForm.Get("client_secret"), "body"
+	}
+	return tr, nil
+}
+
+// note counts a request and returns the fault to apply, if any.
+func (s *Server) note(tr tokenRequest) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tr.clientID != "" {
+		s.requests[tr.clientID]++
+		s.authMethods[tr.clientID] = tr.method
+	}
+	if f, ok := s.faults[tr.clientID]; ok && tr.clientID != "" {
+		return f, true
+	}
+	f, ok := s.faults[""]
+	return f, ok
+}
+
+// applyFault writes the fault's answer and reports whether it did
+// (a delay only waits, then lets the request go on).
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	switch f.Kind {
+	case FaultDelay:
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return true
+		}
+		return false
+	case FaultStatus:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, `{"error":"server_error","error_description":"The server encountered an internal error."}`)
+	case FaultRateLimit:
+		reset := f.ResetIn
+		if reset == 0 {
+			reset = time.Minute
+		}
+		h := w.Header()
+		h.Set("X-Rate-Limit-Limit", "600")
+		h.Set("X-Rate-Limit-Remaining", "0")
+		h.Set("X-Rate-Limit-Reset", fmt.Sprint(s.opts.Now().Add(reset).Unix()))
+		writeJSON(w, http.StatusTooManyRequests, `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeEmulatedRateLimit","errorCauses":[]}`)
+	case FaultHTML:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusBadGateway
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%d %s</title></head><body><h1>%s</h1><p>The upstream server is not responding.</p></body></html>\n", status, http.StatusText(status), http.StatusText(status))
+	case FaultNoToken:
+		writeJSON(w, http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`)
+	default:
+		return false
+	}
+	return true
+}
+
+// authenticate checks a client's credentials, counting failures toward a
+// lockout. It returns the client, or which documented failure to answer.
+func (s *Server) authenticate(tr tokenRequest) (*Client, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	if until, ok := s.lockedUntil[tr.clientID]; ok && now.Before(until) {
+		return nil, "locked"
+	}
+	c, ok := s.clients[tr.clientID]
+	if !ok {
+		return nil, "unknown_client"
+	}
+	if !slices.Contains(c.Secrets, tr.secret) || tr.secret == "" {
+		s.failures[tr.clientID]++
+		if s.opts.LockoutAfter > 0 && s.failures[tr.clientID] >= s.opts.LockoutAfter {
+			s.lockedUntil[tr.clientID] = now.Add(s.opts.LockoutFor)
+			s.failures[tr.clientID] = 0
+		}
+		return nil, "wrong_secret"
+	}
+	s.failures[tr.clientID] = 0
+	return c, ""
+}
+
+func (s *Server) issue(clientID string, scopes []string, lifetime time.Duration) (token string, scope string) {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	token = "emu_" + base64.RawURLEncoding.EncodeToString(b)
+	scope = strings.Join(scopes, " ")
+	s.mu.Lock()
+	s.tokens[token] = issued{clientID: clientID, scope: scope, expires: s.opts.Now().Add(lifetime)}
+	s.mu.Unlock()
+	return token, scope
+}
+
+func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
+	lifetime, ok := oktaLifetimes[r.PathValue("authServer")]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, `{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: `+jsonEscape(r.PathValue("authServer"))+` (AuthorizationServer)","errorLink":"E0000007","errorId":"oaeEmulatedNotFound","errorCauses":[]}`)
+		return
+	}
+	tr, err := parseTokenRequest(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request","error_description":"The request body is not valid form data."}`)
+		return
+	}
+	if f, ok := s.note(tr); ok && s.applyFault(w, r, f) {
+		return
+	}
+	if tr.method != "basic" {
+		// These authorization servers take client credentials by HTTP Basic only.
+		writeJSON(w, http.StatusUnauthorized, OktaUnknownClientBody)
+		return
+	}
+	c, failure := s.authenticate(tr)
+	switch failure {
+	case "locked":
+		writeJSON(w, http.StatusBadRequest, OktaInvalidGrantBody)
+		return
+	case "unknown_client":
+		writeJSON(w, http.StatusUnauthorized, OktaUnknownClientBody)
+		return
+	case "wrong_secret":
+		writeJSON(w, http.StatusUnauthorized, OktaWrongSecretBody)
+		return
+	}
+	if body, status, bad := checkGrantAndScope(c, tr); bad {
+		writeJSON(w, status, body)
+		return
+	}
+	token, scope := s.issue(c.ID, tr.scopes, lifetime)
+	out := fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"access_token":"%s"`, int(lifetime.Seconds()), token)
+	if scope != "" {
+		out += `,"scope":"` + jsonEscape(scope) + `"`
+	}
+	writeJSON(w, http.StatusOK, out+"}")
+}
+
+func (s *Server) doorkeeperToken(w http.ResponseWriter, r *http.Request) {
+	tr, err := parseTokenRequest(r)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, DoorkeeperMissingGrantBody)
+		return
+	}
+	if f, ok := s.note(tr); ok && s.applyFault(w, r, f) {
+		return
+	}
+	if tr.grantType == "" {
+		writeJSON(w, http.StatusBadRequest, DoorkeeperMissingGrantBody)
+		return
+	}
+	c, failure := s.authenticate(tr)
+	switch failure {
+	case "locked":
+		writeJSON(w, http.StatusBadRequest, "{\n  \"error\": \"invalid_grant\",\n  \"error_description\": \"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.\"\n}")
+		return
+	case "unknown_client", "wrong_secret":
+		writeJSON(w, http.StatusUnauthorized, DoorkeeperInvalidClientBody)
+		return
+	}
+	scopes := tr.scopes
+	if len(scopes) == 0 {
+		scopes = []string{"public"} // DMPTool's default scope
+	}
+	if body, status, bad := checkGrantAndScope(c, tokenRequest{grantType: tr.grantType, scopes: scopes}); bad {
+		writeJSON(w, status, body)
+		return
+	}
+	token, scope := s.issue(c.ID, scopes, DoorkeeperLifetime)
+	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"expires_in\": %d,\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
+		token, int(DoorkeeperLifetime.Seconds()), jsonEscape(scope), s.opts.Now().Unix()))
+}
+
+// checkGrantAndScope answers RFC 6749's errors for a grant or a scope the
+// client may not use.
+func checkGrantAndScope(c *Client, tr tokenRequest) (body string, status int, bad bool) {
+	switch {
+	case tr.grantType == "":
+		return `{"error":"invalid_request","error_description":"The request is missing a required parameter: grant_type."}`, http.StatusBadRequest, true
+	case tr.grantType != "client_credentials" && tr.grantType != "authorization_code" && tr.grantType != "refresh_token":
+		return `{"error":"unsupported_grant_type","error_description":"The authorization grant type is not supported by the authorization server."}`, http.StatusBadRequest, true
+	}
+	grants := c.Grants
+	if grants == nil {
+		grants = []string{"client_credentials"}
+	}
+	if !slices.Contains(grants, tr.grantType) {
+		return `{"error":"unauthorized_client","error_description":"The client is not authorized to use the provided grant type."}`, http.StatusBadRequest, true
+	}
+	if c.Scopes != nil {
+		for _, sc := range tr.scopes {
+			if !slices.Contains(c.Scopes, sc) {
+				return `{"error":"invalid_scope","error_description":"One or more scopes are not configured for the authorization server resource."}`, http.StatusBadRequest, true
+			}
+		}
+	}
+	return "", 0, false
+}
+
+// bearer returns the request's bearer token and whether it is live.
+func (s *Server) bearer(r *http.Request) (string, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is, ok := s.tokens[tok]
+	return tok, ok && !is.revoked && s.opts.Now().Before(is.expires)
+}
+
+// resourceFault applies an injected global fault to the resource APIs.
+func (s *Server) resourceFault(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	f, ok := s.faults[""]
+	s.mu.Unlock()
+	return ok && s.applyFault(w, r, f)
+}
+
+// ctrpAPI stands for CTRP's services: it answers RFC 6750's challenge to a
+// token that is missing, unknown, expired or revoked.
+func (s *Server) ctrpAPI(w http.ResponseWriter, r *http.Request) {
+	if s.resourceFault(w, r) {
+		return
+	}
+	if _, live := s.bearer(r); !live {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ctrp", error="invalid_token", error_description="The access token is invalid or has expired"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintln(w, "OK")
+}
+
+// dmptoolAPI stands for DMPTool's API v2: its documented 401 body for a
+// token that is invalid, expired or revoked.
+func (s *Server) dmptoolAPI(w http.ResponseWriter, r *http.Request) {
+	if s.resourceFault(w, r) {
+		return
+	}
+	source := r.Method + " " + r.URL.Path
+	now := s.opts.Now().Format(time.RFC3339)
+	if _, live := s.bearer(r); !live {
+		writeJSON(w, http.StatusUnauthorized, fmt.Sprintf("{\n  \"api_version\": 2,\n  \"source\": \"%s\",\n  \"time\": \"%s\",\n  \"code\": 401,\n  \"message\": \"Unauthorized\",\n  \"total_items\": 0,\n  \"items\": [],\n  \"errors\": [\n    \"%s\"\n  ]\n}", jsonEscape(source), now, DMPToolRevoked))
+		return
+	}
+	writeJSON(w, http.StatusOK, fmt.Sprintf(`{"api_version":2,"source":"%s","time":"%s","code":200,"message":"OK","total_items":0,"items":[],"errors":[]}`, jsonEscape(source), now))
+}
+
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func jsonEscape(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
+}

@@ -1,0 +1,320 @@
+package rotation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// maxBody is how much of a response body is read.
+const maxBody = 1 << 20
+
+// Result is the outcome of one check of one credential.
+type Result struct {
+	Name        string
+	Environment string
+	Provider    string
+	Class       Class
+	// Status is the HTTP status of the token response (0 when none came).
+	Status      int
+	ErrorCode   string
+	Description string // the provider's description, secrets redacted
+	Detail      string // one line: what happened and what to do next
+	TokenType   string
+	Scope       string
+	// ExpiresAt is when the issued token expires; zero with NoExpiry when
+	// the server gave no lifetime (never treat such a token as eternal).
+	ExpiresAt time.Time
+	NoExpiry  bool
+	Latency   time.Duration
+	RateLimit RateLimit
+	RetryAt   time.Time
+	// ProbeStatus is the resource API's status, when a probe ran.
+	ProbeStatus int
+	// NotSent: answered from the lockout record without a request.
+	NotSent           bool
+	CredentialVersion int
+	CheckedAt         time.Time
+	// AccessToken is the issued token, for publishing; it never prints.
+	AccessToken secret.Value
+}
+
+// RateLimit is what the rate-limit headers of the token response said.
+type RateLimit struct {
+	Limit     int
+	Remaining int
+	Reset     time.Time
+	Seen      bool
+}
+
+// Checker sends token requests. The zero value uses http.DefaultTransport.
+type Checker struct {
+	// Transport carries the requests; tests and the daemon may share one.
+	Transport http.RoundTripper
+}
+
+// Check requests one token for cred from p and classifies the outcome. It
+// sends exactly one token request (and one probe request when p has a
+// probe and a token came), never retries, and gives up after p.Timeout.
+// rotateBy is the credential's deadline (zero when unknown); now is the
+// time the classification is made at.
+func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, rotateBy time.Time, now time.Time) Result {
+	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = policies.DefaultProviderTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	rec := &recorder{base: c.transport()}
+	client := &http.Client{Transport: rec}
+	cc := clientcredentials.Config{
+		ClientID:     cred.ClientID,
+		ClientSecret: cred.ClientSecret.Reveal(),
+		TokenURL:     p.TokenURL,
+		Scopes:       p.Scopes,
+		// Always explicit: AutoDetect would retry a refused secret the other way.
+		AuthStyle: authStyle(p.AuthStyle),
+	}
+	start := time.Now()
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
+	res.Latency = time.Since(start)
+
+	resp := rec.response(PhaseToken, err)
+	resp.Body = redact(resp.Body, cred.ClientSecret.Reveal())
+	res.Status = resp.Status
+	res.RateLimit = rateLimit(resp.Header)
+	v := Classify(resp, rotateBy, now)
+
+	if v.Class == ClassOK && tok != nil {
+		res.AccessToken = secret.New(tok.AccessToken)
+		res.TokenType = tok.TokenType
+		fields := tokenFields(rec.body())
+		res.Scope = fields.Scope
+		res.ExpiresAt, res.NoExpiry = expiry(fields, now)
+		if p.Probe != nil {
+			pv, status := c.probe(ctx, p.Probe, tok.AccessToken, cred.ClientSecret.Reveal(), now)
+			res.ProbeStatus = status
+			if pv.Class != ClassOK {
+				v = pv
+			}
+		}
+		if v.Class == ClassOK && res.NoExpiry {
+			v.Detail += "; the server gave no lifetime for it"
+		}
+	}
+	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
+	if res.Class != ClassOK {
+		res.AccessToken = secret.Value{}
+	}
+	return res
+}
+
+func (c *Checker) probe(ctx context.Context, p *policies.Probe, token, clientSecret string, now time.Time) (Verdict, int) {
+	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, nil)
+	if err != nil {
+		return Verdict{Class: ClassMisconfigured, Detail: "the probe url is not a valid request: " + err.Error()}, 0
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	r := Response{Phase: PhaseProbe}
+	resp, err := c.transport().RoundTrip(req)
+	if err != nil {
+		r.Err = err
+	} else {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		resp.Body.Close()
+		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, redact(body, clientSecret, token)
+	}
+	return Classify(r, time.Time{}, now), r.Status
+}
+
+func (c *Checker) transport() http.RoundTripper {
+	if c.Transport != nil {
+		return c.Transport
+	}
+	return http.DefaultTransport
+}
+
+func authStyle(s string) oauth2.AuthStyle {
+	if s == policies.AuthStyleBody {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
+}
+
+// recorder keeps the status, headers and body of the one response that
+// passes through it, whatever x/oauth2 makes of it afterwards.
+type recorder struct {
+	base http.RoundTripper
+
+	mu     sync.Mutex
+	status int
+	header http.Header
+	buf    bytes.Buffer
+	err    error
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.err = err
+		return nil, err
+	}
+	r.status, r.header = resp.StatusCode, resp.Header.Clone()
+	resp.Body = &teeBody{rc: resp.Body, r: r}
+	return resp, nil
+}
+
+type teeBody struct {
+	rc io.ReadCloser
+	r  *recorder
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	t.r.mu.Lock()
+	if room := maxBody - t.r.buf.Len(); room > 0 {
+		t.r.buf.Write(p[:min(n, room)])
+	}
+	t.r.mu.Unlock()
+	return n, err
+}
+
+func (t *teeBody) Close() error { return t.rc.Close() }
+
+func (r *recorder) body() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return bytes.Clone(r.buf.Bytes())
+}
+
+// response is what the recorder saw, or the transport error when no
+// response came (x/oauth2 returns that error as it is).
+func (r *recorder) response(phase Phase, tokenErr error) Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.status == 0 {
+		err := r.err
+		if err == nil {
+			err = tokenErr
+		}
+		if err == nil {
+			err = errors.New("no response")
+		}
+		return Response{Phase: phase, Err: err}
+	}
+	return Response{Phase: phase, Status: r.status, Header: r.header, Body: bytes.Clone(r.buf.Bytes())}
+}
+
+// tokenResponse holds the token fields credkeeper reads itself: x/oauth2
+// knows nothing of Doorkeeper's created_at.
+type tokenResponse struct {
+	Scope     string
+	ExpiresIn int64
+	CreatedAt int64
+}
+
+func tokenFields(body []byte) tokenResponse {
+	var raw map[string]any
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.UseNumber()
+	if err := d.Decode(&raw); err != nil {
+		return tokenResponse{}
+	}
+	var t tokenResponse
+	t.Scope, _ = raw["scope"].(string)
+	t.ExpiresIn = number(raw["expires_in"])
+	t.CreatedAt = number(raw["created_at"])
+	return t
+}
+
+// number reads a JSON number or a numeric string (some servers send
+// expires_in as a string).
+func number(v any) int64 {
+	switch n := v.(type) {
+	case json.Number:
+		i, err := n.Int64()
+		if err != nil {
+			f, _ := n.Float64()
+			return int64(f)
+		}
+		return i
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
+}
+
+// expiry is when the token expires: created_at + expires_in when both are
+// given (Doorkeeper), now + expires_in otherwise, and unknown without
+// expires_in.
+func expiry(t tokenResponse, now time.Time) (time.Time, bool) {
+	switch {
+	case t.ExpiresIn <= 0:
+		return time.Time{}, true
+	case t.CreatedAt > 0:
+		return time.Unix(t.CreatedAt+t.ExpiresIn, 0).UTC(), false
+	default:
+		return now.Add(time.Duration(t.ExpiresIn) * time.Second).Truncate(time.Second), false
+	}
+}
+
+func rateLimit(h http.Header) RateLimit {
+	var rl RateLimit
+	if h == nil {
+		return rl
+	}
+	if v := h.Get("X-Rate-Limit-Limit"); v != "" {
+		rl.Limit, _ = strconv.Atoi(v)
+		rl.Seen = true
+	}
+	if v := h.Get("X-Rate-Limit-Remaining"); v != "" {
+		rl.Remaining, _ = strconv.Atoi(v)
+		rl.Seen = true
+	}
+	if v := h.Get("X-Rate-Limit-Reset"); v != "" {
+		if unix, err := strconv.ParseInt(v, 10, 64); err == nil {
+			rl.Reset = time.Unix(unix, 0).UTC()
+			rl.Seen = true
+		}
+	}
+	return rl
+}
+
+var tokenField = regexp.MustCompile(`("(?:access_token|refresh_token|id_token|client_secret)"\s*:\s*")[^"]+(")`)
+
+// redact removes secrets from a body before any of it is shown: the given
+// values wherever they appear, and the value of every token field.
+func redact(body []byte, secrets ...string) []byte {
+	out := tokenField.ReplaceAll(body, []byte("${1}"+secret.Redacted+"${2}"))
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			out = bytes.ReplaceAll(out, []byte(s), []byte(secret.Redacted))
+		}
+	}
+	if bytes.Contains(out, []byte("access_token=")) {
+		out = formToken.ReplaceAll(out, []byte("${1}"+secret.Redacted))
+	}
+	return out
+}
+
+var formToken = regexp.MustCompile(`((?:access_token|refresh_token|id_token)=)[^&\s]+`)

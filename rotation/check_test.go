@@ -1,0 +1,330 @@
+package rotation_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m)) }
+
+// world is one test's providers and Vault: an emulator on loopback, a
+// config whose providers point at it, and a fresh prefix in the real Vault.
+type world struct {
+	t      *testing.T
+	emu    *emulator.Server
+	env    *vaulttest.Env
+	url    string
+	cfg    *policies.Config
+	store  *vaultstore.Store
+	runner *rotation.Runner
+	now    time.Time
+}
+
+func newWorld(t *testing.T, extraHCL func(emulatorURL string) string) *world {
+	t.Helper()
+	w := &world{t: t, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	w.emu = emulator.New(emulator.Options{LockoutAfter: 3, Now: func() time.Time { return w.now }})
+	srv := httptest.NewServer(w.emu)
+	t.Cleanup(srv.Close)
+	w.url = srv.URL
+	hcl := fmt.Sprintf(`
+provider "okta-stage" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
+  auth_style = "header"
+  timeout    = "2s"
+  environment = "stage"
+}
+provider "okta-prod" {
+  token_url  = "%[1]s/oauth2/%[3]s/v1/token"
+  auth_style = "header"
+  environment = "prod"
+}
+provider "doorkeeper" {
+  token_url  = "%[1]s/oauth/token"
+  auth_style = "body"
+  scopes     = ["public", "read_dmps"]
+}
+%[4]s
+`, w.url, emulator.AuthServerStage, emulator.AuthServerProd, extra(extraHCL, w.url))
+	cfg, diags := policies.Parse([]byte(hcl), "test.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	w.cfg = cfg
+	w.env = vaulttest.New(t)
+	w.store = w.env.Store(t)
+	w.runner = &rotation.Runner{Store: w.store, Config: cfg, Now: func() time.Time { return w.now }}
+	return w
+}
+
+func extra(f func(string) string, url string) string {
+	if f == nil {
+		return ""
+	}
+	return f(url)
+}
+
+// put stores a credential in Vault and returns its version.
+func (w *world) put(name, provider, clientID, clientSecret string, rotateBy time.Time) int {
+	w.t.Helper()
+	info, err := w.store.CredentialInfo(context.Background(), name)
+	cas := 0
+	if err == nil {
+		cas = info.Version
+	}
+	v, err := w.store.PutCredential(context.Background(), &vaultstore.Credential{
+		Name: name, ClientID: clientID, ClientSecret: secret.New(clientSecret),
+		Metadata: vaultstore.CredentialMetadata{Provider: provider, RotateBy: rotateBy},
+	}, cas)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return v
+}
+
+func (w *world) check(name string, force bool) rotation.Result {
+	w.t.Helper()
+	r, err := w.runner.CheckOne(context.Background(), name, force)
+	if err != nil {
+		w.t.Fatalf("CheckOne(%s): %v", name, err)
+	}
+	return r
+}
+
+var deadline = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+
+func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "stage-ok", Secrets: []string{"stage-secret"}})
+	w.emu.AddClient(emulator.Client{ID: "dmp-ok", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
+	w.emu.AddClient(emulator.Client{ID: "dmp-narrow", Secrets: []string{"narrow-secret"}, Scopes: []string{"public"}})
+	w.emu.AddClient(emulator.Client{ID: "retired", Secrets: []string{"new-secret"}})
+	for _, id := range []string{"slow", "down", "limited", "html", "tokenless", "html200"} {
+		w.emu.AddClient(emulator.Client{ID: id, Secrets: []string{id + "-secret"}})
+	}
+	w.emu.InjectFault("slow", emulator.Fault{Kind: emulator.FaultDelay, Delay: 5 * time.Second})
+	w.emu.InjectFault("down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
+	w.emu.InjectFault("limited", emulator.Fault{Kind: emulator.FaultRateLimit, ResetIn: 90 * time.Second})
+	w.emu.InjectFault("html", emulator.Fault{Kind: emulator.FaultHTML})
+	w.emu.InjectFault("html200", emulator.Fault{Kind: emulator.FaultHTML, Status: 200})
+	w.emu.InjectFault("tokenless", emulator.Fault{Kind: emulator.FaultNoToken})
+
+	for _, tc := range []struct {
+		name, provider, clientID, secret string
+		rotateBy                         time.Time
+		want                             rotation.Class
+		code, detail                     string
+	}{
+		{"ok-stage", "okta-stage", "stage-ok", "stage-secret", deadline, rotation.ClassOK, "", "a token was issued"},
+		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", deadline, rotation.ClassOK, "", ""},
+		{"unknown-client", "okta-stage", "nobody", "x-secret", deadline, rotation.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
+		{"wrong-secret", "okta-stage", "stage-ok", "not-it", deadline, rotation.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
+		{"retired", "okta-stage", "retired", "old-secret", w.now.Add(-48 * time.Hour), rotation.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
+		{"timeout", "okta-stage", "slow", "slow-secret", deadline, rotation.ClassUnavailable, "", "timed out"},
+		{"down", "okta-stage", "down", "down-secret", deadline, rotation.ClassUnavailable, "server_error", "503"},
+		{"limited", "okta-stage", "limited", "limited-secret", deadline, rotation.ClassRateLimited, "E0000047", "in 1m30s"},
+		{"bad-gateway", "okta-stage", "html", "html-secret", deadline, rotation.ClassUnavailable, "", "HTML page: 502 Bad Gateway"},
+		{"html-200", "okta-stage", "html200", "html200-secret", deadline, rotation.ClassProtocol, "", "HTML page: 200 OK"},
+		{"tokenless", "okta-stage", "tokenless", "tokenless-secret", deadline, rotation.ClassProtocol, "", "without an access_token"},
+		{"narrow-scope", "doorkeeper", "dmp-narrow", "narrow-secret", deadline, rotation.ClassMisconfigured, "invalid_scope", "check the provider's scopes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w.put(tc.name, tc.provider, tc.clientID, tc.secret, tc.rotateBy)
+			before := w.emu.Requests(tc.clientID)
+			r := w.check(tc.name, false)
+			if r.Class != tc.want || r.ErrorCode != tc.code || !strings.Contains(r.Detail+r.Description, tc.detail) {
+				t.Errorf("got %s %q %q / %q; want %s %q …%s…", r.Class, r.ErrorCode, r.Detail, r.Description, tc.want, tc.code, tc.detail)
+			}
+			if n := w.emu.Requests(tc.clientID) - before; n != 1 {
+				t.Errorf("%d token requests, want exactly 1", n)
+			}
+			if strings.Contains(fmt.Sprintf("%+v", r), tc.secret) {
+				t.Errorf("the client secret appears in the result: %+v", r)
+			}
+		})
+	}
+}
+
+func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "0oa-stage", Secrets: []string{"s1"}})
+	w.emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"p1"}})
+	w.emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"ABCDEFG"}, Scopes: []string{"public", "read_dmps", "create_dmps"}})
+	w.put("stage", "okta-stage", "0oa-stage", "s1", deadline)
+	w.put("prod", "okta-prod", "0oa-prod", "p1", deadline)
+	w.put("dmp", "doorkeeper", "12345", "ABCDEFG", deadline)
+
+	stage := w.check("stage", false)
+	if stage.Class != rotation.ClassOK || !stage.ExpiresAt.Equal(w.now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
+		t.Errorf("stage: %s expires %v type %q", stage.Class, stage.ExpiresAt, stage.TokenType)
+	}
+	if w.emu.AuthMethod("0oa-stage") != "basic" {
+		t.Errorf("Okta credentials went by %q, want HTTP Basic", w.emu.AuthMethod("0oa-stage"))
+	}
+	prod := w.check("prod", false)
+	if !prod.ExpiresAt.Equal(w.now.Add(4 * time.Hour)) {
+		t.Errorf("prod expires %v, want 4h", prod.ExpiresAt)
+	}
+	dmp := w.check("dmp", false)
+	if dmp.Class != rotation.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.now.Add(7200*time.Second)) {
+		t.Errorf("dmp: %s scope %q expires %v", dmp.Class, dmp.Scope, dmp.ExpiresAt)
+	}
+	if w.emu.AuthMethod("12345") != "body" {
+		t.Errorf("DMPTool credentials went by %q, want the form body", w.emu.AuthMethod("12345"))
+	}
+	if dmp.AccessToken.IsZero() {
+		t.Error("the issued token should be kept for publishing")
+	}
+}
+
+func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	v1 := w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+
+	first := w.check("locky", false)
+	if first.Class != rotation.ClassInvalidClient || first.NotSent {
+		t.Fatalf("first check: %s not-sent=%v", first.Class, first.NotSent)
+	}
+	st, err := w.store.GetState(context.Background(), "locky")
+	if err != nil || st.RejectedVersion != v1 {
+		t.Fatalf("state after refusal: %+v, %v", st, err)
+	}
+
+	for i := 0; i < 5; i++ {
+		again := w.check("locky", false)
+		if again.Class != rotation.ClassInvalidClient || !again.NotSent || !strings.Contains(again.Detail, "not re-sent") {
+			t.Fatalf("repeat check %d: %s not-sent=%v %q", i, again.Class, again.NotSent, again.Detail)
+		}
+	}
+	if n := w.emu.Requests("0oa-lock"); n != 1 {
+		t.Fatalf("%d requests for a refused version, want 1: lockout protection failed", n)
+	}
+
+	forced := w.check("locky", true)
+	if forced.NotSent || w.emu.Requests("0oa-lock") != 2 {
+		t.Errorf("--force should send: not-sent=%v requests=%d", forced.NotSent, w.emu.Requests("0oa-lock"))
+	}
+
+	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
+	fixed := w.check("locky", false)
+	if fixed.Class != rotation.ClassOK || w.emu.Requests("0oa-lock") != 3 {
+		t.Errorf("a new version is sent: %s, requests %d", fixed.Class, w.emu.Requests("0oa-lock"))
+	}
+	st, _ = w.store.GetState(context.Background(), "locky")
+	if st.RejectedVersion != 0 || st.ConsecutiveFailures != 0 || st.LastClass != "ok" {
+		t.Errorf("state after recovery: %+v", st)
+	}
+}
+
+func TestEmulatorLockoutIsInvalidGrant(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+	for i := 0; i < 3; i++ {
+		w.check("locky", true) // three failures lock the account
+	}
+	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
+	r := w.check("locky", false)
+	if r.Class != rotation.ClassInvalidGrant || r.Status != 400 || !strings.Contains(r.Description, "The credentials provided were invalid.") {
+		t.Errorf("locked account: %s %d %q", r.Class, r.Status, r.Description)
+	}
+}
+
+func TestProbeTellsAWorkingTokenFromARefusedOne(t *testing.T) {
+	// A second emulator has never issued these tokens: its APIs refuse them.
+	stranger := httptest.NewServer(emulator.New(emulator.Options{}))
+	defer stranger.Close()
+	w := newWorld(t, func(url string) string {
+		return fmt.Sprintf(`
+provider "ctrp-probed" {
+  token_url  = "%[1]s/oauth2/%[3]s/v1/token"
+  auth_style = "header"
+  probe { url = "%[1]s/accrual-services/trials/nci/NCI-2026-00001/sites/po/1" }
+}
+provider "ctrp-refused" {
+  token_url  = "%[1]s/oauth2/%[3]s/v1/token"
+  auth_style = "header"
+  probe { url = "%[2]s/accrual-services/trials/nci/NCI-2026-00001/sites/po/1" }
+}
+provider "dmp-refused" {
+  token_url  = "%[1]s/oauth/token"
+  auth_style = "body"
+  probe { url = "%[2]s/api/v2/templates" }
+}
+`, url, stranger.URL, emulator.AuthServerStage)
+	})
+	w.emu.AddClient(emulator.Client{ID: "c1", Secrets: []string{"s1"}})
+	w.emu.AddClient(emulator.Client{ID: "d1", Secrets: []string{"s2"}})
+	w.put("probed", "ctrp-probed", "c1", "s1", deadline)
+	w.put("refused", "ctrp-refused", "c1", "s1", deadline)
+	w.put("dmp-refused", "dmp-refused", "d1", "s2", deadline)
+
+	if r := w.check("probed", false); r.Class != rotation.ClassOK || r.ProbeStatus != 200 {
+		t.Errorf("probe accepted: %s %d %q", r.Class, r.ProbeStatus, r.Detail)
+	}
+	r := w.check("refused", false)
+	if r.Class != rotation.ClassExpired || r.ErrorCode != "invalid_token" || r.ProbeStatus != 401 || !r.AccessToken.IsZero() {
+		t.Errorf("RFC 6750 refusal: %s %q %d %q", r.Class, r.ErrorCode, r.ProbeStatus, r.Detail)
+	}
+	r = w.check("dmp-refused", false)
+	if r.Class != rotation.ClassExpired || !strings.Contains(r.Detail, emulator.DMPToolRevoked) {
+		t.Errorf("DMPTool refusal: %s %q", r.Class, r.Detail)
+	}
+}
+
+func TestRecordMissingAFieldIsMisconfigured(t *testing.T) {
+	w := newWorld(t, nil)
+	// A hand edit in Vault left the record without its secret.
+	if _, err := w.env.Root.KVv2("secret").Put(context.Background(), w.env.Prefix+"/credentials/half", map[string]any{"client_id": "abc"}); err != nil {
+		t.Fatal(err)
+	}
+	r := w.check("half", false)
+	if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, "client_secret") {
+		t.Errorf("half record: %s %q", r.Class, r.Detail)
+	}
+	st, err := w.store.GetState(context.Background(), "half")
+	if err != nil || st.LastClass != "misconfigured" {
+		t.Errorf("the result is recorded: %+v %v", st, err)
+	}
+
+	w.put("orphan", "no-such-provider", "id", "secret", deadline)
+	if r := w.check("orphan", false); r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
+		t.Errorf("unknown provider: %s %q", r.Class, r.Detail)
+	}
+	if _, err := w.runner.CheckOne(context.Background(), "nonexistent", false); err == nil {
+		t.Error("checking a credential that is not in Vault should be an error")
+	}
+}
+
+func TestCheckAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
+	w := newWorld(t, nil)
+	var names []string
+	for i := 0; i < 12; i++ {
+		id := fmt.Sprintf("c%02d", i)
+		w.emu.AddClient(emulator.Client{ID: id, Secrets: []string{"s-" + id}})
+		w.put(id, "okta-stage", id, "s-"+id, deadline)
+		names = append(names, id)
+	}
+	results, err := w.runner.CheckAll(context.Background(), names, rotation.CheckOptions{Parallel: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r.Name != names[i] || r.Class != rotation.ClassOK {
+			t.Errorf("result %d = %s %s", i, r.Name, r.Class)
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// Runner checks credentials kept in Vault and records the results.
+type Runner struct {
+	Store   *vaultstore.Store
+	Config  *policies.Config
+	Checker *Checker
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// CheckOptions tune one run of checks.
+type CheckOptions struct {
+	// Force sends a request even for a version the provider already refused.
+	Force bool
+	// Parallel bounds concurrent checks (default 8).
+	Parallel int
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Names returns every credential in Vault, sorted.
+func (r *Runner) Names(ctx context.Context) ([]string, error) {
+	infos, err := r.Store.ListCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(infos))
+	for i, in := range infos {
+		names[i] = in.Name
+	}
+	return names, nil
+}
+
+// CheckAll checks names with bounded concurrency and returns the results
+// in the order of names. A Vault error (not a check's failure) stops it.
+func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]Result, error) {
+	parallel := o.Parallel
+	if parallel <= 0 {
+		parallel = 8
+	}
+	results := make([]Result, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = r.CheckOne(ctx, name, o.Force)
+		}()
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
+}
+
+// CheckOne checks one credential and records the result in state/NAME.
+//
+// Lockout protection: after invalid_client, invalid_grant or expired, the
+// refused KV version is recorded, and later checks of the same version are
+// answered from that record without a request (NotSent) until the secret
+// changes in Vault or force is set.
+func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result, error) {
+	cred, err := r.Store.GetCredential(ctx, name)
+	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
+		res := r.misconfigured(cred, err.Error())
+		return res, r.record(ctx, name, res)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	provider, rotateBy, problem := r.resolve(cred)
+	if problem != "" {
+		res := r.misconfigured(cred, problem)
+		return res, r.record(ctx, name, res)
+	}
+
+	prev, err := r.Store.GetState(ctx, name)
+	if err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		return Result{}, err
+	}
+	if prev != nil && !force && prev.RejectedVersion == cred.Version && cred.Version != 0 && Class(prev.LastClass).IsCredentialFailure() {
+		return notSent(cred, provider, prev, r.now()), nil
+	}
+
+	res := r.checker().Check(ctx, cred, provider, rotateBy, r.now())
+	return res, r.record(ctx, name, res)
+}
+
+func (r *Runner) checker() *Checker {
+	if r.Checker != nil {
+		return r.Checker
+	}
+	return &Checker{}
+}
+
+// resolve finds a credential's provider and deadline: the config's
+// credential block first, then the metadata in Vault.
+func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.Time, string) {
+	cfg := r.Config
+	if cfg == nil {
+		cfg = policies.Default()
+	}
+	providerName := cred.Metadata.Provider
+	rotateBy := cred.Metadata.RotateBy
+	if decl, ok := cfg.Credential(cred.Name); ok {
+		providerName = decl.Provider
+		if rotateBy.IsZero() {
+			rotateBy = decl.RotateBy
+		}
+	}
+	if providerName == "" {
+		return nil, rotateBy, "the credential names no provider: set it with credkeeper secret set " + cred.Name + " --provider P, or declare a credential block"
+	}
+	p, ok := cfg.Provider(providerName)
+	if !ok {
+		return nil, rotateBy, fmt.Sprintf("the credential's provider %q is neither a provider block nor a preset (%v): declare it in the config", providerName, policies.PresetNames())
+	}
+	return p, rotateBy, ""
+}
+
+func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) Result {
+	return Result{
+		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: cred.Metadata.Provider,
+		Class: ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: r.now(),
+	}
+}
+
+func notSent(cred *vaultstore.Credential, p *policies.Provider, prev *vaultstore.State, now time.Time) Result {
+	res := Result{
+		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name,
+		Class: Class(prev.LastClass), NotSent: true, CredentialVersion: cred.Version, CheckedAt: now,
+	}
+	if len(prev.History) > 0 {
+		h := prev.History[0]
+		res.Status, res.ErrorCode = h.Status, h.ErrorCode
+		res.Detail = fmt.Sprintf("not re-sent: version %d was refused on %s (%s); set a new secret, or check --force", cred.Version, h.At.UTC().Format(time.RFC3339), h.Detail)
+	} else {
+		res.Detail = fmt.Sprintf("not re-sent: version %d was refused before; set a new secret, or check --force", cred.Version)
+	}
+	return res
+}
+
+// record writes the result to state/NAME with check-and-set, re-reading
+// and merging again when another writer got there first.
+func (r *Runner) record(ctx context.Context, name string, res Result) error {
+	for attempt := 0; ; attempt++ {
+		prev, err := r.Store.GetState(ctx, name)
+		switch {
+		case errors.Is(err, vaultstore.ErrNotFound):
+			prev = &vaultstore.State{}
+		case err != nil:
+			return err
+		}
+		next := NextState(*prev, res, res.CheckedAt)
+		_, err = r.Store.PutState(ctx, name, &next, prev.Version)
+		if !errors.Is(err, vaultstore.ErrCASConflict) || attempt == 2 {
+			return err
+		}
+	}
+}
