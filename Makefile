@@ -11,9 +11,10 @@ STATICCHECK_VERSION := v0.8.2
 
 all: build
 
-## build: bin/credkeeper
+## build: bin/credkeeper and bin/credkeeper-emulator (the token endpoint emulator)
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/credkeeper ./cmd/credkeeper
+	$(GO) build -trimpath -o bin/credkeeper-emulator ./cmd/credkeeper-emulator
 
 ## devvault: bin/devvault, the real Vault core for tests and the demo.
 ## The first build downloads several GB of modules and compiles for minutes.
@@ -35,9 +36,10 @@ lint:
 	cd tools/devvault && $(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-## fuzz: the long fuzzing runs (not part of test).
+## fuzz: the long fuzzing runs (not part of test), 60 s each.
+FUZZTIME ?= 60s
 fuzz:
-	@echo "no fuzz targets yet"
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./rotation
 
 ## bench: benchmarks, with allocations.
 bench:

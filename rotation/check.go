@@ -110,9 +110,7 @@ func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *pol
 		if p.Probe != nil {
 			pv, status := c.probe(ctx, p.Probe, tok.AccessToken, cred.ClientSecret.Reveal(), now)
 			res.ProbeStatus = status
-			if pv.Class != ClassOK {
-				v = pv
-			}
+			v = pv
 		}
 		if v.Class == ClassOK && res.NoExpiry {
 			v.Detail += "; the server gave no lifetime for it"

@@ -84,6 +84,9 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 		res := r.misconfigured(cred, err.Error())
 		return res, r.record(ctx, name, res)
 	}
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return Result{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -149,13 +152,14 @@ func notSent(cred *vaultstore.Credential, p *policies.Provider, prev *vaultstore
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name,
 		Class: Class(prev.LastClass), NotSent: true, CredentialVersion: cred.Version, CheckedAt: now,
 	}
+	when := ""
 	if len(prev.History) > 0 {
 		h := prev.History[0]
 		res.Status, res.ErrorCode = h.Status, h.ErrorCode
-		res.Detail = fmt.Sprintf("not re-sent: version %d was refused on %s (%s); set a new secret, or check --force", cred.Version, h.At.UTC().Format(time.RFC3339), h.Detail)
-	} else {
-		res.Detail = fmt.Sprintf("not re-sent: version %d was refused before; set a new secret, or check --force", cred.Version)
+		when = " on " + h.At.UTC().Format(time.RFC3339)
 	}
+	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d as %s%s; set the new secret with credkeeper secret set %s, or check --force",
+		cred.Version, prev.LastClass, when, cred.Name)
 	return res
 }
 

@@ -9,13 +9,36 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
 )
 
 // Exit codes, in one place.
 const (
 	exitOK    = 0
 	exitError = 1 // a usage error, a bad config, a Vault error
+	// exitCredentialFailure: a check found invalid_client, invalid_grant or expired.
+	exitCredentialFailure = 2
+	// exitOtherFailure: checks failed, none of them for the credential's sake.
+	exitOtherFailure = 3
 )
+
+// checkExit is the exit status of a run of checks, as an error that
+// carries it (nil when every check is ok).
+func checkExit(results []rotation.Result) error {
+	code := exitOK
+	for _, r := range results {
+		switch {
+		case r.Class.IsCredentialFailure():
+			return &codedError{code: exitCredentialFailure}
+		case r.Class != rotation.ClassOK:
+			code = exitOtherFailure
+		}
+	}
+	if code == exitOK {
+		return nil
+	}
+	return &codedError{code: code}
+}
 
 // exitError carries a specific exit code out of a command.
 type codedError struct {
@@ -23,7 +46,12 @@ type codedError struct {
 	err  error
 }
 
-func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *codedError) Unwrap() error { return e.err }
 
 // usageError is a mistake on the command line.

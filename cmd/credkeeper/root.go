@@ -79,6 +79,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 	root.AddCommand(
 		newValidateCmd(opts),
 		newSecretCmd(opts),
+		newCheckCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root
