@@ -189,6 +189,16 @@ func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
 	}
 }
 
+func TestATokenWithoutALifetimeIsNeverTakenAsEternal(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "0oa-forever", Secrets: []string{"s"}, OmitExpiresIn: true})
+	w.put("forever", "okta-stage", "0oa-forever", "s", deadline)
+	r := w.check("forever", false)
+	if r.Class != rotation.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() || !strings.Contains(r.Detail, "no lifetime") {
+		t.Errorf("no expires_in: %s no-expiry=%v expires=%v %q", r.Class, r.NoExpiry, r.ExpiresAt, r.Detail)
+	}
+}
+
 func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
 	w := newWorld(t, nil)
 	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})

@@ -82,7 +82,7 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 	cred, err := r.Store.GetCredential(ctx, name)
 	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
 		res := r.misconfigured(cred, err.Error())
-		return res, r.record(ctx, name, res)
+		return res, r.record(ctx, name, res, nil)
 	}
 	if errors.Is(err, vaultstore.ErrNotFound) {
 		return Result{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
@@ -93,19 +93,22 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 	provider, rotateBy, problem := r.resolve(cred)
 	if problem != "" {
 		res := r.misconfigured(cred, problem)
-		return res, r.record(ctx, name, res)
+		return res, r.record(ctx, name, res, nil)
 	}
 
 	prev, err := r.Store.GetState(ctx, name)
-	if err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		prev = &vaultstore.State{}
+	case err != nil:
 		return Result{}, err
 	}
-	if prev != nil && !force && prev.RejectedVersion == cred.Version && cred.Version != 0 && Class(prev.LastClass).IsCredentialFailure() {
+	if !force && prev.RejectedVersion == cred.Version && cred.Version != 0 && Class(prev.LastClass).IsCredentialFailure() {
 		return notSent(cred, provider, prev, r.now()), nil
 	}
 
 	res := r.checker().Check(ctx, cred, provider, rotateBy, r.now())
-	return res, r.record(ctx, name, res)
+	return res, r.record(ctx, name, res, prev)
 }
 
 func (r *Runner) checker() *Checker {
@@ -163,21 +166,26 @@ func notSent(cred *vaultstore.Credential, p *policies.Provider, prev *vaultstore
 	return res
 }
 
-// record writes the result to state/NAME with check-and-set, re-reading
-// and merging again when another writer got there first.
-func (r *Runner) record(ctx context.Context, name string, res Result) error {
+// record writes the result to state/NAME with check-and-set against prev
+// (read now when nil), re-reading and merging again when another writer
+// got there first.
+func (r *Runner) record(ctx context.Context, name string, res Result, prev *vaultstore.State) error {
 	for attempt := 0; ; attempt++ {
-		prev, err := r.Store.GetState(ctx, name)
-		switch {
-		case errors.Is(err, vaultstore.ErrNotFound):
-			prev = &vaultstore.State{}
-		case err != nil:
-			return err
+		if prev == nil {
+			var err error
+			prev, err = r.Store.GetState(ctx, name)
+			switch {
+			case errors.Is(err, vaultstore.ErrNotFound):
+				prev = &vaultstore.State{}
+			case err != nil:
+				return err
+			}
 		}
 		next := NextState(*prev, res, res.CheckedAt)
-		_, err = r.Store.PutState(ctx, name, &next, prev.Version)
+		_, err := r.Store.PutState(ctx, name, &next, prev.Version)
 		if !errors.Is(err, vaultstore.ErrCASConflict) || attempt == 2 {
 			return err
 		}
+		prev = nil
 	}
 }

@@ -63,6 +63,9 @@ type Client struct {
 	Scopes []string
 	// Grants the client may use; nil allows client_credentials only.
 	Grants []string
+	// OmitExpiresIn leaves expires_in out of token responses, as some
+	// servers do: the token's lifetime is then unknown.
+	OmitExpiresIn bool
 }
 
 // FaultKind is a kind of injected failure.
@@ -353,6 +356,9 @@ func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
 	}
 	token, scope := s.issue(c.ID, tr.scopes, lifetime)
 	out := fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"access_token":"%s"`, int(lifetime.Seconds()), token)
+	if c.OmitExpiresIn {
+		out = fmt.Sprintf(`{"token_type":"Bearer","access_token":"%s"`, token)
+	}
 	if scope != "" {
 		out += `,"scope":"` + jsonEscape(scope) + `"`
 	}
