@@ -31,7 +31,14 @@ type Config struct {
 	Vault       Vault
 	Providers   map[string]*Provider // the provider blocks, by name (presets are not listed)
 	Credentials []*Credential        // in file order
-	Filename    string
+	// RotationPolicies by name, the built-in "yearly" included.
+	RotationPolicies map[string]*RotationPolicy
+	// VaultPolicies names the Vault ACL policies credkeeper manages; nil
+	// when the file has no vault_policies block (then it manages none).
+	VaultPolicies *VaultPolicyNames
+	Filename      string
+
+	declaredRotation map[string]bool // rotation_policy blocks seen, for duplicates
 }
 
 // Vault is the vault block.
@@ -59,6 +66,7 @@ type Credential struct {
 	Provider    string
 	Environment string
 	Owner       string
+	Rotation    string // a rotation_policy's name; "yearly" by default
 	Check       string        // the cron expression as written
 	Schedule    cron.Schedule // Check, parsed
 	RotateBy    time.Time     // zero: issued_at + 365 days
@@ -69,8 +77,9 @@ type Credential struct {
 // Vault from the environment.
 func Default() *Config {
 	return &Config{
-		Vault:     Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
-		Providers: map[string]*Provider{},
+		Vault:            Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
+		Providers:        map[string]*Provider{},
+		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 	}
 }
 
@@ -117,6 +126,8 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "vault"},
 		{Type: "provider", LabelNames: []string{"name"}},
 		{Type: "credential", LabelNames: []string{"name"}},
+		{Type: "rotation_policy", LabelNames: []string{"name"}},
+		{Type: "vault_policies"},
 	},
 }
 
@@ -148,6 +159,7 @@ var probeSchema = &hcl.BodySchema{
 var credentialSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
+		{Name: "rotation"},
 	},
 }
 
@@ -161,10 +173,19 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	cfg := Default()
 	cfg.Filename = filename
 
-	var vaultSeen *hcl.Range
+	var vaultSeen, policiesSeen *hcl.Range
 	var credBlocks []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case "rotation_policy":
+			diags = append(diags, decodeRotationPolicy(b, cfg)...)
+		case "vault_policies":
+			if policiesSeen != nil {
+				diags = append(diags, errAt(b.DefRange, "Duplicate vault_policies block", "Only one vault_policies block is allowed; the first is at %s.", rangeStart(*policiesSeen)))
+				continue
+			}
+			policiesSeen = b.DefRange.Ptr()
+			diags = append(diags, decodeVaultPolicies(b, cfg)...)
 		case "vault":
 			if vaultSeen != nil {
 				diags = append(diags, errAt(b.DefRange, "Duplicate vault block", "Only one vault block is allowed; the first is at %s.", rangeStart(*vaultSeen)))
@@ -178,7 +199,8 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 			credBlocks = append(credBlocks, b)
 		}
 	}
-	// Credentials last, so that they may name providers declared below them.
+	// Credentials last, so that they may name providers and rotation
+	// policies declared below them.
 	for _, b := range credBlocks {
 		diags = append(diags, decodeCredential(b, cfg)...)
 	}
@@ -296,8 +318,14 @@ func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if prev, ok := cfg.Credential(name); ok {
 		return append(diags, errAt(b.LabelRanges[0], "Duplicate credential", "A credential named %q is already declared at %s.", name, rangeStart(prev.DeclRange)))
 	}
-	c := &Credential{Name: name, Check: DefaultCheck, DeclRange: b.DefRange}
+	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, DeclRange: b.DefRange}
 	diags = append(diags, optString(content.Attributes["provider"], &c.Provider)...)
+	diags = append(diags, optString(content.Attributes["rotation"], &c.Rotation)...)
+	if a := content.Attributes["rotation"]; a != nil {
+		if _, ok := cfg.RotationPolicies[c.Rotation]; !ok {
+			diags = append(diags, errAt(a.Expr.Range(), "Unknown rotation policy", "No rotation_policy is named %q; declare one, or use the built-in %q.", c.Rotation, DefaultRotationPolicy))
+		}
+	}
 	diags = append(diags, optString(content.Attributes["environment"], &c.Environment)...)
 	diags = append(diags, optString(content.Attributes["owner"], &c.Owner)...)
 	diags = append(diags, optString(content.Attributes["check"], &c.Check)...)

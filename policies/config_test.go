@@ -34,11 +34,25 @@ func TestFullConfigDecodes(t *testing.T) {
 		t.Errorf("an override keeps the preset's URL and style and changes the timeout: %+v", intP)
 	}
 
-	if len(cfg.Credentials) != 4 {
-		t.Fatalf("credentials = %d, want 4", len(cfg.Credentials))
+	if len(cfg.Credentials) != 5 {
+		t.Fatalf("credentials = %d, want 5", len(cfg.Credentials))
+	}
+	day := 24 * time.Hour
+	q := cfg.RotationPolicies["quarterly"]
+	if q == nil || q.Period != 90*day || len(q.Remind) != 3 || q.Remind[0] != 30*day || q.FirstReminder() != 30*day {
+		t.Errorf("quarterly = %+v", q)
+	}
+	if y := cfg.RotationPolicies["yearly"]; y == nil || y.Period != 365*day || y.FirstReminder() != 60*day {
+		t.Errorf("built-in yearly = %+v", y)
+	}
+	if sl, _ := cfg.Credential("short-lived"); sl.Rotation != "quarterly" {
+		t.Errorf("short-lived rotation = %q", sl.Rotation)
+	}
+	if vp := cfg.VaultPolicies; vp == nil || vp.CI != "ci-readers" || vp.Daemon != "credkeeper-daemon" || vp.Auditor != "credkeeper-auditor" {
+		t.Errorf("vault_policies = %+v", vp)
 	}
 	stage, _ := cfg.Credential("ctrp-stage")
-	if stage.Environment != "stage" || stage.Owner != "security@example.org" || stage.Check != "*/30 * * * *" || stage.Schedule == nil {
+	if stage.Rotation != "yearly" || stage.Environment != "stage" || stage.Owner != "security@example.org" || stage.Check != "*/30 * * * *" || stage.Schedule == nil {
 		t.Errorf("ctrp-stage = %+v", stage)
 	}
 	prod, _ := cfg.Credential("ctrp-prod")

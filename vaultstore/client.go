@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/vault/api"
@@ -40,7 +42,8 @@ const (
 
 // Store reads and writes credkeeper's records in one KV v2 mount.
 type Store struct {
-	client *api.Client
+	client   *api.Client
+	requests *atomic.Int64
 	kv     *api.KVv2
 	mount  string
 	prefix string
@@ -50,12 +53,14 @@ type Store struct {
 // Open builds a client from cfg and the environment and logs in. It sends
 // at most the requests the login needs; it does not probe the mount.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	client, err := newClient(cfg)
+	requests := new(atomic.Int64)
+	client, err := newClient(cfg, requests)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
-		client: client,
+		client:   client,
+		requests: requests,
 		mount:  strings.Trim(orDefault(cfg.Mount, DefaultMount), "/"),
 		prefix: strings.Trim(orDefault(cfg.Prefix, DefaultPrefix), "/"),
 	}
@@ -79,7 +84,21 @@ func (s *Store) Mount() string { return s.mount }
 // Prefix is the folder under the mount, without slashes.
 func (s *Store) Prefix() string { return s.prefix }
 
-func newClient(cfg Config) (*api.Client, error) {
+// Requests is how many HTTP requests this store has sent to Vault.
+func (s *Store) Requests() int64 { return s.requests.Load() }
+
+// countingTransport counts the requests that pass through it.
+type countingTransport struct {
+	base http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	return t.base.RoundTrip(r)
+}
+
+func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {
 	// DefaultConfig reads VAULT_ADDR, VAULT_CACERT, VAULT_CAPATH,
 	// VAULT_SKIP_VERIFY, VAULT_CLIENT_CERT and friends.
 	vc := api.DefaultConfig()
@@ -96,6 +115,7 @@ func newClient(cfg Config) (*api.Client, error) {
 	}
 	// One backoff of credkeeper's governs; the client's own retries are off.
 	vc.MaxRetries = 0
+	vc.HttpClient.Transport = countingTransport{base: vc.HttpClient.Transport, n: requests}
 	vc.Timeout = cfg.Timeout
 	if vc.Timeout <= 0 {
 		vc.Timeout = DefaultTimeout

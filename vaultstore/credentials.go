@@ -2,7 +2,10 @@ package vaultstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"strings"
 	"time"
 
@@ -23,6 +26,7 @@ const (
 	metaOwner       = "owner"
 	metaIssuedAt    = "issued_at"
 	metaRotateBy    = "rotate_by"
+	metaRotation    = "rotation"
 )
 
 // Credential is credentials/NAME: an OAuth2 client's ID and secret.
@@ -44,6 +48,7 @@ type CredentialMetadata struct {
 	Provider    string
 	Environment string
 	Owner       string
+	Rotation    string    // the rotation policy's name
 	IssuedAt    time.Time // a date, UTC; zero when unknown
 	RotateBy    time.Time // a date, UTC; zero when unknown
 }
@@ -53,6 +58,7 @@ type CredentialInfo struct {
 	Name        string
 	Metadata    CredentialMetadata
 	Version     int
+	MaxVersions int
 	UpdatedTime time.Time
 	// Fingerprint changes whenever the data version or any metadata
 	// changes; PutCredentialMetadata refuses when it moved.
@@ -69,6 +75,7 @@ func (m CredentialMetadata) toCustom() map[string]string {
 	set(metaProvider, m.Provider)
 	set(metaEnvironment, m.Environment)
 	set(metaOwner, m.Owner)
+	set(metaRotation, m.Rotation)
 	if !m.IssuedAt.IsZero() {
 		c[metaIssuedAt] = m.IssuedAt.UTC().Format(DateLayout)
 	}
@@ -83,6 +90,7 @@ func metadataFromCustom(path string, c map[string]string) (CredentialMetadata, e
 		Provider:    c[metaProvider],
 		Environment: c[metaEnvironment],
 		Owner:       c[metaOwner],
+		Rotation:    c[metaRotation],
 	}
 	var err error
 	if m.IssuedAt, err = parseDate(c[metaIssuedAt]); err != nil {
@@ -217,28 +225,79 @@ func (s *Store) CredentialInfo(ctx context.Context, name string) (*CredentialInf
 	if err != nil {
 		return nil, err
 	}
-	return &CredentialInfo{Name: name, Metadata: md, Version: meta.CurrentVersion, UpdatedTime: meta.UpdatedTime, Fingerprint: meta.Fingerprint()}, nil
+	return &CredentialInfo{Name: name, Metadata: md, Version: meta.CurrentVersion, MaxVersions: meta.MaxVersions,
+		UpdatedTime: meta.UpdatedTime, Fingerprint: meta.Fingerprint()}, nil
 }
 
+// listConcurrency bounds the metadata reads of one listing.
+const listConcurrency = 16
+
 // ListCredentials returns every credential's metadata, sorted by name.
-// It reads metadata only: one list request and one read per credential.
+// It reads metadata only: one list request, then one read per credential,
+// several at a time.
 func (s *Store) ListCredentials(ctx context.Context) ([]CredentialInfo, error) {
 	names, err := s.list(ctx, KindCredentials)
 	if err != nil {
 		return nil, err
 	}
-	infos := make([]CredentialInfo, 0, len(names))
-	for _, n := range names {
-		if ValidateName(n) != nil {
-			continue // not a record credkeeper wrote
-		}
-		info, err := s.CredentialInfo(ctx, n)
-		if err != nil {
+	names = slices.DeleteFunc(names, func(n string) bool { return ValidateName(n) != nil }) // not records credkeeper wrote
+	infos := make([]CredentialInfo, len(names))
+	errs := make([]error, len(names))
+	sem := make(chan struct{}, listConcurrency)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			info, err := s.CredentialInfo(ctx, n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			infos[i] = *info
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, ErrNotFound) { // deleted since the list: skip
 			return nil, err
 		}
-		infos = append(infos, *info)
 	}
-	return infos, nil
+	out := infos[:0]
+	for i, info := range infos {
+		if errs[i] == nil {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// CreateCredentialMetadata creates credentials/NAME with metadata and no
+// data yet (the secret is set later), refusing with ErrCASConflict when
+// the key already exists.
+func (s *Store) CreateCredentialMetadata(ctx context.Context, name string, m CredentialMetadata) error {
+	_, err := s.readMeta(ctx, KindCredentials, name)
+	switch {
+	case err == nil:
+		return &Error{Op: "create metadata", Path: s.metaPath(KindCredentials, name), Kind: ErrCASConflict,
+			Err: errors.New("it was created since it was read"), Hint: "read it again and retry"}
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), MinMaxVersions)
+}
+
+// DeleteAll removes a credential and every record kept for it: its
+// credentials, pending, state, tokens and ledger entries.
+func (s *Store) DeleteAll(ctx context.Context, name string) error {
+	for _, kind := range []string{KindTokens, KindPending, KindState, KindLedger, KindCredentials} {
+		if err := s.destroy(ctx, kind, name); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteCredential removes credentials/NAME with all its versions.

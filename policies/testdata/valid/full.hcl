@@ -51,3 +51,17 @@ provider "dmp-probed" {
     url = "https://dmptool.org/api/v2/templates"
   }
 }
+
+rotation_policy "quarterly" {
+  period = "90d"
+  remind = ["7d", "30d", "1d"]
+}
+
+vault_policies {
+  ci = "ci-readers"
+}
+
+credential "short-lived" {
+  provider = "ctrp-int"
+  rotation = "quarterly"
+}

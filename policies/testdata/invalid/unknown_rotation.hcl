@@ -1,0 +1,4 @@
+credential "ctrp-int" {
+  provider = "ctrp-int"
+  rotation = "monthly"
+}
