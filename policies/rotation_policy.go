@@ -181,3 +181,17 @@ func quoteList(items []string) string {
 	}
 	return strings.Join(q, ", ")
 }
+
+// Documents returns every role's policy for mount/prefix as (policy name,
+// text) pairs, in role order.
+func Documents(names VaultPolicyNames, mount, prefix string) ([][2]string, error) {
+	var out [][2]string
+	for _, role := range Roles {
+		doc, err := PolicyDocument(role, mount, prefix)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]string{names.Name(role), doc})
+	}
+	return out, nil
+}

@@ -1,0 +1,122 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// ErrStalePlan: something the plan touches changed in Vault since the plan
+// was made. Nothing was written.
+var ErrStalePlan = errors.New("the plan is stale")
+
+// ApplyReport says what an apply did.
+type ApplyReport struct {
+	Applied    []Change
+	Skipped    []Change // deletions left in place without --prune
+	NotApplied []Change // not reached because an earlier change failed
+}
+
+// Counts returns how many applied changes added, changed and destroyed.
+func (r *ApplyReport) Counts() (add, change, destroy int) {
+	return (&Plan{Changes: r.Applied}).Counts()
+}
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// Prune deletes credentials the config no longer declares.
+	Prune bool
+
+	beforeChange func(Change) // a test's hook, to race a change
+}
+
+// Apply makes the plan's changes in Vault, in order. It first checks that
+// nothing the plan touches changed since the plan was made (the data
+// version, or any metadata), and refuses with ErrStalePlan if anything did.
+// Each credential's metadata is one KV metadata write, made only if the
+// metadata is still as planned; a conflict stops the apply there, and the
+// report says what was and was not applied. Deletions happen only with prune.
+func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions) (*ApplyReport, error) {
+	if p.Mount != store.Mount() || p.Prefix != store.Prefix() {
+		return nil, fmt.Errorf("the plan was made for %s/%s, not %s/%s: run plan again with the same --mount and --prefix", p.Mount, p.Prefix, store.Mount(), store.Prefix())
+	}
+	for _, c := range p.Changes {
+		if err := checkCurrent(ctx, store, c); err != nil {
+			return nil, err
+		}
+	}
+	rep := &ApplyReport{}
+	for i, c := range p.Changes {
+		if c.Action == ActionDelete && !o.Prune {
+			rep.Skipped = append(rep.Skipped, c)
+			continue
+		}
+		if o.beforeChange != nil {
+			o.beforeChange(c)
+		}
+		if err := applyChange(ctx, store, c); err != nil {
+			rep.NotApplied = append(rep.NotApplied, p.Changes[i:]...)
+			return rep, fmt.Errorf("%s %s: %w", c.Action, c.Path(), err)
+		}
+		rep.Applied = append(rep.Applied, c)
+	}
+	return rep, nil
+}
+
+// checkCurrent refuses a change whose target moved since the plan.
+func checkCurrent(ctx context.Context, store *vaultstore.Store, c Change) error {
+	current, err := currentFingerprint(ctx, store, c)
+	if err != nil {
+		return err
+	}
+	if current != c.Fingerprint {
+		return fmt.Errorf("%w: %s changed since it was made; run plan again", ErrStalePlan, c.Path())
+	}
+	return nil
+}
+
+func currentFingerprint(ctx context.Context, store *vaultstore.Store, c Change) (string, error) {
+	switch c.Type {
+	case TypePolicy:
+		text, err := store.ReadPolicy(ctx, c.Name)
+		if errors.Is(err, vaultstore.ErrNotFound) {
+			return "", nil
+		}
+		return textFingerprint(text), err
+	default:
+		info, err := store.CredentialInfo(ctx, c.Name)
+		if errors.Is(err, vaultstore.ErrNotFound) {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		return info.Fingerprint, nil
+	}
+}
+
+func applyChange(ctx context.Context, store *vaultstore.Store, c Change) error {
+	switch {
+	case c.Type == TypePolicy:
+		// Vault has no check-and-set for policies: re-read just before writing.
+		if err := checkCurrent(ctx, store, c); err != nil {
+			return err
+		}
+		return store.WritePolicy(ctx, c.Name, c.Policy)
+	case c.Action == ActionDelete:
+		return store.DeleteAll(ctx, c.Name)
+	}
+	if c.Metadata == nil {
+		return fmt.Errorf("the plan has no metadata for %s", c.Name)
+	}
+	md, err := c.Metadata.toMetadata()
+	if err != nil {
+		return fmt.Errorf("the plan's metadata for %s: %w", c.Name, err)
+	}
+	if c.Action == ActionCreate {
+		return store.CreateCredentialMetadata(ctx, c.Name, md)
+	}
+	return store.PutCredentialMetadata(ctx, c.Name, md, c.Fingerprint)
+}

@@ -1,0 +1,368 @@
+package rotation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// Action is what a change does.
+type Action string
+
+// The actions of a plan, with the symbols Terraform users know.
+const (
+	ActionCreate Action = "create" // +
+	ActionUpdate Action = "update" // ~
+	ActionDelete Action = "delete" // -
+)
+
+// Symbol is the action's one-character mark.
+func (a Action) Symbol() string {
+	switch a {
+	case ActionCreate:
+		return "+"
+	case ActionUpdate:
+		return "~"
+	case ActionDelete:
+		return "-"
+	}
+	return "?"
+}
+
+// Change types.
+const (
+	TypeCredential = "credential"
+	TypePolicy     = "policy"
+)
+
+// PlanFormatVersion is the version of the saved plan's format.
+const PlanFormatVersion = 1
+
+// Plan is what apply would change in Vault to make it match the config.
+// It is data: rendered by RenderPlan, saved as JSON by --out.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	Mount         string    `json:"mount"`
+	Prefix        string    `json:"prefix"`
+	CreatedAt     time.Time `json:"created_at"`
+	Changes       []Change  `json:"changes"`
+	Notices       []Notice  `json:"notices"`
+}
+
+// Change is one planned change, with what it was computed against.
+type Change struct {
+	Action Action `json:"action"`
+	Type   string `json:"type"`
+	Name   string `json:"name"`
+	// Fields are the credential metadata fields that change, old and new.
+	Fields []FieldChange `json:"fields,omitempty"`
+	// Metadata is the credential's metadata after the change.
+	Metadata *PlannedMetadata `json:"metadata,omitempty"`
+	// Policy is the policy text after the change; Diff, the unified diff.
+	Policy string `json:"policy,omitempty"`
+	Diff   string `json:"diff,omitempty"`
+	// Version is the credential's KV version the change was computed against.
+	Version int `json:"version"`
+	// Fingerprint identifies the state the change was computed against
+	// ("" when the thing did not exist); apply refuses when it moved.
+	Fingerprint string `json:"fingerprint"`
+	Note        string `json:"note,omitempty"`
+}
+
+// FieldChange is one metadata field's old and new value.
+type FieldChange struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// PlannedMetadata is a credential's metadata in a saved plan.
+type PlannedMetadata struct {
+	Provider    string `json:"provider,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	Owner       string `json:"owner,omitempty"`
+	Rotation    string `json:"rotation,omitempty"`
+	IssuedAt    string `json:"issued_at,omitempty"`
+	RotateBy    string `json:"rotate_by,omitempty"`
+	MaxVersions int    `json:"max_versions"`
+}
+
+// Notice is an informational line: it changes nothing.
+type Notice struct {
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+// Counts returns how many changes add, change and destroy.
+func (p *Plan) Counts() (add, change, destroy int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionCreate:
+			add++
+		case ActionUpdate:
+			change++
+		case ActionDelete:
+			destroy++
+		}
+	}
+	return
+}
+
+// HasChanges reports whether applying the plan would change anything.
+func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 }
+
+// Path is the change's place in Vault, for messages.
+func (c Change) Path() string {
+	if c.Type == TypePolicy {
+		return "sys/policies/acl/" + c.Name
+	}
+	return "credentials/" + c.Name
+}
+
+// MakePlan compares the config with what Vault holds and returns the
+// changes that would make Vault match. It writes nothing.
+func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, now time.Time) (*Plan, error) {
+	p := &Plan{FormatVersion: PlanFormatVersion, Mount: store.Mount(), Prefix: store.Prefix(), CreatedAt: now.UTC().Truncate(time.Second), Changes: []Change{}, Notices: []Notice{}}
+	infos, err := store.ListCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inVault := make(map[string]vaultstore.CredentialInfo, len(infos))
+	for _, in := range infos {
+		inVault[in.Name] = in
+	}
+
+	declared := map[string]bool{}
+	for _, c := range cfg.Credentials {
+		declared[c.Name] = true
+		cur, exists := inVault[c.Name]
+		var curMD *vaultstore.CredentialMetadata
+		if exists {
+			curMD = &cur.Metadata
+		}
+		want := desiredMetadata(c, curMD)
+		maxVersions := vaultstore.MinMaxVersions
+		if exists {
+			maxVersions = max(cur.MaxVersions, vaultstore.MinMaxVersions)
+		}
+		target := planned(want, maxVersions)
+		switch {
+		case !exists:
+			p.Changes = append(p.Changes, Change{
+				Action: ActionCreate, Type: TypeCredential, Name: c.Name, Metadata: target,
+				Fields: fieldChanges(PlannedMetadata{}, *target),
+				Note:   "metadata only: set its secret afterwards with credkeeper secret set " + c.Name,
+			})
+		default:
+			if fields := fieldChanges(*planned(cur.Metadata, cur.MaxVersions), *target); len(fields) > 0 {
+				p.Changes = append(p.Changes, Change{
+					Action: ActionUpdate, Type: TypeCredential, Name: c.Name, Metadata: target, Fields: fields,
+					Version: cur.Version, Fingerprint: cur.Fingerprint,
+				})
+			}
+		}
+		p.Notices = append(p.Notices, credentialNotices(c, want, exists && cur.Version > 0, cfg, now)...)
+	}
+	for _, in := range infos {
+		if declared[in.Name] {
+			continue
+		}
+		p.Changes = append(p.Changes, Change{
+			Action: ActionDelete, Type: TypeCredential, Name: in.Name, Metadata: planned(in.Metadata, in.MaxVersions),
+			Version: in.Version, Fingerprint: in.Fingerprint,
+			Note: "not declared in the configuration; deleted only by apply --prune",
+		})
+	}
+
+	if cfg.VaultPolicies != nil {
+		for _, role := range policies.Roles {
+			c, err := planPolicy(ctx, store, role, cfg.VaultPolicies.Name(role))
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				p.Changes = append(p.Changes, *c)
+			}
+		}
+	}
+	return p, nil
+}
+
+// desiredMetadata is the metadata the config asks for: what it declares,
+// over what Vault holds. Attributes the config leaves out (owner,
+// rotate_by) and issued_at, which only a new secret sets, are kept.
+func desiredMetadata(c *policies.Credential, cur *vaultstore.CredentialMetadata) vaultstore.CredentialMetadata {
+	var md vaultstore.CredentialMetadata
+	if cur != nil {
+		md = *cur
+	}
+	md.Provider = c.Provider
+	md.Rotation = c.Rotation
+	if c.Environment != "" {
+		md.Environment = c.Environment
+	}
+	if c.Owner != "" {
+		md.Owner = c.Owner
+	}
+	if !c.RotateBy.IsZero() {
+		md.RotateBy = c.RotateBy
+	}
+	return md
+}
+
+func planned(m vaultstore.CredentialMetadata, maxVersions int) *PlannedMetadata {
+	return &PlannedMetadata{
+		Provider: m.Provider, Environment: m.Environment, Owner: m.Owner, Rotation: m.Rotation,
+		IssuedAt: dateString(m.IssuedAt), RotateBy: dateString(m.RotateBy), MaxVersions: maxVersions,
+	}
+}
+
+// toMetadata is the vaultstore form of planned metadata.
+func (m PlannedMetadata) toMetadata() (vaultstore.CredentialMetadata, error) {
+	md := vaultstore.CredentialMetadata{Provider: m.Provider, Environment: m.Environment, Owner: m.Owner, Rotation: m.Rotation}
+	var err error
+	if md.IssuedAt, err = parseDateString(m.IssuedAt); err != nil {
+		return md, err
+	}
+	md.RotateBy, err = parseDateString(m.RotateBy)
+	return md, err
+}
+
+func dateString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(vaultstore.DateLayout)
+}
+
+func parseDateString(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(vaultstore.DateLayout, s)
+}
+
+func fieldChanges(old, new PlannedMetadata) []FieldChange {
+	var out []FieldChange
+	add := func(field, o, n string) {
+		if o != n {
+			out = append(out, FieldChange{Field: field, Old: o, New: n})
+		}
+	}
+	add("provider", old.Provider, new.Provider)
+	add("environment", old.Environment, new.Environment)
+	add("owner", old.Owner, new.Owner)
+	add("rotation", old.Rotation, new.Rotation)
+	add("issued_at", old.IssuedAt, new.IssuedAt)
+	add("rotate_by", old.RotateBy, new.RotateBy)
+	if old.MaxVersions != new.MaxVersions {
+		o := fmt.Sprint(old.MaxVersions)
+		if old.MaxVersions == 0 && old.Provider == "" && old.Rotation == "" {
+			o = ""
+		}
+		out = append(out, FieldChange{Field: "max_versions", Old: o, New: fmt.Sprint(new.MaxVersions)})
+	}
+	return out
+}
+
+// credentialNotices are the plan's informational lines for a credential.
+func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata, hasSecret bool, cfg *policies.Config, now time.Time) []Notice {
+	var out []Notice
+	if !hasSecret {
+		out = append(out, Notice{Name: c.Name, Message: "has no secret in Vault yet: set it with credkeeper secret set " + c.Name})
+	}
+	rotateBy := md.RotateBy
+	if rotateBy.IsZero() {
+		return out
+	}
+	policy := cfg.RotationPolicies[c.Rotation]
+	if policy == nil {
+		policy = policies.Yearly()
+	}
+	left := rotateBy.Sub(now)
+	days := calendarDays(now, rotateBy)
+	switch {
+	case left < 0:
+		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dateString(rotateBy), -days)})
+	case left <= policy.FirstReminder():
+		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dateString(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
+	}
+	return out
+}
+
+// calendarDays is the number of calendar days (UTC) from now's date to to's
+// date: negative when to is earlier.
+func calendarDays(now, to time.Time) int {
+	day := func(t time.Time) time.Time { y, m, d := t.UTC().Date(); return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	return int(day(to).Sub(day(now)).Hours() / 24)
+}
+
+func planPolicy(ctx context.Context, store *vaultstore.Store, role, name string) (*Change, error) {
+	want, err := policies.PolicyDocument(role, store.Mount(), store.Prefix())
+	if err != nil {
+		return nil, err
+	}
+	cur, err := store.ReadPolicy(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		return &Change{Action: ActionCreate, Type: TypePolicy, Name: name, Policy: want, Note: "the " + role + " role"}, nil
+	case err != nil:
+		return nil, err
+	case cur == want:
+		return nil, nil
+	}
+	diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+		A: difflib.SplitLines(ensureNewline(cur)), B: difflib.SplitLines(want),
+		FromFile: "vault", ToFile: "config", Context: 2,
+	})
+	return &Change{Action: ActionUpdate, Type: TypePolicy, Name: name, Policy: want, Diff: diff,
+		Fingerprint: textFingerprint(cur), Note: "the " + role + " role"}, nil
+}
+
+func ensureNewline(s string) string {
+	if strings.HasSuffix(s, "\n") {
+		return s
+	}
+	return s + "\n"
+}
+
+func textFingerprint(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// SavePlan writes the plan as JSON to path with mode 0600.
+func SavePlan(path string, p *Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// LoadPlan reads a plan saved by SavePlan.
+func LoadPlan(path string) (*Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the saved plan: %w", err)
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s is not a saved plan: %w", path, err)
+	}
+	if p.FormatVersion != PlanFormatVersion {
+		return nil, fmt.Errorf("%s is a plan of format %d; this credkeeper reads format %d: run plan again", path, p.FormatVersion, PlanFormatVersion)
+	}
+	return &p, nil
+}

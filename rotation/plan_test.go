@@ -1,0 +1,302 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+var planNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func parseConfig(t *testing.T, src string) *policies.Config {
+	t.Helper()
+	cfg, diags := policies.Parse([]byte(src), "test.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg
+}
+
+const planConfig = `
+credential "ctrp-stage" {
+  provider  = "ctrp-stage"
+  owner     = "security@example.org"
+}
+credential "ctrp-prod" {
+  provider  = "ctrp-prod"
+  owner     = "oncall@example.org"
+  rotate_by = "2026-12-20"
+}
+`
+
+func mustPlan(t *testing.T, store *vaultstore.Store, cfg *policies.Config) *Plan {
+	t.Helper()
+	p, err := MakePlan(context.Background(), store, cfg, planNow)
+	if err != nil {
+		t.Fatalf("MakePlan: %v", err)
+	}
+	return p
+}
+
+func mustApply(t *testing.T, store *vaultstore.Store, p *Plan, o ApplyOptions) *ApplyReport {
+	t.Helper()
+	rep, err := Apply(context.Background(), store, p, o)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	return rep
+}
+
+func TestPlanApplyPlanConverges(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := parseConfig(t, planConfig)
+
+	p := mustPlan(t, store, cfg)
+	if add, change, destroy := p.Counts(); add != 2 || change != 0 || destroy != 0 {
+		t.Fatalf("plan on an empty prefix: %d %d %d\n%+v", add, change, destroy, p.Changes)
+	}
+	var notes []string
+	for _, n := range p.Notices {
+		notes = append(notes, n.Name+" "+n.Message)
+	}
+	all := strings.Join(notes, "\n")
+	if !strings.Contains(all, "ctrp-stage has no secret in Vault yet") || !strings.Contains(all, "ctrp-prod rotation deadline 2026-12-20 is in 27 days") {
+		t.Errorf("notices:\n%s", all)
+	}
+
+	rep := mustApply(t, store, p, ApplyOptions{})
+	if len(rep.Applied) != 2 {
+		t.Errorf("applied %d changes", len(rep.Applied))
+	}
+	info, err := store.CredentialInfo(context.Background(), "ctrp-prod")
+	if err != nil || info.Metadata.Owner != "oncall@example.org" || info.Metadata.Environment != "prod" || info.Metadata.Rotation != "yearly" || info.Version != 0 || info.MaxVersions != 10 {
+		t.Fatalf("after apply: %+v %v", info, err)
+	}
+	if again := mustPlan(t, store, cfg); again.HasChanges() {
+		t.Errorf("plan right after apply has changes: %+v", again.Changes)
+	}
+
+	// The secret set afterwards keeps the applied metadata.
+	c := &vaultstore.Credential{Name: "ctrp-prod", ClientID: "id", ClientSecret: secret.New("s"), Metadata: info.Metadata}
+	if _, err := store.PutCredential(context.Background(), c, 0); err != nil {
+		t.Fatalf("secret set after apply: %v", err)
+	}
+	if again := mustPlan(t, store, cfg); again.HasChanges() {
+		t.Errorf("plan after the secret was set has changes: %+v", again.Changes)
+	}
+}
+
+func TestPlanShowsMetadataChangesAndUndeclaredRecords(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	ctx := context.Background()
+	mustApply(t, store, mustPlan(t, store, parseConfig(t, planConfig)), ApplyOptions{})
+	// A record nobody declared.
+	if _, err := store.PutCredential(ctx, &vaultstore.Credential{Name: "legacy", ClientID: "id", ClientSecret: secret.New("s"),
+		Metadata: vaultstore.CredentialMetadata{Provider: "dmptool", Owner: "old@example.org"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	changed := strings.Replace(planConfig, "security@example.org", "secops@example.org", 1)
+	p := mustPlan(t, store, parseConfig(t, changed))
+	if add, change, destroy := p.Counts(); add != 0 || change != 1 || destroy != 1 {
+		t.Fatalf("counts %d %d %d: %+v", add, change, destroy, p.Changes)
+	}
+	var update, del Change
+	for _, c := range p.Changes {
+		switch c.Action {
+		case ActionUpdate:
+			update = c
+		case ActionDelete:
+			del = c
+		}
+	}
+	if update.Name != "ctrp-stage" || len(update.Fields) != 1 || update.Fields[0] != (FieldChange{"owner", "security@example.org", "secops@example.org"}) {
+		t.Errorf("update: %+v", update)
+	}
+	if del.Name != "legacy" || del.Version != 1 {
+		t.Errorf("delete: %+v", del)
+	}
+
+	rep := mustApply(t, store, p, ApplyOptions{})
+	if len(rep.Applied) != 1 || len(rep.Skipped) != 1 || rep.Skipped[0].Name != "legacy" {
+		t.Errorf("without --prune: applied %d, skipped %+v", len(rep.Applied), rep.Skipped)
+	}
+	if _, err := store.GetCredential(ctx, "legacy"); err != nil {
+		t.Errorf("legacy should survive apply without --prune: %v", err)
+	}
+
+	p = mustPlan(t, store, parseConfig(t, changed))
+	rep = mustApply(t, store, p, ApplyOptions{Prune: true})
+	if len(rep.Applied) != 1 || rep.Applied[0].Name != "legacy" {
+		t.Errorf("with --prune: %+v", rep.Applied)
+	}
+	if _, err := store.CredentialInfo(ctx, "legacy"); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("legacy after --prune: %v", err)
+	}
+	if again := mustPlan(t, store, parseConfig(t, changed)); again.HasChanges() {
+		t.Errorf("converged: %+v", again.Changes)
+	}
+}
+
+func TestStalePlanIsRefused(t *testing.T) {
+	env := vaulttest.New(t)
+	store := env.Store(t)
+	ctx := context.Background()
+	mustApply(t, store, mustPlan(t, store, parseConfig(t, planConfig)), ApplyOptions{})
+
+	changed := strings.Replace(planConfig, "oncall@example.org", "pager@example.org", 1)
+	p := mustPlan(t, store, parseConfig(t, changed))
+	// Another writer edits the metadata by hand in Vault.
+	if err := env.Root.KVv2("secret").PatchMetadata(ctx, env.Prefix+"/credentials/ctrp-prod",
+		api.KVMetadataPatchInput{CustomMetadata: map[string]interface{}{"owner": "someone@example.org"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Apply(ctx, store, p, ApplyOptions{})
+	if !errors.Is(err, ErrStalePlan) || err.Error() != "the plan is stale: credentials/ctrp-prod changed since it was made; run plan again" {
+		t.Fatalf("stale plan: %v", err)
+	}
+	info, _ := store.CredentialInfo(ctx, "ctrp-prod")
+	if info.Metadata.Owner != "someone@example.org" {
+		t.Errorf("the hand edit must survive: owner %q", info.Metadata.Owner)
+	}
+
+	// A new data version is a change too.
+	p = mustPlan(t, store, parseConfig(t, changed))
+	if _, err := store.PutCredential(ctx, &vaultstore.Credential{Name: "ctrp-prod", ClientID: "id", ClientSecret: secret.New("s"), Metadata: info.Metadata}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(ctx, store, p, ApplyOptions{}); !errors.Is(err, ErrStalePlan) {
+		t.Fatalf("plan stale by a new version: %v", err)
+	}
+}
+
+func TestConflictMidApplyReportsWhatWasAndWasNotApplied(t *testing.T) {
+	env := vaulttest.New(t)
+	store := env.Store(t)
+	ctx := context.Background()
+	mustApply(t, store, mustPlan(t, store, parseConfig(t, planConfig)), ApplyOptions{})
+
+	changed := strings.NewReplacer("security@example.org", "a@example.org", "oncall@example.org", "b@example.org").Replace(planConfig)
+	p := mustPlan(t, store, parseConfig(t, changed))
+	if len(p.Changes) != 2 {
+		t.Fatalf("want two updates, got %+v", p.Changes)
+	}
+	// Another writer edits the second credential after apply's checks.
+	race := func(c Change) {
+		if c.Name == "ctrp-prod" {
+			_ = env.Root.KVv2("secret").PatchMetadata(ctx, env.Prefix+"/credentials/ctrp-prod",
+				api.KVMetadataPatchInput{CustomMetadata: map[string]interface{}{"owner": "racer@example.org"}})
+		}
+	}
+	rep, err := Apply(ctx, store, p, ApplyOptions{beforeChange: race})
+	if !errors.Is(err, vaultstore.ErrCASConflict) || !strings.Contains(err.Error(), "credentials/ctrp-prod") {
+		t.Fatalf("conflict: %v", err)
+	}
+	if len(rep.Applied) != 1 || rep.Applied[0].Name != "ctrp-stage" || len(rep.NotApplied) != 1 || rep.NotApplied[0].Name != "ctrp-prod" {
+		t.Errorf("report: applied %+v, not applied %+v", rep.Applied, rep.NotApplied)
+	}
+	stage, _ := store.CredentialInfo(ctx, "ctrp-stage")
+	prod, _ := store.CredentialInfo(ctx, "ctrp-prod")
+	if stage.Metadata.Owner != "a@example.org" || prod.Metadata.Owner != "racer@example.org" {
+		t.Errorf("owners after the conflict: %q %q", stage.Metadata.Owner, prod.Metadata.Owner)
+	}
+}
+
+func TestGeneratedPoliciesHoldInVault(t *testing.T) {
+	env := vaulttest.New(t)
+	store := env.Store(t)
+	ctx := context.Background()
+	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
+	cfg := parseConfig(t, planConfig+`
+vault_policies {
+  daemon  = "daemon-`+suffix+`"
+  ci      = "ci-`+suffix+`"
+  auditor = "auditor-`+suffix+`"
+}`)
+	p := mustPlan(t, store, cfg)
+	if add, _, _ := p.Counts(); add != 5 {
+		t.Fatalf("two credentials and three policies to add, got %d: %+v", add, p.Changes)
+	}
+	mustApply(t, store, p, ApplyOptions{})
+	if again := mustPlan(t, store, cfg); again.HasChanges() {
+		t.Fatalf("policies converge: %+v", again.Changes)
+	}
+
+	// Seed records as the daemon would.
+	if _, err := store.PutCredential(ctx, &vaultstore.Credential{Name: "ctrp-stage", ClientID: "id", ClientSecret: secret.New("stage-secret"),
+		Metadata: vaultstore.CredentialMetadata{Provider: "ctrp-stage", Environment: "stage", Owner: "security@example.org", Rotation: "yearly"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutToken(ctx, "ctrp-stage", &vaultstore.Token{AccessToken: secret.New("tok"), TokenType: "Bearer", ExpiresAt: planNow.Add(time.Hour)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutState(ctx, "ctrp-stage", &vaultstore.State{LastClass: "ok"}, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	as := func(policy string) *vaultstore.Store {
+		tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "5m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := env.Config()
+		cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
+		s, err := vaultstore.Open(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	denied := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, vaultstore.ErrPermissionDenied) {
+			t.Errorf("%s: %v, want permission denied", what, err)
+		}
+	}
+
+	ci := as("ci-" + suffix)
+	if tok, err := ci.GetToken(ctx, "ctrp-stage"); err != nil || tok.AccessToken.Reveal() != "tok" {
+		t.Errorf("ci reads tokens/NAME: %v", err)
+	}
+	_, err := ci.GetCredential(ctx, "ctrp-stage")
+	denied("ci reads credentials/NAME", err)
+	_, err = ci.CredentialInfo(ctx, "ctrp-stage")
+	denied("ci reads credential metadata", err)
+	_, err = ci.GetState(ctx, "ctrp-stage")
+	denied("ci reads state/NAME", err)
+
+	auditor := as("auditor-" + suffix)
+	if st, err := auditor.GetState(ctx, "ctrp-stage"); err != nil || st.LastClass != "ok" {
+		t.Errorf("auditor reads state/NAME: %v", err)
+	}
+	if info, err := auditor.CredentialInfo(ctx, "ctrp-stage"); err != nil || info.Metadata.Owner != "security@example.org" {
+		t.Errorf("auditor reads credential metadata: %v", err)
+	}
+	if infos, err := auditor.ListCredentials(ctx); err != nil || len(infos) != 2 {
+		t.Errorf("auditor lists credentials: %d, %v", len(infos), err)
+	}
+	_, err = auditor.GetCredential(ctx, "ctrp-stage")
+	denied("auditor reads credentials/NAME data", err)
+	_, err = auditor.GetToken(ctx, "ctrp-stage")
+	denied("auditor reads tokens/NAME", err)
+
+	daemon := as("daemon-" + suffix)
+	if _, err := daemon.GetCredential(ctx, "ctrp-stage"); err != nil {
+		t.Errorf("daemon reads credentials/NAME: %v", err)
+	}
+	if _, err := daemon.PutState(ctx, "ctrp-stage", &vaultstore.State{LastClass: "ok"}, 1); err != nil {
+		t.Errorf("daemon writes state/NAME: %v", err)
+	}
+	if err := daemon.DeleteAll(ctx, "ctrp-stage"); err != nil {
+		t.Errorf("daemon deletes a credential's records: %v", err)
+	}
+}

@@ -1,0 +1,94 @@
+package rotation
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// RenderPlan writes the plan as Terraform users know it: a legend for the
+// actions present, one block per change, the notices, and a closing line.
+func RenderPlan(w io.Writer, p *Plan) error {
+	b := &strings.Builder{}
+	if !p.HasChanges() {
+		b.WriteString("No changes. Vault matches the configuration.\n")
+		writeNotices(b, p.Notices)
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	fmt.Fprintf(b, "credkeeper compared the configuration with %s/%s/ in Vault. Actions are shown with these symbols:\n", p.Mount, p.Prefix)
+	present := map[Action]bool{}
+	for _, c := range p.Changes {
+		present[c.Action] = true
+	}
+	for _, a := range []struct {
+		action Action
+		label  string
+	}{{ActionCreate, "create"}, {ActionUpdate, "update in place"}, {ActionDelete, "destroy (only with apply --prune)"}} {
+		if present[a.action] {
+			fmt.Fprintf(b, "  %s %s\n", a.action.Symbol(), a.label)
+		}
+	}
+	b.WriteString("\ncredkeeper will perform the following actions:\n")
+	for _, c := range p.Changes {
+		b.WriteString("\n")
+		writeChange(b, c)
+	}
+	writeNotices(b, p.Notices)
+	add, change, destroy := p.Counts()
+	fmt.Fprintf(b, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+var verbs = map[Action]string{ActionCreate: "created", ActionUpdate: "updated in place", ActionDelete: "destroyed"}
+
+func writeChange(b *strings.Builder, c Change) {
+	note := ""
+	if c.Note != "" {
+		note = " (" + c.Note + ")"
+	}
+	fmt.Fprintf(b, "  # %s will be %s%s\n", c.Path(), verbs[c.Action], note)
+	sym := c.Action.Symbol()
+	fmt.Fprintf(b, "  %s %s %q {\n", sym, c.Type, c.Name)
+	switch {
+	case c.Type == TypePolicy && c.Action == ActionUpdate:
+		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
+			fmt.Fprintf(b, "      %s\n", line)
+		}
+	case c.Type == TypePolicy:
+		for _, line := range strings.Split(strings.TrimRight(c.Policy, "\n"), "\n") {
+			fmt.Fprintf(b, "      + %s\n", line)
+		}
+	case c.Action == ActionDelete:
+		if c.Metadata != nil {
+			for _, f := range fieldChanges(PlannedMetadata{}, *c.Metadata) {
+				fmt.Fprintf(b, "      - %-12s = %q\n", f.Field, f.New)
+			}
+		}
+	default:
+		for _, f := range c.Fields {
+			switch {
+			case c.Action == ActionCreate:
+				fmt.Fprintf(b, "      + %-12s = %q\n", f.Field, f.New)
+			case f.Old == "":
+				fmt.Fprintf(b, "      + %-12s = %q\n", f.Field, f.New)
+			case f.New == "":
+				fmt.Fprintf(b, "      - %-12s = %q\n", f.Field, f.Old)
+			default:
+				fmt.Fprintf(b, "      ~ %-12s = %q -> %q\n", f.Field, f.Old, f.New)
+			}
+		}
+	}
+	b.WriteString("    }\n")
+}
+
+func writeNotices(b *strings.Builder, notices []Notice) {
+	if len(notices) == 0 {
+		return
+	}
+	b.WriteString("\nNotes (these change nothing):\n")
+	for _, n := range notices {
+		fmt.Fprintf(b, "  ! %s %s\n", n.Name, n.Message)
+	}
+}
