@@ -66,7 +66,7 @@ type Credential struct {
 	Provider    string
 	Environment string
 	Owner       string
-	Rotation    string // a rotation_policy's name; "yearly" by default
+	Rotation    string        // a rotation_policy's name; "yearly" by default
 	Check       string        // the cron expression as written
 	Schedule    cron.Schedule // Check, parsed
 	RotateBy    time.Time     // zero: issued_at + 365 days

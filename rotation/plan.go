@@ -304,7 +304,10 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 // calendarDays is the number of calendar days (UTC) from now's date to to's
 // date: negative when to is earlier.
 func calendarDays(now, to time.Time) int {
-	day := func(t time.Time) time.Time { y, m, d := t.UTC().Date(); return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
 	return int(day(to).Sub(day(now)).Hours() / 24)
 }
 

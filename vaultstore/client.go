@@ -44,10 +44,10 @@ const (
 type Store struct {
 	client   *api.Client
 	requests *atomic.Int64
-	kv     *api.KVv2
-	mount  string
-	prefix string
-	auth   *authenticator
+	kv       *api.KVv2
+	mount    string
+	prefix   string
+	auth     *authenticator
 }
 
 // Open builds a client from cfg and the environment and logs in. It sends
@@ -61,8 +61,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{
 		client:   client,
 		requests: requests,
-		mount:  strings.Trim(orDefault(cfg.Mount, DefaultMount), "/"),
-		prefix: strings.Trim(orDefault(cfg.Prefix, DefaultPrefix), "/"),
+		mount:    strings.Trim(orDefault(cfg.Mount, DefaultMount), "/"),
+		prefix:   strings.Trim(orDefault(cfg.Prefix, DefaultPrefix), "/"),
 	}
 	s.kv = client.KVv2(s.mount)
 	s.auth, err = newAuthenticator(client, cfg.Auth)
