@@ -54,33 +54,39 @@ func writeChange(b *strings.Builder, c Change) {
 	switch {
 	case c.Type == TypePolicy && c.Action == ActionUpdate:
 		for _, line := range strings.Split(strings.TrimRight(c.Diff, "\n"), "\n") {
-			fmt.Fprintf(b, "      %s\n", line)
+			fmt.Fprintf(b, "%s\n", strings.TrimRight("      "+line, " "))
 		}
 	case c.Type == TypePolicy:
 		for _, line := range strings.Split(strings.TrimRight(c.Policy, "\n"), "\n") {
-			fmt.Fprintf(b, "      + %s\n", line)
+			fmt.Fprintf(b, "%s\n", strings.TrimRight("      + "+line, " "))
 		}
 	case c.Action == ActionDelete:
 		if c.Metadata != nil {
 			for _, f := range fieldChanges(PlannedMetadata{}, *c.Metadata) {
-				fmt.Fprintf(b, "      - %-12s = %q\n", f.Field, f.New)
+				fmt.Fprintf(b, "      - %-12s = %s\n", f.Field, value(f.Field, f.New))
 			}
 		}
 	default:
 		for _, f := range c.Fields {
 			switch {
-			case c.Action == ActionCreate:
-				fmt.Fprintf(b, "      + %-12s = %q\n", f.Field, f.New)
-			case f.Old == "":
-				fmt.Fprintf(b, "      + %-12s = %q\n", f.Field, f.New)
+			case c.Action == ActionCreate || f.Old == "":
+				fmt.Fprintf(b, "      + %-12s = %s\n", f.Field, value(f.Field, f.New))
 			case f.New == "":
-				fmt.Fprintf(b, "      - %-12s = %q\n", f.Field, f.Old)
+				fmt.Fprintf(b, "      - %-12s = %s\n", f.Field, value(f.Field, f.Old))
 			default:
-				fmt.Fprintf(b, "      ~ %-12s = %q -> %q\n", f.Field, f.Old, f.New)
+				fmt.Fprintf(b, "      ~ %-12s = %s -> %s\n", f.Field, value(f.Field, f.Old), value(f.Field, f.New))
 			}
 		}
 	}
 	b.WriteString("    }\n")
+}
+
+// value shows a field's value as HCL would: numbers bare, strings quoted.
+func value(field, v string) string {
+	if field == "max_versions" {
+		return v
+	}
+	return fmt.Sprintf("%q", v)
 }
 
 func writeNotices(b *strings.Builder, notices []Notice) {

@@ -24,12 +24,29 @@ type result struct {
 // all is everything the command printed, for leak scans.
 func (r result) all() string { return r.stdout + r.stderr }
 
-// credkeeper runs one command line in process, with stdin, at a fixed time.
+// testNow is the time every in-process command line runs at.
+var testNow = time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC)
+
+// credkeeper runs one command line in process, with stdin, at testNow.
 func credkeeper(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return runCLI(t, stdin, false, args...)
+}
+
+// credkeeperOnTerminal is credkeeper with stdin standing in for a terminal.
+func credkeeperOnTerminal(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return runCLI(t, stdin, true, args...)
+}
+
+func runCLI(t *testing.T, stdin string, terminal bool, args ...string) result {
+	t.Helper()
 	var out, errb bytes.Buffer
-	opts := streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}
-	code := runAt(context.Background(), args, opts, time.Date(2026, 11, 23, 9, 30, 0, 0, time.UTC))
+	s := streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}
+	code := runWith(context.Background(), args, s, func(o *globalOptions) {
+		o.now = func() time.Time { return testNow }
+		o.isTerminal = func() bool { return terminal }
+	})
 	return result{out.String(), errb.String(), code}
 }
 

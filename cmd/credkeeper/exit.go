@@ -20,6 +20,10 @@ const (
 	exitCredentialFailure = 2
 	// exitOtherFailure: checks failed, none of them for the credential's sake.
 	exitOtherFailure = 3
+	// exitPlanChanges: plan --detailed-exitcode found changes.
+	exitPlanChanges = 2
+	// exitFmtCheck: fmt --check found a file that is not formatted.
+	exitFmtCheck = 3
 )
 
 // checkExit is the exit status of a run of checks, as an error that

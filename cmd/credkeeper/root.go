@@ -28,18 +28,22 @@ type globalOptions struct {
 	prefix     string
 	// now is the clock; tests replace it.
 	now func() time.Time
+	// isTerminal reports whether standard input is a terminal to ask on.
+	isTerminal func() bool
 }
 
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, s streams) int {
-	return runAt(ctx, args, s, time.Time{})
+	return runWith(ctx, args, s, nil)
 }
 
-// runAt is run with the clock stopped at now (the real clock when zero).
-func runAt(ctx context.Context, args []string, s streams, now time.Time) int {
+// runWith is run with the clock and the terminal test of setup, which
+// tests use to stop the clock and to stand in for a terminal.
+func runWith(ctx context.Context, args []string, s streams, setup func(*globalOptions)) int {
 	opts := &globalOptions{streams: s, now: time.Now}
-	if !now.IsZero() {
-		opts.now = func() time.Time { return now }
+	opts.isTerminal = func() bool { return stdinIsTerminal(s.In) }
+	if setup != nil {
+		setup(opts)
 	}
 	root := newRootCmd(opts)
 	root.SetArgs(args)
@@ -80,6 +84,10 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newValidateCmd(opts),
 		newSecretCmd(opts),
 		newCheckCmd(opts),
+		newPlanCmd(opts),
+		newApplyCmd(opts),
+		newFmtCmd(opts),
+		newVaultPoliciesCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root
