@@ -36,7 +36,9 @@ type Config struct {
 	// VaultPolicies names the Vault ACL policies credkeeper manages; nil
 	// when the file has no vault_policies block (then it manages none).
 	VaultPolicies *VaultPolicyNames
-	Filename      string
+	// Daemon is the daemon block, with defaults.
+	Daemon   Daemon
+	Filename string
 
 	declaredRotation map[string]bool // rotation_policy blocks seen, for duplicates
 }
@@ -70,8 +72,34 @@ type Credential struct {
 	Check       string        // the cron expression as written
 	Schedule    cron.Schedule // Check, parsed
 	RotateBy    time.Time     // zero: issued_at + 365 days
-	DeclRange   hcl.Range
+	// PublishToken, when set, keeps a live access token in tokens/NAME.
+	PublishToken *PublishToken
+	DeclRange    hcl.Range
 }
+
+// PublishToken is a credential's publish_token block.
+type PublishToken struct {
+	// RenewBefore: a published token is replaced when less than this (or a
+	// third of its lifetime, whichever is larger) is left.
+	RenewBefore time.Duration
+}
+
+// DefaultRenewBefore is publish_token's default renew_before.
+const DefaultRenewBefore = 10 * time.Minute
+
+// Daemon is the daemon block.
+type Daemon struct {
+	Parallel     int           // checks at once (default 8)
+	CheckTimeout time.Duration // bounds one check, Vault writes included (default 30s)
+	LeaseTTL     time.Duration // the leader lease's lifetime (default 30s)
+}
+
+// Daemon defaults.
+const (
+	DefaultParallel     = 8
+	DefaultCheckTimeout = 30 * time.Second
+	DefaultLeaseTTL     = 30 * time.Second
+)
 
 // Default is the configuration used when there is no file: presets only,
 // Vault from the environment.
@@ -80,6 +108,7 @@ func Default() *Config {
 		Vault:            Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
 		Providers:        map[string]*Provider{},
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
+		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL},
 	}
 }
 
@@ -128,7 +157,16 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "credential", LabelNames: []string{"name"}},
 		{Type: "rotation_policy", LabelNames: []string{"name"}},
 		{Type: "vault_policies"},
+		{Type: "daemon"},
 	},
+}
+
+var daemonSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "parallel"}, {Name: "check_timeout"}, {Name: "lease_ttl"}},
+}
+
+var publishTokenSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "renew_before"}},
 }
 
 var vaultSchema = &hcl.BodySchema{
@@ -148,7 +186,7 @@ var authSchemas = map[string]*hcl.BodySchema{
 }
 
 var providerSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}},
+	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "probe"}},
 }
 
@@ -161,6 +199,7 @@ var credentialSchema = &hcl.BodySchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
 		{Name: "rotation"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}},
 }
 
 // Parse decodes configuration source. filename is used in diagnostics.
@@ -173,10 +212,17 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	cfg := Default()
 	cfg.Filename = filename
 
-	var vaultSeen, policiesSeen *hcl.Range
+	var vaultSeen, policiesSeen, daemonSeen *hcl.Range
 	var credBlocks []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case "daemon":
+			if daemonSeen != nil {
+				diags = append(diags, errAt(b.DefRange, "Duplicate daemon block", "Only one daemon block is allowed; the first is at %s.", rangeStart(*daemonSeen)))
+				continue
+			}
+			daemonSeen = b.DefRange.Ptr()
+			diags = append(diags, decodeDaemon(b, &cfg.Daemon)...)
 		case "rotation_policy":
 			diags = append(diags, decodeRotationPolicy(b, cfg)...)
 		case "vault_policies":
@@ -264,6 +310,7 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["environment"], &p.Environment)...)
 	diags = append(diags, optStringList(content.Attributes["scopes"], &p.Scopes)...)
 	diags = append(diags, optDuration(content.Attributes["timeout"], &p.Timeout)...)
+	diags = append(diags, optDuration(content.Attributes["max_token_ttl"], &p.MaxTokenTTL)...)
 
 	if !isPreset {
 		if content.Attributes["token_url"] == nil {
@@ -356,7 +403,40 @@ func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 			c.RotateBy = t
 		}
 	}
+	for i, pb := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, errAt(pb.DefRange, "Duplicate publish_token block", "A credential has at most one publish_token block."))
+			continue
+		}
+		pc, d := pb.Body.Content(publishTokenSchema)
+		diags = append(diags, d...)
+		pt := &PublishToken{RenewBefore: DefaultRenewBefore}
+		diags = append(diags, optDuration(pc.Attributes["renew_before"], &pt.RenewBefore)...)
+		c.PublishToken = pt
+	}
 	cfg.Credentials = append(cfg.Credentials, c)
+	return diags
+}
+
+func decodeDaemon(b *hcl.Block, d *Daemon) hcl.Diagnostics {
+	content, diags := b.Body.Content(daemonSchema)
+	if a := content.Attributes["parallel"]; a != nil {
+		v, ds := attrValue(a, cty.Number)
+		diags = append(diags, ds...)
+		if v != cty.NilVal {
+			n, acc := v.AsBigFloat().Int64()
+			if acc != 0 || n < 1 || n > 1024 {
+				diags = append(diags, errAt(a.Expr.Range(), "Invalid parallel", "parallel is a whole number from 1 to 1024."))
+			} else {
+				d.Parallel = int(n)
+			}
+		}
+	}
+	diags = append(diags, optDuration(content.Attributes["check_timeout"], &d.CheckTimeout)...)
+	diags = append(diags, optDuration(content.Attributes["lease_ttl"], &d.LeaseTTL)...)
+	if a := content.Attributes["lease_ttl"]; a != nil && d.LeaseTTL < time.Second {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid lease_ttl", "The lease must last at least a second."))
+	}
 	return diags
 }
 
@@ -433,6 +513,8 @@ func typeName(t cty.Type) string {
 		return "a string"
 	case t == cty.Bool:
 		return "true or false"
+	case t == cty.Number:
+		return "a number"
 	case t.IsListType():
 		return "a list of strings"
 	}

@@ -34,8 +34,17 @@ func TestFullConfigDecodes(t *testing.T) {
 		t.Errorf("an override keeps the preset's URL and style and changes the timeout: %+v", intP)
 	}
 
-	if len(cfg.Credentials) != 5 {
-		t.Fatalf("credentials = %d, want 5", len(cfg.Credentials))
+	if len(cfg.Credentials) != 6 {
+		t.Fatalf("credentials = %d, want 6", len(cfg.Credentials))
+	}
+	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 20 * time.Second, LeaseTTL: DefaultLeaseTTL}) {
+		t.Errorf("daemon = %+v", cfg.Daemon)
+	}
+	if pub, _ := cfg.Credential("published"); pub.PublishToken == nil || pub.PublishToken.RenewBefore != 5*time.Minute {
+		t.Errorf("publish_token = %+v", pub.PublishToken)
+	}
+	if stage, _ := cfg.Credential("ctrp-stage"); stage.PublishToken != nil {
+		t.Error("publish_token is off by default")
 	}
 	day := 24 * time.Hour
 	q := cfg.RotationPolicies["quarterly"]

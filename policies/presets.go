@@ -28,6 +28,9 @@ type Provider struct {
 	Preset      bool   // true when it comes from a preset, possibly overridden
 	// Probe, when set, is a resource API request made with each new token.
 	Probe *Probe
+	// MaxTokenTTL is the lifetime credkeeper assumes for a token whose
+	// response gave none, when publishing it (zero: such tokens are not published).
+	MaxTokenTTL time.Duration
 }
 
 // Probe is a request to a resource API with a freshly issued token: it

@@ -49,6 +49,8 @@ type Result struct {
 	NotSent           bool
 	CredentialVersion int
 	CheckedAt         time.Time
+	// RotateBy is the credential's rotation deadline (zero when unknown).
+	RotateBy time.Time
 	// AccessToken is the issued token, for publishing; it never prints.
 	AccessToken secret.Value
 }
@@ -73,7 +75,7 @@ type Checker struct {
 // rotateBy is the credential's deadline (zero when unknown); now is the
 // time the classification is made at.
 func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, rotateBy time.Time, now time.Time) Result {
-	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now}
+	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now, RotateBy: rotateBy}
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = policies.DefaultProviderTimeout

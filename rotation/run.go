@@ -18,6 +18,74 @@ type Runner struct {
 	Checker *Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Cache keeps decoded credentials by KV version and the last state
+	// written, so that a long-running daemon reads a secret only when it
+	// changed: a steady-state check is one metadata read and one state write.
+	Cache *Cache
+}
+
+// Cache is a Runner's memory between checks. The zero value is empty.
+type Cache struct {
+	mu    sync.Mutex
+	creds map[string]*vaultstore.Credential
+	state map[string]*vaultstore.State
+}
+
+func (c *Cache) credential(name string, version int) *vaultstore.Credential {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cr := c.creds[name]; cr != nil && cr.Version == version {
+		cp := *cr
+		return &cp
+	}
+	return nil
+}
+
+func (c *Cache) putCredential(cr *vaultstore.Credential) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.creds == nil {
+		c.creds = map[string]*vaultstore.Credential{}
+	}
+	cp := *cr
+	c.creds[cr.Name] = &cp
+}
+
+// State returns the last state written or read for name, if any.
+func (c *Cache) State(name string) *vaultstore.State {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.state[name]; st != nil {
+		cp := *st
+		return &cp
+	}
+	return nil
+}
+
+func (c *Cache) putState(name string, st *vaultstore.State) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		c.state = map[string]*vaultstore.State{}
+	}
+	if st == nil {
+		delete(c.state, name)
+		return
+	}
+	cp := *st
+	c.state[name] = &cp
 }
 
 // CheckOptions tune one run of checks.
@@ -79,7 +147,7 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 // answered from that record without a request (NotSent) until the secret
 // changes in Vault or force is set.
 func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result, error) {
-	cred, err := r.Store.GetCredential(ctx, name)
+	cred, err := r.credential(ctx, name)
 	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
 		res := r.misconfigured(cred, err.Error())
 		return res, r.record(ctx, name, res, nil)
@@ -96,11 +164,8 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 		return res, r.record(ctx, name, res, nil)
 	}
 
-	prev, err := r.Store.GetState(ctx, name)
-	switch {
-	case errors.Is(err, vaultstore.ErrNotFound):
-		prev = &vaultstore.State{}
-	case err != nil:
+	prev, err := r.state(ctx, name)
+	if err != nil {
 		return Result{}, err
 	}
 	if !force && prev.RejectedVersion == cred.Version && cred.Version != 0 && Class(prev.LastClass).IsCredentialFailure() {
@@ -109,6 +174,39 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 
 	res := r.checker().Check(ctx, cred, provider, rotateBy, r.now())
 	return res, r.record(ctx, name, res, prev)
+}
+
+// credential reads a credential, from the cache when its KV version has
+// not moved (then only its metadata is read).
+func (r *Runner) credential(ctx context.Context, name string) (*vaultstore.Credential, error) {
+	if r.Cache == nil {
+		return r.Store.GetCredential(ctx, name)
+	}
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if cred := r.Cache.credential(name, info.Version); cred != nil {
+		cred.Metadata = info.Metadata // metadata moves without a new version
+		return cred, nil
+	}
+	cred, err := r.Store.GetCredential(ctx, name)
+	if err == nil {
+		r.Cache.putCredential(cred)
+	}
+	return cred, err
+}
+
+// state reads state/NAME, or the cached copy of what was last written.
+func (r *Runner) state(ctx context.Context, name string) (*vaultstore.State, error) {
+	if st := r.Cache.State(name); st != nil {
+		return st, nil
+	}
+	st, err := r.Store.GetState(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return &vaultstore.State{}, nil
+	}
+	return st, err
 }
 
 func (r *Runner) checker() *Checker {
@@ -182,7 +280,13 @@ func (r *Runner) record(ctx context.Context, name string, res Result, prev *vaul
 			}
 		}
 		next := NextState(*prev, res, res.CheckedAt)
-		_, err := r.Store.PutState(ctx, name, &next, prev.Version)
+		v, err := r.Store.PutState(ctx, name, &next, prev.Version)
+		if err == nil {
+			next.Version = v
+			r.Cache.putState(name, &next)
+			return nil
+		}
+		r.Cache.putState(name, nil)
 		if !errors.Is(err, vaultstore.ErrCASConflict) || attempt == 2 {
 			return err
 		}

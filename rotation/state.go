@@ -24,6 +24,7 @@ func NextState(prev vaultstore.State, r Result, now time.Time) vaultstore.State 
 	next := prev
 	next.LastClass = string(r.Class)
 	next.LastCheck = now
+	next.RetryAt = r.RetryAt
 	switch {
 	case r.Class == ClassOK:
 		next.LastSuccess = now

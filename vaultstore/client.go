@@ -31,6 +31,9 @@ type Config struct {
 	Auth AuthConfig
 	// Timeout bounds each request to Vault; 10s by default.
 	Timeout time.Duration
+	// Observe, when set, hears of every request to Vault: its operation
+	// (read, write, list, delete, login) and outcome (ok, or the error's kind).
+	Observe func(op, outcome string)
 }
 
 // Defaults for Config.
@@ -89,13 +92,53 @@ func (s *Store) Requests() int64 { return s.requests.Load() }
 
 // countingTransport counts the requests that pass through it.
 type countingTransport struct {
-	base http.RoundTripper
-	n    *atomic.Int64
+	base    http.RoundTripper
+	n       *atomic.Int64
+	observe func(op, outcome string)
 }
 
 func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.n.Add(1)
-	return t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
+	if t.observe != nil {
+		t.observe(requestOp(r), requestOutcome(resp, err))
+	}
+	return resp, err
+}
+
+// requestOp names a Vault request for metrics.
+func requestOp(r *http.Request) string {
+	switch {
+	case strings.Contains(r.URL.Path, "/auth/") && strings.HasSuffix(r.URL.Path, "/login"):
+		return "login"
+	case strings.Contains(r.URL.Path, "/auth/token/"):
+		return "token"
+	case r.Method == "LIST" || r.URL.Query().Get("list") == "true":
+		return "list"
+	case r.Method == http.MethodGet:
+		return "read"
+	case r.Method == http.MethodDelete:
+		return "delete"
+	}
+	return "write"
+}
+
+func requestOutcome(resp *http.Response, err error) string {
+	switch {
+	case err != nil:
+		return "unreachable"
+	case resp.StatusCode < 400:
+		return "ok"
+	case resp.StatusCode == http.StatusNotFound:
+		return "not_found"
+	case resp.StatusCode == http.StatusForbidden:
+		return "permission_denied"
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		return "sealed"
+	case resp.StatusCode == http.StatusBadRequest:
+		return "rejected"
+	}
+	return "error"
 }
 
 func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {
@@ -115,7 +158,7 @@ func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {
 	}
 	// One backoff of credkeeper's governs; the client's own retries are off.
 	vc.MaxRetries = 0
-	vc.HttpClient.Transport = countingTransport{base: vc.HttpClient.Transport, n: requests}
+	vc.HttpClient.Transport = countingTransport{base: vc.HttpClient.Transport, n: requests, observe: cfg.Observe}
 	vc.Timeout = cfg.Timeout
 	if vc.Timeout <= 0 {
 		vc.Timeout = DefaultTimeout

@@ -20,6 +20,7 @@ const (
 	KindState       = "state"
 	KindTokens      = "tokens"
 	KindLedger      = "ledger"
+	KindLeases      = "leases"
 )
 
 // Meta is a key's KV v2 metadata: its versions and custom metadata.

@@ -16,6 +16,8 @@ type State struct {
 	LastSuccess         time.Time      `json:"last_success,omitzero"`
 	ConsecutiveFailures int            `json:"consecutive_failures,omitempty"`
 	RejectedVersion     int            `json:"rejected_version,omitempty"`
+	// RetryAt is when a rate-limited provider said to try again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	History             []CheckSummary `json:"history,omitempty"`
 	Conditions          []Condition    `json:"conditions,omitempty"`
 	// Version is the KV version this state was read from; not stored.
@@ -72,6 +74,7 @@ type Incident struct {
 type Token struct {
 	AccessToken       secret.Value
 	TokenType         string
+	IssuedAt          time.Time
 	ExpiresAt         time.Time
 	Scope             string
 	CredentialVersion int
@@ -87,6 +90,33 @@ type Pending struct {
 	LastClass    string // the class of the pending pair's last check
 	CheckedAt    time.Time
 	Version      int
+}
+
+// Lease is leases/daemon: which replica runs the checks, until when.
+type Lease struct {
+	Holder    string    `json:"holder"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Version   int       `json:"-"`
+}
+
+// leaseName is the one lease's name under leases/.
+const leaseName = "daemon"
+
+// GetLease reads leases/daemon.
+func (s *Store) GetLease(ctx context.Context) (*Lease, error) {
+	var l Lease
+	v, err := s.getJSON(ctx, KindLeases, leaseName, &l)
+	if err != nil {
+		return nil, err
+	}
+	l.Version = v
+	return &l, nil
+}
+
+// PutLease writes leases/daemon if its version is still cas; it returns
+// the new version. Two replicas racing for the lease cannot both win.
+func (s *Store) PutLease(ctx context.Context, l *Lease, cas int) (int, error) {
+	return s.putJSON(ctx, KindLeases, leaseName, l, cas)
 }
 
 // GetState reads state/NAME.
@@ -133,6 +163,7 @@ func (s *Store) GetToken(ctx context.Context, name string) (*Token, error) {
 	t.TokenType = str("token_type")
 	t.Scope = str("scope")
 	t.CredentialVersion = intField(data["credential_version"])
+	t.IssuedAt, _ = time.Parse(time.RFC3339, str("issued_at"))
 	path := s.dataPath(KindTokens, name)
 	if t.AccessToken.IsZero() {
 		return t, &Error{Op: "read", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("the record has no access_token")}
@@ -148,6 +179,7 @@ func (s *Store) PutToken(ctx context.Context, name string, t *Token, cas int) (i
 	return s.writeData(ctx, KindTokens, name, map[string]any{
 		"access_token":       t.AccessToken.Reveal(),
 		"token_type":         t.TokenType,
+		"issued_at":          formatTime(t.IssuedAt),
 		"expires_at":         t.ExpiresAt.UTC().Format(time.RFC3339),
 		"scope":              t.Scope,
 		"credential_version": t.CredentialVersion,

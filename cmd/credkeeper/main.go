@@ -13,9 +13,22 @@ import (
 	"syscall"
 )
 
+// Signals are handled here only: SIGINT and SIGTERM end the context,
+// SIGHUP asks the daemon to reload its configuration.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	code := runWith(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) { o.reload = reload })
 	stop()
 	os.Exit(code)
 }

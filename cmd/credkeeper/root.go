@@ -30,6 +30,8 @@ type globalOptions struct {
 	now func() time.Time
 	// isTerminal reports whether standard input is a terminal to ask on.
 	isTerminal func() bool
+	// reload receives a value for each SIGHUP (main's signal handling).
+	reload <-chan struct{}
 }
 
 // run executes one command line and returns the process exit code.
@@ -88,6 +90,8 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newApplyCmd(opts),
 		newFmtCmd(opts),
 		newVaultPoliciesCmd(opts),
+		newDaemonCmd(opts),
+		newTokenCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root

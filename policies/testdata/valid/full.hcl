@@ -65,3 +65,15 @@ credential "short-lived" {
   provider = "ctrp-int"
   rotation = "quarterly"
 }
+
+daemon {
+  parallel      = 4
+  check_timeout = "20s"
+}
+
+credential "published" {
+  provider = "ctrp-int"
+  publish_token {
+    renew_before = "5m"
+  }
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+func newTokenCmd(opts *globalOptions) *cobra.Command {
+	var (
+		minTTL time.Duration
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "token NAME",
+		Short: "Print the access token the daemon published for CI",
+		Long: `Token prints the access token in tokens/NAME and nothing else, for
+$(credkeeper token NAME) in a CI job. It fails with exit status 1 when the token
+is missing, expired, or expires within --min-ttl. It reads tokens/NAME only, so
+a token with the ci policy is enough.`,
+		Example: `  curl -H "Authorization: Bearer $(credkeeper token ctrp-stage)" https://…`,
+		Args:    exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := vaultstore.ValidateName(name); err != nil {
+				return err
+			}
+			_, store, err := opts.openStore(cmd)
+			if err != nil {
+				return err
+			}
+			tok, err := store.GetToken(cmd.Context(), name)
+			if errors.Is(err, vaultstore.ErrNotFound) {
+				return fmt.Errorf("no token published for %q: is publish_token set for it, and the daemon running? (credkeeper check %s tells whether the credential works)", name, name)
+			}
+			if err != nil {
+				return err
+			}
+			left := tok.ExpiresAt.Sub(opts.now())
+			switch {
+			case left <= 0:
+				return fmt.Errorf("the token for %q expired at %s: the daemon has not renewed it; check the daemon and credkeeper check %s", name, tok.ExpiresAt.UTC().Format(time.RFC3339), name)
+			case left < minTTL:
+				return fmt.Errorf("the token for %q expires in %s, less than --min-ttl %s: the daemon renews it before expiry; try again shortly", name, left.Round(time.Second), minTTL)
+			}
+			if asJSON {
+				return writeJSON(opts.Out, map[string]any{
+					"access_token": tok.AccessToken.Reveal(), "token_type": tok.TokenType,
+					"expires_at": rfc3339(tok.ExpiresAt), "scope": tok.Scope, "credential_version": tok.CredentialVersion,
+				})
+			}
+			_, err = fmt.Fprintln(opts.Out, tok.AccessToken.Reveal())
+			return err
+		},
+	}
+	cmd.Flags().DurationVar(&minTTL, "min-ttl", 60*time.Second, "fail when the token expires sooner than this")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the token with its type, expiry and scope as JSON")
+	return cmd
+}

@@ -1,0 +1,423 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// Observer hears what the daemon does, for metrics. Every method must be
+// safe for concurrent use.
+type Observer interface {
+	// CheckDone reports a check's result and the credential's last success.
+	CheckDone(r Result, lastSuccess time.Time)
+	// TokenPublished reports a token published for CI, or removed (zero expiry).
+	TokenPublished(name string, expires time.Time)
+	// Leader reports whether this replica holds the leader lease.
+	Leader(bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) CheckDone(Result, time.Time)      {}
+func (nopObserver) TokenPublished(string, time.Time) {}
+func (nopObserver) Leader(bool)                      {}
+
+// ShutdownGrace is how long running checks may finish after a stop.
+const ShutdownGrace = 10 * time.Second
+
+// Daemon checks every credential on its schedule, publishes tokens for CI
+// and keeps the leader lease, so that of several replicas sharing one
+// Vault exactly one runs the checks.
+type Daemon struct {
+	Store    *vaultstore.Store
+	Checker  *Checker
+	Logger   *slog.Logger
+	Observer Observer
+	// ID names this replica in the leader lease.
+	ID string
+
+	mu        sync.Mutex
+	cfg       *policies.Config
+	cron      *cron.Cron
+	runner    *Runner
+	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
+	timers    map[string]*time.Timer       // token renewals
+	running   map[string]bool
+	stopping  bool // no new checks start once set
+
+	leader   atomic.Bool
+	sem      chan struct{}
+	work     context.Context // checks run under it; cancelled after the grace period
+	inflight sync.WaitGroup
+	ready    atomic.Bool
+}
+
+// NewDaemon returns a daemon for cfg.
+func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	checker := &Checker{}
+	return &Daemon{
+		Store: store, Checker: checker, Logger: logger, Observer: obs, ID: id,
+		cfg: cfg, runner: &Runner{Store: store, Config: cfg, Cache: &Cache{}, Checker: checker},
+		published: map[string]*vaultstore.Token{}, timers: map[string]*time.Timer{}, running: map[string]bool{},
+		sem: make(chan struct{}, max(cfg.Daemon.Parallel, 1)),
+	}
+}
+
+// IsLeader reports whether this replica runs the checks.
+func (d *Daemon) IsLeader() bool { return d.leader.Load() }
+
+// Ready reports this replica's role when it is ready to work: started,
+// with Vault reachable and the login good; otherwise why it is not.
+func (d *Daemon) Ready(ctx context.Context) (string, error) {
+	if !d.ready.Load() {
+		return "", errors.New("starting or stopping")
+	}
+	if _, err := d.Store.GetLease(ctx); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		return "", err
+	}
+	return d.Role(), nil
+}
+
+// Role is "leader" or "standby".
+func (d *Daemon) Role() string {
+	if d.IsLeader() {
+		return "leader"
+	}
+	return "standby"
+}
+
+// Run runs the daemon until ctx ends, then lets running checks finish for
+// up to ShutdownGrace and returns nil.
+func (d *Daemon) Run(ctx context.Context) error {
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	d.work = work
+
+	leaseDone := make(chan struct{})
+	go func() {
+		defer close(leaseDone)
+		d.keepLease(ctx)
+	}()
+	d.schedule()
+	d.ready.Store(true)
+	d.Logger.Info("daemon started", "replica", d.ID, "credentials", len(d.config().Credentials))
+
+	<-ctx.Done()
+	d.ready.Store(false)
+	d.mu.Lock()
+	d.stopping = true
+	stopped := d.cron.Stop()
+	for _, t := range d.timers {
+		t.Stop()
+	}
+	d.mu.Unlock()
+	<-leaseDone
+
+	done := make(chan struct{})
+	go func() { <-stopped.Done(); d.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(ShutdownGrace):
+		d.Logger.Warn("checks still running after the grace period; cancelling them", "grace", ShutdownGrace)
+		cancelWork()
+		<-done
+	}
+	d.releaseLease()
+	d.Logger.Info("daemon stopped", "replica", d.ID)
+	return nil
+}
+
+// Reload switches to a new config: schedules change without a restart.
+func (d *Daemon) Reload(cfg *policies.Config) {
+	d.mu.Lock()
+	d.cfg = cfg
+	d.runner = &Runner{Store: d.Store, Config: cfg, Cache: d.runner.Cache, Checker: d.Checker}
+	d.mu.Unlock()
+	d.schedule()
+	d.Logger.Info("configuration reloaded", "credentials", len(cfg.Credentials))
+}
+
+func (d *Daemon) config() *policies.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// schedule (re)builds the cron schedules: one per credential, each shifted
+// by a random part of its interval so that thousands do not fire at once.
+func (d *Daemon) schedule() {
+	cfg := d.config()
+	c := cron.New(cron.WithLocation(time.UTC))
+	now := time.Now()
+	for _, cred := range cfg.Credentials {
+		name := cred.Name
+		c.Schedule(Spread(cred.Schedule, rand.Float64(), now), cron.FuncJob(func() { d.runCheck(name, false) }))
+	}
+	d.mu.Lock()
+	old := d.cron
+	d.cron = c
+	d.mu.Unlock()
+	if old != nil {
+		old.Stop()
+	}
+	c.Start()
+}
+
+// runCheck runs one check of name, unless this replica is not the leader,
+// the same check is still running, or the stored state asks for backoff.
+func (d *Daemon) runCheck(name string, renewal bool) {
+	if !d.IsLeader() || d.work.Err() != nil {
+		return
+	}
+	d.mu.Lock()
+	decl, ok := d.cfg.Credential(name)
+	runner := d.runner
+	timeout := d.cfg.Daemon.CheckTimeout
+	if !ok || d.running[name] || d.stopping {
+		d.mu.Unlock()
+		return
+	}
+	d.running[name] = true
+	d.inflight.Add(1)
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.running, name)
+		d.mu.Unlock()
+		d.inflight.Done()
+	}()
+
+	select {
+	case d.sem <- struct{}{}:
+		defer func() { <-d.sem }()
+	case <-d.work.Done():
+		return
+	}
+	if st := runner.Cache.State(name); st != nil && !renewal {
+		if nb := NotBefore(*st); time.Now().Before(nb) {
+			d.Logger.Debug("check skipped: backing off", "credential", name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
+			return
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(d.work, timeout)
+	defer cancel()
+	res, err := runner.CheckOne(ctx, name, false)
+	if err != nil {
+		d.Logger.Error("check failed", "credential", name, "error", err)
+		return
+	}
+	var lastSuccess time.Time
+	if st := runner.Cache.State(name); st != nil {
+		lastSuccess = st.LastSuccess
+	}
+	d.Observer.CheckDone(res, lastSuccess)
+	level := slog.LevelInfo
+	if res.Class != ClassOK {
+		level = slog.LevelWarn
+	}
+	d.Logger.Log(ctx, level, "check", "credential", name, "environment", res.Environment, "class", string(res.Class),
+		"status", res.Status, "latency_ms", res.Latency.Milliseconds(), "not_sent", res.NotSent, "detail", res.Detail)
+
+	if decl.PublishToken != nil {
+		if err := d.publish(ctx, decl, res); err != nil {
+			d.Logger.Error("token not published", "credential", name, "error", err)
+		}
+	}
+}
+
+// publish keeps tokens/NAME live: it writes the check's fresh token when
+// the published one is missing or due for renewal, and deletes the
+// published token when the credential failed, so CI never reads a token
+// that cannot work.
+func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res Result) error {
+	name := decl.Name
+	cur, err := d.publishedToken(ctx, name)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	switch {
+	case res.Class.IsCredentialFailure():
+		if cur == nil {
+			return nil
+		}
+		if err := d.Store.DeleteToken(ctx, name); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+			return err
+		}
+		d.setPublished(name, nil)
+		d.Observer.TokenPublished(name, time.Time{})
+		d.Logger.Warn("published token removed: the credential failed", "credential", name, "class", string(res.Class))
+		return nil
+	case res.Class != ClassOK || res.AccessToken.IsZero():
+		return nil // not the credential's fault: the published token may still work
+	}
+	if cur != nil && now.Before(RenewAt(cur.IssuedAt, cur.ExpiresAt, decl.PublishToken.RenewBefore)) {
+		return nil
+	}
+	expires := res.ExpiresAt
+	if res.NoExpiry {
+		p, _ := d.config().Provider(res.Provider)
+		if p == nil || p.MaxTokenTTL == 0 {
+			return fmt.Errorf("the provider gave no lifetime for the token: set max_token_ttl in provider %q to publish it", res.Provider)
+		}
+		expires = res.CheckedAt.Add(p.MaxTokenTTL)
+	}
+	tok := &vaultstore.Token{AccessToken: res.AccessToken, TokenType: res.TokenType, IssuedAt: res.CheckedAt,
+		ExpiresAt: expires, Scope: res.Scope, CredentialVersion: res.CredentialVersion}
+	cas := 0
+	if cur != nil {
+		cas = cur.Version
+	}
+	v, err := d.Store.PutToken(ctx, name, tok, cas)
+	if err != nil {
+		d.setPublished(name, nil) // re-read next time
+		return err
+	}
+	tok.Version = v
+	tok.AccessToken = secret.Value{}
+	d.setPublished(name, tok)
+	d.Observer.TokenPublished(name, expires)
+	d.scheduleRenewal(name, RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore))
+	d.Logger.Info("token published", "credential", name, "expires_at", expires.UTC().Format(time.RFC3339))
+	return nil
+}
+
+func (d *Daemon) publishedToken(ctx context.Context, name string) (*vaultstore.Token, error) {
+	d.mu.Lock()
+	tok, known := d.published[name]
+	d.mu.Unlock()
+	if known {
+		return tok, nil
+	}
+	tok, err := d.Store.GetToken(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		tok = nil
+	case errors.Is(err, vaultstore.ErrMalformed) && tok != nil:
+		// Replace it on the next write.
+	case err != nil:
+		return nil, err
+	}
+	d.setPublished(name, tok)
+	return tok, nil
+}
+
+func (d *Daemon) setPublished(name string, tok *vaultstore.Token) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if tok == nil {
+		delete(d.published, name)
+		return
+	}
+	d.published[name] = tok
+}
+
+// scheduleRenewal runs an extra check when the published token is due,
+// in case the credential's schedule is longer than the token's life.
+func (d *Daemon) scheduleRenewal(name string, at time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t := d.timers[name]; t != nil {
+		t.Stop()
+	}
+	d.timers[name] = time.AfterFunc(time.Until(at)+time.Second, func() { d.runCheck(name, true) })
+}
+
+// keepLease takes and renews the leader lease every third of its TTL until
+// ctx ends. A leader that cannot renew stops its checks before the lease
+// it holds expires.
+func (d *Daemon) keepLease(ctx context.Context) {
+	for {
+		ttl := d.config().Daemon.LeaseTTL
+		d.tryLease(ctx, ttl)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(ttl / 3):
+		}
+	}
+}
+
+func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
+	now := time.Now()
+	cur, err := d.Store.GetLease(ctx)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		cur = nil
+	case err != nil:
+		d.loseLease("the lease could not be read", err)
+		return
+	}
+	if !CanTakeLease(cur, d.ID, now) {
+		d.setLeader(false, cur.Holder)
+		return
+	}
+	cas := 0
+	if cur != nil {
+		cas = cur.Version
+	}
+	if _, err := d.Store.PutLease(ctx, &vaultstore.Lease{Holder: d.ID, ExpiresAt: now.Add(ttl)}, cas); err != nil {
+		if errors.Is(err, vaultstore.ErrCASConflict) {
+			d.setLeader(false, "another replica")
+			return
+		}
+		d.loseLease("the lease could not be renewed", err)
+		return
+	}
+	d.setLeader(true, d.ID)
+}
+
+// loseLease steps down at once: the next renewal would come after a third
+// of the TTL, and the lease must not expire while checks still run here.
+func (d *Daemon) loseLease(why string, err error) {
+	if d.leader.Load() {
+		d.Logger.Error("stepping down: "+why, "error", err)
+	}
+	d.setLeader(false, "")
+}
+
+func (d *Daemon) setLeader(leader bool, holder string) {
+	if d.leader.Swap(leader) != leader {
+		if leader {
+			d.Logger.Info("this replica is now the leader: running checks", "replica", d.ID)
+		} else {
+			d.Logger.Info("this replica is standby", "replica", d.ID, "leader", holder)
+		}
+	}
+	d.Observer.Leader(leader)
+}
+
+// releaseLease gives the lease up on a clean stop, so another replica can
+// take over at once instead of waiting for it to expire.
+func (d *Daemon) releaseLease() {
+	if !d.leader.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cur, err := d.Store.GetLease(ctx)
+	if err != nil || cur.Holder != d.ID {
+		return
+	}
+	_, _ = d.Store.PutLease(ctx, &vaultstore.Lease{Holder: "", ExpiresAt: time.Now()}, cur.Version)
+	d.setLeader(false, "")
+}

@@ -1,0 +1,219 @@
+package rotation_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// daemonConfig declares credentials checked every second.
+func daemonConfig(leaseTTL string, creds ...string) func(string) string {
+	return func(string) string {
+		s := fmt.Sprintf("daemon {\n  lease_ttl = %q\n  check_timeout = \"5s\"\n}\n", leaseTTL)
+		for _, c := range creds {
+			s += c
+		}
+		return s
+	}
+}
+
+func credBlock(name, provider string, publish bool) string {
+	s := fmt.Sprintf("credential %q {\n  provider = %q\n  check = \"@every 1s\"\n", name, provider)
+	if publish {
+		s += "  publish_token {\n    renew_before = \"10m\"\n  }\n"
+	}
+	return s + "}\n"
+}
+
+// startDaemon runs a daemon until the test ends (or stop is called).
+func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id string) (*rotation.Daemon, func()) {
+	t.Helper()
+	d := rotation.NewDaemon(store, cfg, nil, nil, id)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return d, stop
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("30s",
+		credBlock("good", "okta-stage", true),
+		credBlock("dmp", "doorkeeper", true),
+		credBlock("bad", "okta-stage", true),
+		credBlock("down", "okta-stage", false)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-good", Secrets: []string{"good-secret"}})
+	w.emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
+	w.emu.AddClient(emulator.Client{ID: "0oa-bad", Secrets: []string{"right-secret"}})
+	w.emu.AddClient(emulator.Client{ID: "0oa-down", Secrets: []string{"down-secret"}})
+	w.emu.InjectFault("0oa-down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
+	w.put("good", "okta-stage", "0oa-good", "good-secret", deadline)
+	w.put("dmp", "doorkeeper", "12345", "dmp-secret", deadline)
+	w.put("bad", "okta-stage", "0oa-bad", "wrong-secret", deadline)
+	w.put("down", "okta-stage", "0oa-down", "down-secret", deadline)
+	ctx := context.Background()
+
+	d, _ := startDaemon(t, w.store, w.cfg, "replica-a")
+	eventually(t, 10*time.Second, "the daemon leads", d.IsLeader)
+	state := func(name string) *vaultstore.State {
+		st, err := w.store.GetState(ctx, name)
+		if err != nil {
+			return &vaultstore.State{}
+		}
+		return st
+	}
+	eventually(t, 15*time.Second, "three checks of good", func() bool { return len(state("good").History) >= 3 })
+
+	good := state("good")
+	if good.LastClass != "ok" || good.ConsecutiveFailures != 0 || good.LastSuccess.IsZero() {
+		t.Errorf("good: %+v", good)
+	}
+	oldest := good.History[len(good.History)-1].At
+	for _, c := range good.Conditions {
+		if c.Status != "True" || !c.LastTransition.Equal(oldest) {
+			t.Errorf("good's %s condition moved without a flip: %+v (first check %v)", c.Type, c, oldest)
+		}
+	}
+	tok, err := w.store.GetToken(ctx, "good")
+	if err != nil {
+		t.Fatalf("published token for good: %v", err)
+	}
+	if tok.Version != 1 || tok.ExpiresAt.Sub(tok.IssuedAt) != 8*time.Hour || tok.TokenType != "Bearer" || tok.CredentialVersion != 1 {
+		t.Errorf("token for good: version %d, lifetime %v, %+v (one publish; the next are not due for hours)", tok.Version, tok.ExpiresAt.Sub(tok.IssuedAt), tok)
+	}
+	if _, err := w.store.GetToken(ctx, "dmp"); err != nil {
+		t.Errorf("published token for dmp: %v", err)
+	}
+
+	bad := state("bad")
+	if bad.LastClass != "invalid_client" || bad.RejectedVersion != 1 {
+		t.Errorf("bad: %+v", bad)
+	}
+	if n := w.emu.Requests("0oa-bad"); n != 1 {
+		t.Errorf("a refused version was sent %d times, want once", n)
+	}
+	if _, err := w.store.GetToken(ctx, "bad"); err == nil {
+		t.Error("no token may be published for a failing credential")
+	}
+	down := state("down")
+	if down.LastClass != "unavailable" || w.emu.Requests("0oa-down") != 1 {
+		t.Errorf("down: %+v after %d requests; the daemon should back off for 30s", down, w.emu.Requests("0oa-down"))
+	}
+
+	// The right secret arrives in Vault: the next check uses it.
+	w.put("bad", "okta-stage", "0oa-bad", "right-secret", deadline)
+	eventually(t, 10*time.Second, "bad recovers with its new secret", func() bool { return state("bad").LastClass == "ok" })
+	eventually(t, 5*time.Second, "a token for bad", func() bool { _, err := w.store.GetToken(ctx, "bad"); return err == nil })
+	if st := state("bad"); st.RejectedVersion != 0 {
+		t.Errorf("bad after recovery: %+v", st)
+	}
+}
+
+func TestDaemonRemovesTheTokenOfAFailingCredential(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("30s", credBlock("flaky", "okta-stage", true)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-f", Secrets: []string{"s1"}})
+	w.put("flaky", "okta-stage", "0oa-f", "s1", deadline)
+	ctx := context.Background()
+	startDaemon(t, w.store, w.cfg, "replica-a")
+	eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err == nil })
+
+	w.emu.SetSecrets("0oa-f", "s2") // the provider retired the secret
+	eventually(t, 10*time.Second, "the token removed", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err != nil })
+}
+
+func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("1h", credBlock("steady", "okta-stage", true)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-s", Secrets: []string{"s"}})
+	w.put("steady", "okta-stage", "0oa-s", "s", deadline)
+	ctx := context.Background()
+	startDaemon(t, w.store, w.cfg, "replica-a")
+	eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "steady"); return err == nil })
+	time.Sleep(500 * time.Millisecond) // let the first check's writes settle
+
+	// The test's own reads above went through the same store: count from here.
+	checks0, requests0 := w.emu.Requests("0oa-s"), w.store.Requests()
+	time.Sleep(4 * time.Second)
+	checks, requests := w.emu.Requests("0oa-s")-checks0, w.store.Requests()-requests0
+	if checks < 2 {
+		t.Fatalf("only %d checks in 4s", checks)
+	}
+	if float64(requests)/float64(checks) > 2 {
+		t.Errorf("%d Vault requests for %d checks: more than two per check", requests, checks)
+	}
+	t.Logf("%d checks, %d Vault requests", checks, requests)
+}
+
+func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("2s", credBlock("shared", "okta-stage", false)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
+	w.put("shared", "okta-stage", "0oa-sh", "s", deadline)
+	other := w.env.Store(t) // a second replica: its own client, the same Vault and prefix
+
+	a, stopA := startDaemon(t, w.store, w.cfg, "replica-a")
+	b, stopB := startDaemon(t, other, w.cfg, "replica-b")
+	eventually(t, 5*time.Second, "one leader", func() bool { return a.IsLeader() != b.IsLeader() })
+
+	start := w.emu.Requests("0oa-sh")
+	time.Sleep(3 * time.Second)
+	if a.IsLeader() == b.IsLeader() {
+		t.Fatalf("leaders: a=%v b=%v", a.IsLeader(), b.IsLeader())
+	}
+	if n := w.emu.Requests("0oa-sh") - start; n > 4 {
+		t.Errorf("%d checks in 3s on a 1s schedule: checks are doubled", n)
+	}
+
+	leader, follower, stopLeader := a, b, stopA
+	if b.IsLeader() {
+		leader, follower, stopLeader = b, a, stopB
+	}
+	stopLeader()
+	if leader.IsLeader() {
+		t.Error("a stopped daemon still leads")
+	}
+	// Within the lease TTL plus one interval.
+	eventually(t, 3*time.Second, "the standby takes over", follower.IsLeader)
+	before := w.emu.Requests("0oa-sh")
+	eventually(t, 3*time.Second, "the new leader checks", func() bool { return w.emu.Requests("0oa-sh") > before })
+}
+
+func TestALapsedLeaseIsTakenOver(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("2s", credBlock("x", "okta-stage", false)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-x", Secrets: []string{"s"}})
+	w.put("x", "okta-stage", "0oa-x", "s", deadline)
+	// A replica that crashed holding the lease: no release, it just lapses.
+	if _, err := w.store.PutLease(context.Background(), &vaultstore.Lease{Holder: "crashed", ExpiresAt: time.Now().Add(2 * time.Second)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := startDaemon(t, w.store, w.cfg, "replica-a")
+	time.Sleep(500 * time.Millisecond)
+	if d.IsLeader() {
+		t.Fatal("took a live lease")
+	}
+	eventually(t, 2*time.Second+2*time.Second/3+time.Second, "taking over the lapsed lease", d.IsLeader)
+}
+

@@ -1,0 +1,82 @@
+package rotation
+
+import (
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// Backoff bounds for checks of a provider that is down.
+const (
+	BackoffBase = 30 * time.Second
+	BackoffMax  = 30 * time.Minute
+)
+
+// Backoff is the wait after n consecutive failures: 30s, 1m, 2m … 30m.
+func Backoff(failures int) time.Duration {
+	if failures < 1 {
+		return 0
+	}
+	d := BackoffBase
+	for i := 1; i < failures && d < BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, BackoffMax)
+}
+
+// NotBefore is the earliest time the next scheduled check of a credential
+// may run, from its stored state: after unavailable or protocol, an
+// exponential backoff from the last check; after rate_limited, the later of
+// that and the provider's reset time. Zero means "on schedule".
+func NotBefore(st vaultstore.State) time.Time {
+	switch Class(st.LastClass) {
+	case ClassUnavailable, ClassProtocol:
+		return st.LastCheck.Add(Backoff(st.ConsecutiveFailures))
+	case ClassRateLimited:
+		t := st.LastCheck.Add(Backoff(st.ConsecutiveFailures))
+		if st.RetryAt.After(t) {
+			t = st.RetryAt
+		}
+		return t
+	}
+	return time.Time{}
+}
+
+// RenewAt is when a published token should be replaced: when less than
+// renewBefore, or a third of its lifetime, whichever is larger, is left.
+func RenewAt(issued, expires time.Time, renewBefore time.Duration) time.Time {
+	lead := max(renewBefore, expires.Sub(issued)/3)
+	return expires.Add(-lead)
+}
+
+// offsetSchedule shifts a cron schedule by a fixed offset, so that many
+// credentials on the same schedule do not all fire at once.
+type offsetSchedule struct {
+	cron.Schedule
+	offset time.Duration
+}
+
+func (s offsetSchedule) Next(t time.Time) time.Time {
+	return s.Schedule.Next(t.Add(-s.offset)).Add(s.offset)
+}
+
+// Interval estimates a schedule's period from the time after t.
+func Interval(s cron.Schedule, t time.Time) time.Duration {
+	first := s.Next(t)
+	return s.Next(first).Sub(first)
+}
+
+// Spread returns s shifted by a fraction (0 <= frac < 1) of its interval.
+// The jitter is chosen by the caller, so the schedule itself stays a pure
+// function of its inputs.
+func Spread(s cron.Schedule, frac float64, now time.Time) cron.Schedule {
+	return offsetSchedule{Schedule: s, offset: time.Duration(frac * float64(Interval(s, now)))}
+}
+
+// CanTakeLease reports whether replica me may take or keep the leader
+// lease: it is free, expired, or already its own.
+func CanTakeLease(cur *vaultstore.Lease, me string, now time.Time) bool {
+	return cur == nil || cur.Holder == me || !now.Before(cur.ExpiresAt)
+}

@@ -1,0 +1,81 @@
+package rotation
+
+import (
+	"testing"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+func TestBackoff(t *testing.T) {
+	for n, want := range map[int]time.Duration{0: 0, 1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 7: 30 * time.Minute, 100: 30 * time.Minute} {
+		if got := Backoff(n); got != want {
+			t.Errorf("Backoff(%d) = %v, want %v", n, got, want)
+		}
+	}
+}
+
+func TestNotBefore(t *testing.T) {
+	last := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		st   vaultstore.State
+		want time.Time
+	}{
+		{"ok runs on schedule", vaultstore.State{LastClass: "ok", LastCheck: last}, time.Time{}},
+		{"invalid_client runs on schedule (the lockout record guards it)", vaultstore.State{LastClass: "invalid_client", LastCheck: last, ConsecutiveFailures: 4}, time.Time{}},
+		{"unavailable backs off", vaultstore.State{LastClass: "unavailable", LastCheck: last, ConsecutiveFailures: 3}, last.Add(2 * time.Minute)},
+		{"rate_limited waits for the reset", vaultstore.State{LastClass: "rate_limited", LastCheck: last, ConsecutiveFailures: 1, RetryAt: last.Add(5 * time.Minute)}, last.Add(5 * time.Minute)},
+		{"rate_limited with an early reset still backs off", vaultstore.State{LastClass: "rate_limited", LastCheck: last, ConsecutiveFailures: 2, RetryAt: last.Add(time.Second)}, last.Add(time.Minute)},
+	} {
+		if got := NotBefore(tc.st); !got.Equal(tc.want) {
+			t.Errorf("%s: NotBefore = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRenewAt(t *testing.T) {
+	issued := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		lifetime, renewBefore, wantLead time.Duration
+	}{
+		{8 * time.Hour, 10 * time.Minute, 8 * time.Hour / 3},   // a third of 8h beats 10m
+		{30 * time.Minute, 10 * time.Minute, 10 * time.Minute}, // 10m equals a third of 30m
+		{15 * time.Minute, 10 * time.Minute, 10 * time.Minute}, // renew_before beats a third
+		{2 * time.Hour, 90 * time.Minute, 90 * time.Minute},
+	} {
+		expires := issued.Add(tc.lifetime)
+		if got := RenewAt(issued, expires, tc.renewBefore); !got.Equal(expires.Add(-tc.wantLead)) {
+			t.Errorf("lifetime %v, renew_before %v: RenewAt = %v, want %v before expiry", tc.lifetime, tc.renewBefore, got, tc.wantLead)
+		}
+	}
+}
+
+func TestSpreadShiftsWithinOneInterval(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	every, _ := cron.ParseStandard("*/30 * * * *")
+	if got := Interval(every, now); got != 30*time.Minute {
+		t.Fatalf("Interval = %v", got)
+	}
+	s := Spread(every, 0.5, now)
+	first := s.Next(now)
+	if want := now.Add(15 * time.Minute); !first.Equal(want) {
+		t.Errorf("first run %v, want %v", first, want)
+	}
+	if second := s.Next(first); second.Sub(first) != 30*time.Minute {
+		t.Errorf("the interval is kept: %v", second.Sub(first))
+	}
+	if got := Spread(every, 0, now).Next(now); !got.Equal(now.Add(30 * time.Minute)) {
+		t.Errorf("no spread: %v", got)
+	}
+}
+
+func TestCanTakeLease(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	held := &vaultstore.Lease{Holder: "a", ExpiresAt: now.Add(10 * time.Second)}
+	if !CanTakeLease(nil, "b", now) || !CanTakeLease(held, "a", now) || CanTakeLease(held, "b", now) || !CanTakeLease(held, "b", now.Add(10*time.Second)) {
+		t.Error("a free, own or expired lease can be taken; another's live lease cannot")
+	}
+}
