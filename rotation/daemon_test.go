@@ -216,4 +216,3 @@ func TestALapsedLeaseIsTakenOver(t *testing.T) {
 	}
 	eventually(t, 2*time.Second+2*time.Second/3+time.Second, "taking over the lapsed lease", d.IsLeader)
 }
-

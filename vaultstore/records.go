@@ -11,15 +11,15 @@ import (
 
 // State is state/NAME: what the checks of one credential found.
 type State struct {
-	LastClass           string         `json:"last_class,omitempty"`
-	LastCheck           time.Time      `json:"last_check,omitzero"`
-	LastSuccess         time.Time      `json:"last_success,omitzero"`
-	ConsecutiveFailures int            `json:"consecutive_failures,omitempty"`
-	RejectedVersion     int            `json:"rejected_version,omitempty"`
+	LastClass           string    `json:"last_class,omitempty"`
+	LastCheck           time.Time `json:"last_check,omitzero"`
+	LastSuccess         time.Time `json:"last_success,omitzero"`
+	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
+	RejectedVersion     int       `json:"rejected_version,omitempty"`
 	// RetryAt is when a rate-limited provider said to try again.
-	RetryAt time.Time `json:"retry_at,omitzero"`
-	History             []CheckSummary `json:"history,omitempty"`
-	Conditions          []Condition    `json:"conditions,omitempty"`
+	RetryAt    time.Time      `json:"retry_at,omitzero"`
+	History    []CheckSummary `json:"history,omitempty"`
+	Conditions []Condition    `json:"conditions,omitempty"`
 	// Version is the KV version this state was read from; not stored.
 	Version int `json:"-"`
 }
