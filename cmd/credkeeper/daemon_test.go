@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+)
+
+// syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
+	env := cliEnv(t)
+	emu := emulator.New(emulator.Options{})
+	emuSrv := httptest.NewServer(emu)
+	t.Cleanup(emuSrv.Close)
+	const stageSecret, dmpSecret = "Stage-Daemon-Secret-77", "Dmp-Daemon-Secret-88"
+	emu.AddClient(emulator.Client{ID: "0oa1stage", Secrets: []string{stageSecret}})
+	emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{dmpSecret}})
+	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
+	base := fmt.Sprintf(`vault {
+  prefix = %q
+}
+vault_policies {
+  daemon  = "daemon-%[2]s"
+  ci      = "ci-%[2]s"
+  auditor = "auditor-%[2]s"
+}
+provider "ctrp-stage" {
+  token_url = "%[3]s/oauth2/%[4]s/v1/token"
+}
+provider "dmptool" {
+  token_url = "%[3]s/oauth/token"
+}
+credential "ctrp-stage" {
+  provider  = "ctrp-stage"
+  check     = "@every 1s"
+  rotate_by = "2027-03-01"
+  publish_token {
+    renew_before = "10m"
+  }
+}
+`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage)
+	writeConfig(t, base)
+	if r := credkeeper(t, "", "apply", "--auto-approve"); r.code != 0 {
+		t.Fatalf("apply: %s", r.all())
+	}
+	setSecret(t, "ctrp-stage", "ctrp-stage", "0oa1stage", stageSecret)
+	setSecret(t, "dmptool", "dmptool", "12345", dmpSecret)
+
+	var out, logs syncBuffer
+	reload := make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() {
+		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--replica-id", "test-replica"},
+			streams{In: strings.NewReader(""), Out: &out, Err: &logs}, func(o *globalOptions) { o.reload = reload })
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("daemon exited %d on stop, want 0", code)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("daemon did not stop within 15s")
+		}
+		for _, s := range []string{stageSecret, dmpSecret} {
+			if strings.Contains(logs.String()+out.String(), s) {
+				t.Error("a client secret appears in the daemon's logs")
+			}
+		}
+	}()
+
+	var addr string
+	waitFor(t, 10*time.Second, "the listen address in the logs", func() bool {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var entry struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "serving health and metrics" {
+				addr = entry.Addr
+				return true
+			}
+		}
+		return false
+	})
+	if code, _ := httpGet(t, addr+"/healthz"); code != 200 {
+		t.Errorf("/healthz = %d", code)
+	}
+	waitFor(t, 10*time.Second, "/readyz says leader", func() bool {
+		code, body := httpGet(t, addr+"/readyz")
+		return code == 200 && strings.Contains(body, `"role":"leader"`)
+	})
+
+	// CI reads the published token with the ci policy, and nothing else.
+	waitFor(t, 10*time.Second, "a published token", func() bool {
+		_, err := env.Root.KVv2("secret").Get(context.Background(), env.Prefix+"/tokens/ctrp-stage")
+		return err == nil
+	})
+	stored, _ := env.Root.KVv2("secret").Get(context.Background(), env.Prefix+"/tokens/ctrp-stage")
+	ciTok, err := env.Root.Auth().Token().CreateWithContext(context.Background(), &api.TokenCreateRequest{Policies: []string{"ci-" + suffix}, NoDefaultPolicy: true, TTL: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VAULT_TOKEN", ciTok.Auth.ClientToken)
+	tok := credkeeper(t, "", "token", "ctrp-stage")
+	if tok.code != 0 || strings.TrimSpace(tok.stdout) != stored.Data["access_token"] {
+		t.Errorf("credkeeper token with the ci policy: exit %d %q", tok.code, tok.stderr)
+	}
+	expires, _ := time.Parse(time.RFC3339, fmt.Sprint(stored.Data["expires_at"]))
+	beyond := (expires.Sub(testNow) + time.Hour).Round(time.Hour)
+	if r := credkeeper(t, "", "token", "ctrp-stage", "--min-ttl", beyond.String()); r.code != 1 || !strings.Contains(r.stderr, "less than --min-ttl "+beyond.String()) {
+		t.Errorf("--min-ttl beyond the token's life: %d %q", r.code, r.stderr)
+	}
+	if r := credkeeper(t, "", "check", "ctrp-stage"); r.code != 1 || !strings.Contains(r.stderr, "permission denied") {
+		t.Errorf("the ci policy reading credentials/NAME: exit %d %q", r.code, r.stderr)
+	}
+	if r := credkeeper(t, "", "token", "dmptool"); r.code != 1 || !strings.Contains(r.stderr, "no token published") {
+		t.Errorf("a credential without publish_token: %d %q", r.code, r.stderr)
+	}
+	t.Setenv("VAULT_TOKEN", env.Token)
+
+	// Metrics.
+	_, metrics := httpGet(t, addr+"/metrics")
+	for _, want := range []string{
+		`credkeeper_credential_rotation_deadline_timestamp_seconds{credential="ctrp-stage",environment="stage"} ` +
+			strconv.FormatFloat(float64(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC).Unix()), 'g', -1, 64),
+		`credkeeper_check_total{class="ok",credential="ctrp-stage"}`,
+		`credkeeper_check_duration_seconds_bucket{le="0.01"}`,
+		`credkeeper_credential_last_success_timestamp_seconds{credential="ctrp-stage"}`,
+		`credkeeper_credential_up{credential="ctrp-stage"} 1`,
+		`credkeeper_token_expiry_timestamp_seconds{credential="ctrp-stage"}`,
+		`credkeeper_vault_requests_total{op="write",outcome="ok"}`,
+		`credkeeper_vault_requests_total{op="read",outcome="ok"}`,
+		`credkeeper_leader 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(metrics, stageSecret) || strings.Contains(metrics, fmt.Sprint(stored.Data["access_token"])) {
+		t.Error("a secret appears in /metrics")
+	}
+
+	// A bad config is refused on reload; a good one adds dmptool.
+	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"nope\"\n}\n")
+	reload <- struct{}{}
+	waitFor(t, 5*time.Second, "the bad reload reported", func() bool {
+		return strings.Contains(logs.String(), "configuration not reloaded; the running one is kept")
+	})
+	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"dmptool\"\n  check = \"@every 1s\"\n}\n")
+	reload <- struct{}{}
+	waitFor(t, 10*time.Second, "dmptool checked after the reload", func() bool { return emu.Requests("12345") > 0 })
+}
+
