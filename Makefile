@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/credkeeper/credkeeper/internal/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build devvault test lint fuzz bench clean
+.PHONY: all build devvault demo test lint fuzz bench clean
 
 all: build
 
@@ -22,6 +22,10 @@ devvault: bin/devvault
 
 bin/devvault: tools/devvault/go.mod tools/devvault/go.sum tools/devvault/*.go
 	cd tools/devvault && $(GO) build -o ../../bin/devvault .
+
+## demo: devvault, the emulator, six credentials and the daemon, on loopback.
+demo: build devvault
+	scripts/demo.sh
 
 ## test: vet and the whole test suite with the race detector, against a real
 ## Vault (a Vault test that cannot reach one fails). The full log is bin/test.log.

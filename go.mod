@@ -14,6 +14,7 @@ require (
 	github.com/zclconf/go-cty v1.20.0
 	golang.org/x/oauth2 v0.37.0
 	golang.org/x/term v0.47.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -45,6 +45,11 @@ func (c *clientFlags) Set(v string) error {
 	return nil
 }
 
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintf(os.Stderr, "credkeeper-emulator: error: %v\n", err)
@@ -58,8 +63,10 @@ func run() error {
 		lockoutAfter = flag.Int("lockout-after", 5, "failed attempts that lock a client ID (0: never)")
 		lockoutFor   = flag.Duration("lockout-for", 15*time.Minute, "how long a lockout lasts")
 		clients      clientFlags
+		locked       multiFlag
 	)
 	flag.Var(&clients, "client", "a client, ID:SECRET[,SECRET2][:SCOPES] (repeatable)")
+	flag.Var(&locked, "locked", "a client ID locked out from the start, as after repeated failures (repeatable)")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -73,6 +80,9 @@ func run() error {
 	emu := emulator.New(emulator.Options{LockoutAfter: *lockoutAfter, LockoutFor: *lockoutFor})
 	for _, c := range clients {
 		emu.AddClient(c)
+	}
+	for _, id := range locked {
+		emu.Lock(id)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -193,6 +193,13 @@ func (s *Server) AuthMethod(clientID string) string {
 	return s.authMethods[clientID]
 }
 
+// Lock locks clientID out, as repeated failures would, for LockoutFor.
+func (s *Server) Lock(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lockedUntil[clientID] = s.opts.Now().Add(s.opts.LockoutFor)
+}
+
 // RevokeAll revokes every token issued to clientID.
 func (s *Server) RevokeAll(clientID string) {
 	s.mu.Lock()
