@@ -145,6 +145,26 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
+// RunOnce takes the leader lease and checks every credential once, with
+// the daemon's concurrency, outside any schedule. It is one cycle of the
+// daemon, for benchmarks and one-shot runs.
+func (d *Daemon) RunOnce(ctx context.Context) error {
+	if d.work == nil {
+		d.work = ctx
+	}
+	d.tryLease(ctx, d.config().Daemon.LeaseTTL)
+	if !d.IsLeader() {
+		return errors.New("another replica holds the leader lease")
+	}
+	var wg sync.WaitGroup
+	for _, c := range d.config().Credentials {
+		wg.Add(1)
+		go func() { defer wg.Done(); d.runCheck(c.Name, true) }()
+	}
+	wg.Wait()
+	return nil
+}
+
 // Reload switches to a new config: schedules change without a restart.
 func (d *Daemon) Reload(cfg *policies.Config) {
 	d.mu.Lock()
