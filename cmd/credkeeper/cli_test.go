@@ -33,12 +33,6 @@ func credkeeper(t *testing.T, stdin string, args ...string) result {
 	return runCLI(t, stdin, false, args...)
 }
 
-// credkeeperOnTerminal is credkeeper with stdin standing in for a terminal.
-func credkeeperOnTerminal(t *testing.T, stdin string, args ...string) result {
-	t.Helper()
-	return runCLI(t, stdin, true, args...)
-}
-
 func runCLI(t *testing.T, stdin string, terminal bool, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer

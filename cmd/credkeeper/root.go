@@ -34,13 +34,9 @@ type globalOptions struct {
 	reload <-chan struct{}
 }
 
-// run executes one command line and returns the process exit code.
-func run(ctx context.Context, args []string, s streams) int {
-	return runWith(ctx, args, s, nil)
-}
-
-// runWith is run with the clock and the terminal test of setup, which
-// tests use to stop the clock and to stand in for a terminal.
+// runWith executes one command line and returns the process exit code.
+// setup, when given, adjusts the options first: main hands over its
+// reload signal; tests stop the clock and stand in for a terminal.
 func runWith(ctx context.Context, args []string, s streams, setup func(*globalOptions)) int {
 	opts := &globalOptions{streams: s, now: time.Now}
 	opts.isTerminal = func() bool { return stdinIsTerminal(s.In) }
