@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -45,17 +46,6 @@ func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id
 	return d, stop
 }
 
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newWorld(t, daemonConfig("30s",
@@ -75,7 +65,7 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 	ctx := context.Background()
 
 	d, _ := startDaemon(t, w.store, w.cfg, "replica-a")
-	eventually(t, 10*time.Second, "the daemon leads", d.IsLeader)
+	testutil.Eventually(t, 10*time.Second, "the daemon leads", d.IsLeader)
 	state := func(name string) *vaultstore.State {
 		st, err := w.store.GetState(ctx, name)
 		if err != nil {
@@ -83,7 +73,7 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 		}
 		return st
 	}
-	eventually(t, 15*time.Second, "three checks of good", func() bool { return len(state("good").History) >= 3 })
+	testutil.Eventually(t, 15*time.Second, "three checks of good", func() bool { return len(state("good").History) >= 3 })
 
 	good := state("good")
 	if good.LastClass != "ok" || good.ConsecutiveFailures != 0 || good.LastSuccess.IsZero() {
@@ -123,8 +113,8 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 
 	// The right secret arrives in Vault: the next check uses it.
 	w.put("bad", "okta-stage", "0oa-bad", "right-secret", deadline)
-	eventually(t, 10*time.Second, "bad recovers with its new secret", func() bool { return state("bad").LastClass == "ok" })
-	eventually(t, 5*time.Second, "a token for bad", func() bool { _, err := w.store.GetToken(ctx, "bad"); return err == nil })
+	testutil.Eventually(t, 10*time.Second, "bad recovers with its new secret", func() bool { return state("bad").LastClass == "ok" })
+	testutil.Eventually(t, 5*time.Second, "a token for bad", func() bool { _, err := w.store.GetToken(ctx, "bad"); return err == nil })
 	if st := state("bad"); st.RejectedVersion != 0 {
 		t.Errorf("bad after recovery: %+v", st)
 	}
@@ -137,10 +127,10 @@ func TestDaemonRemovesTheTokenOfAFailingCredential(t *testing.T) {
 	w.put("flaky", "okta-stage", "0oa-f", "s1", deadline)
 	ctx := context.Background()
 	startDaemon(t, w.store, w.cfg, "replica-a")
-	eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err == nil })
+	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err == nil })
 
 	w.emu.SetSecrets("0oa-f", "s2") // the provider retired the secret
-	eventually(t, 10*time.Second, "the token removed", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err != nil })
+	testutil.Eventually(t, 10*time.Second, "the token removed", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err != nil })
 }
 
 func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
@@ -150,7 +140,7 @@ func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 	w.put("steady", "okta-stage", "0oa-s", "s", deadline)
 	ctx := context.Background()
 	startDaemon(t, w.store, w.cfg, "replica-a")
-	eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "steady"); return err == nil })
+	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "steady"); return err == nil })
 	time.Sleep(500 * time.Millisecond) // let the first check's writes settle
 
 	// The test's own reads above went through the same store: count from here.
@@ -175,7 +165,7 @@ func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 
 	a, stopA := startDaemon(t, w.store, w.cfg, "replica-a")
 	b, stopB := startDaemon(t, other, w.cfg, "replica-b")
-	eventually(t, 5*time.Second, "one leader", func() bool { return a.IsLeader() != b.IsLeader() })
+	testutil.Eventually(t, 5*time.Second, "one leader", func() bool { return a.IsLeader() != b.IsLeader() })
 
 	start := w.emu.Requests("0oa-sh")
 	time.Sleep(3 * time.Second)
@@ -195,9 +185,9 @@ func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 		t.Error("a stopped daemon still leads")
 	}
 	// Within the lease TTL plus one interval.
-	eventually(t, 3*time.Second, "the standby takes over", follower.IsLeader)
+	testutil.Eventually(t, 3*time.Second, "the standby takes over", follower.IsLeader)
 	before := w.emu.Requests("0oa-sh")
-	eventually(t, 3*time.Second, "the new leader checks", func() bool { return w.emu.Requests("0oa-sh") > before })
+	testutil.Eventually(t, 3*time.Second, "the new leader checks", func() bool { return w.emu.Requests("0oa-sh") > before })
 }
 
 func TestALapsedLeaseIsTakenOver(t *testing.T) {
@@ -214,5 +204,5 @@ func TestALapsedLeaseIsTakenOver(t *testing.T) {
 	if d.IsLeader() {
 		t.Fatal("took a live lease")
 	}
-	eventually(t, 2*time.Second+2*time.Second/3+time.Second, "taking over the lapsed lease", d.IsLeader)
+	testutil.Eventually(t, 2*time.Second+2*time.Second/3+time.Second, "taking over the lapsed lease", d.IsLeader)
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -119,24 +120,15 @@ func (r *Runner) Names(ctx context.Context) ([]string, error) {
 // CheckAll checks names with bounded concurrency and returns the results
 // in the order of names. A Vault error (not a check's failure) stops it.
 func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]Result, error) {
-	parallel := o.Parallel
-	if parallel <= 0 {
-		parallel = 8
+	limit := o.Parallel
+	if limit <= 0 {
+		limit = policies.DefaultParallel
 	}
 	results := make([]Result, len(names))
 	errs := make([]error, len(names))
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i], errs[i] = r.CheckOne(ctx, name, o.Force)
-		}()
-	}
-	wg.Wait()
+	parallel.Do(len(names), limit, func(i int) {
+		results[i], errs[i] = r.CheckOne(ctx, names[i], o.Force)
+	})
 	return results, errors.Join(errs...)
 }
 

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
 )
 
@@ -243,23 +243,14 @@ func (s *Store) ListCredentials(ctx context.Context) ([]CredentialInfo, error) {
 	names = slices.DeleteFunc(names, func(n string) bool { return ValidateName(n) != nil }) // not records credkeeper wrote
 	infos := make([]CredentialInfo, len(names))
 	errs := make([]error, len(names))
-	sem := make(chan struct{}, listConcurrency)
-	var wg sync.WaitGroup
-	for i, n := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			info, err := s.CredentialInfo(ctx, n)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			infos[i] = *info
-		}()
-	}
-	wg.Wait()
+	parallel.Do(len(names), listConcurrency, func(i int) {
+		info, err := s.CredentialInfo(ctx, names[i])
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		infos[i] = *info
+	})
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, ErrNotFound) { // deleted since the list: skip
 			return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/testutil"
 )
 
 // syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
@@ -31,17 +32,6 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 func httpGet(t *testing.T, url string) (int, string) {
 	t.Helper()
@@ -119,7 +109,7 @@ credential "ctrp-stage" {
 	}()
 
 	var addr string
-	waitFor(t, 10*time.Second, "the listen address in the logs", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the listen address in the logs", func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			var entry struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "serving health and metrics" {
@@ -132,13 +122,13 @@ credential "ctrp-stage" {
 	if code, _ := httpGet(t, addr+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
-	waitFor(t, 10*time.Second, "/readyz says leader", func() bool {
+	testutil.Eventually(t, 10*time.Second, "/readyz says leader", func() bool {
 		code, body := httpGet(t, addr+"/readyz")
 		return code == 200 && strings.Contains(body, `"role":"leader"`)
 	})
 
 	// CI reads the published token with the ci policy, and nothing else.
-	waitFor(t, 10*time.Second, "a published token", func() bool {
+	testutil.Eventually(t, 10*time.Second, "a published token", func() bool {
 		_, err := env.Root.KVv2("secret").Get(context.Background(), env.Prefix+"/tokens/ctrp-stage")
 		return err == nil
 	})
@@ -190,10 +180,10 @@ credential "ctrp-stage" {
 	// A bad config is refused on reload; a good one adds dmptool.
 	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"nope\"\n}\n")
 	reload <- struct{}{}
-	waitFor(t, 5*time.Second, "the bad reload reported", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the bad reload reported", func() bool {
 		return strings.Contains(logs.String(), "configuration not reloaded; the running one is kept")
 	})
 	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"dmptool\"\n  check = \"@every 1s\"\n}\n")
 	reload <- struct{}{}
-	waitFor(t, 10*time.Second, "dmptool checked after the reload", func() bool { return emu.Requests("12345") > 0 })
+	testutil.Eventually(t, 10*time.Second, "dmptool checked after the reload", func() bool { return emu.Requests("12345") > 0 })
 }
