@@ -3,7 +3,6 @@ package rotation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -293,31 +291,19 @@ func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res Res
 	if cur != nil && now.Before(RenewAt(cur.IssuedAt, cur.ExpiresAt, decl.PublishToken.RenewBefore)) {
 		return nil
 	}
-	expires := res.ExpiresAt
-	if res.NoExpiry {
-		p, _ := d.config().Provider(res.Provider)
-		if p == nil || p.MaxTokenTTL == 0 {
-			return fmt.Errorf("the provider gave no lifetime for the token: set max_token_ttl in provider %q to publish it", res.Provider)
-		}
-		expires = res.CheckedAt.Add(p.MaxTokenTTL)
+	var maxTTL time.Duration
+	if p, ok := d.config().Provider(res.Provider); ok {
+		maxTTL = p.MaxTokenTTL
 	}
-	tok := &vaultstore.Token{AccessToken: res.AccessToken, TokenType: res.TokenType, IssuedAt: res.CheckedAt,
-		ExpiresAt: expires, Scope: res.Scope, CredentialVersion: res.CredentialVersion}
-	cas := 0
-	if cur != nil {
-		cas = cur.Version
-	}
-	v, err := d.Store.PutToken(ctx, name, tok, cas)
+	tok, err := PublishToken(ctx, d.Store, res, cur, maxTTL)
 	if err != nil {
 		d.setPublished(name, nil) // re-read next time
 		return err
 	}
-	tok.Version = v
-	tok.AccessToken = secret.Value{}
 	d.setPublished(name, tok)
-	d.Observer.TokenPublished(name, expires)
+	d.Observer.TokenPublished(name, tok.ExpiresAt)
 	d.scheduleRenewal(name, RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore))
-	d.Logger.Info("token published", "credential", name, "expires_at", expires.UTC().Format(time.RFC3339))
+	d.Logger.Info("token published", "credential", name, "expires_at", tok.ExpiresAt.UTC().Format(time.RFC3339))
 	return nil
 }
 

@@ -23,6 +23,8 @@ type Runner struct {
 	// written, so that a long-running daemon reads a secret only when it
 	// changed: a steady-state check is one metadata read and one state write.
 	Cache *Cache
+
+	afterPromoteWrite func() error // a test's hook, to fail a promote midway
 }
 
 // Cache is a Runner's memory between checks. The zero value is empty.

@@ -159,10 +159,19 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 	return nil
 }
 
+// credentialData is what a version of credentials/NAME holds: the pair,
+// and the pair's own issue date and deadline, so that rolling back to a
+// version can restore its dates too.
 func credentialData(c *Credential) map[string]any {
 	data := map[string]any{
 		"client_id":     c.ClientID,
 		"client_secret": c.ClientSecret.Reveal(),
+	}
+	if !c.Metadata.IssuedAt.IsZero() {
+		data["issued_at"] = c.Metadata.IssuedAt.UTC().Format(DateLayout)
+	}
+	if !c.Metadata.RotateBy.IsZero() {
+		data["rotate_by"] = c.Metadata.RotateBy.UTC().Format(DateLayout)
 	}
 	if !c.AccessToken.IsZero() {
 		data["access_token"] = c.AccessToken.Reveal()
@@ -289,6 +298,72 @@ func (s *Store) DeleteAll(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// VersionInfo is one version of a credential in KV v2's history.
+type VersionInfo struct {
+	Version     int
+	CreatedTime time.Time
+	Deleted     bool // deleted or destroyed: its data cannot be read back
+}
+
+// CredentialVersions lists a credential's versions still in KV v2's
+// history, oldest first.
+func (s *Store) CredentialVersions(ctx context.Context, name string) ([]VersionInfo, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	list, err := s.kv.GetVersionsAsList(ctx, s.relPath(KindCredentials, name))
+	if err != nil {
+		return nil, wrapErr("read metadata", s.metaPath(KindCredentials, name), s.Address(), err)
+	}
+	out := make([]VersionInfo, 0, len(list))
+	for _, v := range list {
+		out = append(out, VersionInfo{Version: v.Version, CreatedTime: v.CreatedTime, Deleted: !v.DeletionTime.IsZero() || v.Destroyed})
+	}
+	return out, nil
+}
+
+// GetCredentialVersion reads one version of credentials/NAME. Its Metadata
+// carries the current custom metadata, with IssuedAt and RotateBy as that
+// version recorded them (when it did).
+func (s *Store) GetCredentialVersion(ctx context.Context, name string, version int) (*Credential, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	path := fmt.Sprintf("%s?version=%d", s.dataPath(KindCredentials, name), version)
+	sec, err := s.kv.GetVersion(ctx, s.relPath(KindCredentials, name), version)
+	if err != nil {
+		return nil, wrapErr("read", path, s.Address(), err)
+	}
+	if sec.Data == nil {
+		return nil, &Error{Op: "read", Path: path, Kind: ErrNotFound, Hint: "that version was deleted or destroyed"}
+	}
+	info, err := s.CredentialInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Credential{Name: name, Version: version, Metadata: info.Metadata}
+	if err := decodeCredentialData(c, sec.Data, path); err != nil {
+		return c, err
+	}
+	if d, err := parseDate(stringField(sec.Data, "issued_at")); err == nil && !d.IsZero() {
+		c.Metadata.IssuedAt = d
+	}
+	if d, err := parseDate(stringField(sec.Data, "rotate_by")); err == nil && !d.IsZero() {
+		c.Metadata.RotateBy = d
+	}
+	return c, nil
+}
+
+func stringField(data map[string]any, key string) string {
+	v, _ := data[key].(string)
+	return v
+}
+
+// ListPending returns the names of the credentials with a staged pair.
+func (s *Store) ListPending(ctx context.Context) ([]string, error) {
+	return s.list(ctx, KindPending)
 }
 
 // DeleteCredential removes credentials/NAME with all its versions.

@@ -25,6 +25,10 @@ func New(s string) Value { return Value{s: s} }
 // the process: a request to Vault or to a token endpoint.
 func (v Value) Reveal() string { return v.s }
 
+// Redacted returns the zero Value: for records kept in memory after their
+// secret has gone where it had to.
+func (v Value) Redacted() Value { return Value{} }
+
 // IsZero reports whether the secret is empty.
 func (v Value) IsZero() bool { return v.s == "" }
 

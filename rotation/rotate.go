@@ -1,0 +1,290 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// The staged rotation, in the manner of AWS Secrets Manager's: a new pair
+// is staged in pending/NAME beside the current one, proven against the
+// real token endpoint, and only then promoted to a new version of
+// credentials/NAME; the previous versions stay in KV v2's history, one
+// rollback away.
+
+// StageRequest is a new pair to stage.
+type StageRequest struct {
+	Name         string
+	ClientID     string
+	ClientSecret secret.Value
+	// RotateBy is the new pair's deadline; zero: the rotation policy's
+	// period from the day it is promoted.
+	RotateBy time.Time
+}
+
+// Stage writes the new pair to pending/NAME (replacing a pair staged
+// before) and checks it at once. A pair that fails stays staged, with its
+// class recorded; promote refuses it.
+func (r *Runner) Stage(ctx context.Context, req StageRequest) (Result, error) {
+	if req.ClientID == "" || req.ClientSecret.IsZero() {
+		return Result{}, errors.New("a staged pair needs a client ID and a secret")
+	}
+	info, err := r.Store.CredentialInfo(ctx, req.Name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return Result{}, fmt.Errorf("credential %q not found in Vault: set its first pair with credkeeper secret set %s", req.Name, req.Name)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	cas := 0
+	switch cur, err := r.Store.GetPending(ctx, req.Name); {
+	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && cur != nil:
+		cas = cur.Version
+	case !errors.Is(err, vaultstore.ErrNotFound):
+		return Result{}, err
+	}
+	p := &vaultstore.Pending{ClientID: req.ClientID, ClientSecret: req.ClientSecret, RotateBy: req.RotateBy, StagedAt: r.now().UTC().Truncate(time.Second)}
+	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
+		return Result{}, err
+	}
+	return r.checkPending(ctx, req.Name, info.Metadata, p)
+}
+
+// CheckPending checks the pair staged for name and records its class in
+// pending/NAME. A staged pair the provider refused is not sent again
+// (lockout protection) until it is staged anew.
+func (r *Runner) CheckPending(ctx context.Context, name string) (Result, error) {
+	p, err := r.Store.GetPending(ctx, name)
+	if err != nil {
+		return Result{}, err
+	}
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return Result{}, err
+	}
+	if Class(p.LastClass).IsCredentialFailure() {
+		return Result{Name: name, Class: Class(p.LastClass), NotSent: true, CheckedAt: r.now(),
+			Detail: "not re-sent: the provider refused the staged pair as " + p.LastClass + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
+	}
+	return r.checkPending(ctx, name, info.Metadata, p)
+}
+
+func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (Result, error) {
+	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	provider, _, problem := r.resolve(cand)
+	var res Result
+	if problem != "" {
+		res = r.misconfigured(cand, problem)
+	} else {
+		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
+		res = r.checker().Check(ctx, cand, provider, time.Time{}, r.now())
+	}
+	p.LastClass, p.CheckedAt = string(res.Class), res.CheckedAt.UTC().Truncate(time.Second)
+	if _, err := r.Store.PutPending(ctx, name, p, p.Version); err != nil {
+		return res, fmt.Errorf("the staged pair was checked (%s) but its result not recorded: %w", res.Class, err)
+	}
+	return res, nil
+}
+
+// PromoteReport says what a promote did.
+type PromoteReport struct {
+	Version int  // the credential's version holding the new pair
+	Resumed bool // the pair was already written by an earlier, unfinished promote
+	Check   Result
+	Token   *vaultstore.Token // the token published from the new pair, if any
+}
+
+// Promote makes the staged pair the credential's new version: one
+// check-and-set write of credentials/NAME with issued_at today and the
+// staged deadline (or the rotation policy's period from today); then the
+// new pair is checked, which clears the old pair's failure state, its
+// token published when the credential publishes one, and pending/NAME
+// removed last. If a step after the write fails, running Promote again
+// finishes the job: it finds the pair already written and resumes.
+// Without force, only a staged pair whose last check was ok is promoted.
+func (r *Runner) Promote(ctx context.Context, name string, force bool) (*PromoteReport, error) {
+	p, err := r.Store.GetPending(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return nil, fmt.Errorf("no pair is staged for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", name, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cur, err := r.Store.GetCredential(ctx, name)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+		return nil, err
+	}
+	rep := &PromoteReport{Version: cur.Version}
+	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
+		rep.Resumed = true
+	} else {
+		if !force && Class(p.LastClass) != ClassOK {
+			last := p.LastClass
+			if last == "" {
+				last = "never checked"
+			}
+			return nil, fmt.Errorf("the staged pair's last check was %s: promote refuses it; stage a pair that works, or pass --force to promote it unchecked", last)
+		}
+		md := cur.Metadata
+		now := r.now().UTC()
+		md.IssuedAt = now.Truncate(24 * time.Hour)
+		md.RotateBy = p.RotateBy
+		if md.RotateBy.IsZero() {
+			md.RotateBy = md.IssuedAt.Add(r.policyFor(name, md).Period)
+		}
+		next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+		if rep.Version, err = r.Store.PutCredential(ctx, next, cur.Version); err != nil {
+			return nil, fmt.Errorf("promote %s: %w", name, err)
+		}
+	}
+	if r.afterPromoteWrite != nil {
+		if err := r.afterPromoteWrite(); err != nil {
+			return rep, r.unfinished(name, rep.Version, "the step after the write", err)
+		}
+	}
+
+	if rep.Check, err = r.CheckOne(ctx, name, true); err != nil {
+		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
+	}
+	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == ClassOK {
+		var maxTTL time.Duration
+		if prov, ok := r.config().Provider(rep.Check.Provider); ok {
+			maxTTL = prov.MaxTokenTTL
+		}
+		cur, err := r.Store.GetToken(ctx, name)
+		if err != nil && !errors.Is(err, vaultstore.ErrNotFound) && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+			return rep, r.unfinished(name, rep.Version, "reading the published token", err)
+		}
+		if errors.Is(err, vaultstore.ErrNotFound) {
+			cur = nil
+		}
+		if rep.Token, err = PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
+			return rep, r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
+		}
+	}
+	if err := r.Store.DeletePending(ctx, name); err != nil {
+		return rep, r.unfinished(name, rep.Version, "removing pending/"+name, err)
+	}
+	return rep, nil
+}
+
+func (r *Runner) unfinished(name string, version int, step string, err error) error {
+	return fmt.Errorf("the new pair is credentials/%s version %d, but %s failed: %w; run credkeeper rotate promote %s again to finish", name, version, step, err, name)
+}
+
+func (r *Runner) config() *policies.Config {
+	if r.Config != nil {
+		return r.Config
+	}
+	return policies.Default()
+}
+
+// policyFor is the rotation policy a credential follows: its block's, else
+// the one its metadata names, else the built-in yearly.
+func (r *Runner) policyFor(name string, md vaultstore.CredentialMetadata) *policies.RotationPolicy {
+	cfg := r.config()
+	policyName := md.Rotation
+	if decl, ok := cfg.Credential(name); ok {
+		policyName = decl.Rotation
+	}
+	if p, ok := cfg.RotationPolicies[policyName]; ok {
+		return p
+	}
+	return policies.Yearly()
+}
+
+// Rollback writes an earlier version's pair back as a new version of
+// credentials/NAME, with the dates that version recorded. toVersion 0 means
+// the newest earlier version whose data is still there. Unless force, the
+// old pair is checked first and the rollback refused if it no longer works.
+func (r *Runner) Rollback(ctx context.Context, name string, toVersion int, force bool) (newVersion int, check Result, err error) {
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return 0, Result{}, err
+	}
+	if toVersion == 0 {
+		versions, err := r.Store.CredentialVersions(ctx, name)
+		if err != nil {
+			return 0, Result{}, err
+		}
+		for i := len(versions) - 1; i >= 0; i-- {
+			if v := versions[i]; v.Version < info.Version && !v.Deleted {
+				toVersion = v.Version
+				break
+			}
+		}
+		if toVersion == 0 {
+			return 0, Result{}, fmt.Errorf("credentials/%s has no earlier version to roll back to", name)
+		}
+	}
+	if toVersion >= info.Version {
+		return 0, Result{}, fmt.Errorf("version %d is not earlier than the current version %d", toVersion, info.Version)
+	}
+	old, err := r.Store.GetCredentialVersion(ctx, name, toVersion)
+	if err != nil {
+		return 0, Result{}, err
+	}
+	if !force {
+		provider, rotateBy, problem := r.resolve(old)
+		if problem != "" {
+			return 0, Result{}, errors.New(problem)
+		}
+		check = r.checker().Check(ctx, old, provider, rotateBy, r.now())
+		if check.Class != ClassOK {
+			return 0, check, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, check.Class, check.Detail)
+		}
+	}
+	back := &vaultstore.Credential{Name: name, ClientID: old.ClientID, ClientSecret: old.ClientSecret, Metadata: old.Metadata}
+	newVersion, err = r.Store.PutCredential(ctx, back, info.Version)
+	return newVersion, check, err
+}
+
+// RotationStatus is what `rotate status` shows. It holds no secret.
+type RotationStatus struct {
+	Name           string
+	CurrentVersion int
+	Metadata       vaultstore.CredentialMetadata
+	Versions       []vaultstore.VersionInfo
+	Pending        *PendingStatus
+	LastClass      string
+	LastCheck      time.Time
+}
+
+// PendingStatus describes a staged pair without its secret.
+type PendingStatus struct {
+	ClientID  string
+	StagedAt  time.Time
+	RotateBy  time.Time
+	LastClass string
+	CheckedAt time.Time
+}
+
+// Status gathers a credential's rotation status.
+func (r *Runner) Status(ctx context.Context, name string) (*RotationStatus, error) {
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	st := &RotationStatus{Name: name, CurrentVersion: info.Version, Metadata: info.Metadata}
+	if st.Versions, err = r.Store.CredentialVersions(ctx, name); err != nil {
+		return nil, err
+	}
+	switch p, err := r.Store.GetPending(ctx, name); {
+	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && p != nil:
+		st.Pending = &PendingStatus{ClientID: p.ClientID, StagedAt: p.StagedAt, RotateBy: p.RotateBy, LastClass: p.LastClass, CheckedAt: p.CheckedAt}
+	case !errors.Is(err, vaultstore.ErrNotFound):
+		return nil, err
+	}
+	switch s, err := r.Store.GetState(ctx, name); {
+	case err == nil:
+		st.LastClass, st.LastCheck = s.LastClass, s.LastCheck
+	case !errors.Is(err, vaultstore.ErrNotFound):
+		return nil, err
+	}
+	return st, nil
+}

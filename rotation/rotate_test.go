@@ -1,0 +1,150 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// rotationWorld: CTRP Stage in the emulator with the yearly two-secret
+// overlap, a credential that publishes its token, and a fresh Vault prefix.
+func rotationWorld(t *testing.T) (*Runner, *emulator.Server) {
+	t.Helper()
+	emu := emulator.New(emulator.Options{})
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	cfg := parseConfig(t, fmt.Sprintf(`
+provider "ctrp-stage" {
+  token_url = "%s/oauth2/%s/v1/token"
+}
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+  publish_token {}
+}
+`, srv.URL, emulator.AuthServerStage))
+	store := vaulttest.New(t).Store(t)
+	r := &Runner{Store: store, Config: cfg, Now: func() time.Time { return planNow }}
+	emu.AddClient(emulator.Client{ID: "0oa-2026", Secrets: []string{"secret-2026"}})
+	if _, err := store.PutCredential(context.Background(), &vaultstore.Credential{Name: "ctrp-stage", ClientID: "0oa-2026", ClientSecret: secret.New("secret-2026"),
+		Metadata: vaultstore.CredentialMetadata{Provider: "ctrp-stage", Environment: "stage", IssuedAt: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), RotateBy: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	return r, emu
+}
+
+func TestStagePromoteRollback(t *testing.T) {
+	r, emu := rotationWorld(t)
+	ctx := context.Background()
+	// CTRP support hands out the new pair; for two weeks both work.
+	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
+
+	res, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("secret-2027")})
+	if err != nil || res.Class != ClassOK {
+		t.Fatalf("stage a good pair: %s %v", res.Class, err)
+	}
+	st, _ := r.Status(ctx, "ctrp-stage")
+	if st.Pending == nil || st.Pending.ClientID != "0oa-2027" || st.Pending.LastClass != "ok" || st.CurrentVersion != 1 {
+		t.Fatalf("status after stage: %+v", st)
+	}
+
+	rep, err := r.Promote(ctx, "ctrp-stage", false)
+	if err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	if rep.Version != 2 || rep.Check.Class != ClassOK || rep.Token == nil {
+		t.Fatalf("promote report: %+v", rep)
+	}
+	cred, _ := r.Store.GetCredential(ctx, "ctrp-stage")
+	if cred.ClientID != "0oa-2027" || !cred.Metadata.IssuedAt.Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)) || !cred.Metadata.RotateBy.Equal(time.Date(2027, 11, 23, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after promote: %s issued %v rotate by %v", cred.ClientID, cred.Metadata.IssuedAt, cred.Metadata.RotateBy)
+	}
+	tok, err := r.Store.GetToken(ctx, "ctrp-stage")
+	if err != nil || tok.CredentialVersion != 2 {
+		t.Errorf("the published token comes from the new pair: %+v %v", tok, err)
+	}
+	if _, err := r.Store.GetPending(ctx, "ctrp-stage"); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("pending after promote: %v", err)
+	}
+	// The old deadline's reminders stop: the deadline moved a year on.
+	if p := mustPlan(t, r.Store, parseConfig(t, "credential \"ctrp-stage\" {\n  provider = \"ctrp-stage\"\n}\n")); len(p.Notices) != 0 {
+		t.Errorf("no deadline notice after the rotation: %+v", p.Notices)
+	}
+
+	// Roll back: the old pair still works during the overlap.
+	v, check, err := r.Rollback(ctx, "ctrp-stage", 0, false)
+	if err != nil || v != 3 || check.Class != ClassOK {
+		t.Fatalf("rollback: version %d, %s, %v", v, check.Class, err)
+	}
+	cred, _ = r.Store.GetCredential(ctx, "ctrp-stage")
+	if cred.ClientID != "0oa-2026" || !cred.ClientSecret.Equal(secret.New("secret-2026")) || !cred.Metadata.RotateBy.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("after rollback: %s rotate by %v", cred.ClientID, cred.Metadata.RotateBy)
+	}
+
+	// Once the overlap ends the old pair is refused: rollback to it is refused too.
+	emu.SetSecrets("0oa-2026")
+	if _, _, err := r.Rollback(ctx, "ctrp-stage", 2, false); err != nil {
+		t.Fatalf("rollback to the new pair: %v", err)
+	}
+	if _, check, err := r.Rollback(ctx, "ctrp-stage", 1, false); err == nil || check.Class != ClassInvalidClient || !strings.Contains(err.Error(), "no longer works") {
+		t.Errorf("rollback to a refused pair: %s %v", check.Class, err)
+	}
+}
+
+func TestPromoteRefusesAFailedPair(t *testing.T) {
+	r, emu := rotationWorld(t)
+	ctx := context.Background()
+	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
+	res, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("typo")})
+	if err != nil || res.Class != ClassInvalidClient {
+		t.Fatalf("stage a bad pair: %s %v", res.Class, err)
+	}
+	if _, err := r.Promote(ctx, "ctrp-stage", false); err == nil || !strings.Contains(err.Error(), "the staged pair's last check was invalid_client") {
+		t.Fatalf("promote of a refused pair: %v", err)
+	}
+	if cred, _ := r.Store.GetCredential(ctx, "ctrp-stage"); cred.ClientID != "0oa-2026" || cred.Version != 1 {
+		t.Errorf("the current pair must be untouched: %s v%d", cred.ClientID, cred.Version)
+	}
+	// The refused pair is not sent again by later checks.
+	before := emu.Requests("0oa-2027")
+	if again, _ := r.CheckPending(ctx, "ctrp-stage"); !again.NotSent || emu.Requests("0oa-2027") != before {
+		t.Errorf("a refused staged pair was re-sent")
+	}
+}
+
+func TestPromoteInterruptedAfterTheWriteIsFinishedByRunningItAgain(t *testing.T) {
+	r, emu := rotationWorld(t)
+	ctx := context.Background()
+	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
+	if _, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("secret-2027")}); err != nil {
+		t.Fatal(err)
+	}
+	r.afterPromoteWrite = func() error { return errors.New("the process was killed") }
+	_, err := r.Promote(ctx, "ctrp-stage", false)
+	if err == nil || !strings.Contains(err.Error(), "version 2") || !strings.Contains(err.Error(), "run credkeeper rotate promote ctrp-stage again") {
+		t.Fatalf("interrupted promote: %v", err)
+	}
+	if _, err := r.Store.GetPending(ctx, "ctrp-stage"); err != nil {
+		t.Fatalf("pending must survive an unfinished promote: %v", err)
+	}
+
+	r.afterPromoteWrite = nil
+	rep, err := r.Promote(ctx, "ctrp-stage", false)
+	if err != nil || !rep.Resumed || rep.Version != 2 || rep.Token == nil {
+		t.Fatalf("promote again: %+v %v", rep, err)
+	}
+	if info, _ := r.Store.CredentialInfo(ctx, "ctrp-stage"); info.Version != 2 {
+		t.Errorf("the resumed promote must not write the pair twice: version %d", info.Version)
+	}
+	if _, err := r.Store.GetPending(ctx, "ctrp-stage"); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("pending after the resumed promote: %v", err)
+	}
+}
