@@ -53,7 +53,8 @@ type Daemon struct {
 	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
 	timers    map[string]*time.Timer       // token renewals
 	running   map[string]bool
-	stopping  bool // no new checks start once set
+	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
+	stopping  bool            // no new checks start once set
 
 	leader   atomic.Bool
 	sem      chan struct{}
@@ -260,6 +261,39 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 			d.Logger.Error("token not published", "credential", name, "error", err)
 		}
 	}
+	d.mu.Lock()
+	staged := d.pending[name]
+	d.mu.Unlock()
+	if staged && !renewal {
+		pr, err := runner.CheckPending(ctx, name)
+		switch {
+		case errors.Is(err, vaultstore.ErrNotFound):
+			d.mu.Lock()
+			delete(d.pending, name)
+			d.mu.Unlock()
+		case err != nil:
+			d.Logger.Error("staged pair not checked", "credential", name, "error", err)
+		default:
+			d.Logger.Info("staged pair checked", "credential", name, "class", string(pr.Class), "not_sent", pr.NotSent, "detail", pr.Detail)
+		}
+	}
+}
+
+// refreshPending learns which credentials have a staged pair: one list
+// request for all of them, made with each lease renewal.
+func (d *Daemon) refreshPending(ctx context.Context) {
+	names, err := d.Store.ListPending(ctx)
+	if err != nil {
+		d.Logger.Debug("staged pairs not listed", "error", err)
+		return
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	d.mu.Lock()
+	d.pending = set
+	d.mu.Unlock()
 }
 
 // publish keeps tokens/NAME live: it writes the check's fresh token when
@@ -355,6 +389,9 @@ func (d *Daemon) keepLease(ctx context.Context) {
 	for {
 		ttl := d.config().Daemon.LeaseTTL
 		d.tryLease(ctx, ttl)
+		if d.IsLeader() {
+			d.refreshPending(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -3,11 +3,13 @@ package rotation_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -205,4 +207,40 @@ func TestALapsedLeaseIsTakenOver(t *testing.T) {
 		t.Fatal("took a live lease")
 	}
 	testutil.Eventually(t, 2*time.Second+2*time.Second/3+time.Second, "taking over the lapsed lease", d.IsLeader)
+}
+
+func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newWorld(t, daemonConfig("30s", credBlock("rot", "okta-stage", false)))
+	w.emu.AddClient(emulator.Client{ID: "0oa-old", Secrets: []string{"old"}})
+	w.emu.AddClient(emulator.Client{ID: "0oa-new", Secrets: []string{"new"}})
+	w.put("rot", "okta-stage", "0oa-old", "old", deadline)
+	ctx := context.Background()
+	if _, err := w.store.PutPending(ctx, "rot", &vaultstore.Pending{ClientID: "0oa-new", ClientSecret: secret.New("new"), StagedAt: time.Now()}, 0); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, w.store, w.cfg, "replica-a")
+	testutil.Eventually(t, 15*time.Second, "the staged pair checked", func() bool {
+		p, err := w.store.GetPending(ctx, "rot")
+		return err == nil && p.LastClass == "ok"
+	})
+	p, err := rotation.MakePlan(ctx, w.store, parseRotConfig(t), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range p.Notices {
+		found = found || n.Name == "rot" && strings.HasPrefix(n.Message, "pending: ok, checked")
+	}
+	if !found {
+		t.Errorf("the plan should show the staged pair: %+v", p.Notices)
+	}
+}
+
+func parseRotConfig(t *testing.T) *policies.Config {
+	cfg, diags := policies.Parse([]byte("credential \"rot\" {\n  provider = \"ctrp-stage\"\n}\n"), "rot.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg
 }

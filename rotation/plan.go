@@ -143,6 +143,15 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 		inVault[in.Name] = in
 	}
 
+	staged, err := store.ListPending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hasPending := map[string]bool{}
+	for _, n := range staged {
+		hasPending[n] = true
+	}
+
 	declared := map[string]bool{}
 	for _, c := range cfg.Credentials {
 		declared[c.Name] = true
@@ -173,6 +182,14 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 			}
 		}
 		p.Notices = append(p.Notices, credentialNotices(c, want, exists && cur.Version > 0, cfg, now)...)
+		if exists && hasPending[c.Name] {
+			switch pend, err := store.GetPending(ctx, c.Name); {
+			case err == nil:
+				p.Notices = append(p.Notices, Notice{Name: c.Name, Message: pendingNotice(pend, now)})
+			case !errors.Is(err, vaultstore.ErrNotFound) && !errors.Is(err, vaultstore.ErrMalformed):
+				return nil, err
+			}
+		}
 	}
 	for _, in := range infos {
 		if declared[in.Name] {
@@ -299,6 +316,29 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dateString(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
 	}
 	return out
+}
+
+// pendingNotice describes a staged pair: "pending: ok, checked 2h ago".
+func pendingNotice(p *vaultstore.Pending, now time.Time) string {
+	switch {
+	case p.LastClass == "":
+		return fmt.Sprintf("has a new pair staged on %s, not checked yet", p.StagedAt.UTC().Format(time.RFC3339))
+	case p.LastClass == string(ClassOK):
+		return fmt.Sprintf("pending: ok, checked %s ago; promote it with credkeeper rotate promote", ago(now.Sub(p.CheckedAt)))
+	}
+	return fmt.Sprintf("pending: %s, checked %s ago; stage a pair that works", p.LastClass, ago(now.Sub(p.CheckedAt)))
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
 // calendarDays is the number of calendar days (UTC) from now's date to to's
