@@ -88,6 +88,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newVaultPoliciesCmd(opts),
 		newDaemonCmd(opts),
 		newTokenCmd(opts),
+		newRotateCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root
