@@ -74,8 +74,20 @@ type Credential struct {
 	RotateBy    time.Time     // zero: issued_at + 365 days
 	// PublishToken, when set, keeps a live access token in tokens/NAME.
 	PublishToken *PublishToken
-	DeclRange    hcl.Range
+	// Grant is "client_credentials" (the default) or "authorization_code":
+	// a user grant, whose long-lived token is obtained once by
+	// credkeeper authorize, stored, and checked against the provider's probe.
+	Grant       string
+	Scopes      []string // a user grant's scopes
+	RedirectURI string   // a user grant's redirect URI, as registered with the provider
+	DeclRange   hcl.Range
 }
+
+// Grant types.
+const (
+	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
+)
 
 // PublishToken is a credential's publish_token block.
 type PublishToken struct {
@@ -186,8 +198,9 @@ var authSchemas = map[string]*hcl.BodySchema{
 }
 
 var providerSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "probe"}},
+	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
+		{Name: "authorize_url"}, {Name: "pkce"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}},
 }
 
 var probeSchema = &hcl.BodySchema{
@@ -197,7 +210,7 @@ var probeSchema = &hcl.BodySchema{
 var credentialSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
-		{Name: "rotation"},
+		{Name: "rotation"}, {Name: "grant"}, {Name: "scopes"}, {Name: "redirect_uri"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}},
 }
@@ -311,6 +324,8 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optStringList(content.Attributes["scopes"], &p.Scopes)...)
 	diags = append(diags, optDuration(content.Attributes["timeout"], &p.Timeout)...)
 	diags = append(diags, optDuration(content.Attributes["max_token_ttl"], &p.MaxTokenTTL)...)
+	diags = append(diags, optString(content.Attributes["authorize_url"], &p.AuthorizeURL)...)
+	diags = append(diags, optBool(content.Attributes["pkce"], &p.PKCE)...)
 
 	if !isPreset {
 		if content.Attributes["token_url"] == nil {
@@ -365,7 +380,16 @@ func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if prev, ok := cfg.Credential(name); ok {
 		return append(diags, errAt(b.LabelRanges[0], "Duplicate credential", "A credential named %q is already declared at %s.", name, rangeStart(prev.DeclRange)))
 	}
-	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, DeclRange: b.DefRange}
+	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, Grant: GrantClientCredentials, DeclRange: b.DefRange}
+	diags = append(diags, optString(content.Attributes["grant"], &c.Grant)...)
+	diags = append(diags, optStringList(content.Attributes["scopes"], &c.Scopes)...)
+	diags = append(diags, optString(content.Attributes["redirect_uri"], &c.RedirectURI)...)
+	if a := content.Attributes["grant"]; a != nil && c.Grant != GrantClientCredentials && c.Grant != GrantAuthorizationCode {
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid grant", "%q is not a grant credkeeper keeps: use %q or %q.", c.Grant, GrantClientCredentials, GrantAuthorizationCode))
+	}
+	if c.Grant == GrantAuthorizationCode && content.Attributes["redirect_uri"] == nil {
+		diags = append(diags, errAt(b.DefRange, "Missing redirect_uri", "A user grant (grant = %q) needs redirect_uri, exactly as registered with the provider.", GrantAuthorizationCode))
+	}
 	diags = append(diags, optString(content.Attributes["provider"], &c.Provider)...)
 	diags = append(diags, optString(content.Attributes["rotation"], &c.Rotation)...)
 	if a := content.Attributes["rotation"]; a != nil {

@@ -94,6 +94,9 @@ func TestPresets(t *testing.T) {
 			t.Errorf("preset %s = %+v", name, p)
 		}
 	}
+	if d, _ := Preset("dmptool"); d.AuthorizeURL != "https://dmptool.org/oauth/authorize" || !d.PKCE || d.Probe == nil || d.Probe.URL != "https://dmptool.org/api/v2/templates" {
+		t.Errorf("dmptool preset's user-grant settings: %+v", d)
+	}
 	if _, ok := Preset("okta"); ok {
 		t.Error("Preset(okta) exists")
 	}

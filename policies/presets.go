@@ -28,6 +28,10 @@ type Provider struct {
 	Preset      bool   // true when it comes from a preset, possibly overridden
 	// Probe, when set, is a resource API request made with each new token.
 	Probe *Probe
+	// AuthorizeURL is the authorization endpoint, for user grants.
+	AuthorizeURL string
+	// PKCE: the provider supports RFC 7636 (S256) on user grants.
+	PKCE bool
 	// MaxTokenTTL is the lifetime credkeeper assumes for a token whose
 	// response gave none, when publishing it (zero: such tokens are not published).
 	MaxTokenTTL time.Duration
@@ -49,7 +53,9 @@ var presets = map[string]Provider{
 	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int"},
 	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage"},
 	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod"},
-	"dmptool":    {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod"},
+	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
+		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true,
+		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: "GET"}},
 }
 
 // Preset returns the built-in provider of that name.
@@ -62,6 +68,10 @@ func Preset(name string) (Provider, bool) {
 	p.Preset = true
 	p.Timeout = DefaultProviderTimeout
 	p.Scopes = append([]string(nil), p.Scopes...)
+	if p.Probe != nil {
+		probe := *p.Probe
+		p.Probe = &probe
+	}
 	return p, true
 }
 

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,6 +123,41 @@ func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *pol
 	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
 	if res.Class != ClassOK {
 		res.AccessToken = secret.Value{}
+	}
+	return res
+}
+
+// CheckStoredToken checks a user grant: no token request, only the stored
+// token tried against the provider's probe. 2xx is ok; a 401 (DMPTool's
+// body, RFC 6750's invalid_token, or a bare one) is expired; 403 is
+// misconfigured (a scope missing); 5xx and network errors unavailable.
+func (c *Checker) CheckStoredToken(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, now time.Time) Result {
+	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version,
+		CheckedAt: now, RotateBy: cred.Metadata.RotateBy, TokenType: cred.Grant.TokenType, Scope: cred.Grant.Scope,
+		ExpiresAt: cred.Grant.ExpiresAt, NoExpiry: cred.Grant.ExpiresAt.IsZero()}
+	switch {
+	case cred.AccessToken.IsZero():
+		res.Class, res.Detail = ClassMisconfigured, "the user grant has no stored token: run credkeeper authorize "+cred.Name
+		return res
+	case p.Probe == nil:
+		res.Class, res.Detail = ClassMisconfigured, fmt.Sprintf("provider %q has no probe to try the stored token against: add a probe block", p.Name)
+		return res
+	}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = policies.DefaultProviderTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	v, status := c.probe(ctx, p.Probe, cred.AccessToken.Reveal(), cred.ClientSecret.Reveal(), now)
+	res.Latency, res.ProbeStatus, res.Status = time.Since(start), status, status
+	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
+	switch res.Class {
+	case ClassOK:
+		res.Detail = "the resource API accepted the stored token"
+	case ClassExpired:
+		res.Detail = strings.SplitN(v.Detail, ";", 2)[0] + "; the user's grant is gone: re-run credkeeper authorize " + cred.Name
 	}
 	return res
 }
@@ -257,6 +294,8 @@ func number(v any) int64 {
 			return int64(f)
 		}
 		return i
+	case float64:
+		return int64(n)
 	case string:
 		i, _ := strconv.ParseInt(n, 10, 64)
 		return i

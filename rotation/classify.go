@@ -222,16 +222,16 @@ func classifyProbe(r Response, now time.Time) Verdict {
 		switch {
 		case invalidTokenChallenge.MatchString(strings.Join(r.Header.Values("WWW-Authenticate"), ",")):
 			v.ErrorCode = "invalid_token"
-			v.Detail = "the resource API refused the new token as invalid_token"
+			v.Detail = "the resource API refused the token as invalid_token"
 		case bytes.Contains(r.Body, []byte(dmptoolRevoked)):
-			v.Detail = "the resource API refused the new token: " + dmptoolRevoked
+			v.Detail = "the resource API refused the token: " + dmptoolRevoked
 		default:
-			v.Detail = "the resource API refused the new token (401)"
+			v.Detail = "the resource API refused the token (401)"
 		}
 		v.Detail += "; the credential no longer grants access: request a new pair from the provider"
 	case r.Status == http.StatusForbidden:
 		v.Class = ClassMisconfigured
-		v.Detail = "the resource API answered 403 to the new token; the client lacks a scope or permission for the probe URL"
+		v.Detail = "the resource API answered 403 to the token; it lacks a scope or permission for the probe URL"
 	case r.Status == http.StatusTooManyRequests:
 		v.Class = ClassRateLimited
 		v.RetryAt = retryAt(r.Header, now)

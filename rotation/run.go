@@ -166,7 +166,12 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 		return notSent(cred, provider, prev, r.now()), nil
 	}
 
-	res := r.checker().Check(ctx, cred, provider, rotateBy, r.now())
+	var res Result
+	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
+		res = r.checker().CheckStoredToken(ctx, cred, provider, r.now())
+	} else {
+		res = r.checker().Check(ctx, cred, provider, rotateBy, r.now())
+	}
 	return res, r.record(ctx, name, res, prev)
 }
 

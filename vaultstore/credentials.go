@@ -34,11 +34,21 @@ type Credential struct {
 	Name         string
 	ClientID     string
 	ClientSecret secret.Value
-	// AccessToken is a stored long-lived token (a user grant); usually empty.
+	// AccessToken is a stored long-lived token (a user grant); usually
+	// empty. Grant describes it.
 	AccessToken secret.Value
+	Grant       StoredGrant
 	Metadata    CredentialMetadata
 	// Version is the KV version the data was read from or written as.
 	Version int
+}
+
+// StoredGrant describes a stored user grant's token.
+type StoredGrant struct {
+	TokenType string
+	Scope     string    // as the provider granted it
+	CreatedAt time.Time // when the provider issued it
+	ExpiresAt time.Time // zero when the provider gave no lifetime
 }
 
 // CredentialMetadata is what credkeeper keeps in a credential's KV v2
@@ -151,6 +161,10 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 	c.ClientID = str("client_id", true)
 	c.ClientSecret = secret.New(str("client_secret", true))
 	c.AccessToken = secret.New(str("access_token", false))
+	c.Grant.TokenType = str("token_type", false)
+	c.Grant.Scope = str("scope", false)
+	c.Grant.CreatedAt, _ = time.Parse(time.RFC3339, str("token_created_at", false))
+	c.Grant.ExpiresAt, _ = time.Parse(time.RFC3339, str("token_expires_at", false))
 	if len(missing) > 0 {
 		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
 			Err:  fmt.Errorf("the record has no %s", strings.Join(missing, " or ")),
@@ -175,6 +189,14 @@ func credentialData(c *Credential) map[string]any {
 	}
 	if !c.AccessToken.IsZero() {
 		data["access_token"] = c.AccessToken.Reveal()
+		data["token_type"] = c.Grant.TokenType
+		data["scope"] = c.Grant.Scope
+		if !c.Grant.CreatedAt.IsZero() {
+			data["token_created_at"] = c.Grant.CreatedAt.UTC().Format(time.RFC3339)
+		}
+		if !c.Grant.ExpiresAt.IsZero() {
+			data["token_expires_at"] = c.Grant.ExpiresAt.UTC().Format(time.RFC3339)
+		}
 	}
 	return data
 }

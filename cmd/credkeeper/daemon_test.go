@@ -66,6 +66,7 @@ provider "ctrp-stage" {
 }
 provider "dmptool" {
   token_url = "%[3]s/oauth/token"
+  probe { url = "%[3]s/api/v2/templates" }
 }
 credential "ctrp-stage" {
   provider  = "ctrp-stage"

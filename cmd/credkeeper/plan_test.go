@@ -128,3 +128,12 @@ func TestFmt(t *testing.T) {
 		t.Errorf("fmt of a file that does not parse: %d %q", r.code, r.stderr)
 	}
 }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

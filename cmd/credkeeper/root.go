@@ -89,6 +89,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newDaemonCmd(opts),
 		newTokenCmd(opts),
 		newRotateCmd(opts),
+		newAuthorizeCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root

@@ -14,10 +14,12 @@ package emulator
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +68,10 @@ type Client struct {
 	// OmitExpiresIn leaves expires_in out of token responses, as some
 	// servers do: the token's lifetime is then unknown.
 	OmitExpiresIn bool
+	// RedirectURIs registered for user grants; a redirect_uri must match one exactly.
+	RedirectURIs []string
+	// Deny makes the user decline every authorization request.
+	Deny bool
 }
 
 // FaultKind is a kind of injected failure.
@@ -112,7 +118,23 @@ type Server struct {
 	failures    map[string]int
 	lockedUntil map[string]time.Time
 	tokens      map[string]issued
+	codes       map[string]*authCode
 }
+
+// authCode is an authorization code awaiting exchange.
+type authCode struct {
+	clientID, redirectURI, challenge string
+	scopes                           []string
+	expires                          time.Time
+	used                             bool
+}
+
+// CodeLifetime is how long an authorization code may be exchanged.
+const CodeLifetime = 10 * time.Minute
+
+// UserGrantLifetime is how long a user grant's token lives: DMPTool's
+// live for years and are meant to be stored.
+const UserGrantLifetime = 10 * 365 * 24 * time.Hour
 
 type issued struct {
 	clientID string
@@ -133,10 +155,11 @@ func New(opts Options) *Server {
 		opts: opts, mux: http.NewServeMux(),
 		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
 		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
-		tokens: map[string]issued{},
+		tokens: map[string]issued{}, codes: map[string]*authCode{},
 	}
 	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
 	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
+	s.mux.HandleFunc("GET /oauth/authorize", s.doorkeeperAuthorize)
 	s.mux.HandleFunc("GET /api/v2/{rest...}", s.dmptoolAPI)
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
@@ -388,10 +411,14 @@ func (s *Server) doorkeeperToken(w http.ResponseWriter, r *http.Request) {
 	c, failure := s.authenticate(tr)
 	switch failure {
 	case "locked":
-		writeJSON(w, http.StatusBadRequest, "{\n  \"error\": \"invalid_grant\",\n  \"error_description\": \"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.\"\n}")
+		writeJSON(w, http.StatusBadRequest, doorkeeperInvalidGrant)
 		return
 	case "unknown_client", "wrong_secret":
 		writeJSON(w, http.StatusUnauthorized, DoorkeeperInvalidClientBody)
+		return
+	}
+	if tr.grantType == "authorization_code" {
+		s.exchangeCode(w, r, c)
 		return
 	}
 	scopes := tr.scopes
@@ -405,6 +432,103 @@ func (s *Server) doorkeeperToken(w http.ResponseWriter, r *http.Request) {
 	token, scope := s.issue(c.ID, scopes, DoorkeeperLifetime)
 	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"expires_in\": %d,\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
 		token, int(DoorkeeperLifetime.Seconds()), jsonEscape(scope), s.opts.Now().Unix()))
+}
+
+// doorkeeperInvalidGrant is Doorkeeper's body for a bad, used or expired code.
+const doorkeeperInvalidGrant = "{\n  \"error\": \"invalid_grant\",\n  \"error_description\": \"The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.\"\n}"
+
+// doorkeeperAuthorize is DMPTool's authorization endpoint, with the user's
+// decision made by the client's Deny setting: it redirects back to the
+// registered redirect_uri with a single-use code, or with access_denied.
+func (s *Server) doorkeeperAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	s.mu.Lock()
+	c, ok := s.clients[q.Get("client_id")]
+	s.mu.Unlock()
+	if !ok {
+		htmlError(w, http.StatusUnauthorized, "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if !slices.Contains(c.RedirectURIs, redirectURI) {
+		htmlError(w, http.StatusBadRequest, "The requested redirect uri is malformed or doesn't match client redirect URI.")
+		return
+	}
+	back, err := url.Parse(redirectURI)
+	if err != nil {
+		htmlError(w, http.StatusBadRequest, "The requested redirect uri is malformed or doesn't match client redirect URI.")
+		return
+	}
+	answer := url.Values{}
+	if st := q.Get("state"); st != "" {
+		answer.Set("state", st)
+	}
+	scopes := strings.Fields(q.Get("scope"))
+	_, _, badScope := checkGrantAndScope(&Client{Scopes: c.Scopes, Grants: []string{"authorization_code"}}, tokenRequest{grantType: "authorization_code", scopes: scopes})
+	switch {
+	case q.Get("response_type") != "code":
+		answer.Set("error", "unsupported_response_type")
+		answer.Set("error_description", "The authorization server does not support this response type.")
+	case badScope:
+		answer.Set("error", "invalid_scope")
+		answer.Set("error_description", "The requested scope is invalid, unknown, or malformed.")
+	case c.Deny:
+		answer.Set("error", "access_denied")
+		answer.Set("error_description", "The resource owner or authorization server denied the request.")
+	default:
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		code := base64.RawURLEncoding.EncodeToString(b)
+		s.mu.Lock()
+		s.codes[code] = &authCode{clientID: c.ID, redirectURI: redirectURI, scopes: scopes, challenge: q.Get("code_challenge"), expires: s.opts.Now().Add(CodeLifetime)}
+		s.mu.Unlock()
+		answer.Set("code", code)
+	}
+	back.RawQuery = answer.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// exchangeCode is the authorization_code grant: a single-use, unexpired
+// code, for the client it was issued to, with the same redirect_uri, and
+// the PKCE verifier when a challenge was given.
+func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *Client) {
+	if _, _, bad := checkGrantAndScope(c, tokenRequest{grantType: "authorization_code"}); bad {
+		writeJSON(w, http.StatusBadRequest, `{"error":"unauthorized_client","error_description":"The client is not authorized to use the provided grant type."}`)
+		return
+	}
+	s.mu.Lock()
+	ac, ok := s.codes[r.PostForm.Get("code")]
+	valid := ok && !ac.used && ac.clientID == c.ID && ac.redirectURI == r.PostForm.Get("redirect_uri") && s.opts.Now().Before(ac.expires)
+	if valid && ac.challenge != "" {
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		valid = base64.RawURLEncoding.EncodeToString(sum[:]) == ac.challenge
+	}
+	if ok {
+		ac.used = true // a code is spent by any attempt
+	}
+	s.mu.Unlock()
+	if !valid {
+		writeJSON(w, http.StatusBadRequest, doorkeeperInvalidGrant)
+		return
+	}
+	token, scope := s.issue(c.ID, ac.scopes, UserGrantLifetime)
+	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
+		token, jsonEscape(scope), s.opts.Now().Unix()))
+}
+
+func htmlError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>An error has occurred</title></head><body><h1>An error has occurred</h1><p>%s</p></body></html>\n", msg)
+}
+
+// SetDeny makes the user decline (or approve) clientID's authorization requests.
+func (s *Server) SetDeny(clientID string, deny bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[clientID]; ok {
+		c.Deny = deny
+	}
 }
 
 // checkGrantAndScope answers RFC 6749's errors for a grant or a scope the

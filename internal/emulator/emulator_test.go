@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -244,5 +246,65 @@ func TestResourceAPIsAcceptOnlyLiveTokens(t *testing.T) {
 	want := strings.Replace(seedBody(t, "dmptool-api-unauthorized.json"), "2021-05-18T09:34:47-07:00", f.now.Format(time.RFC3339), 1)
 	if status != 401 || body != want {
 		t.Errorf("DMPTool API with a revoked token: %d\n%s\nwant\n%s", status, body, want)
+	}
+}
+
+func TestAuthorizationCodeGrant(t *testing.T) {
+	f := newFixture(t, Options{})
+	const redirect = "http://127.0.0.1:3001/oauth2/callback"
+	f.emu.AddClient(Client{ID: "12345", Secrets: []string{"s"}, Scopes: []string{"read_dmps"}, Grants: []string{"authorization_code"}, RedirectURIs: []string{redirect}})
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	verifier := "a-verifier-of-enough-length-for-rfc-7636-0123456789"
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	code := func(redirectURI string) string {
+		t.Helper()
+		q := url.Values{"client_id": {"12345"}, "redirect_uri": {redirectURI}, "response_type": {"code"}, "scope": {"read_dmps"},
+			"state": {"st"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+		resp, err := noFollow.Get(f.srv.URL + "/oauth/authorize?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc.Query().Get("state") != "st" {
+			t.Fatalf("authorize: %d %s", resp.StatusCode, loc)
+		}
+		return loc.Query().Get("code")
+	}
+	exchange := func(c, redirectURI, v string) (int, string) {
+		status, _, body := f.post("/oauth/token", "12345", "s", false, url.Values{"grant_type": {"authorization_code"}, "code": {c}, "redirect_uri": {redirectURI}, "code_verifier": {v}})
+		return status, body
+	}
+
+	if status, body := exchange(code(redirect), redirect, "wrong-verifier"); status != 400 || !strings.Contains(body, `"invalid_grant"`) {
+		t.Errorf("a wrong PKCE verifier: %d %s", status, body)
+	}
+	if status, body := exchange(code(redirect), "http://127.0.0.1:3001/other", verifier); status != 400 || !strings.Contains(body, `"invalid_grant"`) {
+		t.Errorf("a different redirect_uri at the exchange: %d %s", status, body)
+	}
+	late := code(redirect)
+	f.now = f.now.Add(CodeLifetime + time.Second)
+	if status, _ := exchange(late, redirect, verifier); status != 400 {
+		t.Errorf("an expired code: %d", status)
+	}
+	good := code(redirect)
+	status, body := exchange(good, redirect, verifier)
+	var tok map[string]any
+	_ = json.Unmarshal([]byte(body), &tok)
+	if status != 200 || tok["scope"] != "read_dmps" || tok["created_at"] == nil || tok["expires_in"] != nil {
+		t.Errorf("the exchange: %d %s (a long-lived token, no expires_in, as DMPTool documents)", status, body)
+	}
+	if status, _ := exchange(good, redirect, verifier); status != 400 {
+		t.Errorf("a code used twice: %d", status)
+	}
+	// An unregistered redirect_uri gets an error page, not a redirect.
+	resp, err := noFollow.Get(f.srv.URL + "/oauth/authorize?" + url.Values{"client_id": {"12345"}, "redirect_uri": {"http://evil.example/cb"}, "response_type": {"code"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || resp.Header.Get("Location") != "" {
+		t.Errorf("an unregistered redirect_uri: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }

@@ -1,0 +1,4 @@
+credential "dmp-alice" {
+  provider = "dmptool"
+  grant    = "password"
+}

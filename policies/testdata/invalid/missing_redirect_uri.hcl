@@ -1,0 +1,5 @@
+credential "dmp-alice" {
+  provider = "dmptool"
+  grant    = "authorization_code"
+  scopes   = ["read_dmps"]
+}

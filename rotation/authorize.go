@@ -1,0 +1,248 @@
+package rotation
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// AuthorizeOptions tune Authorize.
+type AuthorizeOptions struct {
+	// Timeout bounds the wait for the user's answer (default 5 minutes).
+	Timeout time.Duration
+	// Out hears the authorization URL, on a line of its own.
+	Out io.Writer
+	// OpenBrowser, when set, is asked to open the URL.
+	OpenBrowser func(url string) error
+	// Transport carries the code exchange (http.DefaultTransport when nil).
+	Transport http.RoundTripper
+}
+
+// AuthorizeResult is what a user granted. It holds no token.
+type AuthorizeResult struct {
+	Scope     string // as the provider returned it; it may differ from what was asked
+	ExpiresAt time.Time
+	NoExpiry  bool
+	Version   int // the credential's KV version holding the token
+}
+
+// Authorize obtains a user grant for the credential name: it listens on
+// the loopback redirect URI, sends the user to the provider's
+// authorization endpoint with a random state and PKCE (S256) where the
+// provider supports it, exchanges the returned code for a token, and
+// stores the token in credentials/NAME beside the app's client ID and
+// secret, with check-and-set. On any failure nothing is written.
+func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions) (*AuthorizeResult, error) {
+	cfg := r.config()
+	decl, ok := cfg.Credential(name)
+	if !ok || decl.Grant != policies.GrantAuthorizationCode {
+		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, policies.GrantAuthorizationCode)
+	}
+	provider, ok := cfg.Provider(decl.Provider)
+	if !ok {
+		return nil, fmt.Errorf("the credential's provider %q is neither a provider block nor a preset", decl.Provider)
+	}
+	if provider.AuthorizeURL == "" {
+		return nil, fmt.Errorf("provider %q has no authorize_url: set it in its provider block", provider.Name)
+	}
+	callback, err := loopbackRedirect(decl.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := r.Store.GetCredential(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return nil, fmt.Errorf("credential %q not found in Vault: set the app's client ID and secret first with credkeeper secret set %s", name, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	oc := &oauth2.Config{
+		ClientID: cred.ClientID, ClientSecret: cred.ClientSecret.Reveal(), RedirectURL: decl.RedirectURI, Scopes: decl.Scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: provider.AuthorizeURL, TokenURL: provider.TokenURL, AuthStyle: authStyle(provider.AuthStyle)},
+	}
+	state := randomString(24)
+	var authOpts, exchangeOpts []oauth2.AuthCodeOption
+	if provider.PKCE {
+		verifier := oauth2.GenerateVerifier()
+		authOpts = append(authOpts, oauth2.S256ChallengeOption(verifier))
+		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(verifier))
+	}
+
+	ln, err := net.Listen("tcp", callback.Host)
+	if err != nil {
+		return nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
+	}
+	answers := make(chan callbackAnswer, 1)
+	srv := &http.Server{Handler: callbackHandler(callback.Path, state, answers), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		// Shutdown, not Close: the browser's page must be written first.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	authURL := oc.AuthCodeURL(state, authOpts...)
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "Open this URL in a browser to approve the request:\n\n%s\n\n", authURL)
+	}
+	if o.OpenBrowser != nil {
+		if err := o.OpenBrowser(authURL); err != nil && o.Out != nil {
+			fmt.Fprintf(o.Out, "(could not open a browser: %v; open the URL yourself)\n", err)
+		}
+	}
+
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	var ans callbackAnswer
+	select {
+	case ans = <-answers:
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("no answer from the browser within %s: run credkeeper authorize %s again (--timeout sets the wait)", timeout, name)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if ans.err != nil {
+		ans.reply(http.StatusBadRequest, ans.err.Error())
+		return nil, ans.err
+	}
+
+	xctx, cancel := context.WithTimeout(ctx, max(provider.Timeout, policies.DefaultProviderTimeout))
+	defer cancel()
+	transport := o.Transport
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
+	now := r.now()
+	tok, err := oc.Exchange(context.WithValue(xctx, oauth2.HTTPClient, &http.Client{Transport: transport}), ans.code, exchangeOpts...)
+	if err != nil {
+		err = exchangeError(err, cred.ClientSecret.Reveal())
+		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
+		return nil, err
+	}
+
+	res := &AuthorizeResult{}
+	if s, ok := tok.Extra("scope").(string); ok {
+		res.Scope = s
+	}
+	created := now
+	if ca := number(tok.Extra("created_at")); ca > 0 {
+		created = time.Unix(ca, 0).UTC()
+	}
+	switch {
+	case tok.ExpiresIn > 0:
+		res.ExpiresAt = created.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	default:
+		res.NoExpiry = true
+	}
+	cred.AccessToken = secret.New(tok.AccessToken)
+	cred.Grant = vaultstore.StoredGrant{TokenType: tok.TokenType, Scope: res.Scope, CreatedAt: created, ExpiresAt: res.ExpiresAt}
+	if res.Version, err = r.Store.PutCredential(ctx, cred, cred.Version); err != nil {
+		ans.reply(http.StatusInternalServerError, "The token could not be stored in Vault; see the terminal.")
+		return nil, fmt.Errorf("the grant succeeded but the token was not stored: %w", err)
+	}
+	ans.reply(http.StatusOK, "credkeeper has stored the grant in Vault. You can close this tab.")
+	return res, nil
+}
+
+// loopbackRedirect checks that a redirect URI is http on a loopback
+// address with a port (RFC 8252, 7.3), where credkeeper can listen.
+func loopbackRedirect(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Port() == "" {
+		return nil, fmt.Errorf("redirect_uri %q must be http://127.0.0.1:PORT/… (a loopback address with a port), as RFC 8252 asks of native apps", raw)
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("redirect_uri %q is not on a loopback address: credkeeper listens only on 127.0.0.1, [::1] or localhost; register such a redirect URI with the provider", raw)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+// callbackAnswer is the browser's visit to the redirect URI; reply writes
+// the page the user sees.
+type callbackAnswer struct {
+	code  string
+	err   error
+	reply func(status int, msg string)
+}
+
+func callbackHandler(path, state string, answers chan<- callbackAnswer) http.Handler {
+	var answered atomic.Bool // the first visit is the answer; later ones are told so
+	mux := http.NewServeMux()
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		type page struct {
+			status int
+			msg    string
+		}
+		pages := make(chan page, 1)
+		ans := callbackAnswer{reply: func(status int, msg string) { pages <- page{status, msg} }}
+		switch {
+		case q.Get("state") != state:
+			ans.err = errors.New("the answer's state does not match the request's: it is not the answer to this authorization (a stale tab, or a forged request); nothing was stored")
+		case q.Get("error") == "access_denied":
+			ans.err = errors.New("the user declined the request (access_denied): nothing was stored")
+		case q.Get("error") != "":
+			ans.err = fmt.Errorf("the provider answered %s (%s): nothing was stored", q.Get("error"), q.Get("error_description"))
+		case q.Get("code") == "":
+			ans.err = errors.New("the answer carries no code: nothing was stored")
+		default:
+			ans.code = q.Get("code")
+		}
+		p := page{http.StatusConflict, "This authorization was already answered."}
+		if answered.CompareAndSwap(false, true) {
+			answers <- ans
+			select {
+			case p = <-pages:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(p.status)
+		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>credkeeper</title></head><body><p>%s</p></body></html>\n", html.EscapeString(p.msg))
+	})
+	return mux
+}
+
+// exchangeError describes a failed code exchange without the client secret.
+func exchangeError(err error, clientSecret string) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		desc := re.ErrorDescription
+		if desc == "" {
+			desc = oneLine(string(redact(re.Body, clientSecret)), 200)
+		}
+		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, re.ErrorCode, desc)
+	}
+	return fmt.Errorf("exchanging the code: %s", strings.ReplaceAll(err.Error(), clientSecret, secret.Redacted))
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
