@@ -83,7 +83,9 @@ func authorize(t *testing.T, args ...string) (string, func() result) {
 		done <- result{code: code}
 	}()
 	urls := make(chan string, 1)
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			out.WriteString(sc.Text() + "\n")
@@ -92,10 +94,11 @@ func authorize(t *testing.T, args ...string) (string, func() result) {
 			}
 		}
 		close(urls)
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	wait := func() result {
 		r := <-done
-		time.Sleep(10 * time.Millisecond) // let the reader drain
+		<-drained // the pipe is closed: the reader has seen every line
 		r.stdout, r.stderr = out.String(), errb.String()
 		return r
 	}
