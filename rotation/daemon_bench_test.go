@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -82,23 +82,14 @@ func BenchmarkDaemonCycle1000(b *testing.B) {
 	b.ReportMetric(float64(rssKiB())/1024, "rss-MiB")
 }
 
-func bareLoop(b *testing.B, tokenURL string, n, parallel int) {
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			name := fmt.Sprintf("c%04d", i)
-			cc := clientcredentials.Config{ClientID: name, ClientSecret: "s-" + name, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInHeader}
-			if _, err := cc.Token(context.Background()); err != nil {
-				b.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+func bareLoop(b *testing.B, tokenURL string, n, limit int) {
+	parallel.Do(n, limit, func(i int) {
+		name := fmt.Sprintf("c%04d", i)
+		cc := clientcredentials.Config{ClientID: name, ClientSecret: "s-" + name, TokenURL: tokenURL, AuthStyle: oauth2.AuthStyleInHeader}
+		if _, err := cc.Token(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
 }
 
 // rssKiB is the process's resident set size, from /proc (0 elsewhere).
