@@ -51,6 +51,9 @@ func TestFullConfigDecodes(t *testing.T) {
 	if q == nil || q.Period != 90*day || len(q.Remind) != 3 || q.Remind[0] != 30*day || q.FirstReminder() != 30*day {
 		t.Errorf("quarterly = %+v", q)
 	}
+	if len(q.Escalate) != 1 || q.Escalate[0].From != 7*day || q.Escalate[0].Notify[0] != "oncall" {
+		t.Errorf("quarterly escalation = %+v", q.Escalate)
+	}
 	if y := cfg.RotationPolicies["yearly"]; y == nil || y.Period != 365*day || y.FirstReminder() != 60*day {
 		t.Errorf("built-in yearly = %+v", y)
 	}

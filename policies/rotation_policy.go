@@ -22,6 +22,15 @@ type RotationPolicy struct {
 	// Remind lists how long before the deadline each reminder goes out,
 	// longest first.
 	Remind []time.Duration
+	// Escalate adds channels to the reminders from a tier on.
+	Escalate []Escalation
+}
+
+// Escalation is an escalate block: from this lead time on (and once
+// overdue), reminders also go to Notify.
+type Escalation struct {
+	From   time.Duration
+	Notify []string
 }
 
 // Yearly is the built-in policy: 365 days, reminders 60, 30, 14, 7, 3 and
@@ -43,6 +52,11 @@ func (p *RotationPolicy) FirstReminder() time.Duration {
 
 var rotationPolicySchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "period"}, {Name: "remind"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "escalate", LabelNames: []string{"from"}}},
+}
+
+var escalateSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "notify", Required: true}},
 }
 
 func decodeRotationPolicy(b *hcl.Block, cfg *Config) hcl.Diagnostics {
@@ -76,6 +90,18 @@ func decodeRotationPolicy(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 			p.Remind = append(p.Remind, d)
 		}
 		sort.Slice(p.Remind, func(i, j int) bool { return p.Remind[i] > p.Remind[j] })
+	}
+	for _, eb := range content.Blocks {
+		from, err := ParseDuration(eb.Labels[0])
+		if err != nil {
+			diags = append(diags, errAt(eb.LabelRanges[0], "Invalid escalation", "%s.", capitalize(err.Error())))
+			continue
+		}
+		ec, d := eb.Body.Content(escalateSchema)
+		diags = append(diags, d...)
+		e := Escalation{From: from}
+		diags = append(diags, optStringList(ec.Attributes["notify"], &e.Notify)...)
+		p.Escalate = append(p.Escalate, e)
 	}
 	cfg.RotationPolicies[name] = p
 	return diags

@@ -308,7 +308,7 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 		policy = policies.Yearly()
 	}
 	left := rotateBy.Sub(now)
-	days := calendarDays(now, rotateBy)
+	days := policies.CalendarDays(now, rotateBy)
 	switch {
 	case left < 0:
 		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dateString(rotateBy), -days)})
@@ -339,16 +339,6 @@ func ago(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-// calendarDays is the number of calendar days (UTC) from now's date to to's
-// date: negative when to is earlier.
-func calendarDays(now, to time.Time) int {
-	day := func(t time.Time) time.Time {
-		y, m, d := t.UTC().Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	}
-	return int(day(to).Sub(day(now)).Hours() / 24)
 }
 
 func planPolicy(ctx context.Context, store *vaultstore.Store, role, name string) (*Change, error) {

@@ -55,6 +55,9 @@ provider "dmp-probed" {
 rotation_policy "quarterly" {
   period = "90d"
   remind = ["7d", "30d", "1d"]
+  escalate "7d" {
+    notify = ["oncall"]
+  }
 }
 
 vault_policies {

@@ -1,0 +1,203 @@
+package policies
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Notice kinds.
+const (
+	NoticeReminder = "reminder" // a tier of the reminder ladder
+	NoticeOverdue  = "overdue"  // the daily notice once the deadline passed
+	NoticeIncident = "incident" // a credential failure opened an incident
+	NoticeOps      = "ops"      // repeated failures that are not the credential's
+	NoticeResolve  = "resolve"  // an incident or ops notice closed by an ok check
+)
+
+// DefaultOpsAfter is how many consecutive non-credential failures open an
+// ops notice.
+const DefaultOpsAfter = 3
+
+// DefaultPageEnvironments are the environments whose credential failures page.
+var DefaultPageEnvironments = []string{"prod", "production"}
+
+// NoticeInput is everything the notice decision looks at. It is gathered
+// by the caller; Due does no I/O and reads no clock.
+type NoticeInput struct {
+	Credential  string
+	Environment string
+	RotateBy    time.Time // zero: no deadline known, no reminders
+	Policy      *RotationPolicy
+
+	// LastClass and ConsecutiveFailures are the last check's outcome.
+	LastClass           string
+	ConsecutiveFailures int
+
+	Notify           []string // the credential's channels
+	Page             []string // its paging channels, for page environments
+	PageEnvironments []string // nil: DefaultPageEnvironments
+	OpsAfter         int      // zero: DefaultOpsAfter
+	PageOps          bool     // page ops notices too (off by default)
+
+	// Sent holds the dedup keys already claimed or sent, from the ledger.
+	Sent map[string]bool
+	// Open holds the keys of incidents and ops notices still open.
+	Open []string
+
+	Now time.Time
+}
+
+// Notice is one message due, with the key that keeps it from going out twice.
+type Notice struct {
+	Key      string
+	Kind     string
+	Channels []string
+	Page     bool          // send as a page (PagerDuty trigger) where the channel pages
+	Tier     time.Duration // the reminder tier, for reminders
+	DaysLeft int           // whole calendar days to the deadline (negative when past)
+	Class    string        // the class behind an incident or ops notice
+	Resolves string        // for a resolve, the key of what it closes
+}
+
+// ReminderKey is a reminder's dedup key: reminder/NAME/DEADLINE/TIER.
+// A deadline that moves makes new keys, and so a fresh ladder.
+func ReminderKey(name string, rotateBy time.Time, tier time.Duration) string {
+	return fmt.Sprintf("reminder/%s/%s/%s", name, rotateBy.UTC().Format("2006-01-02"), tierName(tier))
+}
+
+// IncidentKey is an incident's dedup key: incident/NAME/CLASS.
+func IncidentKey(name, class string) string { return "incident/" + name + "/" + class }
+
+// OpsKey is an ops notice's dedup key: ops/NAME/CLASS.
+func OpsKey(name, class string) string { return "ops/" + name + "/" + class }
+
+func tierName(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+	return d.String()
+}
+
+// Due returns the notices due at in.Now that the ledger has not seen, in
+// the order they should go out.
+func Due(in NoticeInput) []Notice {
+	var out []Notice
+	out = append(out, dueReminders(in)...)
+	out = append(out, dueAlerts(in)...)
+	return out
+}
+
+func dueReminders(in NoticeInput) []Notice {
+	if in.RotateBy.IsZero() || in.Policy == nil {
+		return nil
+	}
+	days := CalendarDays(in.Now, in.RotateBy)
+	if !in.Now.Before(in.RotateBy) {
+		key := fmt.Sprintf("reminder/%s/%s/overdue/%s", in.Credential, in.RotateBy.UTC().Format("2006-01-02"), in.Now.UTC().Format("2006-01-02"))
+		if in.Sent[key] {
+			return nil
+		}
+		return []Notice{{Key: key, Kind: NoticeOverdue, Channels: in.Policy.channelsAt(0, in.Notify), DaysLeft: days}}
+	}
+	// The nearest tier whose moment has come; tiers passed over while the
+	// daemon was down are superseded by it.
+	tiers := slices.Clone(in.Policy.Remind)
+	sort.Slice(tiers, func(i, j int) bool { return tiers[i] < tiers[j] })
+	for _, tier := range tiers {
+		if in.Now.Before(in.RotateBy.Add(-tier)) {
+			continue
+		}
+		key := ReminderKey(in.Credential, in.RotateBy, tier)
+		if in.Sent[key] {
+			return nil
+		}
+		return []Notice{{Key: key, Kind: NoticeReminder, Channels: in.Policy.channelsAt(tier, in.Notify), Tier: tier, DaysLeft: days}}
+	}
+	return nil
+}
+
+// channelsAt is the credential's channels plus every escalation whose tier
+// the reminder has reached (an escalation "7d" applies from 7 days out on).
+func (p *RotationPolicy) channelsAt(tier time.Duration, base []string) []string {
+	chans := slices.Clone(base)
+	for _, e := range p.Escalate {
+		if tier <= e.From {
+			for _, c := range e.Notify {
+				if !slices.Contains(chans, c) {
+					chans = append(chans, c)
+				}
+			}
+		}
+	}
+	return chans
+}
+
+func dueAlerts(in NoticeInput) []Notice {
+	var out []Notice
+	class := in.LastClass
+	credentialFailure := class == "invalid_client" || class == "invalid_grant" || class == "expired"
+	if class == "ok" {
+		for _, key := range in.Open {
+			rk := "resolve/" + key
+			if !in.Sent[rk] {
+				out = append(out, Notice{Key: rk, Kind: NoticeResolve, Channels: in.channelsFor(key), Page: in.pages(key), Resolves: key})
+			}
+		}
+		return out
+	}
+	switch {
+	case credentialFailure:
+		key := IncidentKey(in.Credential, class)
+		if !slices.Contains(in.Open, key) && !in.Sent[key] {
+			out = append(out, Notice{Key: key, Kind: NoticeIncident, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
+		}
+	case class != "":
+		opsAfter := in.OpsAfter
+		if opsAfter <= 0 {
+			opsAfter = DefaultOpsAfter
+		}
+		key := OpsKey(in.Credential, class)
+		if in.ConsecutiveFailures >= opsAfter && !slices.Contains(in.Open, key) && !in.Sent[key] {
+			out = append(out, Notice{Key: key, Kind: NoticeOps, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
+		}
+	}
+	return out
+}
+
+// pages reports whether an incident or ops key pages on-call.
+func (in NoticeInput) pages(key string) bool {
+	envs := in.PageEnvironments
+	if envs == nil {
+		envs = DefaultPageEnvironments
+	}
+	if !slices.Contains(envs, in.Environment) || len(in.Page) == 0 {
+		return false
+	}
+	if len(key) >= 4 && key[:4] == "ops/" {
+		return in.PageOps
+	}
+	return true
+}
+
+func (in NoticeInput) channelsFor(key string) []string {
+	chans := slices.Clone(in.Notify)
+	if in.pages(key) {
+		for _, c := range in.Page {
+			if !slices.Contains(chans, c) {
+				chans = append(chans, c)
+			}
+		}
+	}
+	return chans
+}
+
+// CalendarDays is the number of UTC calendar days from now's date to to's.
+func CalendarDays(now, to time.Time) int {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return int(day(to).Sub(day(now)).Hours() / 24)
+}
