@@ -48,7 +48,7 @@ func TestDueReminders(t *testing.T) {
 		{"the 30-day tier", at(day(30), "reminder/ctrp-stage/2027-03-01/60d"), []string{"reminder/ctrp-stage/2027-03-01/30d"}, []string{"security"}},
 		{"after downtime, only the nearest missed tier", at(day(10)), []string{"reminder/ctrp-stage/2027-03-01/14d"}, []string{"security"}},
 		{"escalation from 7 days on", at(day(7), "reminder/ctrp-stage/2027-03-01/14d"), []string{"reminder/ctrp-stage/2027-03-01/7d"}, []string{"security", "oncall"}},
-		{"the last tier", at(day(1)-time.Hour), []string{"reminder/ctrp-stage/2027-03-01/1d"}, []string{"security", "oncall"}},
+		{"the last tier", at(day(1) - time.Hour), []string{"reminder/ctrp-stage/2027-03-01/1d"}, []string{"security", "oncall"}},
 		{"overdue, daily", at(-day(2)), []string{"reminder/ctrp-stage/2027-03-01/overdue/2027-03-03"}, []string{"security", "oncall"}},
 		{"overdue sent today", at(-day(2)-time.Hour, "reminder/ctrp-stage/2027-03-01/overdue/2027-03-03"), nil, nil},
 	} {
@@ -85,7 +85,10 @@ func TestDueAlerts(t *testing.T) {
 			[]Notice{{Key: "incident/ctrp-prod/invalid_client", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_client"}}},
 		{"a stage failure notifies without paging", with(func(in *NoticeInput) { in.LastClass = "expired"; in.Environment = "stage" }),
 			[]Notice{{Key: "incident/ctrp-prod/expired", Kind: NoticeIncident, Channels: []string{"security"}, Class: "expired"}}},
-		{"an open incident is not opened again", with(func(in *NoticeInput) { in.LastClass = "invalid_client"; in.Open = []string{"incident/ctrp-prod/invalid_client"} }), nil},
+		{"an open incident is not opened again", with(func(in *NoticeInput) {
+			in.LastClass = "invalid_client"
+			in.Open = []string{"incident/ctrp-prod/invalid_client"}
+		}), nil},
 		{"ok resolves what is open", with(func(in *NoticeInput) { in.LastClass = "ok"; in.Open = []string{"incident/ctrp-prod/invalid_client"} }),
 			[]Notice{{Key: "resolve/incident/ctrp-prod/invalid_client", Kind: NoticeResolve, Channels: []string{"security", "oncall"}, Page: true, Resolves: "incident/ctrp-prod/invalid_client"}}},
 		{"an outage below ops_after is quiet", with(func(in *NoticeInput) { in.LastClass = "unavailable"; in.ConsecutiveFailures = 2 }), nil},
@@ -93,7 +96,11 @@ func TestDueAlerts(t *testing.T) {
 			[]Notice{{Key: "ops/ctrp-prod/unavailable", Kind: NoticeOps, Channels: []string{"security"}, Class: "unavailable"}}},
 		{"ops pages only when configured", with(func(in *NoticeInput) { in.LastClass = "rate_limited"; in.ConsecutiveFailures = 5; in.PageOps = true }),
 			[]Notice{{Key: "ops/ctrp-prod/rate_limited", Kind: NoticeOps, Channels: []string{"security", "oncall"}, Page: true, Class: "rate_limited"}}},
-		{"custom page environments", with(func(in *NoticeInput) { in.LastClass = "invalid_grant"; in.Environment = "stage"; in.PageEnvironments = []string{"stage"} }),
+		{"custom page environments", with(func(in *NoticeInput) {
+			in.LastClass = "invalid_grant"
+			in.Environment = "stage"
+			in.PageEnvironments = []string{"stage"}
+		}),
 			[]Notice{{Key: "incident/ctrp-prod/invalid_grant", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_grant"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
