@@ -1,0 +1,139 @@
+// Package email sends notices by SMTP, as plain text with an HTML
+// alternative, through github.com/wneessen/go-mail: STARTTLS and
+// authentication as the relay asks.
+package email
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wneessen/go-mail"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/notify"
+)
+
+// Config is a notifier "email" block.
+type Config struct {
+	SMTP         string // host:port
+	From         string
+	To           []string
+	Username     string
+	PasswordFile string
+	StartTLS     bool   // require STARTTLS (default true in the config language)
+	CAFile       string // PEM roots for the relay's certificate; the system's when empty
+}
+
+// Notifier sends through one relay. Its password is a secret.
+type Notifier struct {
+	cfg      Config
+	host     string
+	port     int
+	password secret.Value
+	tls      *tls.Config
+}
+
+// New checks the config and reads the password and CA file.
+func New(c Config) (*Notifier, error) {
+	host, portStr, err := net.SplitHostPort(c.SMTP)
+	if err != nil {
+		return nil, fmt.Errorf("%w: smtp %q is not host:port", notify.ErrConfig, c.SMTP)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: smtp %q has no port number", notify.ErrConfig, c.SMTP)
+	}
+	if c.From == "" || len(c.To) == 0 {
+		return nil, fmt.Errorf("%w: an email notifier needs from and to", notify.ErrConfig)
+	}
+	n := &Notifier{cfg: c, host: host, port: port, tls: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
+	if c.PasswordFile != "" {
+		if n.password, err = notify.ReadSecretFile(c.PasswordFile, "the SMTP password"); err != nil {
+			return nil, err
+		}
+	}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: read ca_file: %w", notify.ErrConfig, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%w: ca_file %s holds no PEM certificate", notify.ErrConfig, c.CAFile)
+		}
+		n.tls.RootCAs = pool
+	}
+	return n, nil
+}
+
+// Message builds the mail for a notice.
+func (n *Notifier) Message(nt notify.Notice) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(n.cfg.From); err != nil {
+		return nil, fmt.Errorf("from %q: %w", n.cfg.From, err)
+	}
+	if err := m.To(n.cfg.To...); err != nil {
+		return nil, fmt.Errorf("to %v: %w", n.cfg.To, err)
+	}
+	m.Subject(notify.Subject(nt))
+	text := notify.Text(nt)
+	m.SetBodyString(mail.TypeTextPlain, text)
+	m.AddAlternativeString(mail.TypeTextHTML, "<html><body><pre style=\"font-family: monospace\">"+html.EscapeString(text)+"</pre></body></html>")
+	m.SetGenHeader("X-Credkeeper-Key", nt.Key)
+	return m, nil
+}
+
+// Notify implements notify.Notifier. A refused login or address is not
+// retried; a connection or temporary (4xx) failure is.
+func (n *Notifier) Notify(ctx context.Context, nt notify.Notice) (bool, error) {
+	m, err := n.Message(nt)
+	if err != nil {
+		return false, err
+	}
+	opts := []mail.Option{mail.WithPort(n.port), mail.WithTLSConfig(n.tls), mail.WithTimeout(15 * time.Second)}
+	if n.cfg.StartTLS {
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	} else {
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if n.cfg.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthPlain), mail.WithUsername(n.cfg.Username), mail.WithPassword(n.password.Reveal()))
+	}
+	c, err := mail.NewClient(n.host, opts...)
+	if err != nil {
+		return false, err
+	}
+	if err := c.DialAndSendWithContext(ctx, m); err != nil {
+		msg := err.Error()
+		if !n.password.IsZero() {
+			msg = strings.ReplaceAll(msg, n.password.Reveal(), secret.Redacted)
+		}
+		var se *mail.SendError
+		retry := true
+		if errors.As(err, &se) {
+			retry = se.IsTemp()
+		}
+		if strings.Contains(msg, "535") || strings.Contains(msg, "SMTP AUTH failed") && !strings.Contains(msg, " 454 ") {
+			return false, fmt.Errorf("the SMTP relay %s refused the login for %s: check username and password_file (%s)", n.cfg.SMTP, n.cfg.Username, oneLine(msg))
+		}
+		return retry, fmt.Errorf("send mail through %s: %s", n.cfg.SMTP, oneLine(msg))
+	}
+	return false, nil
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

@@ -1,0 +1,138 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Notice kinds, beside policies' reminder, overdue, incident, ops and resolve.
+const (
+	KindRotated = "rotated" // a rotation completed (a PagerDuty change event)
+	KindTest    = "test"    // credkeeper notify test
+)
+
+// Notice is one message for people. It never holds a secret.
+type Notice struct {
+	Key         string    `json:"key"`  // the dedup key
+	Kind        string    `json:"kind"` // reminder, overdue, incident, ops, resolve, rotated, test
+	Credential  string    `json:"credential"`
+	Environment string    `json:"environment,omitempty"`
+	Provider    string    `json:"provider,omitempty"`
+	Deadline    time.Time `json:"deadline,omitzero"`
+	DaysLeft    int       `json:"days_left"`
+	Class       string    `json:"class,omitempty"`    // the last check's class
+	Page        bool      `json:"page,omitempty"`     // page on-call where the channel pages
+	Resolves    string    `json:"resolves,omitempty"` // for a resolve: the key it closes
+	Summary     string    `json:"summary"`            // one line
+	Action      string    `json:"action"`             // what to do next
+	At          time.Time `json:"at"`
+}
+
+// Notifier delivers a notice over one channel. retry says whether trying
+// again can help (a 5xx, a 429, a network error), not whether to.
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) (retry bool, err error)
+}
+
+// RetryableStatus reports whether an HTTP status is worth retrying.
+func RetryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// Backoff bounds for Send.
+const (
+	firstBackoff = 500 * time.Millisecond
+	maxBackoff   = 10 * time.Second
+)
+
+// Send delivers n through nf, retrying with exponential backoff and
+// jitter while the error is retryable and ctx has time left. A failed
+// attempt is logged only when its error differs from the previous one.
+func Send(ctx context.Context, nf Notifier, channel string, n Notice, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	wait := firstBackoff
+	lastErr := ""
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			if lastErr != "" {
+				return fmt.Errorf("%s after %d attempts: %s", channel, attempt-1, lastErr)
+			}
+			return err
+		}
+		retry, err := nf.Notify(ctx, n)
+		if err == nil {
+			return nil
+		}
+		if err.Error() != lastErr {
+			logger.Warn("notice not delivered", "channel", channel, "key", n.Key, "attempt", attempt, "retry", retry, "error", err)
+			lastErr = err.Error()
+		}
+		if !retry {
+			return fmt.Errorf("%s: %w", channel, err)
+		}
+		jittered := wait/2 + time.Duration(rand.Int64N(int64(wait)))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
+		case <-time.After(jittered):
+		}
+		wait = min(wait*2, maxBackoff)
+	}
+}
+
+// Subject is a notice's one-line title.
+func Subject(n Notice) string {
+	env := ""
+	if n.Environment != "" {
+		env = " (" + n.Environment + ")"
+	}
+	switch n.Kind {
+	case "resolve":
+		return fmt.Sprintf("[credkeeper] RESOLVED: %s%s works again", n.Credential, env)
+	case "incident":
+		return fmt.Sprintf("[credkeeper] %s%s is refused: %s", n.Credential, env, n.Class)
+	case "ops":
+		return fmt.Sprintf("[credkeeper] %s%s cannot be checked: %s", n.Credential, env, n.Class)
+	case "overdue":
+		return fmt.Sprintf("[credkeeper] %s%s is past its rotation deadline (%s)", n.Credential, env, n.Deadline.Format("2006-01-02"))
+	case "reminder":
+		return fmt.Sprintf("[credkeeper] %s%s must be rotated by %s: %d days left", n.Credential, env, n.Deadline.Format("2006-01-02"), n.DaysLeft)
+	case KindRotated:
+		return fmt.Sprintf("[credkeeper] %s%s was rotated", n.Credential, env)
+	}
+	return "[credkeeper] " + n.Summary
+}
+
+// Text is a notice's plain-text body: what happened and what to do.
+func Text(n Notice) string {
+	var b strings.Builder
+	b.WriteString(n.Summary + "\n\n")
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(&b, "%-13s %s\n", k+":", v)
+		}
+	}
+	row("Credential", n.Credential)
+	row("Environment", n.Environment)
+	row("Provider", n.Provider)
+	if !n.Deadline.IsZero() {
+		row("Deadline", n.Deadline.Format("2006-01-02"))
+		row("Days left", fmt.Sprint(n.DaysLeft))
+	}
+	row("Last check", n.Class)
+	if n.Action != "" {
+		b.WriteString("\nWhat to do: " + n.Action + "\n")
+	}
+	return b.String()
+}
+
+// ErrConfig marks a channel configuration that cannot work.
+var ErrConfig = errors.New("notifier configuration")

@@ -1,0 +1,52 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/notify"
+)
+
+func TestWebhookIsSigned(t *testing.T) {
+	const key = "hmac-key-for-the-siem"
+	var got notify.Notice
+	var verified bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		ts := r.Header.Get(TimestampHeader)
+		if _, err := strconv.ParseInt(ts, 10, 64); err != nil {
+			t.Errorf("timestamp %q", ts)
+		}
+		verified = hmac.Equal([]byte(r.Header.Get(SignatureHeader)), []byte(Sign([]byte(key), ts, body)))
+		_ = json.Unmarshal(body, &got)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "hmac")
+	_ = os.WriteFile(file, []byte(key), 0o600)
+	w, err := New(Config{URL: srv.URL, HMACSecretFile: file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.now = func() time.Time { return time.Unix(1795435200, 0) }
+	n := notify.Notice{Key: "reminder/ctrp-stage/2027-03-01/14d", Kind: "reminder", Credential: "ctrp-stage", DaysLeft: 14, Summary: "s"}
+	if _, err := w.Notify(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	if !verified || got.Key != n.Key || got.DaysLeft != 14 {
+		t.Errorf("verified %v, notice %+v", verified, got)
+	}
+	// The signature covers the timestamp: a replayed body with another one fails.
+	if Sign([]byte(key), "1795435201", []byte("{}")) == Sign([]byte(key), "1795435200", []byte("{}")) {
+		t.Error("the timestamp is not signed")
+	}
+}
