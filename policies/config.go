@@ -37,8 +37,11 @@ type Config struct {
 	// when the file has no vault_policies block (then it manages none).
 	VaultPolicies *VaultPolicyNames
 	// Daemon is the daemon block, with defaults.
-	Daemon   Daemon
-	Filename string
+	Daemon Daemon
+	// Notifiers by name, and the notifications block.
+	Notifiers     map[string]*Notifier
+	Notifications Notifications
+	Filename      string
 
 	declaredRotation map[string]bool // rotation_policy blocks seen, for duplicates
 }
@@ -80,6 +83,8 @@ type Credential struct {
 	Grant       string
 	Scopes      []string // a user grant's scopes
 	RedirectURI string   // a user grant's redirect URI, as registered with the provider
+	Notify      []string // notifiers for reminders and alerts
+	Page        []string // notifiers that page on-call, for page environments
 	DeclRange   hcl.Range
 }
 
@@ -121,6 +126,8 @@ func Default() *Config {
 		Providers:        map[string]*Provider{},
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL},
+		Notifiers:        map[string]*Notifier{},
+		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter},
 	}
 }
 
@@ -170,6 +177,8 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "rotation_policy", LabelNames: []string{"name"}},
 		{Type: "vault_policies"},
 		{Type: "daemon"},
+		{Type: "notifier", LabelNames: []string{"type", "name"}},
+		{Type: "notifications"},
 	},
 }
 
@@ -210,7 +219,7 @@ var probeSchema = &hcl.BodySchema{
 var credentialSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
-		{Name: "rotation"}, {Name: "grant"}, {Name: "scopes"}, {Name: "redirect_uri"},
+		{Name: "rotation"}, {Name: "grant"}, {Name: "scopes"}, {Name: "redirect_uri"}, {Name: "notify"}, {Name: "page"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}},
 }
@@ -225,10 +234,19 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	cfg := Default()
 	cfg.Filename = filename
 
-	var vaultSeen, policiesSeen, daemonSeen *hcl.Range
+	var vaultSeen, policiesSeen, daemonSeen, notificationsSeen *hcl.Range
 	var credBlocks []*hcl.Block
 	for _, b := range content.Blocks {
 		switch b.Type {
+		case "notifier":
+			diags = append(diags, decodeNotifier(b, cfg)...)
+		case "notifications":
+			if notificationsSeen != nil {
+				diags = append(diags, errAt(b.DefRange, "Duplicate notifications block", "Only one notifications block is allowed; the first is at %s.", rangeStart(*notificationsSeen)))
+				continue
+			}
+			notificationsSeen = b.DefRange.Ptr()
+			diags = append(diags, decodeNotifications(b, &cfg.Notifications)...)
 		case "daemon":
 			if daemonSeen != nil {
 				diags = append(diags, errAt(b.DefRange, "Duplicate daemon block", "Only one daemon block is allowed; the first is at %s.", rangeStart(*daemonSeen)))
@@ -260,9 +278,11 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	}
 	// Credentials last, so that they may name providers and rotation
 	// policies declared below them.
+	channels := map[*Credential]hcl.Attributes{}
 	for _, b := range credBlocks {
-		diags = append(diags, decodeCredential(b, cfg)...)
+		diags = append(diags, decodeCredential(b, cfg, channels)...)
 	}
+	diags = append(diags, checkChannels(cfg, channels)...)
 	return cfg, diags
 }
 
@@ -371,7 +391,7 @@ func decodeProbe(b *hcl.Block, p *Provider) hcl.Diagnostics {
 	return diags
 }
 
-func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
+func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.Attributes) hcl.Diagnostics {
 	name := b.Labels[0]
 	content, diags := b.Body.Content(credentialSchema)
 	if err := credname.Check(name); err != nil {
@@ -384,6 +404,9 @@ func decodeCredential(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["grant"], &c.Grant)...)
 	diags = append(diags, optStringList(content.Attributes["scopes"], &c.Scopes)...)
 	diags = append(diags, optString(content.Attributes["redirect_uri"], &c.RedirectURI)...)
+	diags = append(diags, optStringList(content.Attributes["notify"], &c.Notify)...)
+	diags = append(diags, optStringList(content.Attributes["page"], &c.Page)...)
+	channels[c] = content.Attributes
 	if a := content.Attributes["grant"]; a != nil && c.Grant != GrantClientCredentials && c.Grant != GrantAuthorizationCode {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid grant", "%q is not a grant credkeeper keeps: use %q or %q.", c.Grant, GrantClientCredentials, GrantAuthorizationCode))
 	}

@@ -34,8 +34,17 @@ func TestFullConfigDecodes(t *testing.T) {
 		t.Errorf("an override keeps the preset's URL and style and changes the timeout: %+v", intP)
 	}
 
-	if len(cfg.Credentials) != 6 {
-		t.Fatalf("credentials = %d, want 6", len(cfg.Credentials))
+	if len(cfg.Credentials) != 7 {
+		t.Fatalf("credentials = %d, want 7", len(cfg.Credentials))
+	}
+	if e := cfg.Notifiers["security"]; e == nil || e.Type != "email" || e.SMTP != "smtp.example.org:587" || !e.StartTLS || e.PasswordFile != "/etc/credkeeper/smtp-password" {
+		t.Errorf("email notifier = %+v", e)
+	}
+	if n := cfg.Notifications; n.OpsAfter != 5 || strings.Join(n.PageEnvironments, ",") != "prod,int" || n.PageOps {
+		t.Errorf("notifications = %+v", n)
+	}
+	if paged, _ := cfg.Credential("paged"); strings.Join(paged.Notify, ",") != "security" || strings.Join(paged.Page, ",") != "oncall" {
+		t.Errorf("paged = %+v", paged)
 	}
 	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 20 * time.Second, LeaseTTL: DefaultLeaseTTL}) {
 		t.Errorf("daemon = %+v", cfg.Daemon)
@@ -160,5 +169,12 @@ func TestParseDuration(t *testing.T) {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestAnInlineSecretIsNotEchoed(t *testing.T) {
+	_, err := Load("testdata/invalid/inline_secret.hcl")
+	if err == nil || strings.Contains(err.Error(), "R0UT1NGKEY") {
+		t.Errorf("the diagnostic shows the secret: %v", err)
 	}
 }

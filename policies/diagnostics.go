@@ -8,6 +8,9 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
+// noSnippet marks a diagnostic whose source line must not be shown.
+type noSnippet struct{}
+
 // DiagnosticsError carries the diagnostics of a configuration that did not
 // load, with the source needed to show each one's line.
 type DiagnosticsError struct {
@@ -47,7 +50,7 @@ func writeDiagnostic(b *strings.Builder, d *hcl.Diagnostic, sources map[string][
 	r := *d.Subject
 	fmt.Fprintf(b, "%s:%d:%d: %s: %s\n", r.Filename, r.Start.Line, r.Start.Column, sev, msg)
 	src, ok := sources[r.Filename]
-	if !ok {
+	if _, quiet := d.Extra.(noSnippet); !ok || quiet {
 		return
 	}
 	lines := bytes.Split(src, []byte("\n"))

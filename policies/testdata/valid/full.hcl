@@ -80,3 +80,26 @@ credential "published" {
     renew_before = "5m"
   }
 }
+
+notifier "email" "security" {
+  smtp          = "smtp.example.org:587"
+  from          = "credkeeper@example.org"
+  to            = ["security@example.org"]
+  username      = "credkeeper"
+  password_file = "/etc/credkeeper/smtp-password"
+}
+
+notifier "pagerduty" "oncall" {
+  routing_key_file = "/etc/credkeeper/pd-key"
+}
+
+notifications {
+  page_environments = ["prod", "int"]
+  ops_after         = 5
+}
+
+credential "paged" {
+  provider = "ctrp-prod"
+  notify   = ["security"]
+  page     = ["oncall"]
+}

@@ -1,0 +1,4 @@
+notifier "pagerduty" "oncall" {
+  routing_key_file = "/etc/credkeeper/pd-key"
+  routing_key      = "R0UT1NGKEY"
+}
