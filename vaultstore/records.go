@@ -52,14 +52,17 @@ type Ledger struct {
 	Version   int           `json:"-"`
 }
 
-// LedgerEntry is one notice: claimed, then marked sent.
+// LedgerEntry is one notice on one channel: claimed, then marked sent.
 type LedgerEntry struct {
-	Key       string    `json:"key"`
-	Channel   string    `json:"channel"`
-	ClaimedAt time.Time `json:"claimed_at,omitzero"`
-	SentAt    time.Time `json:"sent_at,omitzero"`
-	Attempts  int       `json:"attempts,omitempty"`
-	LastError string    `json:"last_error,omitempty"`
+	Key        string          `json:"key"`
+	Channel    string          `json:"channel"`
+	ClaimedAt  time.Time       `json:"claimed_at,omitzero"`
+	ClaimedBy  string          `json:"claimed_by,omitempty"`
+	SentAt     time.Time       `json:"sent_at,omitzero"`
+	Attempts   int             `json:"attempts,omitempty"`
+	LastError  string          `json:"last_error,omitempty"`
+	Superseded bool            `json:"superseded,omitempty"` // a nearer notice replaced it before it went out
+	Notice     json.RawMessage `json:"notice,omitempty"`     // what to send, for retries; never a secret
 }
 
 // Incident is an open alert for a (credential, class).

@@ -1,0 +1,329 @@
+package rotation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// LedgerKeep is how many entries ledger/NAME keeps.
+const LedgerKeep = 100
+
+// Notifications sends the notices policies.Due decides, through the
+// channels, with ledger/NAME in Vault as the record: a notice is claimed
+// (check-and-set) before it is sent and marked sent after, so that it is
+// delivered at least once and, but for a crash between the send and the
+// mark, exactly once, across restarts and replicas. A claim older than
+// ClaimTimeout whose send was never confirmed is retried, and so is a
+// failed send, on later ticks, until it succeeds or a nearer notice
+// supersedes it.
+type Notifications struct {
+	Store    *vaultstore.Store
+	Config   *policies.Config
+	Channels map[string]notify.Notifier
+	Logger   *slog.Logger
+	// Replica names this process in claims.
+	Replica string
+	// ClaimTimeout: a claim older than this, never marked sent, is retried (default 5m).
+	ClaimTimeout time.Duration
+	// SendTimeout bounds one notice's delivery, retries included (default 30s).
+	SendTimeout time.Duration
+
+	mu      sync.Mutex
+	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
+}
+
+// Forget drops what this replica remembers of the ledgers (after it lost
+// and regained the lease, say): the next tick reads them from Vault.
+func (n *Notifications) Forget() {
+	n.mu.Lock()
+	n.ledgers = nil
+	n.mu.Unlock()
+}
+
+// CredentialFacts are what a tick needs to know of a credential.
+type CredentialFacts struct {
+	Name        string
+	Environment string
+	Provider    string
+	RotateBy    time.Time
+	State       vaultstore.State
+}
+
+type sendItem struct {
+	entry  vaultstore.LedgerEntry
+	notice notify.Notice
+}
+
+// Tick sends the notices due for one credential at now. In steady state,
+// when nothing is due, it sends no request to Vault.
+func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Time) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := n.ledger(ctx, f.Name)
+		if err != nil {
+			return err
+		}
+		next, items := n.plan(l, f, now)
+		if len(items) == 0 {
+			return nil
+		}
+		v, err := n.Store.PutLedger(ctx, f.Name, next, l.Version)
+		if errors.Is(err, vaultstore.ErrCASConflict) {
+			n.drop(f.Name) // another replica claimed first: look again
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		next.Version = v
+		n.keep(f.Name, next)
+		return n.send(ctx, f.Name, items, now)
+	}
+	return fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next tick", f.Name)
+}
+
+// plan returns the ledger with the claims of this tick, and what to send.
+func (n *Notifications) plan(l *vaultstore.Ledger, f CredentialFacts, now time.Time) (*vaultstore.Ledger, []sendItem) {
+	next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+	var items []sendItem
+	claim := func(e *vaultstore.LedgerEntry) {
+		e.ClaimedAt, e.ClaimedBy = now, n.Replica
+		e.Attempts++
+		var nt notify.Notice
+		_ = json.Unmarshal(e.Notice, &nt)
+		items = append(items, sendItem{entry: *e, notice: nt})
+	}
+
+	due := policies.Due(n.input(next, f, now))
+	for _, d := range due {
+		nt := n.notice(d, f, now)
+		payload, _ := json.Marshal(nt)
+		if d.Kind == policies.NoticeReminder || d.Kind == policies.NoticeOverdue {
+			supersede(next, f.Name, d.Key)
+		}
+		switch d.Kind {
+		case policies.NoticeIncident, policies.NoticeOps:
+			next.Incidents = append(next.Incidents, vaultstore.Incident{Key: d.Key, Class: d.Class, OpenedAt: now})
+		case policies.NoticeResolve:
+			next.Incidents = slices.DeleteFunc(next.Incidents, func(i vaultstore.Incident) bool { return i.Key == d.Resolves })
+		}
+		for _, ch := range d.Channels {
+			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
+			claim(&next.Entries[len(next.Entries)-1])
+		}
+	}
+	// Earlier sends that failed, or whose claim lapsed unconfirmed.
+	timeout := n.ClaimTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	for i := range next.Entries {
+		e := &next.Entries[i]
+		if !e.SentAt.IsZero() || e.Superseded || slices.ContainsFunc(items, func(it sendItem) bool { return it.entry.Key == e.Key && it.entry.Channel == e.Channel }) {
+			continue
+		}
+		if e.ClaimedAt.IsZero() || now.Sub(e.ClaimedAt) >= timeout {
+			claim(e)
+		}
+	}
+	if len(next.Entries) > LedgerKeep {
+		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
+	}
+	return next, items
+}
+
+// supersede marks unsent reminders of the same credential as replaced.
+func supersede(l *vaultstore.Ledger, name, by string) {
+	prefix := "reminder/" + name + "/"
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if strings.HasPrefix(e.Key, prefix) && e.Key != by && e.SentAt.IsZero() {
+			e.Superseded = true
+		}
+	}
+}
+
+// input gathers the decision's inputs from the config, the facts and the ledger.
+func (n *Notifications) input(l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
+	cfg := n.Config
+	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
+		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
+		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
+		Sent: map[string]bool{}, Now: now}
+	policyName := policies.DefaultRotationPolicy
+	if decl, ok := cfg.Credential(f.Name); ok {
+		in.Notify, in.Page, policyName = decl.Notify, decl.Page, decl.Rotation
+	}
+	in.Policy = cfg.RotationPolicies[policyName]
+	for _, e := range l.Entries {
+		if strings.HasPrefix(e.Key, "reminder/") {
+			in.Sent[e.Key] = true
+		}
+	}
+	for _, i := range l.Incidents {
+		in.Open = append(in.Open, i.Key)
+	}
+	return in
+}
+
+// notice words a decision for people.
+func (n *Notifications) notice(d policies.Notice, f CredentialFacts, now time.Time) notify.Notice {
+	nt := notify.Notice{Key: d.Key, Kind: d.Kind, Credential: f.Name, Environment: f.Environment, Provider: f.Provider,
+		Deadline: f.RotateBy, DaysLeft: d.DaysLeft, Class: f.State.LastClass, Page: d.Page, Resolves: d.Resolves, At: now}
+	hint := ProviderHint(f.Provider)
+	switch d.Kind {
+	case policies.NoticeReminder:
+		nt.Summary = fmt.Sprintf("%s must be rotated by %s: %d days left.", f.Name, f.RotateBy.Format("2006-01-02"), d.DaysLeft)
+		nt.Action = hint + ", then stage it with credkeeper rotate stage " + f.Name + " and promote it."
+	case policies.NoticeOverdue:
+		nt.Summary = fmt.Sprintf("%s is past its rotation deadline of %s.", f.Name, f.RotateBy.Format("2006-01-02"))
+		nt.Action = hint + " now: the provider may retire the pair at any moment."
+	case policies.NoticeIncident:
+		nt.Summary = fmt.Sprintf("%s is refused by its provider: %s.", f.Name, d.Class)
+		nt.Action = "run credkeeper check " + f.Name + " for the provider's answer; " + hint + " if the pair was retired."
+	case policies.NoticeOps:
+		nt.Summary = fmt.Sprintf("%s could not be checked %d times in a row: %s.", f.Name, f.State.ConsecutiveFailures, d.Class)
+		nt.Action = "the provider or the network is in trouble, not the credential; credkeeper keeps retrying."
+	case policies.NoticeResolve:
+		nt.Summary = fmt.Sprintf("%s works again.", f.Name)
+		nt.Action = "nothing."
+	}
+	return nt
+}
+
+// ProviderHint says where a new pair comes from.
+func ProviderHint(provider string) string {
+	switch {
+	case strings.HasPrefix(provider, "ctrp"):
+		return "request the new client ID and secret from CTRP support (CTRP_support@nih.gov)"
+	case strings.HasPrefix(provider, "dmptool"):
+		return "regenerate the client secret in DMPTool's developer tools"
+	}
+	return "obtain a new client secret from the provider"
+}
+
+// send delivers the claimed items and records the outcome, re-reading the
+// ledger when another writer changed it meanwhile.
+func (n *Notifications) send(ctx context.Context, name string, items []sendItem, now time.Time) error {
+	timeout := n.SendTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	errs := make([]error, len(items))
+	for i, it := range items {
+		ch, ok := n.Channels[it.entry.Channel]
+		if !ok {
+			errs[i] = fmt.Errorf("no notifier named %q", it.entry.Channel)
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		errs[i] = notify.Send(sctx, ch, it.entry.Channel, it.notice, n.logger())
+		cancel()
+		if errs[i] == nil {
+			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
+		}
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := n.ledger(ctx, name)
+		if err != nil {
+			return err
+		}
+		next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+		for i, it := range items {
+			for j := range next.Entries {
+				e := &next.Entries[j]
+				if e.Key != it.entry.Key || e.Channel != it.entry.Channel || e.ClaimedBy != n.Replica || !e.SentAt.IsZero() {
+					continue
+				}
+				if errs[i] == nil {
+					e.SentAt, e.LastError = now, ""
+				} else {
+					e.ClaimedAt, e.LastError = time.Time{}, errs[i].Error()
+				}
+			}
+		}
+		v, err := n.Store.PutLedger(ctx, name, next, l.Version)
+		if errors.Is(err, vaultstore.ErrCASConflict) {
+			n.drop(name)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		next.Version = v
+		n.keep(name, next)
+		return errors.Join(errs...)
+	}
+	return fmt.Errorf("ledger/%s: the sends were not marked; they may be repeated once", name)
+}
+
+func (n *Notifications) ledger(ctx context.Context, name string) (*vaultstore.Ledger, error) {
+	n.mu.Lock()
+	l := n.ledgers[name]
+	n.mu.Unlock()
+	if l != nil {
+		return l, nil
+	}
+	l, err := n.Store.GetLedger(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		l, err = &vaultstore.Ledger{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	n.keep(name, l)
+	return l, nil
+}
+
+func (n *Notifications) keep(name string, l *vaultstore.Ledger) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.ledgers == nil {
+		n.ledgers = map[string]*vaultstore.Ledger{}
+	}
+	n.ledgers[name] = l
+}
+
+func (n *Notifications) drop(name string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.ledgers, name)
+}
+
+func (n *Notifications) logger() *slog.Logger {
+	if n.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return n.Logger
+}
+
+// Announce sends a notice outside the ladder (a test, a rotation) to the
+// named channels at once, without the ledger.
+func (n *Notifications) Announce(ctx context.Context, channels []string, nt notify.Notice) error {
+	var errs []error
+	for _, ch := range channels {
+		nf, ok := n.Channels[ch]
+		if !ok {
+			errs = append(errs, fmt.Errorf("no notifier named %q", ch))
+			continue
+		}
+		timeout := n.SendTimeout
+		if timeout <= 0 {
+			timeout = 30 * time.Second
+		}
+		sctx, cancel := context.WithTimeout(ctx, timeout)
+		errs = append(errs, notify.Send(sctx, nf, ch, nt, n.logger()))
+		cancel()
+	}
+	return errors.Join(errs...)
+}

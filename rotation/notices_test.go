@@ -1,0 +1,246 @@
+package rotation_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// inbox is a channel that keeps what it is sent, and can be made to fail.
+type inbox struct {
+	mu       sync.Mutex
+	got      []notify.Notice
+	failures int // fail (retryably) this many more times
+}
+
+func (b *inbox) Notify(_ context.Context, n notify.Notice) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures > 0 {
+		b.failures--
+		return true, errors.New("receiver down")
+	}
+	b.got = append(b.got, n)
+	return false, nil
+}
+
+func (b *inbox) keys() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, n := range b.got {
+		out = append(out, n.Key)
+	}
+	return out
+}
+
+func notifyConfig(t testing.TB) *policies.Config {
+	t.Helper()
+	cfg, diags := policies.Parse([]byte(`
+notifier "webhook" "security" {
+  url = "http://127.0.0.1:1/unused"
+}
+notifier "webhook" "oncall" {
+  url = "http://127.0.0.1:1/unused"
+}
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+  notify   = ["security"]
+  page     = ["oncall"]
+}
+`), "notify.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg
+}
+
+func engine(store *vaultstore.Store, cfg *policies.Config, replica string, security, oncall *inbox) *rotation.Notifications {
+	return &rotation.Notifications{Store: store, Config: cfg, Replica: replica, SendTimeout: 200 * time.Millisecond,
+		Channels: map[string]notify.Notifier{"security": security, "oncall": oncall}}
+}
+
+// Two yearly cycles against the real Vault core, with a fake clock and the
+// daemon restarted (its memory lost) at random points: every tier of every
+// deadline goes out exactly once, in order.
+func TestNoticesOverTwoYearlyCyclesWithRestarts(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	first := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	second := first.AddDate(1, 0, 0)
+	rng := rand.New(rand.NewPCG(1, 2))
+	eng := engine(store, cfg, "replica-1", security, oncall)
+	restarts := 0
+	ctx := context.Background()
+	for now := first.AddDate(-1, 0, 0); now.Before(second.Add(36 * time.Hour)); now = now.Add(6 * time.Hour) {
+		if rng.IntN(100) < 2 {
+			eng = engine(store, cfg, "replica-1", security, oncall)
+			restarts++
+		}
+		rotateBy := first
+		if now.After(first.Add(30 * time.Hour)) { // rotated the day after the deadline
+			rotateBy = second
+		}
+		f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: rotateBy, State: vaultstore.State{LastClass: "ok"}}
+		if err := eng.Tick(ctx, f, now); err != nil {
+			t.Fatalf("tick at %v: %v", now, err)
+		}
+	}
+	var got []string
+	for _, k := range security.keys() {
+		got = append(got, strings.TrimPrefix(k, "reminder/ctrp-prod/"))
+	}
+	want := []string{
+		"2027-03-01/60d", "2027-03-01/30d", "2027-03-01/14d", "2027-03-01/7d", "2027-03-01/3d", "2027-03-01/1d",
+		"2027-03-01/overdue/2027-03-01", "2027-03-01/overdue/2027-03-02",
+		"2028-03-01/60d", "2028-03-01/30d", "2028-03-01/14d", "2028-03-01/7d", "2028-03-01/3d", "2028-03-01/1d",
+		"2028-03-01/overdue/2028-03-01", "2028-03-01/overdue/2028-03-02",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("reminders, in order (%d restarts):\n%v\nwant:\n%v", restarts, got, want)
+	}
+	if restarts == 0 {
+		t.Error("the simulation never restarted the daemon")
+	}
+	if len(oncall.keys()) != 0 {
+		t.Errorf("reminders must not page: %v", oncall.keys())
+	}
+	l, err := store.GetLedger(ctx, "ctrp-prod")
+	if err != nil || len(l.Entries) != len(want) {
+		t.Errorf("ledger: %d entries, %v", len(l.Entries), err)
+	}
+}
+
+func TestIncidentPagesOnceAndResolves(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, cfg, "replica-1", security, oncall)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	facts := func(class string, failures int) rotation.CredentialFacts {
+		return rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: now.AddDate(1, 0, 0),
+			State: vaultstore.State{LastClass: class, ConsecutiveFailures: failures}}
+	}
+	for i := 1; i <= 4; i++ { // four failing checks: one incident
+		if err := eng.Tick(ctx, facts("invalid_client", i), now.Add(time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := oncall.keys(); len(k) != 1 || k[0] != "incident/ctrp-prod/invalid_client" || !oncall.got[0].Page {
+		t.Errorf("pages: %v", k)
+	}
+	if !strings.Contains(security.got[0].Action, "CTRP support") {
+		t.Errorf("the notice should say what to do: %q", security.got[0].Action)
+	}
+	if err := eng.Tick(ctx, facts("ok", 0), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if k := oncall.keys(); len(k) != 2 || k[1] != "resolve/incident/ctrp-prod/invalid_client" {
+		t.Errorf("after recovery: %v", k)
+	}
+	// A provider outage: an ops notice after three failures, never a page.
+	for i := 1; i <= 3; i++ {
+		if err := eng.Tick(ctx, facts("unavailable", i), now.Add(2*time.Hour+time.Duration(i)*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := security.keys(); k[len(k)-1] != "ops/ctrp-prod/unavailable" || len(oncall.keys()) != 2 {
+		t.Errorf("ops: security %v, oncall %v", k, oncall.keys())
+	}
+}
+
+func TestAReceiverDownForAWhileGetsTheNoticeOnce(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{failures: 1000}, &inbox{}
+	eng := engine(store, cfg, "replica-1", security, oncall)
+	ctx := context.Background()
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	now := deadline.Add(-13 * 24 * time.Hour)
+	for i := 0; i < 3; i++ {
+		_ = eng.Tick(ctx, f, now.Add(time.Duration(i)*time.Hour)) // the send fails: retried on later ticks
+	}
+	if len(security.keys()) != 0 {
+		t.Fatal("delivered while down")
+	}
+	security.mu.Lock()
+	security.failures = 0
+	security.mu.Unlock()
+	for i := 3; i < 6; i++ {
+		if err := eng.Tick(ctx, f, now.Add(time.Duration(i)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := security.keys(); len(k) != 1 || k[0] != "reminder/ctrp-prod/2027-03-01/14d" {
+		t.Errorf("after the receiver came back: %v", k)
+	}
+}
+
+func TestALapsedClaimIsRetried(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	ctx := context.Background()
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := deadline.Add(-13 * 24 * time.Hour)
+	// A replica claimed the reminder and died before sending it.
+	if _, err := store.PutLedger(ctx, "ctrp-prod", &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{{
+		Key: "reminder/ctrp-prod/2027-03-01/14d", Channel: "security", ClaimedAt: now.Add(-10 * time.Minute), ClaimedBy: "crashed", Attempts: 1,
+		Notice: []byte(`{"key":"reminder/ctrp-prod/2027-03-01/14d","kind":"reminder","credential":"ctrp-prod","summary":"s"}`)}}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	eng := engine(store, cfg, "replica-2", security, oncall)
+	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	if err := eng.Tick(ctx, f, now); err != nil {
+		t.Fatal(err)
+	}
+	if k := security.keys(); len(k) != 1 {
+		t.Errorf("the lapsed claim should be sent once by the live replica: %v", k)
+	}
+}
+
+func TestTwoReplicasSendEachNoticeOnce(t *testing.T) {
+	env := vaulttest.New(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	a := engine(env.Store(t), cfg, "replica-a", security, oncall)
+	b := engine(env.Store(t), cfg, "replica-b", security, oncall)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: now.AddDate(0, 0, 5), State: vaultstore.State{LastClass: "expired", ConsecutiveFailures: 1}}
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		for _, e := range []*rotation.Notifications{a, b} {
+			wg.Add(1)
+			go func() { defer wg.Done(); _ = e.Tick(ctx, f, now.Add(time.Duration(round)*time.Minute)) }()
+		}
+		wg.Wait()
+	}
+	want := map[string]int{"reminder/ctrp-prod/2026-11-28/7d": 1, "incident/ctrp-prod/expired": 1}
+	counts := map[string]int{}
+	for _, k := range security.keys() {
+		counts[k]++
+	}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("%s delivered %d times to security, want %d (all: %v)", k, counts[k], n, security.keys())
+		}
+	}
+	if n := len(oncall.keys()); n != 1 {
+		t.Errorf("pages: %v, want one", oncall.keys())
+	}
+}
