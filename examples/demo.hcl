@@ -7,6 +7,15 @@ daemon {
 
 vault_policies {}
 
+# Reminders and alerts go to the emulator's notice receiver, which prints them.
+notifier "webhook" "demo-receiver" {
+  url = "EMULATOR/_emulator/notices"
+}
+
+notifications {
+  page_environments = ["prod"]
+}
+
 provider "ctrp-int" {
   token_url = "EMULATOR/oauth2/aus3ym6wniM6O3MGE297/v1/token"
 }
@@ -32,6 +41,7 @@ credential "ctrp-stage" {
   provider = "ctrp-stage"
   owner    = "security@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
   publish_token {
     renew_before = "10m"
   }
@@ -42,6 +52,7 @@ credential "ctrp-int" {
   provider = "ctrp-int"
   owner    = "security@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
 }
 
 # The account is locked: invalid_grant.
@@ -49,6 +60,7 @@ credential "ctrp-locked" {
   provider = "ctrp-int"
   owner    = "security@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
 }
 
 # Healthy, but its rotation deadline is days away.
@@ -56,6 +68,7 @@ credential "ctrp-soon" {
   provider = "ctrp-stage"
   owner    = "security@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
 }
 
 # Past its deadline and refused by the provider: expired.
@@ -63,6 +76,8 @@ credential "ctrp-prod" {
   provider = "ctrp-prod"
   owner    = "oncall@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
+  page     = ["demo-receiver"]
 }
 
 # DMPTool: credentials in the body, scopes, and a probe of its API.
@@ -70,5 +85,6 @@ credential "dmptool" {
   provider = "dmptool"
   owner    = "dmp-team@example.org"
   check    = "@every 20s"
+  notify   = ["demo-receiver"]
   publish_token {}
 }

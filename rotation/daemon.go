@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -45,6 +46,8 @@ type Daemon struct {
 	Observer Observer
 	// ID names this replica in the leader lease.
 	ID string
+	// Notices, when set, sends reminders and alerts after each check.
+	Notices *Notifications
 
 	mu        sync.Mutex
 	cfg       *policies.Config
@@ -164,10 +167,16 @@ func (d *Daemon) RunOnce(ctx context.Context) error {
 	return nil
 }
 
-// Reload switches to a new config: schedules change without a restart.
-func (d *Daemon) Reload(cfg *policies.Config) {
+// Reload switches to a new config (and its channels, when notices are
+// on): schedules change without a restart.
+func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifier) {
 	d.mu.Lock()
 	d.cfg = cfg
+	if d.Notices != nil {
+		d.Notices.mu.Lock()
+		d.Notices.Config, d.Notices.Channels = cfg, channels
+		d.Notices.mu.Unlock()
+	}
 	d.runner = &Runner{Store: d.Store, Config: cfg, Cache: d.runner.Cache, Checker: d.Checker}
 	d.mu.Unlock()
 	d.schedule()
@@ -259,6 +268,14 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 	if decl.PublishToken != nil {
 		if err := d.publish(ctx, decl, res); err != nil {
 			d.Logger.Error("token not published", "credential", name, "error", err)
+		}
+	}
+	if d.Notices != nil {
+		if st := runner.Cache.State(name); st != nil {
+			facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, State: *st}
+			if err := d.Notices.Tick(ctx, facts, time.Now()); err != nil {
+				d.Logger.Error("notices", "credential", name, "error", err)
+			}
 		}
 	}
 	d.mu.Lock()
@@ -440,6 +457,9 @@ func (d *Daemon) loseLease(why string, err error) {
 
 func (d *Daemon) setLeader(leader bool, holder string) {
 	if d.leader.Swap(leader) != leader {
+		if d.Notices != nil {
+			d.Notices.Forget() // another replica may have written the ledgers meanwhile
+		}
 		if leader {
 			d.Logger.Info("this replica is now the leader: running checks", "replica", d.ID)
 		} else {

@@ -153,9 +153,15 @@ func supersede(l *vaultstore.Ledger, name, by string) {
 	}
 }
 
+func (n *Notifications) config() (*policies.Config, map[string]notify.Notifier) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.Config, n.Channels
+}
+
 // input gathers the decision's inputs from the config, the facts and the ledger.
 func (n *Notifications) input(l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
-	cfg := n.Config
+	cfg, _ := n.config()
 	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
@@ -220,8 +226,9 @@ func (n *Notifications) send(ctx context.Context, name string, items []sendItem,
 		timeout = 30 * time.Second
 	}
 	errs := make([]error, len(items))
+	_, channels := n.config()
 	for i, it := range items {
-		ch, ok := n.Channels[it.entry.Channel]
+		ch, ok := channels[it.entry.Channel]
 		if !ok {
 			errs[i] = fmt.Errorf("no notifier named %q", it.entry.Channel)
 			continue
@@ -311,8 +318,9 @@ func (n *Notifications) logger() *slog.Logger {
 // named channels at once, without the ledger.
 func (n *Notifications) Announce(ctx context.Context, channels []string, nt notify.Notice) error {
 	var errs []error
+	_, all := n.config()
 	for _, ch := range channels {
-		nf, ok := n.Channels[ch]
+		nf, ok := all[ch]
 		if !ok {
 			errs = append(errs, fmt.Errorf("no notifier named %q", ch))
 			continue

@@ -203,7 +203,10 @@ func (r *Runner) state(ctx context.Context, name string) (*vaultstore.State, err
 	}
 	st, err := r.Store.GetState(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return &vaultstore.State{}, nil
+		st, err = &vaultstore.State{}, nil
+	}
+	if err == nil {
+		r.Cache.putState(name, st)
 	}
 	return st, err
 }
@@ -242,14 +245,14 @@ func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.
 
 func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) Result {
 	return Result{
-		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: cred.Metadata.Provider,
+		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: cred.Metadata.Provider, RotateBy: cred.Metadata.RotateBy,
 		Class: ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: r.now(),
 	}
 }
 
 func notSent(cred *vaultstore.Credential, p *policies.Provider, prev *vaultstore.State, now time.Time) Result {
 	res := Result{
-		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name,
+		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
 		Class: Class(prev.LastClass), NotSent: true, CredentialVersion: cred.Version, CheckedAt: now,
 	}
 	when := ""

@@ -64,7 +64,12 @@ configuration; a bad one is reported and the old one keeps running.`,
 			if id == "" {
 				id = replicaID()
 			}
+			channels, err := rotation.BuildNotifiers(cfg, nil)
+			if err != nil {
+				return err
+			}
 			d := rotation.NewDaemon(store, cfg, logger, m, id)
+			d.Notices = &rotation.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
 
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
@@ -118,7 +123,12 @@ func reloadOnSignal(ctx context.Context, opts *globalOptions, d *rotation.Daemon
 				logger.Error("configuration not reloaded; the running one is kept", "error", err)
 				continue
 			}
-			d.Reload(cfg)
+			channels, err := rotation.BuildNotifiers(cfg, nil)
+			if err != nil {
+				logger.Error("configuration not reloaded; the running one is kept", "error", err)
+				continue
+			}
+			d.Reload(cfg, channels)
 		}
 	}
 }

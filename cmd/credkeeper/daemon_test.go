@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,8 +51,13 @@ func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
 	emu := emulator.New(emulator.Options{})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
-	const stageSecret, dmpSecret = "Stage-Daemon-Secret-77", "Dmp-Daemon-Secret-88"
+	const stageSecret, dmpSecret, prodSecret = "Stage-Daemon-Secret-77", "Dmp-Daemon-Secret-88", "Prod-Wrong-Secret-99"
+	const hmacKey = "Daemon-HMAC-Key-11"
+	hmacFile := filepath.Join(t.TempDir(), "hmac")
+	_ = os.WriteFile(hmacFile, []byte(hmacKey), 0o600)
+	recv, recvURL := newReceiver(t, hmacKey)
 	emu.AddClient(emulator.Client{ID: "0oa1stage", Secrets: []string{stageSecret}})
+	emu.AddClient(emulator.Client{ID: "0oa1prod", Secrets: []string{"the-right-one"}})
 	emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{dmpSecret}})
 	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
 	base := fmt.Sprintf(`vault {
@@ -68,6 +75,13 @@ provider "dmptool" {
   token_url = "%[3]s/oauth/token"
   probe { url = "%[3]s/api/v2/templates" }
 }
+provider "ctrp-prod" {
+  token_url = "%[3]s/oauth2/%[5]s/v1/token"
+}
+notifier "webhook" "siem" {
+  url              = %[6]q
+  hmac_secret_file = %[7]q
+}
 credential "ctrp-stage" {
   provider  = "ctrp-stage"
   check     = "@every 1s"
@@ -76,13 +90,20 @@ credential "ctrp-stage" {
     renew_before = "10m"
   }
 }
-`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage)
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+  check    = "@every 1s"
+  notify   = ["siem"]
+  page     = ["siem"]
+}
+`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd, recvURL, hmacFile)
 	writeConfig(t, base)
 	if r := credkeeper(t, "", "apply", "--auto-approve"); r.code != 0 {
 		t.Fatalf("apply: %s", r.all())
 	}
 	setSecret(t, "ctrp-stage", "ctrp-stage", "0oa1stage", stageSecret)
 	setSecret(t, "dmptool", "dmptool", "12345", dmpSecret)
+	setSecret(t, "ctrp-prod", "ctrp-prod", "0oa1prod", prodSecret)
 
 	var out, logs syncBuffer
 	reload := make(chan struct{}, 1)
@@ -102,7 +123,7 @@ credential "ctrp-stage" {
 		case <-time.After(15 * time.Second):
 			t.Error("daemon did not stop within 15s")
 		}
-		for _, s := range []string{stageSecret, dmpSecret} {
+		for _, s := range []string{stageSecret, dmpSecret, prodSecret, hmacKey} {
 			if strings.Contains(logs.String()+out.String(), s) {
 				t.Error("a client secret appears in the daemon's logs")
 			}
@@ -176,6 +197,18 @@ credential "ctrp-stage" {
 	}
 	if strings.Contains(metrics, stageSecret) || strings.Contains(metrics, fmt.Sprint(stored.Data["access_token"])) {
 		t.Error("a secret appears in /metrics")
+	}
+
+	// The refused production credential paged, once, through the signed webhook.
+	testutil.Eventually(t, 10*time.Second, "an incident notice", func() bool { return len(recv.kinds()) > 0 })
+	time.Sleep(1500 * time.Millisecond) // more checks run; no second page may follow
+	if k := recv.kinds(); len(k) != 1 || k[0] != "incident incident/ctrp-prod/invalid_client" || !recv.notices[0].Page || recv.bad != 0 {
+		t.Errorf("notices: %v (page %v, bad signatures %d)", k, len(recv.notices) > 0 && recv.notices[0].Page, recv.bad)
+	}
+	for _, b := range recv.bodies {
+		if strings.Contains(b, prodSecret) || strings.Contains(b, hmacKey) {
+			t.Error("a secret is in a notice")
+		}
 	}
 
 	// A bad config is refused on reload; a good one adds dmptool.

@@ -90,6 +90,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newTokenCmd(opts),
 		newRotateCmd(opts),
 		newAuthorizeCmd(opts),
+		newNotifyCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root

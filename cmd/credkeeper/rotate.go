@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -107,6 +108,7 @@ If a step after the write fails, run promote again: it resumes.
 				fmt.Fprintf(opts.Out, "Published a token from the new pair, expiring %s.\n", rep.Token.ExpiresAt.UTC().Format(time.RFC3339))
 			}
 			fmt.Fprintf(opts.Out, "The previous pair is version %d in Vault's history: credkeeper rotate rollback %s\n", rep.Version-1, args[0])
+			announceRotation(cmd, opts, r, args[0], rep.Version)
 			return nil
 		},
 	}
@@ -223,4 +225,30 @@ func newRotateStatusCmd(opts *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// announceRotation sends a "rotated" notice (a PagerDuty change event) to
+// the credential's channels, when it has any. A channel that fails is
+// reported; the rotation itself is done.
+func announceRotation(cmd *cobra.Command, opts *globalOptions, r *rotation.Runner, name string, version int) {
+	decl, ok := r.Config.Credential(name)
+	if !ok || len(decl.Notify)+len(decl.Page) == 0 {
+		return
+	}
+	channels, err := rotation.BuildNotifiers(r.Config, nil)
+	if err != nil {
+		fmt.Fprintf(opts.Err, "credkeeper: warning: the rotated notice was not sent: %v\n", err)
+		return
+	}
+	n := &rotation.Notifications{Config: r.Config, Channels: channels}
+	now := opts.now()
+	targets := append(append([]string{}, decl.Notify...), decl.Page...)
+	err = n.Announce(cmd.Context(), targets, notify.Notice{
+		Key: fmt.Sprintf("rotated/%s/%d", name, version), Kind: notify.KindRotated, Credential: name, Environment: decl.Environment,
+		Provider: decl.Provider, Summary: fmt.Sprintf("%s was rotated: version %d holds the new pair.", name, version), Action: "nothing.", At: now})
+	if err != nil {
+		fmt.Fprintf(opts.Err, "credkeeper: warning: the rotated notice was not sent everywhere: %v\n", err)
+		return
+	}
+	fmt.Fprintf(opts.Out, "Announced the rotation to %v.\n", targets)
 }

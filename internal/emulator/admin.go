@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 )
 
@@ -12,7 +13,24 @@ import (
 //	POST   /_emulator/faults    {"client":"…","kind":"status","status":503}
 //	DELETE /_emulator/faults
 //	GET    /_emulator/requests?client=ID   {"requests":N}
+//	POST   /_emulator/notices   a webhook receiver: prints each notice it gets
 func (s *Server) registerAdmin() {
+	s.mux.HandleFunc("POST /_emulator/notices", func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			Kind, Credential, Summary, Action string
+			Page                              bool
+		}
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			http.Error(w, "want a credkeeper notice", http.StatusBadRequest)
+			return
+		}
+		page := ""
+		if n.Page {
+			page = " [PAGE]"
+		}
+		fmt.Fprintf(s.noticeLog(), "notice received%s: %s: %s What to do: %s\n", page, n.Kind, n.Summary, n.Action)
+		w.WriteHeader(http.StatusNoContent)
+	})
 	s.mux.HandleFunc("POST /_emulator/clients", func(w http.ResponseWriter, r *http.Request) {
 		var c struct {
 			ID      string   `json:"id"`

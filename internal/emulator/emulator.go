@@ -18,8 +18,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -103,6 +105,8 @@ type Options struct {
 	LockoutFor time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// NoticeLog hears the notices posted to /_emulator/notices (default standard error).
+	NoticeLog io.Writer
 }
 
 // Server is the emulator. Its zero value is not usable; call New.
@@ -164,6 +168,13 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
 	return s
+}
+
+func (s *Server) noticeLog() io.Writer {
+	if s.opts.NoticeLog != nil {
+		return s.opts.NoticeLog
+	}
+	return os.Stderr
 }
 
 // ServeHTTP implements http.Handler.

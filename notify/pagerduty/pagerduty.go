@@ -133,5 +133,5 @@ func (p *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("PagerDuty answered %d %s", resp.StatusCode, msg)
+	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("pagerduty answered %d %s", resp.StatusCode, msg)
 }

@@ -85,7 +85,7 @@ func (s *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(reply)) == "ok" {
 		return false, nil
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("Slack answered %d %q", resp.StatusCode, truncate(strings.TrimSpace(string(reply)), 100))
+	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, truncate(strings.TrimSpace(string(reply)), 100))
 }
 
 // redactURL keeps the webhook URL out of an error's text.
