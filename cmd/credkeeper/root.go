@@ -82,6 +82,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newValidateCmd(opts),
 		newSecretCmd(opts),
 		newCheckCmd(opts),
+		newStatusCmd(opts),
 		newPlanCmd(opts),
 		newApplyCmd(opts),
 		newFmtCmd(opts),

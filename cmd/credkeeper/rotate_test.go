@@ -52,3 +52,35 @@ func TestRotateRunbook(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusShowsDeadlinesChecksAndStagedPairs(t *testing.T) {
+	_, emu := checkEnv(t)
+	emu.AddClient(emulator.Client{ID: "0oa-a", Secrets: []string{"Secret-A-123"}})
+	setSecret(t, "ctrp-stage", "ctrp-stage", "0oa-a", "Secret-A-123", "--rotate-by", "2026-12-03")
+	setSecret(t, "old", "ctrp-stage", "0oa-a", "Wrong-B-456", "--rotate-by", "2026-11-20")
+	if r := credkeeper(t, "", "check", "--all"); r.code != 2 {
+		t.Fatalf("check: %d %s", r.code, r.all())
+	}
+	if r := credkeeper(t, "Secret-A-123\n", "rotate", "stage", "old", "--client-id", "0oa-a"); r.code != 0 {
+		t.Fatalf("stage: %s", r.all())
+	}
+	table := credkeeper(t, "", "status")
+	if table.code != 0 {
+		t.Fatalf("status: %s", table.all())
+	}
+	for _, want := range []string{"ctrp-stage  stage        2026-12-03  10", "old         stage        2026-11-20  overdue 3", "expired  1         ok"} {
+		if !strings.Contains(table.stdout, want) {
+			t.Errorf("status lacks %q:\n%s", want, table.stdout)
+		}
+	}
+	js := credkeeper(t, "", "status", "--json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 2 || rows[1]["days_left"] != float64(-3) || rows[1]["pending"] != "ok" {
+		t.Errorf("status --json: %v %s", err, js.stdout)
+	}
+	for _, r := range []result{table, js} {
+		if strings.Contains(r.all(), "Secret-A-123") || strings.Contains(r.all(), "Wrong-B-456") {
+			t.Error("a secret appears in status")
+		}
+	}
+}
