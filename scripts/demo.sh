@@ -69,6 +69,7 @@ say "The daemon (Ctrl-C stops everything)"
 cat <<EOT
 While it runs, in another terminal:
   export VAULT_ADDR=$VAULT_ADDR VAULT_TOKEN=$VAULT_TOKEN CREDKEEPER_CONFIG=$CREDKEEPER_CONFIG
+  $ck status                      # deadlines, days left, last check of each
   $ck check --all                 # the classes, and the lockout record at work
   $ck token ctrp-stage            # the access token published for CI
   curl -s http://127.0.0.1:9464/metrics | grep ^credkeeper_
