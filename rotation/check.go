@@ -78,11 +78,7 @@ type Checker struct {
 // time the classification is made at.
 func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, rotateBy time.Time, now time.Time) Result {
 	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now, RotateBy: rotateBy}
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = policies.DefaultProviderTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
 	defer cancel()
 
 	rec := &recorder{base: c.transport()}
@@ -143,11 +139,7 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cred *vaultstore.Credent
 		res.Class, res.Detail = ClassMisconfigured, fmt.Sprintf("provider %q has no probe to try the stored token against: add a probe block", p.Name)
 		return res
 	}
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = policies.DefaultProviderTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
 	defer cancel()
 	start := time.Now()
 	v, status := c.probe(ctx, p.Probe, cred.AccessToken.Reveal(), cred.ClientSecret.Reveal(), now)
@@ -179,6 +171,14 @@ func (c *Checker) probe(ctx context.Context, p *policies.Probe, token, clientSec
 		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, redact(body, clientSecret, token)
 	}
 	return Classify(r, time.Time{}, now), r.Status
+}
+
+// providerTimeout bounds one check of p: its timeout, else the default.
+func providerTimeout(p *policies.Provider) time.Duration {
+	if p.Timeout > 0 {
+		return p.Timeout
+	}
+	return policies.DefaultProviderTimeout
 }
 
 func (c *Checker) transport() http.RoundTripper {

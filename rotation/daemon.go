@@ -173,9 +173,7 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 	d.mu.Lock()
 	d.cfg = cfg
 	if d.Notices != nil {
-		d.Notices.mu.Lock()
-		d.Notices.Config, d.Notices.Channels = cfg, channels
-		d.Notices.mu.Unlock()
+		d.Notices.SetConfig(cfg, channels)
 	}
 	d.runner = &Runner{Store: d.Store, Config: cfg, Cache: d.runner.Cache, Checker: d.Checker}
 	d.mu.Unlock()

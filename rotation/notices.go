@@ -221,21 +221,9 @@ func ProviderHint(provider string) string {
 // send delivers the claimed items and records the outcome, re-reading the
 // ledger when another writer changed it meanwhile.
 func (n *Notifications) send(ctx context.Context, name string, items []sendItem, now time.Time) error {
-	timeout := n.SendTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
 	errs := make([]error, len(items))
-	_, channels := n.config()
 	for i, it := range items {
-		ch, ok := channels[it.entry.Channel]
-		if !ok {
-			errs[i] = fmt.Errorf("no notifier named %q", it.entry.Channel)
-			continue
-		}
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		errs[i] = notify.Send(sctx, ch, it.entry.Channel, it.notice, n.logger())
-		cancel()
+		errs[i] = n.deliver(ctx, it.entry.Channel, it.notice)
 		if errs[i] == nil {
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
 		}
@@ -318,20 +306,31 @@ func (n *Notifications) logger() *slog.Logger {
 // named channels at once, without the ledger.
 func (n *Notifications) Announce(ctx context.Context, channels []string, nt notify.Notice) error {
 	var errs []error
-	_, all := n.config()
 	for _, ch := range channels {
-		nf, ok := all[ch]
-		if !ok {
-			errs = append(errs, fmt.Errorf("no notifier named %q", ch))
-			continue
-		}
-		timeout := n.SendTimeout
-		if timeout <= 0 {
-			timeout = 30 * time.Second
-		}
-		sctx, cancel := context.WithTimeout(ctx, timeout)
-		errs = append(errs, notify.Send(sctx, nf, ch, nt, n.logger()))
-		cancel()
+		errs = append(errs, n.deliver(ctx, ch, nt))
 	}
 	return errors.Join(errs...)
+}
+
+// deliver sends one notice through one channel, retries included, within SendTimeout.
+func (n *Notifications) deliver(ctx context.Context, channel string, nt notify.Notice) error {
+	_, all := n.config()
+	nf, ok := all[channel]
+	if !ok {
+		return fmt.Errorf("no notifier named %q", channel)
+	}
+	timeout := n.SendTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return notify.Send(ctx, nf, channel, nt, n.logger())
+}
+
+// SetConfig switches to a reloaded configuration and its channels.
+func (n *Notifications) SetConfig(cfg *policies.Config, channels map[string]notify.Notifier) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.Config, n.Channels = cfg, channels
 }

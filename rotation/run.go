@@ -221,10 +221,7 @@ func (r *Runner) checker() *Checker {
 // resolve finds a credential's provider and deadline: the config's
 // credential block first, then the metadata in Vault.
 func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.Time, string) {
-	cfg := r.Config
-	if cfg == nil {
-		cfg = policies.Default()
-	}
+	cfg := r.config()
 	providerName := cred.Metadata.Provider
 	rotateBy := cred.Metadata.RotateBy
 	if decl, ok := cfg.Credential(cred.Name); ok {
