@@ -47,8 +47,10 @@ type Result struct {
 	RetryAt   time.Time
 	// ProbeStatus is the resource API's status, when a probe ran.
 	ProbeStatus int
-	// NotSent: answered from the lockout record without a request.
+	// NotSent: answered from the lockout record without a request;
+	// RefusedAt is then when the provider refused this version.
 	NotSent           bool
+	RefusedAt         time.Time
 	CredentialVersion int
 	CheckedAt         time.Time
 	// RotateBy is the credential's rotation deadline (zero when unknown).

@@ -28,10 +28,48 @@ type Runner struct {
 }
 
 // Cache is a Runner's memory between checks. The zero value is empty.
+//
+// Besides saving Vault reads it holds the lockout memory: every version a
+// provider refused, remembered the moment the refusal is seen and kept
+// whatever happens to the state write, so that a check whose result could
+// not be recorded never sends that version again.
 type Cache struct {
-	mu    sync.Mutex
-	creds map[string]*vaultstore.Credential
-	state map[string]*vaultstore.State
+	mu       sync.Mutex
+	creds    map[string]*vaultstore.Credential
+	state    map[string]*vaultstore.State
+	refusals map[string]Refusal
+}
+
+// Refusal is a credential version a provider refused, and how.
+type Refusal struct {
+	Version   int
+	Class     Class
+	Status    int
+	ErrorCode string
+	At        time.Time
+}
+
+// refusalOf is the refusal a state records, if any. A state written before
+// rejected_class was kept falls back to the newest credential failure in
+// its history.
+func refusalOf(st *vaultstore.State) (Refusal, bool) {
+	if st == nil || st.RejectedVersion == 0 {
+		return Refusal{}, false
+	}
+	ref := Refusal{Version: st.RejectedVersion, Class: Class(st.RejectedClass), At: st.RejectedAt}
+	for _, h := range st.History {
+		if Class(h.Class).IsCredentialFailure() && (ref.Class == "" || ref.Class == Class(h.Class)) {
+			ref.Class, ref.Status, ref.ErrorCode = Class(h.Class), h.Status, h.ErrorCode
+			if ref.At.IsZero() {
+				ref.At = h.At
+			}
+			break
+		}
+	}
+	if ref.Class == "" {
+		ref.Class = ClassInvalidClient
+	}
+	return ref, true
 }
 
 func (c *Cache) credential(name string, version int) *vaultstore.Credential {
@@ -91,6 +129,38 @@ func (c *Cache) putState(name string, st *vaultstore.State) {
 	c.state[name] = &cp
 }
 
+// refusal is the refusal remembered for name's version, if any.
+func (c *Cache) refusal(name string, version int) (Refusal, bool) {
+	if c == nil {
+		return Refusal{}, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ref, ok := c.refusals[name]
+	return ref, ok && ref.Version == version
+}
+
+func (c *Cache) rememberRefusal(name string, ref Refusal) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refusals == nil {
+		c.refusals = map[string]Refusal{}
+	}
+	c.refusals[name] = ref
+}
+
+func (c *Cache) forgetRefusal(name string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.refusals, name)
+}
+
 // CheckOptions tune one run of checks.
 type CheckOptions struct {
 	// Force sends a request even for a version the provider already refused.
@@ -137,9 +207,13 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 // CheckOne checks one credential and records the result in state/NAME.
 //
 // Lockout protection: after invalid_client, invalid_grant or expired, the
-// refused KV version is recorded, and later checks of the same version are
-// answered from that record without a request (NotSent) until the secret
-// changes in Vault or force is set.
+// refused KV version is remembered at once (in the Cache, then in state/NAME
+// as rejected_version), and later checks of the same version are answered
+// from that record without a request (NotSent) until the secret changes
+// in Vault or force is set. Nothing but a new version or force lifts it:
+// not a misconfigured or unavailable check since, nor a state write that
+// failed. The state write has its own deadline (RecordTimeout), so a check
+// whose context ran out after the provider answered is still recorded.
 func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result, error) {
 	cred, err := r.credential(ctx, name)
 	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
@@ -162,8 +236,14 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 	if err != nil {
 		return Result{}, err
 	}
-	if !force && prev.RejectedVersion == cred.Version && cred.Version != 0 && Class(prev.LastClass).IsCredentialFailure() {
-		return notSent(cred, provider, prev, r.now()), nil
+	if !force && cred.Version != 0 {
+		if ref, ok := r.rejection(name, prev, cred.Version); ok {
+			res := notSent(cred, provider, ref, r.now())
+			if prev.RejectedVersion == cred.Version {
+				return res, nil // Vault knows already
+			}
+			return res, r.record(ctx, name, res, prev)
+		}
 	}
 
 	var res Result
@@ -172,7 +252,25 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 	} else {
 		res = r.checker().Check(ctx, cred, provider, rotateBy, r.now())
 	}
+	switch {
+	case res.Class.IsCredentialFailure():
+		r.Cache.rememberRefusal(name, Refusal{Version: cred.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
+	case res.Class == ClassOK:
+		r.Cache.forgetRefusal(name)
+	}
 	return res, r.record(ctx, name, res, prev)
+}
+
+// rejection is the refusal of version that Vault's state or this runner's
+// memory holds, if either does.
+func (r *Runner) rejection(name string, st *vaultstore.State, version int) (Refusal, bool) {
+	if ref, ok := r.Cache.refusal(name, version); ok {
+		return ref, true
+	}
+	if ref, ok := refusalOf(st); ok && ref.Version == version {
+		return ref, true
+	}
+	return Refusal{}, false
 }
 
 // credential reads a credential, from the cache when its KV version has
@@ -247,26 +345,32 @@ func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) Resul
 	}
 }
 
-func notSent(cred *vaultstore.Credential, p *policies.Provider, prev *vaultstore.State, now time.Time) Result {
+func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now time.Time) Result {
 	res := Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
-		Class: Class(prev.LastClass), NotSent: true, CredentialVersion: cred.Version, CheckedAt: now,
+		Class: ref.Class, Status: ref.Status, ErrorCode: ref.ErrorCode, NotSent: true, RefusedAt: ref.At,
+		CredentialVersion: cred.Version, CheckedAt: now,
 	}
 	when := ""
-	if len(prev.History) > 0 {
-		h := prev.History[0]
-		res.Status, res.ErrorCode = h.Status, h.ErrorCode
-		when = " on " + h.At.UTC().Format(time.RFC3339)
+	if !ref.At.IsZero() {
+		when = " on " + ref.At.UTC().Format(time.RFC3339)
 	}
 	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d as %s%s; set the new secret with credkeeper secret set %s, or check --force",
-		cred.Version, prev.LastClass, when, cred.Name)
+		cred.Version, ref.Class, when, cred.Name)
 	return res
 }
+
+// RecordTimeout bounds the state write of one check. It runs on a deadline
+// of its own, apart from the check's: a result the provider has given is
+// recorded even when the check's time ran out on the way.
+const RecordTimeout = 10 * time.Second
 
 // record writes the result to state/NAME with check-and-set against prev
 // (read now when nil), re-reading and merging again when another writer
 // got there first.
 func (r *Runner) record(ctx context.Context, name string, res Result, prev *vaultstore.State) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
+	defer cancel()
 	for attempt := 0; ; attempt++ {
 		if prev == nil {
 			var err error

@@ -29,10 +29,16 @@ func NextState(prev vaultstore.State, r Result, now time.Time) vaultstore.State 
 	case r.Class == ClassOK:
 		next.LastSuccess = now
 		next.ConsecutiveFailures = 0
-		next.RejectedVersion = 0
+		next.RejectedVersion, next.RejectedClass, next.RejectedAt = 0, "", time.Time{}
 	case r.Class.IsCredentialFailure():
 		next.ConsecutiveFailures++
-		next.RejectedVersion = r.CredentialVersion
+		if next.RejectedVersion != r.CredentialVersion || !r.NotSent {
+			at := now
+			if !r.RefusedAt.IsZero() {
+				at = r.RefusedAt
+			}
+			next.RejectedVersion, next.RejectedClass, next.RejectedAt = r.CredentialVersion, string(r.Class), at
+		}
 	default:
 		next.ConsecutiveFailures++
 	}

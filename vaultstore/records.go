@@ -15,7 +15,13 @@ type State struct {
 	LastCheck           time.Time `json:"last_check,omitzero"`
 	LastSuccess         time.Time `json:"last_success,omitzero"`
 	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
-	RejectedVersion     int       `json:"rejected_version,omitempty"`
+	// RejectedVersion is the credential version the provider refused
+	// (invalid_client, invalid_grant or expired); it is never sent again
+	// until the version changes. RejectedClass and RejectedAt say how and
+	// when, whatever other classes later checks had.
+	RejectedVersion int       `json:"rejected_version,omitempty"`
+	RejectedClass   string    `json:"rejected_class,omitempty"`
+	RejectedAt      time.Time `json:"rejected_at,omitzero"`
 	// RetryAt is when a rate-limited provider said to try again.
 	RetryAt    time.Time      `json:"retry_at,omitzero"`
 	History    []CheckSummary `json:"history,omitempty"`

@@ -49,7 +49,10 @@ const (
 type Server struct {
 	Addr  string
 	Token string
-	cmd   *exec.Cmd
+	// DataDir is the -data directory of a private server, which keeps the
+	// unseal key; empty for the shared one.
+	DataDir string
+	cmd     *exec.Cmd
 }
 
 // Env is one test's share of the Vault: a root client and a fresh prefix
@@ -97,15 +100,54 @@ func New(t testing.TB) *Env {
 }
 
 // NewPrivate starts a Vault of the test's own, for tests that do what
-// would disturb others (sealing it, say). It is stopped when the test ends.
+// would disturb others (sealing it, say). It keeps its storage and unseal
+// key in a temporary directory, so that Unseal can open it again. It is
+// stopped when the test ends.
 func NewPrivate(t testing.TB) (*Env, *Server) {
 	t.Helper()
-	srv, err := Start()
+	dir := t.TempDir()
+	srv, err := Start("-data", dir)
 	if err != nil {
 		unavailable(t, err)
 	}
+	srv.DataDir = dir
 	t.Cleanup(srv.Stop)
 	return newEnv(t, srv), srv
+}
+
+// Unseal unseals a private server sealed by the test, with the key its data
+// directory keeps, and waits until it serves again.
+func (e *Env) Unseal(t testing.TB, srv *Server) {
+	t.Helper()
+	if srv.DataDir == "" {
+		t.Fatal("only a private server (NewPrivate) can be unsealed")
+	}
+	b, err := os.ReadFile(filepath.Join(srv.DataDir, "keys.json"))
+	if err != nil {
+		t.Fatalf("read the unseal key: %v", err)
+	}
+	var keys struct {
+		UnsealKey string `json:"unseal_key"`
+	}
+	if err := json.Unmarshal(b, &keys); err != nil {
+		t.Fatalf("parse keys.json: %v", err)
+	}
+	st, err := e.Root.Sys().Unseal(keys.UnsealKey)
+	if err != nil || st.Sealed {
+		t.Fatalf("unseal: %+v, %v", st, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Ready once a KV read answers (404 counts): the mount is loaded.
+		_, err := e.Root.Logical().Read(e.Mount + "/data/" + e.Prefix + "/unseal-probe")
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vault did not serve within 30s of unsealing: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func unavailable(t testing.TB, err error) {

@@ -1,0 +1,178 @@
+package rotation_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// storeWithPolicy opens a store on env whose token holds only policy.
+func storeWithPolicy(t *testing.T, env *vaulttest.Env, name, policy string) *vaultstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	name += "-" + strings.ReplaceAll(env.Prefix, "/", "-")
+	if err := env.Root.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{name}, NoDefaultPolicy: true, TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := env.Config()
+	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
+	s, err := vaultstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// readOnlyPolicy may read credentials and state but write nothing.
+func readOnlyPolicy(env *vaulttest.Env) string {
+	return `
+path "` + env.Mount + `/data/` + env.Prefix + `/*" { capabilities = ["read"] }
+path "` + env.Mount + `/metadata/` + env.Prefix + `/*" { capabilities = ["read", "list"] }
+`
+}
+
+// A refused version is sent once, whatever happens after: a state write
+// that fails, a Vault that is sealed and unsealed, a reload (a new Runner
+// sharing the cache, as Daemon.Reload makes), a misconfigured check in
+// between, and a restart (a new Runner and an empty cache).
+func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) {
+	w := newWorld(t, nil)
+	env, srv := vaulttest.NewPrivate(t)
+	w.env, w.store = env, env.Store(t)
+	w.runner.Store = w.store
+	ctx := context.Background()
+	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	v1 := w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+	requests := func(want int, when string) {
+		t.Helper()
+		if n := w.emu.Requests("0oa-lock"); n != want {
+			t.Fatalf("%s: %d token requests, want %d: lockout protection failed", when, n, want)
+		}
+	}
+
+	cache := &rotation.Cache{}
+	readOnly := &rotation.Runner{Store: storeWithPolicy(t, env, "read-only", readOnlyPolicy(env)), Config: w.cfg, Cache: cache, Now: w.runner.Now}
+	res, err := readOnly.CheckOne(ctx, "locky", false)
+	if res.Class != rotation.ClassInvalidClient || err == nil {
+		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
+	}
+	for i := 0; i < 3; i++ {
+		res, _ = readOnly.CheckOne(ctx, "locky", false)
+		if !res.NotSent || res.Class != rotation.ClassInvalidClient {
+			t.Fatalf("check %d after an unrecorded refusal: %s not-sent=%v", i, res.Class, res.NotSent)
+		}
+	}
+	requests(1, "after failed state writes")
+
+	if err := env.Root.Sys().SealWithContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readOnly.CheckOne(ctx, "locky", false); err == nil {
+		t.Fatal("a check against a sealed Vault should fail")
+	}
+	env.Unseal(t, srv)
+	requests(1, "across a sealed Vault")
+
+	reloaded := &rotation.Runner{Store: w.store, Config: w.cfg, Cache: cache, Now: w.runner.Now}
+	res, err = reloaded.CheckOne(ctx, "locky", false)
+	if err != nil || !res.NotSent {
+		t.Fatalf("after a reload: %s not-sent=%v, %v", res.Class, res.NotSent, err)
+	}
+	st, err := w.store.GetState(ctx, "locky")
+	if err != nil || st.RejectedVersion != v1 {
+		t.Fatalf("the refusal reaches Vault with the first write that succeeds: %+v, %v", st, err)
+	}
+
+	// A provider typo: no request, class misconfigured; then fixed.
+	setProvider := func(p string) {
+		t.Helper()
+		info, err := w.store.CredentialInfo(ctx, "locky")
+		if err != nil {
+			t.Fatal(err)
+		}
+		md := info.Metadata
+		md.Provider = p
+		if err := w.store.PutCredentialMetadata(ctx, "locky", md, info.Fingerprint); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setProvider("okta-stgae")
+	if res, err := reloaded.CheckOne(ctx, "locky", false); err != nil || res.Class != rotation.ClassMisconfigured {
+		t.Fatalf("a provider typo: %s, %v", res.Class, err)
+	}
+	setProvider("okta-stage")
+
+	restarted := &rotation.Runner{Store: w.store, Config: w.cfg, Cache: &rotation.Cache{}, Now: w.runner.Now}
+	res, err = restarted.CheckOne(ctx, "locky", false)
+	if err != nil || !res.NotSent || res.Class != rotation.ClassInvalidClient {
+		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
+	}
+	requests(1, "after a misconfigured check and a restart")
+
+	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
+	if res, err := restarted.CheckOne(ctx, "locky", false); err != nil || res.Class != rotation.ClassOK {
+		t.Fatalf("a new version is sent: %s, %v", res.Class, err)
+	}
+	requests(2, "after the secret changed")
+}
+
+// cancelAfterResponse cancels the check's context the moment the token
+// response arrives, as a check_timeout running out between the request
+// and the state write would.
+type cancelAfterResponse struct {
+	base   http.RoundTripper
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterResponse) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(r)
+	c.cancel()
+	return resp, err
+}
+
+func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing.T) {
+	w := newWorld(t, nil)
+	w.emu.AddClient(emulator.Client{ID: "0oa-late", Secrets: []string{"right"}})
+	v1 := w.put("late", "okta-stage", "0oa-late", "wrong", deadline)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.runner.Checker = &rotation.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
+
+	res, err := w.runner.CheckOne(ctx, "late", false)
+	if res.Class != rotation.ClassInvalidClient || err != nil {
+		t.Fatalf("check whose deadline passed after the response: %s, %v; want invalid_client recorded", res.Class, err)
+	}
+	st, err := w.store.GetState(context.Background(), "late")
+	if err != nil || st.RejectedVersion != v1 {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+}
+
+func TestAMisconfiguredCheckDoesNotReArmARefusedVersion(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	refused := rotation.Result{Class: rotation.ClassInvalidGrant, CredentialVersion: 4, Status: 400, ErrorCode: "invalid_grant"}
+	st := rotation.NextState(vaultstore.State{}, refused, now)
+	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassMisconfigured, CredentialVersion: 4}, now.Add(time.Hour))
+	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassUnavailable, CredentialVersion: 4}, now.Add(2*time.Hour))
+	if st.RejectedVersion != 4 || st.RejectedClass != string(rotation.ClassInvalidGrant) || !st.RejectedAt.Equal(now) {
+		t.Errorf("the rejection outlives other classes: version %d class %q at %s", st.RejectedVersion, st.RejectedClass, st.RejectedAt)
+	}
+	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassOK, CredentialVersion: 4}, now.Add(3*time.Hour))
+	if st.RejectedVersion != 0 || st.RejectedClass != "" {
+		t.Errorf("a forced check that succeeds clears it: %+v", st)
+	}
+}
