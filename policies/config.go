@@ -42,8 +42,12 @@ type Config struct {
 	Notifiers     map[string]*Notifier
 	Notifications Notifications
 	Filename      string
+	// Warnings are diagnostics that do not stop the file from loading,
+	// rendered as file:line:col lines for validate to print.
+	Warnings []string
 
-	declaredRotation map[string]bool // rotation_policy blocks seen, for duplicates
+	declaredRotation  map[string]bool // rotation_policy blocks seen, for duplicates
+	checkTimeoutRange *hcl.Range      // where check_timeout was set, for diagnostics
 }
 
 // Vault is the vault block.
@@ -163,8 +167,14 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
 	cfg, diags := Parse(src, path)
+	sources := map[string][]byte{path: src}
 	if diags.HasErrors() {
-		return nil, &DiagnosticsError{Diags: diags, Sources: map[string][]byte{path: src}}
+		return nil, &DiagnosticsError{Diags: diags, Sources: sources}
+	}
+	for _, d := range diags {
+		var b strings.Builder
+		writeDiagnostic(&b, d, sources)
+		cfg.Warnings = append(cfg.Warnings, strings.TrimSuffix(b.String(), "\n"))
 	}
 	return cfg, nil
 }
@@ -208,7 +218,7 @@ var authSchemas = map[string]*hcl.BodySchema{
 
 var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
-		{Name: "authorize_url"}, {Name: "pkce"}},
+		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}},
 }
 
@@ -254,6 +264,9 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 			}
 			daemonSeen = b.DefRange.Ptr()
 			diags = append(diags, decodeDaemon(b, &cfg.Daemon)...)
+			if a := b.Body.(*hclsyntax.Body).Attributes["check_timeout"]; a != nil {
+				cfg.checkTimeoutRange = a.Expr.Range().Ptr()
+			}
 		case "rotation_policy":
 			diags = append(diags, decodeRotationPolicy(b, cfg)...)
 		case "vault_policies":
@@ -283,6 +296,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 		diags = append(diags, decodeCredential(b, cfg, channels)...)
 	}
 	diags = append(diags, checkChannels(cfg, channels)...)
+	diags = append(diags, checkTimeouts(cfg)...)
 	return cfg, diags
 }
 
@@ -342,10 +356,17 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["auth_style"], &p.AuthStyle)...)
 	diags = append(diags, optString(content.Attributes["environment"], &p.Environment)...)
 	diags = append(diags, optStringList(content.Attributes["scopes"], &p.Scopes)...)
-	diags = append(diags, optDuration(content.Attributes["timeout"], &p.Timeout)...)
-	diags = append(diags, optDuration(content.Attributes["max_token_ttl"], &p.MaxTokenTTL)...)
+	diags = append(diags, optDurationIn(content.Attributes["timeout"], &p.Timeout, time.Second, MaxProviderTimeout)...)
+	if a := content.Attributes["timeout"]; a != nil {
+		p.timeoutRange = a.Expr.Range().Ptr()
+	}
+	diags = append(diags, optDurationIn(content.Attributes["max_token_ttl"], &p.MaxTokenTTL, time.Second, MaxMaxTokenTTL)...)
 	diags = append(diags, optString(content.Attributes["authorize_url"], &p.AuthorizeURL)...)
 	diags = append(diags, optBool(content.Attributes["pkce"], &p.PKCE)...)
+	diags = append(diags, optBool(content.Attributes["insecure_http"], &p.InsecureHTTP)...)
+	if p.timeoutRange == nil {
+		p.timeoutRange = b.DefRange.Ptr()
+	}
 
 	if !isPreset {
 		if content.Attributes["token_url"] == nil {
@@ -358,12 +379,8 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if a := content.Attributes["auth_style"]; a != nil && p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "%q is not an auth style: use \"header\" (HTTP Basic) or \"body\" (client_secret in the form).", p.AuthStyle))
 	}
-	if a := content.Attributes["token_url"]; a != nil && !strings.HasPrefix(p.TokenURL, "https://") && !strings.HasPrefix(p.TokenURL, "http://") {
-		diags = append(diags, errAt(a.Expr.Range(), "Invalid token_url", "%q is not an http(s) URL.", p.TokenURL))
-	}
-	if a := content.Attributes["timeout"]; a != nil && p.Timeout <= 0 {
-		diags = append(diags, errAt(a.Expr.Range(), "Invalid timeout", "The timeout must be more than zero."))
-	}
+	diags = append(diags, checkEndpointURL(content.Attributes["token_url"], p.TokenURL, "token_url", p.InsecureHTTP)...)
+	diags = append(diags, checkEndpointURL(content.Attributes["authorize_url"], p.AuthorizeURL, "authorize_url", p.InsecureHTTP)...)
 	for i, pb := range content.Blocks {
 		if i > 0 {
 			diags = append(diags, errAt(pb.DefRange, "Duplicate probe block", "A provider has at most one probe."))
@@ -380,9 +397,7 @@ func decodeProbe(b *hcl.Block, p *Provider) hcl.Diagnostics {
 	probe := &Probe{Method: http.MethodGet}
 	diags = append(diags, optString(content.Attributes["url"], &probe.URL)...)
 	diags = append(diags, optString(content.Attributes["method"], &probe.Method)...)
-	if a := content.Attributes["url"]; a != nil && !strings.HasPrefix(probe.URL, "https://") && !strings.HasPrefix(probe.URL, "http://") {
-		diags = append(diags, errAt(a.Expr.Range(), "Invalid probe url", "%q is not an http(s) URL.", probe.URL))
-	}
+	diags = append(diags, checkEndpointURL(content.Attributes["url"], probe.URL, "probe url", p.InsecureHTTP)...)
 	probe.Method = strings.ToUpper(probe.Method)
 	if a := content.Attributes["method"]; a != nil && probe.Method != http.MethodGet && probe.Method != http.MethodHead && probe.Method != http.MethodPost {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid probe method", "%q is not a probe method: use GET, HEAD or POST.", probe.Method))
@@ -438,6 +453,12 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 			r = a.Expr.Range()
 		}
 		diags = append(diags, errAt(r, "Invalid check schedule", "%q is not a cron schedule (%v): use five fields such as \"*/30 * * * *\", or @every 1h, @daily.", c.Check, err))
+	} else {
+		r := b.DefRange
+		if a := content.Attributes["check"]; a != nil {
+			r = a.Expr.Range()
+		}
+		diags = append(diags, checkSchedule(sched, c.Check, r)...)
 	}
 	c.Schedule = sched
 	if a := content.Attributes["rotate_by"]; a != nil {
@@ -458,8 +479,17 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 		pc, d := pb.Body.Content(publishTokenSchema)
 		diags = append(diags, d...)
 		pt := &PublishToken{RenewBefore: DefaultRenewBefore}
-		diags = append(diags, optDuration(pc.Attributes["renew_before"], &pt.RenewBefore)...)
+		diags = append(diags, optDurationIn(pc.Attributes["renew_before"], &pt.RenewBefore, time.Second, MaxMaxTokenTTL)...)
 		c.PublishToken = pt
+		if p, ok := cfg.Provider(c.Provider); ok {
+			r := pb.DefRange
+			if a := pc.Attributes["renew_before"]; a != nil {
+				r = a.Expr.Range()
+			}
+			if w := renewWarning(c, p, r); w != nil {
+				diags = append(diags, w)
+			}
+		}
 	}
 	cfg.Credentials = append(cfg.Credentials, c)
 	return diags
@@ -479,11 +509,8 @@ func decodeDaemon(b *hcl.Block, d *Daemon) hcl.Diagnostics {
 			}
 		}
 	}
-	diags = append(diags, optDuration(content.Attributes["check_timeout"], &d.CheckTimeout)...)
-	diags = append(diags, optDuration(content.Attributes["lease_ttl"], &d.LeaseTTL)...)
-	if a := content.Attributes["lease_ttl"]; a != nil && d.LeaseTTL < time.Second {
-		diags = append(diags, errAt(a.Expr.Range(), "Invalid lease_ttl", "The lease must last at least a second."))
-	}
+	diags = append(diags, optDurationIn(content.Attributes["check_timeout"], &d.CheckTimeout, MinCheckTimeout, MaxCheckTimeout)...)
+	diags = append(diags, optDurationIn(content.Attributes["lease_ttl"], &d.LeaseTTL, MinLeaseTTL, MaxLeaseTTL)...)
 	return diags
 }
 

@@ -46,7 +46,7 @@ func TestFullConfigDecodes(t *testing.T) {
 	if paged, _ := cfg.Credential("paged"); strings.Join(paged.Notify, ",") != "security" || strings.Join(paged.Page, ",") != "oncall" {
 		t.Errorf("paged = %+v", paged)
 	}
-	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 20 * time.Second, LeaseTTL: DefaultLeaseTTL}) {
+	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 45 * time.Second, LeaseTTL: DefaultLeaseTTL}) {
 		t.Errorf("daemon = %+v", cfg.Daemon)
 	}
 	if pub, _ := cfg.Credential("published"); pub.PublishToken == nil || pub.PublishToken.RenewBefore != 5*time.Minute {
@@ -176,5 +176,29 @@ func TestAnInlineSecretIsNotEchoed(t *testing.T) {
 	_, err := Load("testdata/invalid/inline_secret.hcl")
 	if err == nil || strings.Contains(err.Error(), "R0UT1NGKEY") {
 		t.Errorf("the diagnostic shows the secret: %v", err)
+	}
+}
+
+// A renew_before as long as the provider's tokens live would renew them as
+// fast as the floor allows: validate says so, and the file still loads.
+func TestRenewBeforeNotShorterThanTheTokenLifeIsAWarning(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warn.hcl")
+	src := `credential "ctrp-int" {
+  provider = "ctrp-int"
+  publish_token {
+    renew_before = "30m"
+  }
+}
+`
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("a warning does not stop the file loading: %v", err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], "warn.hcl:4:20: warning: renew_before not shorter than the token's life") ||
+		!strings.Contains(cfg.Warnings[0], "30m") {
+		t.Errorf("warnings = %q", cfg.Warnings)
 	}
 }

@@ -3,6 +3,8 @@ package policies
 import (
 	"sort"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 // Auth styles: how the client ID and secret reach the token endpoint.
@@ -35,6 +37,14 @@ type Provider struct {
 	// MaxTokenTTL is the lifetime credkeeper assumes for a token whose
 	// response gave none, when publishing it (zero: such tokens are not published).
 	MaxTokenTTL time.Duration
+	// InsecureHTTP allows plain http URLs on hosts other than loopback.
+	InsecureHTTP bool
+	// TokenLifetime is how long the provider's tokens are known to live
+	// (presets only; zero when unknown). validate warns when a
+	// publish_token's renew_before is not shorter.
+	TokenLifetime time.Duration
+
+	timeoutRange *hcl.Range // where timeout was set, for diagnostics
 }
 
 // Probe is a request to a resource API with a freshly issued token: it
@@ -49,12 +59,16 @@ func ctrpTokenURL(authServerID string) string {
 	return "https://bioappdev.okta.com/oauth2/" + authServerID + "/v1/token"
 }
 
+// The presets' token lifetimes, as their documentation last gave them:
+// CTRP's page moved from 1800 s to 8 h (Stage) and 4 h (Production); DMPTool's
+// client_credentials tokens carry expires_in 7200. Checks always use the
+// response's expires_in; these only let validate warn about renew_before.
 var presets = map[string]Provider{
-	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int"},
-	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage"},
-	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod"},
+	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int", TokenLifetime: 1800 * time.Second},
+	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage", TokenLifetime: 8 * time.Hour},
+	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour},
 	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
-		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true,
+		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true, TokenLifetime: 7200 * time.Second,
 		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: "GET"}},
 }
 

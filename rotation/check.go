@@ -108,8 +108,11 @@ func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *pol
 		res.TokenType = tok.TokenType
 		fields := tokenFields(rec.body())
 		res.Scope = fields.Scope
-		res.ExpiresAt, res.NoExpiry = expiry(fields, now)
-		if p.Probe != nil {
+		var problem string
+		res.ExpiresAt, res.NoExpiry, problem = expiry(fields, now)
+		if problem != "" {
+			v = Verdict{Class: ClassProtocol, Detail: problem + "; the token is not used: check the provider"}
+		} else if p.Probe != nil {
 			pv, status := c.probe(ctx, p.Probe, tok.AccessToken, cred.ClientSecret.Reveal(), now)
 			res.ProbeStatus = status
 			v = pv
@@ -305,18 +308,28 @@ func number(v any) int64 {
 	return 0
 }
 
-// expiry is when the token expires: created_at + expires_in when both are
-// given (Doorkeeper), now + expires_in otherwise, and unknown without
-// expires_in.
-func expiry(t tokenResponse, now time.Time) (time.Time, bool) {
+// MaxTokenLifetime is the longest expires_in credkeeper believes.
+const MaxTokenLifetime = 10 * 365 * 24 * time.Hour
+
+// expiry is when the token expires: now + expires_in (RFC 6749 counts it
+// from the response), or created_at + expires_in when Doorkeeper's
+// created_at makes that earlier but still ahead of now; unknown when
+// expires_in is missing, zero or negative. An expires_in beyond
+// MaxTokenLifetime is a problem, not a lifetime.
+func expiry(t tokenResponse, now time.Time) (expires time.Time, unknown bool, problem string) {
 	switch {
 	case t.ExpiresIn <= 0:
-		return time.Time{}, true
-	case t.CreatedAt > 0:
-		return time.Unix(t.CreatedAt+t.ExpiresIn, 0).UTC(), false
-	default:
-		return now.Add(time.Duration(t.ExpiresIn) * time.Second).Truncate(time.Second), false
+		return time.Time{}, true, ""
+	case t.ExpiresIn > int64(MaxTokenLifetime/time.Second):
+		return time.Time{}, false, fmt.Sprintf("the token response gave expires_in %d: more than ten years", t.ExpiresIn)
 	}
+	expires = now.Add(time.Duration(t.ExpiresIn) * time.Second).Truncate(time.Second)
+	if t.CreatedAt > 0 {
+		if byCreation := time.Unix(t.CreatedAt, 0).Add(time.Duration(t.ExpiresIn) * time.Second).UTC(); byCreation.Before(expires) && byCreation.After(now) {
+			expires = byCreation
+		}
+	}
+	return expires, false, ""
 }
 
 func rateLimit(h http.Header) RateLimit {

@@ -199,6 +199,43 @@ func TestATokenWithoutALifetimeIsNeverTakenAsEternal(t *testing.T) {
 	}
 }
 
+// expires_in is bounded: above ten years the response is not a token
+// credkeeper trusts; zero or negative means no lifetime was given. A
+// created_at in the past never puts the expiry behind the response.
+func TestTokenLifetimesAreBounded(t *testing.T) {
+	w := newWorld(t, nil)
+	for _, c := range []emulator.Client{
+		{ID: "0oa-short", Secrets: []string{"s"}, ExpiresIn: 300},
+		{ID: "0oa-centuries", Secrets: []string{"s"}, ExpiresIn: 20 * 365 * 24 * 3600},
+		{ID: "0oa-overflow", Secrets: []string{"s"}, ExpiresIn: 1 << 62},
+		{ID: "0oa-negative", Secrets: []string{"s"}, ExpiresIn: -5},
+		{ID: "dmp-old", Secrets: []string{"s"}, Scopes: []string{"public", "read_dmps"}, CreatedAtOffset: -24 * time.Hour},
+	} {
+		w.emu.AddClient(c)
+	}
+	w.put("short", "okta-stage", "0oa-short", "s", deadline)
+	w.put("centuries", "okta-stage", "0oa-centuries", "s", deadline)
+	w.put("overflow", "okta-stage", "0oa-overflow", "s", deadline)
+	w.put("negative", "okta-stage", "0oa-negative", "s", deadline)
+	w.put("dmp-old", "doorkeeper", "dmp-old", "s", deadline)
+
+	if r := w.check("short", false); r.Class != rotation.ClassOK || !r.ExpiresAt.Equal(w.now.Add(5*time.Minute)) {
+		t.Errorf("a 5-minute token: %s expires %v", r.Class, r.ExpiresAt)
+	}
+	for _, name := range []string{"centuries", "overflow"} {
+		r := w.check(name, false)
+		if r.Class != rotation.ClassProtocol || !strings.Contains(r.Detail, "ten years") || !r.AccessToken.IsZero() {
+			t.Errorf("%s: %s %q, want protocol: expires_in beyond ten years", name, r.Class, r.Detail)
+		}
+	}
+	if r := w.check("negative", false); r.Class != rotation.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
+		t.Errorf("a negative expires_in is no lifetime: %s no-expiry=%v expires=%v", r.Class, r.NoExpiry, r.ExpiresAt)
+	}
+	if r := w.check("dmp-old", false); r.Class != rotation.ClassOK || !r.ExpiresAt.After(w.now) {
+		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.now)
+	}
+}
+
 func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
 	w := newWorld(t, nil)
 	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})

@@ -355,20 +355,31 @@ func oneLine(s string, n int) string {
 	return b.String()
 }
 
+// MaxRetryAfter is the longest wait a provider's rate-limit headers can
+// impose on a credential's checks.
+const MaxRetryAfter = time.Hour
+
 // retryAt reads when a 429 says to try again: Retry-After (seconds or an
-// HTTP date) or Okta's X-Rate-Limit-Reset (Unix seconds). Zero when neither.
+// HTTP date) or Okta's X-Rate-Limit-Reset (Unix seconds), at most
+// MaxRetryAfter from now. Zero when neither.
 func retryAt(h http.Header, now time.Time) time.Time {
+	capped := func(t time.Time) time.Time {
+		if limit := now.Add(MaxRetryAfter); t.After(limit) {
+			return limit
+		}
+		return t
+	}
 	if ra := strings.TrimSpace(h.Get("Retry-After")); ra != "" {
-		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
-			return now.Add(time.Duration(secs) * time.Second)
+		if secs, err := strconv.ParseInt(ra, 10, 64); err == nil && secs >= 0 {
+			return now.Add(time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second)
 		}
 		if t, err := http.ParseTime(ra); err == nil {
-			return t
+			return capped(t)
 		}
 	}
 	if reset := strings.TrimSpace(h.Get("X-Rate-Limit-Reset")); reset != "" {
 		if unix, err := strconv.ParseInt(reset, 10, 64); err == nil && unix > 0 {
-			return time.Unix(unix, 0).UTC()
+			return capped(time.Unix(unix, 0).UTC())
 		}
 	}
 	return time.Time{}

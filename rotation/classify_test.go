@@ -122,6 +122,22 @@ func TestRetryAtPrefersRetryAfter(t *testing.T) {
 	}
 }
 
+// A provider's reset time is believed for an hour at most: a far-future
+// reset must not stop a credential's checks for a month, and a number of
+// seconds too large for a time.Duration must not wrap around.
+func TestRetryAtIsCappedAtAnHour(t *testing.T) {
+	for name, h := range map[string]http.Header{
+		"Retry-After a month":           {"Retry-After": {"2592000"}},
+		"Retry-After beyond a Duration": {"Retry-After": {"99999999999999"}},
+		"Retry-After an HTTP date far":  {"Retry-After": {now.AddDate(1, 0, 0).Format(http.TimeFormat)}},
+		"X-Rate-Limit-Reset in 2099":    {"X-Rate-Limit-Reset": {"4070908800"}},
+	} {
+		if got := retryAt(h, now); !got.Equal(now.Add(MaxRetryAfter)) {
+			t.Errorf("%s: retryAt = %v, want now + %v", name, got, MaxRetryAfter)
+		}
+	}
+}
+
 func TestClassIsCredentialFailure(t *testing.T) {
 	for _, c := range Classes {
 		want := c == ClassInvalidClient || c == ClassInvalidGrant || c == ClassExpired

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
@@ -16,19 +18,29 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// daemonConfig declares credentials checked every second.
-func daemonConfig(leaseTTL string, creds ...string) func(string) string {
-	return func(string) string {
-		s := fmt.Sprintf("daemon {\n  lease_ttl = %q\n  check_timeout = \"5s\"\n}\n", leaseTTL)
+// newDaemonWorld is a world whose config declares creds, with every
+// schedule shortened to one second and the leader lease to leaseTTL: the
+// daemon runs on the wall clock, and these tests would otherwise wait for
+// the language's floors (MinCheckInterval, MinLeaseTTL), which are there to
+// protect providers, not to slow tests.
+func newDaemonWorld(t *testing.T, leaseTTL time.Duration, creds ...string) *world {
+	t.Helper()
+	w := newWorld(t, func(string) string {
+		s := "daemon {\n  check_timeout = \"15s\"\n}\n"
 		for _, c := range creds {
 			s += c
 		}
 		return s
+	})
+	w.cfg.Daemon.LeaseTTL = leaseTTL
+	for _, c := range w.cfg.Credentials {
+		c.Schedule = cron.Every(time.Second)
 	}
+	return w
 }
 
 func credBlock(name, provider string, publish bool) string {
-	s := fmt.Sprintf("credential %q {\n  provider = %q\n  check = \"@every 1s\"\n", name, provider)
+	s := fmt.Sprintf("credential %q {\n  provider = %q\n  check = \"@every 10s\"\n", name, provider)
 	if publish {
 		s += "  publish_token {\n    renew_before = \"10m\"\n  }\n"
 	}
@@ -50,11 +62,11 @@ func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id
 
 func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("30s",
+	w := newDaemonWorld(t, 30*time.Second,
 		credBlock("good", "okta-stage", true),
 		credBlock("dmp", "doorkeeper", true),
 		credBlock("bad", "okta-stage", true),
-		credBlock("down", "okta-stage", false)))
+		credBlock("down", "okta-stage", false))
 	w.emu.AddClient(emulator.Client{ID: "0oa-good", Secrets: []string{"good-secret"}})
 	w.emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
 	w.emu.AddClient(emulator.Client{ID: "0oa-bad", Secrets: []string{"right-secret"}})
@@ -124,7 +136,7 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 
 func TestDaemonRemovesTheTokenOfAFailingCredential(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("30s", credBlock("flaky", "okta-stage", true)))
+	w := newDaemonWorld(t, 30*time.Second, credBlock("flaky", "okta-stage", true))
 	w.emu.AddClient(emulator.Client{ID: "0oa-f", Secrets: []string{"s1"}})
 	w.put("flaky", "okta-stage", "0oa-f", "s1", deadline)
 	ctx := context.Background()
@@ -137,7 +149,7 @@ func TestDaemonRemovesTheTokenOfAFailingCredential(t *testing.T) {
 
 func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("1h", credBlock("steady", "okta-stage", true)))
+	w := newDaemonWorld(t, 1*time.Hour, credBlock("steady", "okta-stage", true))
 	w.emu.AddClient(emulator.Client{ID: "0oa-s", Secrets: []string{"s"}})
 	w.put("steady", "okta-stage", "0oa-s", "s", deadline)
 	ctx := context.Background()
@@ -160,7 +172,7 @@ func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 
 func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("2s", credBlock("shared", "okta-stage", false)))
+	w := newDaemonWorld(t, 2*time.Second, credBlock("shared", "okta-stage", false))
 	w.emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
 	w.put("shared", "okta-stage", "0oa-sh", "s", deadline)
 	other := w.env.Store(t) // a second replica: its own client, the same Vault and prefix
@@ -194,7 +206,7 @@ func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 
 func TestALapsedLeaseIsTakenOver(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("2s", credBlock("x", "okta-stage", false)))
+	w := newDaemonWorld(t, 2*time.Second, credBlock("x", "okta-stage", false))
 	w.emu.AddClient(emulator.Client{ID: "0oa-x", Secrets: []string{"s"}})
 	w.put("x", "okta-stage", "0oa-x", "s", deadline)
 	// A replica that crashed holding the lease: no release, it just lapses.
@@ -211,7 +223,7 @@ func TestALapsedLeaseIsTakenOver(t *testing.T) {
 
 func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	w := newWorld(t, daemonConfig("30s", credBlock("rot", "okta-stage", false)))
+	w := newDaemonWorld(t, 30*time.Second, credBlock("rot", "okta-stage", false))
 	w.emu.AddClient(emulator.Client{ID: "0oa-old", Secrets: []string{"old"}})
 	w.emu.AddClient(emulator.Client{ID: "0oa-new", Secrets: []string{"new"}})
 	w.put("rot", "okta-stage", "0oa-old", "old", deadline)

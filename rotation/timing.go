@@ -44,11 +44,23 @@ func NotBefore(st vaultstore.State) time.Time {
 	return time.Time{}
 }
 
+// MinRenewInterval is the least time between a token's issue and its
+// renewal, however short its life.
+const MinRenewInterval = 30 * time.Second
+
 // RenewAt is when a published token should be replaced: when less than
-// renewBefore, or a third of its lifetime, whichever is larger, is left.
+// renewBefore, or a third of its lifetime, whichever is larger, is left;
+// but never sooner than a tenth of its lifetime, nor MinRenewInterval,
+// after it was issued. A renew_before as long as the token's life, or a
+// token that expired as it came, cannot make renewals spin.
 func RenewAt(issued, expires time.Time, renewBefore time.Duration) time.Time {
-	lead := max(renewBefore, expires.Sub(issued)/3)
-	return expires.Add(-lead)
+	life := expires.Sub(issued)
+	earliest := issued.Add(max(life/10, MinRenewInterval))
+	at := expires.Add(-max(renewBefore, life/3))
+	if at.Before(earliest) {
+		return earliest
+	}
+	return at
 }
 
 // offsetSchedule shifts a cron schedule by a fixed offset, so that many

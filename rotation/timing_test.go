@@ -53,6 +53,31 @@ func TestRenewAt(t *testing.T) {
 	}
 }
 
+// RenewAt never asks for a renewal sooner than a tenth of the token's life
+// (nor MinRenewInterval) after it was issued, whatever renew_before says:
+// otherwise the renewal timer fires at once, forever.
+func TestRenewAtNeverSpins(t *testing.T) {
+	issued := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name                  string
+		lifetime, renewBefore time.Duration
+		wantAfterIssue        time.Duration
+	}{
+		{"the default 10m against 5-minute tokens", 5 * time.Minute, 10 * time.Minute, 30 * time.Second},
+		{"9h against 8-hour tokens", 8 * time.Hour, 9 * time.Hour, 48 * time.Minute},
+		{"renew_before equal to the life", time.Hour, time.Hour, 6 * time.Minute},
+		{"a token that expired before it was issued", -time.Hour, 10 * time.Minute, MinRenewInterval},
+		{"a token of no life at all", 0, 10 * time.Minute, MinRenewInterval},
+		{"a token of a few seconds", 5 * time.Second, 10 * time.Minute, MinRenewInterval},
+		{"a negative renew_before", time.Hour, -time.Hour, 40 * time.Minute},
+	} {
+		got := RenewAt(issued, issued.Add(tc.lifetime), tc.renewBefore)
+		if want := issued.Add(tc.wantAfterIssue); !got.Equal(want) {
+			t.Errorf("%s: RenewAt = issued + %v, want issued + %v", tc.name, got.Sub(issued), tc.wantAfterIssue)
+		}
+	}
+}
+
 func TestSpreadShiftsWithinOneInterval(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	every, _ := cron.ParseStandard("*/30 * * * *")

@@ -49,7 +49,7 @@ configuration; a bad one is reported and the old one keeps running.`,
 			if err != nil {
 				return usageError(cmd, err)
 			}
-			cfg, err := policies.Load(opts.configPath)
+			cfg, err := opts.loadDaemonConfig()
 			if err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func reloadOnSignal(ctx context.Context, opts *globalOptions, d *rotation.Daemon
 		case <-ctx.Done():
 			return
 		case <-opts.reload:
-			cfg, err := policies.Load(opts.configPath)
+			cfg, err := opts.loadDaemonConfig()
 			if err != nil {
 				logger.Error("configuration not reloaded; the running one is kept", "error", err)
 				continue
@@ -158,4 +158,13 @@ func replicaID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// loadDaemonConfig loads the configuration file the daemon runs.
+func (o *globalOptions) loadDaemonConfig() (*policies.Config, error) {
+	cfg, err := policies.Load(o.configPath)
+	if err == nil && o.daemonConfig != nil {
+		o.daemonConfig(cfg)
+	}
+	return cfg, err
 }

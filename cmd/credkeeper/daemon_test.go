@@ -17,9 +17,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/robfig/cron/v3"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
+	"github.com/credkeeper/credkeeper/policies"
 )
 
 // syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
@@ -44,6 +46,15 @@ func httpGet(t *testing.T, url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// everySecond shortens every schedule to one second, below the language's
+// floor (which protects providers, not tests), so the wall-clock daemon
+// shows its work within a test's patience.
+func everySecond(cfg *policies.Config) {
+	for _, c := range cfg.Credentials {
+		c.Schedule = cron.Every(time.Second)
+	}
 }
 
 func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
@@ -84,7 +95,7 @@ notifier "webhook" "siem" {
 }
 credential "ctrp-stage" {
   provider  = "ctrp-stage"
-  check     = "@every 1s"
+  check     = "@every 10s"
   rotate_by = "2027-03-01"
   publish_token {
     renew_before = "10m"
@@ -92,7 +103,7 @@ credential "ctrp-stage" {
 }
 credential "ctrp-prod" {
   provider = "ctrp-prod"
-  check    = "@every 1s"
+  check    = "@every 10s"
   notify   = ["siem"]
   page     = ["siem"]
 }
@@ -111,7 +122,10 @@ credential "ctrp-prod" {
 	exit := make(chan int, 1)
 	go func() {
 		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--replica-id", "test-replica"},
-			streams{In: strings.NewReader(""), Out: &out, Err: &logs}, func(o *globalOptions) { o.reload = reload })
+			streams{In: strings.NewReader(""), Out: &out, Err: &logs}, func(o *globalOptions) {
+				o.reload = reload
+				o.daemonConfig = everySecond
+			})
 	}()
 	defer func() {
 		cancel()
@@ -217,7 +231,7 @@ credential "ctrp-prod" {
 	testutil.Eventually(t, 5*time.Second, "the bad reload reported", func() bool {
 		return strings.Contains(logs.String(), "configuration not reloaded; the running one is kept")
 	})
-	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"dmptool\"\n  check = \"@every 1s\"\n}\n")
+	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"dmptool\"\n  check = \"@every 10s\"\n}\n")
 	reload <- struct{}{}
 	testutil.Eventually(t, 10*time.Second, "dmptool checked after the reload", func() bool { return emu.Requests("12345") > 0 })
 }

@@ -32,6 +32,9 @@ type globalOptions struct {
 	isTerminal func() bool
 	// reload receives a value for each SIGHUP (main's signal handling).
 	reload <-chan struct{}
+	// daemonConfig, when set, adjusts each configuration the daemon loads:
+	// tests shorten its schedules below the language's floors.
+	daemonConfig func(*policies.Config)
 }
 
 // runWith executes one command line and returns the process exit code.

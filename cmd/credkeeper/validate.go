@@ -13,13 +13,19 @@ func newValidateCmd(opts *globalOptions) *cobra.Command {
 		Use:   "validate",
 		Short: "Check the configuration file without contacting Vault",
 		Long: `Validate reads the configuration file (--config, default credkeeper.hcl) and
-reports every problem with file:line:col. It contacts nothing.`,
+reports every problem with file:line:col. Warnings (a value that works but
+is probably not what you meant) are printed on standard error and do not
+fail it. It contacts nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := policies.Load(opts.configPath); err != nil {
+			cfg, err := policies.Load(opts.configPath)
+			if err != nil {
 				return err
 			}
-			_, err := fmt.Fprintln(opts.Out, "Success! The configuration is valid.")
+			for _, w := range cfg.Warnings {
+				fmt.Fprintln(opts.Err, w)
+			}
+			_, err = fmt.Fprintln(opts.Out, "Success! The configuration is valid.")
 			return err
 		},
 	}

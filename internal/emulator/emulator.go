@@ -70,10 +70,25 @@ type Client struct {
 	// OmitExpiresIn leaves expires_in out of token responses, as some
 	// servers do: the token's lifetime is then unknown.
 	OmitExpiresIn bool
+	// ExpiresIn, when not zero, is the expires_in the client's token
+	// responses give, whatever it is (a few seconds, a negative number,
+	// centuries); the token itself still lives its usual lifetime.
+	ExpiresIn int64
+	// CreatedAtOffset shifts Doorkeeper's created_at from now (a negative
+	// offset: a token reused from earlier, or a server clock behind ours).
+	CreatedAtOffset time.Duration
 	// RedirectURIs registered for user grants; a redirect_uri must match one exactly.
 	RedirectURIs []string
 	// Deny makes the user decline every authorization request.
 	Deny bool
+}
+
+// expiresIn is the expires_in to answer for a token of that lifetime.
+func (c *Client) expiresIn(lifetime time.Duration) int64 {
+	if c.ExpiresIn != 0 {
+		return c.ExpiresIn
+	}
+	return int64(lifetime.Seconds())
 }
 
 // FaultKind is a kind of injected failure.
@@ -86,6 +101,7 @@ const (
 	FaultRateLimit FaultKind = "rate_limit" // 429 with X-Rate-Limit-* headers
 	FaultHTML      FaultKind = "html"       // an HTML error page with Status (502 by default)
 	FaultNoToken   FaultKind = "no_token"   // 200 without access_token
+	FaultRedirect  FaultKind = "redirect"   // answer Status (307 by default) with Location
 )
 
 // Fault is a failure to inject.
@@ -95,6 +111,8 @@ type Fault struct {
 	Delay  time.Duration `json:"delay,omitempty"`
 	// ResetIn is when a rate limit resets, for X-Rate-Limit-Reset.
 	ResetIn time.Duration `json:"reset_in,omitempty"`
+	// Location is where a redirect points.
+	Location string `json:"location,omitempty"`
 }
 
 // Options configure a Server.
@@ -318,6 +336,12 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>%d %s</title></head><body><h1>%s</h1><p>The upstream server is not responding.</p></body></html>\n", status, http.StatusText(status), http.StatusText(status))
 	case FaultNoToken:
 		writeJSON(w, http.StatusOK, `{"token_type":"Bearer","expires_in":3600}`)
+	case FaultRedirect:
+		status := f.Status
+		if status == 0 {
+			status = http.StatusTemporaryRedirect
+		}
+		http.Redirect(w, r, f.Location, status)
 	default:
 		return false
 	}
@@ -396,7 +420,7 @@ func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, scope := s.issue(c.ID, tr.scopes, lifetime)
-	out := fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"access_token":"%s"`, int(lifetime.Seconds()), token)
+	out := fmt.Sprintf(`{"token_type":"Bearer","expires_in":%d,"access_token":"%s"`, c.expiresIn(lifetime), token)
 	if c.OmitExpiresIn {
 		out = fmt.Sprintf(`{"token_type":"Bearer","access_token":"%s"`, token)
 	}
@@ -442,7 +466,7 @@ func (s *Server) doorkeeperToken(w http.ResponseWriter, r *http.Request) {
 	}
 	token, scope := s.issue(c.ID, scopes, DoorkeeperLifetime)
 	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"expires_in\": %d,\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
-		token, int(DoorkeeperLifetime.Seconds()), jsonEscape(scope), s.opts.Now().Unix()))
+		token, c.expiresIn(DoorkeeperLifetime), jsonEscape(scope), s.opts.Now().Add(c.CreatedAtOffset).Unix()))
 }
 
 // doorkeeperInvalidGrant is Doorkeeper's body for a bad, used or expired code.

@@ -71,7 +71,7 @@ credential "short-lived" {
 
 daemon {
   parallel      = 4
-  check_timeout = "20s"
+  check_timeout = "45s"
 }
 
 credential "published" {

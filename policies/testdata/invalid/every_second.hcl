@@ -1,0 +1,4 @@
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+  check    = "@every 1s"
+}

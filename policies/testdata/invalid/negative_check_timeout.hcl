@@ -1,0 +1,3 @@
+daemon {
+  check_timeout = "-5s"
+}
