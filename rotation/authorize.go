@@ -61,6 +61,11 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 	if provider.AuthorizeURL == "" {
 		return nil, fmt.Errorf("provider %q has no authorize_url: set it in its provider block", provider.Name)
 	}
+	for what, u := range map[string]string{"token_url": provider.TokenURL, "authorize_url": provider.AuthorizeURL} {
+		if problem := policies.EndpointProblem(u, what, provider.InsecureHTTP); problem != "" {
+			return nil, fmt.Errorf("provider %q: %s", provider.Name, problem)
+		}
+	}
 	callback, err := loopbackRedirect(decl.RedirectURI)
 	if err != nil {
 		return nil, err
@@ -90,7 +95,12 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		return nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
 	}
 	answers := make(chan callbackAnswer, 1)
-	srv := &http.Server{Handler: callbackHandler(callback.Path, state, answers), ReadHeaderTimeout: 10 * time.Second}
+	ignored := func() {
+		if o.Out != nil {
+			fmt.Fprintln(o.Out, "(ignored an answer whose state does not match this request; still waiting)")
+		}
+	}
+	srv := &http.Server{Handler: callbackHandler(callback.Path, state, answers, ignored), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
 		// Shutdown, not Close: the browser's page must be written first.
@@ -114,16 +124,19 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		timeout = 5 * time.Minute
 	}
 	var ans callbackAnswer
-	select {
-	case ans = <-answers:
-	case <-time.After(timeout):
-		return nil, fmt.Errorf("no answer from the browser within %s: run credkeeper authorize %s again (--timeout sets the wait)", timeout, name)
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if ans.err != nil {
-		ans.reply(http.StatusBadRequest, ans.err.Error())
-		return nil, ans.err
+	giveUp := time.After(timeout)
+	for ans.code == "" { // answers with the wrong state never arrive here
+		select {
+		case ans = <-answers:
+		case <-giveUp:
+			return nil, fmt.Errorf("no answer from the browser within %s: run credkeeper authorize %s again (--timeout sets the wait)", timeout, name)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if ans.err != nil {
+			ans.reply(http.StatusBadRequest, ans.err.Error())
+			return nil, ans.err
+		}
 	}
 
 	xctx, cancel := context.WithTimeout(ctx, max(provider.Timeout, policies.DefaultProviderTimeout))
@@ -133,7 +146,7 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		transport = http.DefaultTransport
 	}
 	now := r.now()
-	tok, err := oc.Exchange(context.WithValue(xctx, oauth2.HTTPClient, &http.Client{Transport: transport}), ans.code, exchangeOpts...)
+	tok, err := oc.Exchange(context.WithValue(xctx, oauth2.HTTPClient, noRedirects(transport)), ans.code, exchangeOpts...)
 	if err != nil {
 		err = exchangeError(err, cred.ClientSecret.Reveal())
 		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
@@ -189,8 +202,15 @@ type callbackAnswer struct {
 	reply func(status int, msg string)
 }
 
-func callbackHandler(path, state string, answers chan<- callbackAnswer) http.Handler {
-	var answered atomic.Bool // the first visit is the answer; later ones are told so
+// errWrongState marks an answer that is not to this authorization request.
+var errWrongState = errors.New("the answer's state does not match the request's: it is not the answer to this authorization (a stale tab, or a forged request); nothing was stored")
+
+// callbackHandler serves the redirect URI. The first visit with the right
+// state is the answer; a visit with another state (a stale tab, a forged
+// link) is refused in that browser, reported through ignored, and does not
+// end the wait.
+func callbackHandler(path, state string, answers chan<- callbackAnswer, ignored func()) http.Handler {
+	var answered atomic.Bool // the first visit with the right state is the answer; later ones are told so
 	mux := http.NewServeMux()
 	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -202,7 +222,9 @@ func callbackHandler(path, state string, answers chan<- callbackAnswer) http.Han
 		ans := callbackAnswer{reply: func(status int, msg string) { pages <- page{status, msg} }}
 		switch {
 		case q.Get("state") != state:
-			ans.err = errors.New("the answer's state does not match the request's: it is not the answer to this authorization (a stale tab, or a forged request); nothing was stored")
+			writePage(w, http.StatusBadRequest, errWrongState.Error())
+			ignored()
+			return
 		case q.Get("error") == "access_denied":
 			ans.err = errors.New("the user declined the request (access_denied): nothing was stored")
 		case q.Get("error") != "":
@@ -221,16 +243,24 @@ func callbackHandler(path, state string, answers chan<- callbackAnswer) http.Han
 				return
 			}
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(p.status)
-		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>credkeeper</title></head><body><p>%s</p></body></html>\n", html.EscapeString(p.msg))
+		writePage(w, p.status, p.msg)
 	})
 	return mux
+}
+
+// writePage writes the one-line page the browser shows.
+func writePage(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>credkeeper</title></head><body><p>%s</p></body></html>\n", html.EscapeString(msg))
 }
 
 // exchangeError describes a failed code exchange without the client secret.
 func exchangeError(err error, clientSecret string) error {
 	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
+		return fmt.Errorf("the token endpoint redirected (%d)%s; the code and secret are never sent after a redirect: set token_url to the final URL", re.Response.StatusCode, locationHint(re.Response.Header))
+	}
 	if errors.As(err, &re) {
 		desc := re.ErrorDescription
 		if desc == "" {

@@ -80,11 +80,15 @@ type Checker struct {
 // time the classification is made at.
 func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, rotateBy time.Time, now time.Time) Result {
 	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now, RotateBy: rotateBy}
+	if problem := endpointProblem(p); problem != "" {
+		res.Class, res.Detail = ClassMisconfigured, problem+": nothing was sent"
+		return res
+	}
 	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
 	defer cancel()
 
 	rec := &recorder{base: c.transport()}
-	client := &http.Client{Transport: rec}
+	client := noRedirects(rec)
 	cc := clientcredentials.Config{
 		ClientID:     cred.ClientID,
 		ClientSecret: cred.ClientSecret.Reveal(),
@@ -144,6 +148,10 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cred *vaultstore.Credent
 		res.Class, res.Detail = ClassMisconfigured, fmt.Sprintf("provider %q has no probe to try the stored token against: add a probe block", p.Name)
 		return res
 	}
+	if problem := endpointProblem(p); problem != "" {
+		res.Class, res.Detail = ClassMisconfigured, problem+": nothing was sent"
+		return res
+	}
 	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
 	defer cancel()
 	start := time.Now()
@@ -176,6 +184,29 @@ func (c *Checker) probe(ctx context.Context, p *policies.Probe, token, clientSec
 		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, redact(body, clientSecret, token)
 	}
 	return Classify(r, time.Time{}, now), r.Status
+}
+
+// endpointProblem says why p's token URL or probe URL must not receive
+// credentials (plain http to a host that is not loopback), or "".
+func endpointProblem(p *policies.Provider) string {
+	if problem := policies.EndpointProblem(p.TokenURL, "token_url", p.InsecureHTTP); problem != "" {
+		return problem
+	}
+	if p.Probe != nil {
+		return policies.EndpointProblem(p.Probe.URL, "probe url", p.InsecureHTTP)
+	}
+	return ""
+}
+
+// noRedirects is a client that never follows a redirect: a 3xx comes back
+// as the answer. Go's default client would send a client_secret_post body
+// again to wherever a 307 points, and an Authorization header to any port
+// or scheme of the same host name; credentials go to their endpoint only.
+func noRedirects(transport http.RoundTripper) *http.Client {
+	return &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // providerTimeout bounds one check of p: its timeout, else the default.

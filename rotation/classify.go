@@ -142,6 +142,11 @@ func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 		return v
 	}
 
+	if r.Status >= 300 && r.Status < 400 {
+		v.Class = ClassMisconfigured
+		v.Detail = fmt.Sprintf("the token endpoint redirected (%d)%s; credentials are never sent after a redirect: set token_url to the final URL", r.Status, locationHint(r.Header))
+		return v
+	}
 	if code != "" {
 		return classifyErrorCode(v, r.Status, rotateBy, now)
 	}
@@ -217,6 +222,9 @@ func classifyProbe(r Response, now time.Time) Verdict {
 	case r.Status >= 200 && r.Status < 300:
 		v.Class = ClassOK
 		v.Detail = "a token was issued and the resource API accepted it"
+	case r.Status >= 300 && r.Status < 400:
+		v.Class = ClassMisconfigured
+		v.Detail = fmt.Sprintf("the resource API redirected (%d)%s; a bearer token is never sent after a redirect: set the probe url to the final URL", r.Status, locationHint(r.Header))
 	case r.Status == http.StatusUnauthorized:
 		v.Class = ClassExpired
 		switch {
@@ -383,6 +391,21 @@ func retryAt(h http.Header, now time.Time) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// locationHint names where a redirect pointed, without its query or
+// fragment (which could carry anything).
+func locationHint(h http.Header) string {
+	loc := h.Get("Location")
+	if loc == "" {
+		return ""
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return " to " + u.String()
 }
 
 func retryHint(at, now time.Time) string {

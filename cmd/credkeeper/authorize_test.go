@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,18 +181,23 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 		}
 	}
 
-	// A wrong state: an answer that is not to this request.
+	// The code exchange is redirected elsewhere: the secret does not follow.
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
 	authURL, wait := authorize(t)
-	resp, err := http.Get(g.redirect + "?code=forged&state=not-the-state")
-	if err != nil {
-		t.Fatal(err)
+	g.emu.InjectFault("12345", emulator.Fault{Kind: emulator.FaultRedirect, Location: other.URL + "/oauth/token"})
+	if resp, err := http.Get(authURL); err == nil {
+		resp.Body.Close()
 	}
-	resp.Body.Close()
-	if r := wait(); r.code != 1 || resp.StatusCode != 400 || !strings.Contains(r.stderr, "state does not match") {
-		t.Errorf("wrong state: exit %d, browser %d, %q", r.code, resp.StatusCode, r.stderr)
+	if r := wait(); r.code != 1 || !strings.Contains(r.stderr, "redirected (307) to "+other.URL+"/oauth/token") || !strings.Contains(r.stderr, "set token_url to the final URL") {
+		t.Errorf("a redirected code exchange: exit %d %q", r.code, r.stderr)
 	}
-	nothingStored("wrong state")
-	_ = authURL
+	if elsewhere.Load() != 0 {
+		t.Error("the code exchange followed the redirect")
+	}
+	nothingStored("a redirected code exchange")
+	g.emu.ClearFaults()
 
 	// The user says no.
 	g.emu.SetDeny("12345", true)
@@ -234,6 +240,36 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 	}
 	if g.storedToken(t) != firstToken {
 		t.Error("a refused code must not change the stored grant")
+	}
+}
+
+// An answer with the wrong state (a stale tab, a forged link) is refused in
+// the browser and ignored: authorize keeps waiting for the real one.
+func TestAuthorizeIgnoresAnAnswerWithTheWrongState(t *testing.T) {
+	g := newGrantEnv(t, "http://127.0.0.1:PORT/oauth2/callback", "http://127.0.0.1:PORT/oauth2/callback")
+	authURL, wait := authorize(t)
+	forged, err := http.Get(g.redirect + "?code=forged&state=not-the-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(forged.Body)
+	forged.Body.Close()
+	if forged.StatusCode != 400 || !strings.Contains(string(page), "state does not match") {
+		t.Errorf("the forged answer's page: %d %s", forged.StatusCode, page)
+	}
+	if tok := g.storedToken(t); tok != "" {
+		t.Error("the forged answer stored a token")
+	}
+	resp, err := http.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := wait(); r.code != 0 || resp.StatusCode != 200 || !strings.Contains(r.stdout, "ignored an answer whose state does not match") {
+		t.Errorf("after a forged answer, the real one: exit %d, browser %d\n%s%s", r.code, resp.StatusCode, r.stdout, r.stderr)
+	}
+	if tok := g.storedToken(t); tok == "" {
+		t.Error("the real answer stored no token")
 	}
 }
 

@@ -1,0 +1,142 @@
+package rotation_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+)
+
+// elsewhere is a server a redirect points at. It records what each request
+// carried: it must never see a client secret or a bearer token.
+type elsewhere struct {
+	mu       sync.Mutex
+	requests []string
+}
+
+func (e *elsewhere) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	e.mu.Lock()
+	e.requests = append(e.requests, r.Header.Get("Authorization")+" "+string(body))
+	e.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"access_token":"from-elsewhere","token_type":"Bearer","expires_in":3600}`)
+}
+
+func (e *elsewhere) seen() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]string(nil), e.requests...)
+}
+
+// A token endpoint or probe that redirects gets no credentials sent after
+// it: the check is misconfigured, names the Location, and is no refusal of
+// the secret. The other server is on the same host name and another port,
+// where Go's client would forward the Authorization header.
+func TestRedirectsNeverCarryCredentials(t *testing.T) {
+	other := &elsewhere{}
+	otherSrv := httptest.NewServer(other)
+	defer otherSrv.Close()
+	w := newWorld(t, func(url string) string {
+		return fmt.Sprintf(`
+provider "probe-redirects" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
+  auth_style = "header"
+  probe {
+    url = "%[1]s/redirect-probe"
+  }
+}
+`, url, emulator.AuthServerStage)
+	})
+	probeMux := http.NewServeMux()
+	probeMux.HandleFunc("/redirect-probe", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, otherSrv.URL+"/api/me", http.StatusFound)
+	})
+	w.emu.AddClient(emulator.Client{ID: "0oa-moved", Secrets: []string{"Moved-Secret-1"}})
+	w.emu.AddClient(emulator.Client{ID: "dmp-moved", Secrets: []string{"Moved-Secret-2"}, Scopes: []string{"public", "read_dmps"}})
+	w.emu.AddClient(emulator.Client{ID: "0oa-probed", Secrets: []string{"Moved-Secret-3"}})
+	w.emu.InjectFault("0oa-moved", emulator.Fault{Kind: emulator.FaultRedirect, Location: otherSrv.URL + "/oauth2/v1/token"})
+	w.emu.InjectFault("dmp-moved", emulator.Fault{Kind: emulator.FaultRedirect, Status: http.StatusPermanentRedirect, Location: otherSrv.URL + "/oauth/token"})
+	v := w.put("okta-moved", "okta-stage", "0oa-moved", "Moved-Secret-1", deadline)
+	w.put("dmp-moved", "doorkeeper", "dmp-moved", "Moved-Secret-2", deadline)
+	w.put("probed", "probe-redirects", "0oa-probed", "Moved-Secret-3", deadline)
+	// The probe's redirect is served beside the emulator's token endpoint.
+	w.runner.Checker = &rotation.Checker{Transport: routeProbe{probe: probeMux}}
+
+	for _, name := range []string{"okta-moved", "dmp-moved"} {
+		r := w.check(name, false)
+		if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) || !strings.Contains(r.Detail, "set token_url to the final URL") {
+			t.Errorf("%s: %s %q, want misconfigured naming the Location", name, r.Class, r.Detail)
+		}
+	}
+	if r := w.check("probed", false); r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) {
+		t.Errorf("a probe that redirects: %s %q", r.Class, r.Detail)
+	}
+	if seen := other.seen(); len(seen) != 0 {
+		t.Fatalf("the redirect target received %d requests: credentials followed a redirect", len(seen))
+	}
+	st, err := w.store.GetState(context.Background(), "okta-moved")
+	if err != nil || st.RejectedVersion != 0 {
+		t.Errorf("a redirect is not a refusal of version %d: %+v, %v", v, st, err)
+	}
+}
+
+// routeProbe sends /redirect-probe to probe and the rest to the network.
+type routeProbe struct{ probe http.Handler }
+
+func (rp routeProbe) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path != "/redirect-probe" {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	rec := httptest.NewRecorder()
+	rp.probe.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
+// refuseAll counts the requests it is asked to send, and sends none.
+type refuseAll struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (r *refuseAll) RoundTrip(*http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.n++
+	r.mu.Unlock()
+	return nil, fmt.Errorf("refused by the test")
+}
+
+// Plain http to another host is refused before anything is sent, even for
+// a provider built by hand rather than decoded from a file.
+func TestCleartextEndpointsAreRefusedBeforeSending(t *testing.T) {
+	w := newWorld(t, nil)
+	p, _ := w.cfg.Provider("okta-stage")
+	cleartext := *p
+	cleartext.TokenURL = "http://idp.example.org/oauth2/v1/token"
+	probed := *p
+	probed.Probe = &policies.Probe{URL: "http://api.example.org/v1/me", Method: http.MethodGet}
+	w.put("plain", "okta-stage", "0oa-plain", "Plain-Secret", deadline)
+	cred, err := w.store.GetCredential(context.Background(), "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	transport := &refuseAll{}
+	checker := &rotation.Checker{Transport: transport}
+	for name, p := range map[string]*policies.Provider{"token_url": &cleartext, "probe url": &probed} {
+		r := checker.Check(context.Background(), cred, p, deadline, w.now)
+		if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, "insecure_http") || !strings.Contains(r.Detail, name) {
+			t.Errorf("cleartext %s: %s %q", name, r.Class, r.Detail)
+		}
+	}
+	if transport.n != 0 {
+		t.Errorf("%d requests were sent", transport.n)
+	}
+}
