@@ -91,12 +91,21 @@ func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.Cr
 	return res, nil
 }
 
+// PromoteOptions tune Promote.
+type PromoteOptions struct {
+	// Force promotes a pair whose last check was not ok.
+	Force bool
+	// DropGrant removes a stored user grant instead of carrying it over.
+	DropGrant bool
+}
+
 // PromoteReport says what a promote did.
 type PromoteReport struct {
-	Version int  // the credential's version holding the new pair
-	Resumed bool // the pair was already written by an earlier, unfinished promote
-	Check   Result
-	Token   *vaultstore.Token // the token published from the new pair, if any
+	Version   int  // the credential's version holding the new pair
+	Resumed   bool // the pair was already written by an earlier, unfinished promote
+	KeptGrant bool // a stored user grant was carried over to the new pair
+	Check     Result
+	Token     *vaultstore.Token // the token published from the new pair, if any
 }
 
 // Promote makes the staged pair the credential's new version: one
@@ -106,8 +115,9 @@ type PromoteReport struct {
 // token published when the credential publishes one, and pending/NAME
 // removed last. If a step after the write fails, running Promote again
 // finishes the job: it finds the pair already written and resumes.
-// Without force, only a staged pair whose last check was ok is promoted.
-func (r *Runner) Promote(ctx context.Context, name string, force bool) (*PromoteReport, error) {
+// Without o.Force, only a staged pair whose last check was ok is promoted.
+// A user grant stored beside the old pair is kept unless o.DropGrant.
+func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*PromoteReport, error) {
 	p, err := r.Store.GetPending(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
 		return nil, fmt.Errorf("no pair is staged for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", name, name)
@@ -122,8 +132,9 @@ func (r *Runner) Promote(ctx context.Context, name string, force bool) (*Promote
 	rep := &PromoteReport{Version: cur.Version}
 	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
 		rep.Resumed = true
+		rep.KeptGrant = !cur.AccessToken.IsZero()
 	} else {
-		if !force && Class(p.LastClass) != ClassOK {
+		if !o.Force && Class(p.LastClass) != ClassOK {
 			last := p.LastClass
 			if last == "" {
 				last = "never checked"
@@ -138,6 +149,7 @@ func (r *Runner) Promote(ctx context.Context, name string, force bool) (*Promote
 			md.RotateBy = md.IssuedAt.Add(r.policyFor(name, md).Period)
 		}
 		next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+		rep.KeptGrant = carryGrant(next, cur, o.DropGrant)
 		if rep.Version, err = r.Store.PutCredential(ctx, next, cur.Version); err != nil {
 			return nil, fmt.Errorf("promote %s: %w", name, err)
 		}
@@ -198,50 +210,74 @@ func (r *Runner) policyFor(name string, md vaultstore.CredentialMetadata) *polic
 	return policies.Yearly()
 }
 
+// RollbackOptions tune Rollback.
+type RollbackOptions struct {
+	// ToVersion is the version to write back; 0 means the newest earlier
+	// version whose data is still there.
+	ToVersion int
+	// Force writes it back without checking that it still works.
+	Force bool
+	// DropGrant removes a stored user grant instead of carrying it over.
+	DropGrant bool
+}
+
+// RollbackReport says what a rollback did.
+type RollbackReport struct {
+	Version   int    // the new version holding the earlier pair
+	Check     Result // the earlier pair's check (none with Force)
+	KeptGrant bool   // the current user grant was carried over
+}
+
 // Rollback writes an earlier version's pair back as a new version of
-// credentials/NAME, with the dates that version recorded. toVersion 0 means
-// the newest earlier version whose data is still there. Unless force, the
-// old pair is checked first and the rollback refused if it no longer works.
-func (r *Runner) Rollback(ctx context.Context, name string, toVersion int, force bool) (newVersion int, check Result, err error) {
-	info, err := r.Store.CredentialInfo(ctx, name)
-	if err != nil {
-		return 0, Result{}, err
+// credentials/NAME, with the dates that version recorded. Unless o.Force,
+// the old pair is checked first and the rollback refused if it no longer
+// works. The user grant stored now (the newest the user approved) is kept
+// unless o.DropGrant.
+func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (*RollbackReport, error) {
+	cur, err := r.Store.GetCredential(ctx, name)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+		return nil, err
 	}
+	toVersion := o.ToVersion
 	if toVersion == 0 {
 		versions, err := r.Store.CredentialVersions(ctx, name)
 		if err != nil {
-			return 0, Result{}, err
+			return nil, err
 		}
 		for i := len(versions) - 1; i >= 0; i-- {
-			if v := versions[i]; v.Version < info.Version && !v.Deleted {
+			if v := versions[i]; v.Version < cur.Version && !v.Deleted {
 				toVersion = v.Version
 				break
 			}
 		}
 		if toVersion == 0 {
-			return 0, Result{}, fmt.Errorf("credentials/%s has no earlier version to roll back to", name)
+			return nil, fmt.Errorf("credentials/%s has no earlier version to roll back to", name)
 		}
 	}
-	if toVersion >= info.Version {
-		return 0, Result{}, fmt.Errorf("version %d is not earlier than the current version %d", toVersion, info.Version)
+	if toVersion >= cur.Version {
+		return nil, fmt.Errorf("version %d is not earlier than the current version %d", toVersion, cur.Version)
 	}
 	old, err := r.Store.GetCredentialVersion(ctx, name, toVersion)
 	if err != nil {
-		return 0, Result{}, err
+		return nil, err
 	}
-	if !force {
+	rep := &RollbackReport{}
+	if !o.Force {
 		provider, rotateBy, problem := r.resolve(old)
 		if problem != "" {
-			return 0, Result{}, errors.New(problem)
+			return nil, errors.New(problem)
 		}
-		check = r.checker().Check(ctx, old, provider, rotateBy, r.now())
-		if check.Class != ClassOK {
-			return 0, check, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, check.Class, check.Detail)
+		rep.Check = r.checker().Check(ctx, old, provider, rotateBy, r.now())
+		if rep.Check.Class != ClassOK {
+			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}
 	}
 	back := &vaultstore.Credential{Name: name, ClientID: old.ClientID, ClientSecret: old.ClientSecret, Metadata: old.Metadata}
-	newVersion, err = r.Store.PutCredential(ctx, back, info.Version)
-	return newVersion, check, err
+	rep.KeptGrant = carryGrant(back, cur, o.DropGrant)
+	if rep.Version, err = r.Store.PutCredential(ctx, back, cur.Version); err != nil {
+		return nil, err
+	}
+	return rep, nil
 }
 
 // RotationStatus is what `rotate status` shows. It holds no secret.

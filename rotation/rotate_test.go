@@ -56,7 +56,7 @@ func TestStagePromoteRollback(t *testing.T) {
 		t.Fatalf("status after stage: %+v", st)
 	}
 
-	rep, err := r.Promote(ctx, "ctrp-stage", false)
+	rep, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{})
 	if err != nil {
 		t.Fatalf("promote: %v", err)
 	}
@@ -80,9 +80,9 @@ func TestStagePromoteRollback(t *testing.T) {
 	}
 
 	// Roll back: the old pair still works during the overlap.
-	v, check, err := r.Rollback(ctx, "ctrp-stage", 0, false)
-	if err != nil || v != 3 || check.Class != ClassOK {
-		t.Fatalf("rollback: version %d, %s, %v", v, check.Class, err)
+	back, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{})
+	if err != nil || back.Version != 3 || back.Check.Class != ClassOK {
+		t.Fatalf("rollback: %+v, %v", back, err)
 	}
 	cred, _ = r.Store.GetCredential(ctx, "ctrp-stage")
 	if cred.ClientID != "0oa-2026" || !cred.ClientSecret.Equal(secret.New("secret-2026")) || !cred.Metadata.RotateBy.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
@@ -91,11 +91,11 @@ func TestStagePromoteRollback(t *testing.T) {
 
 	// Once the overlap ends the old pair is refused: rollback to it is refused too.
 	emu.SetSecrets("0oa-2026")
-	if _, _, err := r.Rollback(ctx, "ctrp-stage", 2, false); err != nil {
+	if _, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{ToVersion: 2}); err != nil {
 		t.Fatalf("rollback to the new pair: %v", err)
 	}
-	if _, check, err := r.Rollback(ctx, "ctrp-stage", 1, false); err == nil || check.Class != ClassInvalidClient || !strings.Contains(err.Error(), "no longer works") {
-		t.Errorf("rollback to a refused pair: %s %v", check.Class, err)
+	if rep, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{ToVersion: 1}); err == nil || rep.Check.Class != ClassInvalidClient || !strings.Contains(err.Error(), "no longer works") {
+		t.Errorf("rollback to a refused pair: %+v %v", rep, err)
 	}
 }
 
@@ -107,7 +107,7 @@ func TestPromoteRefusesAFailedPair(t *testing.T) {
 	if err != nil || res.Class != ClassInvalidClient {
 		t.Fatalf("stage a bad pair: %s %v", res.Class, err)
 	}
-	if _, err := r.Promote(ctx, "ctrp-stage", false); err == nil || !strings.Contains(err.Error(), "the staged pair's last check was invalid_client") {
+	if _, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{}); err == nil || !strings.Contains(err.Error(), "the staged pair's last check was invalid_client") {
 		t.Fatalf("promote of a refused pair: %v", err)
 	}
 	if cred, _ := r.Store.GetCredential(ctx, "ctrp-stage"); cred.ClientID != "0oa-2026" || cred.Version != 1 {
@@ -128,7 +128,7 @@ func TestPromoteInterruptedAfterTheWriteIsFinishedByRunningItAgain(t *testing.T)
 		t.Fatal(err)
 	}
 	r.afterPromoteWrite = func() error { return errors.New("the process was killed") }
-	_, err := r.Promote(ctx, "ctrp-stage", false)
+	_, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{})
 	if err == nil || !strings.Contains(err.Error(), "version 2") || !strings.Contains(err.Error(), "run credkeeper rotate promote ctrp-stage again") {
 		t.Fatalf("interrupted promote: %v", err)
 	}
@@ -137,7 +137,7 @@ func TestPromoteInterruptedAfterTheWriteIsFinishedByRunningItAgain(t *testing.T)
 	}
 
 	r.afterPromoteWrite = nil
-	rep, err := r.Promote(ctx, "ctrp-stage", false)
+	rep, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{})
 	if err != nil || !rep.Resumed || rep.Version != 2 || rep.Token == nil {
 		t.Fatalf("promote again: %+v %v", rep, err)
 	}
@@ -146,5 +146,66 @@ func TestPromoteInterruptedAfterTheWriteIsFinishedByRunningItAgain(t *testing.T)
 	}
 	if _, err := r.Store.GetPending(ctx, "ctrp-stage"); !errors.Is(err, vaultstore.ErrNotFound) {
 		t.Errorf("pending after the resumed promote: %v", err)
+	}
+}
+
+// withGrant stores a user grant's token beside the app's pair, as
+// credkeeper authorize does.
+func withGrant(t *testing.T, r *Runner) {
+	t.Helper()
+	ctx := context.Background()
+	cur, err := r.Store.GetCredential(ctx, "ctrp-stage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.AccessToken = secret.New("user-grant-token")
+	cur.Grant = vaultstore.StoredGrant{TokenType: "Bearer", Scope: "read_dmps", CreatedAt: planNow}
+	if _, err := r.Store.PutCredential(ctx, cur, cur.Version); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func grantOf(t *testing.T, r *Runner) string {
+	t.Helper()
+	cur, err := r.Store.GetCredential(context.Background(), "ctrp-stage")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cur.AccessToken.IsZero() && cur.Grant.Scope != "read_dmps" {
+		t.Errorf("the grant's token kept without its description: %+v", cur.Grant)
+	}
+	return cur.AccessToken.Reveal()
+}
+
+// Rotating the app's secret keeps the user grant stored beside it: secret
+// set, promote and rollback all carry it over (and say so), unless asked
+// to drop it.
+func TestRotatingTheAppSecretKeepsTheUserGrant(t *testing.T) {
+	r, emu := rotationWorld(t)
+	ctx := context.Background()
+	withGrant(t, r)
+
+	rep, err := SetSecret(ctx, r.Store, r.Config, SetSecretRequest{Name: "ctrp-stage", ClientID: "0oa-2026", ClientSecret: secret.New("secret-2026")}, planNow)
+	if err != nil || !rep.KeptGrant || grantOf(t, r) != "user-grant-token" {
+		t.Fatalf("secret set: %+v %v, grant %q", rep, err, grantOf(t, r))
+	}
+
+	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
+	if _, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("secret-2027")}); err != nil {
+		t.Fatal(err)
+	}
+	prom, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{})
+	if err != nil || !prom.KeptGrant || grantOf(t, r) != "user-grant-token" {
+		t.Fatalf("promote: %+v %v, grant %q", prom, err, grantOf(t, r))
+	}
+
+	back, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{})
+	if err != nil || !back.KeptGrant || grantOf(t, r) != "user-grant-token" {
+		t.Fatalf("rollback: %+v %v, grant %q", back, err, grantOf(t, r))
+	}
+
+	rep, err = SetSecret(ctx, r.Store, r.Config, SetSecretRequest{Name: "ctrp-stage", ClientID: "0oa-2026", ClientSecret: secret.New("secret-2026"), DropGrant: true}, planNow)
+	if err != nil || rep.KeptGrant || grantOf(t, r) != "" {
+		t.Fatalf("secret set --drop-grant: %+v %v, grant %q", rep, err, grantOf(t, r))
 	}
 }

@@ -22,22 +22,34 @@ type SetSecretRequest struct {
 	Owner        string
 	IssuedAt     time.Time
 	RotateBy     time.Time
+	// DropGrant removes a stored user grant instead of keeping it.
+	DropGrant bool
+}
+
+// SetSecretReport says what SetSecret wrote.
+type SetSecretReport struct {
+	Version int
+	// KeptGrant: the credential holds a user grant's token, carried over
+	// to the new version.
+	KeptGrant bool
 }
 
 // SetSecret writes a client ID and secret to credentials/NAME with
-// check-and-set against the version it read, and returns the new version.
-func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, req SetSecretRequest, now time.Time) (int, error) {
+// check-and-set against the version it read. A user grant stored beside
+// the old pair is kept unless req.DropGrant.
+func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, req SetSecretRequest, now time.Time) (*SetSecretReport, error) {
 	if req.ClientID == "" {
-		return 0, errors.New("the client ID is empty: pass --client-id")
+		return nil, errors.New("the client ID is empty: pass --client-id")
 	}
 	if req.ClientSecret.IsZero() {
-		return 0, errors.New("the client secret is empty: give it on standard input, one line")
+		return nil, errors.New("the client secret is empty: give it on standard input, one line")
 	}
 	if err := vaultstore.ValidateName(req.Name); err != nil {
-		return 0, err
+		return nil, err
 	}
 	cas := 0
 	var existing *vaultstore.CredentialMetadata
+	var cur *vaultstore.Credential
 	info, err := store.CredentialInfo(ctx, req.Name)
 	switch {
 	case err == nil:
@@ -45,7 +57,13 @@ func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Confi
 		existing = &info.Metadata
 	case errors.Is(err, vaultstore.ErrNotFound):
 	default:
-		return 0, err
+		return nil, err
+	}
+	if cas > 0 { // the pair in place may hold a user grant to keep
+		cur, err = store.GetCredentialVersion(ctx, req.Name, cas)
+		if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) && !errors.Is(err, vaultstore.ErrNotFound) {
+			return nil, err
+		}
 	}
 	var declared *policies.Credential
 	if cfg != nil {
@@ -54,11 +72,27 @@ func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Confi
 	md := ResolveMetadata(req, existing, declared, cfg, now)
 	if md.Provider != "" && cfg != nil {
 		if _, ok := cfg.Provider(md.Provider); !ok {
-			return 0, fmt.Errorf("unknown provider %q: declare a provider block or use a preset (%v)", md.Provider, policies.PresetNames())
+			return nil, fmt.Errorf("unknown provider %q: declare a provider block or use a preset (%v)", md.Provider, policies.PresetNames())
 		}
 	}
 	c := &vaultstore.Credential{Name: req.Name, ClientID: req.ClientID, ClientSecret: req.ClientSecret, Metadata: md}
-	return store.PutCredential(ctx, c, cas)
+	rep := &SetSecretReport{KeptGrant: carryGrant(c, cur, req.DropGrant)}
+	if rep.Version, err = store.PutCredential(ctx, c, cas); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// carryGrant copies the user grant's token that cur holds (if any) to
+// next, a new pair for the same credential, unless drop is set; it reports
+// whether it did. A user grant belongs to the person who approved it, not
+// to the app's secret: rotating the secret must not sign them out.
+func carryGrant(next, cur *vaultstore.Credential, drop bool) bool {
+	if drop || cur == nil || cur.AccessToken.IsZero() {
+		return false
+	}
+	next.AccessToken, next.Grant = cur.AccessToken, cur.Grant
+	return true
 }
 
 // ResolveMetadata decides a credential's metadata on `secret set`. Each

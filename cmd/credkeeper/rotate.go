@@ -77,7 +77,7 @@ func newRotateStageCmd(opts *globalOptions) *cobra.Command {
 }
 
 func newRotatePromoteCmd(opts *globalOptions) *cobra.Command {
-	var force bool
+	var force, dropGrant bool
 	cmd := &cobra.Command{
 		Use:   "promote NAME",
 		Short: "Make the staged pair the current one (only when its last check was ok)",
@@ -86,7 +86,9 @@ check-and-set write) with issued_at today and its deadline, checks it, publishes
 a token from it when the credential publishes one, and removes pending/NAME.
 If a step after the write fails, run promote again: it resumes.
 
---force promotes a pair whose last check was not ok, or that was never checked.`,
+--force promotes a pair whose last check was not ok, or that was never checked.
+A user grant stored with the credential (credkeeper authorize) is kept with the
+new pair; --drop-grant removes it.`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := opts.runner(cmd)
@@ -96,9 +98,12 @@ If a step after the write fails, run promote again: it resumes.
 			if force {
 				fmt.Fprintln(opts.Err, "credkeeper: warning: --force: promoting without requiring a good check of the staged pair")
 			}
-			rep, err := r.Promote(cmd.Context(), args[0], force)
+			rep, err := r.Promote(cmd.Context(), args[0], rotation.PromoteOptions{Force: force, DropGrant: dropGrant})
 			if err != nil {
 				return err
+			}
+			if rep.KeptGrant {
+				fmt.Fprintln(opts.Out, keptGrantNote)
 			}
 			if rep.Resumed {
 				fmt.Fprintf(opts.Out, "The pair was already written as version %d by an earlier promote; finished the rest.\n", rep.Version)
@@ -113,13 +118,17 @@ If a step after the write fails, run promote again: it resumes.
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "promote even if the staged pair's last check was not ok")
+	cmd.Flags().BoolVar(&dropGrant, "drop-grant", false, "remove the stored user grant instead of keeping it")
 	return cmd
 }
 
+// keptGrantNote tells the user their stored grant survived a new pair.
+const keptGrantNote = "Kept the stored user grant (its access token) with the new pair; --drop-grant removes it."
+
 func newRotateRollbackCmd(opts *globalOptions) *cobra.Command {
 	var (
-		toVersion int
-		force     bool
+		toVersion        int
+		force, dropGrant bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rollback NAME [--to-version N]",
@@ -130,11 +139,14 @@ func newRotateRollbackCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, _, err := r.Rollback(cmd.Context(), args[0], toVersion, force)
+			rep, err := r.Rollback(cmd.Context(), args[0], rotation.RollbackOptions{ToVersion: toVersion, Force: force, DropGrant: dropGrant})
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(opts.Out, "Rolled back: credentials/%s is now version %d, a copy of an earlier pair.\n", args[0], v)
+			if rep.KeptGrant {
+				fmt.Fprintln(opts.Out, keptGrantNote)
+			}
+			_, err = fmt.Fprintf(opts.Out, "Rolled back: credentials/%s is now version %d, a copy of an earlier pair.\n", args[0], rep.Version)
 			return err
 		},
 	}

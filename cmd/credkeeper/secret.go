@@ -31,6 +31,7 @@ func newSecretCmd(opts *globalOptions) *cobra.Command {
 type secretSetOptions struct {
 	clientID, provider, environment, owner string
 	issuedAt, rotateBy                     string
+	dropGrant                              bool
 }
 
 func newSecretSetCmd(opts *globalOptions) *cobra.Command {
@@ -45,12 +46,14 @@ On a terminal it is asked for without echo.
 
 Metadata not given on the command line comes from the credential's block in
 the config, else from the record already in Vault, else from defaults: issued
-today, to be rotated 365 days after issue.`,
+today, to be rotated 365 days after issue. A user grant stored with the
+credential (credkeeper authorize) is kept with the new pair; --drop-grant
+removes it.`,
 		Example: `  printf '%s\n' "$CLIENT_SECRET" | credkeeper secret set ctrp-stage --client-id 0oa1b2c3 --provider ctrp-stage
   credkeeper secret set dmptool --client-id 12345 --provider dmptool --rotate-by 2027-03-01 < secret.txt`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := rotation.SetSecretRequest{Name: args[0], ClientID: o.clientID, Provider: o.provider, Environment: o.environment, Owner: o.owner}
+			req := rotation.SetSecretRequest{Name: args[0], ClientID: o.clientID, Provider: o.provider, Environment: o.environment, Owner: o.owner, DropGrant: o.dropGrant}
 			var err error
 			if req.IssuedAt, err = parseDateFlag("--issued-at", o.issuedAt); err != nil {
 				return err
@@ -68,11 +71,14 @@ today, to be rotated 365 days after issue.`,
 			if err != nil {
 				return err
 			}
-			version, err := rotation.SetSecret(cmd.Context(), store, cfg, req, opts.now())
+			rep, err := rotation.SetSecret(cmd.Context(), store, cfg, req, opts.now())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(opts.Out, "Success! Wrote %s/%s/credentials/%s (version %d).\n", store.Mount(), store.Prefix(), req.Name, version)
+			if rep.KeptGrant {
+				fmt.Fprintln(opts.Out, keptGrantNote)
+			}
+			_, err = fmt.Fprintf(opts.Out, "Success! Wrote %s/%s/credentials/%s (version %d).\n", store.Mount(), store.Prefix(), req.Name, rep.Version)
 			return err
 		},
 	}
@@ -83,6 +89,7 @@ today, to be rotated 365 days after issue.`,
 	f.StringVar(&o.owner, "owner", "", "who owns the credential, e.g. security@example.org")
 	f.StringVar(&o.issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
 	f.StringVar(&o.rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
+	f.BoolVar(&o.dropGrant, "drop-grant", false, "remove a stored user grant instead of keeping it with the new pair")
 	_ = cmd.MarkFlagRequired("client-id")
 	return cmd
 }
