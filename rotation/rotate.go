@@ -133,6 +133,9 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
 		rep.Resumed = true
 		rep.KeptGrant = !cur.AccessToken.IsZero()
+		if err := r.finishMetadata(ctx, name, cur); err != nil {
+			return rep, r.unfinished(name, rep.Version, "writing the new pair's dates to its metadata", err)
+		}
 	} else {
 		if !o.Force && Class(p.LastClass) != ClassOK {
 			last := p.LastClass
@@ -183,6 +186,28 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		return rep, r.unfinished(name, rep.Version, "removing pending/"+name, err)
 	}
 	return rep, nil
+}
+
+// finishMetadata makes the custom metadata carry the dates the current
+// version's data records (PutCredential writes the data first, then the
+// metadata): a promote interrupted between the two left the old deadline
+// in the metadata, where reminders and the classifier read it.
+func (r *Runner) finishMetadata(ctx context.Context, name string, cur *vaultstore.Credential) error {
+	written, err := r.Store.GetCredentialVersion(ctx, name, cur.Version)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && written != nil) {
+		return err
+	}
+	if written.Metadata.IssuedAt.Equal(cur.Metadata.IssuedAt) && written.Metadata.RotateBy.Equal(cur.Metadata.RotateBy) {
+		return nil
+	}
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return err
+	}
+	if info.Version != cur.Version {
+		return fmt.Errorf("credentials/%s moved to version %d meanwhile", name, info.Version)
+	}
+	return r.Store.PutCredentialMetadata(ctx, name, written.Metadata, info.Fingerprint)
 }
 
 func (r *Runner) unfinished(name string, version int, step string, err error) error {

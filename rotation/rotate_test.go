@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -207,5 +209,55 @@ func TestRotatingTheAppSecretKeepsTheUserGrant(t *testing.T) {
 	rep, err = SetSecret(ctx, r.Store, r.Config, SetSecretRequest{Name: "ctrp-stage", ClientID: "0oa-2026", ClientSecret: secret.New("secret-2026"), DropGrant: true}, planNow)
 	if err != nil || rep.KeptGrant || grantOf(t, r) != "" {
 		t.Fatalf("secret set --drop-grant: %+v %v, grant %q", rep, err, grantOf(t, r))
+	}
+}
+
+// A promote whose metadata write failed (the pair written, its dates not)
+// is finished by running it again: the new issued_at and rotate_by land
+// too, not only the data.
+func TestPromoteFailedInItsMetadataStepIsFinishedByRunningItAgain(t *testing.T) {
+	r, emu := rotationWorld(t)
+	ctx := context.Background()
+	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
+	if _, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("secret-2027")}); err != nil {
+		t.Fatal(err)
+	}
+	// A token that may write credentials' data but not their metadata.
+	env := vaulttest.New(t)
+	policy := fmt.Sprintf(`
+path "%[1]s/data/%[2]s/*" { capabilities = ["create", "read", "update"] }
+path "%[1]s/metadata/%[2]s/*" { capabilities = ["read", "list"] }
+`, r.Store.Mount(), r.Store.Prefix())
+	name := "no-metadata-" + strings.ReplaceAll(r.Store.Prefix(), "/", "-")
+	if err := env.Root.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{name}, NoDefaultPolicy: true, TTL: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := env.Config()
+	cfg.Prefix = r.Store.Prefix()
+	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
+	limited, err := vaultstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := &Runner{Store: limited, Config: r.Config, Now: r.Now}
+	if _, err := half.Promote(ctx, "ctrp-stage", PromoteOptions{}); !errors.Is(err, vaultstore.ErrPermissionDenied) {
+		t.Fatalf("promote without metadata rights: %v, want permission denied", err)
+	}
+	if info, _ := r.Store.CredentialInfo(ctx, "ctrp-stage"); info.Version != 2 || info.Metadata.RotateBy.Year() != 2026 {
+		t.Fatalf("the data should be written and the metadata not: version %d rotate_by %v", info.Version, info.Metadata.RotateBy)
+	}
+
+	rep, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{})
+	if err != nil || !rep.Resumed {
+		t.Fatalf("promote again: %+v %v", rep, err)
+	}
+	info, err := r.Store.CredentialInfo(ctx, "ctrp-stage")
+	wantIssued := planNow.UTC().Truncate(24 * time.Hour)
+	if err != nil || !info.Metadata.IssuedAt.Equal(wantIssued) || !info.Metadata.RotateBy.Equal(wantIssued.Add(365*24*time.Hour)) || info.Version != 2 {
+		t.Errorf("after the resumed promote: %+v, %v; want issued %v and rotate_by a year later", info, err, wantIssued)
 	}
 }
