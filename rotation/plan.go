@@ -183,10 +183,10 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 		}
 		p.Notices = append(p.Notices, credentialNotices(c, want, exists && cur.Version > 0, cfg, now)...)
 		if exists && hasPending[c.Name] {
-			switch pend, err := store.GetPending(ctx, c.Name); {
+			switch pend, err := store.PendingInfo(ctx, c.Name); {
 			case err == nil:
 				p.Notices = append(p.Notices, Notice{Name: c.Name, Message: pendingNotice(pend, now)})
-			case !errors.Is(err, vaultstore.ErrNotFound) && !errors.Is(err, vaultstore.ErrMalformed):
+			case !errors.Is(err, vaultstore.ErrNotFound):
 				return nil, err
 			}
 		}
@@ -319,7 +319,7 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 }
 
 // pendingNotice describes a staged pair: "pending: ok, checked 2h ago".
-func pendingNotice(p *vaultstore.Pending, now time.Time) string {
+func pendingNotice(p *vaultstore.PendingInfo, now time.Time) string {
 	switch {
 	case p.LastClass == "":
 		return fmt.Sprintf("has a new pair staged on %s, not checked yet", p.StagedAt.UTC().Format(time.RFC3339))

@@ -67,12 +67,20 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	if Class(p.LastClass).IsCredentialFailure() {
-		return Result{Name: name, Class: Class(p.LastClass), NotSent: true, CheckedAt: r.now(),
-			Detail: "not re-sent: the provider refused the staged pair as " + p.LastClass + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
+	refused := Class(p.LastClass)
+	if ref, ok := r.Cache.refusal(pendingKey(name), p.Version); ok {
+		refused = ref.Class // remembered though its record failed
+	}
+	if refused.IsCredentialFailure() {
+		return Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
+			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
 	}
 	return r.checkPending(ctx, name, info.Metadata, p)
 }
+
+// pendingKey is where the Cache remembers a refusal of name's staged pair
+// (a slash cannot be in a credential's name).
+func pendingKey(name string) string { return "pending/" + name }
 
 func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (Result, error) {
 	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
@@ -84,8 +92,11 @@ func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.Cr
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
 		res = r.checker().Check(ctx, cand, provider, time.Time{}, r.now())
 	}
+	if res.Class.IsCredentialFailure() {
+		r.Cache.rememberRefusal(pendingKey(name), Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
+	}
 	p.LastClass, p.CheckedAt = string(res.Class), res.CheckedAt.UTC().Truncate(time.Second)
-	if _, err := r.Store.PutPending(ctx, name, p, p.Version); err != nil {
+	if err := r.Store.PutPendingResult(ctx, name, p.Version, p.LastClass, p.CheckedAt); err != nil {
 		return res, fmt.Errorf("the staged pair was checked (%s) but its result not recorded: %w", res.Class, err)
 	}
 	return res, nil
@@ -335,8 +346,8 @@ func (r *Runner) Status(ctx context.Context, name string) (*RotationStatus, erro
 	if st.Versions, err = r.Store.CredentialVersions(ctx, name); err != nil {
 		return nil, err
 	}
-	switch p, err := r.Store.GetPending(ctx, name); {
-	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && p != nil:
+	switch p, err := r.Store.PendingInfo(ctx, name); {
+	case err == nil:
 		st.Pending = &PendingStatus{ClientID: p.ClientID, StagedAt: p.StagedAt, RotateBy: p.RotateBy, LastClass: p.LastClass, CheckedAt: p.CheckedAt}
 	case !errors.Is(err, vaultstore.ErrNotFound):
 		return nil, err

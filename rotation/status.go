@@ -59,7 +59,7 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 			return
 		}
 		if hasPending[in.Name] {
-			switch p, err := store.GetPending(ctx, in.Name); {
+			switch p, err := store.PendingInfo(ctx, in.Name); {
 			case err == nil && p.LastClass != "":
 				row.Pending = p.LastClass
 			case err == nil:

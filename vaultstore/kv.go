@@ -125,7 +125,9 @@ func (s *Store) writeMeta(ctx context.Context, kind, name string, custom map[str
 	}
 	cm := make(map[string]any, len(custom))
 	for k, v := range custom {
-		cm[k] = v
+		if v != "" { // KV v2 refuses empty values; absent reads back as ""
+			cm[k] = v
+		}
 	}
 	err := s.kv.PutMetadata(ctx, s.relPath(kind, name), api.KVMetadataPutInput{CustomMetadata: cm, MaxVersions: maxVersions})
 	return wrapErr("write metadata", s.metaPath(kind, name), s.Address(), err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strconv"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -200,7 +202,61 @@ func (s *Store) DeleteToken(ctx context.Context, name string) error {
 	return s.destroy(ctx, KindTokens, name)
 }
 
-// GetPending reads pending/NAME.
+// Custom metadata keys of pending/NAME: all that the staged pair tells but
+// its secret, where the auditor role (which may read metadata, never data)
+// can see it.
+const (
+	metaPendingClientID       = "client_id"
+	metaPendingStagedAt       = "staged_at"
+	metaPendingRotateBy       = "rotate_by"
+	metaPendingStagedVersion  = "staged_version"
+	metaPendingLastClass      = "last_class"
+	metaPendingCheckedAt      = "checked_at"
+	metaPendingCheckedVersion = "checked_version"
+)
+
+// PendingInfo is pending/NAME without its secret: what its custom metadata
+// says of the pair staged as data version Version.
+type PendingInfo struct {
+	ClientID  string
+	StagedAt  time.Time
+	RotateBy  time.Time
+	LastClass string // the class of the last check of this version; "" when unchecked
+	CheckedAt time.Time
+	Version   int
+}
+
+// PendingInfo reads pending/NAME's metadata, never its secret. A class
+// recorded for an earlier staged version is not reported.
+func (s *Store) PendingInfo(ctx context.Context, name string) (*PendingInfo, error) {
+	m, err := s.readMeta(ctx, KindPending, name)
+	if err != nil {
+		return nil, err
+	}
+	if m.CurrentVersion == 0 {
+		return nil, &Error{Op: "read", Path: s.metaPath(KindPending, name), Kind: ErrNotFound}
+	}
+	return pendingInfo(m), nil
+}
+
+func pendingInfo(m *Meta) *PendingInfo {
+	c := m.Custom
+	info := &PendingInfo{Version: m.CurrentVersion}
+	if strconv.Itoa(m.CurrentVersion) != c[metaPendingStagedVersion] {
+		return info // written by an older credkeeper, or mid-write: nothing known but its existence
+	}
+	info.ClientID = c[metaPendingClientID]
+	info.StagedAt, _ = time.Parse(time.RFC3339, c[metaPendingStagedAt])
+	info.RotateBy, _ = parseDate(c[metaPendingRotateBy])
+	if c[metaPendingCheckedVersion] == c[metaPendingStagedVersion] {
+		info.LastClass = c[metaPendingLastClass]
+		info.CheckedAt, _ = time.Parse(time.RFC3339, c[metaPendingCheckedAt])
+	}
+	return info
+}
+
+// GetPending reads pending/NAME: the staged pair from its data, and its
+// last check from its metadata.
 func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	data, v, err := s.readData(ctx, KindPending, name)
 	if err != nil {
@@ -210,12 +266,19 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	p := &Pending{
 		ClientID:     str("client_id"),
 		ClientSecret: secret.New(str("client_secret")),
-		LastClass:    str("last_class"),
+		LastClass:    str("last_class"), // where an older credkeeper kept it
 		Version:      v,
 	}
 	p.RotateBy, _ = parseDate(str("rotate_by"))
 	p.StagedAt, _ = time.Parse(time.RFC3339, str("staged_at"))
 	p.CheckedAt, _ = time.Parse(time.RFC3339, str("checked_at"))
+	m, err := s.readMeta(ctx, KindPending, name)
+	if err != nil {
+		return nil, err
+	}
+	if info := pendingInfo(m); info.Version == v && info.LastClass != "" {
+		p.LastClass, p.CheckedAt = info.LastClass, info.CheckedAt
+	}
 	if p.ClientID == "" || p.ClientSecret.IsZero() {
 		return p, &Error{Op: "read", Path: s.dataPath(KindPending, name), Kind: ErrMalformed,
 			Err: fmt.Errorf("the staged pair lacks its client ID or secret"), Hint: "stage it again with credkeeper rotate stage " + name}
@@ -223,20 +286,50 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	return p, nil
 }
 
-// PutPending writes pending/NAME if its version is still cas; it returns the new version.
+// PutPending writes pending/NAME if its version is still cas (the pair in
+// its data, the rest in its metadata too), and returns the new version.
+// The new version is unchecked until PutPendingResult records its class.
 func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int) (int, error) {
 	data := map[string]any{
 		"client_id":     p.ClientID,
 		"client_secret": p.ClientSecret.Reveal(),
-		"last_class":    p.LastClass,
 		"staged_at":     formatTime(p.StagedAt),
-		"checked_at":    formatTime(p.CheckedAt),
 		"rotate_by":     "",
 	}
 	if !p.RotateBy.IsZero() {
 		data["rotate_by"] = p.RotateBy.UTC().Format(DateLayout)
 	}
-	return s.writeData(ctx, KindPending, name, data, cas)
+	v, err := s.writeData(ctx, KindPending, name, data, cas)
+	if err != nil {
+		return 0, err
+	}
+	custom := map[string]string{
+		metaPendingClientID:      p.ClientID,
+		metaPendingStagedAt:      formatTime(p.StagedAt),
+		metaPendingRotateBy:      data["rotate_by"].(string),
+		metaPendingStagedVersion: strconv.Itoa(v),
+	}
+	return v, s.writeMeta(ctx, KindPending, name, custom, 0)
+}
+
+// PutPendingResult records the class of a check of the pair staged as
+// version, in pending/NAME's metadata. It refuses with ErrCASConflict when
+// another pair was staged since (KV v2 has no check-and-set on metadata:
+// it re-reads just before writing).
+func (s *Store) PutPendingResult(ctx context.Context, name string, version int, class string, checkedAt time.Time) error {
+	m, err := s.readMeta(ctx, KindPending, name)
+	if err != nil {
+		return err
+	}
+	if m.CurrentVersion != version || m.Custom[metaPendingStagedVersion] != strconv.Itoa(version) {
+		return &Error{Op: "write metadata", Path: s.metaPath(KindPending, name), Kind: ErrCASConflict,
+			Err: fmt.Errorf("version %d was staged after the checked version %d", m.CurrentVersion, version)}
+	}
+	custom := maps.Clone(m.Custom)
+	custom[metaPendingLastClass] = class
+	custom[metaPendingCheckedAt] = formatTime(checkedAt)
+	custom[metaPendingCheckedVersion] = strconv.Itoa(version)
+	return s.writeMeta(ctx, KindPending, name, custom, m.MaxVersions)
 }
 
 // DeletePending removes pending/NAME.
