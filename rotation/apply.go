@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -28,6 +29,11 @@ func (r *ApplyReport) Counts() (add, change, destroy int) {
 type ApplyOptions struct {
 	// Prune deletes credentials the config no longer declares.
 	Prune bool
+	// Policies are the ACL policies the configuration asks for now
+	// (ManagedPolicies). A plan's policy change is applied only if its text
+	// is exactly what they generate: a plan file is data, and a tampered
+	// one must not write any policy it likes into Vault.
+	Policies []policies.ManagedPolicy
 
 	beforeChange func(Change) // a test's hook, to race a change
 }
@@ -42,7 +48,20 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 	if p.Mount != store.Mount() || p.Prefix != store.Prefix() {
 		return nil, fmt.Errorf("the plan was made for %s/%s, not %s/%s: run plan again with the same --mount and --prefix", p.Mount, p.Prefix, store.Mount(), store.Prefix())
 	}
+	want := make(map[string]string, len(o.Policies))
+	for _, mp := range o.Policies {
+		want[mp.Name] = mp.Text
+	}
 	for _, c := range p.Changes {
+		if c.Type == TypePolicy {
+			text, ok := want[c.Name]
+			if !ok {
+				return nil, fmt.Errorf("%w: the configuration does not manage policy %q: run plan again", ErrStalePlan, c.Name)
+			}
+			if text != c.Policy {
+				return nil, fmt.Errorf("%w: the plan's text for policy %q is not what this credkeeper generates from the configuration (was the plan file edited?): run plan again", ErrStalePlan, c.Name)
+			}
+		}
 		if err := checkCurrent(ctx, store, c); err != nil {
 			return nil, err
 		}

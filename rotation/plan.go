@@ -202,18 +202,29 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 		})
 	}
 
-	if cfg.VaultPolicies != nil {
-		for _, role := range policies.Roles {
-			c, err := planPolicy(ctx, store, role, cfg.VaultPolicies.Name(role))
-			if err != nil {
-				return nil, err
-			}
-			if c != nil {
-				p.Changes = append(p.Changes, *c)
-			}
+	managed, err := ManagedPolicies(cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	for _, mp := range managed {
+		c, err := planPolicy(ctx, store, mp)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			p.Changes = append(p.Changes, *c)
 		}
 	}
 	return p, nil
+}
+
+// ManagedPolicies are the Vault ACL policies cfg's vault_policies block
+// asks for, generated for store's mount and prefix; none without the block.
+func ManagedPolicies(cfg *policies.Config, store *vaultstore.Store) ([]policies.ManagedPolicy, error) {
+	if cfg.VaultPolicies == nil {
+		return nil, nil
+	}
+	return policies.Documents(*cfg.VaultPolicies, store.Mount(), store.Prefix())
 }
 
 // desiredMetadata is the metadata the config asks for: what it declares,
@@ -341,15 +352,16 @@ func ago(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
-func planPolicy(ctx context.Context, store *vaultstore.Store, role, name string) (*Change, error) {
-	want, err := policies.PolicyDocument(role, store.Mount(), store.Prefix())
-	if err != nil {
-		return nil, err
+func planPolicy(ctx context.Context, store *vaultstore.Store, mp policies.ManagedPolicy) (*Change, error) {
+	name, want := mp.Name, mp.Text
+	note := "the " + mp.Role + " role"
+	if len(mp.Scope) > 0 {
+		note = "CI, for the tokens of " + strings.Join(mp.Scope, ", ")
 	}
 	cur, err := store.ReadPolicy(ctx, name)
 	switch {
 	case errors.Is(err, vaultstore.ErrNotFound):
-		return &Change{Action: ActionCreate, Type: TypePolicy, Name: name, Policy: want, Note: "the " + role + " role"}, nil
+		return &Change{Action: ActionCreate, Type: TypePolicy, Name: name, Policy: want, Note: note}, nil
 	case err != nil:
 		return nil, err
 	case cur == want:
@@ -360,7 +372,7 @@ func planPolicy(ctx context.Context, store *vaultstore.Store, role, name string)
 		FromFile: "vault", ToFile: "config", Context: 2,
 	})
 	return &Change{Action: ActionUpdate, Type: TypePolicy, Name: name, Policy: want, Diff: diff,
-		Fingerprint: textFingerprint(cur), Note: "the " + role + " role"}, nil
+		Fingerprint: textFingerprint(cur), Note: note}, nil
 }
 
 func ensureNewline(s string) string {

@@ -75,9 +75,10 @@ func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
   prefix = %q
 }
 vault_policies {
-  daemon  = "daemon-%[2]s"
-  ci      = "ci-%[2]s"
-  auditor = "auditor-%[2]s"
+  daemon   = "daemon-%[2]s"
+  operator = "operator-%[2]s"
+  ci       = "ci-%[2]s"
+  auditor  = "auditor-%[2]s"
 }
 provider "ctrp-stage" {
   token_url = "%[3]s/oauth2/%[4]s/v1/token"
@@ -116,12 +117,19 @@ credential "ctrp-prod" {
 	setSecret(t, "dmptool", "dmptool", "12345", dmpSecret)
 	setSecret(t, "ctrp-prod", "ctrp-prod", "0oa1prod", prodSecret)
 
+	// The daemon runs with the daemon role's token, as in production.
+	daemonTok, err := env.Root.Auth().Token().CreateWithContext(context.Background(), &api.TokenCreateRequest{Policies: []string{"daemon-" + suffix}, TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VAULT_TOKEN", daemonTok.Auth.ClientToken)
+
 	var out, logs syncBuffer
 	reload := make(chan struct{}, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
 	go func() {
-		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--replica-id", "test-replica"},
+		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", "test-replica"},
 			streams{In: strings.NewReader(""), Out: &out, Err: &logs}, func(o *globalOptions) {
 				o.reload = reload
 				o.daemonConfig = everySecond
@@ -141,6 +149,9 @@ credential "ctrp-prod" {
 			if strings.Contains(logs.String()+out.String(), s) {
 				t.Error("a client secret appears in the daemon's logs")
 			}
+		}
+		if strings.Contains(logs.String(), "permission denied") {
+			t.Errorf("the daemon role lacks a permission the daemon needs:\n%s", logs.String())
 		}
 	}()
 

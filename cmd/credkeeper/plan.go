@@ -113,11 +113,15 @@ Without a terminal to ask on, apply refuses unless --auto-approve is given.`,
 					}
 				}
 			}
-			_, store, err := opts.openStore(cmd)
+			cfg, store, err := opts.openStore(cmd)
 			if err != nil {
 				return err
 			}
-			rep, applyErr := rotation.Apply(cmd.Context(), store, p, rotation.ApplyOptions{Prune: prune})
+			managed, err := rotation.ManagedPolicies(cfg, store)
+			if err != nil {
+				return err
+			}
+			rep, applyErr := rotation.Apply(cmd.Context(), store, p, rotation.ApplyOptions{Prune: prune, Policies: managed})
 			if rep != nil {
 				writeApplyReport(opts, rep, applyErr != nil)
 			}
@@ -170,11 +174,11 @@ func writeApplyReport(opts *globalOptions, rep *rotation.ApplyReport, failed boo
 func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vault-policies",
-		Short: "The Vault ACL policies of the daemon, CI and auditor roles",
+		Short: "The Vault ACL policies of the daemon, operator, CI and auditor roles",
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:       "print [ROLE]",
-		Short:     "Print the policy documents (all roles, or daemon, ci or auditor)",
+		Short:     "Print the policy documents (all, or one role's: daemon, operator, ci or auditor)",
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: policies.Roles,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -203,7 +207,11 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 				if i > 0 {
 					fmt.Fprintln(opts.Out)
 				}
-				fmt.Fprintf(opts.Out, "# policy %q (the %s role)\n%s", d[0], policies.Roles[i], d[1])
+				role := "the " + d.Role + " role"
+				if len(d.Scope) > 0 {
+					role = "CI, for the tokens of " + strings.Join(d.Scope, ", ")
+				}
+				fmt.Fprintf(opts.Out, "# policy %q (%s)\n%s", d.Name, role, d.Text)
 			}
 			return nil
 		},

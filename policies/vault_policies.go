@@ -1,0 +1,222 @@
+package policies
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/credkeeper/credkeeper/internal/credname"
+)
+
+var policyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+
+// Vault policy roles. Each is granted exactly what its users do:
+//
+//   - daemon reads credentials and staged pairs, and writes only what the
+//     daemon writes: check state, published tokens, the notice ledger, the
+//     leader lease and staged pairs' results;
+//   - operator is the CLI's: secret set, rotate, apply, check; it may
+//     write credentials, with their history;
+//   - ci reads published access tokens (all, or those of a scoped CI
+//     policy's credentials), never a client secret;
+//   - auditor reads check state, the ledger and the metadata of
+//     credentials and staged pairs, never a secret or a token.
+const (
+	RoleDaemon   = "daemon"
+	RoleOperator = "operator"
+	RoleCI       = "ci"
+	RoleAuditor  = "auditor"
+)
+
+// Roles lists the roles in a stable order.
+var Roles = []string{RoleDaemon, RoleOperator, RoleCI, RoleAuditor}
+
+// VaultPolicyNames are the names of the Vault ACL policies credkeeper manages.
+type VaultPolicyNames struct {
+	Daemon, Operator, CI, Auditor string
+	// ScopedCI are further CI policies, each reading the tokens of some
+	// credentials only.
+	ScopedCI []ScopedCI
+}
+
+// ScopedCI is a ci block: a CI policy for some credentials' tokens.
+type ScopedCI struct {
+	Name string
+	// Credentials are names, or prefixes ending in "*" ("ctrp-*").
+	Credentials []string
+}
+
+// DefaultVaultPolicyNames are the names used when a vault_policies block
+// does not set them.
+func DefaultVaultPolicyNames() VaultPolicyNames {
+	return VaultPolicyNames{Daemon: "credkeeper-daemon", Operator: "credkeeper-operator", CI: "credkeeper-ci", Auditor: "credkeeper-auditor"}
+}
+
+// Name returns the policy name of a role.
+func (n VaultPolicyNames) Name(role string) string {
+	switch role {
+	case RoleDaemon:
+		return n.Daemon
+	case RoleOperator:
+		return n.Operator
+	case RoleCI:
+		return n.CI
+	case RoleAuditor:
+		return n.Auditor
+	}
+	return ""
+}
+
+var vaultPoliciesSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: RoleDaemon}, {Name: RoleOperator}, {Name: RoleCI}, {Name: RoleAuditor}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: RoleCI, LabelNames: []string{"name"}}},
+}
+
+var scopedCISchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "credentials", Required: true}},
+}
+
+func decodeVaultPolicies(b *hcl.Block, cfg *Config) hcl.Diagnostics {
+	content, diags := b.Body.Content(vaultPoliciesSchema)
+	n := DefaultVaultPolicyNames()
+	diags = append(diags, optString(content.Attributes[RoleDaemon], &n.Daemon)...)
+	diags = append(diags, optString(content.Attributes[RoleOperator], &n.Operator)...)
+	diags = append(diags, optString(content.Attributes[RoleCI], &n.CI)...)
+	diags = append(diags, optString(content.Attributes[RoleAuditor], &n.Auditor)...)
+	seen := map[string]string{}
+	for _, role := range Roles {
+		if a := content.Attributes[role]; a != nil && !policyName.MatchString(n.Name(role)) {
+			diags = append(diags, errAt(a.Expr.Range(), "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", n.Name(role)))
+		}
+		seen[n.Name(role)] = role
+	}
+	for _, sb := range content.Blocks {
+		sc := ScopedCI{Name: sb.Labels[0]}
+		if !policyName.MatchString(sc.Name) {
+			diags = append(diags, errAt(sb.LabelRanges[0], "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", sc.Name))
+		}
+		if other, dup := seen[sc.Name]; dup {
+			diags = append(diags, errAt(sb.LabelRanges[0], "Duplicate policy name", "The policy %q is already the %s policy.", sc.Name, other))
+		}
+		seen[sc.Name] = "scoped ci"
+		bc, d := sb.Body.Content(scopedCISchema)
+		diags = append(diags, d...)
+		diags = append(diags, optStringList(bc.Attributes["credentials"], &sc.Credentials)...)
+		if a := bc.Attributes["credentials"]; a != nil {
+			if len(sc.Credentials) == 0 {
+				diags = append(diags, errAt(a.Expr.Range(), "No credentials", "A scoped CI policy names at least one credential; the ci attribute names the policy for all of them."))
+			}
+			for _, c := range sc.Credentials {
+				if err := credname.Check(strings.TrimSuffix(c, "*")); err != nil {
+					diags = append(diags, errAt(a.Expr.Range(), "Invalid credential name", "%q: %s; a name may end in * to take every credential it begins.", c, err))
+				}
+			}
+		}
+		n.ScopedCI = append(n.ScopedCI, sc)
+	}
+	cfg.VaultPolicies = &n
+	return diags
+}
+
+// PolicyDocument is the Vault ACL policy of a role for credkeeper's records
+// under mount/prefix. It is a pure function of its arguments.
+func PolicyDocument(role, mount, prefix string) (string, error) {
+	mount, prefix = strings.Trim(mount, "/"), strings.Trim(prefix, "/")
+	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
+	switch role {
+	case RoleDaemon:
+		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease and staged pairs' results under %s/%s/.", mount, prefix)
+		d.path(d.data+"/credentials/*", "read")
+		d.path(d.meta+"/credentials/*", "read", "list")
+		d.path(d.data+"/pending/*", "read")
+		d.path(d.meta+"/pending/*", "read", "list", "update")
+		for _, kind := range []string{"state", "ledger", "leases"} {
+			d.path(d.data+"/"+kind+"/*", "create", "read", "update")
+			d.path(d.meta+"/"+kind+"/*", "read", "list")
+		}
+		d.path(d.data+"/tokens/*", "create", "read", "update")
+		d.path(d.meta+"/tokens/*", "read", "list", "delete")
+	case RoleOperator:
+		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included.", mount, prefix)
+		d.path(d.data+"/*", "create", "read", "update", "patch", "delete")
+		d.path(d.meta+"/*", "create", "read", "update", "patch", "delete", "list")
+		d.path(mount+"/delete/"+prefix+"/*", "update")
+		d.path(mount+"/undelete/"+prefix+"/*", "update")
+	case RoleCI:
+		d.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
+		d.path(d.data+"/tokens/*", "read")
+	case RoleAuditor:
+		d.comment("credkeeper auditor: reads check state, the ledger, and the metadata of credentials and staged pairs;\n# never a secret or a token.")
+		d.path(d.data+"/state/*", "read")
+		d.path(d.data+"/ledger/*", "read")
+		for _, kind := range []string{"state", "ledger", "credentials", "pending"} {
+			d.path(d.meta+"/"+kind+"/*", "read", "list")
+		}
+	default:
+		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(Roles, ", "))
+	}
+	return d.String(), nil
+}
+
+// ScopedCIDocument is the policy of a scoped CI block: read the published
+// tokens of those credentials only.
+func ScopedCIDocument(mount, prefix string, credentials []string) string {
+	mount, prefix = strings.Trim(mount, "/"), strings.Trim(prefix, "/")
+	d := policyWriter{data: mount + "/data/" + prefix}
+	d.comment("credkeeper CI, scoped: reads the access tokens of %s only.", strings.Join(credentials, ", "))
+	for _, c := range credentials {
+		d.path(d.data+"/tokens/"+c, "read")
+	}
+	return d.String()
+}
+
+type policyWriter struct {
+	data, meta string
+	b          strings.Builder
+}
+
+func (w *policyWriter) comment(format string, args ...any) {
+	fmt.Fprintf(&w.b, "# "+format+"\n\n", args...)
+}
+
+func (w *policyWriter) path(p string, caps ...string) {
+	fmt.Fprintf(&w.b, "path %q {\n  capabilities = [%s]\n}\n\n", p, quoteList(caps))
+}
+
+func (w *policyWriter) String() string { return strings.TrimRight(w.b.String(), "\n") + "\n" }
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = fmt.Sprintf("%q", it)
+	}
+	return strings.Join(q, ", ")
+}
+
+// ManagedPolicy is one Vault ACL policy credkeeper manages.
+type ManagedPolicy struct {
+	Name string
+	Role string // a role, or "ci" for a scoped CI policy too
+	Text string
+	// Scope lists a scoped CI policy's credentials.
+	Scope []string
+}
+
+// Documents returns every managed policy for mount/prefix: the roles' in
+// role order, then the scoped CI policies in file order.
+func Documents(names VaultPolicyNames, mount, prefix string) ([]ManagedPolicy, error) {
+	var out []ManagedPolicy
+	for _, role := range Roles {
+		doc, err := PolicyDocument(role, mount, prefix)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ManagedPolicy{Name: names.Name(role), Role: role, Text: doc})
+	}
+	for _, sc := range names.ScopedCI {
+		out = append(out, ManagedPolicy{Name: sc.Name, Role: RoleCI, Text: ScopedCIDocument(mount, prefix, sc.Credentials), Scope: sc.Credentials})
+	}
+	return out, nil
+}

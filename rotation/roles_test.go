@@ -1,0 +1,241 @@
+package rotation
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// rolesWorld applies the generated policies of every role to a fresh
+// prefix, seeds the records the daemon and the CLI would write, and opens
+// a store as each role.
+type rolesWorld struct {
+	t      *testing.T
+	ctx    context.Context
+	root   *vaultstore.Store
+	as     func(policy string) *vaultstore.Store
+	suffix string
+}
+
+func newRolesWorld(t *testing.T) *rolesWorld {
+	env := vaulttest.New(t)
+	w := &rolesWorld{t: t, ctx: context.Background(), root: env.Store(t), suffix: strings.ReplaceAll(env.Prefix, "/", "-")}
+	cfg := parseConfig(t, planConfig+`
+vault_policies {
+  daemon   = "daemon-`+w.suffix+`"
+  operator = "operator-`+w.suffix+`"
+  ci       = "ci-`+w.suffix+`"
+  auditor  = "auditor-`+w.suffix+`"
+  ci "ci-prod-`+w.suffix+`" {
+    credentials = ["ctrp-prod"]
+  }
+}`)
+	p := mustPlan(t, w.root, cfg)
+	if add, _, _ := p.Counts(); add != 7 {
+		t.Fatalf("two credentials and five policies to add, got %d: %+v", add, p.Changes)
+	}
+	managed, err := ManagedPolicies(cfg, w.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, w.root, p, ApplyOptions{Policies: managed})
+	if again := mustPlan(t, w.root, cfg); again.HasChanges() {
+		t.Fatalf("policies converge: %+v", again.Changes)
+	}
+	w.as = func(policy string) *vaultstore.Store {
+		tok, err := env.Root.Auth().Token().CreateWithContext(w.ctx, &api.TokenCreateRequest{Policies: []string{policy + "-" + w.suffix}, NoDefaultPolicy: true, TTL: "5m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := env.Config()
+		c.Auth.Token = secret.New(tok.Auth.ClientToken)
+		s, err := vaultstore.Open(w.ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+
+	// Records as the operator and the daemon write them.
+	for _, name := range []string{"ctrp-stage", "ctrp-prod"} {
+		if _, err := w.root.PutCredential(w.ctx, &vaultstore.Credential{Name: name, ClientID: "id-" + name, ClientSecret: secret.New("Secret-Of-" + name),
+			Metadata: vaultstore.CredentialMetadata{Provider: name, Environment: strings.TrimPrefix(name, "ctrp-"), Owner: "security@example.org", Rotation: "yearly"}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.root.PutToken(w.ctx, name, &vaultstore.Token{AccessToken: secret.New("Token-Of-" + name), TokenType: "Bearer", ExpiresAt: planNow.Add(time.Hour)}, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.root.PutState(w.ctx, name, &vaultstore.State{LastClass: "ok"}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, err := w.root.PutPending(w.ctx, "ctrp-stage", &vaultstore.Pending{ClientID: "id-2027", ClientSecret: secret.New("Staged-Secret-2027"), StagedAt: planNow}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.root.PutPendingResult(w.ctx, "ctrp-stage", v, "ok", planNow); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *rolesWorld) allowed(what string, err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Errorf("%s: %v, want allowed", what, err)
+	}
+}
+
+func (w *rolesWorld) denied(what string, err error) {
+	w.t.Helper()
+	if !errors.Is(err, vaultstore.ErrPermissionDenied) {
+		w.t.Errorf("%s: %v, want permission denied", what, err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// The daemon reads credentials and staged pairs and writes only state,
+// tokens, the ledger, the lease and staged pairs' results: it can neither
+// overwrite nor destroy a secret or its history.
+func TestTheDaemonRoleWritesOnlyWhatTheDaemonWrites(t *testing.T) {
+	w := newRolesWorld(t)
+	d := w.as("daemon")
+	ctx := w.ctx
+	cred, err := d.GetCredential(ctx, "ctrp-stage")
+	w.allowed("read credentials/NAME", err)
+	w.allowed("list credentials", second(d.ListCredentials(ctx)))
+	w.allowed("write state/NAME", second(d.PutState(ctx, "ctrp-stage", &vaultstore.State{LastClass: "ok"}, 1)))
+	w.allowed("write ledger/NAME", second(d.PutLedger(ctx, "ctrp-stage", &vaultstore.Ledger{}, 0)))
+	w.allowed("write leases/daemon", second(d.PutLease(ctx, &vaultstore.Lease{Holder: "a", ExpiresAt: planNow}, 0)))
+	w.allowed("write tokens/NAME", second(d.PutToken(ctx, "ctrp-stage", &vaultstore.Token{AccessToken: secret.New("t2"), ExpiresAt: planNow.Add(time.Hour)}, 1)))
+	w.allowed("delete tokens/NAME", d.DeleteToken(ctx, "ctrp-prod"))
+	p, err := d.GetPending(ctx, "ctrp-stage")
+	w.allowed("read pending/NAME", err)
+	w.allowed("list pending", second(d.ListPending(ctx)))
+	w.allowed("record a staged pair's result", d.PutPendingResult(ctx, "ctrp-stage", p.Version, "invalid_client", planNow))
+
+	if cred != nil {
+		w.denied("overwrite credentials/NAME", second(d.PutCredential(ctx, cred, cred.Version)))
+		info, _ := d.CredentialInfo(ctx, "ctrp-stage")
+		md := info.Metadata
+		md.Owner = "mallory@example.org"
+		w.denied("rewrite credentials/NAME metadata", d.PutCredentialMetadata(ctx, "ctrp-stage", md, info.Fingerprint))
+	}
+	w.denied("destroy credentials/NAME with its history", d.DeleteCredential(ctx, "ctrp-stage"))
+	w.denied("delete every record of a credential", d.DeleteAll(ctx, "ctrp-stage"))
+	w.denied("stage a pair", second(d.PutPending(ctx, "ctrp-stage", &vaultstore.Pending{ClientID: "x", ClientSecret: secret.New("y")}, p.Version)))
+	w.denied("remove a staged pair", d.DeletePending(ctx, "ctrp-stage"))
+	w.denied("write an ACL policy", d.WritePolicy(ctx, "daemon-"+w.suffix, `path "*" { capabilities = ["sudo"] }`))
+}
+
+// The operator, the CLI's role, writes credentials and everything else
+// under the prefix, but not ACL policies.
+func TestTheOperatorRoleWritesCredentials(t *testing.T) {
+	w := newRolesWorld(t)
+	o := w.as("operator")
+	ctx := w.ctx
+	cred, err := o.GetCredential(ctx, "ctrp-stage")
+	w.allowed("read credentials/NAME", err)
+	if cred != nil {
+		w.allowed("write credentials/NAME", second(o.PutCredential(ctx, cred, cred.Version)))
+	}
+	w.allowed("stage a pair", second(o.PutPending(ctx, "ctrp-prod", &vaultstore.Pending{ClientID: "x", ClientSecret: secret.New("y")}, 0)))
+	w.allowed("remove a staged pair", o.DeletePending(ctx, "ctrp-prod"))
+	w.allowed("write state/NAME", second(o.PutState(ctx, "ctrp-prod", &vaultstore.State{LastClass: "ok"}, 1)))
+	w.allowed("delete every record of a credential (apply --prune)", o.DeleteAll(ctx, "ctrp-prod"))
+	w.denied("write an ACL policy", o.WritePolicy(ctx, "operator-"+w.suffix, `path "*" { capabilities = ["sudo"] }`))
+}
+
+// CI reads published tokens, all or a scoped policy's, and nothing else.
+func TestTheCIRolesReadTokensOnly(t *testing.T) {
+	w := newRolesWorld(t)
+	ctx := w.ctx
+	ci := w.as("ci")
+	tok, err := ci.GetToken(ctx, "ctrp-stage")
+	w.allowed("ci reads tokens/NAME", err)
+	if tok != nil && tok.AccessToken.Reveal() != "Token-Of-ctrp-stage" {
+		t.Error("ci read the wrong token")
+	}
+	w.denied("ci reads credentials/NAME", second(ci.GetCredential(ctx, "ctrp-stage")))
+	w.denied("ci reads credential metadata", second(ci.CredentialInfo(ctx, "ctrp-stage")))
+	w.denied("ci reads state/NAME", second(ci.GetState(ctx, "ctrp-stage")))
+	w.denied("ci reads pending/NAME", second(ci.GetPending(ctx, "ctrp-stage")))
+	w.denied("ci writes tokens/NAME", second(ci.PutToken(ctx, "ctrp-stage", &vaultstore.Token{AccessToken: secret.New("x"), ExpiresAt: planNow}, 1)))
+
+	prod := w.as("ci-prod")
+	w.allowed("scoped ci reads its credential's token", second(prod.GetToken(ctx, "ctrp-prod")))
+	w.denied("scoped ci reads another credential's token", second(prod.GetToken(ctx, "ctrp-stage")))
+}
+
+// The auditor sees every deadline, check and staged pair (its client ID
+// and last class), enough for status, and no secret or token.
+func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
+	w := newRolesWorld(t)
+	ctx := w.ctx
+	a := w.as("auditor")
+	rows, err := StatusAll(ctx, a, planNow)
+	if err != nil {
+		t.Fatalf("status as the auditor: %v", err)
+	}
+	if len(rows) != 2 || rows[1].Name != "ctrp-stage" || rows[1].LastClass != "ok" || rows[1].Pending != "ok" || rows[1].Owner != "security@example.org" {
+		t.Errorf("status rows: %+v", rows)
+	}
+	info, err := a.PendingInfo(ctx, "ctrp-stage")
+	if err != nil || info.ClientID != "id-2027" || info.LastClass != "ok" {
+		t.Errorf("the auditor sees a staged pair's client ID and class: %+v, %v", info, err)
+	}
+	w.denied("auditor reads pending/NAME data (the staged secret)", second(a.GetPending(ctx, "ctrp-stage")))
+	w.denied("auditor reads credentials/NAME data", second(a.GetCredential(ctx, "ctrp-stage")))
+	w.denied("auditor reads tokens/NAME", second(a.GetToken(ctx, "ctrp-stage")))
+	w.denied("auditor writes state/NAME", second(a.PutState(ctx, "ctrp-stage", &vaultstore.State{}, 1)))
+}
+
+// A saved plan's policy text is data: apply writes what the configuration
+// generates, and refuses a plan whose text differs.
+func TestApplyRefusesATamperedPolicyInASavedPlan(t *testing.T) {
+	env := vaulttest.New(t)
+	store := env.Store(t)
+	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
+	cfg := parseConfig(t, planConfig+`
+vault_policies {
+  daemon   = "daemon-`+suffix+`"
+  operator = "operator-`+suffix+`"
+  ci       = "ci-`+suffix+`"
+  auditor  = "auditor-`+suffix+`"
+}`)
+	p := mustPlan(t, store, cfg)
+	path := t.TempDir() + "/plan.json"
+	if err := SavePlan(path, p); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	tampered := strings.Replace(string(b), `tokens/*\" {\n  capabilities = [\"read\"]`, `*\" {\n  capabilities = [\"sudo\", \"read\", \"update\"]`, 1)
+	if tampered == string(b) {
+		t.Fatal("the test did not tamper with the plan")
+	}
+	if err := os.WriteFile(path, []byte(tampered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	managed, _ := ManagedPolicies(cfg, store)
+	_, err = Apply(context.Background(), store, loaded, ApplyOptions{Policies: managed})
+	if !errors.Is(err, ErrStalePlan) || !strings.Contains(err.Error(), "was the plan file edited?") {
+		t.Fatalf("a tampered plan: %v", err)
+	}
+	if _, err := store.ReadPolicy(context.Background(), "ci-"+suffix); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("the tampered plan wrote a policy: %v", err)
+	}
+}
