@@ -210,4 +210,3 @@ func TestConflictMidApplyReportsWhatWasAndWasNotApplied(t *testing.T) {
 		t.Errorf("owners after the conflict: %q %q", stage.Metadata.Owner, prod.Metadata.Owner)
 	}
 }
-
