@@ -61,6 +61,9 @@ type authenticator struct {
 
 	mu     sync.Mutex
 	secret *api.Secret // the login's auth secret, for the lifetime watcher
+	// secretID is the AppRole secret ID unwrapped from a single-use
+	// wrapping token, kept for every later login.
+	secretID secret.Value
 }
 
 func newAuthenticator(client *api.Client, cfg AuthConfig) (*authenticator, error) {
@@ -148,15 +151,62 @@ func (a *authenticator) loginAppRole(ctx context.Context) (*api.Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []approle.LoginOption{approle.WithMountPath(a.cfg.Mount)}
+	secretID := &approle.SecretID{FromFile: a.cfg.SecretIDFile}
 	if a.cfg.SecretIDWrapped {
-		opts = append(opts, approle.WithWrappingToken())
+		id, err := a.unwrappedSecretID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		secretID = &approle.SecretID{FromString: id.Reveal()}
 	}
-	method, err := approle.NewAppRoleAuth(roleID, &approle.SecretID{FromFile: a.cfg.SecretIDFile}, opts...)
+	method, err := approle.NewAppRoleAuth(roleID, secretID, approle.WithMountPath(a.cfg.Mount))
 	if err != nil {
 		return nil, &Error{Op: "login", Path: "auth/" + a.cfg.Mount, Err: err}
 	}
 	return a.loginWith(ctx, method)
+}
+
+// unwrappedSecretID is the secret ID behind the response-wrapping token in
+// SecretIDFile. The wrapping token works once, so it is unwrapped at the
+// first login and the secret ID kept in memory for the re-logins that
+// follow; a restarted process needs a freshly wrapped secret ID.
+func (a *authenticator) unwrappedSecretID(ctx context.Context) (secret.Value, error) {
+	a.mu.Lock()
+	id := a.secretID
+	a.mu.Unlock()
+	if !id.IsZero() {
+		return id, nil
+	}
+	wrapping, err := readTrimmed(a.cfg.SecretIDFile, "AppRole secret_id_file (a wrapping token)")
+	if err != nil {
+		return secret.Value{}, err
+	}
+	unwrapper, err := a.client.Clone()
+	if err != nil {
+		return secret.Value{}, &Error{Op: "unwrap the secret ID", Err: err}
+	}
+	unwrapper.SetToken(wrapping)
+	sec, err := unwrapper.Logical().UnwrapWithContext(ctx, "")
+	if err != nil {
+		e := wrapErr("unwrap the secret ID", "sys/wrapping/unwrap", a.client.Address(), err)
+		var ve *Error
+		if errors.As(e, &ve) && ve.Hint == "" {
+			ve.Hint = "a wrapping token works once: write a freshly wrapped secret ID to secret_id_file (vault write -wrap-ttl=… -f auth/approle/role/ROLE/secret-id), or an unwrapped one with secret_id_wrapped = false"
+		}
+		return secret.Value{}, e
+	}
+	var raw string
+	if sec != nil {
+		raw, _ = sec.Data["secret_id"].(string)
+	}
+	if raw == "" {
+		return secret.Value{}, &Error{Op: "unwrap the secret ID", Path: "sys/wrapping/unwrap", Err: errors.New("the wrapped response holds no secret_id")}
+	}
+	id = secret.New(raw)
+	a.mu.Lock()
+	a.secretID = id
+	a.mu.Unlock()
+	return id, nil
 }
 
 func (a *authenticator) loginKubernetes(ctx context.Context) (*api.Secret, error) {

@@ -122,6 +122,29 @@ func TestAppRoleWithWrappedSecretID(t *testing.T) {
 	}
 }
 
+// A wrapped secret ID is unwrapped once: the wrapping token is single-use,
+// so the re-login at a token's max TTL uses the secret ID kept in memory.
+func TestAppRoleWithWrappedSecretIDLogsInAgain(t *testing.T) {
+	env := vaulttest.New(t)
+	cfg := env.Config()
+	cfg.Auth = appRole(t, env, "1m", "5m", true)
+	ctx := context.Background()
+	store, err := vaultstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("AppRole login with a wrapped secret ID: %v", err)
+	}
+	first := store.Token()
+	if err := store.LogInAgain(ctx); err != nil {
+		t.Fatalf("the second login: %v", err)
+	}
+	if store.Token() == first {
+		t.Error("the second login should bring a new token")
+	}
+	if _, err := store.ListCredentials(ctx); err != nil {
+		t.Errorf("list after the second login: %v", err)
+	}
+}
+
 func TestAppRoleWithWrongSecretIDIsDenied(t *testing.T) {
 	env := vaulttest.New(t)
 	cfg := env.Config()
