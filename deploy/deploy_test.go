@@ -5,6 +5,7 @@ package deploy
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -52,6 +53,14 @@ func TestSystemdUnit(t *testing.T) {
 	if exec := settings["Service.ExecStart"]; len(exec) != 1 || !strings.Contains(exec[0], " daemon ") {
 		t.Errorf("ExecStart = %v", exec)
 	}
+	if stop, err := time.ParseDuration(strings.Join(settings["Service.TimeoutStopSec"], "")); err != nil || stop < worstCaseStop {
+		t.Errorf("TimeoutStopSec = %v, want at least the daemon's worst-case stop %v", settings["Service.TimeoutStopSec"], worstCaseStop)
+	}
+	// With DynamicUser, a secret file the service reads directly would
+	// have to be world-readable: secrets come through LoadCredential.
+	if creds := settings["Service.LoadCredential"]; len(creds) == 0 || !strings.Contains(string(unit), "/run/credentials/credkeeper.service/") {
+		t.Errorf("LoadCredential = %v; the unit should hand secret files over as systemd credentials", creds)
+	}
 
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
@@ -70,6 +79,10 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// worstCaseStop is the longest the daemon takes to stop after SIGTERM: its
+// Run, then the HTTP server's shutdown.
+const worstCaseStop = rotation.StopTimeout + 5*time.Second
 
 func TestKubernetesManifests(t *testing.T) {
 	f, err := os.Open("kubernetes/credkeeper.yaml")
@@ -109,6 +122,29 @@ func TestKubernetesManifests(t *testing.T) {
 	cfg := kinds["ConfigMap"]["data"].(map[string]any)["credkeeper.hcl"].(string)
 	if !strings.Contains(cfg, `auth "kubernetes"`) {
 		t.Error("the config should log in with the Kubernetes auth method")
+	}
+	image, _ := c["image"].(string)
+	if name, tag, ok := strings.Cut(image, ":"); !ok || name == "" || tag == "" || tag == "latest" {
+		t.Errorf("image %q: pin a release, never :latest", image)
+	}
+	if grace, _ := pod["terminationGracePeriodSeconds"].(int); time.Duration(grace)*time.Second < worstCaseStop {
+		t.Errorf("terminationGracePeriodSeconds = %d, want at least the daemon's worst-case stop %v", grace, worstCaseStop)
+	}
+	if pdb := kinds["PodDisruptionBudget"]; pdb == nil || pdb["spec"].(map[string]any)["maxUnavailable"] != 1 {
+		t.Errorf("a PodDisruptionBudget keeping one of the two replicas: %v", pdb)
+	}
+	np := kinds["NetworkPolicy"]
+	if np == nil {
+		t.Fatal("the daemon listens on 0.0.0.0: a NetworkPolicy must limit who reaches it")
+	}
+	npSpec := np["spec"].(map[string]any)
+	ingress, _ := npSpec["ingress"].([]any)
+	if types := fmt.Sprint(npSpec["policyTypes"]); !strings.Contains(types, "Ingress") || len(ingress) != 1 {
+		t.Fatalf("NetworkPolicy: policyTypes %s, %d ingress rules; want one rule", types, len(ingress))
+	}
+	rule := ingress[0].(map[string]any)
+	if from, _ := rule["from"].([]any); len(from) == 0 || fmt.Sprint(rule["ports"]) != "[map[port:9464 protocol:TCP]]" {
+		t.Errorf("ingress rule %v: only Prometheus, only the metrics port", rule)
 	}
 }
 
@@ -173,9 +209,29 @@ func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"CredkeeperRotationDeadlineSoon", "CredkeeperCredentialDown", "CredkeeperNoRecentSuccess"} {
+	for _, want := range []string{"CredkeeperRotationDeadlineSoon", "CredkeeperCredentialDown", "CredkeeperNoRecentSuccess", "CredkeeperNoLeader"} {
 		if !alerts[want] {
 			t.Errorf("no %s alert", want)
+		}
+	}
+}
+
+// The rules are evaluated by Prometheus's own promtool against the unit
+// tests in credkeeper-rules_test.yml (a leader missing from every scrape
+// must page, too). CI installs promtool (Debian's prometheus package).
+func TestPrometheusRulesFireWhenTheyShould(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool is not installed: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("promtool is not installed (apt-get install prometheus): the rules were only parsed")
+	}
+	for _, args := range [][]string{{"check", "rules", "credkeeper-rules.yml"}, {"test", "rules", "credkeeper-rules_test.yml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 }

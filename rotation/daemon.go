@@ -36,6 +36,15 @@ func (nopObserver) Leader(bool)                      {}
 // ShutdownGrace is how long running checks may finish after a stop.
 const ShutdownGrace = 10 * time.Second
 
+// LeaseReleaseTimeout bounds giving the leader lease up on a clean stop.
+const LeaseReleaseTimeout = 5 * time.Second
+
+// StopTimeout is the longest Run takes to return once its context ends:
+// the grace period, then a cancelled check's state write (which has a
+// deadline of its own, RecordTimeout), then releasing the lease. A service
+// manager's stop timeout must be longer (deploy/ tests that it is).
+const StopTimeout = ShutdownGrace + RecordTimeout + LeaseReleaseTimeout
+
 // Daemon checks every credential on its schedule, publishes tokens for CI
 // and keeps the leader lease, so that of several replicas sharing one
 // Vault exactly one runs the checks.
@@ -473,7 +482,7 @@ func (d *Daemon) releaseLease() {
 	if !d.leader.Load() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), LeaseReleaseTimeout)
 	defer cancel()
 	cur, err := d.Store.GetLease(ctx)
 	if err != nil || cur.Holder != d.ID {
