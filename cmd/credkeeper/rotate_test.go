@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 )
 
@@ -54,7 +56,7 @@ func TestRotateRunbook(t *testing.T) {
 }
 
 func TestStatusShowsDeadlinesChecksAndStagedPairs(t *testing.T) {
-	_, emu := checkEnv(t)
+	env, emu := checkEnv(t)
 	emu.AddClient(emulator.Client{ID: "0oa-a", Secrets: []string{"Secret-A-123"}})
 	setSecret(t, "ctrp-stage", "ctrp-stage", "0oa-a", "Secret-A-123", "--rotate-by", "2026-12-03")
 	setSecret(t, "old", "ctrp-stage", "0oa-a", "Wrong-B-456", "--rotate-by", "2026-11-20")
@@ -78,7 +80,23 @@ func TestStatusShowsDeadlinesChecksAndStagedPairs(t *testing.T) {
 	if err := json.Unmarshal([]byte(js.stdout), &rows); err != nil || len(rows) != 2 || rows[1]["days_left"] != float64(-3) || rows[1]["pending"] != "ok" {
 		t.Errorf("status --json: %v %s", err, js.stdout)
 	}
-	for _, r := range []result{table, js} {
+
+	// The same table with a token holding only the generated auditor policy.
+	doc := credkeeper(t, "", "vault-policies", "print", "auditor")
+	policy := "auditor-" + strings.ReplaceAll(env.Prefix, "/", "-")
+	if err := env.Root.Sys().PutPolicy(policy, doc.stdout); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := env.Root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, NoDefaultPolicy: true, TTL: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("VAULT_TOKEN", tok.Auth.ClientToken)
+	audited := credkeeper(t, "", "status")
+	if audited.code != 0 || audited.stdout != table.stdout {
+		t.Errorf("status under the auditor policy: exit %d\n%s\nwant the same table as root's:\n%s", audited.code, audited.all(), table.stdout)
+	}
+	for _, r := range []result{table, js, audited} {
 		if strings.Contains(r.all(), "Secret-A-123") || strings.Contains(r.all(), "Wrong-B-456") {
 			t.Error("a secret appears in status")
 		}
