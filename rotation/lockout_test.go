@@ -3,39 +3,14 @@ package rotation_test
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
-
-// storeWithPolicy opens a store on env whose token holds only policy.
-func storeWithPolicy(t *testing.T, env *vaulttest.Env, name, policy string) *vaultstore.Store {
-	t.Helper()
-	ctx := context.Background()
-	name += "-" + strings.ReplaceAll(env.Prefix, "/", "-")
-	if err := env.Root.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{name}, NoDefaultPolicy: true, TTL: "10m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := env.Config()
-	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
-	s, err := vaultstore.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // readOnlyPolicy may read credentials and state but write nothing.
 func readOnlyPolicy(env *vaulttest.Env) string {
@@ -65,7 +40,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 
 	cache := &rotation.Cache{}
-	readOnly := &rotation.Runner{Store: storeWithPolicy(t, env, "read-only", readOnlyPolicy(env)), Config: w.cfg, Cache: cache, Now: w.runner.Now}
+	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.cfg, Cache: cache, Now: w.runner.Now}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
 	if res.Class != rotation.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
@@ -51,19 +49,7 @@ vault_policies {
 	if again := mustPlan(t, w.root, cfg); again.HasChanges() {
 		t.Fatalf("policies converge: %+v", again.Changes)
 	}
-	w.as = func(policy string) *vaultstore.Store {
-		tok, err := env.Root.Auth().Token().CreateWithContext(w.ctx, &api.TokenCreateRequest{Policies: []string{policy + "-" + w.suffix}, NoDefaultPolicy: true, TTL: "5m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := env.Config()
-		c.Auth.Token = secret.New(tok.Auth.ClientToken)
-		s, err := vaultstore.Open(w.ctx, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	w.as = func(policy string) *vaultstore.Store { return env.StoreAs(t, env.PolicyName(policy)) }
 
 	// Records as the operator and the daemon write them.
 	for _, name := range []string{"ctrp-stage", "ctrp-prod"} {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/vault/api"
-
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -228,22 +226,8 @@ func TestPromoteFailedInItsMetadataStepIsFinishedByRunningItAgain(t *testing.T) 
 path "%[1]s/data/%[2]s/*" { capabilities = ["create", "read", "update"] }
 path "%[1]s/metadata/%[2]s/*" { capabilities = ["read", "list"] }
 `, r.Store.Mount(), r.Store.Prefix())
-	name := "no-metadata-" + strings.ReplaceAll(r.Store.Prefix(), "/", "-")
-	if err := env.Root.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{name}, NoDefaultPolicy: true, TTL: "5m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := env.Config()
-	cfg.Prefix = r.Store.Prefix()
-	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
-	limited, err := vaultstore.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	half := &Runner{Store: limited, Config: r.Config, Now: r.Now}
+	env.Prefix = r.Store.Prefix()
+	half := &Runner{Store: env.StoreWithPolicy(t, "no-metadata", policy), Config: r.Config, Now: r.Now}
 	if _, err := half.Promote(ctx, "ctrp-stage", PromoteOptions{}); !errors.Is(err, vaultstore.ErrPermissionDenied) {
 		t.Fatalf("promote without metadata rights: %v, want permission denied", err)
 	}

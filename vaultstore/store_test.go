@@ -196,26 +196,12 @@ func TestRestrictedTokenGetsPermissionDenied(t *testing.T) {
 	}
 
 	// A policy that may read published tokens only, as CI's will.
-	policy := `path "secret/data/` + env.Prefix + `/tokens/*" { capabilities = ["read"] }`
-	name := "ci-" + strings.ReplaceAll(env.Prefix, "/", "-")
-	if err := env.Root.Sys().PutPolicyWithContext(ctx, name, policy); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{name}, NoDefaultPolicy: true, TTL: "10m"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := env.Config()
-	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
-	ci, err := vaultstore.Open(ctx, cfg)
-	if err != nil {
-		t.Fatalf("open with the CI token: %v", err)
-	}
+	ci := env.StoreWithPolicy(t, "ci", `path "secret/data/`+env.Prefix+`/tokens/*" { capabilities = ["read"] }`)
 
 	if _, err := ci.GetToken(ctx, "ctrp-prod"); err != nil {
 		t.Errorf("CI reads its token: %v", err)
 	}
-	_, err = ci.GetCredential(ctx, "ctrp-prod")
+	_, err := ci.GetCredential(ctx, "ctrp-prod")
 	if !errors.Is(err, vaultstore.ErrPermissionDenied) {
 		t.Fatalf("CI reading a client secret: %v, want ErrPermissionDenied", err)
 	}

@@ -190,6 +190,40 @@ func (e *Env) Store(t testing.TB) *vaultstore.Store {
 	return s
 }
 
+// StoreWithPolicy writes an ACL policy named name (made unique to this
+// Env) with text, and opens a store whose token holds that policy alone.
+func (e *Env) StoreWithPolicy(t testing.TB, name, text string) *vaultstore.Store {
+	t.Helper()
+	name = e.PolicyName(name)
+	if err := e.Root.Sys().PutPolicyWithContext(context.Background(), name, text); err != nil {
+		t.Fatalf("write policy %s: %v", name, err)
+	}
+	return e.StoreAs(t, name)
+}
+
+// PolicyName makes a policy name unique to this Env: name-<prefix>.
+func (e *Env) PolicyName(name string) string {
+	return name + "-" + strings.ReplaceAll(e.Prefix, "/", "-")
+}
+
+// StoreAs opens a store on this Env whose token holds exactly the named
+// policies (not even Vault's default policy).
+func (e *Env) StoreAs(t testing.TB, policies ...string) *vaultstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := e.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: policies, NoDefaultPolicy: true, TTL: "10m"})
+	if err != nil {
+		t.Fatalf("create a token with %v: %v", policies, err)
+	}
+	cfg := e.Config()
+	cfg.Auth.Token = secret.New(tok.Auth.ClientToken)
+	s, err := vaultstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatalf("open a store with %v: %v", policies, err)
+	}
+	return s
+}
+
 // Setenv points the vault environment variables at this Env for the test.
 func (e *Env) Setenv(t *testing.T) {
 	t.Setenv("VAULT_ADDR", e.Addr)
