@@ -43,7 +43,7 @@ lint:
 ## fuzz: the long fuzzing runs (not part of test), 60 s each.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./rotation
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./oauthcheck
 
 ## bench: benchmarks, with allocations.
 bench:

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/credkeeper/credkeeper/internal/metrics"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 )
 
@@ -178,7 +179,7 @@ func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 
 	// The metric families the daemon really exposes.
 	m := metrics.New()
-	m.CheckDone(rotation.Result{Name: "x", Environment: "prod", Class: rotation.ClassOK, RotateBy: time.Now()}, time.Now())
+	m.CheckDone(oauthcheck.Result{Name: "x", Environment: "prod", Class: oauthcheck.ClassOK, RotateBy: time.Now()}, time.Now())
 	m.TokenPublished("x", time.Now())
 	m.Leader(true)
 	m.VaultRequest("read", "ok")

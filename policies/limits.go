@@ -2,13 +2,13 @@ package policies
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/robfig/cron/v3"
+
+	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
 // The ranges a configuration's durations must fall in: values outside
@@ -80,7 +80,7 @@ func checkEndpointURL(a *hcl.Attribute, raw, what string, insecure bool) hcl.Dia
 	if a == nil {
 		return nil
 	}
-	if problem := EndpointProblem(raw, what, insecure); problem != "" {
+	if problem := oauthcheck.EndpointProblem(raw, what, insecure); problem != "" {
 		summary := "Invalid " + what
 		if strings.Contains(problem, "plain http") {
 			summary = "Cleartext " + what
@@ -88,29 +88,6 @@ func checkEndpointURL(a *hcl.Attribute, raw, what string, insecure bool) hcl.Dia
 		return hcl.Diagnostics{errAt(a.Expr.Range(), summary, "%s.", problem)}
 	}
 	return nil
-}
-
-// EndpointProblem says why credentials must not be sent to raw (what names
-// it: "token_url", "probe url"), or "" when they may: it must be an http(s)
-// URL, and https unless its host is loopback or insecure is set.
-func EndpointProblem(raw, what string, insecure bool) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Sprintf("%s %q is not an http(s) URL", what, raw)
-	}
-	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
-		return fmt.Sprintf("%s %q is plain http to %s: the client secret or token would cross the network unencrypted; use https, or set insecure_http = true in the provider if you really mean it", what, raw, u.Hostname())
-	}
-	return ""
-}
-
-// IsLoopback reports whether host (a name or an address) is this machine.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // checkTimeouts requires the daemon's check_timeout to be longer than the

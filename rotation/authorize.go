@@ -11,13 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 
-	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -62,7 +61,7 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		return nil, fmt.Errorf("provider %q has no authorize_url: set it in its provider block", provider.Name)
 	}
 	for what, u := range map[string]string{"token_url": provider.TokenURL, "authorize_url": provider.AuthorizeURL} {
-		if problem := policies.EndpointProblem(u, what, provider.InsecureHTTP); problem != "" {
+		if problem := oauthcheck.EndpointProblem(u, what, provider.InsecureHTTP); problem != "" {
 			return nil, fmt.Errorf("provider %q: %s", provider.Name, problem)
 		}
 	}
@@ -78,10 +77,8 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		return nil, err
 	}
 
-	oc := &oauth2.Config{
-		ClientID: cred.ClientID, ClientSecret: cred.ClientSecret.Reveal(), RedirectURL: decl.RedirectURI, Scopes: decl.Scopes,
-		Endpoint: oauth2.Endpoint{AuthURL: provider.AuthorizeURL, TokenURL: provider.TokenURL, AuthStyle: authStyle(provider.AuthStyle)},
-	}
+	endpoint := provider.Endpoint()
+	oc := endpoint.AuthCodeConfig(clientOf(cred), provider.AuthorizeURL, decl.RedirectURI, decl.Scopes)
 	state := randomString(24)
 	var authOpts, exchangeOpts []oauth2.AuthCodeOption
 	if provider.PKCE {
@@ -139,36 +136,14 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		}
 	}
 
-	xctx, cancel := context.WithTimeout(ctx, max(provider.Timeout, policies.DefaultProviderTimeout))
-	defer cancel()
-	transport := o.Transport
-	if transport == nil {
-		transport = http.DefaultTransport
-	}
-	now := r.now()
-	tok, err := oc.Exchange(context.WithValue(xctx, oauth2.HTTPClient, noRedirects(transport)), ans.code, exchangeOpts...)
+	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, endpoint, oc, ans.code, r.now(), exchangeOpts...)
 	if err != nil {
-		err = exchangeError(err, cred.ClientSecret.Reveal())
 		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
 		return nil, err
 	}
-
-	res := &AuthorizeResult{}
-	if s, ok := tok.Extra("scope").(string); ok {
-		res.Scope = s
-	}
-	created := now
-	if ca := number(tok.Extra("created_at")); ca > 0 {
-		created = time.Unix(ca, 0).UTC()
-	}
-	switch {
-	case tok.ExpiresIn > 0:
-		res.ExpiresAt = created.Add(time.Duration(tok.ExpiresIn) * time.Second)
-	default:
-		res.NoExpiry = true
-	}
-	cred.AccessToken = secret.New(tok.AccessToken)
-	cred.Grant = vaultstore.StoredGrant{TokenType: tok.TokenType, Scope: res.Scope, CreatedAt: created, ExpiresAt: res.ExpiresAt}
+	res := &AuthorizeResult{Scope: grant.Scope, ExpiresAt: grant.ExpiresAt, NoExpiry: grant.NoExpiry}
+	cred.AccessToken = grant.Token
+	cred.Grant = vaultstore.StoredGrant{TokenType: grant.TokenType, Scope: grant.Scope, CreatedAt: grant.CreatedAt, ExpiresAt: grant.ExpiresAt}
 	if res.Version, err = r.Store.PutCredential(ctx, cred, cred.Version); err != nil {
 		ans.reply(http.StatusInternalServerError, "The token could not be stored in Vault; see the terminal.")
 		return nil, fmt.Errorf("the grant succeeded but the token was not stored: %w", err)
@@ -184,8 +159,7 @@ func loopbackRedirect(raw string) (*url.URL, error) {
 	if err != nil || u.Scheme != "http" || u.Port() == "" {
 		return nil, fmt.Errorf("redirect_uri %q must be http://127.0.0.1:PORT/… (a loopback address with a port), as RFC 8252 asks of native apps", raw)
 	}
-	host := u.Hostname()
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if !oauthcheck.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("redirect_uri %q is not on a loopback address: credkeeper listens only on 127.0.0.1, [::1] or localhost; register such a redirect URI with the provider", raw)
 	}
 	if u.Path == "" {
@@ -253,22 +227,6 @@ func writePage(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>credkeeper</title></head><body><p>%s</p></body></html>\n", html.EscapeString(msg))
-}
-
-// exchangeError describes a failed code exchange without the client secret.
-func exchangeError(err error, clientSecret string) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
-		return fmt.Errorf("the token endpoint redirected (%d)%s; the code and secret are never sent after a redirect: set token_url to the final URL", re.Response.StatusCode, locationHint(re.Response.Header))
-	}
-	if errors.As(err, &re) {
-		desc := re.ErrorDescription
-		if desc == "" {
-			desc = oneLine(string(redact(re.Body, clientSecret)), 200)
-		}
-		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, re.ErrorCode, desc)
-	}
-	return fmt.Errorf("exchanging the code: %s", strings.ReplaceAll(err.Error(), clientSecret, secret.Redacted))
 }
 
 func randomString(n int) string {

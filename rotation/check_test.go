@@ -11,6 +11,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -94,7 +95,7 @@ func (w *world) put(name, provider, clientID, clientSecret string, rotateBy time
 	return v
 }
 
-func (w *world) check(name string, force bool) rotation.Result {
+func (w *world) check(name string, force bool) oauthcheck.Result {
 	w.t.Helper()
 	r, err := w.runner.CheckOne(context.Background(), name, force)
 	if err != nil {
@@ -124,21 +125,21 @@ func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
 	for _, tc := range []struct {
 		name, provider, clientID, secret string
 		rotateBy                         time.Time
-		want                             rotation.Class
+		want                             oauthcheck.Class
 		code, detail                     string
 	}{
-		{"ok-stage", "okta-stage", "stage-ok", "stage-secret", deadline, rotation.ClassOK, "", "a token was issued"},
-		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", deadline, rotation.ClassOK, "", ""},
-		{"unknown-client", "okta-stage", "nobody", "x-secret", deadline, rotation.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
-		{"wrong-secret", "okta-stage", "stage-ok", "not-it", deadline, rotation.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
-		{"retired", "okta-stage", "retired", "old-secret", w.now.Add(-48 * time.Hour), rotation.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
-		{"timeout", "okta-stage", "slow", "slow-secret", deadline, rotation.ClassUnavailable, "", "timed out"},
-		{"down", "okta-stage", "down", "down-secret", deadline, rotation.ClassUnavailable, "server_error", "503"},
-		{"limited", "okta-stage", "limited", "limited-secret", deadline, rotation.ClassRateLimited, "E0000047", "in 1m30s"},
-		{"bad-gateway", "okta-stage", "html", "html-secret", deadline, rotation.ClassUnavailable, "", "HTML page: 502 Bad Gateway"},
-		{"html-200", "okta-stage", "html200", "html200-secret", deadline, rotation.ClassProtocol, "", "HTML page: 200 OK"},
-		{"tokenless", "okta-stage", "tokenless", "tokenless-secret", deadline, rotation.ClassProtocol, "", "without an access_token"},
-		{"narrow-scope", "doorkeeper", "dmp-narrow", "narrow-secret", deadline, rotation.ClassMisconfigured, "invalid_scope", "check the provider's scopes"},
+		{"ok-stage", "okta-stage", "stage-ok", "stage-secret", deadline, oauthcheck.ClassOK, "", "a token was issued"},
+		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", deadline, oauthcheck.ClassOK, "", ""},
+		{"unknown-client", "okta-stage", "nobody", "x-secret", deadline, oauthcheck.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
+		{"wrong-secret", "okta-stage", "stage-ok", "not-it", deadline, oauthcheck.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
+		{"retired", "okta-stage", "retired", "old-secret", w.now.Add(-48 * time.Hour), oauthcheck.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
+		{"timeout", "okta-stage", "slow", "slow-secret", deadline, oauthcheck.ClassUnavailable, "", "timed out"},
+		{"down", "okta-stage", "down", "down-secret", deadline, oauthcheck.ClassUnavailable, "server_error", "503"},
+		{"limited", "okta-stage", "limited", "limited-secret", deadline, oauthcheck.ClassRateLimited, "E0000047", "in 1m30s"},
+		{"bad-gateway", "okta-stage", "html", "html-secret", deadline, oauthcheck.ClassUnavailable, "", "HTML page: 502 Bad Gateway"},
+		{"html-200", "okta-stage", "html200", "html200-secret", deadline, oauthcheck.ClassProtocol, "", "HTML page: 200 OK"},
+		{"tokenless", "okta-stage", "tokenless", "tokenless-secret", deadline, oauthcheck.ClassProtocol, "", "without an access_token"},
+		{"narrow-scope", "doorkeeper", "dmp-narrow", "narrow-secret", deadline, oauthcheck.ClassMisconfigured, "invalid_scope", "check the provider's scopes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w.put(tc.name, tc.provider, tc.clientID, tc.secret, tc.rotateBy)
@@ -167,7 +168,7 @@ func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
 	w.put("dmp", "doorkeeper", "12345", "ABCDEFG", deadline)
 
 	stage := w.check("stage", false)
-	if stage.Class != rotation.ClassOK || !stage.ExpiresAt.Equal(w.now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
+	if stage.Class != oauthcheck.ClassOK || !stage.ExpiresAt.Equal(w.now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
 		t.Errorf("stage: %s expires %v type %q", stage.Class, stage.ExpiresAt, stage.TokenType)
 	}
 	if w.emu.AuthMethod("0oa-stage") != "basic" {
@@ -178,7 +179,7 @@ func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
 		t.Errorf("prod expires %v, want 4h", prod.ExpiresAt)
 	}
 	dmp := w.check("dmp", false)
-	if dmp.Class != rotation.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.now.Add(7200*time.Second)) {
+	if dmp.Class != oauthcheck.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.now.Add(7200*time.Second)) {
 		t.Errorf("dmp: %s scope %q expires %v", dmp.Class, dmp.Scope, dmp.ExpiresAt)
 	}
 	if w.emu.AuthMethod("12345") != "body" {
@@ -194,7 +195,7 @@ func TestATokenWithoutALifetimeIsNeverTakenAsEternal(t *testing.T) {
 	w.emu.AddClient(emulator.Client{ID: "0oa-forever", Secrets: []string{"s"}, OmitExpiresIn: true})
 	w.put("forever", "okta-stage", "0oa-forever", "s", deadline)
 	r := w.check("forever", false)
-	if r.Class != rotation.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() || !strings.Contains(r.Detail, "no lifetime") {
+	if r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() || !strings.Contains(r.Detail, "no lifetime") {
 		t.Errorf("no expires_in: %s no-expiry=%v expires=%v %q", r.Class, r.NoExpiry, r.ExpiresAt, r.Detail)
 	}
 }
@@ -219,19 +220,19 @@ func TestTokenLifetimesAreBounded(t *testing.T) {
 	w.put("negative", "okta-stage", "0oa-negative", "s", deadline)
 	w.put("dmp-old", "doorkeeper", "dmp-old", "s", deadline)
 
-	if r := w.check("short", false); r.Class != rotation.ClassOK || !r.ExpiresAt.Equal(w.now.Add(5*time.Minute)) {
+	if r := w.check("short", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.Equal(w.now.Add(5*time.Minute)) {
 		t.Errorf("a 5-minute token: %s expires %v", r.Class, r.ExpiresAt)
 	}
 	for _, name := range []string{"centuries", "overflow"} {
 		r := w.check(name, false)
-		if r.Class != rotation.ClassProtocol || !strings.Contains(r.Detail, "ten years") || !r.AccessToken.IsZero() {
+		if r.Class != oauthcheck.ClassProtocol || !strings.Contains(r.Detail, "ten years") || !r.AccessToken.IsZero() {
 			t.Errorf("%s: %s %q, want protocol: expires_in beyond ten years", name, r.Class, r.Detail)
 		}
 	}
-	if r := w.check("negative", false); r.Class != rotation.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
+	if r := w.check("negative", false); r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
 		t.Errorf("a negative expires_in is no lifetime: %s no-expiry=%v expires=%v", r.Class, r.NoExpiry, r.ExpiresAt)
 	}
-	if r := w.check("dmp-old", false); r.Class != rotation.ClassOK || !r.ExpiresAt.After(w.now) {
+	if r := w.check("dmp-old", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.After(w.now) {
 		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.now)
 	}
 }
@@ -242,7 +243,7 @@ func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
 	v1 := w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
 
 	first := w.check("locky", false)
-	if first.Class != rotation.ClassInvalidClient || first.NotSent {
+	if first.Class != oauthcheck.ClassInvalidClient || first.NotSent {
 		t.Fatalf("first check: %s not-sent=%v", first.Class, first.NotSent)
 	}
 	st, err := w.store.GetState(context.Background(), "locky")
@@ -252,7 +253,7 @@ func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
 
 	for i := 0; i < 5; i++ {
 		again := w.check("locky", false)
-		if again.Class != rotation.ClassInvalidClient || !again.NotSent || !strings.Contains(again.Detail, "not re-sent") {
+		if again.Class != oauthcheck.ClassInvalidClient || !again.NotSent || !strings.Contains(again.Detail, "not re-sent") {
 			t.Fatalf("repeat check %d: %s not-sent=%v %q", i, again.Class, again.NotSent, again.Detail)
 		}
 	}
@@ -267,7 +268,7 @@ func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
 
 	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
 	fixed := w.check("locky", false)
-	if fixed.Class != rotation.ClassOK || w.emu.Requests("0oa-lock") != 3 {
+	if fixed.Class != oauthcheck.ClassOK || w.emu.Requests("0oa-lock") != 3 {
 		t.Errorf("a new version is sent: %s, requests %d", fixed.Class, w.emu.Requests("0oa-lock"))
 	}
 	st, _ = w.store.GetState(context.Background(), "locky")
@@ -285,7 +286,7 @@ func TestEmulatorLockoutIsInvalidGrant(t *testing.T) {
 	}
 	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
 	r := w.check("locky", false)
-	if r.Class != rotation.ClassInvalidGrant || r.Status != 400 || !strings.Contains(r.Description, "The credentials provided were invalid.") {
+	if r.Class != oauthcheck.ClassInvalidGrant || r.Status != 400 || !strings.Contains(r.Description, "The credentials provided were invalid.") {
 		t.Errorf("locked account: %s %d %q", r.Class, r.Status, r.Description)
 	}
 }
@@ -319,15 +320,15 @@ provider "dmp-refused" {
 	w.put("refused", "ctrp-refused", "c1", "s1", deadline)
 	w.put("dmp-refused", "dmp-refused", "d1", "s2", deadline)
 
-	if r := w.check("probed", false); r.Class != rotation.ClassOK || r.ProbeStatus != 200 {
+	if r := w.check("probed", false); r.Class != oauthcheck.ClassOK || r.ProbeStatus != 200 {
 		t.Errorf("probe accepted: %s %d %q", r.Class, r.ProbeStatus, r.Detail)
 	}
 	r := w.check("refused", false)
-	if r.Class != rotation.ClassExpired || r.ErrorCode != "invalid_token" || r.ProbeStatus != 401 || !r.AccessToken.IsZero() {
+	if r.Class != oauthcheck.ClassExpired || r.ErrorCode != "invalid_token" || r.ProbeStatus != 401 || !r.AccessToken.IsZero() {
 		t.Errorf("RFC 6750 refusal: %s %q %d %q", r.Class, r.ErrorCode, r.ProbeStatus, r.Detail)
 	}
 	r = w.check("dmp-refused", false)
-	if r.Class != rotation.ClassExpired || !strings.Contains(r.Detail, emulator.DMPToolRevoked) {
+	if r.Class != oauthcheck.ClassExpired || !strings.Contains(r.Detail, emulator.DMPToolRevoked) {
 		t.Errorf("DMPTool refusal: %s %q", r.Class, r.Detail)
 	}
 }
@@ -339,7 +340,7 @@ func TestRecordMissingAFieldIsMisconfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := w.check("half", false)
-	if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, "client_secret") {
+	if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, "client_secret") {
 		t.Errorf("half record: %s %q", r.Class, r.Detail)
 	}
 	st, err := w.store.GetState(context.Background(), "half")
@@ -348,7 +349,7 @@ func TestRecordMissingAFieldIsMisconfigured(t *testing.T) {
 	}
 
 	w.put("orphan", "no-such-provider", "id", "secret", deadline)
-	if r := w.check("orphan", false); r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
+	if r := w.check("orphan", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
 		t.Errorf("unknown provider: %s %q", r.Class, r.Detail)
 	}
 	if _, err := w.runner.CheckOne(context.Background(), "nonexistent", false); err == nil {
@@ -370,7 +371,7 @@ func TestCheckAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range results {
-		if r.Name != names[i] || r.Class != rotation.ClassOK {
+		if r.Name != names[i] || r.Class != oauthcheck.ClassOK {
 			t.Errorf("result %d = %s %s", i, r.Name, r.Class)
 		}
 	}

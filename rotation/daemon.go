@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -20,7 +21,7 @@ import (
 // safe for concurrent use.
 type Observer interface {
 	// CheckDone reports a check's result and the credential's last success.
-	CheckDone(r Result, lastSuccess time.Time)
+	CheckDone(r oauthcheck.Result, lastSuccess time.Time)
 	// TokenPublished reports a token published for CI, or removed (zero expiry).
 	TokenPublished(name string, expires time.Time)
 	// Leader reports whether this replica holds the leader lease.
@@ -29,9 +30,9 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) CheckDone(Result, time.Time)      {}
-func (nopObserver) TokenPublished(string, time.Time) {}
-func (nopObserver) Leader(bool)                      {}
+func (nopObserver) CheckDone(oauthcheck.Result, time.Time) {}
+func (nopObserver) TokenPublished(string, time.Time)       {}
+func (nopObserver) Leader(bool)                            {}
 
 // ShutdownGrace is how long running checks may finish after a stop.
 const ShutdownGrace = 10 * time.Second
@@ -50,7 +51,7 @@ const StopTimeout = ShutdownGrace + RecordTimeout + LeaseReleaseTimeout
 // Vault exactly one runs the checks.
 type Daemon struct {
 	Store    *vaultstore.Store
-	Checker  *Checker
+	Checker  *oauthcheck.Checker
 	Logger   *slog.Logger
 	Observer Observer
 	// ID names this replica in the leader lease.
@@ -83,7 +84,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	if obs == nil {
 		obs = nopObserver{}
 	}
-	checker := &Checker{}
+	checker := &oauthcheck.Checker{}
 	return &Daemon{
 		Store: store, Checker: checker, Logger: logger, Observer: obs, ID: id,
 		cfg: cfg, runner: &Runner{Store: store, Config: cfg, Cache: &Cache{}, Checker: checker},
@@ -266,7 +267,7 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 	}
 	d.Observer.CheckDone(res, lastSuccess)
 	level := slog.LevelInfo
-	if res.Class != ClassOK {
+	if res.Class != oauthcheck.ClassOK {
 		level = slog.LevelWarn
 	}
 	d.Logger.Log(ctx, level, "check", "credential", name, "environment", res.Environment, "class", string(res.Class),
@@ -324,7 +325,7 @@ func (d *Daemon) refreshPending(ctx context.Context) {
 // the published one is missing or due for renewal, and deletes the
 // published token when the credential failed, so CI never reads a token
 // that cannot work.
-func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res Result) error {
+func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res oauthcheck.Result) error {
 	name := decl.Name
 	cur, err := d.publishedToken(ctx, name)
 	if err != nil {
@@ -343,7 +344,7 @@ func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res Res
 		d.Observer.TokenPublished(name, time.Time{})
 		d.Logger.Warn("published token removed: the credential failed", "credential", name, "class", string(res.Class))
 		return nil
-	case res.Class != ClassOK || res.AccessToken.IsZero():
+	case res.Class != oauthcheck.ClassOK || res.AccessToken.IsZero():
 		return nil // not the credential's fault: the published token may still work
 	}
 	if cur != nil && now.Before(RenewAt(cur.IssuedAt, cur.ExpiresAt, decl.PublishToken.RenewBefore)) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
@@ -42,12 +43,12 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	cache := &rotation.Cache{}
 	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.cfg, Cache: cache, Now: w.runner.Now}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
-	if res.Class != rotation.ClassInvalidClient || err == nil {
+	if res.Class != oauthcheck.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
 	}
 	for i := 0; i < 3; i++ {
 		res, _ = readOnly.CheckOne(ctx, "locky", false)
-		if !res.NotSent || res.Class != rotation.ClassInvalidClient {
+		if !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 			t.Fatalf("check %d after an unrecorded refusal: %s not-sent=%v", i, res.Class, res.NotSent)
 		}
 	}
@@ -86,20 +87,20 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 		}
 	}
 	setProvider("okta-stgae")
-	if res, err := reloaded.CheckOne(ctx, "locky", false); err != nil || res.Class != rotation.ClassMisconfigured {
+	if res, err := reloaded.CheckOne(ctx, "locky", false); err != nil || res.Class != oauthcheck.ClassMisconfigured {
 		t.Fatalf("a provider typo: %s, %v", res.Class, err)
 	}
 	setProvider("okta-stage")
 
 	restarted := &rotation.Runner{Store: w.store, Config: w.cfg, Cache: &rotation.Cache{}, Now: w.runner.Now}
 	res, err = restarted.CheckOne(ctx, "locky", false)
-	if err != nil || !res.NotSent || res.Class != rotation.ClassInvalidClient {
+	if err != nil || !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
 	}
 	requests(1, "after a misconfigured check and a restart")
 
 	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
-	if res, err := restarted.CheckOne(ctx, "locky", false); err != nil || res.Class != rotation.ClassOK {
+	if res, err := restarted.CheckOne(ctx, "locky", false); err != nil || res.Class != oauthcheck.ClassOK {
 		t.Fatalf("a new version is sent: %s, %v", res.Class, err)
 	}
 	requests(2, "after the secret changed")
@@ -125,10 +126,10 @@ func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing
 	v1 := w.put("late", "okta-stage", "0oa-late", "wrong", deadline)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w.runner.Checker = &rotation.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
+	w.runner.Checker = &oauthcheck.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
 
 	res, err := w.runner.CheckOne(ctx, "late", false)
-	if res.Class != rotation.ClassInvalidClient || err != nil {
+	if res.Class != oauthcheck.ClassInvalidClient || err != nil {
 		t.Fatalf("check whose deadline passed after the response: %s, %v; want invalid_client recorded", res.Class, err)
 	}
 	st, err := w.store.GetState(context.Background(), "late")
@@ -139,14 +140,14 @@ func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing
 
 func TestAMisconfiguredCheckDoesNotReArmARefusedVersion(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	refused := rotation.Result{Class: rotation.ClassInvalidGrant, CredentialVersion: 4, Status: 400, ErrorCode: "invalid_grant"}
+	refused := oauthcheck.Result{Class: oauthcheck.ClassInvalidGrant, CredentialVersion: 4, Status: 400, ErrorCode: "invalid_grant"}
 	st := rotation.NextState(vaultstore.State{}, refused, now)
-	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassMisconfigured, CredentialVersion: 4}, now.Add(time.Hour))
-	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassUnavailable, CredentialVersion: 4}, now.Add(2*time.Hour))
-	if st.RejectedVersion != 4 || st.RejectedClass != string(rotation.ClassInvalidGrant) || !st.RejectedAt.Equal(now) {
+	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassMisconfigured, CredentialVersion: 4}, now.Add(time.Hour))
+	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassUnavailable, CredentialVersion: 4}, now.Add(2*time.Hour))
+	if st.RejectedVersion != 4 || st.RejectedClass != string(oauthcheck.ClassInvalidGrant) || !st.RejectedAt.Equal(now) {
 		t.Errorf("the rejection outlives other classes: version %d class %q at %s", st.RejectedVersion, st.RejectedClass, st.RejectedAt)
 	}
-	st = rotation.NextState(st, rotation.Result{Class: rotation.ClassOK, CredentialVersion: 4}, now.Add(3*time.Hour))
+	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassOK, CredentialVersion: 4}, now.Add(3*time.Hour))
 	if st.RejectedVersion != 0 || st.RejectedClass != "" {
 		t.Errorf("a forced check that succeeds clears it: %+v", st)
 	}

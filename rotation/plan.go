@@ -13,6 +13,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -334,7 +335,7 @@ func pendingNotice(p *vaultstore.PendingInfo, now time.Time) string {
 	switch {
 	case p.LastClass == "":
 		return fmt.Sprintf("has a new pair staged on %s, not checked yet", p.StagedAt.UTC().Format(time.RFC3339))
-	case p.LastClass == string(ClassOK):
+	case p.LastClass == string(oauthcheck.ClassOK):
 		return fmt.Sprintf("pending: ok, checked %s ago; promote it with credkeeper rotate promote", ago(now.Sub(p.CheckedAt)))
 	}
 	return fmt.Sprintf("pending: %s, checked %s ago; stage a pair that works", p.LastClass, ago(now.Sub(p.CheckedAt)))

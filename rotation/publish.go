@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -12,8 +13,8 @@ import (
 // with check-and-set against cur (nil when none is published), and returns
 // the record written, without its token. A token whose response gave no
 // lifetime is published with maxTokenTTL, and refused when that is zero.
-func PublishToken(ctx context.Context, store *vaultstore.Store, res Result, cur *vaultstore.Token, maxTokenTTL time.Duration) (*vaultstore.Token, error) {
-	if res.Class != ClassOK || res.AccessToken.IsZero() {
+func PublishToken(ctx context.Context, store *vaultstore.Store, res oauthcheck.Result, cur *vaultstore.Token, maxTokenTTL time.Duration) (*vaultstore.Token, error) {
+	if res.Class != oauthcheck.ClassOK || res.AccessToken.IsZero() {
 		return nil, fmt.Errorf("no token to publish: the check ended %s", res.Class)
 	}
 	expires := res.ExpiresAt

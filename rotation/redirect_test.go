@@ -11,8 +11,7 @@ import (
 	"testing"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
 // elsewhere is a server a redirect points at. It records what each request
@@ -69,15 +68,15 @@ provider "probe-redirects" {
 	w.put("dmp-moved", "doorkeeper", "dmp-moved", "Moved-Secret-2", deadline)
 	w.put("probed", "probe-redirects", "0oa-probed", "Moved-Secret-3", deadline)
 	// The probe's redirect is served beside the emulator's token endpoint.
-	w.runner.Checker = &rotation.Checker{Transport: routeProbe{probe: probeMux}}
+	w.runner.Checker = &oauthcheck.Checker{Transport: routeProbe{probe: probeMux}}
 
 	for _, name := range []string{"okta-moved", "dmp-moved"} {
 		r := w.check(name, false)
-		if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) || !strings.Contains(r.Detail, "set token_url to the final URL") {
+		if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) || !strings.Contains(r.Detail, "set token_url to the final URL") {
 			t.Errorf("%s: %s %q, want misconfigured naming the Location", name, r.Class, r.Detail)
 		}
 	}
-	if r := w.check("probed", false); r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) {
+	if r := w.check("probed", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) {
 		t.Errorf("a probe that redirects: %s %q", r.Class, r.Detail)
 	}
 	if seen := other.seen(); len(seen) != 0 {
@@ -99,44 +98,4 @@ func (rp routeProbe) RoundTrip(r *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
 	rp.probe.ServeHTTP(rec, r)
 	return rec.Result(), nil
-}
-
-// refuseAll counts the requests it is asked to send, and sends none.
-type refuseAll struct {
-	mu sync.Mutex
-	n  int
-}
-
-func (r *refuseAll) RoundTrip(*http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.n++
-	r.mu.Unlock()
-	return nil, fmt.Errorf("refused by the test")
-}
-
-// Plain http to another host is refused before anything is sent, even for
-// a provider built by hand rather than decoded from a file.
-func TestCleartextEndpointsAreRefusedBeforeSending(t *testing.T) {
-	w := newWorld(t, nil)
-	p, _ := w.cfg.Provider("okta-stage")
-	cleartext := *p
-	cleartext.TokenURL = "http://idp.example.org/oauth2/v1/token"
-	probed := *p
-	probed.Probe = &policies.Probe{URL: "http://api.example.org/v1/me", Method: http.MethodGet}
-	w.put("plain", "okta-stage", "0oa-plain", "Plain-Secret", deadline)
-	cred, err := w.store.GetCredential(context.Background(), "plain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	transport := &refuseAll{}
-	checker := &rotation.Checker{Transport: transport}
-	for name, p := range map[string]*policies.Provider{"token_url": &cleartext, "probe url": &probed} {
-		r := checker.Check(context.Background(), cred, p, deadline, w.now)
-		if r.Class != rotation.ClassMisconfigured || !strings.Contains(r.Detail, "insecure_http") || !strings.Contains(r.Detail, name) {
-			t.Errorf("cleartext %s: %s %q", name, r.Class, r.Detail)
-		}
-	}
-	if transport.n != 0 {
-		t.Errorf("%d requests were sent", transport.n)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -30,27 +31,27 @@ type StageRequest struct {
 // Stage writes the new pair to pending/NAME (replacing a pair staged
 // before) and checks it at once. A pair that fails stays staged, with its
 // class recorded; promote refuses it.
-func (r *Runner) Stage(ctx context.Context, req StageRequest) (Result, error) {
+func (r *Runner) Stage(ctx context.Context, req StageRequest) (oauthcheck.Result, error) {
 	if req.ClientID == "" || req.ClientSecret.IsZero() {
-		return Result{}, errors.New("a staged pair needs a client ID and a secret")
+		return oauthcheck.Result{}, errors.New("a staged pair needs a client ID and a secret")
 	}
 	info, err := r.Store.CredentialInfo(ctx, req.Name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return Result{}, fmt.Errorf("credential %q not found in Vault: set its first pair with credkeeper secret set %s", req.Name, req.Name)
+		return oauthcheck.Result{}, fmt.Errorf("credential %q not found in Vault: set its first pair with credkeeper secret set %s", req.Name, req.Name)
 	}
 	if err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	cas := 0
 	switch cur, err := r.Store.GetPending(ctx, req.Name); {
 	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && cur != nil:
 		cas = cur.Version
 	case !errors.Is(err, vaultstore.ErrNotFound):
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	p := &vaultstore.Pending{ClientID: req.ClientID, ClientSecret: req.ClientSecret, RotateBy: req.RotateBy, StagedAt: r.now().UTC().Truncate(time.Second)}
 	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	return r.checkPending(ctx, req.Name, info.Metadata, p)
 }
@@ -58,21 +59,21 @@ func (r *Runner) Stage(ctx context.Context, req StageRequest) (Result, error) {
 // CheckPending checks the pair staged for name and records its class in
 // pending/NAME. A staged pair the provider refused is not sent again
 // (lockout protection) until it is staged anew.
-func (r *Runner) CheckPending(ctx context.Context, name string) (Result, error) {
+func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Result, error) {
 	p, err := r.Store.GetPending(ctx, name)
 	if err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	info, err := r.Store.CredentialInfo(ctx, name)
 	if err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
-	refused := Class(p.LastClass)
+	refused := oauthcheck.Class(p.LastClass)
 	if ref, ok := r.Cache.refusal(pendingKey(name), p.Version); ok {
 		refused = ref.Class // remembered though its record failed
 	}
 	if refused.IsCredentialFailure() {
-		return Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
+		return oauthcheck.Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
 			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
 	}
 	return r.checkPending(ctx, name, info.Metadata, p)
@@ -82,15 +83,15 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (Result, error) 
 // (a slash cannot be in a credential's name).
 func pendingKey(name string) string { return "pending/" + name }
 
-func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (Result, error) {
+func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
 	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
 	provider, _, problem := r.resolve(cand)
-	var res Result
+	var res oauthcheck.Result
 	if problem != "" {
 		res = r.misconfigured(cand, problem)
 	} else {
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
-		res = r.checker().Check(ctx, cand, provider, time.Time{}, r.now())
+		res = r.checker().Check(ctx, clientOf(cand), provider.Endpoint(), time.Time{}, r.now())
 	}
 	if res.Class.IsCredentialFailure() {
 		r.Cache.rememberRefusal(pendingKey(name), Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
@@ -115,7 +116,7 @@ type PromoteReport struct {
 	Version   int  // the credential's version holding the new pair
 	Resumed   bool // the pair was already written by an earlier, unfinished promote
 	KeptGrant bool // a stored user grant was carried over to the new pair
-	Check     Result
+	Check     oauthcheck.Result
 	Token     *vaultstore.Token // the token published from the new pair, if any
 }
 
@@ -148,7 +149,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 			return rep, r.unfinished(name, rep.Version, "writing the new pair's dates to its metadata", err)
 		}
 	} else {
-		if !o.Force && Class(p.LastClass) != ClassOK {
+		if !o.Force && oauthcheck.Class(p.LastClass) != oauthcheck.ClassOK {
 			last := p.LastClass
 			if last == "" {
 				last = "never checked"
@@ -177,7 +178,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 	if rep.Check, err = r.CheckOne(ctx, name, true); err != nil {
 		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
 	}
-	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == ClassOK {
+	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == oauthcheck.ClassOK {
 		var maxTTL time.Duration
 		if prov, ok := r.config().Provider(rep.Check.Provider); ok {
 			maxTTL = prov.MaxTokenTTL
@@ -259,9 +260,9 @@ type RollbackOptions struct {
 
 // RollbackReport says what a rollback did.
 type RollbackReport struct {
-	Version   int    // the new version holding the earlier pair
-	Check     Result // the earlier pair's check (none with Force)
-	KeptGrant bool   // the current user grant was carried over
+	Version   int               // the new version holding the earlier pair
+	Check     oauthcheck.Result // the earlier pair's check (none with Force)
+	KeptGrant bool              // the current user grant was carried over
 }
 
 // Rollback writes an earlier version's pair back as a new version of
@@ -303,8 +304,8 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 		if problem != "" {
 			return nil, errors.New(problem)
 		}
-		rep.Check = r.checker().Check(ctx, old, provider, rotateBy, r.now())
-		if rep.Check.Class != ClassOK {
+		rep.Check = r.checker().Check(ctx, clientOf(old), provider.Endpoint(), rotateBy, r.now())
+		if rep.Check.Class != oauthcheck.ClassOK {
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -48,7 +49,7 @@ func TestStagePromoteRollback(t *testing.T) {
 	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
 
 	res, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("secret-2027")})
-	if err != nil || res.Class != ClassOK {
+	if err != nil || res.Class != oauthcheck.ClassOK {
 		t.Fatalf("stage a good pair: %s %v", res.Class, err)
 	}
 	st, _ := r.Status(ctx, "ctrp-stage")
@@ -60,7 +61,7 @@ func TestStagePromoteRollback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("promote: %v", err)
 	}
-	if rep.Version != 2 || rep.Check.Class != ClassOK || rep.Token == nil {
+	if rep.Version != 2 || rep.Check.Class != oauthcheck.ClassOK || rep.Token == nil {
 		t.Fatalf("promote report: %+v", rep)
 	}
 	cred, _ := r.Store.GetCredential(ctx, "ctrp-stage")
@@ -81,7 +82,7 @@ func TestStagePromoteRollback(t *testing.T) {
 
 	// Roll back: the old pair still works during the overlap.
 	back, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{})
-	if err != nil || back.Version != 3 || back.Check.Class != ClassOK {
+	if err != nil || back.Version != 3 || back.Check.Class != oauthcheck.ClassOK {
 		t.Fatalf("rollback: %+v, %v", back, err)
 	}
 	cred, _ = r.Store.GetCredential(ctx, "ctrp-stage")
@@ -94,7 +95,7 @@ func TestStagePromoteRollback(t *testing.T) {
 	if _, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{ToVersion: 2}); err != nil {
 		t.Fatalf("rollback to the new pair: %v", err)
 	}
-	if rep, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{ToVersion: 1}); err == nil || rep.Check.Class != ClassInvalidClient || !strings.Contains(err.Error(), "no longer works") {
+	if rep, err := r.Rollback(ctx, "ctrp-stage", RollbackOptions{ToVersion: 1}); err == nil || rep.Check.Class != oauthcheck.ClassInvalidClient || !strings.Contains(err.Error(), "no longer works") {
 		t.Errorf("rollback to a refused pair: %+v %v", rep, err)
 	}
 }
@@ -104,7 +105,7 @@ func TestPromoteRefusesAFailedPair(t *testing.T) {
 	ctx := context.Background()
 	emu.AddClient(emulator.Client{ID: "0oa-2027", Secrets: []string{"secret-2027"}})
 	res, err := r.Stage(ctx, StageRequest{Name: "ctrp-stage", ClientID: "0oa-2027", ClientSecret: secret.New("typo")})
-	if err != nil || res.Class != ClassInvalidClient {
+	if err != nil || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("stage a bad pair: %s %v", res.Class, err)
 	}
 	if _, err := r.Promote(ctx, "ctrp-stage", PromoteOptions{}); err == nil || !strings.Contains(err.Error(), "the staged pair's last check was invalid_client") {

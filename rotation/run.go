@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/parallel"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -16,7 +17,7 @@ import (
 type Runner struct {
 	Store   *vaultstore.Store
 	Config  *policies.Config
-	Checker *Checker
+	Checker *oauthcheck.Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Cache keeps decoded credentials by KV version and the last state
@@ -43,7 +44,7 @@ type Cache struct {
 // Refusal is a credential version a provider refused, and how.
 type Refusal struct {
 	Version   int
-	Class     Class
+	Class     oauthcheck.Class
 	Status    int
 	ErrorCode string
 	At        time.Time
@@ -56,10 +57,10 @@ func refusalOf(st *vaultstore.State) (Refusal, bool) {
 	if st == nil || st.RejectedVersion == 0 {
 		return Refusal{}, false
 	}
-	ref := Refusal{Version: st.RejectedVersion, Class: Class(st.RejectedClass), At: st.RejectedAt}
+	ref := Refusal{Version: st.RejectedVersion, Class: oauthcheck.Class(st.RejectedClass), At: st.RejectedAt}
 	for _, h := range st.History {
-		if Class(h.Class).IsCredentialFailure() && (ref.Class == "" || ref.Class == Class(h.Class)) {
-			ref.Class, ref.Status, ref.ErrorCode = Class(h.Class), h.Status, h.ErrorCode
+		if oauthcheck.Class(h.Class).IsCredentialFailure() && (ref.Class == "" || ref.Class == oauthcheck.Class(h.Class)) {
+			ref.Class, ref.Status, ref.ErrorCode = oauthcheck.Class(h.Class), h.Status, h.ErrorCode
 			if ref.At.IsZero() {
 				ref.At = h.At
 			}
@@ -67,7 +68,7 @@ func refusalOf(st *vaultstore.State) (Refusal, bool) {
 		}
 	}
 	if ref.Class == "" {
-		ref.Class = ClassInvalidClient
+		ref.Class = oauthcheck.ClassInvalidClient
 	}
 	return ref, true
 }
@@ -191,12 +192,12 @@ func (r *Runner) Names(ctx context.Context) ([]string, error) {
 
 // CheckAll checks names with bounded concurrency and returns the results
 // in the order of names. A Vault error (not a check's failure) stops it.
-func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]Result, error) {
+func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]oauthcheck.Result, error) {
 	limit := o.Parallel
 	if limit <= 0 {
 		limit = policies.DefaultParallel
 	}
-	results := make([]Result, len(names))
+	results := make([]oauthcheck.Result, len(names))
 	errs := make([]error, len(names))
 	parallel.Do(len(names), limit, func(i int) {
 		results[i], errs[i] = r.CheckOne(ctx, names[i], o.Force)
@@ -214,17 +215,17 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 // not a misconfigured or unavailable check since, nor a state write that
 // failed. The state write has its own deadline (RecordTimeout), so a check
 // whose context ran out after the provider answered is still recorded.
-func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result, error) {
+func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (oauthcheck.Result, error) {
 	cred, err := r.credential(ctx, name)
 	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
 		res := r.misconfigured(cred, err.Error())
 		return res, r.record(ctx, name, res, nil)
 	}
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return Result{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
+		return oauthcheck.Result{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
 	}
 	if err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	provider, rotateBy, problem := r.resolve(cred)
 	if problem != "" {
@@ -234,7 +235,7 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 
 	prev, err := r.state(ctx, name)
 	if err != nil {
-		return Result{}, err
+		return oauthcheck.Result{}, err
 	}
 	if !force && cred.Version != 0 {
 		if ref, ok := r.rejection(name, prev, cred.Version); ok {
@@ -246,19 +247,29 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (Result,
 		}
 	}
 
-	var res Result
+	var res oauthcheck.Result
 	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
-		res = r.checker().CheckStoredToken(ctx, cred, provider, r.now())
+		res = r.checker().CheckStoredToken(ctx, clientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
 	} else {
-		res = r.checker().Check(ctx, cred, provider, rotateBy, r.now())
+		res = r.checker().Check(ctx, clientOf(cred), provider.Endpoint(), rotateBy, r.now())
 	}
 	switch {
 	case res.Class.IsCredentialFailure():
 		r.Cache.rememberRefusal(name, Refusal{Version: cred.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
-	case res.Class == ClassOK:
+	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
 	return res, r.record(ctx, name, res, prev)
+}
+
+// clientOf is the pair of cred, as a check sends it.
+func clientOf(cred *vaultstore.Credential) oauthcheck.Client {
+	return oauthcheck.Client{ID: cred.ClientID, Secret: cred.ClientSecret, Name: cred.Name, Environment: cred.Metadata.Environment, Version: cred.Version}
+}
+
+// storedTokenOf is the user grant's token cred holds, if any.
+func storedTokenOf(cred *vaultstore.Credential) oauthcheck.StoredToken {
+	return oauthcheck.StoredToken{Token: cred.AccessToken, TokenType: cred.Grant.TokenType, Scope: cred.Grant.Scope, ExpiresAt: cred.Grant.ExpiresAt}
 }
 
 // rejection is the refusal of version that Vault's state or this runner's
@@ -309,11 +320,11 @@ func (r *Runner) state(ctx context.Context, name string) (*vaultstore.State, err
 	return st, err
 }
 
-func (r *Runner) checker() *Checker {
+func (r *Runner) checker() *oauthcheck.Checker {
 	if r.Checker != nil {
 		return r.Checker
 	}
-	return &Checker{}
+	return &oauthcheck.Checker{}
 }
 
 // resolve finds a credential's provider and deadline: the config's
@@ -338,15 +349,15 @@ func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.
 	return p, rotateBy, ""
 }
 
-func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) Result {
-	return Result{
+func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) oauthcheck.Result {
+	return oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: cred.Metadata.Provider, RotateBy: cred.Metadata.RotateBy,
-		Class: ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: r.now(),
+		Class: oauthcheck.ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: r.now(),
 	}
 }
 
-func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now time.Time) Result {
-	res := Result{
+func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now time.Time) oauthcheck.Result {
+	res := oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
 		Class: ref.Class, Status: ref.Status, ErrorCode: ref.ErrorCode, NotSent: true, RefusedAt: ref.At,
 		CredentialVersion: cred.Version, CheckedAt: now,
@@ -368,7 +379,7 @@ const RecordTimeout = 10 * time.Second
 // record writes the result to state/NAME with check-and-set against prev
 // (read now when nil), re-reading and merging again when another writer
 // got there first.
-func (r *Runner) record(ctx context.Context, name string, res Result, prev *vaultstore.State) error {
+func (r *Runner) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	for attempt := 0; ; attempt++ {

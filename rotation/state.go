@@ -3,6 +3,7 @@ package rotation
 import (
 	"time"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -20,13 +21,13 @@ const (
 
 // NextState is the state after result r: a pure function of the previous
 // state, the result and now.
-func NextState(prev vaultstore.State, r Result, now time.Time) vaultstore.State {
+func NextState(prev vaultstore.State, r oauthcheck.Result, now time.Time) vaultstore.State {
 	next := prev
 	next.LastClass = string(r.Class)
 	next.LastCheck = now
 	next.RetryAt = r.RetryAt
 	switch {
-	case r.Class == ClassOK:
+	case r.Class == oauthcheck.ClassOK:
 		next.LastSuccess = now
 		next.ConsecutiveFailures = 0
 		next.RejectedVersion, next.RejectedClass, next.RejectedAt = 0, "", time.Time{}
@@ -53,14 +54,14 @@ func NextState(prev vaultstore.State, r Result, now time.Time) vaultstore.State 
 	reason := camel(string(r.Class))
 	valid, reachable := "", "True"
 	switch {
-	case r.Class == ClassOK:
+	case r.Class == oauthcheck.ClassOK:
 		valid = "True"
 	case r.Class.IsCredentialFailure():
 		valid = "False"
 	default:
 		reachable = "False"
 	}
-	if r.Class == ClassMisconfigured {
+	if r.Class == oauthcheck.ClassMisconfigured {
 		reachable = "True"
 	}
 	conds := setCondition(prev.Conditions, vaultstore.Condition{Type: ConditionReachable, Status: reachable, Reason: reason, Message: r.Detail}, now)

@@ -1,10 +1,10 @@
 package rotation
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -21,20 +21,20 @@ func TestNextStateConditionsMoveOnlyWhenStatusFlips(t *testing.T) {
 		return vaultstore.Condition{}
 	}
 
-	s := NextState(vaultstore.State{}, Result{Class: ClassOK, CredentialVersion: 1}, at(0))
+	s := NextState(vaultstore.State{}, oauthcheck.Result{Class: oauthcheck.ClassOK, CredentialVersion: 1}, at(0))
 	if v := cond(s, ConditionValid); v.Status != "True" || !v.LastTransition.Equal(at(0)) || v.Reason != "Ok" {
 		t.Errorf("after ok: %+v", v)
 	}
 
 	// An outage: Valid keeps its status and transition time; Reachable flips.
-	s = NextState(s, Result{Class: ClassUnavailable, CredentialVersion: 1}, at(30))
+	s = NextState(s, oauthcheck.Result{Class: oauthcheck.ClassUnavailable, CredentialVersion: 1}, at(30))
 	if v := cond(s, ConditionValid); v.Status != "True" || !v.LastTransition.Equal(at(0)) {
 		t.Errorf("an outage must not touch Valid: %+v", v)
 	}
 	if r := cond(s, ConditionReachable); r.Status != "False" || !r.LastTransition.Equal(at(30)) || r.Reason != "Unavailable" {
 		t.Errorf("Reachable after an outage: %+v", r)
 	}
-	s = NextState(s, Result{Class: ClassRateLimited, CredentialVersion: 1}, at(60))
+	s = NextState(s, oauthcheck.Result{Class: oauthcheck.ClassRateLimited, CredentialVersion: 1}, at(60))
 	if r := cond(s, ConditionReachable); !r.LastTransition.Equal(at(30)) || r.Reason != "RateLimited" {
 		t.Errorf("still unreachable, same transition time: %+v", r)
 	}
@@ -42,7 +42,7 @@ func TestNextStateConditionsMoveOnlyWhenStatusFlips(t *testing.T) {
 		t.Errorf("after two outages: %+v", s)
 	}
 
-	s = NextState(s, Result{Class: ClassInvalidClient, CredentialVersion: 1}, at(90))
+	s = NextState(s, oauthcheck.Result{Class: oauthcheck.ClassInvalidClient, CredentialVersion: 1}, at(90))
 	if v := cond(s, ConditionValid); v.Status != "False" || !v.LastTransition.Equal(at(90)) || v.Reason != "InvalidClient" {
 		t.Errorf("Valid after invalid_client: %+v", v)
 	}
@@ -50,7 +50,7 @@ func TestNextStateConditionsMoveOnlyWhenStatusFlips(t *testing.T) {
 		t.Errorf("after invalid_client: rejected %d, failures %d", s.RejectedVersion, s.ConsecutiveFailures)
 	}
 
-	s = NextState(s, Result{Class: ClassOK, CredentialVersion: 2}, at(120))
+	s = NextState(s, oauthcheck.Result{Class: oauthcheck.ClassOK, CredentialVersion: 2}, at(120))
 	if s.RejectedVersion != 0 || s.ConsecutiveFailures != 0 || cond(s, ConditionValid).Status != "True" {
 		t.Errorf("after recovery: %+v", s)
 	}
@@ -63,7 +63,7 @@ func TestNextStateKeepsAShortHistory(t *testing.T) {
 	s := vaultstore.State{}
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for i := 0; i < 50; i++ {
-		s = NextState(s, Result{Class: ClassOK}, t0.Add(time.Duration(i)*time.Minute))
+		s = NextState(s, oauthcheck.Result{Class: oauthcheck.ClassOK}, t0.Add(time.Duration(i)*time.Minute))
 	}
 	if len(s.History) != HistoryLength || !s.History[0].At.Equal(t0.Add(49*time.Minute)) {
 		t.Errorf("history: %d entries, newest %v", len(s.History), s.History[0].At)
@@ -71,23 +71,10 @@ func TestNextStateKeepsAShortHistory(t *testing.T) {
 }
 
 func TestFirstOutageLeavesValidUnknown(t *testing.T) {
-	s := NextState(vaultstore.State{}, Result{Class: ClassUnavailable}, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	s := NextState(vaultstore.State{}, oauthcheck.Result{Class: oauthcheck.ClassUnavailable}, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	for _, c := range s.Conditions {
 		if c.Type == ConditionValid && c.Status != "Unknown" {
 			t.Errorf("Valid = %s, want Unknown before any answer", c.Status)
 		}
-	}
-}
-
-func TestRedactRemovesSecretsAndTokens(t *testing.T) {
-	body := []byte(`{"access_token":"eyJ.secret.token","refresh_token":"r-123","note":"client secret was hunter2-long"}` + "\naccess_token=abc123&x=1")
-	out := string(redact(body, "hunter2-long"))
-	for _, s := range []string{"eyJ.secret.token", "r-123", "hunter2-long", "abc123"} {
-		if strings.Contains(out, s) {
-			t.Errorf("redacted body %q still has %q", out, s)
-		}
-	}
-	if got := string(redact([]byte(`{"access_token":""}`))); got != `{"access_token":""}` {
-		t.Errorf("an empty token stays empty, so a 200 without one is still caught: %s", got)
 	}
 }

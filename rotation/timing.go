@@ -5,6 +5,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -31,10 +32,10 @@ func Backoff(failures int) time.Duration {
 // exponential backoff from the last check; after rate_limited, the later of
 // that and the provider's reset time. Zero means "on schedule".
 func NotBefore(st vaultstore.State) time.Time {
-	switch Class(st.LastClass) {
-	case ClassUnavailable, ClassProtocol:
+	switch oauthcheck.Class(st.LastClass) {
+	case oauthcheck.ClassUnavailable, oauthcheck.ClassProtocol:
 		return st.LastCheck.Add(Backoff(st.ConsecutiveFailures))
-	case ClassRateLimited:
+	case oauthcheck.ClassRateLimited:
 		t := st.LastCheck.Add(Backoff(st.ConsecutiveFailures))
 		if st.RetryAt.After(t) {
 			t = st.RetryAt

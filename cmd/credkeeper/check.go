@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 )
 
@@ -79,25 +80,25 @@ not the credential's (provider down, rate limited, misconfigured, protocol);
 
 // checkJSON is one check as --json prints it.
 type checkJSON struct {
-	Name              string         `json:"name"`
-	Environment       string         `json:"environment"`
-	Provider          string         `json:"provider"`
-	Class             rotation.Class `json:"class"`
-	Status            int            `json:"status"`
-	ErrorCode         string         `json:"error_code"`
-	Description       string         `json:"description,omitempty"`
-	Detail            string         `json:"detail"`
-	TokenType         string         `json:"token_type,omitempty"`
-	Scope             string         `json:"scope,omitempty"`
-	ExpiresAt         string         `json:"expires_at"`
-	NoExpiry          bool           `json:"no_expiry,omitempty"`
-	LatencyMS         int64          `json:"latency_ms"`
-	RetryAt           string         `json:"retry_at,omitempty"`
-	RateLimit         *rateLimitJSON `json:"rate_limit,omitempty"`
-	ProbeStatus       int            `json:"probe_status,omitempty"`
-	NotSent           bool           `json:"not_sent"`
-	CredentialVersion int            `json:"credential_version"`
-	CheckedAt         string         `json:"checked_at"`
+	Name              string           `json:"name"`
+	Environment       string           `json:"environment"`
+	Provider          string           `json:"provider"`
+	Class             oauthcheck.Class `json:"class"`
+	Status            int              `json:"status"`
+	ErrorCode         string           `json:"error_code"`
+	Description       string           `json:"description,omitempty"`
+	Detail            string           `json:"detail"`
+	TokenType         string           `json:"token_type,omitempty"`
+	Scope             string           `json:"scope,omitempty"`
+	ExpiresAt         string           `json:"expires_at"`
+	NoExpiry          bool             `json:"no_expiry,omitempty"`
+	LatencyMS         int64            `json:"latency_ms"`
+	RetryAt           string           `json:"retry_at,omitempty"`
+	RateLimit         *rateLimitJSON   `json:"rate_limit,omitempty"`
+	ProbeStatus       int              `json:"probe_status,omitempty"`
+	NotSent           bool             `json:"not_sent"`
+	CredentialVersion int              `json:"credential_version"`
+	CheckedAt         string           `json:"checked_at"`
 }
 
 type rateLimitJSON struct {
@@ -106,7 +107,7 @@ type rateLimitJSON struct {
 	Reset     string `json:"reset,omitempty"`
 }
 
-func checkJSONs(results []rotation.Result) []checkJSON {
+func checkJSONs(results []oauthcheck.Result) []checkJSON {
 	out := make([]checkJSON, 0, len(results))
 	for _, r := range results {
 		j := checkJSON{
@@ -123,7 +124,7 @@ func checkJSONs(results []rotation.Result) []checkJSON {
 	return out
 }
 
-func writeCheckTable(w io.Writer, results []rotation.Result, now time.Time) error {
+func writeCheckTable(w io.Writer, results []oauthcheck.Result, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tENVIRONMENT\tCLASS\tTOKEN EXPIRES\tLATENCY\tDETAIL")
 	for _, r := range results {

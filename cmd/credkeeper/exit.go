@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 )
 
 // Exit codes, in one place.
@@ -28,13 +28,13 @@ const (
 
 // checkExit is the exit status of a run of checks, as an error that
 // carries it (nil when every check is ok).
-func checkExit(results []rotation.Result) error {
+func checkExit(results []oauthcheck.Result) error {
 	code := exitOK
 	for _, r := range results {
 		switch {
 		case r.Class.IsCredentialFailure():
 			return &codedError{code: exitCredentialFailure}
-		case r.Class != rotation.ClassOK:
+		case r.Class != oauthcheck.ClassOK:
 			code = exitOtherFailure
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -62,9 +63,9 @@ func newRotateStageCmd(opts *globalOptions) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(opts.Out, "Staged a new pair for %s in pending/%s. Its check: %s\n  %s\n", name, name, res.Class, res.Detail)
-			if res.Class != rotation.ClassOK {
+			if res.Class != oauthcheck.ClassOK {
 				fmt.Fprintf(opts.Out, "The pair stays staged, marked %s; promote refuses it. Stage a corrected pair to replace it.\n", res.Class)
-				return checkExit([]rotation.Result{res})
+				return checkExit([]oauthcheck.Result{res})
 			}
 			fmt.Fprintf(opts.Out, "When ready: credkeeper rotate promote %s\n", name)
 			return nil

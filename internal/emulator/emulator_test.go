@@ -73,7 +73,7 @@ func (f *fixture) get(path, token string) (int, http.Header, string) {
 
 func seedBody(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../rotation/testdata/bodies/" + name)
+	b, err := os.ReadFile("../../oauthcheck/testdata/bodies/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}

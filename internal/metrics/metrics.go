@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
 // Metrics implements rotation.Observer and the Vault request hook.
@@ -71,7 +71,7 @@ func New() *Metrics {
 }
 
 // CheckDone implements rotation.Observer.
-func (m *Metrics) CheckDone(r rotation.Result, lastSuccess time.Time) {
+func (m *Metrics) CheckDone(r oauthcheck.Result, lastSuccess time.Time) {
 	m.checks.WithLabelValues(r.Name, string(r.Class)).Inc()
 	if !r.NotSent {
 		m.duration.Observe(r.Latency.Seconds())
@@ -83,7 +83,7 @@ func (m *Metrics) CheckDone(r rotation.Result, lastSuccess time.Time) {
 		m.lastSuccess.WithLabelValues(r.Name).Set(float64(lastSuccess.Unix()))
 	}
 	up := 0.0
-	if r.Class == rotation.ClassOK {
+	if r.Class == oauthcheck.ClassOK {
 		up = 1
 	}
 	m.up.WithLabelValues(r.Name).Set(up)

@@ -1,4 +1,4 @@
-package rotation
+package oauthcheck
 
 import (
 	"bytes"
@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,8 +20,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // maxBody is how much of a response body is read.
@@ -59,6 +59,82 @@ type Result struct {
 	AccessToken secret.Value
 }
 
+// Client is the pair a check sends, and whose it is: Name, Environment and
+// Version only label the Result.
+type Client struct {
+	ID     string
+	Secret secret.Value
+	// Name and Environment are the credential's; Version is the KV
+	// version the pair was read from.
+	Name        string
+	Environment string
+	Version     int
+}
+
+// AuthStyle is how the client ID and secret reach the token endpoint.
+type AuthStyle string
+
+// The auth styles.
+const (
+	// AuthStyleHeader is HTTP Basic (RFC 6749 client_secret_basic), as Okta wants.
+	AuthStyleHeader AuthStyle = "header"
+	// AuthStyleBody puts client_id and client_secret in the form body
+	// (client_secret_post), as Doorkeeper accepts.
+	AuthStyleBody AuthStyle = "body"
+)
+
+// OAuth2 is the style as golang.org/x/oauth2 names it: always explicit,
+// since AutoDetect would retry a refused secret the other way.
+func (a AuthStyle) OAuth2() oauth2.AuthStyle {
+	if a == AuthStyleBody {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
+}
+
+// DefaultTimeout bounds one check of an Endpoint that sets no Timeout.
+const DefaultTimeout = 10 * time.Second
+
+// Endpoint is a provider as a check sees it: where its token endpoint is,
+// how to send the pair, and what to probe with the token.
+type Endpoint struct {
+	// Name is the provider's name, for the Result.
+	Name      string
+	TokenURL  string
+	AuthStyle AuthStyle
+	Scopes    []string
+	// Timeout bounds one check, probe included (DefaultTimeout when zero).
+	Timeout time.Duration
+	// InsecureHTTP allows plain http to a host that is not loopback.
+	InsecureHTTP bool
+	// Probe, when set, is a resource API request made with each new token.
+	Probe *Probe
+}
+
+// Probe is a request to a resource API with a token: it tells a token that
+// works from one the API refuses.
+type Probe struct {
+	URL    string
+	Method string // GET, HEAD or POST
+}
+
+// timeout bounds one check of e: its timeout, else the default. The same
+// rule bounds a user grant's code exchange.
+func (e Endpoint) timeout() time.Duration {
+	if e.Timeout > 0 {
+		return e.Timeout
+	}
+	return DefaultTimeout
+}
+
+// StoredToken is a user grant's long-lived token, kept with the pair.
+type StoredToken struct {
+	Token     secret.Value
+	TokenType string
+	Scope     string
+	ExpiresAt time.Time // zero when the provider gave no lifetime
+}
+
 // RateLimit is what the rate-limit headers of the token response said.
 type RateLimit struct {
 	Limit     int
@@ -73,36 +149,35 @@ type Checker struct {
 	Transport http.RoundTripper
 }
 
-// Check requests one token for cred from p and classifies the outcome. It
-// sends exactly one token request (and one probe request when p has a
-// probe and a token came), never retries, and gives up after p.Timeout.
-// rotateBy is the credential's deadline (zero when unknown); now is the
-// time the classification is made at.
-func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, rotateBy time.Time, now time.Time) Result {
-	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version, CheckedAt: now, RotateBy: rotateBy}
-	if problem := endpointProblem(p); problem != "" {
+// Check requests one token for cl from e and classifies the outcome. It
+// sends exactly one token request (and one probe request when e has a
+// probe and a token came), never retries, never follows a redirect, and
+// gives up after e.Timeout. rotateBy is the credential's deadline (zero
+// when unknown); now is the time the classification is made at.
+func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
+	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version, CheckedAt: now, RotateBy: rotateBy}
+	if problem := endpointProblem(e); problem != "" {
 		res.Class, res.Detail = ClassMisconfigured, problem+": nothing was sent"
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
+	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 
 	rec := &recorder{base: c.transport()}
-	client := noRedirects(rec)
+	client := NewHTTPClient(rec)
 	cc := clientcredentials.Config{
-		ClientID:     cred.ClientID,
-		ClientSecret: cred.ClientSecret.Reveal(),
-		TokenURL:     p.TokenURL,
-		Scopes:       p.Scopes,
-		// Always explicit: AutoDetect would retry a refused secret the other way.
-		AuthStyle: authStyle(p.AuthStyle),
+		ClientID:     cl.ID,
+		ClientSecret: cl.Secret.Reveal(),
+		TokenURL:     e.TokenURL,
+		Scopes:       e.Scopes,
+		AuthStyle:    e.AuthStyle.OAuth2(),
 	}
 	start := time.Now()
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 	res.Latency = time.Since(start)
 
 	resp := rec.response(PhaseToken, err)
-	resp.Body = redact(resp.Body, cred.ClientSecret.Reveal())
+	resp.Body = Redact(resp.Body, cl.Secret.Reveal())
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)
 	v := Classify(resp, rotateBy, now)
@@ -116,8 +191,8 @@ func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *pol
 		res.ExpiresAt, res.NoExpiry, problem = expiry(fields, now)
 		if problem != "" {
 			v = Verdict{Class: ClassProtocol, Detail: problem + "; the token is not used: check the provider"}
-		} else if p.Probe != nil {
-			pv, status := c.probe(ctx, p.Probe, tok.AccessToken, cred.ClientSecret.Reveal(), now)
+		} else if e.Probe != nil {
+			pv, status := c.probe(ctx, e.Probe, tok.AccessToken, cl.Secret.Reveal(), now)
 			res.ProbeStatus = status
 			v = pv
 		}
@@ -133,41 +208,41 @@ func (c *Checker) Check(ctx context.Context, cred *vaultstore.Credential, p *pol
 }
 
 // CheckStoredToken checks a user grant: no token request, only the stored
-// token tried against the provider's probe. 2xx is ok; a 401 (DMPTool's
-// body, RFC 6750's invalid_token, or a bare one) is expired; 403 is
-// misconfigured (a scope missing); 5xx and network errors unavailable.
-func (c *Checker) CheckStoredToken(ctx context.Context, cred *vaultstore.Credential, p *policies.Provider, now time.Time) Result {
-	res := Result{Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, CredentialVersion: cred.Version,
-		CheckedAt: now, RotateBy: cred.Metadata.RotateBy, TokenType: cred.Grant.TokenType, Scope: cred.Grant.Scope,
-		ExpiresAt: cred.Grant.ExpiresAt, NoExpiry: cred.Grant.ExpiresAt.IsZero()}
+// token tried against e's probe. 2xx is ok; a 401 (DMPTool's body, RFC
+// 6750's invalid_token, or a bare one) is expired; 403 is misconfigured (a
+// scope missing); 5xx and network errors unavailable.
+func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredToken, e Endpoint, rotateBy, now time.Time) Result {
+	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version,
+		CheckedAt: now, RotateBy: rotateBy, TokenType: tok.TokenType, Scope: tok.Scope,
+		ExpiresAt: tok.ExpiresAt, NoExpiry: tok.ExpiresAt.IsZero()}
 	switch {
-	case cred.AccessToken.IsZero():
-		res.Class, res.Detail = ClassMisconfigured, "the user grant has no stored token: run credkeeper authorize "+cred.Name
+	case tok.Token.IsZero():
+		res.Class, res.Detail = ClassMisconfigured, "the user grant has no stored token: run credkeeper authorize "+cl.Name
 		return res
-	case p.Probe == nil:
-		res.Class, res.Detail = ClassMisconfigured, fmt.Sprintf("provider %q has no probe to try the stored token against: add a probe block", p.Name)
+	case e.Probe == nil:
+		res.Class, res.Detail = ClassMisconfigured, fmt.Sprintf("provider %q has no probe to try the stored token against: add a probe block", e.Name)
 		return res
 	}
-	if problem := endpointProblem(p); problem != "" {
+	if problem := endpointProblem(e); problem != "" {
 		res.Class, res.Detail = ClassMisconfigured, problem+": nothing was sent"
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, providerTimeout(p))
+	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 	start := time.Now()
-	v, status := c.probe(ctx, p.Probe, cred.AccessToken.Reveal(), cred.ClientSecret.Reveal(), now)
+	v, status := c.probe(ctx, e.Probe, tok.Token.Reveal(), cl.Secret.Reveal(), now)
 	res.Latency, res.ProbeStatus, res.Status = time.Since(start), status, status
 	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
 	switch res.Class {
 	case ClassOK:
 		res.Detail = "the resource API accepted the stored token"
 	case ClassExpired:
-		res.Detail = strings.SplitN(v.Detail, ";", 2)[0] + "; the user's grant is gone: re-run credkeeper authorize " + cred.Name
+		res.Detail = strings.SplitN(v.Detail, ";", 2)[0] + "; the user's grant is gone: re-run credkeeper authorize " + cl.Name
 	}
 	return res
 }
 
-func (c *Checker) probe(ctx context.Context, p *policies.Probe, token, clientSecret string, now time.Time) (Verdict, int) {
+func (c *Checker) probe(ctx context.Context, p *Probe, token, clientSecret string, now time.Time) (Verdict, int) {
 	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, nil)
 	if err != nil {
 		return Verdict{Class: ClassMisconfigured, Detail: "the probe url is not a valid request: " + err.Error()}, 0
@@ -181,40 +256,59 @@ func (c *Checker) probe(ctx context.Context, p *policies.Probe, token, clientSec
 	} else {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
-		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, redact(body, clientSecret, token)
+		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, Redact(body, clientSecret, token)
 	}
 	return Classify(r, time.Time{}, now), r.Status
 }
 
-// endpointProblem says why p's token URL or probe URL must not receive
+// endpointProblem says why e's token URL or probe URL must not receive
 // credentials (plain http to a host that is not loopback), or "".
-func endpointProblem(p *policies.Provider) string {
-	if problem := policies.EndpointProblem(p.TokenURL, "token_url", p.InsecureHTTP); problem != "" {
+func endpointProblem(e Endpoint) string {
+	if problem := EndpointProblem(e.TokenURL, "token_url", e.InsecureHTTP); problem != "" {
 		return problem
 	}
-	if p.Probe != nil {
-		return policies.EndpointProblem(p.Probe.URL, "probe url", p.InsecureHTTP)
+	if e.Probe != nil {
+		return EndpointProblem(e.Probe.URL, "probe url", e.InsecureHTTP)
 	}
 	return ""
 }
 
-// noRedirects is a client that never follows a redirect: a 3xx comes back
-// as the answer. Go's default client would send a client_secret_post body
-// again to wherever a 307 points, and an Authorization header to any port
-// or scheme of the same host name; credentials go to their endpoint only.
-func noRedirects(transport http.RoundTripper) *http.Client {
+// EndpointProblem says why credentials must not be sent to raw (what names
+// it: "token_url", "probe url"), or "" when they may: it must be an http(s)
+// URL, and https unless its host is loopback or insecure is set.
+func EndpointProblem(raw, what string, insecure bool) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Sprintf("%s %q is not an http(s) URL", what, raw)
+	}
+	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
+		return fmt.Sprintf("%s %q is plain http to %s: the client secret or token would cross the network unencrypted; use https, or set insecure_http = true in the provider if you really mean it", what, raw, u.Hostname())
+	}
+	return ""
+}
+
+// IsLoopback reports whether host (a name or an address) is this machine.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewHTTPClient is a client that never follows a redirect: a 3xx comes
+// back as the answer. Go's default client would send a client_secret_post
+// body again to wherever a 307 points, and an Authorization header to any
+// port or scheme of the same host name; credentials go to their endpoint
+// only. Every request credkeeper sends with a secret or a token uses it.
+func NewHTTPClient(transport http.RoundTripper) *http.Client {
+	if transport == nil {
+		transport = http.DefaultTransport
+	}
 	return &http.Client{
 		Transport:     transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-}
-
-// providerTimeout bounds one check of p: its timeout, else the default.
-func providerTimeout(p *policies.Provider) time.Duration {
-	if p.Timeout > 0 {
-		return p.Timeout
-	}
-	return policies.DefaultProviderTimeout
 }
 
 func (c *Checker) transport() http.RoundTripper {
@@ -222,13 +316,6 @@ func (c *Checker) transport() http.RoundTripper {
 		return c.Transport
 	}
 	return http.DefaultTransport
-}
-
-func authStyle(s string) oauth2.AuthStyle {
-	if s == policies.AuthStyleBody {
-		return oauth2.AuthStyleInParams
-	}
-	return oauth2.AuthStyleInHeader
 }
 
 // recorder keeps the status, headers and body of the one response that
@@ -387,9 +474,9 @@ func rateLimit(h http.Header) RateLimit {
 
 var tokenField = regexp.MustCompile(`("(?:access_token|refresh_token|id_token|client_secret)"\s*:\s*")[^"]+(")`)
 
-// redact removes secrets from a body before any of it is shown: the given
+// Redact removes secrets from a body before any of it is shown: the given
 // values wherever they appear, and the value of every token field.
-func redact(body []byte, secrets ...string) []byte {
+func Redact(body []byte, secrets ...string) []byte {
 	out := tokenField.ReplaceAll(body, []byte("${1}"+secret.Redacted+"${2}"))
 	for _, s := range secrets {
 		if len(s) >= 4 {

@@ -1,4 +1,4 @@
-package rotation
+package oauthcheck
 
 import (
 	"context"
@@ -187,4 +187,17 @@ func FuzzClassify(f *testing.F) {
 			t.Fatal("empty detail")
 		}
 	})
+}
+
+func TestRedactRemovesSecretsAndTokens(t *testing.T) {
+	body := []byte(`{"access_token":"eyJ.secret.token","refresh_token":"r-123","note":"client secret was hunter2-long"}` + "\naccess_token=abc123&x=1")
+	out := string(Redact(body, "hunter2-long"))
+	for _, s := range []string{"eyJ.secret.token", "r-123", "hunter2-long", "abc123"} {
+		if strings.Contains(out, s) {
+			t.Errorf("redacted body %q still has %q", out, s)
+		}
+	}
+	if got := string(Redact([]byte(`{"access_token":""}`))); got != `{"access_token":""}` {
+		t.Errorf("an empty token stays empty, so a 200 without one is still caught: %s", got)
+	}
 }

@@ -1,4 +1,4 @@
-package rotation
+package oauthcheck
 
 import (
 	"bytes"

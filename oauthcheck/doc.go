@@ -1,0 +1,13 @@
+// Package oauthcheck asks a token endpoint for one token and says what its
+// answer means: the checker (one token request, and one probe of a
+// resource API with the token), the classifier (a pure function of the
+// response, the rotation deadline and now), and the classes a check ends
+// in, from ok to the credential failures that page and the outages that
+// must not.
+//
+// It takes a client ID and secret (Client), a provider's description
+// (Endpoint) and now, and returns a Result. It knows nothing of Vault or
+// the configuration file: it imports neither vaultstore nor policies.
+// Credentials travel to their own endpoint only: no request follows a
+// redirect, and plain http is refused but on loopback.
+package oauthcheck

@@ -1,0 +1,76 @@
+package oauthcheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// AuthCodeConfig is the x/oauth2 configuration of a user grant of cl at e:
+// the authorization URL a browser visits, and the code exchange.
+func (e Endpoint) AuthCodeConfig(cl Client, authorizeURL, redirectURI string, scopes []string) *oauth2.Config {
+	return &oauth2.Config{
+		ClientID: cl.ID, ClientSecret: cl.Secret.Reveal(), RedirectURL: redirectURI, Scopes: scopes,
+		Endpoint: oauth2.Endpoint{AuthURL: authorizeURL, TokenURL: e.TokenURL, AuthStyle: e.AuthStyle.OAuth2()},
+	}
+}
+
+// Grant is the token a code exchange obtained. It never prints the token.
+type Grant struct {
+	Token     secret.Value
+	TokenType string
+	Scope     string // as the provider granted it, which may differ from what was asked
+	CreatedAt time.Time
+	ExpiresAt time.Time // zero with NoExpiry when the provider gave no lifetime
+	NoExpiry  bool
+}
+
+// ExchangeCode trades an authorization code for a user grant's token: one
+// request to e's token endpoint, bounded by e's timeout as a check is,
+// never following a redirect. Its lifetime follows the same rule as a
+// checked token's. An error never shows the client secret.
+func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, oc *oauth2.Config, code string, now time.Time, opts ...oauth2.AuthCodeOption) (*Grant, error) {
+	if problem := endpointProblem(e); problem != "" {
+		return nil, errors.New(problem + ": nothing was sent")
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout())
+	defer cancel()
+	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, NewHTTPClient(transport)), code, opts...)
+	if err != nil {
+		return nil, exchangeError(err, oc.ClientSecret)
+	}
+	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: tok.TokenType, CreatedAt: now}
+	g.Scope, _ = tok.Extra("scope").(string)
+	fields := tokenResponse{ExpiresIn: number(tok.Extra("expires_in")), CreatedAt: number(tok.Extra("created_at"))}
+	if fields.CreatedAt > 0 {
+		g.CreatedAt = time.Unix(fields.CreatedAt, 0).UTC()
+	}
+	var problem string
+	if g.ExpiresAt, g.NoExpiry, problem = expiry(fields, now); problem != "" {
+		return nil, errors.New(problem + ": the token is not stored; check the provider")
+	}
+	return g, nil
+}
+
+// exchangeError describes a failed code exchange without the client secret.
+func exchangeError(err error, clientSecret string) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
+		return fmt.Errorf("the token endpoint redirected (%d)%s; the code and secret are never sent after a redirect: set token_url to the final URL", re.Response.StatusCode, locationHint(re.Response.Header))
+	}
+	if errors.As(err, &re) {
+		desc := re.ErrorDescription
+		if desc == "" {
+			desc = oneLine(string(Redact(re.Body, clientSecret)), 200)
+		}
+		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, re.ErrorCode, desc)
+	}
+	return fmt.Errorf("exchanging the code: %s", strings.ReplaceAll(err.Error(), clientSecret, secret.Redacted))
+}
