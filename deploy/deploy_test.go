@@ -17,9 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/rotation"
 )
 
 func TestSystemdUnit(t *testing.T) {
@@ -83,7 +83,7 @@ func TestSystemdUnit(t *testing.T) {
 
 // worstCaseStop is the longest the daemon takes to stop after SIGTERM: its
 // Run, then the HTTP server's shutdown.
-const worstCaseStop = rotation.StopTimeout + 5*time.Second
+const worstCaseStop = daemon.StopTimeout + 5*time.Second
 
 func TestKubernetesManifests(t *testing.T) {
 	f, err := os.Open("kubernetes/credkeeper.yaml")

@@ -9,118 +9,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
-	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
 
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m)) }
 
-// world is one test's providers and Vault: an emulator on loopback, a
-// config whose providers point at it, and a fresh prefix in the real Vault.
-type world struct {
-	t      *testing.T
-	emu    *emulator.Server
-	env    *vaulttest.Env
-	url    string
-	cfg    *policies.Config
-	store  *vaultstore.Store
-	runner *rotation.Runner
-	now    time.Time
-}
-
-func newWorld(t *testing.T, extraHCL func(emulatorURL string) string) *world {
-	t.Helper()
-	w := &world{t: t, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	w.emu = emulator.New(emulator.Options{LockoutAfter: 3, Now: func() time.Time { return w.now }})
-	srv := httptest.NewServer(w.emu)
-	t.Cleanup(srv.Close)
-	w.url = srv.URL
-	hcl := fmt.Sprintf(`
-provider "okta-stage" {
-  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
-  auth_style = "header"
-  timeout    = "2s"
-  environment = "stage"
-}
-provider "okta-prod" {
-  token_url  = "%[1]s/oauth2/%[3]s/v1/token"
-  auth_style = "header"
-  environment = "prod"
-}
-provider "doorkeeper" {
-  token_url  = "%[1]s/oauth/token"
-  auth_style = "body"
-  scopes     = ["public", "read_dmps"]
-}
-%[4]s
-`, w.url, emulator.AuthServerStage, emulator.AuthServerProd, extra(extraHCL, w.url))
-	cfg, diags := policies.Parse([]byte(hcl), "test.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	w.cfg = cfg
-	w.env = vaulttest.New(t)
-	w.store = w.env.Store(t)
-	w.runner = &rotation.Runner{Store: w.store, Config: cfg, Now: func() time.Time { return w.now }}
-	return w
-}
-
-func extra(f func(string) string, url string) string {
-	if f == nil {
-		return ""
-	}
-	return f(url)
-}
-
-// put stores a credential in Vault and returns its version.
-func (w *world) put(name, provider, clientID, clientSecret string, rotateBy time.Time) int {
-	w.t.Helper()
-	info, err := w.store.CredentialInfo(context.Background(), name)
-	cas := 0
-	if err == nil {
-		cas = info.Version
-	}
-	v, err := w.store.PutCredential(context.Background(), &vaultstore.Credential{
-		Name: name, ClientID: clientID, ClientSecret: secret.New(clientSecret),
-		Metadata: vaultstore.CredentialMetadata{Provider: provider, RotateBy: rotateBy},
-	}, cas)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return v
-}
-
-func (w *world) check(name string, force bool) oauthcheck.Result {
-	w.t.Helper()
-	r, err := w.runner.CheckOne(context.Background(), name, force)
-	if err != nil {
-		w.t.Fatalf("CheckOne(%s): %v", name, err)
-	}
-	return r
-}
-
-var deadline = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-
 func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "stage-ok", Secrets: []string{"stage-secret"}})
-	w.emu.AddClient(emulator.Client{ID: "dmp-ok", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
-	w.emu.AddClient(emulator.Client{ID: "dmp-narrow", Secrets: []string{"narrow-secret"}, Scopes: []string{"public"}})
-	w.emu.AddClient(emulator.Client{ID: "retired", Secrets: []string{"new-secret"}})
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "stage-ok", Secrets: []string{"stage-secret"}})
+	w.Emu.AddClient(emulator.Client{ID: "dmp-ok", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
+	w.Emu.AddClient(emulator.Client{ID: "dmp-narrow", Secrets: []string{"narrow-secret"}, Scopes: []string{"public"}})
+	w.Emu.AddClient(emulator.Client{ID: "retired", Secrets: []string{"new-secret"}})
 	for _, id := range []string{"slow", "down", "limited", "html", "tokenless", "html200"} {
-		w.emu.AddClient(emulator.Client{ID: id, Secrets: []string{id + "-secret"}})
+		w.Emu.AddClient(emulator.Client{ID: id, Secrets: []string{id + "-secret"}})
 	}
-	w.emu.InjectFault("slow", emulator.Fault{Kind: emulator.FaultDelay, Delay: 5 * time.Second})
-	w.emu.InjectFault("down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
-	w.emu.InjectFault("limited", emulator.Fault{Kind: emulator.FaultRateLimit, ResetIn: 90 * time.Second})
-	w.emu.InjectFault("html", emulator.Fault{Kind: emulator.FaultHTML})
-	w.emu.InjectFault("html200", emulator.Fault{Kind: emulator.FaultHTML, Status: 200})
-	w.emu.InjectFault("tokenless", emulator.Fault{Kind: emulator.FaultNoToken})
+	w.Emu.InjectFault("slow", emulator.Fault{Kind: emulator.FaultDelay, Delay: 5 * time.Second})
+	w.Emu.InjectFault("down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
+	w.Emu.InjectFault("limited", emulator.Fault{Kind: emulator.FaultRateLimit, ResetIn: 90 * time.Second})
+	w.Emu.InjectFault("html", emulator.Fault{Kind: emulator.FaultHTML})
+	w.Emu.InjectFault("html200", emulator.Fault{Kind: emulator.FaultHTML, Status: 200})
+	w.Emu.InjectFault("tokenless", emulator.Fault{Kind: emulator.FaultNoToken})
 
 	for _, tc := range []struct {
 		name, provider, clientID, secret string
@@ -128,27 +40,27 @@ func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
 		want                             oauthcheck.Class
 		code, detail                     string
 	}{
-		{"ok-stage", "okta-stage", "stage-ok", "stage-secret", deadline, oauthcheck.ClassOK, "", "a token was issued"},
-		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", deadline, oauthcheck.ClassOK, "", ""},
-		{"unknown-client", "okta-stage", "nobody", "x-secret", deadline, oauthcheck.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
-		{"wrong-secret", "okta-stage", "stage-ok", "not-it", deadline, oauthcheck.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
-		{"retired", "okta-stage", "retired", "old-secret", w.now.Add(-48 * time.Hour), oauthcheck.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
-		{"timeout", "okta-stage", "slow", "slow-secret", deadline, oauthcheck.ClassUnavailable, "", "timed out"},
-		{"down", "okta-stage", "down", "down-secret", deadline, oauthcheck.ClassUnavailable, "server_error", "503"},
-		{"limited", "okta-stage", "limited", "limited-secret", deadline, oauthcheck.ClassRateLimited, "E0000047", "in 1m30s"},
-		{"bad-gateway", "okta-stage", "html", "html-secret", deadline, oauthcheck.ClassUnavailable, "", "HTML page: 502 Bad Gateway"},
-		{"html-200", "okta-stage", "html200", "html200-secret", deadline, oauthcheck.ClassProtocol, "", "HTML page: 200 OK"},
-		{"tokenless", "okta-stage", "tokenless", "tokenless-secret", deadline, oauthcheck.ClassProtocol, "", "without an access_token"},
-		{"narrow-scope", "doorkeeper", "dmp-narrow", "narrow-secret", deadline, oauthcheck.ClassMisconfigured, "invalid_scope", "check the provider's scopes"},
+		{"ok-stage", "okta-stage", "stage-ok", "stage-secret", credtest.Deadline, oauthcheck.ClassOK, "", "a token was issued"},
+		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", credtest.Deadline, oauthcheck.ClassOK, "", ""},
+		{"unknown-client", "okta-stage", "nobody", "x-secret", credtest.Deadline, oauthcheck.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
+		{"wrong-secret", "okta-stage", "stage-ok", "not-it", credtest.Deadline, oauthcheck.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
+		{"retired", "okta-stage", "retired", "old-secret", w.Now.Add(-48 * time.Hour), oauthcheck.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
+		{"timeout", "okta-stage", "slow", "slow-secret", credtest.Deadline, oauthcheck.ClassUnavailable, "", "timed out"},
+		{"down", "okta-stage", "down", "down-secret", credtest.Deadline, oauthcheck.ClassUnavailable, "server_error", "503"},
+		{"limited", "okta-stage", "limited", "limited-secret", credtest.Deadline, oauthcheck.ClassRateLimited, "E0000047", "in 1m30s"},
+		{"bad-gateway", "okta-stage", "html", "html-secret", credtest.Deadline, oauthcheck.ClassUnavailable, "", "HTML page: 502 Bad Gateway"},
+		{"html-200", "okta-stage", "html200", "html200-secret", credtest.Deadline, oauthcheck.ClassProtocol, "", "HTML page: 200 OK"},
+		{"tokenless", "okta-stage", "tokenless", "tokenless-secret", credtest.Deadline, oauthcheck.ClassProtocol, "", "without an access_token"},
+		{"narrow-scope", "doorkeeper", "dmp-narrow", "narrow-secret", credtest.Deadline, oauthcheck.ClassMisconfigured, "invalid_scope", "check the provider's scopes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w.put(tc.name, tc.provider, tc.clientID, tc.secret, tc.rotateBy)
-			before := w.emu.Requests(tc.clientID)
-			r := w.check(tc.name, false)
+			w.Put(tc.name, tc.provider, tc.clientID, tc.secret, tc.rotateBy)
+			before := w.Emu.Requests(tc.clientID)
+			r := w.Check(tc.name, false)
 			if r.Class != tc.want || r.ErrorCode != tc.code || !strings.Contains(r.Detail+r.Description, tc.detail) {
 				t.Errorf("got %s %q %q / %q; want %s %q …%s…", r.Class, r.ErrorCode, r.Detail, r.Description, tc.want, tc.code, tc.detail)
 			}
-			if n := w.emu.Requests(tc.clientID) - before; n != 1 {
+			if n := w.Emu.Requests(tc.clientID) - before; n != 1 {
 				t.Errorf("%d token requests, want exactly 1", n)
 			}
 			if strings.Contains(fmt.Sprintf("%+v", r), tc.secret) {
@@ -159,31 +71,31 @@ func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
 }
 
 func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "0oa-stage", Secrets: []string{"s1"}})
-	w.emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"p1"}})
-	w.emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"ABCDEFG"}, Scopes: []string{"public", "read_dmps", "create_dmps"}})
-	w.put("stage", "okta-stage", "0oa-stage", "s1", deadline)
-	w.put("prod", "okta-prod", "0oa-prod", "p1", deadline)
-	w.put("dmp", "doorkeeper", "12345", "ABCDEFG", deadline)
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-stage", Secrets: []string{"s1"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"p1"}})
+	w.Emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"ABCDEFG"}, Scopes: []string{"public", "read_dmps", "create_dmps"}})
+	w.Put("stage", "okta-stage", "0oa-stage", "s1", credtest.Deadline)
+	w.Put("prod", "okta-prod", "0oa-prod", "p1", credtest.Deadline)
+	w.Put("dmp", "doorkeeper", "12345", "ABCDEFG", credtest.Deadline)
 
-	stage := w.check("stage", false)
-	if stage.Class != oauthcheck.ClassOK || !stage.ExpiresAt.Equal(w.now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
+	stage := w.Check("stage", false)
+	if stage.Class != oauthcheck.ClassOK || !stage.ExpiresAt.Equal(w.Now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
 		t.Errorf("stage: %s expires %v type %q", stage.Class, stage.ExpiresAt, stage.TokenType)
 	}
-	if w.emu.AuthMethod("0oa-stage") != "basic" {
-		t.Errorf("Okta credentials went by %q, want HTTP Basic", w.emu.AuthMethod("0oa-stage"))
+	if w.Emu.AuthMethod("0oa-stage") != "basic" {
+		t.Errorf("Okta credentials went by %q, want HTTP Basic", w.Emu.AuthMethod("0oa-stage"))
 	}
-	prod := w.check("prod", false)
-	if !prod.ExpiresAt.Equal(w.now.Add(4 * time.Hour)) {
+	prod := w.Check("prod", false)
+	if !prod.ExpiresAt.Equal(w.Now.Add(4 * time.Hour)) {
 		t.Errorf("prod expires %v, want 4h", prod.ExpiresAt)
 	}
-	dmp := w.check("dmp", false)
-	if dmp.Class != oauthcheck.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.now.Add(7200*time.Second)) {
+	dmp := w.Check("dmp", false)
+	if dmp.Class != oauthcheck.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.Now.Add(7200*time.Second)) {
 		t.Errorf("dmp: %s scope %q expires %v", dmp.Class, dmp.Scope, dmp.ExpiresAt)
 	}
-	if w.emu.AuthMethod("12345") != "body" {
-		t.Errorf("DMPTool credentials went by %q, want the form body", w.emu.AuthMethod("12345"))
+	if w.Emu.AuthMethod("12345") != "body" {
+		t.Errorf("DMPTool credentials went by %q, want the form body", w.Emu.AuthMethod("12345"))
 	}
 	if dmp.AccessToken.IsZero() {
 		t.Error("the issued token should be kept for publishing")
@@ -191,10 +103,10 @@ func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
 }
 
 func TestATokenWithoutALifetimeIsNeverTakenAsEternal(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "0oa-forever", Secrets: []string{"s"}, OmitExpiresIn: true})
-	w.put("forever", "okta-stage", "0oa-forever", "s", deadline)
-	r := w.check("forever", false)
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-forever", Secrets: []string{"s"}, OmitExpiresIn: true})
+	w.Put("forever", "okta-stage", "0oa-forever", "s", credtest.Deadline)
+	r := w.Check("forever", false)
 	if r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() || !strings.Contains(r.Detail, "no lifetime") {
 		t.Errorf("no expires_in: %s no-expiry=%v expires=%v %q", r.Class, r.NoExpiry, r.ExpiresAt, r.Detail)
 	}
@@ -204,7 +116,7 @@ func TestATokenWithoutALifetimeIsNeverTakenAsEternal(t *testing.T) {
 // credkeeper trusts; zero or negative means no lifetime was given. A
 // created_at in the past never puts the expiry behind the response.
 func TestTokenLifetimesAreBounded(t *testing.T) {
-	w := newWorld(t, nil)
+	w := credtest.NewWorld(t, nil)
 	for _, c := range []emulator.Client{
 		{ID: "0oa-short", Secrets: []string{"s"}, ExpiresIn: 300},
 		{ID: "0oa-centuries", Secrets: []string{"s"}, ExpiresIn: 20 * 365 * 24 * 3600},
@@ -212,80 +124,80 @@ func TestTokenLifetimesAreBounded(t *testing.T) {
 		{ID: "0oa-negative", Secrets: []string{"s"}, ExpiresIn: -5},
 		{ID: "dmp-old", Secrets: []string{"s"}, Scopes: []string{"public", "read_dmps"}, CreatedAtOffset: -24 * time.Hour},
 	} {
-		w.emu.AddClient(c)
+		w.Emu.AddClient(c)
 	}
-	w.put("short", "okta-stage", "0oa-short", "s", deadline)
-	w.put("centuries", "okta-stage", "0oa-centuries", "s", deadline)
-	w.put("overflow", "okta-stage", "0oa-overflow", "s", deadline)
-	w.put("negative", "okta-stage", "0oa-negative", "s", deadline)
-	w.put("dmp-old", "doorkeeper", "dmp-old", "s", deadline)
+	w.Put("short", "okta-stage", "0oa-short", "s", credtest.Deadline)
+	w.Put("centuries", "okta-stage", "0oa-centuries", "s", credtest.Deadline)
+	w.Put("overflow", "okta-stage", "0oa-overflow", "s", credtest.Deadline)
+	w.Put("negative", "okta-stage", "0oa-negative", "s", credtest.Deadline)
+	w.Put("dmp-old", "doorkeeper", "dmp-old", "s", credtest.Deadline)
 
-	if r := w.check("short", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.Equal(w.now.Add(5*time.Minute)) {
+	if r := w.Check("short", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.Equal(w.Now.Add(5*time.Minute)) {
 		t.Errorf("a 5-minute token: %s expires %v", r.Class, r.ExpiresAt)
 	}
 	for _, name := range []string{"centuries", "overflow"} {
-		r := w.check(name, false)
+		r := w.Check(name, false)
 		if r.Class != oauthcheck.ClassProtocol || !strings.Contains(r.Detail, "ten years") || !r.AccessToken.IsZero() {
 			t.Errorf("%s: %s %q, want protocol: expires_in beyond ten years", name, r.Class, r.Detail)
 		}
 	}
-	if r := w.check("negative", false); r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
+	if r := w.Check("negative", false); r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
 		t.Errorf("a negative expires_in is no lifetime: %s no-expiry=%v expires=%v", r.Class, r.NoExpiry, r.ExpiresAt)
 	}
-	if r := w.check("dmp-old", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.After(w.now) {
-		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.now)
+	if r := w.Check("dmp-old", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.After(w.Now) {
+		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.Now)
 	}
 }
 
 func TestLockoutRecordStopsResendingARefusedVersion(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
-	v1 := w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	v1 := w.Put("locky", "okta-stage", "0oa-lock", "wrong", credtest.Deadline)
 
-	first := w.check("locky", false)
+	first := w.Check("locky", false)
 	if first.Class != oauthcheck.ClassInvalidClient || first.NotSent {
 		t.Fatalf("first check: %s not-sent=%v", first.Class, first.NotSent)
 	}
-	st, err := w.store.GetState(context.Background(), "locky")
+	st, err := w.Store.GetState(context.Background(), "locky")
 	if err != nil || st.RejectedVersion != v1 {
 		t.Fatalf("state after refusal: %+v, %v", st, err)
 	}
 
 	for i := 0; i < 5; i++ {
-		again := w.check("locky", false)
+		again := w.Check("locky", false)
 		if again.Class != oauthcheck.ClassInvalidClient || !again.NotSent || !strings.Contains(again.Detail, "not re-sent") {
 			t.Fatalf("repeat check %d: %s not-sent=%v %q", i, again.Class, again.NotSent, again.Detail)
 		}
 	}
-	if n := w.emu.Requests("0oa-lock"); n != 1 {
+	if n := w.Emu.Requests("0oa-lock"); n != 1 {
 		t.Fatalf("%d requests for a refused version, want 1: lockout protection failed", n)
 	}
 
-	forced := w.check("locky", true)
-	if forced.NotSent || w.emu.Requests("0oa-lock") != 2 {
-		t.Errorf("--force should send: not-sent=%v requests=%d", forced.NotSent, w.emu.Requests("0oa-lock"))
+	forced := w.Check("locky", true)
+	if forced.NotSent || w.Emu.Requests("0oa-lock") != 2 {
+		t.Errorf("--force should send: not-sent=%v requests=%d", forced.NotSent, w.Emu.Requests("0oa-lock"))
 	}
 
-	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
-	fixed := w.check("locky", false)
-	if fixed.Class != oauthcheck.ClassOK || w.emu.Requests("0oa-lock") != 3 {
-		t.Errorf("a new version is sent: %s, requests %d", fixed.Class, w.emu.Requests("0oa-lock"))
+	w.Put("locky", "okta-stage", "0oa-lock", "right", credtest.Deadline)
+	fixed := w.Check("locky", false)
+	if fixed.Class != oauthcheck.ClassOK || w.Emu.Requests("0oa-lock") != 3 {
+		t.Errorf("a new version is sent: %s, requests %d", fixed.Class, w.Emu.Requests("0oa-lock"))
 	}
-	st, _ = w.store.GetState(context.Background(), "locky")
+	st, _ = w.Store.GetState(context.Background(), "locky")
 	if st.RejectedVersion != 0 || st.ConsecutiveFailures != 0 || st.LastClass != "ok" {
 		t.Errorf("state after recovery: %+v", st)
 	}
 }
 
 func TestEmulatorLockoutIsInvalidGrant(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
-	w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	w.Put("locky", "okta-stage", "0oa-lock", "wrong", credtest.Deadline)
 	for i := 0; i < 3; i++ {
-		w.check("locky", true) // three failures lock the account
+		w.Check("locky", true) // three failures lock the account
 	}
-	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
-	r := w.check("locky", false)
+	w.Put("locky", "okta-stage", "0oa-lock", "right", credtest.Deadline)
+	r := w.Check("locky", false)
 	if r.Class != oauthcheck.ClassInvalidGrant || r.Status != 400 || !strings.Contains(r.Description, "The credentials provided were invalid.") {
 		t.Errorf("locked account: %s %d %q", r.Class, r.Status, r.Description)
 	}
@@ -295,7 +207,7 @@ func TestProbeTellsAWorkingTokenFromARefusedOne(t *testing.T) {
 	// A second emulator has never issued these tokens: its APIs refuse them.
 	stranger := httptest.NewServer(emulator.New(emulator.Options{}))
 	defer stranger.Close()
-	w := newWorld(t, func(url string) string {
+	w := credtest.NewWorld(t, func(url string) string {
 		return fmt.Sprintf(`
 provider "ctrp-probed" {
   token_url  = "%[1]s/oauth2/%[3]s/v1/token"
@@ -314,59 +226,59 @@ provider "dmp-refused" {
 }
 `, url, stranger.URL, emulator.AuthServerStage)
 	})
-	w.emu.AddClient(emulator.Client{ID: "c1", Secrets: []string{"s1"}})
-	w.emu.AddClient(emulator.Client{ID: "d1", Secrets: []string{"s2"}})
-	w.put("probed", "ctrp-probed", "c1", "s1", deadline)
-	w.put("refused", "ctrp-refused", "c1", "s1", deadline)
-	w.put("dmp-refused", "dmp-refused", "d1", "s2", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "c1", Secrets: []string{"s1"}})
+	w.Emu.AddClient(emulator.Client{ID: "d1", Secrets: []string{"s2"}})
+	w.Put("probed", "ctrp-probed", "c1", "s1", credtest.Deadline)
+	w.Put("refused", "ctrp-refused", "c1", "s1", credtest.Deadline)
+	w.Put("dmp-refused", "dmp-refused", "d1", "s2", credtest.Deadline)
 
-	if r := w.check("probed", false); r.Class != oauthcheck.ClassOK || r.ProbeStatus != 200 {
+	if r := w.Check("probed", false); r.Class != oauthcheck.ClassOK || r.ProbeStatus != 200 {
 		t.Errorf("probe accepted: %s %d %q", r.Class, r.ProbeStatus, r.Detail)
 	}
-	r := w.check("refused", false)
+	r := w.Check("refused", false)
 	if r.Class != oauthcheck.ClassExpired || r.ErrorCode != "invalid_token" || r.ProbeStatus != 401 || !r.AccessToken.IsZero() {
 		t.Errorf("RFC 6750 refusal: %s %q %d %q", r.Class, r.ErrorCode, r.ProbeStatus, r.Detail)
 	}
-	r = w.check("dmp-refused", false)
+	r = w.Check("dmp-refused", false)
 	if r.Class != oauthcheck.ClassExpired || !strings.Contains(r.Detail, emulator.DMPToolRevoked) {
 		t.Errorf("DMPTool refusal: %s %q", r.Class, r.Detail)
 	}
 }
 
 func TestRecordMissingAFieldIsMisconfigured(t *testing.T) {
-	w := newWorld(t, nil)
+	w := credtest.NewWorld(t, nil)
 	// A hand edit in Vault left the record without its secret.
-	if _, err := w.env.Root.KVv2("secret").Put(context.Background(), w.env.Prefix+"/credentials/half", map[string]any{"client_id": "abc"}); err != nil {
+	if _, err := w.Env.Root.KVv2("secret").Put(context.Background(), w.Env.Prefix+"/credentials/half", map[string]any{"client_id": "abc"}); err != nil {
 		t.Fatal(err)
 	}
-	r := w.check("half", false)
+	r := w.Check("half", false)
 	if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, "client_secret") {
 		t.Errorf("half record: %s %q", r.Class, r.Detail)
 	}
-	st, err := w.store.GetState(context.Background(), "half")
+	st, err := w.Store.GetState(context.Background(), "half")
 	if err != nil || st.LastClass != "misconfigured" {
 		t.Errorf("the result is recorded: %+v %v", st, err)
 	}
 
-	w.put("orphan", "no-such-provider", "id", "secret", deadline)
-	if r := w.check("orphan", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
+	w.Put("orphan", "no-such-provider", "id", "secret", credtest.Deadline)
+	if r := w.Check("orphan", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
 		t.Errorf("unknown provider: %s %q", r.Class, r.Detail)
 	}
-	if _, err := w.runner.CheckOne(context.Background(), "nonexistent", false); err == nil {
+	if _, err := w.Runner.CheckOne(context.Background(), "nonexistent", false); err == nil {
 		t.Error("checking a credential that is not in Vault should be an error")
 	}
 }
 
 func TestCheckAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
-	w := newWorld(t, nil)
+	w := credtest.NewWorld(t, nil)
 	var names []string
 	for i := 0; i < 12; i++ {
 		id := fmt.Sprintf("c%02d", i)
-		w.emu.AddClient(emulator.Client{ID: id, Secrets: []string{"s-" + id}})
-		w.put(id, "okta-stage", id, "s-"+id, deadline)
+		w.Emu.AddClient(emulator.Client{ID: id, Secrets: []string{"s-" + id}})
+		w.Put(id, "okta-stage", id, "s-"+id, credtest.Deadline)
 		names = append(names, id)
 	}
-	results, err := w.runner.CheckAll(context.Background(), names, rotation.CheckOptions{Parallel: 3})
+	results, err := w.Runner.CheckAll(context.Background(), names, rotation.CheckOptions{Parallel: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -26,22 +27,22 @@ path "` + env.Mount + `/metadata/` + env.Prefix + `/*" { capabilities = ["read",
 // sharing the cache, as Daemon.Reload makes), a misconfigured check in
 // between, and a restart (a new Runner and an empty cache).
 func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) {
-	w := newWorld(t, nil)
+	w := credtest.NewWorld(t, nil)
 	env, srv := vaulttest.NewPrivate(t)
-	w.env, w.store = env, env.Store(t)
-	w.runner.Store = w.store
+	w.Env, w.Store = env, env.Store(t)
+	w.Runner.Store = w.Store
 	ctx := context.Background()
-	w.emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
-	v1 := w.put("locky", "okta-stage", "0oa-lock", "wrong", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
+	v1 := w.Put("locky", "okta-stage", "0oa-lock", "wrong", credtest.Deadline)
 	requests := func(want int, when string) {
 		t.Helper()
-		if n := w.emu.Requests("0oa-lock"); n != want {
+		if n := w.Emu.Requests("0oa-lock"); n != want {
 			t.Fatalf("%s: %d token requests, want %d: lockout protection failed", when, n, want)
 		}
 	}
 
 	cache := &rotation.Cache{}
-	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.cfg, Cache: cache, Now: w.runner.Now}
+	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
@@ -63,12 +64,12 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	env.Unseal(t, srv)
 	requests(1, "across a sealed Vault")
 
-	reloaded := &rotation.Runner{Store: w.store, Config: w.cfg, Cache: cache, Now: w.runner.Now}
+	reloaded := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
 	res, err = reloaded.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent {
 		t.Fatalf("after a reload: %s not-sent=%v, %v", res.Class, res.NotSent, err)
 	}
-	st, err := w.store.GetState(ctx, "locky")
+	st, err := w.Store.GetState(ctx, "locky")
 	if err != nil || st.RejectedVersion != v1 {
 		t.Fatalf("the refusal reaches Vault with the first write that succeeds: %+v, %v", st, err)
 	}
@@ -76,13 +77,13 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	// A provider typo: no request, class misconfigured; then fixed.
 	setProvider := func(p string) {
 		t.Helper()
-		info, err := w.store.CredentialInfo(ctx, "locky")
+		info, err := w.Store.CredentialInfo(ctx, "locky")
 		if err != nil {
 			t.Fatal(err)
 		}
 		md := info.Metadata
 		md.Provider = p
-		if err := w.store.PutCredentialMetadata(ctx, "locky", md, info.Fingerprint); err != nil {
+		if err := w.Store.PutCredentialMetadata(ctx, "locky", md, info.Fingerprint); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,14 +93,14 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 	setProvider("okta-stage")
 
-	restarted := &rotation.Runner{Store: w.store, Config: w.cfg, Cache: &rotation.Cache{}, Now: w.runner.Now}
+	restarted := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: &rotation.Cache{}, Now: w.Runner.Now}
 	res, err = restarted.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
 	}
 	requests(1, "after a misconfigured check and a restart")
 
-	w.put("locky", "okta-stage", "0oa-lock", "right", deadline)
+	w.Put("locky", "okta-stage", "0oa-lock", "right", credtest.Deadline)
 	if res, err := restarted.CheckOne(ctx, "locky", false); err != nil || res.Class != oauthcheck.ClassOK {
 		t.Fatalf("a new version is sent: %s, %v", res.Class, err)
 	}
@@ -121,18 +122,18 @@ func (c cancelAfterResponse) RoundTrip(r *http.Request) (*http.Response, error) 
 }
 
 func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing.T) {
-	w := newWorld(t, nil)
-	w.emu.AddClient(emulator.Client{ID: "0oa-late", Secrets: []string{"right"}})
-	v1 := w.put("late", "okta-stage", "0oa-late", "wrong", deadline)
+	w := credtest.NewWorld(t, nil)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-late", Secrets: []string{"right"}})
+	v1 := w.Put("late", "okta-stage", "0oa-late", "wrong", credtest.Deadline)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w.runner.Checker = &oauthcheck.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
+	w.Runner.Checker = &oauthcheck.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
 
-	res, err := w.runner.CheckOne(ctx, "late", false)
+	res, err := w.Runner.CheckOne(ctx, "late", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err != nil {
 		t.Fatalf("check whose deadline passed after the response: %s, %v; want invalid_client recorded", res.Class, err)
 	}
-	st, err := w.store.GetState(context.Background(), "late")
+	st, err := w.Store.GetState(context.Background(), "late")
 	if err != nil || st.RejectedVersion != v1 {
 		t.Fatalf("state: %+v, %v", st, err)
 	}

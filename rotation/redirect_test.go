@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
@@ -44,7 +45,7 @@ func TestRedirectsNeverCarryCredentials(t *testing.T) {
 	other := &elsewhere{}
 	otherSrv := httptest.NewServer(other)
 	defer otherSrv.Close()
-	w := newWorld(t, func(url string) string {
+	w := credtest.NewWorld(t, func(url string) string {
 		return fmt.Sprintf(`
 provider "probe-redirects" {
   token_url  = "%[1]s/oauth2/%[2]s/v1/token"
@@ -59,30 +60,30 @@ provider "probe-redirects" {
 	probeMux.HandleFunc("/redirect-probe", func(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, otherSrv.URL+"/api/me", http.StatusFound)
 	})
-	w.emu.AddClient(emulator.Client{ID: "0oa-moved", Secrets: []string{"Moved-Secret-1"}})
-	w.emu.AddClient(emulator.Client{ID: "dmp-moved", Secrets: []string{"Moved-Secret-2"}, Scopes: []string{"public", "read_dmps"}})
-	w.emu.AddClient(emulator.Client{ID: "0oa-probed", Secrets: []string{"Moved-Secret-3"}})
-	w.emu.InjectFault("0oa-moved", emulator.Fault{Kind: emulator.FaultRedirect, Location: otherSrv.URL + "/oauth2/v1/token"})
-	w.emu.InjectFault("dmp-moved", emulator.Fault{Kind: emulator.FaultRedirect, Status: http.StatusPermanentRedirect, Location: otherSrv.URL + "/oauth/token"})
-	v := w.put("okta-moved", "okta-stage", "0oa-moved", "Moved-Secret-1", deadline)
-	w.put("dmp-moved", "doorkeeper", "dmp-moved", "Moved-Secret-2", deadline)
-	w.put("probed", "probe-redirects", "0oa-probed", "Moved-Secret-3", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-moved", Secrets: []string{"Moved-Secret-1"}})
+	w.Emu.AddClient(emulator.Client{ID: "dmp-moved", Secrets: []string{"Moved-Secret-2"}, Scopes: []string{"public", "read_dmps"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-probed", Secrets: []string{"Moved-Secret-3"}})
+	w.Emu.InjectFault("0oa-moved", emulator.Fault{Kind: emulator.FaultRedirect, Location: otherSrv.URL + "/oauth2/v1/token"})
+	w.Emu.InjectFault("dmp-moved", emulator.Fault{Kind: emulator.FaultRedirect, Status: http.StatusPermanentRedirect, Location: otherSrv.URL + "/oauth/token"})
+	v := w.Put("okta-moved", "okta-stage", "0oa-moved", "Moved-Secret-1", credtest.Deadline)
+	w.Put("dmp-moved", "doorkeeper", "dmp-moved", "Moved-Secret-2", credtest.Deadline)
+	w.Put("probed", "probe-redirects", "0oa-probed", "Moved-Secret-3", credtest.Deadline)
 	// The probe's redirect is served beside the emulator's token endpoint.
-	w.runner.Checker = &oauthcheck.Checker{Transport: routeProbe{probe: probeMux}}
+	w.Runner.Checker = &oauthcheck.Checker{Transport: routeProbe{probe: probeMux}}
 
 	for _, name := range []string{"okta-moved", "dmp-moved"} {
-		r := w.check(name, false)
+		r := w.Check(name, false)
 		if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) || !strings.Contains(r.Detail, "set token_url to the final URL") {
 			t.Errorf("%s: %s %q, want misconfigured naming the Location", name, r.Class, r.Detail)
 		}
 	}
-	if r := w.check("probed", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) {
+	if r := w.Check("probed", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, otherSrv.URL) {
 		t.Errorf("a probe that redirects: %s %q", r.Class, r.Detail)
 	}
 	if seen := other.seen(); len(seen) != 0 {
 		t.Fatalf("the redirect target received %d requests: credentials followed a redirect", len(seen))
 	}
-	st, err := w.store.GetState(context.Background(), "okta-moved")
+	st, err := w.Store.GetState(context.Background(), "okta-moved")
 	if err != nil || st.RejectedVersion != 0 {
 		t.Errorf("a redirect is not a refusal of version %d: %+v, %v", v, st, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
 	"github.com/credkeeper/credkeeper/policies"
@@ -68,8 +69,8 @@ configuration; a bad one is reported and the old one keeps running.`,
 			if err != nil {
 				return err
 			}
-			d := rotation.NewDaemon(store, cfg, logger, m, id)
-			d.Notices = &rotation.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
+			d := daemon.NewDaemon(store, cfg, logger, m, id)
+			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
 
 			ln, err := net.Listen("tcp", o.listen)
 			if err != nil {
@@ -112,7 +113,7 @@ configuration; a bad one is reported and the old one keeps running.`,
 
 // reloadOnSignal reloads the configuration on each SIGHUP; a bad one is
 // reported and the running one kept.
-func reloadOnSignal(ctx context.Context, opts *globalOptions, d *rotation.Daemon, logger *slog.Logger) {
+func reloadOnSignal(ctx context.Context, opts *globalOptions, d *daemon.Daemon, logger *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/rotation"
 )
@@ -30,7 +31,7 @@ func newNotifyCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n := &rotation.Notifications{Config: cfg, Channels: channels}
+			n := &daemon.Notifications{Config: cfg, Channels: channels}
 			now := opts.now()
 			err = n.Announce(cmd.Context(), []string{args[0]}, notify.Notice{
 				Key: "test/" + args[0] + "/" + now.UTC().Format("20060102T150405Z"), Kind: notify.KindTest, Credential: "(test)",

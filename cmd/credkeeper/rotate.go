@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -253,7 +254,7 @@ func announceRotation(cmd *cobra.Command, opts *globalOptions, r *rotation.Runne
 		fmt.Fprintf(opts.Err, "credkeeper: warning: the rotated notice was not sent: %v\n", err)
 		return
 	}
-	n := &rotation.Notifications{Config: r.Config, Channels: channels}
+	n := &daemon.Notifications{Config: r.Config, Channels: channels}
 	now := opts.now()
 	targets := append(append([]string{}, decl.Notify...), decl.Page...)
 	err = n.Announce(cmd.Context(), targets, notify.Notice{

@@ -12,7 +12,7 @@ import (
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
-// Metrics implements rotation.Observer and the Vault request hook.
+// Metrics implements daemon.Observer and the Vault request hook.
 type Metrics struct {
 	Registry *prometheus.Registry
 
@@ -70,7 +70,7 @@ func New() *Metrics {
 	return m
 }
 
-// CheckDone implements rotation.Observer.
+// CheckDone implements daemon.Observer.
 func (m *Metrics) CheckDone(r oauthcheck.Result, lastSuccess time.Time) {
 	m.checks.WithLabelValues(r.Name, string(r.Class)).Inc()
 	if !r.NotSent {
@@ -89,7 +89,7 @@ func (m *Metrics) CheckDone(r oauthcheck.Result, lastSuccess time.Time) {
 	m.up.WithLabelValues(r.Name).Set(up)
 }
 
-// TokenPublished implements rotation.Observer.
+// TokenPublished implements daemon.Observer.
 func (m *Metrics) TokenPublished(name string, expires time.Time) {
 	if expires.IsZero() {
 		m.tokenExpiry.DeleteLabelValues(name)
@@ -98,7 +98,7 @@ func (m *Metrics) TokenPublished(name string, expires time.Time) {
 	m.tokenExpiry.WithLabelValues(name).Set(float64(expires.Unix()))
 }
 
-// Leader implements rotation.Observer.
+// Leader implements daemon.Observer.
 func (m *Metrics) Leader(leader bool) {
 	v := 0.0
 	if leader {

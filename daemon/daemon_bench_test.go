@@ -1,4 +1,4 @@
-package rotation_test
+package daemon_test
 
 import (
 	"bufio"
@@ -14,11 +14,11 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -52,7 +52,7 @@ func BenchmarkDaemonCycle1000(b *testing.B) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	d := rotation.NewDaemon(store, cfg, nil, nil, "bench")
+	d := daemon.NewDaemon(store, cfg, nil, nil, "bench")
 	if err := d.RunOnce(ctx); err != nil { // warm: read every secret once
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package rotation_test
+package daemon_test
 
 import (
 	"context"
@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -66,8 +67,8 @@ credential "ctrp-prod" {
 	return cfg
 }
 
-func engine(store *vaultstore.Store, cfg *policies.Config, replica string, security, oncall *inbox) *rotation.Notifications {
-	return &rotation.Notifications{Store: store, Config: cfg, Replica: replica, SendTimeout: 200 * time.Millisecond,
+func engine(store *vaultstore.Store, cfg *policies.Config, replica string, security, oncall *inbox) *daemon.Notifications {
+	return &daemon.Notifications{Store: store, Config: cfg, Replica: replica, SendTimeout: 200 * time.Millisecond,
 		Channels: map[string]notify.Notifier{"security": security, "oncall": oncall}}
 }
 
@@ -93,7 +94,7 @@ func TestNoticesOverTwoYearlyCyclesWithRestarts(t *testing.T) {
 		if now.After(first.Add(30 * time.Hour)) { // rotated the day after the deadline
 			rotateBy = second
 		}
-		f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: rotateBy, State: vaultstore.State{LastClass: "ok"}}
+		f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: rotateBy, State: vaultstore.State{LastClass: "ok"}}
 		if err := eng.Tick(ctx, f, now); err != nil {
 			t.Fatalf("tick at %v: %v", now, err)
 		}
@@ -130,8 +131,8 @@ func TestIncidentPagesOnceAndResolves(t *testing.T) {
 	eng := engine(store, cfg, "replica-1", security, oncall)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	facts := func(class string, failures int) rotation.CredentialFacts {
-		return rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: now.AddDate(1, 0, 0),
+	facts := func(class string, failures int) daemon.CredentialFacts {
+		return daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: now.AddDate(1, 0, 0),
 			State: vaultstore.State{LastClass: class, ConsecutiveFailures: failures}}
 	}
 	for i := 1; i <= 4; i++ { // four failing checks: one incident
@@ -168,8 +169,8 @@ func TestAReceiverDownForAWhileGetsTheNoticeOnce(t *testing.T) {
 	security, oncall := &inbox{failures: 1000}, &inbox{}
 	eng := engine(store, cfg, "replica-1", security, oncall)
 	ctx := context.Background()
-	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	deadline := credtest.Deadline
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
 	now := deadline.Add(-13 * 24 * time.Hour)
 	for i := 0; i < 3; i++ {
 		_ = eng.Tick(ctx, f, now.Add(time.Duration(i)*time.Hour)) // the send fails: retried on later ticks
@@ -195,7 +196,7 @@ func TestALapsedClaimIsRetried(t *testing.T) {
 	cfg := notifyConfig(t)
 	security, oncall := &inbox{}, &inbox{}
 	ctx := context.Background()
-	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	deadline := credtest.Deadline
 	now := deadline.Add(-13 * 24 * time.Hour)
 	// A replica claimed the reminder and died before sending it.
 	if _, err := store.PutLedger(ctx, "ctrp-prod", &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{{
@@ -204,7 +205,7 @@ func TestALapsedClaimIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := engine(store, cfg, "replica-2", security, oncall)
-	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
 	if err := eng.Tick(ctx, f, now); err != nil {
 		t.Fatal(err)
 	}
@@ -221,10 +222,10 @@ func TestTwoReplicasSendEachNoticeOnce(t *testing.T) {
 	b := engine(env.Store(t), cfg, "replica-b", security, oncall)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	f := rotation.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: now.AddDate(0, 0, 5), State: vaultstore.State{LastClass: "expired", ConsecutiveFailures: 1}}
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: now.AddDate(0, 0, 5), State: vaultstore.State{LastClass: "expired", ConsecutiveFailures: 1}}
 	for round := 0; round < 5; round++ {
 		var wg sync.WaitGroup
-		for _, e := range []*rotation.Notifications{a, b} {
+		for _, e := range []*daemon.Notifications{a, b} {
 			wg.Add(1)
 			go func() { defer wg.Done(); _ = e.Tick(ctx, f, now.Add(time.Duration(round)*time.Minute)) }()
 		}

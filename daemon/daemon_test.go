@@ -1,4 +1,4 @@
-package rotation_test
+package daemon_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
@@ -23,17 +25,17 @@ import (
 // daemon runs on the wall clock, and these tests would otherwise wait for
 // the language's floors (MinCheckInterval, MinLeaseTTL), which are there to
 // protect providers, not to slow tests.
-func newDaemonWorld(t *testing.T, leaseTTL time.Duration, creds ...string) *world {
+func newDaemonWorld(t *testing.T, leaseTTL time.Duration, creds ...string) *credtest.World {
 	t.Helper()
-	w := newWorld(t, func(string) string {
+	w := credtest.NewWorld(t, func(string) string {
 		s := "daemon {\n  check_timeout = \"15s\"\n}\n"
 		for _, c := range creds {
 			s += c
 		}
 		return s
 	})
-	w.cfg.Daemon.LeaseTTL = leaseTTL
-	for _, c := range w.cfg.Credentials {
+	w.Cfg.Daemon.LeaseTTL = leaseTTL
+	for _, c := range w.Cfg.Credentials {
 		c.Schedule = cron.Every(time.Second)
 	}
 	return w
@@ -48,9 +50,9 @@ func credBlock(name, provider string, publish bool) string {
 }
 
 // startDaemon runs a daemon until the test ends (or stop is called).
-func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id string) (*rotation.Daemon, func()) {
+func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id string) (*daemon.Daemon, func()) {
 	t.Helper()
-	d := rotation.NewDaemon(store, cfg, nil, nil, id)
+	d := daemon.NewDaemon(store, cfg, nil, nil, id)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
@@ -67,21 +69,21 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 		credBlock("dmp", "doorkeeper", true),
 		credBlock("bad", "okta-stage", true),
 		credBlock("down", "okta-stage", false))
-	w.emu.AddClient(emulator.Client{ID: "0oa-good", Secrets: []string{"good-secret"}})
-	w.emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
-	w.emu.AddClient(emulator.Client{ID: "0oa-bad", Secrets: []string{"right-secret"}})
-	w.emu.AddClient(emulator.Client{ID: "0oa-down", Secrets: []string{"down-secret"}})
-	w.emu.InjectFault("0oa-down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
-	w.put("good", "okta-stage", "0oa-good", "good-secret", deadline)
-	w.put("dmp", "doorkeeper", "12345", "dmp-secret", deadline)
-	w.put("bad", "okta-stage", "0oa-bad", "wrong-secret", deadline)
-	w.put("down", "okta-stage", "0oa-down", "down-secret", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-good", Secrets: []string{"good-secret"}})
+	w.Emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{"dmp-secret"}, Scopes: []string{"public", "read_dmps"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-bad", Secrets: []string{"right-secret"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-down", Secrets: []string{"down-secret"}})
+	w.Emu.InjectFault("0oa-down", emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
+	w.Put("good", "okta-stage", "0oa-good", "good-secret", credtest.Deadline)
+	w.Put("dmp", "doorkeeper", "12345", "dmp-secret", credtest.Deadline)
+	w.Put("bad", "okta-stage", "0oa-bad", "wrong-secret", credtest.Deadline)
+	w.Put("down", "okta-stage", "0oa-down", "down-secret", credtest.Deadline)
 	ctx := context.Background()
 
-	d, _ := startDaemon(t, w.store, w.cfg, "replica-a")
+	d, _ := startDaemon(t, w.Store, w.Cfg, "replica-a")
 	testutil.Eventually(t, 10*time.Second, "the daemon leads", d.IsLeader)
 	state := func(name string) *vaultstore.State {
-		st, err := w.store.GetState(ctx, name)
+		st, err := w.Store.GetState(ctx, name)
 		if err != nil {
 			return &vaultstore.State{}
 		}
@@ -99,14 +101,14 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 			t.Errorf("good's %s condition moved without a flip: %+v (first check %v)", c.Type, c, oldest)
 		}
 	}
-	tok, err := w.store.GetToken(ctx, "good")
+	tok, err := w.Store.GetToken(ctx, "good")
 	if err != nil {
 		t.Fatalf("published token for good: %v", err)
 	}
 	if tok.Version != 1 || tok.ExpiresAt.Sub(tok.IssuedAt) != 8*time.Hour || tok.TokenType != "Bearer" || tok.CredentialVersion != 1 {
 		t.Errorf("token for good: version %d, lifetime %v, %+v (one publish; the next are not due for hours)", tok.Version, tok.ExpiresAt.Sub(tok.IssuedAt), tok)
 	}
-	if _, err := w.store.GetToken(ctx, "dmp"); err != nil {
+	if _, err := w.Store.GetToken(ctx, "dmp"); err != nil {
 		t.Errorf("published token for dmp: %v", err)
 	}
 
@@ -114,21 +116,21 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 	if bad.LastClass != "invalid_client" || bad.RejectedVersion != 1 {
 		t.Errorf("bad: %+v", bad)
 	}
-	if n := w.emu.Requests("0oa-bad"); n != 1 {
+	if n := w.Emu.Requests("0oa-bad"); n != 1 {
 		t.Errorf("a refused version was sent %d times, want once", n)
 	}
-	if _, err := w.store.GetToken(ctx, "bad"); err == nil {
+	if _, err := w.Store.GetToken(ctx, "bad"); err == nil {
 		t.Error("no token may be published for a failing credential")
 	}
 	down := state("down")
-	if down.LastClass != "unavailable" || w.emu.Requests("0oa-down") != 1 {
-		t.Errorf("down: %+v after %d requests; the daemon should back off for 30s", down, w.emu.Requests("0oa-down"))
+	if down.LastClass != "unavailable" || w.Emu.Requests("0oa-down") != 1 {
+		t.Errorf("down: %+v after %d requests; the daemon should back off for 30s", down, w.Emu.Requests("0oa-down"))
 	}
 
 	// The right secret arrives in Vault: the next check uses it.
-	w.put("bad", "okta-stage", "0oa-bad", "right-secret", deadline)
+	w.Put("bad", "okta-stage", "0oa-bad", "right-secret", credtest.Deadline)
 	testutil.Eventually(t, 10*time.Second, "bad recovers with its new secret", func() bool { return state("bad").LastClass == "ok" })
-	testutil.Eventually(t, 5*time.Second, "a token for bad", func() bool { _, err := w.store.GetToken(ctx, "bad"); return err == nil })
+	testutil.Eventually(t, 5*time.Second, "a token for bad", func() bool { _, err := w.Store.GetToken(ctx, "bad"); return err == nil })
 	if st := state("bad"); st.RejectedVersion != 0 {
 		t.Errorf("bad after recovery: %+v", st)
 	}
@@ -137,30 +139,30 @@ func TestDaemonChecksPublishesAndFollowsANewSecret(t *testing.T) {
 func TestDaemonRemovesTheTokenOfAFailingCredential(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newDaemonWorld(t, 30*time.Second, credBlock("flaky", "okta-stage", true))
-	w.emu.AddClient(emulator.Client{ID: "0oa-f", Secrets: []string{"s1"}})
-	w.put("flaky", "okta-stage", "0oa-f", "s1", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-f", Secrets: []string{"s1"}})
+	w.Put("flaky", "okta-stage", "0oa-f", "s1", credtest.Deadline)
 	ctx := context.Background()
-	startDaemon(t, w.store, w.cfg, "replica-a")
-	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err == nil })
+	startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.Store.GetToken(ctx, "flaky"); return err == nil })
 
-	w.emu.SetSecrets("0oa-f", "s2") // the provider retired the secret
-	testutil.Eventually(t, 10*time.Second, "the token removed", func() bool { _, err := w.store.GetToken(ctx, "flaky"); return err != nil })
+	w.Emu.SetSecrets("0oa-f", "s2") // the provider retired the secret
+	testutil.Eventually(t, 10*time.Second, "the token removed", func() bool { _, err := w.Store.GetToken(ctx, "flaky"); return err != nil })
 }
 
 func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newDaemonWorld(t, 1*time.Hour, credBlock("steady", "okta-stage", true))
-	w.emu.AddClient(emulator.Client{ID: "0oa-s", Secrets: []string{"s"}})
-	w.put("steady", "okta-stage", "0oa-s", "s", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-s", Secrets: []string{"s"}})
+	w.Put("steady", "okta-stage", "0oa-s", "s", credtest.Deadline)
 	ctx := context.Background()
-	startDaemon(t, w.store, w.cfg, "replica-a")
-	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.store.GetToken(ctx, "steady"); return err == nil })
+	startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 10*time.Second, "a published token", func() bool { _, err := w.Store.GetToken(ctx, "steady"); return err == nil })
 	time.Sleep(500 * time.Millisecond) // let the first check's writes settle
 
 	// The test's own reads above went through the same store: count from here.
-	checks0, requests0 := w.emu.Requests("0oa-s"), w.store.Requests()
+	checks0, requests0 := w.Emu.Requests("0oa-s"), w.Store.Requests()
 	time.Sleep(4 * time.Second)
-	checks, requests := w.emu.Requests("0oa-s")-checks0, w.store.Requests()-requests0
+	checks, requests := w.Emu.Requests("0oa-s")-checks0, w.Store.Requests()-requests0
 	if checks < 2 {
 		t.Fatalf("only %d checks in 4s", checks)
 	}
@@ -173,20 +175,20 @@ func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newDaemonWorld(t, 2*time.Second, credBlock("shared", "okta-stage", false))
-	w.emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
-	w.put("shared", "okta-stage", "0oa-sh", "s", deadline)
-	other := w.env.Store(t) // a second replica: its own client, the same Vault and prefix
+	w.Emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
+	w.Put("shared", "okta-stage", "0oa-sh", "s", credtest.Deadline)
+	other := w.Env.Store(t) // a second replica: its own client, the same Vault and prefix
 
-	a, stopA := startDaemon(t, w.store, w.cfg, "replica-a")
-	b, stopB := startDaemon(t, other, w.cfg, "replica-b")
+	a, stopA := startDaemon(t, w.Store, w.Cfg, "replica-a")
+	b, stopB := startDaemon(t, other, w.Cfg, "replica-b")
 	testutil.Eventually(t, 5*time.Second, "one leader", func() bool { return a.IsLeader() != b.IsLeader() })
 
-	start := w.emu.Requests("0oa-sh")
+	start := w.Emu.Requests("0oa-sh")
 	time.Sleep(3 * time.Second)
 	if a.IsLeader() == b.IsLeader() {
 		t.Fatalf("leaders: a=%v b=%v", a.IsLeader(), b.IsLeader())
 	}
-	if n := w.emu.Requests("0oa-sh") - start; n > 4 {
+	if n := w.Emu.Requests("0oa-sh") - start; n > 4 {
 		t.Errorf("%d checks in 3s on a 1s schedule: checks are doubled", n)
 	}
 
@@ -200,20 +202,20 @@ func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 	}
 	// Within the lease TTL plus one interval.
 	testutil.Eventually(t, 3*time.Second, "the standby takes over", follower.IsLeader)
-	before := w.emu.Requests("0oa-sh")
-	testutil.Eventually(t, 3*time.Second, "the new leader checks", func() bool { return w.emu.Requests("0oa-sh") > before })
+	before := w.Emu.Requests("0oa-sh")
+	testutil.Eventually(t, 3*time.Second, "the new leader checks", func() bool { return w.Emu.Requests("0oa-sh") > before })
 }
 
 func TestALapsedLeaseIsTakenOver(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newDaemonWorld(t, 2*time.Second, credBlock("x", "okta-stage", false))
-	w.emu.AddClient(emulator.Client{ID: "0oa-x", Secrets: []string{"s"}})
-	w.put("x", "okta-stage", "0oa-x", "s", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-x", Secrets: []string{"s"}})
+	w.Put("x", "okta-stage", "0oa-x", "s", credtest.Deadline)
 	// A replica that crashed holding the lease: no release, it just lapses.
-	if _, err := w.store.PutLease(context.Background(), &vaultstore.Lease{Holder: "crashed", ExpiresAt: time.Now().Add(2 * time.Second)}, 0); err != nil {
+	if _, err := w.Store.PutLease(context.Background(), &vaultstore.Lease{Holder: "crashed", ExpiresAt: time.Now().Add(2 * time.Second)}, 0); err != nil {
 		t.Fatal(err)
 	}
-	d, _ := startDaemon(t, w.store, w.cfg, "replica-a")
+	d, _ := startDaemon(t, w.Store, w.Cfg, "replica-a")
 	time.Sleep(500 * time.Millisecond)
 	if d.IsLeader() {
 		t.Fatal("took a live lease")
@@ -224,19 +226,19 @@ func TestALapsedLeaseIsTakenOver(t *testing.T) {
 func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
 	w := newDaemonWorld(t, 30*time.Second, credBlock("rot", "okta-stage", false))
-	w.emu.AddClient(emulator.Client{ID: "0oa-old", Secrets: []string{"old"}})
-	w.emu.AddClient(emulator.Client{ID: "0oa-new", Secrets: []string{"new"}})
-	w.put("rot", "okta-stage", "0oa-old", "old", deadline)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-old", Secrets: []string{"old"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-new", Secrets: []string{"new"}})
+	w.Put("rot", "okta-stage", "0oa-old", "old", credtest.Deadline)
 	ctx := context.Background()
-	if _, err := w.store.PutPending(ctx, "rot", &vaultstore.Pending{ClientID: "0oa-new", ClientSecret: secret.New("new"), StagedAt: time.Now()}, 0); err != nil {
+	if _, err := w.Store.PutPending(ctx, "rot", &vaultstore.Pending{ClientID: "0oa-new", ClientSecret: secret.New("new"), StagedAt: time.Now()}, 0); err != nil {
 		t.Fatal(err)
 	}
-	startDaemon(t, w.store, w.cfg, "replica-a")
+	startDaemon(t, w.Store, w.Cfg, "replica-a")
 	testutil.Eventually(t, 15*time.Second, "the staged pair checked", func() bool {
-		p, err := w.store.GetPending(ctx, "rot")
+		p, err := w.Store.GetPending(ctx, "rot")
 		return err == nil && p.LastClass == "ok"
 	})
-	p, err := rotation.MakePlan(ctx, w.store, parseRotConfig(t), time.Now())
+	p, err := rotation.MakePlan(ctx, w.Store, parseRotConfig(t), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package rotation
+package daemon
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -42,9 +43,9 @@ const LeaseReleaseTimeout = 5 * time.Second
 
 // StopTimeout is the longest Run takes to return once its context ends:
 // the grace period, then a cancelled check's state write (which has a
-// deadline of its own, RecordTimeout), then releasing the lease. A service
+// deadline of its own, rotation.RecordTimeout), then releasing the lease. A service
 // manager's stop timeout must be longer (deploy/ tests that it is).
-const StopTimeout = ShutdownGrace + RecordTimeout + LeaseReleaseTimeout
+const StopTimeout = ShutdownGrace + rotation.RecordTimeout + LeaseReleaseTimeout
 
 // Daemon checks every credential on its schedule, publishes tokens for CI
 // and keeps the leader lease, so that of several replicas sharing one
@@ -62,7 +63,7 @@ type Daemon struct {
 	mu        sync.Mutex
 	cfg       *policies.Config
 	cron      *cron.Cron
-	runner    *Runner
+	runner    *rotation.Runner
 	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
 	timers    map[string]*time.Timer       // token renewals
 	running   map[string]bool
@@ -87,7 +88,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	checker := &oauthcheck.Checker{}
 	return &Daemon{
 		Store: store, Checker: checker, Logger: logger, Observer: obs, ID: id,
-		cfg: cfg, runner: &Runner{Store: store, Config: cfg, Cache: &Cache{}, Checker: checker},
+		cfg: cfg, runner: &rotation.Runner{Store: store, Config: cfg, Cache: &rotation.Cache{}, Checker: checker},
 		published: map[string]*vaultstore.Token{}, timers: map[string]*time.Timer{}, running: map[string]bool{},
 		sem: make(chan struct{}, max(cfg.Daemon.Parallel, 1)),
 	}
@@ -185,7 +186,7 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 	if d.Notices != nil {
 		d.Notices.SetConfig(cfg, channels)
 	}
-	d.runner = &Runner{Store: d.Store, Config: cfg, Cache: d.runner.Cache, Checker: d.Checker}
+	d.runner = &rotation.Runner{Store: d.Store, Config: cfg, Cache: d.runner.Cache, Checker: d.Checker}
 	d.mu.Unlock()
 	d.schedule()
 	d.Logger.Info("configuration reloaded", "credentials", len(cfg.Credentials))
@@ -354,7 +355,7 @@ func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res oau
 	if p, ok := d.config().Provider(res.Provider); ok {
 		maxTTL = p.MaxTokenTTL
 	}
-	tok, err := PublishToken(ctx, d.Store, res, cur, maxTTL)
+	tok, err := rotation.PublishToken(ctx, d.Store, res, cur, maxTTL)
 	if err != nil {
 		d.setPublished(name, nil) // re-read next time
 		return err

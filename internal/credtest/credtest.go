@@ -1,0 +1,111 @@
+// Package credtest is the world the engine's tests run in: the token
+// endpoint emulator on loopback, a configuration whose providers point at
+// it, and a fresh prefix in the real Vault (vaulttest). Tests of rotation
+// and daemon share it; the product never imports it.
+package credtest
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// Deadline is the rotation deadline tests give a credential that is not
+// about its deadline.
+var Deadline = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+
+// World is one test's providers and Vault. Its providers: okta-stage and
+// okta-prod (HTTP Basic, CTRP's Stage and Production servers) and
+// doorkeeper (credentials in the body, scopes public and read_dmps).
+type World struct {
+	T      *testing.T
+	Emu    *emulator.Server
+	Env    *vaulttest.Env
+	URL    string // the emulator's
+	Cfg    *policies.Config
+	Store  *vaultstore.Store
+	Runner *rotation.Runner
+	// Now is the time of the emulator and the runner; tests move it.
+	Now time.Time
+}
+
+// NewWorld makes a World; extraHCL, when not nil, adds configuration
+// (it is given the emulator's URL).
+func NewWorld(t *testing.T, extraHCL func(emulatorURL string) string) *World {
+	t.Helper()
+	w := &World{T: t, Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	w.Emu = emulator.New(emulator.Options{LockoutAfter: 3, Now: func() time.Time { return w.Now }})
+	srv := httptest.NewServer(w.Emu)
+	t.Cleanup(srv.Close)
+	w.URL = srv.URL
+	extra := ""
+	if extraHCL != nil {
+		extra = extraHCL(w.URL)
+	}
+	hcl := fmt.Sprintf(`
+provider "okta-stage" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
+  auth_style = "header"
+  timeout    = "2s"
+  environment = "stage"
+}
+provider "okta-prod" {
+  token_url  = "%[1]s/oauth2/%[3]s/v1/token"
+  auth_style = "header"
+  environment = "prod"
+}
+provider "doorkeeper" {
+  token_url  = "%[1]s/oauth/token"
+  auth_style = "body"
+  scopes     = ["public", "read_dmps"]
+}
+%[4]s
+`, w.URL, emulator.AuthServerStage, emulator.AuthServerProd, extra)
+	cfg, diags := policies.Parse([]byte(hcl), "test.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	w.Cfg = cfg
+	w.Env = vaulttest.New(t)
+	w.Store = w.Env.Store(t)
+	w.Runner = &rotation.Runner{Store: w.Store, Config: cfg, Now: func() time.Time { return w.Now }}
+	return w
+}
+
+// Put stores a credential in Vault and returns its version.
+func (w *World) Put(name, provider, clientID, clientSecret string, rotateBy time.Time) int {
+	w.T.Helper()
+	info, err := w.Store.CredentialInfo(context.Background(), name)
+	cas := 0
+	if err == nil {
+		cas = info.Version
+	}
+	v, err := w.Store.PutCredential(context.Background(), &vaultstore.Credential{
+		Name: name, ClientID: clientID, ClientSecret: secret.New(clientSecret),
+		Metadata: vaultstore.CredentialMetadata{Provider: provider, RotateBy: rotateBy},
+	}, cas)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return v
+}
+
+// Check runs the runner's check of name and fails the test on a Vault error.
+func (w *World) Check(name string, force bool) oauthcheck.Result {
+	w.T.Helper()
+	r, err := w.Runner.CheckOne(context.Background(), name, force)
+	if err != nil {
+		w.T.Fatalf("CheckOne(%s): %v", name, err)
+	}
+	return r
+}
