@@ -15,8 +15,8 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
+	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -238,7 +238,7 @@ func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 		p, err := w.Store.GetPending(ctx, "rot")
 		return err == nil && p.LastClass == "ok"
 	})
-	p, err := rotation.MakePlan(ctx, w.Store, parseRotConfig(t), time.Now())
+	p, err := plan.MakePlan(ctx, w.Store, parseRotConfig(t), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

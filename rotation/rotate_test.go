@@ -12,6 +12,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -76,7 +77,7 @@ func TestStagePromoteRollback(t *testing.T) {
 		t.Errorf("pending after promote: %v", err)
 	}
 	// The old deadline's reminders stop: the deadline moved a year on.
-	if p := mustPlan(t, r.Store, parseConfig(t, "credential \"ctrp-stage\" {\n  provider = \"ctrp-stage\"\n}\n")); len(p.Notices) != 0 {
+	if p, err := plan.MakePlan(ctx, r.Store, parseConfig(t, "credential \"ctrp-stage\" {\n  provider = \"ctrp-stage\"\n}\n"), planNow); err != nil || len(p.Notices) != 0 {
 		t.Errorf("no deadline notice after the rotation: %+v", p.Notices)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 )
@@ -35,14 +36,14 @@ an error and 2 when there are changes.`,
 				return err
 			}
 			if out != "" {
-				if err := rotation.SavePlan(out, p); err != nil {
+				if err := plan.SavePlan(out, p); err != nil {
 					return fmt.Errorf("save the plan: %w", err)
 				}
 			}
 			if asJSON {
 				err = writeJSON(opts.Out, p)
 			} else {
-				err = rotation.RenderPlan(opts.Out, p)
+				err = plan.RenderPlan(opts.Out, p)
 			}
 			if err != nil {
 				return err
@@ -64,7 +65,7 @@ an error and 2 when there are changes.`,
 }
 
 // makePlan loads the config, which plan and apply require, and plans.
-func (o *globalOptions) makePlan(cmd *cobra.Command) (*rotation.Plan, error) {
+func (o *globalOptions) makePlan(cmd *cobra.Command) (*plan.Plan, error) {
 	cfg, err := policies.Load(o.configPath)
 	if err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func (o *globalOptions) makePlan(cmd *cobra.Command) (*rotation.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rotation.MakePlan(cmd.Context(), store, cfg, o.now())
+	return plan.MakePlan(cmd.Context(), store, cfg, o.now())
 }
 
 func newApplyCmd(opts *globalOptions) *cobra.Command {
@@ -90,18 +91,18 @@ Without a terminal to ask on, apply refuses unless --auto-approve is given.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var (
-				p   *rotation.Plan
+				p   *plan.Plan
 				err error
 			)
 			if len(args) == 1 {
-				if p, err = rotation.LoadPlan(args[0]); err != nil {
+				if p, err = plan.LoadPlan(args[0]); err != nil {
 					return err
 				}
 			} else {
 				if p, err = opts.makePlan(cmd); err != nil {
 					return err
 				}
-				if err := rotation.RenderPlan(opts.Out, p); err != nil {
+				if err := plan.RenderPlan(opts.Out, p); err != nil {
 					return err
 				}
 				if !p.HasChanges() {
@@ -117,11 +118,11 @@ Without a terminal to ask on, apply refuses unless --auto-approve is given.`,
 			if err != nil {
 				return err
 			}
-			managed, err := rotation.ManagedPolicies(cfg, store)
+			managed, err := plan.ManagedPolicies(cfg, store)
 			if err != nil {
 				return err
 			}
-			rep, applyErr := rotation.Apply(cmd.Context(), store, p, rotation.ApplyOptions{Prune: prune, Policies: managed})
+			rep, applyErr := plan.Apply(cmd.Context(), store, p, plan.ApplyOptions{Prune: prune, Policies: managed})
 			if rep != nil {
 				writeApplyReport(opts, rep, applyErr != nil)
 			}
@@ -153,7 +154,7 @@ func stdinIsTerminal(in any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func writeApplyReport(opts *globalOptions, rep *rotation.ApplyReport, failed bool) {
+func writeApplyReport(opts *globalOptions, rep *plan.ApplyReport, failed bool) {
 	for _, c := range rep.Skipped {
 		fmt.Fprintf(opts.Out, "%s is not declared in the configuration and was left in place; apply --prune deletes it.\n", c.Path())
 	}

@@ -1,4 +1,4 @@
-package rotation
+package plan
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func samplePlan() *Plan {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "plan", name)
+	path := filepath.Join("testdata", name)
 	if *updateGolden {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

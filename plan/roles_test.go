@@ -1,4 +1,4 @@
-package rotation
+package plan
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -169,7 +170,7 @@ func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
 	w := newRolesWorld(t)
 	ctx := w.ctx
 	a := w.as("auditor")
-	rows, err := StatusAll(ctx, a, planNow)
+	rows, err := rotation.StatusAll(ctx, a, planNow)
 	if err != nil {
 		t.Fatalf("status as the auditor: %v", err)
 	}
