@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
@@ -83,7 +84,7 @@ func TestSystemdUnit(t *testing.T) {
 
 // worstCaseStop is the longest the daemon takes to stop after SIGTERM: its
 // Run, then the HTTP server's shutdown.
-const worstCaseStop = daemon.StopTimeout + 5*time.Second
+const worstCaseStop = daemon.StopTimeout + app.HTTPShutdownTimeout
 
 func TestKubernetesManifests(t *testing.T) {
 	f, err := os.Open("kubernetes/credkeeper.yaml")

@@ -1,27 +1,16 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/metrics"
-	"github.com/credkeeper/credkeeper/internal/server"
+	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
-	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 type daemonOptions struct {
@@ -54,53 +43,11 @@ configuration; a bad one is reported and the old one keeps running.`,
 			if err != nil {
 				return err
 			}
-			m := metrics.New()
-			sc := rotation.StoreConfig(cfg, rotation.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
-			sc.Observe = m.VaultRequest
-			store, err := vaultstore.Open(cmd.Context(), sc)
-			if err != nil {
-				return err
-			}
-			id := o.id
-			if id == "" {
-				id = replicaID()
-			}
-			channels, err := rotation.BuildNotifiers(cfg, nil)
-			if err != nil {
-				return err
-			}
-			d := daemon.NewDaemon(store, cfg, logger, m, id)
-			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
-
-			ln, err := net.Listen("tcp", o.listen)
-			if err != nil {
-				return fmt.Errorf("listen on %s: %w", o.listen, err)
-			}
-			srv := &http.Server{Handler: server.New(m.Registry, d), ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					logger.Error("http server stopped", "error", err)
-				}
-			}()
-			logger.Info("serving health and metrics", "addr", "http://"+ln.Addr().String())
-
-			ctx := cmd.Context()
-			go func() {
-				_ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) {
-					if e.Kind == "error" {
-						logger.Error("vault login", "error", e.Err)
-					} else {
-						logger.Debug("vault login", "event", e.Kind, "ttl", e.TTL)
-					}
-				})
-			}()
-			go reloadOnSignal(ctx, opts, d, logger)
-
-			err = d.Run(ctx)
-			shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(shutdown)
-			return err
+			return app.RunDaemon(cmd.Context(), cfg, app.DaemonOptions{
+				Listen: o.listen, ReplicaID: o.id, Logger: logger,
+				Overrides: app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix},
+				Reload:    opts.reload, LoadConfig: opts.loadDaemonConfig,
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -109,29 +56,6 @@ configuration; a bad one is reported and the old one keeps running.`,
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&o.id, "replica-id", "", "this replica's name in the leader lease (default hostname and a random suffix)")
 	return cmd
-}
-
-// reloadOnSignal reloads the configuration on each SIGHUP; a bad one is
-// reported and the running one kept.
-func reloadOnSignal(ctx context.Context, opts *globalOptions, d *daemon.Daemon, logger *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-opts.reload:
-			cfg, err := opts.loadDaemonConfig()
-			if err != nil {
-				logger.Error("configuration not reloaded; the running one is kept", "error", err)
-				continue
-			}
-			channels, err := rotation.BuildNotifiers(cfg, nil)
-			if err != nil {
-				logger.Error("configuration not reloaded; the running one is kept", "error", err)
-				continue
-			}
-			d.Reload(cfg, channels)
-		}
-	}
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
@@ -152,13 +76,6 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, ho)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text, json or auto", format)
-}
-
-func replicaID() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // loadDaemonConfig loads the configuration file the daemon runs.

@@ -5,9 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/notify"
-	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/internal/app"
 )
 
 func newNotifyCmd(opts *globalOptions) *cobra.Command {
@@ -24,19 +22,10 @@ func newNotifyCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, ok := cfg.Notifiers[args[0]]; !ok {
-				return fmt.Errorf("no notifier named %q in %s", args[0], opts.configPath)
+			if cfg.Filename == "" {
+				cfg.Filename = opts.configPath
 			}
-			channels, err := rotation.BuildNotifiers(cfg, nil)
-			if err != nil {
-				return err
-			}
-			n := &daemon.Notifications{Config: cfg, Channels: channels}
-			now := opts.now()
-			err = n.Announce(cmd.Context(), []string{args[0]}, notify.Notice{
-				Key: "test/" + args[0] + "/" + now.UTC().Format("20060102T150405Z"), Kind: notify.KindTest, Credential: "(test)",
-				Summary: "A test notice from credkeeper: this channel works.", Action: "nothing.", At: now})
-			if err != nil {
+			if err := app.SendTestNotice(cmd.Context(), cfg, args[0], opts.now()); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(opts.Out, "Sent a test notice through %s.\n", args[0])

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 )
 
 func newPlanCmd(opts *globalOptions) *cobra.Command {
@@ -70,7 +70,7 @@ func (o *globalOptions) makePlan(cmd *cobra.Command) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	store, err := rotation.OpenStore(cmd.Context(), cfg, rotation.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
+	store, err := app.OpenStore(cmd.Context(), cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sc := rotation.StoreConfig(cfg, rotation.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
+			sc := app.StoreConfig(cfg, app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
 			names := policies.DefaultVaultPolicyNames()
 			if cfg.VaultPolicies != nil {
 				names = *cfg.VaultPolicies

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -117,7 +117,7 @@ func (o *globalOptions) openStore(cmd *cobra.Command) (*policies.Config, *vaults
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := rotation.OpenStore(cmd.Context(), cfg, rotation.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
+	store, err := app.OpenStore(cmd.Context(), cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,8 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -245,24 +244,11 @@ func newRotateStatusCmd(opts *globalOptions) *cobra.Command {
 // the credential's channels, when it has any. A channel that fails is
 // reported; the rotation itself is done.
 func announceRotation(cmd *cobra.Command, opts *globalOptions, r *rotation.Runner, name string, version int) {
-	decl, ok := r.Config.Credential(name)
-	if !ok || len(decl.Notify)+len(decl.Page) == 0 {
-		return
-	}
-	channels, err := rotation.BuildNotifiers(r.Config, nil)
-	if err != nil {
-		fmt.Fprintf(opts.Err, "credkeeper: warning: the rotated notice was not sent: %v\n", err)
-		return
-	}
-	n := &daemon.Notifications{Config: r.Config, Channels: channels}
-	now := opts.now()
-	targets := append(append([]string{}, decl.Notify...), decl.Page...)
-	err = n.Announce(cmd.Context(), targets, notify.Notice{
-		Key: fmt.Sprintf("rotated/%s/%d", name, version), Kind: notify.KindRotated, Credential: name, Environment: decl.Environment,
-		Provider: decl.Provider, Summary: fmt.Sprintf("%s was rotated: version %d holds the new pair.", name, version), Action: "nothing.", At: now})
-	if err != nil {
+	targets, err := app.AnnounceRotation(cmd.Context(), r.Config, name, version, opts.now())
+	switch {
+	case err != nil:
 		fmt.Fprintf(opts.Err, "credkeeper: warning: the rotated notice was not sent everywhere: %v\n", err)
-		return
+	case len(targets) > 0:
+		fmt.Fprintf(opts.Out, "Announced the rotation to %v.\n", targets)
 	}
-	fmt.Fprintf(opts.Out, "Announced the rotation to %v.\n", targets)
 }

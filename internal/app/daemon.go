@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/metrics"
+	"github.com/credkeeper/credkeeper/internal/server"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// HTTPShutdownTimeout bounds the health and metrics server's shutdown.
+const HTTPShutdownTimeout = 5 * time.Second
+
+// DaemonOptions are what `credkeeper daemon` is told besides its config.
+type DaemonOptions struct {
+	// Listen is the address of /healthz, /readyz and /metrics.
+	Listen string
+	// ReplicaID names this replica in the leader lease (default: the host
+	// name, the process ID and a random suffix).
+	ReplicaID string
+	Logger    *slog.Logger
+	Overrides StoreOverrides
+	// Reload receives a value for each SIGHUP; LoadConfig then reads the
+	// configuration again. A bad one is logged and the running one kept.
+	Reload     <-chan struct{}
+	LoadConfig func() (*policies.Config, error)
+}
+
+// RunDaemon runs the daemon for cfg until ctx ends: it opens the store
+// (with metrics on its requests), builds the channels, serves health and
+// metrics, keeps the Vault login alive, reloads on request, and stops the
+// HTTP server after the daemon has stopped.
+func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := metrics.New()
+	sc := StoreConfig(cfg, o.Overrides)
+	sc.Observe = m.VaultRequest
+	store, err := vaultstore.Open(ctx, sc)
+	if err != nil {
+		return err
+	}
+	id := o.ReplicaID
+	if id == "" {
+		id = replicaID()
+	}
+	channels, err := BuildNotifiers(cfg, nil)
+	if err != nil {
+		return err
+	}
+	d := daemon.NewDaemon(store, cfg, logger, m, id)
+	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
+
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Listen, err)
+	}
+	srv := &http.Server{Handler: server.New(m.Registry, d), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "error", err)
+		}
+	}()
+	logger.Info("serving health and metrics", "addr", "http://"+ln.Addr().String())
+
+	go func() {
+		_ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) {
+			if e.Kind == "error" {
+				logger.Error("vault login", "error", e.Err)
+			} else {
+				logger.Debug("vault login", "event", e.Kind, "ttl", e.TTL)
+			}
+		})
+	}()
+	if o.Reload != nil && o.LoadConfig != nil {
+		go reloadOnRequest(ctx, o, d, logger)
+	}
+
+	err = d.Run(ctx)
+	shutdown, cancel := context.WithTimeout(context.Background(), HTTPShutdownTimeout)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	return err
+}
+
+// reloadOnRequest reloads the configuration on each value of o.Reload; a
+// bad one is reported and the running one kept.
+func reloadOnRequest(ctx context.Context, o DaemonOptions, d *daemon.Daemon, logger *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.Reload:
+			cfg, err := o.LoadConfig()
+			if err != nil {
+				logger.Error("configuration not reloaded; the running one is kept", "error", err)
+				continue
+			}
+			channels, err := BuildNotifiers(cfg, nil)
+			if err != nil {
+				logger.Error("configuration not reloaded; the running one is kept", "error", err)
+				continue
+			}
+			d.Reload(cfg, channels)
+		}
+	}
+}
+
+func replicaID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
