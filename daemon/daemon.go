@@ -198,6 +198,25 @@ func (d *Daemon) config() *policies.Config {
 	return d.cfg
 }
 
+// snapshot is what one check runs under: one configuration, the runner
+// built for it, and the notices' setup, taken together so that a reload
+// never splits a check.
+type snapshot struct {
+	cfg     *policies.Config
+	runner  *rotation.Runner
+	notices Setup
+}
+
+func (d *Daemon) snapshot() snapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := snapshot{cfg: d.cfg, runner: d.runner}
+	if d.Notices != nil {
+		s.notices = d.Notices.setup()
+	}
+	return s
+}
+
 // schedule (re)builds the cron schedules: one per credential, each shifted
 // by a random part of its interval so that thousands do not fire at once.
 func (d *Daemon) schedule() {
@@ -224,10 +243,10 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 	if !d.IsLeader() || d.work.Err() != nil {
 		return
 	}
+	snap := d.snapshot()
+	decl, ok := snap.cfg.Credential(name)
+	runner := snap.runner
 	d.mu.Lock()
-	decl, ok := d.cfg.Credential(name)
-	runner := d.runner
-	timeout := d.cfg.Daemon.CheckTimeout
 	if !ok || d.running[name] || d.stopping {
 		d.mu.Unlock()
 		return
@@ -255,18 +274,15 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(d.work, timeout)
+	ctx, cancel := context.WithTimeout(d.work, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
-	res, err := runner.CheckOne(ctx, name, false)
+	out, err := runner.Check(ctx, name, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
 		return
 	}
-	var lastSuccess time.Time
-	if st := runner.Cache.State(name); st != nil {
-		lastSuccess = st.LastSuccess
-	}
-	d.Observer.CheckDone(res, lastSuccess)
+	res := out.Result
+	d.Observer.CheckDone(res, out.State.LastSuccess)
 	level := slog.LevelInfo
 	if res.Class != oauthcheck.ClassOK {
 		level = slog.LevelWarn
@@ -275,16 +291,14 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 		"status", res.Status, "latency_ms", res.Latency.Milliseconds(), "not_sent", res.NotSent, "detail", res.Detail)
 
 	if decl.PublishToken != nil {
-		if err := d.publish(ctx, decl, res); err != nil {
+		if err := d.publish(ctx, snap.cfg, decl, res); err != nil {
 			d.Logger.Error("token not published", "credential", name, "error", err)
 		}
 	}
 	if d.Notices != nil {
-		if st := runner.Cache.State(name); st != nil {
-			facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, State: *st}
-			if err := d.Notices.Tick(ctx, facts, time.Now()); err != nil {
-				d.Logger.Error("notices", "credential", name, "error", err)
-			}
+		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, State: out.State}
+		if err := d.Notices.TickUnder(ctx, snap.notices, facts, time.Now()); err != nil {
+			d.Logger.Error("notices", "credential", name, "error", err)
 		}
 	}
 	d.mu.Lock()
@@ -326,7 +340,7 @@ func (d *Daemon) refreshPending(ctx context.Context) {
 // the published one is missing or due for renewal, and deletes the
 // published token when the credential failed, so CI never reads a token
 // that cannot work.
-func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res oauthcheck.Result) error {
+func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *policies.Credential, res oauthcheck.Result) error {
 	name := decl.Name
 	cur, err := d.publishedToken(ctx, name)
 	if err != nil {
@@ -352,7 +366,7 @@ func (d *Daemon) publish(ctx context.Context, decl *policies.Credential, res oau
 		return nil
 	}
 	var maxTTL time.Duration
-	if p, ok := d.config().Provider(res.Provider); ok {
+	if p, ok := cfg.Provider(res.Provider); ok {
 		maxTTL = p.MaxTokenTTL
 	}
 	tok, err := rotation.PublishToken(ctx, d.Store, res, cur, maxTTL)

@@ -65,15 +65,29 @@ type sendItem struct {
 	notice notify.Notice
 }
 
-// Tick sends the notices due for one credential at now. In steady state,
-// when nothing is due, it sends no request to Vault.
+// Setup is one configuration and the channels built from it: what a tick
+// decides and sends by, taken once so that a reload never splits a tick.
+type Setup struct {
+	Config   *policies.Config
+	Channels map[string]notify.Notifier
+}
+
+// Tick sends the notices due for one credential at now, under the
+// notifications' current configuration. In steady state, when nothing is
+// due, it sends no request to Vault.
 func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Time) error {
+	return n.TickUnder(ctx, n.setup(), f, now)
+}
+
+// TickUnder is Tick under a given setup: the daemon's snapshot of the
+// configuration its check ran under.
+func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFacts, now time.Time) error {
 	for attempt := 0; attempt < 3; attempt++ {
 		l, err := n.ledger(ctx, f.Name)
 		if err != nil {
 			return err
 		}
-		next, items := n.plan(l, f, now)
+		next, items := n.plan(s.Config, l, f, now)
 		if len(items) == 0 {
 			return nil
 		}
@@ -87,13 +101,13 @@ func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Ti
 		}
 		next.Version = v
 		n.keep(f.Name, next)
-		return n.send(ctx, f.Name, items, now)
+		return n.send(ctx, s.Channels, f.Name, items, now)
 	}
 	return fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next tick", f.Name)
 }
 
 // plan returns the ledger with the claims of this tick, and what to send.
-func (n *Notifications) plan(l *vaultstore.Ledger, f CredentialFacts, now time.Time) (*vaultstore.Ledger, []sendItem) {
+func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) (*vaultstore.Ledger, []sendItem) {
 	next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
 	var items []sendItem
 	claim := func(e *vaultstore.LedgerEntry) {
@@ -104,7 +118,7 @@ func (n *Notifications) plan(l *vaultstore.Ledger, f CredentialFacts, now time.T
 		items = append(items, sendItem{entry: *e, notice: nt})
 	}
 
-	due := policies.Due(n.input(next, f, now))
+	due := policies.Due(n.input(cfg, next, f, now))
 	for _, d := range due {
 		nt := n.notice(d, f, now)
 		payload, _ := json.Marshal(nt)
@@ -153,15 +167,14 @@ func supersede(l *vaultstore.Ledger, name, by string) {
 	}
 }
 
-func (n *Notifications) config() (*policies.Config, map[string]notify.Notifier) {
+func (n *Notifications) setup() Setup {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.Config, n.Channels
+	return Setup{Config: n.Config, Channels: n.Channels}
 }
 
 // input gathers the decision's inputs from the config, the facts and the ledger.
-func (n *Notifications) input(l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
-	cfg, _ := n.config()
+func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
 	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
@@ -220,10 +233,10 @@ func ProviderHint(provider string) string {
 
 // send delivers the claimed items and records the outcome, re-reading the
 // ledger when another writer changed it meanwhile.
-func (n *Notifications) send(ctx context.Context, name string, items []sendItem, now time.Time) error {
+func (n *Notifications) send(ctx context.Context, channels map[string]notify.Notifier, name string, items []sendItem, now time.Time) error {
 	errs := make([]error, len(items))
 	for i, it := range items {
-		errs[i] = n.deliver(ctx, it.entry.Channel, it.notice)
+		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice)
 		if errs[i] == nil {
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
 		}
@@ -305,16 +318,16 @@ func (n *Notifications) logger() *slog.Logger {
 // Announce sends a notice outside the ladder (a test, a rotation) to the
 // named channels at once, without the ledger.
 func (n *Notifications) Announce(ctx context.Context, channels []string, nt notify.Notice) error {
+	all := n.setup().Channels
 	var errs []error
 	for _, ch := range channels {
-		errs = append(errs, n.deliver(ctx, ch, nt))
+		errs = append(errs, n.deliver(ctx, all, ch, nt))
 	}
 	return errors.Join(errs...)
 }
 
 // deliver sends one notice through one channel, retries included, within SendTimeout.
-func (n *Notifications) deliver(ctx context.Context, channel string, nt notify.Notice) error {
-	_, all := n.config()
+func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notifier, channel string, nt notify.Notice) error {
 	nf, ok := all[channel]
 	if !ok {
 		return fmt.Errorf("no notifier named %q", channel)

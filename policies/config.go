@@ -46,8 +46,9 @@ type Config struct {
 	// rendered as file:line:col lines for validate to print.
 	Warnings []string
 
-	declaredRotation  map[string]bool // rotation_policy blocks seen, for duplicates
-	checkTimeoutRange *hcl.Range      // where check_timeout was set, for diagnostics
+	byName            map[string]*Credential // Credentials by name
+	declaredRotation  map[string]bool        // rotation_policy blocks seen, for duplicates
+	checkTimeoutRange *hcl.Range             // where check_timeout was set, for diagnostics
 }
 
 // Vault is the vault block.
@@ -148,12 +149,8 @@ func (c *Config) Provider(name string) (*Provider, bool) {
 
 // Credential returns the credential block of that name.
 func (c *Config) Credential(name string) (*Credential, bool) {
-	for _, cr := range c.Credentials {
-		if cr.Name == name {
-			return cr, true
-		}
-	}
-	return nil, false
+	cr, ok := c.byName[name]
+	return cr, ok
 }
 
 // Load reads and decodes a configuration file. Its error, if any, is a
@@ -416,6 +413,10 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 		return append(diags, errAt(b.LabelRanges[0], "Duplicate credential", "A credential named %q is already declared at %s.", name, rangeStart(prev.DeclRange)))
 	}
 	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, Grant: GrantClientCredentials, DeclRange: b.DefRange}
+	if cfg.byName == nil {
+		cfg.byName = map[string]*Credential{}
+	}
+	cfg.byName[name] = c
 	diags = append(diags, optString(content.Attributes["grant"], &c.Grant)...)
 	diags = append(diags, optStringList(content.Attributes["scopes"], &c.Scopes)...)
 	diags = append(diags, optString(content.Attributes["redirect_uri"], &c.RedirectURI)...)

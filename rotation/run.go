@@ -216,37 +216,56 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 // failed. The state write has its own deadline (RecordTimeout), so a check
 // whose context ran out after the provider answered is still recorded.
 func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (oauthcheck.Result, error) {
+	out, err := r.Check(ctx, name, force)
+	return out.Result, err
+}
+
+// Outcome is one check of one credential: what came back, and state/NAME
+// after it.
+type Outcome struct {
+	Result oauthcheck.Result
+	// State is the state recorded after the check (when its write failed,
+	// the state it would have written; the error says so).
+	State vaultstore.State
+}
+
+// Check is CheckOne with the state it recorded, so that what follows a
+// check (publishing, notices, metrics) reads the check's own answer and
+// never goes back to a cache for it. It reads top to bottom: gather (the
+// credential, its provider, its state), decide (the lockout record), act
+// (the token request, the refusal remembered, the state written).
+func (r *Runner) Check(ctx context.Context, name string, force bool) (Outcome, error) {
+	// Gather.
 	cred, err := r.credential(ctx, name)
-	if errors.Is(err, vaultstore.ErrMalformed) && cred != nil {
-		res := r.misconfigured(cred, err.Error())
-		return res, r.record(ctx, name, res, nil)
-	}
-	if errors.Is(err, vaultstore.ErrNotFound) {
-		return oauthcheck.Result{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
-	}
-	if err != nil {
-		return oauthcheck.Result{}, err
+	switch {
+	case errors.Is(err, vaultstore.ErrMalformed) && cred != nil:
+		return r.record(ctx, name, r.misconfigured(cred, err.Error()), nil)
+	case errors.Is(err, vaultstore.ErrNotFound):
+		return Outcome{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
+	case err != nil:
+		return Outcome{}, err
 	}
 	provider, rotateBy, problem := r.resolve(cred)
 	if problem != "" {
-		res := r.misconfigured(cred, problem)
-		return res, r.record(ctx, name, res, nil)
+		return r.record(ctx, name, r.misconfigured(cred, problem), nil)
 	}
-
 	prev, err := r.state(ctx, name)
 	if err != nil {
-		return oauthcheck.Result{}, err
+		return Outcome{}, err
 	}
+
+	// Decide: a version the provider refused is never sent again.
 	if !force && cred.Version != 0 {
 		if ref, ok := r.rejection(name, prev, cred.Version); ok {
 			res := notSent(cred, provider, ref, r.now())
 			if prev.RejectedVersion == cred.Version {
-				return res, nil // Vault knows already
+				return Outcome{Result: res, State: *prev}, nil // Vault knows already
 			}
-			return res, r.record(ctx, name, res, prev)
+			return r.record(ctx, name, res, prev)
 		}
 	}
 
+	// Act.
 	var res oauthcheck.Result
 	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
 		res = r.checker().CheckStoredToken(ctx, clientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
@@ -259,7 +278,7 @@ func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (oauthch
 	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
-	return res, r.record(ctx, name, res, prev)
+	return r.record(ctx, name, res, prev)
 }
 
 // clientOf is the pair of cred, as a check sends it.
@@ -378,10 +397,11 @@ const RecordTimeout = 10 * time.Second
 
 // record writes the result to state/NAME with check-and-set against prev
 // (read now when nil), re-reading and merging again when another writer
-// got there first.
-func (r *Runner) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) error {
+// got there first, and returns the check's outcome.
+func (r *Runner) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) (Outcome, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
+	out := Outcome{Result: res}
 	for attempt := 0; ; attempt++ {
 		if prev == nil {
 			var err error
@@ -390,19 +410,19 @@ func (r *Runner) record(ctx context.Context, name string, res oauthcheck.Result,
 			case errors.Is(err, vaultstore.ErrNotFound):
 				prev = &vaultstore.State{}
 			case err != nil:
-				return err
+				return out, err
 			}
 		}
-		next := NextState(*prev, res, res.CheckedAt)
-		v, err := r.Store.PutState(ctx, name, &next, prev.Version)
+		out.State = NextState(*prev, res, res.CheckedAt)
+		v, err := r.Store.PutState(ctx, name, &out.State, prev.Version)
 		if err == nil {
-			next.Version = v
-			r.Cache.putState(name, &next)
-			return nil
+			out.State.Version = v
+			r.Cache.putState(name, &out.State)
+			return out, nil
 		}
 		r.Cache.putState(name, nil)
 		if !errors.Is(err, vaultstore.ErrCASConflict) || attempt == 2 {
-			return err
+			return out, err
 		}
 		prev = nil
 	}
