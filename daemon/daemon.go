@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -269,7 +270,7 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 	}
 	if st := runner.Cache.State(name); st != nil && !renewal {
 		if nb := NotBefore(*st); time.Now().Before(nb) {
-			d.Logger.Debug("check skipped: backing off", "credential", name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
+			d.Logger.Debug("check skipped: backing off", "credential", name, "until", dates.FormatTime(nb), "class", st.LastClass)
 			return
 		}
 	}
@@ -377,7 +378,7 @@ func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *polici
 	d.setPublished(name, tok)
 	d.Observer.TokenPublished(name, tok.ExpiresAt)
 	d.scheduleRenewal(name, RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore))
-	d.Logger.Info("token published", "credential", name, "expires_at", tok.ExpiresAt.UTC().Format(time.RFC3339))
+	d.Logger.Info("token published", "credential", name, "expires_at", dates.FormatTime(tok.ExpiresAt))
 	return nil
 }
 

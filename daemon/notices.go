@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -202,10 +203,10 @@ func (n *Notifications) notice(d policies.Notice, f CredentialFacts, now time.Ti
 	hint := ProviderHint(f.Provider)
 	switch d.Kind {
 	case policies.NoticeReminder:
-		nt.Summary = fmt.Sprintf("%s must be rotated by %s: %d days left.", f.Name, f.RotateBy.Format("2006-01-02"), d.DaysLeft)
+		nt.Summary = fmt.Sprintf("%s must be rotated by %s: %d days left.", f.Name, dates.Format(f.RotateBy), d.DaysLeft)
 		nt.Action = hint + ", then stage it with credkeeper rotate stage " + f.Name + " and promote it."
 	case policies.NoticeOverdue:
-		nt.Summary = fmt.Sprintf("%s is past its rotation deadline of %s.", f.Name, f.RotateBy.Format("2006-01-02"))
+		nt.Summary = fmt.Sprintf("%s is past its rotation deadline of %s.", f.Name, dates.Format(f.RotateBy))
 		nt.Action = hint + " now: the provider may retire the pair at any moment."
 	case policies.NoticeIncident:
 		nt.Summary = fmt.Sprintf("%s is refused by its provider: %s.", f.Name, d.Class)

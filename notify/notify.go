@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
 // Notice kinds, beside policies' reminder, overdue, incident, ops and resolve.
@@ -102,9 +104,9 @@ func Subject(n Notice) string {
 	case "ops":
 		return fmt.Sprintf("[credkeeper] %s%s cannot be checked: %s", n.Credential, env, n.Class)
 	case "overdue":
-		return fmt.Sprintf("[credkeeper] %s%s is past its rotation deadline (%s)", n.Credential, env, n.Deadline.Format("2006-01-02"))
+		return fmt.Sprintf("[credkeeper] %s%s is past its rotation deadline (%s)", n.Credential, env, dates.Format(n.Deadline))
 	case "reminder":
-		return fmt.Sprintf("[credkeeper] %s%s must be rotated by %s: %d days left", n.Credential, env, n.Deadline.Format("2006-01-02"), n.DaysLeft)
+		return fmt.Sprintf("[credkeeper] %s%s must be rotated by %s: %d days left", n.Credential, env, dates.Format(n.Deadline), n.DaysLeft)
 	case KindRotated:
 		return fmt.Sprintf("[credkeeper] %s%s was rotated", n.Credential, env)
 	}
@@ -124,7 +126,7 @@ func Text(n Notice) string {
 	row("Environment", n.Environment)
 	row("Provider", n.Provider)
 	if !n.Deadline.IsZero() {
-		row("Deadline", n.Deadline.Format("2006-01-02"))
+		row("Deadline", dates.Format(n.Deadline))
 		row("Days left", fmt.Sprint(n.DaysLeft))
 	}
 	row("Last check", n.Class)

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
 // Class is what a check found, and so what to do about it. Every check ends
@@ -205,7 +207,7 @@ func classifyErrorCode(v Verdict, status int, rotateBy, now time.Time) Verdict {
 func withDeadline(v Verdict, rotateBy, now time.Time) Verdict {
 	if !rotateBy.IsZero() && now.After(rotateBy) {
 		v.Class = ClassExpired
-		v.Detail = fmt.Sprintf("rotation deadline passed on %s: the yearly rotation retired this pair; request the new one from the provider", rotateBy.Format("2006-01-02"))
+		v.Detail = fmt.Sprintf("rotation deadline passed on %s: the yearly rotation retired this pair; request the new one from the provider", dates.Format(rotateBy))
 	}
 	return v
 }
@@ -412,5 +414,5 @@ func retryHint(at, now time.Time) string {
 	if at.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("; retry after %s (in %s)", at.UTC().Format(time.RFC3339), at.Sub(now).Round(time.Second))
+	return fmt.Sprintf("; retry after %s (in %s)", dates.FormatTime(at), at.Sub(now).Round(time.Second))
 }

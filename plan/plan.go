@@ -13,6 +13,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -253,7 +254,7 @@ func desiredMetadata(c *policies.Credential, cur *vaultstore.CredentialMetadata)
 func planned(m vaultstore.CredentialMetadata, maxVersions int) *PlannedMetadata {
 	return &PlannedMetadata{
 		Provider: m.Provider, Environment: m.Environment, Owner: m.Owner, Rotation: m.Rotation,
-		IssuedAt: dateString(m.IssuedAt), RotateBy: dateString(m.RotateBy), MaxVersions: maxVersions,
+		IssuedAt: dates.Format(m.IssuedAt), RotateBy: dates.Format(m.RotateBy), MaxVersions: maxVersions,
 	}
 }
 
@@ -261,25 +262,11 @@ func planned(m vaultstore.CredentialMetadata, maxVersions int) *PlannedMetadata 
 func (m PlannedMetadata) toMetadata() (vaultstore.CredentialMetadata, error) {
 	md := vaultstore.CredentialMetadata{Provider: m.Provider, Environment: m.Environment, Owner: m.Owner, Rotation: m.Rotation}
 	var err error
-	if md.IssuedAt, err = parseDateString(m.IssuedAt); err != nil {
+	if md.IssuedAt, err = dates.Parse(m.IssuedAt); err != nil {
 		return md, err
 	}
-	md.RotateBy, err = parseDateString(m.RotateBy)
+	md.RotateBy, err = dates.Parse(m.RotateBy)
 	return md, err
-}
-
-func dateString(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(vaultstore.DateLayout)
-}
-
-func parseDateString(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	return time.Parse(vaultstore.DateLayout, s)
 }
 
 func fieldChanges(old, new PlannedMetadata) []FieldChange {
@@ -323,9 +310,9 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 	days := policies.CalendarDays(now, rotateBy)
 	switch {
 	case left < 0:
-		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dateString(rotateBy), -days)})
+		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dates.Format(rotateBy), -days)})
 	case left <= policy.FirstReminder():
-		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dateString(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
+		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dates.Format(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
 	}
 	return out
 }
@@ -334,7 +321,7 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 func pendingNotice(p *vaultstore.PendingInfo, now time.Time) string {
 	switch {
 	case p.LastClass == "":
-		return fmt.Sprintf("has a new pair staged on %s, not checked yet", p.StagedAt.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("has a new pair staged on %s, not checked yet", dates.FormatTime(p.StagedAt))
 	case p.LastClass == string(oauthcheck.ClassOK):
 		return fmt.Sprintf("pending: ok, checked %s ago; promote it with credkeeper rotate promote", ago(now.Sub(p.CheckedAt)))
 	}

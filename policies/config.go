@@ -15,6 +15,7 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/credkeeper/credkeeper/internal/credname"
+	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
 // Defaults of the language.
@@ -466,7 +467,7 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 		var s string
 		if d := optString(a, &s); d.HasErrors() {
 			diags = append(diags, d...)
-		} else if t, err := time.Parse("2006-01-02", s); err != nil {
+		} else if t, err := time.Parse(dates.Layout, s); err != nil {
 			diags = append(diags, errAt(a.Expr.Range(), "Invalid rotate_by", "%q is not a date: write it as YYYY-MM-DD.", s))
 		} else {
 			c.RotateBy = t

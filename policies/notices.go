@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
 // Notice kinds.
@@ -64,7 +66,7 @@ type Notice struct {
 // ReminderKey is a reminder's dedup key: reminder/NAME/DEADLINE/TIER.
 // A deadline that moves makes new keys, and so a fresh ladder.
 func ReminderKey(name string, rotateBy time.Time, tier time.Duration) string {
-	return fmt.Sprintf("reminder/%s/%s/%s", name, rotateBy.UTC().Format("2006-01-02"), tierName(tier))
+	return fmt.Sprintf("reminder/%s/%s/%s", name, dates.Format(rotateBy), tierName(tier))
 }
 
 // IncidentKey is an incident's dedup key: incident/NAME/CLASS.
@@ -95,7 +97,7 @@ func dueReminders(in NoticeInput) []Notice {
 	}
 	days := CalendarDays(in.Now, in.RotateBy)
 	if !in.Now.Before(in.RotateBy) {
-		key := fmt.Sprintf("reminder/%s/%s/overdue/%s", in.Credential, in.RotateBy.UTC().Format("2006-01-02"), in.Now.UTC().Format("2006-01-02"))
+		key := fmt.Sprintf("reminder/%s/%s/overdue/%s", in.Credential, dates.Format(in.RotateBy), dates.Format(in.Now))
 		if in.Sent[key] {
 			return nil
 		}

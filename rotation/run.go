@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -383,7 +384,7 @@ func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now
 	}
 	when := ""
 	if !ref.At.IsZero() {
-		when = " on " + ref.At.UTC().Format(time.RFC3339)
+		when = " on " + dates.FormatTime(ref.At)
 	}
 	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d as %s%s; set the new secret with credkeeper secret set %s, or check --force",
 		cred.Version, ref.Class, when, cred.Name)

@@ -8,12 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
 )
-
-// DateLayout is how dates are kept in custom metadata.
-const DateLayout = "2006-01-02"
 
 // MinMaxVersions is the least KV history a credential keeps, so that a
 // rotation can be rolled back.
@@ -87,10 +85,10 @@ func (m CredentialMetadata) toCustom() map[string]string {
 	set(metaOwner, m.Owner)
 	set(metaRotation, m.Rotation)
 	if !m.IssuedAt.IsZero() {
-		c[metaIssuedAt] = m.IssuedAt.UTC().Format(DateLayout)
+		c[metaIssuedAt] = dates.Format(m.IssuedAt)
 	}
 	if !m.RotateBy.IsZero() {
-		c[metaRotateBy] = m.RotateBy.UTC().Format(DateLayout)
+		c[metaRotateBy] = dates.Format(m.RotateBy)
 	}
 	return c
 }
@@ -103,30 +101,15 @@ func metadataFromCustom(path string, c map[string]string) (CredentialMetadata, e
 		Rotation:    c[metaRotation],
 	}
 	var err error
-	if m.IssuedAt, err = parseDate(c[metaIssuedAt]); err != nil {
+	if m.IssuedAt, err = dates.Parse(c[metaIssuedAt]); err != nil {
 		return m, &Error{Op: "read metadata", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("issued_at: %w", err),
 			Hint: "fix the custom metadata in Vault, or set it again with credkeeper secret set"}
 	}
-	if m.RotateBy, err = parseDate(c[metaRotateBy]); err != nil {
+	if m.RotateBy, err = dates.Parse(c[metaRotateBy]); err != nil {
 		return m, &Error{Op: "read metadata", Path: path, Kind: ErrMalformed, Err: fmt.Errorf("rotate_by: %w", err),
 			Hint: "fix the custom metadata in Vault, or set it again with credkeeper secret set"}
 	}
 	return m, nil
-}
-
-// parseDate accepts YYYY-MM-DD or RFC 3339; empty is the zero time.
-func parseDate(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(DateLayout, s); err == nil {
-		return t, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not a date (want YYYY-MM-DD)", s)
-	}
-	return t.UTC(), nil
 }
 
 // GetCredential reads credentials/NAME: its latest data and its metadata.
@@ -182,20 +165,20 @@ func credentialData(c *Credential) map[string]any {
 		"client_secret": c.ClientSecret.Reveal(),
 	}
 	if !c.Metadata.IssuedAt.IsZero() {
-		data["issued_at"] = c.Metadata.IssuedAt.UTC().Format(DateLayout)
+		data["issued_at"] = dates.Format(c.Metadata.IssuedAt)
 	}
 	if !c.Metadata.RotateBy.IsZero() {
-		data["rotate_by"] = c.Metadata.RotateBy.UTC().Format(DateLayout)
+		data["rotate_by"] = dates.Format(c.Metadata.RotateBy)
 	}
 	if !c.AccessToken.IsZero() {
 		data["access_token"] = c.AccessToken.Reveal()
 		data["token_type"] = c.Grant.TokenType
 		data["scope"] = c.Grant.Scope
 		if !c.Grant.CreatedAt.IsZero() {
-			data["token_created_at"] = c.Grant.CreatedAt.UTC().Format(time.RFC3339)
+			data["token_created_at"] = dates.FormatTime(c.Grant.CreatedAt)
 		}
 		if !c.Grant.ExpiresAt.IsZero() {
-			data["token_expires_at"] = c.Grant.ExpiresAt.UTC().Format(time.RFC3339)
+			data["token_expires_at"] = dates.FormatTime(c.Grant.ExpiresAt)
 		}
 	}
 	return data
@@ -369,10 +352,10 @@ func (s *Store) GetCredentialVersion(ctx context.Context, name string, version i
 	if err := decodeCredentialData(c, sec.Data, path); err != nil {
 		return c, err
 	}
-	if d, err := parseDate(stringField(sec.Data, "issued_at")); err == nil && !d.IsZero() {
+	if d, err := dates.Parse(stringField(sec.Data, "issued_at")); err == nil && !d.IsZero() {
 		c.Metadata.IssuedAt = d
 	}
-	if d, err := parseDate(stringField(sec.Data, "rotate_by")); err == nil && !d.IsZero() {
+	if d, err := dates.Parse(stringField(sec.Data, "rotate_by")); err == nil && !d.IsZero() {
 		c.Metadata.RotateBy = d
 	}
 	return c, nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 )
 
@@ -190,7 +191,7 @@ func (s *Store) PutToken(ctx context.Context, name string, t *Token, cas int) (i
 	return s.writeData(ctx, KindTokens, name, map[string]any{
 		"access_token":       t.AccessToken.Reveal(),
 		"token_type":         t.TokenType,
-		"issued_at":          formatTime(t.IssuedAt),
+		"issued_at":          dates.FormatTime(t.IssuedAt),
 		"expires_at":         t.ExpiresAt.UTC().Format(time.RFC3339),
 		"scope":              t.Scope,
 		"credential_version": t.CredentialVersion,
@@ -247,7 +248,7 @@ func pendingInfo(m *Meta) *PendingInfo {
 	}
 	info.ClientID = c[metaPendingClientID]
 	info.StagedAt, _ = time.Parse(time.RFC3339, c[metaPendingStagedAt])
-	info.RotateBy, _ = parseDate(c[metaPendingRotateBy])
+	info.RotateBy, _ = dates.Parse(c[metaPendingRotateBy])
 	if c[metaPendingCheckedVersion] == c[metaPendingStagedVersion] {
 		info.LastClass = c[metaPendingLastClass]
 		info.CheckedAt, _ = time.Parse(time.RFC3339, c[metaPendingCheckedAt])
@@ -269,7 +270,7 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 		LastClass:    str("last_class"), // where an older credkeeper kept it
 		Version:      v,
 	}
-	p.RotateBy, _ = parseDate(str("rotate_by"))
+	p.RotateBy, _ = dates.Parse(str("rotate_by"))
 	p.StagedAt, _ = time.Parse(time.RFC3339, str("staged_at"))
 	p.CheckedAt, _ = time.Parse(time.RFC3339, str("checked_at"))
 	m, err := s.readMeta(ctx, KindPending, name)
@@ -293,11 +294,11 @@ func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int
 	data := map[string]any{
 		"client_id":     p.ClientID,
 		"client_secret": p.ClientSecret.Reveal(),
-		"staged_at":     formatTime(p.StagedAt),
+		"staged_at":     dates.FormatTime(p.StagedAt),
 		"rotate_by":     "",
 	}
 	if !p.RotateBy.IsZero() {
-		data["rotate_by"] = p.RotateBy.UTC().Format(DateLayout)
+		data["rotate_by"] = dates.Format(p.RotateBy)
 	}
 	v, err := s.writeData(ctx, KindPending, name, data, cas)
 	if err != nil {
@@ -305,7 +306,7 @@ func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int
 	}
 	custom := map[string]string{
 		metaPendingClientID:      p.ClientID,
-		metaPendingStagedAt:      formatTime(p.StagedAt),
+		metaPendingStagedAt:      dates.FormatTime(p.StagedAt),
 		metaPendingRotateBy:      data["rotate_by"].(string),
 		metaPendingStagedVersion: strconv.Itoa(v),
 	}
@@ -327,7 +328,7 @@ func (s *Store) PutPendingResult(ctx context.Context, name string, version int, 
 	}
 	custom := maps.Clone(m.Custom)
 	custom[metaPendingLastClass] = class
-	custom[metaPendingCheckedAt] = formatTime(checkedAt)
+	custom[metaPendingCheckedAt] = dates.FormatTime(checkedAt)
 	custom[metaPendingCheckedVersion] = strconv.Itoa(version)
 	return s.writeMeta(ctx, KindPending, name, custom, m.MaxVersions)
 }
@@ -362,13 +363,6 @@ func (s *Store) putJSON(ctx context.Context, kind, name string, v any, cas int) 
 		return 0, err
 	}
 	return s.writeData(ctx, kind, name, data, cas)
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 func intField(v any) int {

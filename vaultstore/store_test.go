@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
@@ -19,7 +20,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m)) }
 
 func date(s string) time.Time {
-	t, err := time.Parse(vaultstore.DateLayout, s)
+	t, err := time.Parse(dates.Layout, s)
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -46,7 +47,7 @@ The token is never printed. A random state and PKCE (S256) protect the exchange.
 			}
 			expiry := "no expiry given"
 			if !res.NoExpiry {
-				expiry = "expires " + res.ExpiresAt.UTC().Format(time.RFC3339)
+				expiry = "expires " + dates.FormatTime(res.ExpiresAt)
 			}
 			_, err = fmt.Fprintf(opts.Out, "Success! Stored the grant in credentials/%s (version %d).\nGranted scopes: %s\nToken: %s\n", name, res.Version, dash(res.Scope), expiry)
 			return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 )
@@ -113,11 +114,11 @@ func checkJSONs(results []oauthcheck.Result) []checkJSON {
 		j := checkJSON{
 			Name: r.Name, Environment: r.Environment, Provider: r.Provider, Class: r.Class, Status: r.Status,
 			ErrorCode: r.ErrorCode, Description: r.Description, Detail: r.Detail, TokenType: r.TokenType, Scope: r.Scope,
-			ExpiresAt: rfc3339(r.ExpiresAt), NoExpiry: r.NoExpiry, LatencyMS: r.Latency.Milliseconds(), RetryAt: rfc3339(r.RetryAt),
-			ProbeStatus: r.ProbeStatus, NotSent: r.NotSent, CredentialVersion: r.CredentialVersion, CheckedAt: rfc3339(r.CheckedAt),
+			ExpiresAt: dates.FormatTime(r.ExpiresAt), NoExpiry: r.NoExpiry, LatencyMS: r.Latency.Milliseconds(), RetryAt: dates.FormatTime(r.RetryAt),
+			ProbeStatus: r.ProbeStatus, NotSent: r.NotSent, CredentialVersion: r.CredentialVersion, CheckedAt: dates.FormatTime(r.CheckedAt),
 		}
 		if r.RateLimit.Seen {
-			j.RateLimit = &rateLimitJSON{Limit: r.RateLimit.Limit, Remaining: r.RateLimit.Remaining, Reset: rfc3339(r.RateLimit.Reset)}
+			j.RateLimit = &rateLimitJSON{Limit: r.RateLimit.Limit, Remaining: r.RateLimit.Remaining, Reset: dates.FormatTime(r.RateLimit.Reset)}
 		}
 		out = append(out, j)
 	}
@@ -146,13 +147,6 @@ func writeCheckTable(w io.Writer, results []oauthcheck.Result, now time.Time) er
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, dash(r.Environment), r.Class, expires, latency, r.Detail)
 	}
 	return tw.Flush()
-}
-
-func rfc3339(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
 }
 
 // shortDuration prints a duration to the minute without zero units:

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -111,7 +111,7 @@ new pair; --drop-grant removes it.`,
 			}
 			fmt.Fprintf(opts.Out, "Promoted: credentials/%s is now version %d. Its check: %s\n", args[0], rep.Version, rep.Check.Class)
 			if rep.Token != nil {
-				fmt.Fprintf(opts.Out, "Published a token from the new pair, expiring %s.\n", rep.Token.ExpiresAt.UTC().Format(time.RFC3339))
+				fmt.Fprintf(opts.Out, "Published a token from the new pair, expiring %s.\n", dates.FormatTime(rep.Token.ExpiresAt))
 			}
 			fmt.Fprintf(opts.Out, "The previous pair is version %d in Vault's history: credkeeper rotate rollback %s\n", rep.Version-1, args[0])
 			announceRotation(cmd, opts, r, args[0], rep.Version)
@@ -200,13 +200,13 @@ func newRotateStatusCmd(opts *globalOptions) *cobra.Command {
 				return err
 			}
 			j := rotateStatusJSON{Name: st.Name, CurrentVersion: st.CurrentVersion, Provider: st.Metadata.Provider, Environment: st.Metadata.Environment,
-				IssuedAt: dateOrEmpty(st.Metadata.IssuedAt), RotateBy: dateOrEmpty(st.Metadata.RotateBy), LastClass: st.LastClass, LastCheck: rfc3339(st.LastCheck),
+				IssuedAt: dates.Format(st.Metadata.IssuedAt), RotateBy: dates.Format(st.Metadata.RotateBy), LastClass: st.LastClass, LastCheck: dates.FormatTime(st.LastCheck),
 				Versions: []versionStatusJSON{}}
 			if p := st.Pending; p != nil {
-				j.Pending = &pendingJSON{ClientID: p.ClientID, StagedAt: rfc3339(p.StagedAt), RotateBy: dateOrEmpty(p.RotateBy), LastClass: p.LastClass, CheckedAt: rfc3339(p.CheckedAt)}
+				j.Pending = &pendingJSON{ClientID: p.ClientID, StagedAt: dates.FormatTime(p.StagedAt), RotateBy: dates.Format(p.RotateBy), LastClass: p.LastClass, CheckedAt: dates.FormatTime(p.CheckedAt)}
 			}
 			for _, v := range st.Versions {
-				j.Versions = append(j.Versions, versionStatusJSON{Version: v.Version, Created: rfc3339(v.CreatedTime), Deleted: v.Deleted})
+				j.Versions = append(j.Versions, versionStatusJSON{Version: v.Version, Created: dates.FormatTime(v.CreatedTime), Deleted: v.Deleted})
 			}
 			if asJSON {
 				return writeJSON(opts.Out, j)

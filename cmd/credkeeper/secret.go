@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -124,7 +125,7 @@ func parseDateFlag(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(vaultstore.DateLayout, s)
+	t, err := time.Parse(dates.Layout, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%s %q is not a date: write it as YYYY-MM-DD", flag, s)
 	}
@@ -146,16 +147,9 @@ type credentialJSON struct {
 func toCredentialJSON(i vaultstore.CredentialInfo) credentialJSON {
 	return credentialJSON{
 		Name: i.Name, Provider: i.Metadata.Provider, Environment: i.Metadata.Environment, Owner: i.Metadata.Owner,
-		IssuedAt: dateOrEmpty(i.Metadata.IssuedAt), RotateBy: dateOrEmpty(i.Metadata.RotateBy),
-		Version: i.Version, UpdatedTime: i.UpdatedTime.UTC().Format(time.RFC3339),
+		IssuedAt: dates.Format(i.Metadata.IssuedAt), RotateBy: dates.Format(i.Metadata.RotateBy),
+		Version: i.Version, UpdatedTime: dates.FormatTime(i.UpdatedTime),
 	}
-}
-
-func dateOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(vaultstore.DateLayout)
 }
 
 func newSecretListCmd(opts *globalOptions) *cobra.Command {

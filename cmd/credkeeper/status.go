@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/rotation"
 )
 
@@ -43,8 +44,8 @@ no token request: run check for that. A token with the auditor policy is enough.
 			}
 			out := make([]statusJSON, 0, len(rows))
 			for _, r := range rows {
-				j := statusJSON{Name: r.Name, Environment: r.Environment, Provider: r.Provider, Owner: r.Owner, RotateBy: dateOrEmpty(r.RotateBy),
-					Version: r.Version, LastClass: r.LastClass, LastCheck: rfc3339(r.LastCheck), LastSuccess: rfc3339(r.LastSuccess), Failures: r.Failures, Pending: r.Pending}
+				j := statusJSON{Name: r.Name, Environment: r.Environment, Provider: r.Provider, Owner: r.Owner, RotateBy: dates.Format(r.RotateBy),
+					Version: r.Version, LastClass: r.LastClass, LastCheck: dates.FormatTime(r.LastCheck), LastSuccess: dates.FormatTime(r.LastSuccess), Failures: r.Failures, Pending: r.Pending}
 				if !r.RotateBy.IsZero() {
 					d := r.DaysLeft
 					j.DaysLeft = &d

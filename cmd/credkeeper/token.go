@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -43,14 +44,14 @@ a token with the ci policy is enough.`,
 			left := tok.ExpiresAt.Sub(opts.now())
 			switch {
 			case left <= 0:
-				return fmt.Errorf("the token for %q expired at %s: the daemon has not renewed it; check the daemon and credkeeper check %s", name, tok.ExpiresAt.UTC().Format(time.RFC3339), name)
+				return fmt.Errorf("the token for %q expired at %s: the daemon has not renewed it; check the daemon and credkeeper check %s", name, dates.FormatTime(tok.ExpiresAt), name)
 			case left < minTTL:
 				return fmt.Errorf("the token for %q expires in %s, less than --min-ttl %s: the daemon renews it before expiry; try again shortly", name, left.Round(time.Second), minTTL)
 			}
 			if asJSON {
 				return writeJSON(opts.Out, map[string]any{
 					"access_token": tok.AccessToken.Reveal(), "token_type": tok.TokenType,
-					"expires_at": rfc3339(tok.ExpiresAt), "scope": tok.Scope, "credential_version": tok.CredentialVersion,
+					"expires_at": dates.FormatTime(tok.ExpiresAt), "scope": tok.Scope, "credential_version": tok.CredentialVersion,
 				})
 			}
 			_, err = fmt.Fprintln(opts.Out, tok.AccessToken.Reveal())

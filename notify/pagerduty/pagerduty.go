@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify"
 )
@@ -82,7 +83,7 @@ func Build(n notify.Notice, source string) (path string, ev Event) {
 	details := map[string]any{"credential": n.Credential, "environment": n.Environment, "provider": n.Provider,
 		"class": n.Class, "action": n.Action, "key": n.Key}
 	if !n.Deadline.IsZero() {
-		details["deadline"] = n.Deadline.Format("2006-01-02")
+		details["deadline"] = dates.Format(n.Deadline)
 		details["days_left"] = n.DaysLeft
 	}
 	summary := notify.Subject(n)
