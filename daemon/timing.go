@@ -5,6 +5,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/internal/backoff"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -17,14 +18,7 @@ const (
 
 // Backoff is the wait after n consecutive failures: 30s, 1m, 2m … 30m.
 func Backoff(failures int) time.Duration {
-	if failures < 1 {
-		return 0
-	}
-	d := BackoffBase
-	for i := 1; i < failures && d < BackoffMax; i++ {
-		d *= 2
-	}
-	return min(d, BackoffMax)
+	return backoff.Exponential(failures, BackoffBase, BackoffMax)
 }
 
 // NotBefore is the earliest time the next scheduled check of a credential

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/hashicorp/vault/api/auth/approle"
 	"github.com/hashicorp/vault/api/auth/kubernetes"
 
+	"github.com/credkeeper/credkeeper/internal/backoff"
 	"github.com/credkeeper/credkeeper/internal/secret"
 )
 
@@ -348,24 +347,13 @@ func (a *authenticator) watch(ctx context.Context, sec *api.Secret, onEvent func
 // LoginBackoff is the wait before login attempt n+1 after n consecutive
 // failures: 1s, 2s, 4s … capped at one minute.
 func LoginBackoff(failures int) time.Duration {
-	if failures < 1 {
-		return 0
-	}
-	d := time.Second
-	for i := 1; i < failures && d < time.Minute; i++ {
-		d *= 2
-	}
-	return min(d, time.Minute)
+	return backoff.Exponential(failures, time.Second, time.Minute)
 }
 
 func readTrimmed(path, what string) (string, error) {
-	b, err := os.ReadFile(path)
+	v, err := secret.ReadFile(path, what)
 	if err != nil {
-		return "", &Error{Op: "login", Err: fmt.Errorf("read %s: %w", what, err)}
+		return "", &Error{Op: "login", Err: err}
 	}
-	s := strings.TrimSpace(string(b))
-	if s == "" {
-		return "", &Error{Op: "login", Err: fmt.Errorf("%s %s is empty", what, path)}
-	}
-	return s, nil
+	return v.Reveal(), nil
 }

@@ -10,6 +10,8 @@ package secret
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 )
 
 // Redacted is what a Value prints as.
@@ -52,3 +54,19 @@ func (v Value) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"
 
 // MarshalText implements encoding.TextMarshaler.
 func (v Value) MarshalText() ([]byte, error) { return []byte(Redacted), nil }
+
+// ReadFile reads a secret kept in a file (a password, a routing key, an
+// AppRole secret ID), without its surrounding white space. what names it
+// in errors, which give the path and never the contents; an empty file is
+// an error.
+func ReadFile(path, what string) (Value, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Value{}, fmt.Errorf("read %s from %s: %w", what, path, err)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return Value{}, fmt.Errorf("%s file %s is empty", what, path)
+	}
+	return New(s), nil
+}
