@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // Class is what a check found, and so what to do about it. Every check ends
@@ -130,7 +131,7 @@ func Classify(r Response, rotateBy, now time.Time) Verdict {
 func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 	pe, parsed := parseProviderError(r)
 	code := pe.code()
-	v := Verdict{ErrorCode: code, Description: oneLine(pe.description(), 300)}
+	v := Verdict{ErrorCode: code, Description: text.OneLine(pe.description(), 300)}
 
 	switch {
 	case r.Status == http.StatusTooManyRequests:
@@ -219,7 +220,7 @@ var invalidTokenChallenge = regexp.MustCompile(`(?i)\bbearer\b.*\berror\s*=\s*"?
 
 func classifyProbe(r Response, now time.Time) Verdict {
 	pe, parsed := parseProviderError(r)
-	v := Verdict{ErrorCode: pe.code(), Description: oneLine(pe.description(), 300)}
+	v := Verdict{ErrorCode: pe.code(), Description: text.OneLine(pe.description(), 300)}
 	switch {
 	case r.Status >= 200 && r.Status < 300:
 		v.Class = ClassOK
@@ -290,7 +291,7 @@ func transportDetail(r Response) string {
 	case isTimeout(r.Err):
 		reason = "timed out"
 	default:
-		reason = "failed: " + oneLine(r.Err.Error(), 200)
+		reason = "failed: " + text.OneLine(r.Err.Error(), 200)
 	}
 	where := "the token endpoint"
 	if r.Phase == PhaseProbe {
@@ -331,38 +332,13 @@ var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
 // title, else its text without tags.
 func snippet(body []byte) string {
 	if m := htmlTitle.FindSubmatch(body); m != nil {
-		return "HTML page: " + oneLine(string(m[1]), 100)
+		return "HTML page: " + text.OneLine(string(m[1]), 100)
 	}
 	s := string(body)
 	if strings.Contains(strings.ToLower(s[:min(len(s), 512)]), "<html") {
-		return "HTML page: " + oneLine(htmlTag.ReplaceAllString(s, " "), 100)
+		return "HTML page: " + text.OneLine(htmlTag.ReplaceAllString(s, " "), 100)
 	}
-	return oneLine(s, 120)
-}
-
-// oneLine folds white space and control characters and cuts s to n runes.
-func oneLine(s string, n int) string {
-	var b strings.Builder
-	space := false
-	count := 0
-	for _, r := range s {
-		if r == '\uFFFD' || r < 0x20 || r == 0x7f || r == ' ' {
-			space = b.Len() > 0
-			continue
-		}
-		if count >= n {
-			b.WriteString("…")
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			count++
-			space = false
-		}
-		b.WriteRune(r)
-		count++
-	}
-	return b.String()
+	return text.OneLine(s, 120)
 }
 
 // MaxRetryAfter is the longest wait a provider's rate-limit headers can

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // AuthCodeConfig is the x/oauth2 configuration of a user grant of cl at e:
@@ -68,7 +69,7 @@ func exchangeError(err error, clientSecret string) error {
 	if errors.As(err, &re) {
 		desc := re.ErrorDescription
 		if desc == "" {
-			desc = oneLine(string(Redact(re.Body, clientSecret)), 200)
+			desc = text.OneLine(string(Redact(re.Body, clientSecret)), 200)
 		}
 		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, re.ErrorCode, desc)
 	}

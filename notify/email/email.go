@@ -19,6 +19,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/notify"
 )
 
@@ -123,17 +124,9 @@ func (n *Notifier) Notify(ctx context.Context, nt notify.Notice) (bool, error) {
 			retry = se.IsTemp()
 		}
 		if strings.Contains(msg, "535") || strings.Contains(msg, "SMTP AUTH failed") && !strings.Contains(msg, " 454 ") {
-			return false, fmt.Errorf("the SMTP relay %s refused the login for %s: check username and password_file (%s)", n.cfg.SMTP, n.cfg.Username, oneLine(msg))
+			return false, fmt.Errorf("the SMTP relay %s refused the login for %s: check username and password_file (%s)", n.cfg.SMTP, n.cfg.Username, text.OneLine(msg, 300))
 		}
-		return retry, fmt.Errorf("send mail through %s: %s", n.cfg.SMTP, oneLine(msg))
+		return retry, fmt.Errorf("send mail through %s: %s", n.cfg.SMTP, text.OneLine(msg, 300))
 	}
 	return false, nil
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

@@ -14,13 +14,14 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/notify"
 )
 
 // DefaultEventsURL is PagerDuty's Events API v2.
 const DefaultEventsURL = "https://events.pagerduty.com"
 
-// MaxSummary is the Events API's limit on a summary.
+// MaxSummary is the Events API's limit on a summary, in characters.
 const MaxSummary = 1024
 
 // Config is a notifier "pagerduty" block.
@@ -86,10 +87,7 @@ func Build(n notify.Notice, source string) (path string, ev Event) {
 		details["deadline"] = dates.Format(n.Deadline)
 		details["days_left"] = n.DaysLeft
 	}
-	summary := notify.Subject(n)
-	if len(summary) > MaxSummary {
-		summary = summary[:MaxSummary]
-	}
+	summary := text.Truncate(notify.Subject(n), MaxSummary)
 	switch {
 	case n.Kind == notify.KindRotated:
 		return "/v2/change/enqueue", Event{Payload: &Payload{Summary: summary, Source: source, CustomDetails: details}}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/credkeeper/credkeeper/notify"
 )
@@ -35,7 +36,7 @@ func receiver(t *testing.T, events *[]Event, paths *[]string) *httptest.Server {
 			}
 			if ev.EventAction == "trigger" {
 				p := ev.Payload
-				if p == nil || p.Summary == "" || len(p.Summary) > MaxSummary || p.Source == "" || !slices.Contains([]string{"critical", "error", "warning", "info"}, p.Severity) {
+				if p == nil || p.Summary == "" || utf8.RuneCountInString(p.Summary) > MaxSummary || !utf8.ValidString(p.Summary) || p.Source == "" || !slices.Contains([]string{"critical", "error", "warning", "info"}, p.Severity) {
 					t.Errorf("trigger payload %+v", p)
 				}
 			}
@@ -81,6 +82,18 @@ func TestTriggerResolveAndChange(t *testing.T) {
 	for _, ev := range events {
 		if ev.Payload != nil && strings.Contains(strings.Join(stringValues(ev.Payload.CustomDetails), " "), routingKey) {
 			t.Error("the routing key is in custom_details")
+		}
+	}
+}
+
+// The Events API counts a summary's characters: a long one is cut at a
+// character boundary, never inside a UTF-8 sequence.
+func TestALongSummaryIsCutBetweenCharacters(t *testing.T) {
+	for _, summary := range []string{strings.Repeat("é", 2000), strings.Repeat("x", 1000) + strings.Repeat("日本", 100)} {
+		_, ev := Build(notify.Notice{Key: "k", Kind: notify.KindTest, Credential: "(test)", Summary: summary}, "credkeeper")
+		got := ev.Payload.Summary
+		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > MaxSummary || !strings.HasSuffix(got, "…") {
+			t.Errorf("summary of %d bytes cut to %d characters, valid UTF-8 %v", len(summary), utf8.RuneCountInString(got), utf8.ValidString(got))
 		}
 	}
 }

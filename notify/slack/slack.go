@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/notify"
 )
 
@@ -37,15 +38,15 @@ func New(c Config, client *http.Client) (*Notifier, error) {
 	return &Notifier{url: u, client: client}, nil
 }
 
-type text struct {
+type textObject struct {
 	Type string `json:"type"`
 	Text string `json:"text"`
 }
 
 type block struct {
-	Type     string `json:"type"`
-	Text     *text  `json:"text,omitempty"`
-	Elements []text `json:"elements,omitempty"`
+	Type     string       `json:"type"`
+	Text     *textObject  `json:"text,omitempty"`
+	Elements []textObject `json:"elements,omitempty"`
 }
 
 // Payload is the message posted: a fallback text and Block Kit blocks.
@@ -60,9 +61,9 @@ func Build(n notify.Notice) Payload {
 	return Payload{
 		Text: notify.Subject(n),
 		Blocks: []block{
-			{Type: "header", Text: &text{Type: "plain_text", Text: truncate(notify.Subject(n), 150)}},
-			{Type: "section", Text: &text{Type: "mrkdwn", Text: "```" + truncate(strings.TrimSpace(body), 2900) + "```"}},
-			{Type: "context", Elements: []text{{Type: "mrkdwn", Text: "credkeeper · " + n.Key}}},
+			{Type: "header", Text: &textObject{Type: "plain_text", Text: text.Truncate(notify.Subject(n), 150)}},
+			{Type: "section", Text: &textObject{Type: "mrkdwn", Text: "```" + text.Truncate(strings.TrimSpace(body), 2900) + "```"}},
+			{Type: "context", Elements: []textObject{{Type: "mrkdwn", Text: "credkeeper · " + n.Key}}},
 		},
 	}
 }
@@ -85,17 +86,10 @@ func (s *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(reply)) == "ok" {
 		return false, nil
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, truncate(strings.TrimSpace(string(reply)), 100))
+	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, text.Truncate(strings.TrimSpace(string(reply)), 100))
 }
 
 // redactURL keeps the webhook URL out of an error's text.
 func redactURL(msg string, u secret.Value) string {
 	return strings.ReplaceAll(msg, u.Reveal(), secret.Redacted)
-}
-
-func truncate(s string, n int) string {
-	if len([]rune(s)) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }
