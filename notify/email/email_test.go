@@ -27,6 +27,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/notify/notifytest"
 )
 
 // relay is a real SMTP server on loopback (github.com/emersion/go-smtp)
@@ -172,6 +173,7 @@ func TestEmailOverSTARTTLSWithLogin(t *testing.T) {
 	if !strings.Contains(parts["text/plain"], "Days left:    14") || !strings.Contains(parts["text/html"], "<pre") {
 		t.Errorf("parts: %v", parts)
 	}
+	notifytest.AssertNoSecret(t, "the message", []string{string(r.msgs[0])}, smtpPassword)
 	if bytes.Contains(r.msgs[0], []byte(smtpPassword)) {
 		t.Error("the password is in the message")
 	}
@@ -186,10 +188,12 @@ func TestWrongPasswordFailsClearlyAndIsNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	retry, err := n.Notify(context.Background(), notify.Notice{Key: "k", Kind: "test", Credential: "c", Summary: "s"})
-	if err == nil || retry || !strings.Contains(err.Error(), "refused the login for credkeeper") || strings.Contains(err.Error(), smtpPassword) {
+	nt := notify.Notice{Key: "k", Kind: "test", Credential: "c", Summary: "s"}
+	retry, err := n.Notify(context.Background(), nt)
+	if err == nil || retry || !strings.Contains(err.Error(), "refused the login for credkeeper") {
 		t.Errorf("wrong password: retry %v, %v", retry, err)
 	}
+	notifytest.AssertNotifyLeaksNoSecret(t, context.Background(), n, nt, smtpPassword)
 }
 
 func TestAnUntrustedCertificateIsRefused(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -86,10 +87,16 @@ func (s *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(reply)) == "ok" {
 		return false, nil
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, text.Truncate(strings.TrimSpace(string(reply)), 100))
+	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, text.Truncate(redactURL(strings.TrimSpace(string(reply)), s.url), 100))
 }
 
-// redactURL keeps the webhook URL out of an error's text.
+// redactURL keeps the webhook URL out of an error's text: the whole URL,
+// and its path, which is the secret part (/services/T…/B…/token).
 func redactURL(msg string, u secret.Value) string {
-	return strings.ReplaceAll(msg, u.Reveal(), secret.Redacted)
+	msg = strings.ReplaceAll(msg, u.Reveal(), secret.Redacted)
+	if parsed, err := url.Parse(u.Reveal()); err == nil && len(parsed.Path) > 1 {
+		msg = strings.ReplaceAll(msg, parsed.Path, secret.Redacted)
+		msg = strings.ReplaceAll(msg, parsed.EscapedPath(), secret.Redacted)
+	}
+	return msg
 }

@@ -9,9 +9,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +85,12 @@ func (w *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	}
 	resp, err := w.client.Do(req)
 	if err != nil {
-		return true, fmt.Errorf("post to the webhook: %w", err)
+		// Name the host only: a webhook's path often carries its token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return true, fmt.Errorf("post to the webhook at %s: %w", req.URL.Host, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))

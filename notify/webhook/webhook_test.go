@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/notify/notifytest"
 )
 
 func TestWebhookIsSigned(t *testing.T) {
@@ -49,4 +50,25 @@ func TestWebhookIsSigned(t *testing.T) {
 	if Sign([]byte(key), "1795435201", []byte("{}")) == Sign([]byte(key), "1795435200", []byte("{}")) {
 		t.Error("the timestamp is not signed")
 	}
+}
+
+// A receiver that refuses, echoing the key, or that is down: the error
+// shows neither the HMAC key nor the URL's secret path.
+func TestWebhookFailuresLeakNoSecret(t *testing.T) {
+	const key = "hmac-key-for-the-siem"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "bad signature for key "+key+" at "+r.URL.Path)
+	}))
+	file := filepath.Join(t.TempDir(), "hmac")
+	_ = os.WriteFile(file, []byte(key), 0o600)
+	hook := srv.URL + "/hooks/s3cr3t-path-token"
+	w, err := New(Config{URL: hook, HMACSecretFile: file}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notify.Notice{Key: "k", Kind: "test", Credential: "c", Summary: "s"}
+	notifytest.AssertNotifyLeaksNoSecret(t, context.Background(), w, n, key, "s3cr3t-path-token")
+	srv.Close()
+	notifytest.AssertNotifyLeaksNoSecret(t, context.Background(), w, n, key, "s3cr3t-path-token")
 }
