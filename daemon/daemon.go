@@ -297,7 +297,7 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 		}
 	}
 	if d.Notices != nil {
-		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, State: out.State}
+		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State}
 		if err := d.Notices.TickUnder(ctx, snap.notices, facts, time.Now()); err != nil {
 			d.Logger.Error("notices", "credential", name, "error", err)
 		}

@@ -58,7 +58,9 @@ type CredentialFacts struct {
 	Environment string
 	Provider    string
 	RotateBy    time.Time
-	State       vaultstore.State
+	// Rotation is the rotation policy its metadata in Vault names.
+	Rotation string
+	State    vaultstore.State
 }
 
 type sendItem struct {
@@ -180,11 +182,10 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
 		Sent: map[string]bool{}, Now: now}
-	policyName := policies.DefaultRotationPolicy
 	if decl, ok := cfg.Credential(f.Name); ok {
-		in.Notify, in.Page, policyName = decl.Notify, decl.Page, decl.Rotation
+		in.Notify, in.Page = decl.Notify, decl.Page
 	}
-	in.Policy = cfg.RotationPolicies[policyName]
+	in.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true

@@ -302,10 +302,7 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 	if rotateBy.IsZero() {
 		return out
 	}
-	policy := cfg.RotationPolicies[c.Rotation]
-	if policy == nil {
-		policy = policies.Yearly()
-	}
+	policy := cfg.RotationPolicyFor(c.Name, "")
 	left := rotateBy.Sub(now)
 	days := policies.CalendarDays(now, rotateBy)
 	switch {

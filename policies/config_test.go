@@ -202,3 +202,35 @@ func TestRenewBeforeNotShorterThanTheTokenLifeIsAWarning(t *testing.T) {
 		t.Errorf("warnings = %q", cfg.Warnings)
 	}
 }
+
+// One rule picks a credential's rotation policy: its block's, else the
+// one its metadata in Vault records, else yearly.
+func TestRotationPolicyFor(t *testing.T) {
+	cfg, diags := Parse([]byte(`
+rotation_policy "quarterly" {
+  period = "90d"
+  remind = ["30d"]
+}
+credential "declared" {
+  provider = "ctrp-stage"
+  rotation = "quarterly"
+}
+credential "plain" {
+  provider = "ctrp-stage"
+}
+`), "t.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, tc := range []struct{ name, recorded, want string }{
+		{"declared", "yearly", "quarterly"}, // the block wins over the metadata
+		{"plain", "quarterly", "yearly"},    // a block without rotation means yearly
+		{"undeclared", "quarterly", "quarterly"},
+		{"undeclared", "", "yearly"},
+		{"undeclared", "gone", "yearly"},
+	} {
+		if got := cfg.RotationPolicyFor(tc.name, tc.recorded).Name; got != tc.want {
+			t.Errorf("RotationPolicyFor(%q, %q) = %q, want %q", tc.name, tc.recorded, got, tc.want)
+		}
+	}
+}

@@ -103,3 +103,18 @@ func decodeRotationPolicy(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	cfg.RotationPolicies[name] = p
 	return diags
 }
+
+// RotationPolicyFor is the rotation policy credential name follows: its
+// credential block's, else the one recorded in its metadata in Vault
+// (recorded), else the built-in yearly. Reminders, plans and promote all
+// ask this one rule.
+func (c *Config) RotationPolicyFor(name, recorded string) *RotationPolicy {
+	policyName := recorded
+	if decl, ok := c.Credential(name); ok {
+		policyName = decl.Rotation
+	}
+	if p, ok := c.RotationPolicies[policyName]; ok {
+		return p
+	}
+	return Yearly()
+}

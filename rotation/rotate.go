@@ -161,7 +161,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		md.IssuedAt = now.Truncate(24 * time.Hour)
 		md.RotateBy = p.RotateBy
 		if md.RotateBy.IsZero() {
-			md.RotateBy = md.IssuedAt.Add(r.policyFor(name, md).Period)
+			md.RotateBy = md.IssuedAt.Add(r.config().RotationPolicyFor(name, md.Rotation).Period)
 		}
 		next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
 		rep.KeptGrant = carryGrant(next, cur, o.DropGrant)
@@ -233,19 +233,6 @@ func (r *Runner) config() *policies.Config {
 	return policies.Default()
 }
 
-// policyFor is the rotation policy a credential follows: its block's, else
-// the one its metadata names, else the built-in yearly.
-func (r *Runner) policyFor(name string, md vaultstore.CredentialMetadata) *policies.RotationPolicy {
-	cfg := r.config()
-	policyName := md.Rotation
-	if decl, ok := cfg.Credential(name); ok {
-		policyName = decl.Rotation
-	}
-	if p, ok := cfg.RotationPolicies[policyName]; ok {
-		return p
-	}
-	return policies.Yearly()
-}
 
 // RollbackOptions tune Rollback.
 type RollbackOptions struct {

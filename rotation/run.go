@@ -228,6 +228,8 @@ type Outcome struct {
 	// State is the state recorded after the check (when its write failed,
 	// the state it would have written; the error says so).
 	State vaultstore.State
+	// Metadata is the credential's metadata as the check read it.
+	Metadata vaultstore.CredentialMetadata
 }
 
 // Check is CheckOne with the state it recorded, so that what follows a
@@ -236,23 +238,33 @@ type Outcome struct {
 // credential, its provider, its state), decide (the lockout record), act
 // (the token request, the refusal remembered, the state written).
 func (r *Runner) Check(ctx context.Context, name string, force bool) (Outcome, error) {
+	out, cred, err := r.check(ctx, name, force)
+	if cred != nil {
+		out.Metadata = cred.Metadata
+	}
+	return out, err
+}
+
+func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *vaultstore.Credential, error) {
 	// Gather.
 	cred, err := r.credential(ctx, name)
 	switch {
 	case errors.Is(err, vaultstore.ErrMalformed) && cred != nil:
-		return r.record(ctx, name, r.misconfigured(cred, err.Error()), nil)
+		out, err := r.record(ctx, name, r.misconfigured(cred, err.Error()), nil)
+		return out, cred, err
 	case errors.Is(err, vaultstore.ErrNotFound):
-		return Outcome{}, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
+		return Outcome{}, nil, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
 	case err != nil:
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
 	provider, rotateBy, problem := r.resolve(cred)
 	if problem != "" {
-		return r.record(ctx, name, r.misconfigured(cred, problem), nil)
+		out, err := r.record(ctx, name, r.misconfigured(cred, problem), nil)
+		return out, cred, err
 	}
 	prev, err := r.state(ctx, name)
 	if err != nil {
-		return Outcome{}, err
+		return Outcome{}, nil, err
 	}
 
 	// Decide: a version the provider refused is never sent again.
@@ -260,9 +272,10 @@ func (r *Runner) Check(ctx context.Context, name string, force bool) (Outcome, e
 		if ref, ok := r.rejection(name, prev, cred.Version); ok {
 			res := notSent(cred, provider, ref, r.now())
 			if prev.RejectedVersion == cred.Version {
-				return Outcome{Result: res, State: *prev}, nil // Vault knows already
+				return Outcome{Result: res, State: *prev}, cred, nil // Vault knows already
 			}
-			return r.record(ctx, name, res, prev)
+			out, err := r.record(ctx, name, res, prev)
+			return out, cred, err
 		}
 	}
 
@@ -279,7 +292,8 @@ func (r *Runner) Check(ctx context.Context, name string, force bool) (Outcome, e
 	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
-	return r.record(ctx, name, res, prev)
+	out, err := r.record(ctx, name, res, prev)
+	return out, cred, err
 }
 
 // clientOf is the pair of cred, as a check sends it.
