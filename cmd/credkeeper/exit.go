@@ -12,47 +12,75 @@ import (
 	"github.com/credkeeper/credkeeper/policies"
 )
 
-// Exit codes, in one place.
+// Exit statuses, in one place. Every command exits 0 on success and 1 on
+// an error (a usage error, a bad config, a Vault error). Three commands
+// have statuses of their own, each its own type, so that no two meanings
+// are mistaken for one another although the README gives them the same
+// numbers: check's 2 and 3, plan --detailed-exitcode's 2, fmt --check's 3.
 const (
 	exitOK    = 0
-	exitError = 1 // a usage error, a bad config, a Vault error
-	// exitCredentialFailure: a check found invalid_client, invalid_grant or expired.
-	exitCredentialFailure = 2
-	// exitOtherFailure: checks failed, none of them for the credential's sake.
-	exitOtherFailure = 3
-	// exitPlanChanges: plan --detailed-exitcode found changes.
-	exitPlanChanges = 2
-	// exitFmtCheck: fmt --check found a file that is not formatted.
-	exitFmtCheck = 3
+	exitError = 1
 )
+
+// exitStatus is a command's own exit status.
+type exitStatus interface{ status() int }
+
+// checkStatus is the exit status of a run of checks.
+type checkStatus int
+
+const (
+	// checkCredentialFailure: a check found invalid_client, invalid_grant or expired.
+	checkCredentialFailure checkStatus = 2
+	// checkOtherFailure: checks failed, none of them for the credential's sake.
+	checkOtherFailure checkStatus = 3
+)
+
+func (s checkStatus) status() int { return int(s) }
+
+// planStatus is plan --detailed-exitcode's.
+type planStatus int
+
+// planChanges: the plan has changes.
+const planChanges planStatus = 2
+
+func (s planStatus) status() int { return int(s) }
+
+// fmtStatus is fmt --check's.
+type fmtStatus int
+
+// fmtUnformatted: a file is not formatted.
+const fmtUnformatted fmtStatus = 3
+
+func (s fmtStatus) status() int { return int(s) }
 
 // checkExit is the exit status of a run of checks, as an error that
 // carries it (nil when every check is ok).
 func checkExit(results []oauthcheck.Result) error {
-	code := exitOK
+	var worst exitStatus
 	for _, r := range results {
 		switch {
 		case r.Class.IsCredentialFailure():
-			return &codedError{code: exitCredentialFailure}
+			return &codedError{code: checkCredentialFailure}
 		case r.Class != oauthcheck.ClassOK:
-			code = exitOtherFailure
+			worst = checkOtherFailure
 		}
 	}
-	if code == exitOK {
+	if worst == nil {
 		return nil
 	}
-	return &codedError{code: code}
+	return &codedError{code: worst}
 }
 
-// exitError carries a specific exit code out of a command.
+// codedError carries a command's own exit status out of it, with an error
+// to print or none.
 type codedError struct {
-	code int
+	code exitStatus
 	err  error
 }
 
 func (e *codedError) Error() string {
 	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
+		return fmt.Sprintf("exit status %d", e.code.status())
 	}
 	return e.err.Error()
 }
@@ -74,7 +102,7 @@ func reportError(w io.Writer, err error) int {
 	code := exitError
 	var ce *codedError
 	if errors.As(err, &ce) {
-		code = ce.code
+		code = ce.code.status()
 		err = ce.err
 		if err == nil {
 			return code

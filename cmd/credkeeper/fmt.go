@@ -56,7 +56,7 @@ formatting; --diff prints the changes.`,
 				}
 			}
 			if check && unformatted > 0 {
-				return &codedError{code: exitFmtCheck}
+				return &codedError{code: fmtUnformatted}
 			}
 			return nil
 		},

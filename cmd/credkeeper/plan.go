@@ -52,7 +52,7 @@ an error and 2 when there are changes.`,
 				fmt.Fprintf(opts.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", out, out)
 			}
 			if detailed && p.HasChanges() {
-				return &codedError{code: exitPlanChanges}
+				return &codedError{code: planChanges}
 			}
 			return nil
 		},
