@@ -5,15 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func TestMain(m *testing.M) { os.Exit(vaulttest.Main(m)) }
+// TestMain runs the tests against the shared devvault, and serves the
+// testscript files' credkeeper command (the same binary, run again).
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(vaultM{m}, map[string]func() int{"credkeeper": scriptMain}))
+}
+
+// vaultM stops the devvault the tests started once they are done.
+type vaultM struct{ m *testing.M }
+
+func (v vaultM) Run() int { return vaulttest.Main(v.m) }
 
 // result is what one command line did.
 type result struct {
@@ -182,26 +191,6 @@ credential "ctrp-prod" {
 	_ = json.Unmarshal([]byte(r.stdout), &got)
 	if got["owner"] != "sec@example.org" || got["rotate_by"] != "2027-02-01" || got["version"] != float64(2) {
 		t.Errorf("after update: %v", got)
-	}
-}
-
-func TestValidate(t *testing.T) {
-	t.Setenv("CREDKEEPER_CONFIG", "")
-	good := credkeeper(t, "", "validate", "--config", "../../policies/testdata/valid/full.hcl")
-	if good.code != 0 || good.stdout != "Success! The configuration is valid.\n" {
-		t.Errorf("valid config: exit %d, stdout %q, stderr %q", good.code, good.stdout, good.stderr)
-	}
-	bad := credkeeper(t, "", "validate", "--config", "../../policies/testdata/invalid/unknown_provider.hcl")
-	if bad.code != 1 || bad.stdout != "" {
-		t.Errorf("invalid config: exit %d, stdout %q", bad.code, bad.stdout)
-	}
-	if !strings.Contains(bad.stderr, "unknown_provider.hcl:2:14: error: Unknown provider") || !strings.Contains(bad.stderr, "^^^^") {
-		t.Errorf("stderr should carry file:line:col and a snippet:\n%s", bad.stderr)
-	}
-	dir := t.TempDir()
-	missing := credkeeper(t, "", "validate", "--config", filepath.Join(dir, "nope.hcl"))
-	if missing.code != 1 || !strings.Contains(missing.stderr, "does not exist") {
-		t.Errorf("missing config: exit %d, %q", missing.code, missing.stderr)
 	}
 }
 

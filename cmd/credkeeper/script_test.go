@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+)
+
+// The CLI's behaviour as scripts anyone can read: testdata/script/*.txtar,
+// each a list of command lines with the output and exit status they must
+// have, run against the real Vault core (a fresh prefix per script, in
+// $PREFIX). A script writes its configuration with `subst`, which expands
+// $PREFIX and other variables in a file.
+func TestScripts(t *testing.T) {
+	env := vaulttest.New(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(e *testscript.Env) error {
+			b := make([]byte, 6)
+			_, _ = rand.Read(b)
+			e.Setenv("VAULT_ADDR", env.Addr)
+			e.Setenv("VAULT_TOKEN", env.Token)
+			e.Setenv("PREFIX", "script/"+hex.EncodeToString(b))
+			e.Setenv("HOME", e.WorkDir)
+			e.Setenv("CREDKEEPER_CONFIG", "")
+			e.Setenv(envNow, testNow.Format(time.RFC3339))
+			return nil
+		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":          cmdExits,
+			"perm":           cmdPerm,
+			"subst":          cmdSubst,
+			"vault-set-meta": cmdVaultSetMeta,
+		},
+		RequireExplicitExec: true,
+	})
+}
+
+// The test binary's credkeeper reads two variables of its own, which the
+// product does not know: the time it runs at, and whether to take standard
+// input for a terminal (to answer apply's question).
+const (
+	envNow      = "CREDKEEPER_SCRIPT_NOW"
+	envTerminal = "CREDKEEPER_SCRIPT_TERMINAL"
+)
+
+// scriptMain is credkeeper as the scripts run it.
+func scriptMain() int {
+	return runWith(context.Background(), os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) {
+		if now, err := time.Parse(time.RFC3339, os.Getenv(envNow)); err == nil {
+			o.now = func() time.Time { return now }
+		}
+		if os.Getenv(envTerminal) == "1" {
+			o.isTerminal = func() bool { return true }
+		}
+	})
+}
+
+// exits N COMMAND [ARG...]: run the command, which must exit with status
+// N; its output is kept for stdout and stderr, as exec's is.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits N COMMAND [ARG...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+	}
+}
+
+// perm MODE FILE: the file's permission bits are MODE (octal).
+func cmdPerm(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: perm MODE FILE")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	info, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := info.Mode().Perm(); got != os.FileMode(want) {
+		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
+	}
+}
+
+// subst FILE...: expand $VARIABLES in each file, in place.
+func cmdSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: subst FILE...")
+	}
+	for _, f := range args {
+		path := ts.MkAbs(f)
+		b, err := os.ReadFile(path)
+		ts.Check(err)
+		ts.Check(os.WriteFile(path, []byte(os.Expand(string(b), ts.Getenv)), 0o600))
+	}
+}
+
+// vault-set-meta NAME KEY=VALUE: change a credential's custom metadata in
+// Vault by hand, as a person with the vault CLI would.
+func cmdVaultSetMeta(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: vault-set-meta NAME KEY=VALUE")
+	}
+	key, value, ok := strings.Cut(args[1], "=")
+	if !ok {
+		ts.Fatalf("usage: vault-set-meta NAME KEY=VALUE")
+	}
+	cfg := api.DefaultConfig()
+	cfg.Address = ts.Getenv("VAULT_ADDR")
+	c, err := api.NewClient(cfg)
+	ts.Check(err)
+	c.SetToken(ts.Getenv("VAULT_TOKEN"))
+	err = c.KVv2("secret").PatchMetadata(context.Background(), fmt.Sprintf("%s/credentials/%s", ts.Getenv("PREFIX"), args[0]),
+		api.KVMetadataPatchInput{CustomMetadata: map[string]any{key: value}})
+	ts.Check(err)
+}
