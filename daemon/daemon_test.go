@@ -243,11 +243,11 @@ func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 	found := false
-	for _, n := range p.Notices {
+	for _, n := range p.Notes {
 		found = found || n.Name == "rot" && strings.HasPrefix(n.Message, "pending: ok, checked")
 	}
 	if !found {
-		t.Errorf("the plan should show the staged pair: %+v", p.Notices)
+		t.Errorf("the plan should show the staged pair: %+v", p.Notes)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -123,7 +122,7 @@ func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f Crede
 
 	due := policies.Due(n.input(cfg, next, f, now))
 	for _, d := range due {
-		nt := n.notice(d, f, now)
+		nt := notify.Compose(d, notify.About{Credential: f.Name, Environment: f.Environment, Provider: f.Provider, Deadline: f.RotateBy, Class: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures}, now)
 		payload, _ := json.Marshal(nt)
 		if d.Kind == policies.NoticeReminder || d.Kind == policies.NoticeOverdue {
 			supersede(next, f.Name, d.Key)
@@ -195,42 +194,6 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 		in.Open = append(in.Open, i.Key)
 	}
 	return in
-}
-
-// notice words a decision for people.
-func (n *Notifications) notice(d policies.Notice, f CredentialFacts, now time.Time) notify.Notice {
-	nt := notify.Notice{Key: d.Key, Kind: d.Kind, Credential: f.Name, Environment: f.Environment, Provider: f.Provider,
-		Deadline: f.RotateBy, DaysLeft: d.DaysLeft, Class: f.State.LastClass, Page: d.Page, Resolves: d.Resolves, At: now}
-	hint := ProviderHint(f.Provider)
-	switch d.Kind {
-	case policies.NoticeReminder:
-		nt.Summary = fmt.Sprintf("%s must be rotated by %s: %d days left.", f.Name, dates.Format(f.RotateBy), d.DaysLeft)
-		nt.Action = hint + ", then stage it with credkeeper rotate stage " + f.Name + " and promote it."
-	case policies.NoticeOverdue:
-		nt.Summary = fmt.Sprintf("%s is past its rotation deadline of %s.", f.Name, dates.Format(f.RotateBy))
-		nt.Action = hint + " now: the provider may retire the pair at any moment."
-	case policies.NoticeIncident:
-		nt.Summary = fmt.Sprintf("%s is refused by its provider: %s.", f.Name, d.Class)
-		nt.Action = "run credkeeper check " + f.Name + " for the provider's answer; " + hint + " if the pair was retired."
-	case policies.NoticeOps:
-		nt.Summary = fmt.Sprintf("%s could not be checked %d times in a row: %s.", f.Name, f.State.ConsecutiveFailures, d.Class)
-		nt.Action = "the provider or the network is in trouble, not the credential; credkeeper keeps retrying."
-	case policies.NoticeResolve:
-		nt.Summary = fmt.Sprintf("%s works again.", f.Name)
-		nt.Action = "nothing."
-	}
-	return nt
-}
-
-// ProviderHint says where a new pair comes from.
-func ProviderHint(provider string) string {
-	switch {
-	case strings.HasPrefix(provider, "ctrp"):
-		return "request the new client ID and secret from CTRP support (CTRP_support@nih.gov)"
-	case strings.HasPrefix(provider, "dmptool"):
-		return "regenerate the client secret in DMPTool's developer tools"
-	}
-	return "obtain a new client secret from the provider"
 }
 
 // send delivers the claimed items and records the outcome, re-reading the

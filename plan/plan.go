@@ -59,7 +59,7 @@ type Plan struct {
 	Prefix        string    `json:"prefix"`
 	CreatedAt     time.Time `json:"created_at"`
 	Changes       []Change  `json:"changes"`
-	Notices       []Notice  `json:"notices"`
+	Notes         []Note    `json:"notices"`
 }
 
 // Change is one planned change, with what it was computed against.
@@ -100,8 +100,8 @@ type PlannedMetadata struct {
 	MaxVersions int    `json:"max_versions"`
 }
 
-// Notice is an informational line: it changes nothing.
-type Notice struct {
+// Note is an informational line: it changes nothing.
+type Note struct {
 	Name    string `json:"name"`
 	Message string `json:"message"`
 }
@@ -135,7 +135,7 @@ func (c Change) Path() string {
 // MakePlan compares the config with what Vault holds and returns the
 // changes that would make Vault match. It writes nothing.
 func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, now time.Time) (*Plan, error) {
-	p := &Plan{FormatVersion: PlanFormatVersion, Mount: store.Mount(), Prefix: store.Prefix(), CreatedAt: now.UTC().Truncate(time.Second), Changes: []Change{}, Notices: []Notice{}}
+	p := &Plan{FormatVersion: PlanFormatVersion, Mount: store.Mount(), Prefix: store.Prefix(), CreatedAt: now.UTC().Truncate(time.Second), Changes: []Change{}, Notes: []Note{}}
 	infos, err := store.ListCredentials(ctx)
 	if err != nil {
 		return nil, err
@@ -183,11 +183,11 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 				})
 			}
 		}
-		p.Notices = append(p.Notices, credentialNotices(c, want, exists && cur.Version > 0, cfg, now)...)
+		p.Notes = append(p.Notes, credentialNotes(c, want, exists && cur.Version > 0, cfg, now)...)
 		if exists && hasPending[c.Name] {
 			switch pend, err := store.PendingInfo(ctx, c.Name); {
 			case err == nil:
-				p.Notices = append(p.Notices, Notice{Name: c.Name, Message: pendingNotice(pend, now)})
+				p.Notes = append(p.Notes, Note{Name: c.Name, Message: pendingNote(pend, now)})
 			case !errors.Is(err, vaultstore.ErrNotFound):
 				return nil, err
 			}
@@ -292,11 +292,11 @@ func fieldChanges(old, new PlannedMetadata) []FieldChange {
 	return out
 }
 
-// credentialNotices are the plan's informational lines for a credential.
-func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata, hasSecret bool, cfg *policies.Config, now time.Time) []Notice {
-	var out []Notice
+// credentialNotes are the plan's informational lines for a credential.
+func credentialNotes(c *policies.Credential, md vaultstore.CredentialMetadata, hasSecret bool, cfg *policies.Config, now time.Time) []Note {
+	var out []Note
 	if !hasSecret {
-		out = append(out, Notice{Name: c.Name, Message: "has no secret in Vault yet: set it with credkeeper secret set " + c.Name})
+		out = append(out, Note{Name: c.Name, Message: "has no secret in Vault yet: set it with credkeeper secret set " + c.Name})
 	}
 	rotateBy := md.RotateBy
 	if rotateBy.IsZero() {
@@ -307,15 +307,15 @@ func credentialNotices(c *policies.Credential, md vaultstore.CredentialMetadata,
 	days := policies.CalendarDays(now, rotateBy)
 	switch {
 	case left < 0:
-		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dates.Format(rotateBy), -days)})
+		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("is past its rotation deadline (%s, %d days ago): request the new pair", dates.Format(rotateBy), -days)})
 	case left <= policy.FirstReminder():
-		out = append(out, Notice{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dates.Format(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
+		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotation deadline %s is in %d days, inside the %s policy's first reminder (%d days)", dates.Format(rotateBy), days, policy.Name, int(policy.FirstReminder().Hours()/24))})
 	}
 	return out
 }
 
-// pendingNotice describes a staged pair: "pending: ok, checked 2h ago".
-func pendingNotice(p *vaultstore.PendingInfo, now time.Time) string {
+// pendingNote describes a staged pair: "pending: ok, checked 2h ago".
+func pendingNote(p *vaultstore.PendingInfo, now time.Time) string {
 	switch {
 	case p.LastClass == "":
 		return fmt.Sprintf("has a new pair staged on %s, not checked yet", dates.FormatTime(p.StagedAt))

@@ -65,7 +65,7 @@ func TestPlanApplyPlanConverges(t *testing.T) {
 		t.Fatalf("plan on an empty prefix: %d %d %d\n%+v", add, change, destroy, p.Changes)
 	}
 	var notes []string
-	for _, n := range p.Notices {
+	for _, n := range p.Notes {
 		notes = append(notes, n.Name+" "+n.Message)
 	}
 	all := strings.Join(notes, "\n")

@@ -12,7 +12,7 @@ func RenderPlan(w io.Writer, p *Plan) error {
 	b := &strings.Builder{}
 	if !p.HasChanges() {
 		b.WriteString("No changes. Vault matches the configuration.\n")
-		writeNotices(b, p.Notices)
+		writeNotes(b, p.Notes)
 		_, err := io.WriteString(w, b.String())
 		return err
 	}
@@ -34,7 +34,7 @@ func RenderPlan(w io.Writer, p *Plan) error {
 		b.WriteString("\n")
 		writeChange(b, c)
 	}
-	writeNotices(b, p.Notices)
+	writeNotes(b, p.Notes)
 	add, change, destroy := p.Counts()
 	fmt.Fprintf(b, "\nPlan: %d to add, %d to change, %d to destroy.\n", add, change, destroy)
 	_, err := io.WriteString(w, b.String())
@@ -89,7 +89,7 @@ func value(field, v string) string {
 	return fmt.Sprintf("%q", v)
 }
 
-func writeNotices(b *strings.Builder, notices []Notice) {
+func writeNotes(b *strings.Builder, notices []Note) {
 	if len(notices) == 0 {
 		return
 	}

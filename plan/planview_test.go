@@ -33,7 +33,7 @@ func samplePlan() *Plan {
 			{Action: ActionUpdate, Type: TypePolicy, Name: "credkeeper-auditor", Note: "the auditor role", Fingerprint: "aaaaaaaaaaaaaaaa",
 				Diff: "--- vault\n+++ config\n@@ -1,3 +1,3 @@\n path \"secret/data/credkeeper/state/*\" {\n-  capabilities = [\"read\", \"list\"]\n+  capabilities = [\"read\"]\n }\n"},
 		},
-		Notices: []Notice{
+		Notes: []Note{
 			{Name: "ctrp-prod", Message: "has no secret in Vault yet: set it with credkeeper secret set ctrp-prod"},
 			{Name: "ctrp-prod", Message: "rotation deadline 2026-12-20 is in 27 days, inside the yearly policy's first reminder (60 days)"},
 			{Name: "dmp-old", Message: "is past its rotation deadline (2026-11-01, 22 days ago): request the new pair"},
@@ -72,7 +72,7 @@ func TestRenderPlanGolden(t *testing.T) {
 	golden(t, "plan.json", append(js, '\n'))
 
 	var none bytes.Buffer
-	if err := RenderPlan(&none, &Plan{Mount: "secret", Prefix: "credkeeper", Notices: []Notice{{Name: "x", Message: "has no secret in Vault yet: set it with credkeeper secret set x"}}}); err != nil {
+	if err := RenderPlan(&none, &Plan{Mount: "secret", Prefix: "credkeeper", Notes: []Note{{Name: "x", Message: "has no secret in Vault yet: set it with credkeeper secret set x"}}}); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "no-changes.txt", none.Bytes())

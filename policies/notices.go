@@ -51,8 +51,8 @@ type NoticeInput struct {
 	Now time.Time
 }
 
-// Notice is one message due, with the key that keeps it from going out twice.
-type Notice struct {
+// DueNotice is one message due, with the key that keeps it from going out twice.
+type DueNotice struct {
 	Key      string
 	Kind     string
 	Channels []string
@@ -84,14 +84,14 @@ func tierName(d time.Duration) string {
 
 // Due returns the notices due at in.Now that the ledger has not seen, in
 // the order they should go out.
-func Due(in NoticeInput) []Notice {
-	var out []Notice
+func Due(in NoticeInput) []DueNotice {
+	var out []DueNotice
 	out = append(out, dueReminders(in)...)
 	out = append(out, dueAlerts(in)...)
 	return out
 }
 
-func dueReminders(in NoticeInput) []Notice {
+func dueReminders(in NoticeInput) []DueNotice {
 	if in.RotateBy.IsZero() || in.Policy == nil {
 		return nil
 	}
@@ -101,7 +101,7 @@ func dueReminders(in NoticeInput) []Notice {
 		if in.Sent[key] {
 			return nil
 		}
-		return []Notice{{Key: key, Kind: NoticeOverdue, Channels: in.Policy.channelsAt(0, in.Notify), DaysLeft: days}}
+		return []DueNotice{{Key: key, Kind: NoticeOverdue, Channels: in.Policy.channelsAt(0, in.Notify), DaysLeft: days}}
 	}
 	// The nearest tier whose moment has come; tiers passed over while the
 	// daemon was down are superseded by it.
@@ -115,7 +115,7 @@ func dueReminders(in NoticeInput) []Notice {
 		if in.Sent[key] {
 			return nil
 		}
-		return []Notice{{Key: key, Kind: NoticeReminder, Channels: in.Policy.channelsAt(tier, in.Notify), Tier: tier, DaysLeft: days}}
+		return []DueNotice{{Key: key, Kind: NoticeReminder, Channels: in.Policy.channelsAt(tier, in.Notify), Tier: tier, DaysLeft: days}}
 	}
 	return nil
 }
@@ -136,15 +136,15 @@ func (p *RotationPolicy) channelsAt(tier time.Duration, base []string) []string 
 	return chans
 }
 
-func dueAlerts(in NoticeInput) []Notice {
-	var out []Notice
+func dueAlerts(in NoticeInput) []DueNotice {
+	var out []DueNotice
 	class := in.LastClass
 	credentialFailure := class == "invalid_client" || class == "invalid_grant" || class == "expired"
 	if class == "ok" {
 		for _, key := range in.Open {
 			rk := "resolve/" + key
 			if !in.Sent[rk] {
-				out = append(out, Notice{Key: rk, Kind: NoticeResolve, Channels: in.channelsFor(key), Page: in.pages(key), Resolves: key})
+				out = append(out, DueNotice{Key: rk, Kind: NoticeResolve, Channels: in.channelsFor(key), Page: in.pages(key), Resolves: key})
 			}
 		}
 		return out
@@ -153,7 +153,7 @@ func dueAlerts(in NoticeInput) []Notice {
 	case credentialFailure:
 		key := IncidentKey(in.Credential, class)
 		if !slices.Contains(in.Open, key) && !in.Sent[key] {
-			out = append(out, Notice{Key: key, Kind: NoticeIncident, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
+			out = append(out, DueNotice{Key: key, Kind: NoticeIncident, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
 		}
 	case class != "":
 		opsAfter := in.OpsAfter
@@ -162,7 +162,7 @@ func dueAlerts(in NoticeInput) []Notice {
 		}
 		key := OpsKey(in.Credential, class)
 		if in.ConsecutiveFailures >= opsAfter && !slices.Contains(in.Open, key) && !in.Sent[key] {
-			out = append(out, Notice{Key: key, Kind: NoticeOps, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
+			out = append(out, DueNotice{Key: key, Kind: NoticeOps, Channels: in.channelsFor(key), Page: in.pages(key), Class: class})
 		}
 	}
 	return out

@@ -17,7 +17,7 @@ func yearlyWithEscalation() *RotationPolicy {
 	return p
 }
 
-func keys(ns []Notice) []string {
+func keys(ns []DueNotice) []string {
 	var out []string
 	for _, n := range ns {
 		out = append(out, n.Key)
@@ -79,29 +79,29 @@ func TestDueAlerts(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		in   NoticeInput
-		want []Notice
+		want []DueNotice
 	}{
 		{"a production credential failure pages", with(func(in *NoticeInput) { in.LastClass = "invalid_client"; in.ConsecutiveFailures = 1 }),
-			[]Notice{{Key: "incident/ctrp-prod/invalid_client", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_client"}}},
+			[]DueNotice{{Key: "incident/ctrp-prod/invalid_client", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_client"}}},
 		{"a stage failure notifies without paging", with(func(in *NoticeInput) { in.LastClass = "expired"; in.Environment = "stage" }),
-			[]Notice{{Key: "incident/ctrp-prod/expired", Kind: NoticeIncident, Channels: []string{"security"}, Class: "expired"}}},
+			[]DueNotice{{Key: "incident/ctrp-prod/expired", Kind: NoticeIncident, Channels: []string{"security"}, Class: "expired"}}},
 		{"an open incident is not opened again", with(func(in *NoticeInput) {
 			in.LastClass = "invalid_client"
 			in.Open = []string{"incident/ctrp-prod/invalid_client"}
 		}), nil},
 		{"ok resolves what is open", with(func(in *NoticeInput) { in.LastClass = "ok"; in.Open = []string{"incident/ctrp-prod/invalid_client"} }),
-			[]Notice{{Key: "resolve/incident/ctrp-prod/invalid_client", Kind: NoticeResolve, Channels: []string{"security", "oncall"}, Page: true, Resolves: "incident/ctrp-prod/invalid_client"}}},
+			[]DueNotice{{Key: "resolve/incident/ctrp-prod/invalid_client", Kind: NoticeResolve, Channels: []string{"security", "oncall"}, Page: true, Resolves: "incident/ctrp-prod/invalid_client"}}},
 		{"an outage below ops_after is quiet", with(func(in *NoticeInput) { in.LastClass = "unavailable"; in.ConsecutiveFailures = 2 }), nil},
 		{"an outage at ops_after is an ops notice, never a page", with(func(in *NoticeInput) { in.LastClass = "unavailable"; in.ConsecutiveFailures = 3 }),
-			[]Notice{{Key: "ops/ctrp-prod/unavailable", Kind: NoticeOps, Channels: []string{"security"}, Class: "unavailable"}}},
+			[]DueNotice{{Key: "ops/ctrp-prod/unavailable", Kind: NoticeOps, Channels: []string{"security"}, Class: "unavailable"}}},
 		{"ops pages only when configured", with(func(in *NoticeInput) { in.LastClass = "rate_limited"; in.ConsecutiveFailures = 5; in.PageOps = true }),
-			[]Notice{{Key: "ops/ctrp-prod/rate_limited", Kind: NoticeOps, Channels: []string{"security", "oncall"}, Page: true, Class: "rate_limited"}}},
+			[]DueNotice{{Key: "ops/ctrp-prod/rate_limited", Kind: NoticeOps, Channels: []string{"security", "oncall"}, Page: true, Class: "rate_limited"}}},
 		{"custom page environments", with(func(in *NoticeInput) {
 			in.LastClass = "invalid_grant"
 			in.Environment = "stage"
 			in.PageEnvironments = []string{"stage"}
 		}),
-			[]Notice{{Key: "incident/ctrp-prod/invalid_grant", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_grant"}}},
+			[]DueNotice{{Key: "incident/ctrp-prod/invalid_grant", Kind: NoticeIncident, Channels: []string{"security", "oncall"}, Page: true, Class: "invalid_grant"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := Due(tc.in)

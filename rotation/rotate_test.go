@@ -77,8 +77,8 @@ func TestStagePromoteRollback(t *testing.T) {
 		t.Errorf("pending after promote: %v", err)
 	}
 	// The old deadline's reminders stop: the deadline moved a year on.
-	if p, err := plan.MakePlan(ctx, r.Store, parseConfig(t, "credential \"ctrp-stage\" {\n  provider = \"ctrp-stage\"\n}\n"), planNow); err != nil || len(p.Notices) != 0 {
-		t.Errorf("no deadline notice after the rotation: %+v", p.Notices)
+	if p, err := plan.MakePlan(ctx, r.Store, parseConfig(t, "credential \"ctrp-stage\" {\n  provider = \"ctrp-stage\"\n}\n"), planNow); err != nil || len(p.Notes) != 0 {
+		t.Errorf("no deadline notice after the rotation: %+v", p.Notes)
 	}
 
 	// Roll back: the old pair still works during the overlap.
