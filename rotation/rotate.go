@@ -233,7 +233,6 @@ func (r *Runner) config() *policies.Config {
 	return policies.Default()
 }
 
-
 // RollbackOptions tune Rollback.
 type RollbackOptions struct {
 	// ToVersion is the version to write back; 0 means the newest earlier
