@@ -227,10 +227,11 @@ credential "ctrp-prod" {
 	// The refused production credential paged, once, through the signed webhook.
 	testutil.Eventually(t, 10*time.Second, "an incident notice", func() bool { return len(recv.kinds()) > 0 })
 	time.Sleep(1500 * time.Millisecond) // more checks run; no second page may follow
-	if k := recv.kinds(); len(k) != 1 || k[0] != "incident incident/ctrp-prod/invalid_client" || !recv.notices[0].Page || recv.bad != 0 {
-		t.Errorf("notices: %v (page %v, bad signatures %d)", k, len(recv.notices) > 0 && recv.notices[0].Page, recv.bad)
+	notices, bodies, bad := recv.snapshot()
+	if k := kindsOf(notices); len(k) != 1 || k[0] != "incident incident/ctrp-prod/invalid_client" || !notices[0].Page || bad != 0 {
+		t.Errorf("notices: %v (page %v, bad signatures %d)", k, len(notices) > 0 && notices[0].Page, bad)
 	}
-	for _, b := range recv.bodies {
+	for _, b := range bodies {
 		if strings.Contains(b, prodSecret) || strings.Contains(b, hmacKey) {
 			t.Error("a secret is in a notice")
 		}
