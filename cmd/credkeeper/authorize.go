@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -10,15 +11,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-func newAuthorizeCmd(opts *globalOptions) *cobra.Command {
-	var (
-		noBrowser bool
-		timeout   time.Duration
-	)
+// AuthorizeOptions are authorize's argument and flags.
+type AuthorizeOptions struct {
+	*globalOptions
+	Name      string
+	NoBrowser bool
+	Timeout   time.Duration
+}
+
+// NewCmdAuthorize is `credkeeper authorize`. runF runs it (authorizeRun when nil).
+func NewCmdAuthorize(g *globalOptions, runF func(context.Context, *AuthorizeOptions) error) *cobra.Command {
+	o := &AuthorizeOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "authorize NAME",
 		Short: "Obtain a user grant (authorization_code) and store its token in Vault",
@@ -29,33 +37,40 @@ beside the app's client ID and secret (set first with credkeeper secret set).
 The token is never printed. A random state and PKCE (S256) protect the exchange.`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := vaultstore.ValidateName(name); err != nil {
+			o.Name = args[0]
+			if err := vaultstore.ValidateName(o.Name); err != nil {
 				return err
 			}
-			r, err := opts.runner(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			o := rotation.AuthorizeOptions{Timeout: timeout, Out: opts.Out}
-			if !noBrowser {
-				o.OpenBrowser = openBrowser
-			}
-			res, err := r.Authorize(cmd.Context(), name, o)
-			if err != nil {
-				return err
-			}
-			expiry := "no expiry given"
-			if !res.NoExpiry {
-				expiry = "expires " + dates.FormatTime(res.ExpiresAt)
-			}
-			_, err = fmt.Fprintf(opts.Out, "Success! Stored the grant in credentials/%s (version %d).\nGranted scopes: %s\nToken: %s\n", name, res.Version, dash(res.Scope), expiry)
-			return err
+			return authorizeRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the URL only; do not open a browser")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the browser's answer")
+	cmd.Flags().BoolVar(&o.NoBrowser, "no-browser", false, "print the URL only; do not open a browser")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's answer")
 	return cmd
+}
+
+func authorizeRun(ctx context.Context, o *AuthorizeOptions) error {
+	r, err := o.runner(ctx)
+	if err != nil {
+		return err
+	}
+	ao := rotation.AuthorizeOptions{Timeout: o.Timeout, Out: o.Out}
+	if !o.NoBrowser {
+		ao.OpenBrowser = openBrowser
+	}
+	res, err := r.Authorize(ctx, o.Name, ao)
+	if err != nil {
+		return err
+	}
+	expiry := "no expiry given"
+	if !res.NoExpiry {
+		expiry = "expires " + dates.FormatTime(res.ExpiresAt)
+	}
+	_, err = fmt.Fprintf(o.Out, "Success! Stored the grant in credentials/%s (version %d).\nGranted scopes: %s\nToken: %s\n", o.Name, res.Version, view.Dash(res.Scope), expiry)
+	return err
 }
 
 // openBrowser asks the desktop to open url.

@@ -16,7 +16,7 @@ import (
 // TestMain runs the tests against the shared devvault, and serves the
 // testscript files' credkeeper command (the same binary, run again).
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(vaultM{m}, map[string]func() int{"credkeeper": scriptMain}))
+	testscript.Main(vaultM{m}, map[string]func(){"credkeeper": func() { os.Exit(scriptMain()) }})
 }
 
 // vaultM stops the devvault the tests started once they are done.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,15 +14,18 @@ import (
 	"github.com/credkeeper/credkeeper/policies"
 )
 
-type daemonOptions struct {
-	listen    string
-	logFormat string
-	logLevel  string
-	id        string
+// DaemonOptions are daemon's flags.
+type DaemonOptions struct {
+	*globalOptions
+	Listen    string
+	LogFormat string
+	LogLevel  string
+	ReplicaID string
 }
 
-func newDaemonCmd(opts *globalOptions) *cobra.Command {
-	var o daemonOptions
+// NewCmdDaemon is `credkeeper daemon`. runF runs it (daemonRun when nil).
+func NewCmdDaemon(g *globalOptions, runF func(context.Context, *DaemonOptions) error) *cobra.Command {
+	o := &DaemonOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Check every credential on its schedule, publish tokens for CI, serve health and metrics",
@@ -35,27 +39,37 @@ leases/daemon runs the checks, the others stand by. SIGHUP reloads the
 configuration; a bad one is reported and the old one keeps running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := newLogger(opts.Err, o.logFormat, o.logLevel)
-			if err != nil {
+			if _, err := newLogger(o.Err, o.LogFormat, o.LogLevel); err != nil {
 				return usageError(cmd, err)
 			}
-			cfg, err := opts.loadDaemonConfig()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			return app.RunDaemon(cmd.Context(), cfg, app.DaemonOptions{
-				Listen: o.listen, ReplicaID: o.id, Logger: logger,
-				Overrides: app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix},
-				Reload:    opts.reload, LoadConfig: opts.loadDaemonConfig,
-			})
+			return daemonRun(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.listen, "listen", "127.0.0.1:9464", "address for /healthz, /readyz and /metrics")
-	f.StringVar(&o.logFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	f.StringVar(&o.id, "replica-id", "", "this replica's name in the leader lease (default hostname and a random suffix)")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:9464", "address for /healthz, /readyz and /metrics")
+	f.StringVar(&o.LogFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
+	f.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&o.ReplicaID, "replica-id", "", "this replica's name in the leader lease (default hostname and a random suffix)")
 	return cmd
+}
+
+func daemonRun(ctx context.Context, o *DaemonOptions) error {
+	logger, err := newLogger(o.Err, o.LogFormat, o.LogLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := o.loadDaemonConfig()
+	if err != nil {
+		return err
+	}
+	return app.RunDaemon(ctx, cfg, app.DaemonOptions{
+		Listen: o.Listen, ReplicaID: o.ReplicaID, Logger: logger,
+		Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix},
+		Reload:    o.reload, LoadConfig: o.loadDaemonConfig,
+	})
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

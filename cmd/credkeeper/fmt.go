@@ -10,8 +10,17 @@ import (
 	"github.com/credkeeper/credkeeper/policies"
 )
 
-func newFmtCmd(opts *globalOptions) *cobra.Command {
-	var check, diff bool
+// FmtOptions are fmt's arguments and flags.
+type FmtOptions struct {
+	*globalOptions
+	Files []string // default: the --config file
+	Check bool
+	Diff  bool
+}
+
+// NewCmdFmt is `credkeeper fmt`. runF runs it (fmtRun when nil).
+func NewCmdFmt(g *globalOptions, runF func(*FmtOptions) error) *cobra.Command {
+	o := &FmtOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "fmt [FILE...]",
 		Short: "Rewrite configuration files in the canonical HCL layout",
@@ -21,47 +30,55 @@ changed. With --check it changes nothing and exits 3 when a file needs
 formatting; --diff prints the changes.`,
 		RunE: func(cmd *cobra.Command, files []string) error {
 			if len(files) == 0 {
-				files = []string{opts.configPath}
+				files = []string{o.configPath}
 			}
-			unformatted := 0
-			for _, path := range files {
-				src, err := os.ReadFile(path)
-				if err != nil {
-					return err
-				}
-				out, err := policies.Format(src, path)
-				if err != nil {
-					return err
-				}
-				if string(out) == string(src) {
-					continue
-				}
-				unformatted++
-				fmt.Fprintln(opts.Out, path)
-				if diff {
-					d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-						A: difflib.SplitLines(string(src)), B: difflib.SplitLines(string(out)),
-						FromFile: "old/" + path, ToFile: "new/" + path, Context: 3,
-					})
-					fmt.Fprint(opts.Out, d)
-				}
-				if !check {
-					info, err := os.Stat(path)
-					if err != nil {
-						return err
-					}
-					if err := os.WriteFile(path, out, info.Mode().Perm()); err != nil {
-						return err
-					}
-				}
+			o.Files = files
+			if runF != nil {
+				return runF(o)
 			}
-			if check && unformatted > 0 {
-				return &codedError{code: fmtUnformatted}
-			}
-			return nil
+			return fmtRun(o)
 		},
 	}
-	cmd.Flags().BoolVar(&check, "check", false, "change nothing; exit 3 when a file is not formatted")
-	cmd.Flags().BoolVar(&diff, "diff", false, "print the changes")
+	cmd.Flags().BoolVar(&o.Check, "check", false, "change nothing; exit 3 when a file is not formatted")
+	cmd.Flags().BoolVar(&o.Diff, "diff", false, "print the changes")
 	return cmd
+}
+
+func fmtRun(o *FmtOptions) error {
+	unformatted := 0
+	for _, path := range o.Files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out, err := policies.Format(src, path)
+		if err != nil {
+			return err
+		}
+		if string(out) == string(src) {
+			continue
+		}
+		unformatted++
+		fmt.Fprintln(o.Out, path)
+		if o.Diff {
+			d, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
+				A: difflib.SplitLines(string(src)), B: difflib.SplitLines(string(out)),
+				FromFile: "old/" + path, ToFile: "new/" + path, Context: 3,
+			})
+			fmt.Fprint(o.Out, d)
+		}
+		if !o.Check {
+			info, err := os.Stat(path)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, out, info.Mode().Perm()); err != nil {
+				return err
+			}
+		}
+	}
+	if o.Check && unformatted > 0 {
+		return &codedError{code: fmtUnformatted}
+	}
+	return nil
 }

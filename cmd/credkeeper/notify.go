@@ -18,7 +18,7 @@ func newNotifyCmd(opts *globalOptions) *cobra.Command {
 		Short: "Send a test notice through one notifier of the configuration",
 		Args:  exactArgs(1, "NOTIFIER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := opts.loadConfig(cmd)
+			cfg, err := opts.loadConfig()
 			if err != nil {
 				return err
 			}

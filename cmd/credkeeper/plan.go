@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,15 +12,22 @@ import (
 	"golang.org/x/term"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
 )
 
-func newPlanCmd(opts *globalOptions) *cobra.Command {
-	var (
-		asJSON, detailed bool
-		out              string
-	)
+// PlanOptions are plan's flags.
+type PlanOptions struct {
+	*globalOptions
+	JSON         bool
+	Out          string // save the plan here
+	DetailedExit bool
+}
+
+// NewCmdPlan is `credkeeper plan`. runF runs it (planRun when nil).
+func NewCmdPlan(g *globalOptions, runF func(context.Context, *PlanOptions) error) *cobra.Command {
+	o := &PlanOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what apply would change in Vault to match the configuration",
@@ -31,54 +39,70 @@ With --detailed-exitcode the exit status is 0 when there are no changes, 1 on
 an error and 2 when there are changes.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := opts.makePlan(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			if out != "" {
-				if err := plan.SavePlan(out, p); err != nil {
-					return fmt.Errorf("save the plan: %w", err)
-				}
-			}
-			if asJSON {
-				err = writeJSON(opts.Out, p)
-			} else {
-				err = plan.RenderPlan(opts.Out, p)
-			}
-			if err != nil {
-				return err
-			}
-			if out != "" && !asJSON {
-				fmt.Fprintf(opts.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", out, out)
-			}
-			if detailed && p.HasChanges() {
-				return &codedError{code: planChanges}
-			}
-			return nil
+			return planRun(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "print the plan as JSON")
-	f.StringVar(&out, "out", "", "save the plan to this file (mode 0600) for apply")
-	f.BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
+	f.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
+	f.StringVar(&o.Out, "out", "", "save the plan to this file (mode 0600) for apply")
+	f.BoolVar(&o.DetailedExit, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
 	return cmd
 }
 
+func planRun(ctx context.Context, o *PlanOptions) error {
+	p, err := o.makePlan(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Out != "" {
+		if err := plan.SavePlan(o.Out, p); err != nil {
+			return fmt.Errorf("save the plan: %w", err)
+		}
+	}
+	if o.JSON {
+		err = view.WriteJSON(o.globalOptions.Out, p)
+	} else {
+		err = plan.RenderPlan(o.globalOptions.Out, p)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Out != "" && !o.JSON {
+		fmt.Fprintf(o.globalOptions.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", o.Out, o.Out)
+	}
+	if o.DetailedExit && p.HasChanges() {
+		return &codedError{code: planChanges}
+	}
+	return nil
+}
+
 // makePlan loads the config, which plan and apply require, and plans.
-func (o *globalOptions) makePlan(cmd *cobra.Command) (*plan.Plan, error) {
+func (o *globalOptions) makePlan(ctx context.Context) (*plan.Plan, error) {
 	cfg, err := policies.Load(o.configPath)
 	if err != nil {
 		return nil, err
 	}
-	store, err := app.OpenStore(cmd.Context(), cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
+	store, err := app.OpenStore(ctx, cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
 	if err != nil {
 		return nil, err
 	}
-	return plan.MakePlan(cmd.Context(), store, cfg, o.now())
+	return plan.MakePlan(ctx, store, cfg, o.now())
 }
 
-func newApplyCmd(opts *globalOptions) *cobra.Command {
-	var autoApprove, prune bool
+// ApplyOptions are apply's argument and flags.
+type ApplyOptions struct {
+	*globalOptions
+	PlanFile    string // a plan saved by plan --out; "" plans now
+	AutoApprove bool
+	Prune       bool
+}
+
+// NewCmdApply is `credkeeper apply`. runF runs it (applyRun when nil).
+func NewCmdApply(g *globalOptions, runF func(context.Context, *ApplyOptions) error) *cobra.Command {
+	o := &ApplyOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE]",
 		Short: "Make the changes a plan shows",
@@ -90,49 +114,59 @@ Credentials the configuration no longer declares are deleted only with --prune.
 Without a terminal to ask on, apply refuses unless --auto-approve is given.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var (
-				p   *plan.Plan
-				err error
-			)
 			if len(args) == 1 {
-				if p, err = plan.LoadPlan(args[0]); err != nil {
-					return err
-				}
-			} else {
-				if p, err = opts.makePlan(cmd); err != nil {
-					return err
-				}
-				if err := plan.RenderPlan(opts.Out, p); err != nil {
-					return err
-				}
-				if !p.HasChanges() {
-					return nil
-				}
-				if !autoApprove {
-					if err := opts.confirm(); err != nil {
-						return err
-					}
-				}
+				o.PlanFile = args[0]
 			}
-			cfg, store, err := opts.openStore(cmd)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			managed, err := plan.ManagedPolicies(cfg, store)
-			if err != nil {
-				return err
-			}
-			rep, applyErr := plan.Apply(cmd.Context(), store, p, plan.ApplyOptions{Prune: prune, Policies: managed})
-			if rep != nil {
-				writeApplyReport(opts, rep, applyErr != nil)
-			}
-			return applyErr
+			return applyRun(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&autoApprove, "auto-approve", false, "apply without asking")
-	f.BoolVar(&prune, "prune", false, "delete credentials the configuration no longer declares")
+	f.BoolVar(&o.AutoApprove, "auto-approve", false, "apply without asking")
+	f.BoolVar(&o.Prune, "prune", false, "delete credentials the configuration no longer declares")
 	return cmd
+}
+
+func applyRun(ctx context.Context, o *ApplyOptions) error {
+	var (
+		p   *plan.Plan
+		err error
+	)
+	if o.PlanFile != "" {
+		if p, err = plan.LoadPlan(o.PlanFile); err != nil {
+			return err
+		}
+	} else {
+		if p, err = o.makePlan(ctx); err != nil {
+			return err
+		}
+		if err := plan.RenderPlan(o.Out, p); err != nil {
+			return err
+		}
+		if !p.HasChanges() {
+			return nil
+		}
+		if !o.AutoApprove {
+			if err := o.confirm(); err != nil {
+				return err
+			}
+		}
+	}
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	managed, err := plan.ManagedPolicies(cfg, store)
+	if err != nil {
+		return err
+	}
+	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed})
+	if rep != nil {
+		writeApplyReport(o.globalOptions, rep, applyErr != nil)
+	}
+	return applyErr
 }
 
 // confirm asks on the terminal; only "yes" proceeds.
@@ -183,7 +217,7 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: policies.Roles,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := opts.loadConfig(cmd)
+			cfg, err := opts.loadConfig()
 			if err != nil {
 				return err
 			}

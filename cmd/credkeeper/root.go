@@ -10,6 +10,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -24,8 +25,11 @@ type streams struct {
 type globalOptions struct {
 	streams
 	configPath string
-	mount      string
-	prefix     string
+	// configNamed: the user named the config file (--config or
+	// CREDKEEPER_CONFIG); otherwise a missing credkeeper.hcl means defaults.
+	configNamed bool
+	mount       string
+	prefix      string
 	// now is the clock; tests replace it.
 	now func() time.Time
 	// isTerminal reports whether standard input is a terminal to ask on.
@@ -64,6 +68,9 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 ~/.vault-token), VAULT_NAMESPACE, VAULT_CACERT and VAULT_SKIP_VERIFY.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			opts.configNamed = cmd.Flags().Changed("config") || os.Getenv("CREDKEEPER_CONFIG") != ""
+		},
 	}
 	root.SetIn(opts.In)
 	root.SetOut(opts.Out)
@@ -84,42 +91,46 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 	root.AddCommand(
 		newValidateCmd(opts),
 		newSecretCmd(opts),
-		newCheckCmd(opts),
-		newStatusCmd(opts),
-		newPlanCmd(opts),
-		newApplyCmd(opts),
-		newFmtCmd(opts),
+		NewCmdCheck(opts, nil),
+		NewCmdStatus(opts, nil),
+		NewCmdPlan(opts, nil),
+		NewCmdApply(opts, nil),
+		NewCmdFmt(opts, nil),
 		newVaultPoliciesCmd(opts),
-		newDaemonCmd(opts),
-		newTokenCmd(opts),
+		NewCmdDaemon(opts, nil),
+		NewCmdToken(opts, nil),
 		newRotateCmd(opts),
-		newAuthorizeCmd(opts),
+		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root
 }
 
-// configExplicit reports whether the user named a config file.
-func (o *globalOptions) configExplicit(cmd *cobra.Command) bool {
-	return cmd.Flags().Changed("config") || os.Getenv("CREDKEEPER_CONFIG") != ""
-}
-
 // loadConfig loads the config, or the defaults when no file was named and
 // credkeeper.hcl does not exist.
-func (o *globalOptions) loadConfig(cmd *cobra.Command) (*policies.Config, error) {
-	return policies.LoadOrDefault(o.configPath, o.configExplicit(cmd))
+func (o *globalOptions) loadConfig() (*policies.Config, error) {
+	return policies.LoadOrDefault(o.configPath, o.configNamed)
 }
 
 // openStore loads the config and opens the Vault store it describes.
-func (o *globalOptions) openStore(cmd *cobra.Command) (*policies.Config, *vaultstore.Store, error) {
-	cfg, err := o.loadConfig(cmd)
+func (o *globalOptions) openStore(ctx context.Context) (*policies.Config, *vaultstore.Store, error) {
+	cfg, err := o.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := app.OpenStore(cmd.Context(), cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
+	store, err := app.OpenStore(ctx, cfg, app.StoreOverrides{Mount: o.mount, Prefix: o.prefix})
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, store, nil
+}
+
+// runner opens the store and returns a Runner over it.
+func (o *globalOptions) runner(ctx context.Context) (*rotation.Runner, error) {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rotation.Runner{Store: store, Config: cfg, Now: o.now}, nil
 }

@@ -2,13 +2,12 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -25,18 +25,20 @@ func newSecretCmd(opts *globalOptions) *cobra.Command {
 		Use:   "secret",
 		Short: "Set, list and show the client credentials kept in Vault",
 	}
-	cmd.AddCommand(newSecretSetCmd(opts), newSecretListCmd(opts), newSecretShowCmd(opts))
+	cmd.AddCommand(NewCmdSecretSet(opts, nil), newSecretListCmd(opts), newSecretShowCmd(opts))
 	return cmd
 }
 
-type secretSetOptions struct {
-	clientID, provider, environment, owner string
-	issuedAt, rotateBy                     string
-	dropGrant                              bool
+// SecretSetOptions are secret set's argument and flags.
+type SecretSetOptions struct {
+	*globalOptions
+	Request rotation.SetSecretRequest // Name and the flags; ClientSecret is read by the run
 }
 
-func newSecretSetCmd(opts *globalOptions) *cobra.Command {
-	var o secretSetOptions
+// NewCmdSecretSet is `credkeeper secret set`. runF runs it (secretSetRun when nil).
+func NewCmdSecretSet(g *globalOptions, runF func(context.Context, *SecretSetOptions) error) *cobra.Command {
+	o := &SecretSetOptions{globalOptions: g}
+	var issuedAt, rotateBy string
 	cmd := &cobra.Command{
 		Use:   "set NAME --client-id ID",
 		Short: "Store a client ID and secret; the secret is read from standard input",
@@ -54,45 +56,54 @@ removes it.`,
   credkeeper secret set dmptool --client-id 12345 --provider dmptool --rotate-by 2027-03-01 < secret.txt`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := rotation.SetSecretRequest{Name: args[0], ClientID: o.clientID, Provider: o.provider, Environment: o.environment, Owner: o.owner, DropGrant: o.dropGrant}
+			o.Request.Name = args[0]
 			var err error
-			if req.IssuedAt, err = parseDateFlag("--issued-at", o.issuedAt); err != nil {
+			if o.Request.IssuedAt, err = parseDateFlag("--issued-at", issuedAt); err != nil {
 				return err
 			}
-			if req.RotateBy, err = parseDateFlag("--rotate-by", o.rotateBy); err != nil {
+			if o.Request.RotateBy, err = parseDateFlag("--rotate-by", rotateBy); err != nil {
 				return err
 			}
-			if err := vaultstore.ValidateName(req.Name); err != nil {
+			if err := vaultstore.ValidateName(o.Request.Name); err != nil {
 				return err
 			}
-			if req.ClientSecret, err = readSecret(opts.In, opts.Err, req.Name); err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			cfg, store, err := opts.openStore(cmd)
-			if err != nil {
-				return err
-			}
-			rep, err := rotation.SetSecret(cmd.Context(), store, cfg, req, opts.now())
-			if err != nil {
-				return err
-			}
-			if rep.KeptGrant {
-				fmt.Fprintln(opts.Out, keptGrantNote)
-			}
-			_, err = fmt.Fprintf(opts.Out, "Success! Wrote %s/%s/credentials/%s (version %d).\n", store.Mount(), store.Prefix(), req.Name, rep.Version)
-			return err
+			return secretSetRun(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.clientID, "client-id", "", "the OAuth2 client ID (required)")
-	f.StringVar(&o.provider, "provider", "", "provider: a provider block's name or a preset (ctrp-int, ctrp-stage, ctrp-prod, dmptool)")
-	f.StringVar(&o.environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
-	f.StringVar(&o.owner, "owner", "", "who owns the credential, e.g. security@example.org")
-	f.StringVar(&o.issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
-	f.StringVar(&o.rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
-	f.BoolVar(&o.dropGrant, "drop-grant", false, "remove a stored user grant instead of keeping it with the new pair")
+	f.StringVar(&o.Request.ClientID, "client-id", "", "the OAuth2 client ID (required)")
+	f.StringVar(&o.Request.Provider, "provider", "", "provider: a provider block's name or a preset (ctrp-int, ctrp-stage, ctrp-prod, dmptool)")
+	f.StringVar(&o.Request.Environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
+	f.StringVar(&o.Request.Owner, "owner", "", "who owns the credential, e.g. security@example.org")
+	f.StringVar(&issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
+	f.StringVar(&rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
+	f.BoolVar(&o.Request.DropGrant, "drop-grant", false, "remove a stored user grant instead of keeping it with the new pair")
 	_ = cmd.MarkFlagRequired("client-id")
 	return cmd
+}
+
+func secretSetRun(ctx context.Context, o *SecretSetOptions) error {
+	req := o.Request
+	var err error
+	if req.ClientSecret, err = readSecret(o.In, o.Err, req.Name); err != nil {
+		return err
+	}
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := rotation.SetSecret(ctx, store, cfg, req, o.now())
+	if err != nil {
+		return err
+	}
+	if rep.KeptGrant {
+		fmt.Fprintln(o.Out, keptGrantNote)
+	}
+	_, err = fmt.Fprintf(o.Out, "Success! Wrote %s/%s/credentials/%s (version %d).\n", store.Mount(), store.Prefix(), req.Name, rep.Version)
+	return err
 }
 
 // readSecret reads the client secret: without echo on a terminal, else one
@@ -132,26 +143,6 @@ func parseDateFlag(flag, s string) (time.Time, error) {
 	return t, nil
 }
 
-// credentialJSON is how listings show a credential: metadata, never data.
-type credentialJSON struct {
-	Name        string `json:"name"`
-	Provider    string `json:"provider"`
-	Environment string `json:"environment"`
-	Owner       string `json:"owner"`
-	IssuedAt    string `json:"issued_at"`
-	RotateBy    string `json:"rotate_by"`
-	Version     int    `json:"version"`
-	UpdatedTime string `json:"updated_time"`
-}
-
-func toCredentialJSON(i vaultstore.CredentialInfo) credentialJSON {
-	return credentialJSON{
-		Name: i.Name, Provider: i.Metadata.Provider, Environment: i.Metadata.Environment, Owner: i.Metadata.Owner,
-		IssuedAt: dates.Format(i.Metadata.IssuedAt), RotateBy: dates.Format(i.Metadata.RotateBy),
-		Version: i.Version, UpdatedTime: dates.FormatTime(i.UpdatedTime),
-	}
-}
-
 func newSecretListCmd(opts *globalOptions) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -159,7 +150,7 @@ func newSecretListCmd(opts *globalOptions) *cobra.Command {
 		Short: "List the credentials in Vault with their metadata (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, store, err := opts.openStore(cmd)
+			_, store, err := opts.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -167,23 +158,14 @@ func newSecretListCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rows := make([]credentialJSON, 0, len(infos))
-			for _, i := range infos {
-				rows = append(rows, toCredentialJSON(i))
-			}
 			if asJSON {
-				return writeJSON(opts.Out, rows)
+				return view.WriteJSON(opts.Out, view.Credentials(infos))
 			}
-			if len(rows) == 0 {
+			if len(infos) == 0 {
 				_, err := fmt.Fprintf(opts.Out, "No credentials under %s/%s/credentials/. Add one with credkeeper secret set.\n", store.Mount(), store.Prefix())
 				return err
 			}
-			tw := tabwriter.NewWriter(opts.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tPROVIDER\tENVIRONMENT\tOWNER\tISSUED_AT\tROTATE_BY\tVERSION")
-			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Name, dash(r.Provider), dash(r.Environment), dash(r.Owner), dash(r.IssuedAt), dash(r.RotateBy), r.Version)
-			}
-			return tw.Flush()
+			return view.WriteCredentialTable(opts.Out, infos)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -201,7 +183,7 @@ func newSecretShowCmd(opts *globalOptions) *cobra.Command {
 			if err := vaultstore.ValidateName(args[0]); err != nil {
 				return err
 			}
-			_, store, err := opts.openStore(cmd)
+			_, store, err := opts.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -212,39 +194,16 @@ func newSecretShowCmd(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := toCredentialJSON(*info)
 			if asJSON {
-				return writeJSON(opts.Out, r)
+				return view.WriteJSON(opts.Out, view.Credential(*info))
 			}
-			tw := tabwriter.NewWriter(opts.Out, 0, 4, 2, ' ', 0)
-			for _, kv := range [][2]string{
-				{"name", r.Name}, {"provider", dash(r.Provider)}, {"environment", dash(r.Environment)}, {"owner", dash(r.Owner)},
-				{"issued_at", dash(r.IssuedAt)}, {"rotate_by", dash(r.RotateBy)}, {"version", fmt.Sprint(r.Version)}, {"updated_time", r.UpdatedTime},
-			} {
-				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
-			}
-			return tw.Flush()
+			return view.WriteCredential(opts.Out, *info)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
 
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// exactArgs is cobra.ExactArgs with a message that names the argument.
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
