@@ -241,34 +241,19 @@ func (d *Daemon) schedule() {
 // runCheck runs one check of name, unless this replica is not the leader,
 // the same check is still running, or the stored state asks for backoff.
 func (d *Daemon) runCheck(name string, renewal bool) {
-	if !d.IsLeader() || d.work.Err() != nil {
-		return
-	}
 	snap := d.snapshot()
 	decl, ok := snap.cfg.Credential(name)
-	runner := snap.runner
-	d.mu.Lock()
-	if !ok || d.running[name] || d.stopping {
-		d.mu.Unlock()
+	if !ok || !d.admit(name) {
 		return
 	}
-	d.running[name] = true
-	d.inflight.Add(1)
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		delete(d.running, name)
-		d.mu.Unlock()
-		d.inflight.Done()
-	}()
-
+	defer d.release(name)
 	select {
 	case d.sem <- struct{}{}:
 		defer func() { <-d.sem }()
 	case <-d.work.Done():
 		return
 	}
-	if st := runner.Cache.State(name); st != nil && !renewal {
+	if st := snap.runner.Cache.State(name); st != nil && !renewal {
 		if nb := NotBefore(*st); time.Now().Before(nb) {
 			d.Logger.Debug("check skipped: backing off", "credential", name, "until", dates.FormatTime(nb), "class", st.LastClass)
 			return
@@ -277,46 +262,81 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 
 	ctx, cancel := context.WithTimeout(d.work, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
-	out, err := runner.Check(ctx, name, false)
+	out, err := snap.runner.Check(ctx, name, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
 		return
 	}
-	res := out.Result
-	d.Observer.CheckDone(res, out.State.LastSuccess)
-	level := slog.LevelInfo
-	if res.Class != oauthcheck.ClassOK {
-		level = slog.LevelWarn
-	}
-	d.Logger.Log(ctx, level, "check", "credential", name, "environment", res.Environment, "class", string(res.Class),
-		"status", res.Status, "latency_ms", res.Latency.Milliseconds(), "not_sent", res.NotSent, "detail", res.Detail)
-
+	d.report(ctx, out.Result, out.State)
 	if decl.PublishToken != nil {
-		if err := d.publish(ctx, snap.cfg, decl, res); err != nil {
+		if err := d.publish(ctx, snap.cfg, decl, out.Result); err != nil {
 			d.Logger.Error("token not published", "credential", name, "error", err)
 		}
 	}
 	if d.Notices != nil {
+		res := out.Result
 		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State}
 		if err := d.Notices.TickUnder(ctx, snap.notices, facts, time.Now()); err != nil {
 			d.Logger.Error("notices", "credential", name, "error", err)
 		}
 	}
+	if !renewal {
+		d.checkStaged(ctx, snap.runner, name)
+	}
+}
+
+// admit lets one check of name start: this replica leads, is not stopping,
+// and is not already checking name. release undoes it.
+func (d *Daemon) admit(name string) bool {
+	if !d.IsLeader() || d.work.Err() != nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running[name] || d.stopping {
+		return false
+	}
+	d.running[name] = true
+	d.inflight.Add(1)
+	return true
+}
+
+func (d *Daemon) release(name string) {
+	d.mu.Lock()
+	delete(d.running, name)
+	d.mu.Unlock()
+	d.inflight.Done()
+}
+
+// report tells the observer and the log what a check found.
+func (d *Daemon) report(ctx context.Context, res oauthcheck.Result, st vaultstore.State) {
+	d.Observer.CheckDone(res, st.LastSuccess)
+	level := slog.LevelInfo
+	if res.Class != oauthcheck.ClassOK {
+		level = slog.LevelWarn
+	}
+	d.Logger.Log(ctx, level, "check", "credential", res.Name, "environment", res.Environment, "class", string(res.Class),
+		"status", res.Status, "latency_ms", res.Latency.Milliseconds(), "not_sent", res.NotSent, "detail", res.Detail)
+}
+
+// checkStaged checks the pair staged for name, when there is one.
+func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name string) {
 	d.mu.Lock()
 	staged := d.pending[name]
 	d.mu.Unlock()
-	if staged && !renewal {
-		pr, err := runner.CheckPending(ctx, name)
-		switch {
-		case errors.Is(err, vaultstore.ErrNotFound):
-			d.mu.Lock()
-			delete(d.pending, name)
-			d.mu.Unlock()
-		case err != nil:
-			d.Logger.Error("staged pair not checked", "credential", name, "error", err)
-		default:
-			d.Logger.Info("staged pair checked", "credential", name, "class", string(pr.Class), "not_sent", pr.NotSent, "detail", pr.Detail)
-		}
+	if !staged {
+		return
+	}
+	pr, err := runner.CheckPending(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		d.mu.Lock()
+		delete(d.pending, name)
+		d.mu.Unlock()
+	case err != nil:
+		d.Logger.Error("staged pair not checked", "credential", name, "error", err)
+	default:
+		d.Logger.Info("staged pair checked", "credential", name, "class", string(pr.Class), "not_sent", pr.NotSent, "detail", pr.Detail)
 	}
 }
 

@@ -158,30 +158,13 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 	for _, c := range cfg.Credentials {
 		declared[c.Name] = true
 		cur, exists := inVault[c.Name]
-		var curMD *vaultstore.CredentialMetadata
+		var curInfo *vaultstore.CredentialInfo
 		if exists {
-			curMD = &cur.Metadata
+			curInfo = &cur
 		}
-		want := desiredMetadata(c, curMD)
-		maxVersions := vaultstore.MinMaxVersions
-		if exists {
-			maxVersions = max(cur.MaxVersions, vaultstore.MinMaxVersions)
-		}
-		target := planned(want, maxVersions)
-		switch {
-		case !exists:
-			p.Changes = append(p.Changes, Change{
-				Action: ActionCreate, Type: TypeCredential, Name: c.Name, Metadata: target,
-				Fields: fieldChanges(PlannedMetadata{}, *target),
-				Note:   "metadata only: set its secret afterwards with credkeeper secret set " + c.Name,
-			})
-		default:
-			if fields := fieldChanges(*planned(cur.Metadata, cur.MaxVersions), *target); len(fields) > 0 {
-				p.Changes = append(p.Changes, Change{
-					Action: ActionUpdate, Type: TypeCredential, Name: c.Name, Metadata: target, Fields: fields,
-					Version: cur.Version, Fingerprint: cur.Fingerprint,
-				})
-			}
+		change, want := planCredential(c, curInfo)
+		if change != nil {
+			p.Changes = append(p.Changes, *change)
 		}
 		p.Notes = append(p.Notes, credentialNotes(c, want, exists && cur.Version > 0, cfg, now)...)
 		if exists && hasPending[c.Name] {
@@ -227,6 +210,31 @@ func ManagedPolicies(cfg *policies.Config, store *vaultstore.Store) ([]policies.
 		return nil, nil
 	}
 	return policies.Documents(*cfg.VaultPolicies, store.Mount(), store.Prefix())
+}
+
+// planCredential is the change a declared credential needs (nil when
+// none), given what Vault holds (nil when nothing), and the metadata the
+// config asks for.
+func planCredential(c *policies.Credential, cur *vaultstore.CredentialInfo) (*Change, vaultstore.CredentialMetadata) {
+	if cur == nil {
+		want := desiredMetadata(c, nil)
+		target := planned(want, vaultstore.MinMaxVersions)
+		return &Change{
+			Action: ActionCreate, Type: TypeCredential, Name: c.Name, Metadata: target,
+			Fields: fieldChanges(PlannedMetadata{}, *target),
+			Note:   "metadata only: set its secret afterwards with credkeeper secret set " + c.Name,
+		}, want
+	}
+	want := desiredMetadata(c, &cur.Metadata)
+	target := planned(want, max(cur.MaxVersions, vaultstore.MinMaxVersions))
+	fields := fieldChanges(*planned(cur.Metadata, cur.MaxVersions), *target)
+	if len(fields) == 0 {
+		return nil, want
+	}
+	return &Change{
+		Action: ActionUpdate, Type: TypeCredential, Name: c.Name, Metadata: target, Fields: fields,
+		Version: cur.Version, Fingerprint: cur.Fingerprint,
+	}, want
 }
 
 // desiredMetadata is the metadata the config asks for: what it declares,

@@ -448,21 +448,11 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 			c.Environment = p.Environment
 		}
 	}
-	sched, err := cron.ParseStandard(c.Check)
-	if err != nil {
-		r := b.DefRange
-		if a := content.Attributes["check"]; a != nil {
-			r = a.Expr.Range()
-		}
-		diags = append(diags, errAt(r, "Invalid check schedule", "%q is not a cron schedule (%v): use five fields such as \"*/30 * * * *\", or @every 1h, @daily.", c.Check, err))
-	} else {
-		r := b.DefRange
-		if a := content.Attributes["check"]; a != nil {
-			r = a.Expr.Range()
-		}
-		diags = append(diags, checkSchedule(sched, c.Check, r)...)
+	checkRange := b.DefRange
+	if a := content.Attributes["check"]; a != nil {
+		checkRange = a.Expr.Range()
 	}
-	c.Schedule = sched
+	c.Schedule, diags = decodeSchedule(c.Check, checkRange, diags)
 	if a := content.Attributes["rotate_by"]; a != nil {
 		var s string
 		if d := optString(a, &s); d.HasErrors() {
@@ -478,22 +468,38 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 			diags = append(diags, errAt(pb.DefRange, "Duplicate publish_token block", "A credential has at most one publish_token block."))
 			continue
 		}
-		pc, d := pb.Body.Content(publishTokenSchema)
-		diags = append(diags, d...)
-		pt := &PublishToken{RenewBefore: DefaultRenewBefore}
-		diags = append(diags, optDurationIn(pc.Attributes["renew_before"], &pt.RenewBefore, time.Second, MaxMaxTokenTTL)...)
-		c.PublishToken = pt
-		if p, ok := cfg.Provider(c.Provider); ok {
-			r := pb.DefRange
-			if a := pc.Attributes["renew_before"]; a != nil {
-				r = a.Expr.Range()
-			}
-			if w := renewWarning(c, p, r); w != nil {
-				diags = append(diags, w)
-			}
-		}
+		diags = append(diags, decodePublishToken(pb, c, cfg)...)
 	}
 	cfg.Credentials = append(cfg.Credentials, c)
+	return diags
+}
+
+// decodeSchedule parses a check schedule, which must fire, and not more
+// often than MinCheckInterval; r is where it was written.
+func decodeSchedule(spec string, r hcl.Range, diags hcl.Diagnostics) (cron.Schedule, hcl.Diagnostics) {
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, append(diags, errAt(r, "Invalid check schedule", "%q is not a cron schedule (%v): use five fields such as \"*/30 * * * *\", or @every 1h, @daily.", spec, err))
+	}
+	return sched, append(diags, checkSchedule(sched, spec, r)...)
+}
+
+// decodePublishToken decodes a credential's publish_token block, and warns
+// when renew_before is not shorter than the provider's tokens live.
+func decodePublishToken(pb *hcl.Block, c *Credential, cfg *Config) hcl.Diagnostics {
+	pc, diags := pb.Body.Content(publishTokenSchema)
+	pt := &PublishToken{RenewBefore: DefaultRenewBefore}
+	diags = append(diags, optDurationIn(pc.Attributes["renew_before"], &pt.RenewBefore, time.Second, MaxMaxTokenTTL)...)
+	c.PublishToken = pt
+	if p, ok := cfg.Provider(c.Provider); ok {
+		r := pb.DefRange
+		if a := pc.Attributes["renew_before"]; a != nil {
+			r = a.Expr.Range()
+		}
+		if w := renewWarning(c, p, r); w != nil {
+			diags = append(diags, w)
+		}
+	}
 	return diags
 }
 

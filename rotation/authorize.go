@@ -48,6 +48,52 @@ type AuthorizeResult struct {
 // stores the token in credentials/NAME beside the app's client ID and
 // secret, with check-and-set. On any failure nothing is written.
 func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions) (*AuthorizeResult, error) {
+	g, err := r.userGrant(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	oc := g.endpoint.AuthCodeConfig(clientOf(g.cred), g.provider.AuthorizeURL, g.decl.RedirectURI, g.decl.Scopes)
+	state := randomString(24)
+	var authOpts, exchangeOpts []oauth2.AuthCodeOption
+	if g.provider.PKCE {
+		verifier := oauth2.GenerateVerifier()
+		authOpts = append(authOpts, oauth2.S256ChallengeOption(verifier))
+		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(verifier))
+	}
+	ans, stop, err := awaitAnswer(ctx, g.callback, state, oc.AuthCodeURL(state, authOpts...), name, o)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+
+	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, g.endpoint, oc, ans.code, r.now(), exchangeOpts...)
+	if err != nil {
+		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
+		return nil, err
+	}
+	res := &AuthorizeResult{Scope: grant.Scope, ExpiresAt: grant.ExpiresAt, NoExpiry: grant.NoExpiry}
+	g.cred.AccessToken = grant.Token
+	g.cred.Grant = vaultstore.StoredGrant{TokenType: grant.TokenType, Scope: grant.Scope, CreatedAt: grant.CreatedAt, ExpiresAt: grant.ExpiresAt}
+	if res.Version, err = r.Store.PutCredential(ctx, g.cred, g.cred.Version); err != nil {
+		ans.reply(http.StatusInternalServerError, "The token could not be stored in Vault; see the terminal.")
+		return nil, fmt.Errorf("the grant succeeded but the token was not stored: %w", err)
+	}
+	ans.reply(http.StatusOK, "credkeeper has stored the grant in Vault. You can close this tab.")
+	return res, nil
+}
+
+// userGrant is what an authorization needs, gathered and checked first:
+// the credential's block, its provider, the loopback callback and the
+// app's pair in Vault.
+type userGrant struct {
+	decl     *policies.Credential
+	provider *policies.Provider
+	endpoint oauthcheck.Endpoint
+	callback *url.URL
+	cred     *vaultstore.Credential
+}
+
+func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error) {
 	cfg := r.config()
 	decl, ok := cfg.Credential(name)
 	if !ok || decl.Grant != policies.GrantAuthorizationCode {
@@ -76,20 +122,16 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 	if err != nil {
 		return nil, err
 	}
+	return &userGrant{decl: decl, provider: provider, endpoint: provider.Endpoint(), callback: callback, cred: cred}, nil
+}
 
-	endpoint := provider.Endpoint()
-	oc := endpoint.AuthCodeConfig(clientOf(cred), provider.AuthorizeURL, decl.RedirectURI, decl.Scopes)
-	state := randomString(24)
-	var authOpts, exchangeOpts []oauth2.AuthCodeOption
-	if provider.PKCE {
-		verifier := oauth2.GenerateVerifier()
-		authOpts = append(authOpts, oauth2.S256ChallengeOption(verifier))
-		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(verifier))
-	}
-
+// awaitAnswer listens on the callback, shows authURL (and opens a
+// browser), and waits for the answer with the right state until o.Timeout.
+// stop shuts the listener down once the answer's page is written.
+func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name string, o AuthorizeOptions) (ans callbackAnswer, stop func(), err error) {
 	ln, err := net.Listen("tcp", callback.Host)
 	if err != nil {
-		return nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
+		return ans, nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
 	}
 	answers := make(chan callbackAnswer, 1)
 	ignored := func() {
@@ -99,14 +141,13 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 	}
 	srv := &http.Server{Handler: callbackHandler(callback.Path, state, answers, ignored), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer func() {
+	stop = func() {
 		// Shutdown, not Close: the browser's page must be written first.
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
-	}()
+	}
 
-	authURL := oc.AuthCodeURL(state, authOpts...)
 	if o.Out != nil {
 		fmt.Fprintf(o.Out, "Open this URL in a browser to approve the request:\n\n%s\n\n", authURL)
 	}
@@ -115,41 +156,28 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 			fmt.Fprintf(o.Out, "(could not open a browser: %v; open the URL yourself)\n", err)
 		}
 	}
-
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	var ans callbackAnswer
 	giveUp := time.After(timeout)
 	for ans.code == "" { // answers with the wrong state never arrive here
 		select {
 		case ans = <-answers:
 		case <-giveUp:
-			return nil, fmt.Errorf("no answer from the browser within %s: run credkeeper authorize %s again (--timeout sets the wait)", timeout, name)
+			stop()
+			return ans, nil, fmt.Errorf("no answer from the browser within %s: run credkeeper authorize %s again (--timeout sets the wait)", timeout, name)
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			stop()
+			return ans, nil, ctx.Err()
 		}
 		if ans.err != nil {
 			ans.reply(http.StatusBadRequest, ans.err.Error())
-			return nil, ans.err
+			stop()
+			return ans, nil, ans.err
 		}
 	}
-
-	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, endpoint, oc, ans.code, r.now(), exchangeOpts...)
-	if err != nil {
-		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
-		return nil, err
-	}
-	res := &AuthorizeResult{Scope: grant.Scope, ExpiresAt: grant.ExpiresAt, NoExpiry: grant.NoExpiry}
-	cred.AccessToken = grant.Token
-	cred.Grant = vaultstore.StoredGrant{TokenType: grant.TokenType, Scope: grant.Scope, CreatedAt: grant.CreatedAt, ExpiresAt: grant.ExpiresAt}
-	if res.Version, err = r.Store.PutCredential(ctx, cred, cred.Version); err != nil {
-		ans.reply(http.StatusInternalServerError, "The token could not be stored in Vault; see the terminal.")
-		return nil, fmt.Errorf("the grant succeeded but the token was not stored: %w", err)
-	}
-	ans.reply(http.StatusOK, "credkeeper has stored the grant in Vault. You can close this tab.")
-	return res, nil
+	return ans, stop, nil
 }
 
 // loopbackRedirect checks that a redirect URI is http on a loopback
