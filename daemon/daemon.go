@@ -343,14 +343,10 @@ func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name 
 // refreshPending learns which credentials have a staged pair: one list
 // request for all of them, made with each lease renewal.
 func (d *Daemon) refreshPending(ctx context.Context) {
-	names, err := d.Store.ListPending(ctx)
+	set, err := d.Store.Staged(ctx)
 	if err != nil {
 		d.Logger.Debug("staged pairs not listed", "error", err)
 		return
-	}
-	set := make(map[string]bool, len(names))
-	for _, n := range names {
-		set[n] = true
 	}
 	d.mu.Lock()
 	d.pending = set

@@ -145,13 +145,9 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 		inVault[in.Name] = in
 	}
 
-	staged, err := store.ListPending(ctx)
+	hasPending, err := store.Staged(ctx)
 	if err != nil {
 		return nil, err
-	}
-	hasPending := map[string]bool{}
-	for _, n := range staged {
-		hasPending[n] = true
 	}
 
 	declared := map[string]bool{}

@@ -108,7 +108,7 @@ func TestTheDaemonRoleWritesOnlyWhatTheDaemonWrites(t *testing.T) {
 	w.allowed("delete tokens/NAME", d.DeleteToken(ctx, "ctrp-prod"))
 	p, err := d.GetPending(ctx, "ctrp-stage")
 	w.allowed("read pending/NAME", err)
-	w.allowed("list pending", second(d.ListPending(ctx)))
+	w.allowed("list pending", second(d.Staged(ctx)))
 	w.allowed("record a staged pair's result", d.PutPendingResult(ctx, "ctrp-stage", p.Version, "invalid_client", planNow))
 
 	if cred != nil {

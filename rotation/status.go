@@ -34,13 +34,9 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 	if err != nil {
 		return nil, err
 	}
-	staged, err := store.ListPending(ctx)
+	hasPending, err := store.Staged(ctx)
 	if err != nil {
 		return nil, err
-	}
-	hasPending := map[string]bool{}
-	for _, n := range staged {
-		hasPending[n] = true
 	}
 	rows := make([]CredentialStatus, len(infos))
 	errs := make([]error, len(infos))

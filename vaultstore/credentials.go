@@ -366,9 +366,18 @@ func stringField(data map[string]any, key string) string {
 	return v
 }
 
-// ListPending returns the names of the credentials with a staged pair.
-func (s *Store) ListPending(ctx context.Context) ([]string, error) {
-	return s.list(ctx, KindPending)
+// Staged returns the set of credentials with a staged pair, from one list
+// request.
+func (s *Store) Staged(ctx context.Context) (map[string]bool, error) {
+	names, err := s.list(ctx, KindPending)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set, nil
 }
 
 // DeleteCredential removes credentials/NAME with all its versions.
