@@ -77,6 +77,9 @@ type Client struct {
 	// CreatedAtOffset shifts Doorkeeper's created_at from now (a negative
 	// offset: a token reused from earlier, or a server clock behind ours).
 	CreatedAtOffset time.Duration
+	// AppID is the client's Okta application ID, under which Okta's client
+	// secrets API manages its secrets (empty: not managed).
+	AppID string
 	// RedirectURIs registered for user grants; a redirect_uri must match one exactly.
 	RedirectURIs []string
 	// Deny makes the user decline every authorization request.
@@ -125,6 +128,8 @@ type Options struct {
 	Now func() time.Time
 	// NoticeLog hears the notices posted to /_emulator/notices (default standard error).
 	NoticeLog io.Writer
+	// APIToken is the Okta API token (SSWS) the client secrets API accepts.
+	APIToken string
 }
 
 // Server is the emulator. Its zero value is not usable; call New.
@@ -141,6 +146,7 @@ type Server struct {
 	lockedUntil map[string]time.Time
 	tokens      map[string]issued
 	codes       map[string]*authCode
+	appSecrets  map[string][]*appSecret // Okta's secret objects, by client ID
 }
 
 // authCode is an authorization code awaiting exchange.
@@ -177,7 +183,7 @@ func New(opts Options) *Server {
 		opts: opts, mux: http.NewServeMux(),
 		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
 		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
-		tokens: map[string]issued{}, codes: map[string]*authCode{},
+		tokens: map[string]issued{}, codes: map[string]*authCode{}, appSecrets: map[string][]*appSecret{},
 	}
 	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
 	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
@@ -185,6 +191,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/v2/{rest...}", s.dmptoolAPI)
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
+	s.registerOktaSecrets()
 	return s
 }
 
@@ -213,6 +220,7 @@ func (s *Server) SetSecrets(clientID string, secrets ...string) {
 	defer s.mu.Unlock()
 	if c, ok := s.clients[clientID]; ok {
 		c.Secrets = slices.Clone(secrets)
+		delete(s.appSecrets, clientID)
 	}
 }
 
