@@ -205,7 +205,7 @@ func ManagedPolicies(cfg *policies.Config, store *vaultstore.Store) ([]policies.
 	if cfg.VaultPolicies == nil {
 		return nil, nil
 	}
-	return policies.Documents(*cfg.VaultPolicies, store.Mount(), store.Prefix())
+	return policies.Documents(*cfg.VaultPolicies, store.Mount(), store.Prefix(), cfg.AutoRotated()...)
 }
 
 // planCredential is the change a declared credential needs (nil when

@@ -91,8 +91,29 @@ type Credential struct {
 	RedirectURI string   // a user grant's redirect URI, as registered with the provider
 	Notify      []string // notifiers for reminders and alerts
 	Page        []string // notifiers that page on-call, for page environments
-	DeclRange   hcl.Range
+	// AutoRotate, when set, rotates the secret through the provider's API.
+	AutoRotate *AutoRotate
+	DeclRange  hcl.Range
 }
+
+// AutoRotate is a credential's auto_rotate block: rotation without a
+// person, through Okta's client secrets API (an app may hold two secrets,
+// both active, so the new one is proven before the old one goes).
+type AutoRotate struct {
+	OktaOrgURL   string
+	AppID        string
+	APITokenFile string
+	// Overlap is how long both secrets stay active after the promotion.
+	Overlap time.Duration
+	// StartBefore is how long before rotate_by the daemon begins.
+	StartBefore time.Duration
+}
+
+// AutoRotate defaults.
+const (
+	DefaultAutoRotateOverlap     = 7 * 24 * time.Hour
+	DefaultAutoRotateStartBefore = 14 * 24 * time.Hour
+)
 
 // Grant types.
 const (
@@ -146,6 +167,17 @@ func (c *Config) Provider(name string) (*Provider, bool) {
 		return &p, true
 	}
 	return nil, false
+}
+
+// AutoRotated names the credentials with an auto_rotate block, in file order.
+func (c *Config) AutoRotated() []string {
+	var out []string
+	for _, cr := range c.Credentials {
+		if cr.AutoRotate != nil {
+			out = append(out, cr.Name)
+		}
+	}
+	return out
 }
 
 // Credential returns the credential block of that name.
@@ -229,7 +261,14 @@ var credentialSchema = &hcl.BodySchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
 		{Name: "rotation"}, {Name: "grant"}, {Name: "scopes"}, {Name: "redirect_uri"}, {Name: "notify"}, {Name: "page"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}, {Type: "auto_rotate"}},
+}
+
+var autoRotateSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "okta_org_url", Required: true}, {Name: "app_id", Required: true}, {Name: "api_token_file", Required: true},
+		{Name: "overlap"}, {Name: "start_before"},
+	},
 }
 
 // Parse decodes configuration source. filename is used in diagnostics.
@@ -463,12 +502,19 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 			c.RotateBy = t
 		}
 	}
-	for i, pb := range content.Blocks {
-		if i > 0 {
-			diags = append(diags, errAt(pb.DefRange, "Duplicate publish_token block", "A credential has at most one publish_token block."))
+	seen := map[string]bool{}
+	for _, pb := range content.Blocks {
+		if seen[pb.Type] {
+			diags = append(diags, errAt(pb.DefRange, "Duplicate "+pb.Type+" block", "A credential has at most one %s block.", pb.Type))
 			continue
 		}
-		diags = append(diags, decodePublishToken(pb, c, cfg)...)
+		seen[pb.Type] = true
+		switch pb.Type {
+		case "publish_token":
+			diags = append(diags, decodePublishToken(pb, c, cfg)...)
+		case "auto_rotate":
+			diags = append(diags, decodeAutoRotate(pb, c)...)
+		}
 	}
 	cfg.Credentials = append(cfg.Credentials, c)
 	return diags
@@ -500,6 +546,22 @@ func decodePublishToken(pb *hcl.Block, c *Credential, cfg *Config) hcl.Diagnosti
 			diags = append(diags, w)
 		}
 	}
+	return diags
+}
+
+// decodeAutoRotate decodes a credential's auto_rotate block. The API token
+// is named by a file, never written in the configuration.
+func decodeAutoRotate(b *hcl.Block, c *Credential) hcl.Diagnostics {
+	content, diags := b.Body.Content(autoRotateSchema)
+	ar := &AutoRotate{Overlap: DefaultAutoRotateOverlap, StartBefore: DefaultAutoRotateStartBefore}
+	diags = append(diags, optString(content.Attributes["okta_org_url"], &ar.OktaOrgURL)...)
+	diags = append(diags, optString(content.Attributes["app_id"], &ar.AppID)...)
+	diags = append(diags, optString(content.Attributes["api_token_file"], &ar.APITokenFile)...)
+	diags = append(diags, optDurationIn(content.Attributes["overlap"], &ar.Overlap, time.Minute, 90*24*time.Hour)...)
+	diags = append(diags, optDurationIn(content.Attributes["start_before"], &ar.StartBefore, 0, 365*24*time.Hour)...)
+	ar.OktaOrgURL = strings.TrimRight(ar.OktaOrgURL, "/")
+	diags = append(diags, checkEndpointURL(content.Attributes["okta_org_url"], ar.OktaOrgURL, "okta_org_url", false)...)
+	c.AutoRotate = ar
 	return diags
 }
 

@@ -35,14 +35,14 @@ func optDurationIn(a *hcl.Attribute, dst *time.Duration, lo, hi time.Duration) h
 		return diags
 	}
 	if d < lo || d > hi {
-		return append(diags, errAt(a.Expr.Range(), "Invalid "+a.Name, "%s is %s; it must be from %s to %s.", a.Name, shortDuration(d), shortDuration(lo), shortDuration(hi)))
+		return append(diags, errAt(a.Expr.Range(), "Invalid "+a.Name, "%s is %s; it must be from %s to %s.", a.Name, ShortDuration(d), ShortDuration(lo), ShortDuration(hi)))
 	}
 	*dst = d
 	return diags
 }
 
-// shortDuration prints whole days as "365d" and drops Go's zero units ("10m", not "10m0s").
-func shortDuration(d time.Duration) string {
+// ShortDuration prints whole days as "365d" and drops Go's zero units ("10m", not "10m0s").
+func ShortDuration(d time.Duration) string {
 	if d != 0 && d%(24*time.Hour) == 0 {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
@@ -65,7 +65,7 @@ var neverFiresFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // shorter than MinCheckInterval.
 func checkSchedule(sched cron.Schedule, spec string, r hcl.Range) hcl.Diagnostics {
 	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < MinCheckInterval {
-		return hcl.Diagnostics{errAt(r, "Check schedule too frequent", "%q checks more often than every %s, which only wears out the provider's rate limit; use @every %s or longer.", spec, shortDuration(MinCheckInterval), shortDuration(MinCheckInterval))}
+		return hcl.Diagnostics{errAt(r, "Check schedule too frequent", "%q checks more often than every %s, which only wears out the provider's rate limit; use @every %s or longer.", spec, ShortDuration(MinCheckInterval), ShortDuration(MinCheckInterval))}
 	}
 	if sched.Next(neverFiresFrom).IsZero() {
 		return hcl.Diagnostics{errAt(r, "Check schedule never fires", "%q matches no date (the credential would never be checked): use a schedule such as \"*/30 * * * *\" or @every 1h.", spec)}
@@ -119,7 +119,7 @@ func timeoutDiag(cfg *Config, p *Provider) *hcl.Diagnostic {
 		r = p.timeoutRange
 	}
 	d := errAt(hcl.Range{}, "check_timeout too short", "check_timeout (%s) must be longer than provider %q's timeout (%s), which it bounds: raise check_timeout or lower the provider's timeout.",
-		shortDuration(cfg.Daemon.CheckTimeout), p.Name, shortDuration(p.Timeout))
+		ShortDuration(cfg.Daemon.CheckTimeout), p.Name, ShortDuration(p.Timeout))
 	d.Subject = r
 	return d
 }
@@ -137,6 +137,6 @@ func renewWarning(c *Credential, p *Provider, r hcl.Range) *hcl.Diagnostic {
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "renew_before not shorter than the token's life",
 		Detail: fmt.Sprintf("renew_before (%s) is not shorter than the %s that provider %q's tokens live; the published token is renewed a tenth of its life after issue instead. Use a renew_before below %s.",
-			shortDuration(c.PublishToken.RenewBefore), shortDuration(life), p.Name, shortDuration(life)),
+			ShortDuration(c.PublishToken.RenewBefore), ShortDuration(life), p.Name, ShortDuration(life)),
 		Subject: r.Ptr()}
 }

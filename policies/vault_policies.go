@@ -121,23 +121,32 @@ func decodeVaultPolicies(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 }
 
 // PolicyDocument is the Vault ACL policy of a role for credkeeper's records
-// under mount/prefix. It is a pure function of its arguments.
-func PolicyDocument(role, mount, prefix string) (string, error) {
+// under mount/prefix. It is a pure function of its arguments. autoRotated
+// names the credentials with auto_rotate, whose rotation the daemon runs:
+// for those alone the daemon's policy may stage and promote a new pair.
+func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, error) {
 	mount, prefix = strings.Trim(mount, "/"), strings.Trim(prefix, "/")
 	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
 	switch role {
 	case RoleDaemon:
-		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease and staged pairs' results under %s/%s/.", mount, prefix)
+		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.", mount, prefix)
 		d.path(d.data+"/credentials/*", "read")
 		d.path(d.meta+"/credentials/*", "read", "list")
 		d.path(d.data+"/pending/*", "read")
 		d.path(d.meta+"/pending/*", "read", "list", "update")
-		for _, kind := range []string{"state", "ledger", "leases"} {
+		for _, kind := range []string{"state", "ledger", "leases", "rotations"} {
 			d.path(d.data+"/"+kind+"/*", "create", "read", "update")
 			d.path(d.meta+"/"+kind+"/*", "read", "list")
 		}
 		d.path(d.data+"/tokens/*", "create", "read", "update")
 		d.path(d.meta+"/tokens/*", "read", "list", "delete")
+		for _, name := range autoRotated {
+			d.comment("%s rotates by itself (auto_rotate): the daemon stages and promotes its new pair.", name)
+			d.path(d.data+"/credentials/"+name, "create", "read", "update")
+			d.path(d.meta+"/credentials/"+name, "read", "update")
+			d.path(d.data+"/pending/"+name, "create", "read", "update")
+			d.path(d.meta+"/pending/"+name, "read", "update", "delete")
+		}
 	case RoleOperator:
 		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included.", mount, prefix)
 		d.path(d.data+"/*", "create", "read", "update", "patch", "delete")
@@ -206,10 +215,10 @@ type ManagedPolicy struct {
 
 // Documents returns every managed policy for mount/prefix: the roles' in
 // role order, then the scoped CI policies in file order.
-func Documents(names VaultPolicyNames, mount, prefix string) ([]ManagedPolicy, error) {
+func Documents(names VaultPolicyNames, mount, prefix string, autoRotated ...string) ([]ManagedPolicy, error) {
 	var out []ManagedPolicy
 	for _, role := range Roles {
-		doc, err := PolicyDocument(role, mount, prefix)
+		doc, err := PolicyDocument(role, mount, prefix, autoRotated...)
 		if err != nil {
 			return nil, err
 		}

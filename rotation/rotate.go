@@ -103,6 +103,9 @@ func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.Cr
 	return res, nil
 }
 
+// errNothingStaged: promote found no staged pair.
+var errNothingStaged = errors.New("no pair is staged")
+
 // PromoteOptions tune Promote.
 type PromoteOptions struct {
 	// Force promotes a pair whose last check was not ok.
@@ -132,7 +135,7 @@ type PromoteReport struct {
 func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*PromoteReport, error) {
 	p, err := r.Store.GetPending(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return nil, fmt.Errorf("no pair is staged for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", name, name)
+		return nil, fmt.Errorf("%w for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", errNothingStaged, name, name)
 	}
 	if err != nil {
 		return nil, err

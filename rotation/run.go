@@ -26,7 +26,8 @@ type Runner struct {
 	// changed: a steady-state check is one metadata read and one state write.
 	Cache *Cache
 
-	afterPromoteWrite func() error // a test's hook, to fail a promote midway
+	afterPromoteWrite func() error            // a test's hook, to fail a promote midway
+	afterAutoStep     func(step string) error // a test's hook, to stop an automated rotation after a step
 }
 
 // Cache is a Runner's memory between checks. The zero value is empty.

@@ -21,6 +21,7 @@ const (
 	KindTokens      = "tokens"
 	KindLedger      = "ledger"
 	KindLeases      = "leases"
+	KindRotations   = "rotations"
 )
 
 // Meta is a key's KV v2 metadata: its versions and custom metadata.

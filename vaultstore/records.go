@@ -377,3 +377,38 @@ func intField(v any) int {
 	}
 	return 0
 }
+
+// Rotation is rotations/NAME: how far an automated rotation has come, so
+// that a crash at any step resumes there. It holds secret IDs, never a
+// secret.
+type Rotation struct {
+	// Step is the last step completed.
+	Step string `json:"step"`
+	// OldSecretID and NewSecretID are the provider's IDs of the secret
+	// being replaced and of its replacement.
+	OldSecretID string    `json:"old_secret_id,omitempty"`
+	NewSecretID string    `json:"new_secret_id,omitempty"`
+	StartedAt   time.Time `json:"started_at,omitzero"`
+	PromotedAt  time.Time `json:"promoted_at,omitzero"`
+	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	// LastError is why the last attempt stopped, when it did.
+	LastError string `json:"last_error,omitempty"`
+	Version   int    `json:"-"`
+}
+
+// GetRotation reads rotations/NAME.
+func (s *Store) GetRotation(ctx context.Context, name string) (*Rotation, error) {
+	var r Rotation
+	v, err := s.getJSON(ctx, KindRotations, name, &r)
+	if err != nil {
+		return nil, err
+	}
+	r.Version = v
+	return &r, nil
+}
+
+// PutRotation writes rotations/NAME if its version is still cas; it
+// returns the new version.
+func (s *Store) PutRotation(ctx context.Context, name string, r *Rotation, cas int) (int, error) {
+	return s.putJSON(ctx, KindRotations, name, r, cas)
+}

@@ -227,14 +227,14 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 				names = *cfg.VaultPolicies
 			}
 			if len(args) == 1 {
-				doc, err := policies.PolicyDocument(args[0], sc.Mount, sc.Prefix)
+				doc, err := policies.PolicyDocument(args[0], sc.Mount, sc.Prefix, cfg.AutoRotated()...)
 				if err != nil {
 					return err
 				}
 				_, err = fmt.Fprint(opts.Out, doc)
 				return err
 			}
-			docs, err := policies.Documents(names, sc.Mount, sc.Prefix)
+			docs, err := policies.Documents(names, sc.Mount, sc.Prefix, cfg.AutoRotated()...)
 			if err != nil {
 				return err
 			}

@@ -224,9 +224,9 @@ func (s *Server) AppSecrets(clientID string) []string {
 }
 
 func newSecretID() string {
-	b := make([]byte, 10)
+	b := make([]byte, 12)
 	_, _ = rand.Read(b)
-	return "ocs" + base64.RawURLEncoding.EncodeToString(b)[:17]
+	return "ocs" + base64.RawURLEncoding.EncodeToString(b)
 }
 
 func sprintfJSON(format, value string) string { return fmt.Sprintf(format, jsonEscape(value)) }
