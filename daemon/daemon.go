@@ -69,7 +69,9 @@ type Daemon struct {
 	timers    map[string]*time.Timer       // token renewals
 	running   map[string]bool
 	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
-	stopping  bool            // no new checks start once set
+	// rotationErrs is each automated rotation's last failure, announced once.
+	rotationErrs map[string]string
+	stopping     bool // no new checks start once set
 
 	leader   atomic.Bool
 	sem      chan struct{}
@@ -282,6 +284,46 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 	}
 	if !renewal {
 		d.checkStaged(ctx, snap.runner, name)
+		if decl.AutoRotate != nil {
+			d.advanceRotation(ctx, snap, decl)
+		}
+	}
+}
+
+// advanceRotation runs a credential's automated rotation as far as it can
+// go now: from start_before its deadline, step by step, on the credential's
+// schedule. A step that fails is reported to the credential's channels
+// with the step and the provider's answer; the old secret still works.
+func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *policies.Credential) {
+	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport})
+	if rep != nil {
+		for _, did := range rep.Did {
+			d.Logger.Info("automated rotation", "credential", decl.Name, "step", rep.Step, "did", did)
+		}
+	}
+	d.mu.Lock()
+	if d.rotationErrs == nil {
+		d.rotationErrs = map[string]string{}
+	}
+	prev := d.rotationErrs[decl.Name]
+	if err == nil {
+		delete(d.rotationErrs, decl.Name)
+	} else {
+		d.rotationErrs[decl.Name] = err.Error()
+	}
+	d.mu.Unlock()
+	if err == nil {
+		return
+	}
+	d.Logger.Error("automated rotation stopped", "credential", decl.Name, "error", err)
+	targets := append(append([]string{}, decl.Notify...), decl.Page...)
+	if d.Notices == nil || len(targets) == 0 || prev == err.Error() {
+		return // told once per failure, not at every check
+	}
+	nt := notify.Notice{Key: "rotation_failed/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
+		Provider: decl.Provider, Summary: err.Error(), Action: "fix what the summary names, then run credkeeper rotate auto " + decl.Name + " to resume.", At: time.Now()}
+	if err := d.Notices.Announce(ctx, targets, nt); err != nil {
+		d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
 	}
 }
 

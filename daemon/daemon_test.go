@@ -3,6 +3,8 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -27,10 +30,10 @@ import (
 // protect providers, not to slow tests.
 func newDaemonWorld(t *testing.T, leaseTTL time.Duration, creds ...string) *credtest.World {
 	t.Helper()
-	w := credtest.NewWorld(t, func(string) string {
+	w := credtest.NewWorld(t, func(url string) string {
 		s := "daemon {\n  check_timeout = \"15s\"\n}\n"
 		for _, c := range creds {
-			s += c
+			s += strings.ReplaceAll(c, "EMULATOR_URL", url)
 		}
 		return s
 	})
@@ -257,4 +260,36 @@ func parseRotConfig(t *testing.T) *policies.Config {
 		t.Fatal(diags)
 	}
 	return cfg
+}
+
+// The daemon starts an automated rotation start_before the deadline and
+// takes it, on the credential's schedule, as far as the overlap.
+func TestDaemonRunsAnAutomatedRotation(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	tokenFile := filepath.Join(t.TempDir(), "okta-api-token")
+	if err := os.WriteFile(tokenFile, []byte(credtest.OktaAPIToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newDaemonWorld(t, 30*time.Second, fmt.Sprintf(`credential "svc" {
+  provider = "okta-stage"
+  check    = "@every 10s"
+  auto_rotate {
+    okta_org_url   = "EMULATOR_URL"
+    app_id         = "0oa-app-svc"
+    api_token_file = %q
+  }
+}
+`, tokenFile))
+	w.Now = time.Now()
+	w.Emu.AddClient(emulator.Client{ID: "0oa-svc", AppID: "0oa-app-svc", Secrets: []string{"Svc-Secret-Old"}})
+	w.Put("svc", "okta-stage", "0oa-svc", "Svc-Secret-Old", time.Now().Add(10*24*time.Hour)) // inside start_before (14d)
+	startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 20*time.Second, "the rotation promoted", func() bool {
+		rot, err := w.Store.GetRotation(context.Background(), "svc")
+		return err == nil && rot.Step == rotation.StepPromoted
+	})
+	cred, err := w.Store.GetCredential(context.Background(), "svc")
+	if err != nil || cred.ClientSecret.Reveal() == "Svc-Secret-Old" || len(w.Emu.AppSecrets("0oa-svc")) != 2 {
+		t.Errorf("promoted, both secrets active through the overlap: %v %v", err, w.Emu.AppSecrets("0oa-svc"))
+	}
 }

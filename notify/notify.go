@@ -15,8 +15,9 @@ import (
 
 // Notice kinds, beside policies' reminder, overdue, incident, ops and resolve.
 const (
-	KindRotated = "rotated" // a rotation completed (a PagerDuty change event)
-	KindTest    = "test"    // credkeeper notify test
+	KindRotated        = "rotated"         // a rotation completed (a PagerDuty change event)
+	KindRotationFailed = "rotation_failed" // an automated rotation stopped at a step
+	KindTest           = "test"            // credkeeper notify test
 )
 
 // Notice is one message for people. It never holds a secret.
@@ -109,6 +110,8 @@ func Subject(n Notice) string {
 		return fmt.Sprintf("[credkeeper] %s%s must be rotated by %s: %d days left", n.Credential, env, dates.Format(n.Deadline), n.DaysLeft)
 	case KindRotated:
 		return fmt.Sprintf("[credkeeper] %s%s was rotated", n.Credential, env)
+	case KindRotationFailed:
+		return fmt.Sprintf("[credkeeper] %s%s: the automated rotation stopped", n.Credential, env)
 	}
 	return "[credkeeper] " + n.Summary
 }

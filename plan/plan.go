@@ -303,6 +303,13 @@ func credentialNotes(c *policies.Credential, md vaultstore.CredentialMetadata, h
 		out = append(out, Note{Name: c.Name, Message: "has no secret in Vault yet: set it with credkeeper secret set " + c.Name})
 	}
 	rotateBy := md.RotateBy
+	if ar := c.AutoRotate; ar != nil {
+		when := "once its deadline is set"
+		if !rotateBy.IsZero() {
+			when = "from " + dates.Format(rotateBy.Add(-ar.StartBefore))
+		}
+		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotates by itself through Okta (app %s) %s: a new secret is created, proven and promoted, and the old one deleted after a %s overlap", ar.AppID, when, policies.ShortDuration(ar.Overlap))})
+	}
 	if rotateBy.IsZero() {
 		return out
 	}

@@ -29,6 +29,14 @@ func newRolesWorld(t *testing.T) *rolesWorld {
 	env := vaulttest.New(t)
 	w := &rolesWorld{t: t, ctx: context.Background(), root: env.Store(t), suffix: strings.ReplaceAll(env.Prefix, "/", "-")}
 	cfg := parseConfig(t, planConfig+`
+credential "svc" {
+  provider = "ctrp-stage"
+  auto_rotate {
+    okta_org_url   = "https://acme.okta.com"
+    app_id         = "0oa-app-svc"
+    api_token_file = "/etc/credkeeper/okta-api-token"
+  }
+}
 vault_policies {
   daemon   = "daemon-`+w.suffix+`"
   operator = "operator-`+w.suffix+`"
@@ -39,8 +47,8 @@ vault_policies {
   }
 }`)
 	p := mustPlan(t, w.root, cfg)
-	if add, _, _ := p.Counts(); add != 7 {
-		t.Fatalf("two credentials and five policies to add, got %d: %+v", add, p.Changes)
+	if add, _, _ := p.Counts(); add != 8 {
+		t.Fatalf("three credentials and five policies to add, got %d: %+v", add, p.Changes)
 	}
 	managed, err := ManagedPolicies(cfg, w.root)
 	if err != nil {
@@ -53,7 +61,7 @@ vault_policies {
 	w.as = func(policy string) *vaultstore.Store { return env.StoreAs(t, env.PolicyName(policy)) }
 
 	// Records as the operator and the daemon write them.
-	for _, name := range []string{"ctrp-stage", "ctrp-prod"} {
+	for _, name := range []string{"ctrp-stage", "ctrp-prod", "svc"} {
 		if _, err := w.root.PutCredential(w.ctx, &vaultstore.Credential{Name: name, ClientID: "id-" + name, ClientSecret: secret.New("Secret-Of-" + name),
 			Metadata: vaultstore.CredentialMetadata{Provider: name, Environment: strings.TrimPrefix(name, "ctrp-"), Owner: "security@example.org", Rotation: "yearly"}}, 0); err != nil {
 			t.Fatal(err)
@@ -123,6 +131,18 @@ func TestTheDaemonRoleWritesOnlyWhatTheDaemonWrites(t *testing.T) {
 	w.denied("stage a pair", second(d.PutPending(ctx, "ctrp-stage", &vaultstore.Pending{ClientID: "x", ClientSecret: secret.New("y")}, p.Version)))
 	w.denied("remove a staged pair", d.DeletePending(ctx, "ctrp-stage"))
 	w.denied("write an ACL policy", d.WritePolicy(ctx, "daemon-"+w.suffix, `path "*" { capabilities = ["sudo"] }`))
+
+	// An auto_rotate credential's rotation is the daemon's to run: it may
+	// stage and promote that credential's pair, and no other's.
+	svc, err := d.GetCredential(ctx, "svc")
+	w.allowed("read credentials/svc", err)
+	if svc != nil {
+		w.allowed("stage a pair for an auto_rotate credential", second(d.PutPending(ctx, "svc", &vaultstore.Pending{ClientID: "id-svc", ClientSecret: secret.New("Svc-New")}, 0)))
+		w.allowed("promote it", second(d.PutCredential(ctx, svc, svc.Version)))
+		w.allowed("remove its staged pair", d.DeletePending(ctx, "svc"))
+	}
+	w.denied("delete an auto_rotate credential", d.DeleteCredential(ctx, "svc"))
+	w.allowed("write rotations/svc", second(d.PutRotation(ctx, "svc", &vaultstore.Rotation{Step: "started"}, 0)))
 }
 
 // The operator, the CLI's role, writes credentials and everything else
@@ -174,7 +194,7 @@ func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatalf("status as the auditor: %v", err)
 	}
-	if len(rows) != 2 || rows[1].Name != "ctrp-stage" || rows[1].LastClass != "ok" || rows[1].Pending != "ok" || rows[1].Owner != "security@example.org" {
+	if len(rows) != 3 || rows[1].Name != "ctrp-stage" || rows[1].LastClass != "ok" || rows[1].Pending != "ok" || rows[1].Owner != "security@example.org" {
 		t.Errorf("status rows: %+v", rows)
 	}
 	info, err := a.PendingInfo(ctx, "ctrp-stage")

@@ -108,10 +108,8 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 		}
 		rep.Step = rot.Step
 		rep.Did = append(rep.Did, "found the current secret in Okta ("+rot.OldSecretID+")")
-		if r.afterAutoStep != nil {
-			if err := r.afterAutoStep(rot.Step); err != nil {
-				return rep, err
-			}
+		if err := r.stepDone(rot.Step); err != nil {
+			return rep, err
 		}
 	}
 	for rot.Step != StepDone {
@@ -130,13 +128,19 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 			return rep, err
 		}
 		rep.Step, rep.Did = rot.Step, append(rep.Did, did)
-		if r.afterAutoStep != nil {
-			if err := r.afterAutoStep(rot.Step); err != nil {
-				return rep, err
-			}
+		if err := r.stepDone(rot.Step); err != nil {
+			return rep, err
 		}
 	}
 	return rep, nil
+}
+
+// stepDone is where a test's hook stops a run after a step.
+func (r *Runner) stepDone(step string) error {
+	if r.afterAutoStep != nil {
+		return r.afterAutoStep(step)
+	}
+	return nil
 }
 
 // startRotation finds which of the app's secrets is the one in Vault and

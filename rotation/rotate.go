@@ -315,6 +315,8 @@ type RotationStatus struct {
 	Pending        *PendingStatus
 	LastClass      string
 	LastCheck      time.Time
+	// Auto is the automated rotation's record, when one has run.
+	Auto *vaultstore.Rotation
 }
 
 // PendingStatus describes a staged pair without its secret.
@@ -345,6 +347,12 @@ func (r *Runner) Status(ctx context.Context, name string) (*RotationStatus, erro
 	switch s, err := r.Store.GetState(ctx, name); {
 	case err == nil:
 		st.LastClass, st.LastCheck = s.LastClass, s.LastCheck
+	case !errors.Is(err, vaultstore.ErrNotFound):
+		return nil, err
+	}
+	switch rot, err := r.Store.GetRotation(ctx, name); {
+	case err == nil:
+		st.Auto = rot
 	case !errors.Is(err, vaultstore.ErrNotFound):
 		return nil, err
 	}

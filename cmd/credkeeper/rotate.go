@@ -24,7 +24,7 @@ pending/NAME, where they are checked against the real token endpoint; promote
 them only when they work; the old pair stays in Vault's history, one rollback
 away.`,
 	}
-	cmd.AddCommand(NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), newRotateStatusCmd(opts))
+	cmd.AddCommand(NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), NewCmdRotateAuto(opts, nil), newRotateStatusCmd(opts))
 	return cmd
 }
 
@@ -225,4 +225,73 @@ func newRotateStatusCmd(opts *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// RotateAutoOptions are rotate auto's argument and flags.
+type RotateAutoOptions struct {
+	*globalOptions
+	Name string
+	rotation.AutoRotateOptions
+}
+
+// NewCmdRotateAuto is `credkeeper rotate auto`. runF runs it (rotateAutoRun when nil).
+func NewCmdRotateAuto(g *globalOptions, runF func(context.Context, *RotateAutoOptions) error) *cobra.Command {
+	o := &RotateAutoOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "auto NAME [--now] [--dry-run]",
+		Short: "Run or resume the automated rotation of a credential with auto_rotate (Okta)",
+		Long: `Auto rotates a credential's secret through its provider's API, where the
+provider allows an overlap (Okta's client secrets API): a new secret is created,
+staged, proven with a token request and promoted while the old one still works;
+after the overlap the old one is deactivated, the new one proven alone, and the
+old one deleted. Every step is recorded in rotations/NAME: run auto again to
+resume after a failure. The daemon runs it by itself from start_before the
+deadline.
+
+--now starts before start_before; --dry-run says what the next run would do,
+without writing to Okta or Vault. CTRP and DMPTool cannot be rotated this way.`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := vaultstore.ValidateName(o.Name); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return rotateAutoRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Now, "now", false, "start even before start_before the deadline")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "say what the next run would do, and do nothing")
+	return cmd
+}
+
+func rotateAutoRun(ctx context.Context, o *RotateAutoOptions) error {
+	r, err := o.runner(ctx)
+	if err != nil {
+		return err
+	}
+	rep, err := r.AutoRotate(ctx, o.Name, o.AutoRotateOptions)
+	if rep != nil {
+		verb := "Did"
+		if o.DryRun {
+			verb = "Would"
+		}
+		for _, d := range rep.Did {
+			fmt.Fprintf(o.Out, "%s: %s\n", verb, d)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case rep.Step == rotation.StepDone && !o.DryRun:
+		fmt.Fprintf(o.Out, "The automated rotation of %s is complete.\n", o.Name)
+	case !rep.Waiting.IsZero() && rep.Step == "":
+		fmt.Fprintf(o.Out, "Not due: the next rotation of %s starts on %s (--now starts it today).\n", o.Name, dates.Format(rep.Waiting))
+	case !rep.Waiting.IsZero():
+		fmt.Fprintf(o.Out, "Both secrets stay active until %s (the overlap); run again then, or let the daemon finish.\n", dates.FormatTime(rep.Waiting))
+	}
+	return nil
 }

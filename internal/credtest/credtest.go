@@ -20,6 +20,10 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
 
+// OktaAPIToken is the API token the emulator's Okta client secrets API
+// accepts.
+const OktaAPIToken = "00Credtest-Okta-Api-Token-0123456789"
+
 // Deadline is the rotation deadline tests give a credential that is not
 // about its deadline.
 var Deadline = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -44,7 +48,7 @@ type World struct {
 func NewWorld(t *testing.T, extraHCL func(emulatorURL string) string) *World {
 	t.Helper()
 	w := &World{T: t, Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	w.Emu = emulator.New(emulator.Options{LockoutAfter: 3, Now: func() time.Time { return w.Now }})
+	w.Emu = emulator.New(emulator.Options{LockoutAfter: 3, APIToken: OktaAPIToken, Now: func() time.Time { return w.Now }})
 	srv := httptest.NewServer(w.Emu)
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL

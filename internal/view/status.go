@@ -123,6 +123,18 @@ type RotateStatusJSON struct {
 	LastCheck      string              `json:"last_check"`
 	Pending        *PendingJSON        `json:"pending"`
 	Versions       []VersionStatusJSON `json:"versions"`
+	AutoRotation   *AutoRotationJSON   `json:"auto_rotation,omitempty"`
+}
+
+// AutoRotationJSON is an automated rotation's step, by secret IDs only.
+type AutoRotationJSON struct {
+	Step        string `json:"step"`
+	OldSecretID string `json:"old_secret_id,omitempty"`
+	NewSecretID string `json:"new_secret_id,omitempty"`
+	StartedAt   string `json:"started_at,omitempty"`
+	PromotedAt  string `json:"promoted_at,omitempty"`
+	FinishedAt  string `json:"finished_at,omitempty"`
+	LastError   string `json:"last_error,omitempty"`
 }
 
 // PendingJSON is a staged pair, without its secret.
@@ -152,6 +164,10 @@ func RotateStatus(st *rotation.RotationStatus) RotateStatusJSON {
 	for _, v := range st.Versions {
 		j.Versions = append(j.Versions, VersionStatusJSON{Version: v.Version, Created: dates.FormatTime(v.CreatedTime), Deleted: v.Deleted})
 	}
+	if a := st.Auto; a != nil {
+		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, StartedAt: dates.FormatTime(a.StartedAt),
+			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError}
+	}
 	return j
 }
 
@@ -179,6 +195,13 @@ func WriteRotateStatus(w io.Writer, st *rotation.RotationStatus) error {
 			note = " (deleted)"
 		}
 		fmt.Fprintf(tw, "version %d\twritten %s%s\n", v.Version, v.Created, note)
+	}
+	if a := j.AutoRotation; a != nil {
+		line := a.Step + ", started " + a.StartedAt
+		if a.LastError != "" {
+			line += "; stopped: " + a.LastError
+		}
+		fmt.Fprintf(tw, "automated rotation\t%s\n", line)
 	}
 	return tw.Flush()
 }
