@@ -139,6 +139,9 @@ func TestAutoRotateEndToEnd(t *testing.T) {
 	if _, err := w.r.Store.GetPending(ctx, "svc-reporting"); !errors.Is(err, vaultstore.ErrNotFound) {
 		t.Errorf("nothing stays staged: %v", err)
 	}
+	if rot := w.rotation(); rot.Step != StepDone || !rot.FinishedAt.Equal(w.now) || rot.OldSecretID == rot.NewSecretID || rot.LastError != "" {
+		t.Errorf("rotations/svc-reporting: %+v", rot)
+	}
 	notifytest.AssertNoSecret(t, "the report", rep.Did, oktaAPIToken, newSecret, "Svc-Secret-2026")
 }
 
