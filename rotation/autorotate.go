@@ -223,7 +223,7 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 			return "", time.Time{}, err
 		}
 		rot.Step = StepDeactivated
-		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + ")", time.Time{}, nil
+		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
 	case StepDeactivated:
 		res, err := r.CheckOne(ctx, name, true)
 		if err == nil && res.Class != oauthcheck.ClassOK {
