@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
+	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -53,9 +55,12 @@ func credBlock(name, provider string, publish bool) string {
 }
 
 // startDaemon runs a daemon until the test ends (or stop is called).
-func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id string) (*daemon.Daemon, func()) {
+func startDaemon(t *testing.T, store *vaultstore.Store, cfg *policies.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
 	t.Helper()
 	d := daemon.NewDaemon(store, cfg, nil, nil, id)
+	for _, f := range setup {
+		f(d)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
@@ -291,5 +296,56 @@ func TestDaemonRunsAnAutomatedRotation(t *testing.T) {
 	cred, err := w.Store.GetCredential(context.Background(), "svc")
 	if err != nil || cred.ClientSecret.Reveal() == "Svc-Secret-Old" || len(w.Emu.AppSecrets("0oa-svc")) != 2 {
 		t.Errorf("promoted, both secrets active through the overlap: %v %v", err, w.Emu.AppSecrets("0oa-svc"))
+	}
+}
+
+// A rotation that cannot proceed (Okta refuses a third secret) is told to
+// the credential's channels once, not at every check, and changes nothing.
+func TestDaemonAnnouncesAStoppedRotationOnce(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	tokenFile := filepath.Join(t.TempDir(), "okta-api-token")
+	if err := os.WriteFile(tokenFile, []byte(credtest.OktaAPIToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newDaemonWorld(t, 30*time.Second, fmt.Sprintf(`notifier "webhook" "security" {
+  url = "http://127.0.0.1:1/unused"
+}
+credential "svc" {
+  provider = "okta-stage"
+  notify   = ["security"]
+  auto_rotate {
+    okta_org_url   = "EMULATOR_URL"
+    app_id         = "0oa-app-svc"
+    api_token_file = %q
+  }
+}
+`, tokenFile))
+	w.Now = time.Now()
+	w.Emu.AddClient(emulator.Client{ID: "0oa-svc", AppID: "0oa-app-svc", Secrets: []string{"Svc-Secret-Old", "Svc-Secret-Other"}})
+	w.Put("svc", "okta-stage", "0oa-svc", "Svc-Secret-Old", time.Now().Add(10*24*time.Hour))
+	security := &inbox{}
+	startDaemon(t, w.Store, w.Cfg, "replica-a", func(d *daemon.Daemon) {
+		d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-a", Channels: map[string]notify.Notifier{"security": security}}
+	})
+	failed := func() []string {
+		var out []string
+		for _, k := range security.keys() {
+			if strings.HasPrefix(k, "rotation_failed/") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	testutil.Eventually(t, 20*time.Second, "a rotation_failed notice", func() bool { return len(failed()) > 0 })
+	before := w.Emu.Requests("0oa-svc")
+	testutil.Eventually(t, 20*time.Second, "two more checks", func() bool { return w.Emu.Requests("0oa-svc") >= before+2 })
+	if keys := failed(); len(keys) != 1 || keys[0] != "rotation_failed/svc" {
+		t.Errorf("notices: %v, want one rotation_failed", keys)
+	}
+	if _, err := w.Store.GetRotation(context.Background(), "svc"); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("nothing recorded: %v", err)
+	}
+	if got := w.Emu.AppSecrets("0oa-svc"); len(got) != 2 {
+		t.Errorf("Okta's secrets changed: %v", got)
 	}
 }
