@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +70,11 @@ type Daemon struct {
 	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
 	// rotationErrs is each automated rotation's last failure, announced once.
 	rotationErrs map[string]string
-	stopping     bool // no new checks start once set
+	// scheduled are the credentials this daemon has scheduled; firstCheck,
+	// those whose first check is still to come.
+	scheduled  map[string]bool
+	firstCheck map[string]bool
+	stopping   bool // no new checks start once set
 
 	leader   atomic.Bool
 	sem      chan struct{}
@@ -92,7 +95,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	return &Daemon{
 		Store: store, Checker: checker, Logger: logger, Observer: obs, ID: id,
 		cfg: cfg, runner: &rotation.Runner{Store: store, Config: cfg, Cache: &rotation.Cache{}, Checker: checker},
-		published: map[string]*vaultstore.Token{}, timers: map[string]*time.Timer{}, running: map[string]bool{},
+		published: map[string]*vaultstore.Token{}, timers: map[string]*time.Timer{}, running: map[string]bool{}, firstCheck: map[string]bool{},
 		sem: make(chan struct{}, max(cfg.Daemon.Parallel, 1)),
 	}
 }
@@ -221,16 +224,33 @@ func (d *Daemon) snapshot() snapshot {
 }
 
 // schedule (re)builds the cron schedules: one per credential, each shifted
-// by a random part of its interval so that thousands do not fire at once.
+// by a stable part of its interval (Offset of its name) so that thousands
+// do not fire at once, and every replica and restart agrees. A credential
+// this daemon has not scheduled before (all of them at start, new ones at
+// a reload) is first checked within first_check_within, spread the same
+// way, unless its last check is younger than its interval.
 func (d *Daemon) schedule() {
 	cfg := d.config()
 	c := cron.New(cron.WithLocation(time.UTC))
 	now := time.Now()
-	for _, cred := range cfg.Credentials {
-		name := cred.Name
-		c.Schedule(Spread(cred.Schedule, rand.Float64(), now), cron.FuncJob(func() { d.runCheck(name, false) }))
+	within := cfg.Daemon.FirstCheckWithin
+	if within <= 0 {
+		within = policies.DefaultFirstCheckWithin
 	}
 	d.mu.Lock()
+	if d.scheduled == nil {
+		d.scheduled = map[string]bool{}
+	}
+	for _, cred := range cfg.Credentials {
+		name := cred.Name
+		sched := Spread(cred.Schedule, Offset(name, Interval(cred.Schedule, now)))
+		if !d.scheduled[name] {
+			d.scheduled[name] = true
+			d.firstCheck[name] = true
+			sched = StartingAt(sched, now.Add(Offset(name, within)))
+		}
+		c.Schedule(sched, cron.FuncJob(func() { d.runCheck(name, false) }))
+	}
 	old := d.cron
 	d.cron = c
 	d.mu.Unlock()
@@ -260,6 +280,9 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 			d.Logger.Debug("check skipped: backing off", "credential", name, "until", dates.FormatTime(nb), "class", st.LastClass)
 			return
 		}
+	}
+	if d.takeFirstCheck(name) && !renewal && d.recentlyChecked(d.work, name, decl) {
+		return
 	}
 
 	ctx, cancel := context.WithTimeout(d.work, snap.cfg.Daemon.CheckTimeout)
@@ -325,6 +348,32 @@ func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *polic
 	if err := d.Notices.Announce(ctx, targets, nt); err != nil {
 		d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
 	}
+}
+
+// takeFirstCheck reports whether this is name's first check since it was
+// scheduled, and marks it taken.
+func (d *Daemon) takeFirstCheck(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	first := d.firstCheck[name]
+	delete(d.firstCheck, name)
+	return first
+}
+
+// recentlyChecked reports whether name's last check, as Vault records it,
+// is younger than its interval: then its first check after a start waits
+// for its schedule.
+func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) bool {
+	st, err := d.Store.GetState(ctx, name)
+	if err != nil || st.LastCheck.IsZero() {
+		return false
+	}
+	now := time.Now()
+	if now.Sub(st.LastCheck) < Interval(decl.Schedule, now) {
+		d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
+		return true
+	}
+	return false
 }
 
 // admit lets one check of name start: this replica leads, is not stopping,

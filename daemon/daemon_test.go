@@ -349,3 +349,28 @@ credential "svc" {
 		t.Errorf("Okta's secrets changed: %v", got)
 	}
 }
+
+// A daemon that starts checks each credential within first_check_within,
+// not an interval later, unless Vault says it was checked within its
+// interval.
+func TestFirstCheckComesSoonAfterStart(t *testing.T) {
+	t.Parallel() // runs for seconds of real schedule time
+	w := newDaemonWorld(t, 30*time.Second, credBlock("stale", "okta-stage", false), credBlock("fresh", "okta-stage", false))
+	for _, c := range w.Cfg.Credentials {
+		c.Schedule = cron.Every(time.Hour) // an interval no test waits for
+	}
+	w.Cfg.Daemon.FirstCheckWithin = 2 * time.Second
+	w.Emu.AddClient(emulator.Client{ID: "0oa-stale", Secrets: []string{"s"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-fresh", Secrets: []string{"s"}})
+	w.Put("stale", "okta-stage", "0oa-stale", "s", credtest.Deadline)
+	w.Put("fresh", "okta-stage", "0oa-fresh", "s", credtest.Deadline)
+	if _, err := w.Store.PutState(context.Background(), "fresh", &vaultstore.State{LastClass: "ok", LastCheck: time.Now().Add(-time.Minute)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 10*time.Second, "the stale credential checked", func() bool { return w.Emu.Requests("0oa-stale") == 1 })
+	time.Sleep(2 * time.Second) // first_check_within has passed for both
+	if n := w.Emu.Requests("0oa-fresh"); n != 0 {
+		t.Errorf("a credential checked a minute ago was checked again at start: %d requests", n)
+	}
+}

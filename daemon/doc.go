@@ -6,7 +6,7 @@
 //
 // What happens to one credential in one check is rotation's (Runner); what
 // is due when is policies' (pure). It reaches Vault only through
-// vaultstore. Its pure timing rules (Backoff, NotBefore, RenewAt, Spread,
-// CanTakeLease) take now as an argument; its run loop still reads the wall
+// vaultstore. Its pure timing rules (Backoff, NotBefore, RenewAt, Offset,
+// Spread, StartingAt, CanTakeLease) take now as an argument; its run loop still reads the wall
 // clock (cron, timers), which an injected clock is to replace.
 package daemon

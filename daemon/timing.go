@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"hash/fnv"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -58,28 +59,67 @@ func RenewAt(issued, expires time.Time, renewBefore time.Duration) time.Time {
 	return at
 }
 
-// offsetSchedule shifts a cron schedule by a fixed offset, so that many
-// credentials on the same schedule do not all fire at once.
-type offsetSchedule struct {
-	cron.Schedule
+// Offset is name's stable place within an interval: the same for every
+// replica and every restart (an FNV-1a hash of the name), and spread
+// evenly across the interval over many names.
+func Offset(name string, interval time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// spread shifts a schedule by a fixed offset. A cron expression fires
+// offset later than it would; an @every schedule fires on a grid anchored
+// at the Unix epoch and shifted by offset, so that it does not depend on
+// when the daemon started.
+type spread struct {
+	base   cron.Schedule
 	offset time.Duration
 }
 
-func (s offsetSchedule) Next(t time.Time) time.Time {
-	return s.Schedule.Next(t.Add(-s.offset)).Add(s.offset)
+func (s spread) Next(t time.Time) time.Time {
+	if every, ok := s.base.(cron.ConstantDelaySchedule); ok && every.Delay > 0 {
+		d := int64(every.Delay)
+		k := t.Add(-s.offset).UnixNano()/d + 1
+		return time.Unix(0, k*d).Add(s.offset).In(t.Location())
+	}
+	return s.base.Next(t.Add(-s.offset)).Add(s.offset)
+}
+
+// Spread returns s shifted by offset (use Offset of the credential's name
+// within Interval(s)), for cron expressions and @every schedules alike.
+func Spread(s cron.Schedule, offset time.Duration) cron.Schedule {
+	return spread{base: s, offset: offset}
+}
+
+// startingAt is a schedule whose first run is brought forward.
+type startingAt struct {
+	base  cron.Schedule
+	first time.Time
+}
+
+func (s startingAt) Next(t time.Time) time.Time {
+	next := s.base.Next(t)
+	if t.Before(s.first) && s.first.Before(next) {
+		return s.first
+	}
+	return next
+}
+
+// StartingAt returns s with its first run at first, when first comes
+// before s's own: a credential the daemon has not checked for an interval
+// is checked soon after start, not an interval later.
+func StartingAt(s cron.Schedule, first time.Time) cron.Schedule {
+	return startingAt{base: s, first: first}
 }
 
 // Interval estimates a schedule's period from the time after t.
 func Interval(s cron.Schedule, t time.Time) time.Duration {
 	first := s.Next(t)
 	return s.Next(first).Sub(first)
-}
-
-// Spread returns s shifted by a fraction (0 <= frac < 1) of its interval.
-// The jitter is chosen by the caller, so the schedule itself stays a pure
-// function of its inputs.
-func Spread(s cron.Schedule, frac float64, now time.Time) cron.Schedule {
-	return offsetSchedule{Schedule: s, offset: time.Duration(frac * float64(Interval(s, now)))}
 }
 
 // CanTakeLease reports whether replica me may take or keep the leader

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -84,7 +85,7 @@ func TestSpreadShiftsWithinOneInterval(t *testing.T) {
 	if got := Interval(every, now); got != 30*time.Minute {
 		t.Fatalf("Interval = %v", got)
 	}
-	s := Spread(every, 0.5, now)
+	s := Spread(every, 15*time.Minute)
 	first := s.Next(now)
 	if want := now.Add(15 * time.Minute); !first.Equal(want) {
 		t.Errorf("first run %v, want %v", first, want)
@@ -92,8 +93,51 @@ func TestSpreadShiftsWithinOneInterval(t *testing.T) {
 	if second := s.Next(first); second.Sub(first) != 30*time.Minute {
 		t.Errorf("the interval is kept: %v", second.Sub(first))
 	}
-	if got := Spread(every, 0, now).Next(now); !got.Equal(now.Add(30 * time.Minute)) {
+	if got := Spread(every, 0).Next(now); !got.Equal(now.Add(30 * time.Minute)) {
 		t.Errorf("no spread: %v", got)
+	}
+}
+
+// @every schedules spread too (shifting them once cancelled out), by a
+// stable offset from a hash of the name: 1,000 credentials on @every 60s
+// fall across the minute, none later than the first interval, and the same
+// name lands on the same second whenever the daemon starts.
+func TestEverySchedulesSpread(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	every := cron.Every(60 * time.Second)
+	perSecond := map[int64]int{}
+	for i := 0; i < 1000; i++ {
+		name := fmt.Sprintf("cred-%04d", i)
+		s := Spread(every, Offset(name, time.Minute))
+		next := s.Next(now)
+		if next.Sub(now) <= 0 || next.Sub(now) > time.Minute {
+			t.Fatalf("%s first runs %v after start, want within the first interval", name, next.Sub(now))
+		}
+		if again := s.Next(next); again.Sub(next) != time.Minute {
+			t.Fatalf("%s: the interval is kept: %v", name, again.Sub(next))
+		}
+		if later := Spread(every, Offset(name, time.Minute)).Next(now.Add(37 * time.Second)); later.Sub(next)%time.Minute != 0 {
+			t.Fatalf("%s: a restart 37s later puts it %v off its grid", name, later.Sub(next)%time.Minute)
+		}
+		perSecond[next.Unix()]++
+	}
+	for sec, n := range perSecond {
+		if n > 3*1000/60 {
+			t.Errorf("second %d holds %d of 1,000 checks: more than 3x the average", sec-now.Unix(), n)
+		}
+	}
+}
+
+func TestStartingAtBringsTheFirstRunForward(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	hourly := Spread(cron.Every(time.Hour), Offset("x", time.Hour))
+	first := now.Add(Offset("x", time.Minute))
+	s := StartingAt(hourly, first)
+	if got := s.Next(now); !got.Equal(first) {
+		t.Errorf("first run %v, want %v", got, first)
+	}
+	if got := s.Next(first); !got.Equal(hourly.Next(first)) {
+		t.Errorf("then the schedule: %v, want %v", got, hourly.Next(first))
 	}
 }
 

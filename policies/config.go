@@ -136,6 +136,9 @@ type Daemon struct {
 	Parallel     int           // checks at once (default 8)
 	CheckTimeout time.Duration // bounds one check, Vault writes included (default 30s)
 	LeaseTTL     time.Duration // the leader lease's lifetime (default 30s)
+	// FirstCheckWithin: a credential not checked for an interval is first
+	// checked within this of the daemon's start (default 1m).
+	FirstCheckWithin time.Duration
 }
 
 // Daemon defaults.
@@ -143,6 +146,8 @@ const (
 	DefaultParallel     = 8
 	DefaultCheckTimeout = 30 * time.Second
 	DefaultLeaseTTL     = 30 * time.Second
+	// DefaultFirstCheckWithin is first_check_within's default.
+	DefaultFirstCheckWithin = time.Minute
 )
 
 // Default is the configuration used when there is no file: presets only,
@@ -152,7 +157,7 @@ func Default() *Config {
 		Vault:            Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
 		Providers:        map[string]*Provider{},
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
-		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL},
+		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin},
 		Notifiers:        map[string]*Notifier{},
 		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter},
 	}
@@ -223,7 +228,7 @@ var rootSchema = &hcl.BodySchema{
 }
 
 var daemonSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "parallel"}, {Name: "check_timeout"}, {Name: "lease_ttl"}},
+	Attributes: []hcl.AttributeSchema{{Name: "parallel"}, {Name: "check_timeout"}, {Name: "lease_ttl"}, {Name: "first_check_within"}},
 }
 
 var publishTokenSchema = &hcl.BodySchema{
@@ -581,6 +586,7 @@ func decodeDaemon(b *hcl.Block, d *Daemon) hcl.Diagnostics {
 	}
 	diags = append(diags, optDurationIn(content.Attributes["check_timeout"], &d.CheckTimeout, MinCheckTimeout, MaxCheckTimeout)...)
 	diags = append(diags, optDurationIn(content.Attributes["lease_ttl"], &d.LeaseTTL, MinLeaseTTL, MaxLeaseTTL)...)
+	diags = append(diags, optDurationIn(content.Attributes["first_check_within"], &d.FirstCheckWithin, time.Second, time.Hour)...)
 	return diags
 }
 

@@ -46,7 +46,7 @@ func TestFullConfigDecodes(t *testing.T) {
 	if paged, _ := cfg.Credential("paged"); strings.Join(paged.Notify, ",") != "security" || strings.Join(paged.Page, ",") != "oncall" {
 		t.Errorf("paged = %+v", paged)
 	}
-	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 45 * time.Second, LeaseTTL: DefaultLeaseTTL}) {
+	if cfg.Daemon != (Daemon{Parallel: 4, CheckTimeout: 45 * time.Second, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin}) {
 		t.Errorf("daemon = %+v", cfg.Daemon)
 	}
 	if pub, _ := cfg.Credential("published"); pub.PublishToken == nil || pub.PublishToken.RenewBefore != 5*time.Minute {
