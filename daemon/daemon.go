@@ -167,22 +167,37 @@ func (d *Daemon) Run(ctx context.Context) error {
 // RunOnce takes the leader lease and checks every credential once, with
 // the daemon's concurrency, outside any schedule. It is one cycle of the
 // daemon, for benchmarks and one-shot runs.
-func (d *Daemon) RunOnce(ctx context.Context) error {
+//
+// It returns each credential's result in the config's order; a credential
+// whose check could not run (a Vault error) has none.
+func (d *Daemon) RunOnce(ctx context.Context) ([]oauthcheck.Result, error) {
 	if d.work == nil {
 		d.work = ctx
 	}
 	d.tryLease(ctx, d.config().Daemon.LeaseTTL)
 	if !d.IsLeader() {
-		return errors.New("another replica holds the leader lease")
+		return nil, errors.New("another replica holds the leader lease: it is checking the credentials")
 	}
+	creds := d.config().Credentials
+	results := make([]oauthcheck.Result, len(creds))
+	ran := make([]bool, len(creds))
 	var wg sync.WaitGroup
-	for _, c := range d.config().Credentials {
+	for i, c := range creds {
 		wg.Add(1)
-		go func() { defer wg.Done(); d.runCheck(c.Name, true) }()
+		go func() { defer wg.Done(); results[i], ran[i] = d.runCheck(c.Name, true) }()
 	}
 	wg.Wait()
-	return nil
+	out := results[:0]
+	for i, r := range results {
+		if ran[i] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
+
+// Release gives the leader lease up, as a clean stop does.
+func (d *Daemon) Release() { d.releaseLease() }
 
 // Reload switches to a new config (and its channels, when notices are
 // on): schedules change without a restart.
@@ -249,7 +264,7 @@ func (d *Daemon) schedule() {
 			d.firstCheck[name] = true
 			sched = StartingAt(sched, now.Add(Offset(name, within)))
 		}
-		c.Schedule(sched, cron.FuncJob(func() { d.runCheck(name, false) }))
+		c.Schedule(sched, cron.FuncJob(func() { _, _ = d.runCheck(name, false) }))
 	}
 	old := d.cron
 	d.cron = c
@@ -262,7 +277,7 @@ func (d *Daemon) schedule() {
 
 // runCheck runs one check of name, unless this replica is not the leader,
 // the same check is still running, or the stored state asks for backoff.
-func (d *Daemon) runCheck(name string, renewal bool) {
+func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran bool) {
 	snap := d.snapshot()
 	decl, ok := snap.cfg.Credential(name)
 	if !ok || !d.admit(name) {
@@ -292,6 +307,7 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 		d.Logger.Error("check failed", "credential", name, "error", err)
 		return
 	}
+	res, ran = out.Result, true
 	d.report(ctx, out.Result, out.State)
 	if decl.PublishToken != nil {
 		if err := d.publish(ctx, snap.cfg, decl, out.Result); err != nil {
@@ -311,6 +327,7 @@ func (d *Daemon) runCheck(name string, renewal bool) {
 			d.advanceRotation(ctx, snap, decl)
 		}
 	}
+	return res, ran
 }
 
 // advanceRotation runs a credential's automated rotation as far as it can
@@ -527,7 +544,7 @@ func (d *Daemon) scheduleRenewal(name string, at time.Time) {
 	if t := d.timers[name]; t != nil {
 		t.Stop()
 	}
-	d.timers[name] = time.AfterFunc(time.Until(at)+time.Second, func() { d.runCheck(name, true) })
+	d.timers[name] = time.AfterFunc(time.Until(at)+time.Second, func() { _, _ = d.runCheck(name, true) })
 }
 
 // keepLease takes and renews the leader lease every third of its TTL until

@@ -53,7 +53,7 @@ func BenchmarkDaemonCycle1000(b *testing.B) {
 		b.Fatal(diags)
 	}
 	d := daemon.NewDaemon(store, cfg, nil, nil, "bench")
-	if err := d.RunOnce(ctx); err != nil { // warm: read every secret once
+	if _, err := d.RunOnce(ctx); err != nil { // warm: read every secret once
 		b.Fatal(err)
 	}
 
@@ -62,7 +62,7 @@ func BenchmarkDaemonCycle1000(b *testing.B) {
 	var vaultRequests int64
 	for b.Loop() {
 		r0, t0 := store.Requests(), time.Now()
-		if err := d.RunOnce(ctx); err != nil {
+		if _, err := d.RunOnce(ctx); err != nil {
 			b.Fatal(err)
 		}
 		daemonTime += time.Since(t0)

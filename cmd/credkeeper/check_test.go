@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
@@ -131,5 +132,38 @@ func TestCheckPrintsClassesAndExitsByWhatFailed(t *testing.T) {
 				t.Errorf("the %s secret appears in check's output:\n%s", name, r.all())
 			}
 		}
+	}
+}
+
+// daemon --once: one cycle for a CronJob, with check's exit statuses, the
+// tokens published and the lease given back.
+func TestDaemonOnce(t *testing.T) {
+	env, emu := checkEnv(t)
+	emu.AddClient(emulator.Client{ID: "0oa1stage", Secrets: []string{"Once-Stage-Secret-1"}})
+	cfg := readFile(t, "credkeeper.hcl") + `
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+  publish_token {}
+}
+credential "ctrp-wrong" {
+  provider = "ctrp-stage"
+}
+`
+	writeConfig(t, cfg)
+	setSecret(t, "ctrp-stage", "ctrp-stage", "0oa1stage", "Once-Stage-Secret-1")
+	setSecret(t, "ctrp-wrong", "ctrp-stage", "0oa1stage", "Once-Wrong-Secret-2")
+	r := credkeeper(t, "", "daemon", "--once", "--log-format", "json")
+	if r.code != 2 || !strings.Contains(r.stdout, "ctrp-stage") || !strings.Contains(r.stdout, "invalid_client") {
+		t.Fatalf("daemon --once: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := env.Root.KVv2("secret").Get(context.Background(), env.Prefix+"/tokens/ctrp-stage"); err != nil {
+		t.Errorf("the token was not published: %v", err)
+	}
+	lease, err := env.Root.KVv2("secret").Get(context.Background(), env.Prefix+"/leases/daemon")
+	if err != nil || lease.Data["holder"] != "" {
+		t.Errorf("the lease is given back: %v %v", lease, err)
+	}
+	if strings.Contains(r.all(), "Once-Stage-Secret-1") || strings.Contains(r.all(), "Once-Wrong-Secret-2") {
+		t.Error("a secret appears in the output")
 	}
 }

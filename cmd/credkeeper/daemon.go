@@ -11,6 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/policies"
 )
 
@@ -21,6 +22,8 @@ type DaemonOptions struct {
 	LogFormat string
 	LogLevel  string
 	ReplicaID string
+	// Once checks every credential once, now, and exits with check's statuses.
+	Once bool
 }
 
 // NewCmdDaemon is `credkeeper daemon`. runF runs it (daemonRun when nil).
@@ -53,6 +56,7 @@ configuration; a bad one is reported and the old one keeps running.`,
 	f.StringVar(&o.LogFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	f.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&o.ReplicaID, "replica-id", "", "this replica's name in the leader lease (default hostname and a random suffix)")
+	f.BoolVar(&o.Once, "once", false, "check every credential once, now (publishing tokens, sending notices due), then exit with check's exit statuses")
 	return cmd
 }
 
@@ -64,6 +68,17 @@ func daemonRun(ctx context.Context, o *DaemonOptions) error {
 	cfg, err := o.loadDaemonConfig()
 	if err != nil {
 		return err
+	}
+	if o.Once {
+		results, err := app.RunDaemonOnce(ctx, cfg, app.DaemonOptions{ReplicaID: o.ReplicaID, Logger: logger,
+			Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix}})
+		if err != nil {
+			return err
+		}
+		if err := view.WriteCheckTable(o.Out, results, o.now()); err != nil {
+			return err
+		}
+		return checkExit(results)
 	}
 	return app.RunDaemon(ctx, cfg, app.DaemonOptions{
 		Listen: o.Listen, ReplicaID: o.ReplicaID, Logger: logger,

@@ -15,6 +15,7 @@ import (
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -124,4 +125,31 @@ func replicaID() string {
 	b := make([]byte, 3)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// RunDaemonOnce is one cycle of the daemon, for a CronJob or a CI job that
+// wants no resident process: it takes the leader lease, checks every
+// credential once now (publishing tokens and sending the notices due), gives
+// the lease back and returns the results.
+func RunDaemonOnce(ctx context.Context, cfg *policies.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	store, err := vaultstore.Open(ctx, StoreConfig(cfg, o.Overrides))
+	if err != nil {
+		return nil, err
+	}
+	id := o.ReplicaID
+	if id == "" {
+		id = replicaID()
+	}
+	channels, err := BuildNotifiers(cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	d := daemon.NewDaemon(store, cfg, logger, nil, id)
+	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
+	defer d.Release()
+	return d.RunOnce(ctx)
 }
