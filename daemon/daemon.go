@@ -57,6 +57,8 @@ type Daemon struct {
 	Observer Observer
 	// ID names this replica in the leader lease.
 	ID string
+	// Clock is the time the lease is judged by (time.Now when nil).
+	Clock func() time.Time
 	// Notices, when set, sends reminders and alerts after each check.
 	Notices *Notifications
 
@@ -70,6 +72,10 @@ type Daemon struct {
 	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
 	// rotationErrs is each automated rotation's last failure, announced once.
 	rotationErrs map[string]string
+	// observedVersion is the lease record's version as this replica last
+	// saw it, and observedAt when (by its own clock) it saw it change.
+	observedVersion int
+	observedAt      time.Time
 	// scheduled are the credentials this daemon has scheduled; firstCheck,
 	// those whose first check is still to come.
 	scheduled  map[string]bool
@@ -98,6 +104,28 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 		published: map[string]*vaultstore.Token{}, timers: map[string]*time.Timer{}, running: map[string]bool{}, firstCheck: map[string]bool{},
 		sem: make(chan struct{}, max(cfg.Daemon.Parallel, 1)),
 	}
+}
+
+// observe notes when, by this replica's clock, the lease record last
+// changed, and returns that time.
+func (d *Daemon) observe(cur *vaultstore.Lease, now time.Time) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	version := 0
+	if cur != nil {
+		version = cur.Version
+	}
+	if version != d.observedVersion || d.observedAt.IsZero() {
+		d.observedVersion, d.observedAt = version, now
+	}
+	return d.observedAt
+}
+
+func (d *Daemon) clock() time.Time {
+	if d.Clock != nil {
+		return d.Clock()
+	}
+	return time.Now()
 }
 
 // IsLeader reports whether this replica runs the checks.
@@ -566,7 +594,7 @@ func (d *Daemon) keepLease(ctx context.Context) {
 }
 
 func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
-	now := time.Now()
+	now := d.clock()
 	cur, err := d.Store.GetLease(ctx)
 	switch {
 	case errors.Is(err, vaultstore.ErrNotFound):
@@ -575,7 +603,8 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
 		d.loseLease("the lease could not be read", err)
 		return
 	}
-	if !CanTakeLease(cur, d.ID, now) {
+	observedAt := d.observe(cur, now)
+	if !CanTakeLease(cur, d.ID, observedAt, now, ttl) {
 		d.setLeader(false, cur.Holder)
 		return
 	}
@@ -629,6 +658,6 @@ func (d *Daemon) releaseLease() {
 	if err != nil || cur.Holder != d.ID {
 		return
 	}
-	_, _ = d.Store.PutLease(ctx, &vaultstore.Lease{Holder: "", ExpiresAt: time.Now()}, cur.Version)
+	_, _ = d.Store.PutLease(ctx, &vaultstore.Lease{Holder: "", ExpiresAt: d.clock()}, cur.Version)
 	d.setLeader(false, "")
 }

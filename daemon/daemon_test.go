@@ -374,3 +374,27 @@ func TestFirstCheckComesSoonAfterStart(t *testing.T) {
 		t.Errorf("a credential checked a minute ago was checked again at start: %d requests", n)
 	}
 }
+
+// Another replica's lease is judged by the local time this replica saw it
+// change, not by comparing clocks: a replica whose clock runs an hour
+// ahead does not take a lease its holder keeps renewing.
+func TestClockSkewDoesNotMakeTwoLeaders(t *testing.T) {
+	t.Parallel() // runs for seconds of real lease time
+	w := newDaemonWorld(t, 2*time.Second, credBlock("shared", "okta-stage", false))
+	w.Emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
+	w.Put("shared", "okta-stage", "0oa-sh", "s", credtest.Deadline)
+	a, _ := startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 5*time.Second, "a leads", a.IsLeader)
+	b, _ := startDaemon(t, w.Env.Store(t), w.Cfg, "replica-b", func(d *daemon.Daemon) {
+		d.Clock = func() time.Time { return time.Now().Add(time.Hour) }
+	})
+	for i := 0; i < 30; i++ { // three lease lifetimes
+		if b.IsLeader() {
+			t.Fatalf("the replica whose clock runs an hour ahead took the lease (a leads: %v)", a.IsLeader())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !a.IsLeader() {
+		t.Error("the holder lost its lease")
+	}
+}

@@ -123,7 +123,11 @@ func Interval(s cron.Schedule, t time.Time) time.Duration {
 }
 
 // CanTakeLease reports whether replica me may take or keep the leader
-// lease: it is free, expired, or already its own.
-func CanTakeLease(cur *vaultstore.Lease, me string, now time.Time) bool {
-	return cur == nil || cur.Holder == me || !now.Before(cur.ExpiresAt)
+// lease: it is free (none, or released), already its own, or another's
+// that has not changed for ttl of this replica's own time: observedAt is
+// when this replica last saw the record change (client-go's observed
+// time). The holder's ExpiresAt is never compared with this replica's
+// clock, so clock skew between replicas cannot make two leaders.
+func CanTakeLease(cur *vaultstore.Lease, me string, observedAt, now time.Time, ttl time.Duration) bool {
+	return cur == nil || cur.Holder == "" || cur.Holder == me || !now.Before(observedAt.Add(ttl))
 }

@@ -143,8 +143,25 @@ func TestStartingAtBringsTheFirstRunForward(t *testing.T) {
 
 func TestCanTakeLease(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	held := &vaultstore.Lease{Holder: "a", ExpiresAt: now.Add(10 * time.Second)}
-	if !CanTakeLease(nil, "b", now) || !CanTakeLease(held, "a", now) || CanTakeLease(held, "b", now) || !CanTakeLease(held, "b", now.Add(10*time.Second)) {
-		t.Error("a free, own or expired lease can be taken; another's live lease cannot")
+	ttl := 10 * time.Second
+	// The holder's clock is an hour behind: its ExpiresAt means nothing here.
+	held := &vaultstore.Lease{Holder: "a", ExpiresAt: now.Add(-time.Hour)}
+	for _, tc := range []struct {
+		name       string
+		lease      *vaultstore.Lease
+		me         string
+		observedAt time.Time
+		want       bool
+	}{
+		{"no lease", nil, "b", now, true},
+		{"a released lease", &vaultstore.Lease{Holder: ""}, "b", now, true},
+		{"its own", held, "a", now, true},
+		{"another's, seen changing just now", held, "b", now, false},
+		{"another's, unchanged for less than the TTL", held, "b", now.Add(-9 * time.Second), false},
+		{"another's, unchanged for the TTL", held, "b", now.Add(-ttl), true},
+	} {
+		if got := CanTakeLease(tc.lease, tc.me, tc.observedAt, now, ttl); got != tc.want {
+			t.Errorf("%s: CanTakeLease = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
