@@ -72,6 +72,12 @@ type Daemon struct {
 	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
 	// rotationErrs is each automated rotation's last failure, announced once.
 	rotationErrs map[string]string
+	// lastRenewed is when (by Clock) this replica's last renewal was read.
+	lastRenewed time.Time
+	// leaderCtx is the context everything started as leader runs under;
+	// leaderCancel ends it the moment this replica stops leading.
+	leaderCtx    context.Context
+	leaderCancel context.CancelFunc
 	// observedVersion is the lease record's version as this replica last
 	// saw it, and observedAt when (by its own clock) it saw it change.
 	observedVersion int
@@ -308,7 +314,11 @@ func (d *Daemon) schedule() {
 func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran bool) {
 	snap := d.snapshot()
 	decl, ok := snap.cfg.Credential(name)
-	if !ok || !d.admit(name) {
+	if !ok {
+		return
+	}
+	leading, ok := d.admit(name)
+	if !ok {
 		return
 	}
 	defer d.release(name)
@@ -328,7 +338,7 @@ func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(d.work, snap.cfg.Daemon.CheckTimeout)
+	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
 	out, err := snap.runner.Check(ctx, name, false)
 	if err != nil {
@@ -422,19 +432,20 @@ func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policie
 }
 
 // admit lets one check of name start: this replica leads, is not stopping,
-// and is not already checking name. release undoes it.
-func (d *Daemon) admit(name string) bool {
+// and is not already checking name. It returns the leader's context, which
+// ends when this replica stops leading. release undoes it.
+func (d *Daemon) admit(name string) (context.Context, bool) {
 	if !d.IsLeader() || d.work.Err() != nil {
-		return false
+		return nil, false
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.running[name] || d.stopping {
-		return false
+	if d.running[name] || d.stopping || d.leaderCtx == nil {
+		return nil, false
 	}
 	d.running[name] = true
 	d.inflight.Add(1)
-	return true
+	return d.leaderCtx, true
 }
 
 func (d *Daemon) release(name string) {
@@ -505,7 +516,7 @@ func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *polici
 		if cur == nil {
 			return nil
 		}
-		if err := d.Store.DeleteToken(ctx, name); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		if err := d.Store.DeleteTokenIf(ctx, name, cur.Version); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
 			return err
 		}
 		d.setPublished(name, nil)
@@ -585,10 +596,23 @@ func (d *Daemon) keepLease(ctx context.Context) {
 		if d.IsLeader() {
 			d.refreshPending(ctx)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(ttl / 3):
+		// Until the next renewal, step down the moment the last one is
+		// too old, even if no renewal has failed yet.
+		next := time.After(ttl / 3)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-next:
+				waiting = false
+			case <-time.After(ttl / 10):
+				d.mu.Lock()
+				last := d.lastRenewed
+				d.mu.Unlock()
+				if d.IsLeader() && RenewalOverdue(last, d.clock(), ttl) {
+					d.loseLease("the last renewal is older than the lease allows", errors.New("no renewal in time"))
+				}
+			}
 		}
 	}
 }
@@ -620,6 +644,13 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
 		d.loseLease("the lease could not be renewed", err)
 		return
 	}
+	if RenewalOverdue(now, d.clock(), ttl) {
+		d.loseLease("the renewal took most of the lease's life", errors.New("a slow Vault"))
+		return
+	}
+	d.mu.Lock()
+	d.lastRenewed = now
+	d.mu.Unlock()
 	d.setLeader(true, d.ID)
 }
 
@@ -637,6 +668,25 @@ func (d *Daemon) setLeader(leader bool, holder string) {
 		if d.Notices != nil {
 			d.Notices.Forget() // another replica may have written the ledgers meanwhile
 		}
+		d.mu.Lock()
+		if d.leaderCancel != nil {
+			d.leaderCancel() // nothing started as leader outlives the lease
+		}
+		if leader {
+			// Start from Vault, not from what was cached when this replica
+			// last led: another leader may have moved state, refusals,
+			// published tokens and ledgers meanwhile.
+			d.runner = &rotation.Runner{Store: d.Store, Config: d.cfg, Cache: &rotation.Cache{}, Checker: d.Checker}
+			d.published = map[string]*vaultstore.Token{}
+			base := d.work
+			if base == nil {
+				base = context.Background()
+			}
+			d.leaderCtx, d.leaderCancel = context.WithCancel(base)
+		} else {
+			d.leaderCtx, d.leaderCancel = nil, nil
+		}
+		d.mu.Unlock()
 		if leader {
 			d.Logger.Info("this replica is now the leader: running checks", "replica", d.ID)
 		} else {

@@ -398,3 +398,30 @@ func TestClockSkewDoesNotMakeTwoLeaders(t *testing.T) {
 		t.Error("the holder lost its lease")
 	}
 }
+
+// Leadership is a context: when another replica takes the lease while a
+// check is in flight, the check is cancelled and writes nothing.
+func TestADeposedLeadersCheckIsCancelledAndWritesNothing(t *testing.T) {
+	t.Parallel() // runs for seconds of real lease time
+	w := newDaemonWorld(t, 2*time.Second, credBlock("slow", "okta-prod", false))
+	w.Emu.AddClient(emulator.Client{ID: "0oa-slow", Secrets: []string{"s"}})
+	w.Emu.InjectFault("0oa-slow", emulator.Fault{Kind: emulator.FaultDelay, Delay: 3 * time.Second})
+	w.Put("slow", "okta-prod", "0oa-slow", "s", credtest.Deadline)
+	ctx := context.Background()
+	a, _ := startDaemon(t, w.Store, w.Cfg, "replica-a")
+	testutil.Eventually(t, 5*time.Second, "a check in flight", func() bool { return w.Emu.Requests("0oa-slow") > 0 })
+
+	// Another replica takes the lease (as after a partition), by check-and-set.
+	cur, err := w.Store.GetLease(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Store.PutLease(ctx, &vaultstore.Lease{Holder: "replica-b", ExpiresAt: time.Now().Add(time.Hour)}, cur.Version); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 5*time.Second, "a steps down", func() bool { return !a.IsLeader() })
+	time.Sleep(4 * time.Second) // longer than the delay: a check still running would have ended and written
+	if st, err := w.Store.GetState(ctx, "slow"); !errors.Is(err, vaultstore.ErrNotFound) {
+		t.Errorf("the deposed leader wrote state/slow: %+v %v", st, err)
+	}
+}

@@ -131,3 +131,11 @@ func Interval(s cron.Schedule, t time.Time) time.Duration {
 func CanTakeLease(cur *vaultstore.Lease, me string, observedAt, now time.Time, ttl time.Duration) bool {
 	return cur == nil || cur.Holder == "" || cur.Holder == me || !now.Before(observedAt.Add(ttl))
 }
+
+// RenewalOverdue reports whether a leader whose last successful renewal
+// was at lastRenewed must stop now, before its lease can lapse: a slow
+// read followed by a slow write can outlast the lease without any
+// renewal failing. The margin is a fifth of the TTL.
+func RenewalOverdue(lastRenewed, now time.Time, ttl time.Duration) bool {
+	return !now.Before(lastRenewed.Add(ttl - ttl/5))
+}

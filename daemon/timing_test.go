@@ -165,3 +165,15 @@ func TestCanTakeLease(t *testing.T) {
 		}
 	}
 }
+
+func TestRenewalOverdue(t *testing.T) {
+	renewed := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ttl := 30 * time.Second
+	for after, want := range map[time.Duration]bool{
+		0: false, 10 * time.Second: false, 23 * time.Second: false, 24 * time.Second: true, time.Hour: true,
+	} {
+		if got := RenewalOverdue(renewed, renewed.Add(after), ttl); got != want {
+			t.Errorf("%v after the last renewal: overdue = %v, want %v", after, got, want)
+		}
+	}
+}

@@ -293,6 +293,12 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
+	if ctx.Err() != nil && !res.Class.IsCredentialFailure() {
+		// Cancelled (a daemon that stopped leading, a stop): what it found
+		// is not recorded; another check will look again. A refusal is
+		// recorded all the same: lockout protection depends on it.
+		return Outcome{Result: res}, cred, fmt.Errorf("the check of %s was cancelled (%w): nothing recorded", name, context.Cause(ctx))
+	}
 	out, err := r.record(ctx, name, res, prev)
 	return out, cred, err
 }

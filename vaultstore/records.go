@@ -198,6 +198,22 @@ func (s *Store) PutToken(ctx context.Context, name string, t *Token, cas int) (i
 	}, cas)
 }
 
+// DeleteTokenIf removes tokens/NAME if its current version is still
+// version, so that a replica that stopped leading cannot delete a token its
+// successor just wrote. KV v2 has no check-and-set on deletion: it re-reads
+// the metadata just before deleting, and refuses with ErrCASConflict.
+func (s *Store) DeleteTokenIf(ctx context.Context, name string, version int) error {
+	m, err := s.readMeta(ctx, KindTokens, name)
+	if err != nil {
+		return err
+	}
+	if m.CurrentVersion != version {
+		return &Error{Op: "delete", Path: s.metaPath(KindTokens, name), Kind: ErrCASConflict,
+			Err: fmt.Errorf("version %d was written after the one to delete (%d)", m.CurrentVersion, version)}
+	}
+	return s.destroy(ctx, KindTokens, name)
+}
+
 // DeleteToken removes tokens/NAME, so that CI reads no token that cannot work.
 func (s *Store) DeleteToken(ctx context.Context, name string) error {
 	return s.destroy(ctx, KindTokens, name)

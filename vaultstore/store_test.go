@@ -341,3 +341,26 @@ func TestOtherRecordsRoundTrip(t *testing.T) {
 		t.Errorf("ledger = %+v, %v", gotL, err)
 	}
 }
+
+func TestDeleteTokenIfRefusesANewerToken(t *testing.T) {
+	env := vaulttest.New(t)
+	store := env.Store(t)
+	ctx := context.Background()
+	tok := &vaultstore.Token{AccessToken: secret.New("t1"), TokenType: "Bearer", ExpiresAt: time.Now().Add(time.Hour)}
+	v1, err := store.PutToken(ctx, "x", tok, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutToken(ctx, "x", tok, v1); err != nil { // a successor's write
+		t.Fatal(err)
+	}
+	if err := store.DeleteTokenIf(ctx, "x", v1); !errors.Is(err, vaultstore.ErrCASConflict) {
+		t.Fatalf("deleting an older version: %v, want a conflict", err)
+	}
+	if _, err := store.GetToken(ctx, "x"); err != nil {
+		t.Errorf("the newer token must survive: %v", err)
+	}
+	if err := store.DeleteTokenIf(ctx, "x", v1+1); err != nil {
+		t.Errorf("deleting the current version: %v", err)
+	}
+}
