@@ -16,6 +16,10 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
+// MarkTimeout bounds marking sent notices in the ledger, apart from the
+// deadline of the check that sent them.
+const MarkTimeout = 10 * time.Second
+
 // LedgerKeep is how many entries ledger/NAME keeps.
 const LedgerKeep = 100
 
@@ -206,6 +210,11 @@ func (n *Notifications) send(ctx context.Context, channels map[string]notify.Not
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
 		}
 	}
+	// What was sent is marked on a deadline of its own: a channel slow
+	// enough to outlast the check must not leave a sent notice unmarked,
+	// to be sent again as a duplicate.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), MarkTimeout)
+	defer cancel()
 	for attempt := 0; attempt < 3; attempt++ {
 		l, err := n.ledger(ctx, name)
 		if err != nil {

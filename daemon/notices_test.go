@@ -245,3 +245,41 @@ func TestTwoReplicasSendEachNoticeOnce(t *testing.T) {
 		t.Errorf("pages: %v, want one", oncall.keys())
 	}
 }
+
+// slowChannel delivers, but only after the check that sent it has run out
+// of time: it cancels the caller's context as it returns.
+type slowChannel struct {
+	inbox
+	cancel context.CancelFunc
+}
+
+func (s *slowChannel) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	retry, err := s.inbox.Notify(ctx, n)
+	s.cancel()
+	return retry, err
+}
+
+// Marking a sent notice has a deadline of its own: a channel slow enough
+// to outlast the check still leaves the notice marked, so it is not sent
+// again as a duplicate.
+func TestASentNoticeIsMarkedEvenWhenTheCheckRanOutOfTime(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	deadline := credtest.Deadline
+	now := deadline.Add(-13 * 24 * time.Hour)
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	security := &slowChannel{cancel: cancel}
+	eng := &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", SendTimeout: time.Second,
+		Channels: map[string]notify.Notifier{"security": security, "oncall": &inbox{}}}
+	_ = eng.Tick(ctx, f, now)
+	if got := security.keys(); len(got) != 1 {
+		t.Fatalf("sent: %v", got)
+	}
+	if err := eng.Tick(context.Background(), f, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := security.keys(); len(got) != 1 {
+		t.Errorf("the notice went out again: %v", got)
+	}
+}
