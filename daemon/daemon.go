@@ -42,10 +42,11 @@ const ShutdownGrace = 10 * time.Second
 const LeaseReleaseTimeout = 5 * time.Second
 
 // StopTimeout is the longest Run takes to return once its context ends:
-// the grace period, then a cancelled check's state write (which has a
-// deadline of its own, rotation.RecordTimeout), then releasing the lease. A service
-// manager's stop timeout must be longer (deploy/ tests that it is).
-const StopTimeout = ShutdownGrace + rotation.RecordTimeout + LeaseReleaseTimeout
+// the grace period, then a cancelled check's state write and its notices'
+// marks (each on a deadline of its own: RecordTimeout, MarkTimeout), then
+// releasing the lease. A service manager's stop timeout must be longer
+// (deploy/ tests that it is).
+const StopTimeout = ShutdownGrace + rotation.RecordTimeout + MarkTimeout + LeaseReleaseTimeout
 
 // Daemon checks every credential on its schedule, publishes tokens for CI
 // and keeps the leader lease, so that of several replicas sharing one
