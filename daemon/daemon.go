@@ -71,6 +71,8 @@ type Daemon struct {
 	timers    map[string]*time.Timer       // token renewals
 	running   map[string]bool
 	pending   map[string]bool // credentials with a staged pair, refreshed with the lease
+	// budgets are the providers' request budgets.
+	budgets Budgets
 	// rotationErrs is each automated rotation's last failure, announced once.
 	rotationErrs map[string]string
 	// lastRenewed is when (by Clock) this replica's last renewal was read.
@@ -323,12 +325,6 @@ func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran
 		return
 	}
 	defer d.release(name)
-	select {
-	case d.sem <- struct{}{}:
-		defer func() { <-d.sem }()
-	case <-d.work.Done():
-		return
-	}
 	if st := snap.runner.Cache.State(name); st != nil && !renewal {
 		if nb := NotBefore(*st); time.Now().Before(nb) {
 			d.Logger.Debug("check skipped: backing off", "credential", name, "until", dates.FormatTime(nb), "class", st.LastClass)
@@ -338,6 +334,19 @@ func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran
 	if d.takeFirstCheck(name) && !renewal && d.recentlyChecked(d.work, name, decl) {
 		return
 	}
+	// The provider's budget first, then a slot: a check waiting for one
+	// provider never holds a slot another provider's checks could use. The
+	// wait is outside the check's deadline: waiting is not failing.
+	budget := d.budgetFor(snap.cfg, decl)
+	if budget != nil && budget.Wait(leading, requestsPerCheck(snap.cfg, decl)) != nil {
+		return
+	}
+	select {
+	case d.sem <- struct{}{}:
+		defer func() { <-d.sem }()
+	case <-leading.Done():
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
@@ -345,6 +354,9 @@ func (d *Daemon) runCheck(name string, renewal bool) (res oauthcheck.Result, ran
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
 		return
+	}
+	if budget != nil {
+		budget.Observe(out.Result, time.Now())
 	}
 	res, ran = out.Result, true
 	d.report(ctx, out.Result, out.State)
@@ -404,6 +416,31 @@ func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *polic
 	if err := d.Notices.Announce(ctx, targets, nt); err != nil {
 		d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
 	}
+}
+
+// budgetFor is the request budget of the credential's provider.
+func (d *Daemon) budgetFor(cfg *policies.Config, decl *policies.Credential) *Budget {
+	p, ok := cfg.Provider(decl.Provider)
+	if !ok {
+		return nil // misconfigured: the check sends nothing
+	}
+	return d.budgets.For(p)
+}
+
+// requestsPerCheck is how many requests one check of decl sends: the token
+// request, and the probe when the provider has one (a user grant: the
+// probe alone).
+func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
+	p, ok := cfg.Provider(decl.Provider)
+	switch {
+	case !ok:
+		return 0
+	case decl.Grant == policies.GrantAuthorizationCode:
+		return 1
+	case p.Probe != nil:
+		return 2
+	}
+	return 1
 }
 
 // takeFirstCheck reports whether this is name's first check since it was
@@ -474,6 +511,11 @@ func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name 
 	d.mu.Unlock()
 	if !staged {
 		return
+	}
+	if decl, ok := runner.Config.Credential(name); ok {
+		if b := d.budgetFor(runner.Config, decl); b != nil && b.Wait(ctx, 1) != nil {
+			return
+		}
 	}
 	pr, err := runner.CheckPending(ctx, name)
 	switch {

@@ -19,6 +19,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -423,5 +424,57 @@ func TestADeposedLeadersCheckIsCancelledAndWritesNothing(t *testing.T) {
 	time.Sleep(4 * time.Second) // longer than the delay: a check still running would have ended and written
 	if st, err := w.Store.GetState(ctx, "slow"); !errors.Is(err, vaultstore.ErrNotFound) {
 		t.Errorf("the deposed leader wrote state/slow: %+v %v", st, err)
+	}
+}
+
+// A provider limited to 20 requests a second, with 40 credentials due at
+// once: the budget (15/s) keeps every request under the limit, every
+// credential is checked, and another provider's checks do not wait behind
+// it.
+func TestProviderBudgetsKeepUnderTheRateLimit(t *testing.T) {
+	t.Parallel() // runs for seconds of real time
+	hcl := "provider \"okta-limited\" {\n  token_url = \"EMULATOR_URL/oauth2/" + emulator.AuthServerStage + "/v1/token\"\n  auth_style = \"header\"\n  requests_per_second = 15\n}\n"
+	for i := 0; i < 40; i++ {
+		hcl += fmt.Sprintf("credential \"okta-%02d\" {\n  provider = \"okta-limited\"\n}\n", i)
+	}
+	for i := 0; i < 8; i++ {
+		hcl += fmt.Sprintf("credential \"dmp-%02d\" {\n  provider = \"doorkeeper\"\n}\n", i)
+	}
+	w := credtest.NewWorld(t, func(url string) string { return strings.ReplaceAll(hcl, "EMULATOR_URL", url) }, func(o *emulator.Options) { o.OktaRequestsPerSecond = 20; o.Now = time.Now })
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("okta-%02d", i)
+		w.Emu.AddClient(emulator.Client{ID: "0oa-" + name, Secrets: []string{"s"}})
+		w.Put(name, "okta-limited", "0oa-"+name, "s", credtest.Deadline)
+	}
+	w.Emu.AddClient(emulator.Client{ID: "dmp", Secrets: []string{"s"}, Scopes: []string{"public", "read_dmps"}})
+	for i := 0; i < 8; i++ {
+		w.Put(fmt.Sprintf("dmp-%02d", i), "doorkeeper", "dmp", "s", credtest.Deadline)
+	}
+	d := daemon.NewDaemon(w.Store, w.Cfg, nil, nil, "replica-a")
+	start := time.Now()
+	results, err := d.RunOnce(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if len(results) != 48 {
+		t.Fatalf("%d of 48 credentials checked", len(results))
+	}
+	for _, r := range results {
+		if r.Class != oauthcheck.ClassOK {
+			t.Errorf("%s: %s %s", r.Name, r.Class, r.Detail)
+		}
+	}
+	if n := w.Emu.RateLimited(); n != 0 {
+		t.Errorf("%d requests went over the provider's rate limit", n)
+	}
+	if took < time.Second {
+		t.Errorf("40 requests at 15 a second took %v: the budget did not pace them", took)
+	}
+	for i := 0; i < 8; i++ {
+		st, err := w.Store.GetState(context.Background(), fmt.Sprintf("dmp-%02d", i))
+		if err != nil || st.LastCheck.Sub(start) > took/2 {
+			t.Errorf("dmp-%02d waited behind the other provider: checked %v after start, of %v", i, st.LastCheck.Sub(start), took)
+		}
 	}
 }

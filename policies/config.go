@@ -253,7 +253,7 @@ var authSchemas = map[string]*hcl.BodySchema{
 
 var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
-		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}},
+		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}, {Name: "requests_per_second"}},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}},
 }
 
@@ -406,6 +406,18 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["authorize_url"], &p.AuthorizeURL)...)
 	diags = append(diags, optBool(content.Attributes["pkce"], &p.PKCE)...)
 	diags = append(diags, optBool(content.Attributes["insecure_http"], &p.InsecureHTTP)...)
+	if a := content.Attributes["requests_per_second"]; a != nil {
+		v, d := attrValue(a, cty.Number)
+		diags = append(diags, d...)
+		if v != cty.NilVal {
+			f, _ := v.AsBigFloat().Float64()
+			if f < 0.01 || f > 10000 {
+				diags = append(diags, errAt(a.Expr.Range(), "Invalid requests_per_second", "requests_per_second is %g; it must be from 0.01 to 10000.", f))
+			} else {
+				p.RequestsPerSecond = f
+			}
+		}
+	}
 	if p.timeoutRange == nil {
 		p.timeoutRange = b.DefRange.Ptr()
 	}

@@ -18,6 +18,11 @@ const (
 	AuthStyleBody = string(oauthcheck.AuthStyleBody)
 )
 
+// DefaultRequestsPerSecond is a provider's request budget when it sets
+// none, presets included: conservative beside Okta's org-wide limits for
+// client_credentials token requests and DMPTool's API.
+const DefaultRequestsPerSecond = 10
+
 // DefaultProviderTimeout bounds one token request when a provider sets none.
 const DefaultProviderTimeout = oauthcheck.DefaultTimeout
 
@@ -41,6 +46,9 @@ type Provider struct {
 	MaxTokenTTL time.Duration
 	// InsecureHTTP allows plain http URLs on hosts other than loopback.
 	InsecureHTTP bool
+	// RequestsPerSecond is the provider's request budget: the daemon's
+	// checks, probes and renewals of its credentials share it.
+	RequestsPerSecond float64
 	// TokenLifetime is how long the provider's tokens are known to live
 	// (presets only; zero when unknown). validate warns when a
 	// publish_token's renew_before is not shorter.

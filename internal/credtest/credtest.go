@@ -44,11 +44,16 @@ type World struct {
 }
 
 // NewWorld makes a World; extraHCL, when not nil, adds configuration
-// (it is given the emulator's URL).
-func NewWorld(t *testing.T, extraHCL func(emulatorURL string) string) *World {
+// (it is given the emulator's URL). opts, when given, adjust the
+// emulator's options.
+func NewWorld(t *testing.T, extraHCL func(emulatorURL string) string, opts ...func(*emulator.Options)) *World {
 	t.Helper()
 	w := &World{T: t, Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	w.Emu = emulator.New(emulator.Options{LockoutAfter: 3, APIToken: OktaAPIToken, Now: func() time.Time { return w.Now }})
+	eo := emulator.Options{LockoutAfter: 3, APIToken: OktaAPIToken, Now: func() time.Time { return w.Now }}
+	for _, f := range opts {
+		f(&eo)
+	}
+	w.Emu = emulator.New(eo)
 	srv := httptest.NewServer(w.Emu)
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL

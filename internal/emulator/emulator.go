@@ -130,6 +130,9 @@ type Options struct {
 	NoticeLog io.Writer
 	// APIToken is the Okta API token (SSWS) the client secrets API accepts.
 	APIToken string
+	// OktaRequestsPerSecond, when set, is the org's rate limit on its token
+	// endpoints: requests above it in a second get 429 with X-Rate-Limit-*.
+	OktaRequestsPerSecond int
 }
 
 // Server is the emulator. Its zero value is not usable; call New.
@@ -147,6 +150,9 @@ type Server struct {
 	tokens      map[string]issued
 	codes       map[string]*authCode
 	appSecrets  map[string][]*appSecret // Okta's secret objects, by client ID
+	rateSecond  int64                   // the second rateCount counts
+	rateCount   int
+	rateLimited int // 429s answered for OktaRequestsPerSecond
 }
 
 // authCode is an authorization code awaiting exchange.
@@ -258,6 +264,31 @@ func (s *Server) Lock(clientID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lockedUntil[clientID] = s.opts.Now().Add(s.opts.LockoutFor)
+}
+
+// RateLimited is how many token requests OktaRequestsPerSecond refused.
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rateLimited
+}
+
+// overOktaRate counts a token request against OktaRequestsPerSecond and
+// reports whether it is over; the caller holds s.mu.
+func (s *Server) overOktaRate() bool {
+	if s.opts.OktaRequestsPerSecond <= 0 {
+		return false
+	}
+	now := s.opts.Now().Unix()
+	if now != s.rateSecond {
+		s.rateSecond, s.rateCount = now, 0
+	}
+	s.rateCount++
+	if s.rateCount > s.opts.OktaRequestsPerSecond {
+		s.rateLimited++
+		return true
+	}
+	return false
 }
 
 // RevokeAll revokes every token issued to clientID.
@@ -404,6 +435,13 @@ func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.note(tr); ok && s.applyFault(w, r, f) {
+		return
+	}
+	s.mu.Lock()
+	over := s.overOktaRate()
+	s.mu.Unlock()
+	if over {
+		s.applyFault(w, r, Fault{Kind: FaultRateLimit, ResetIn: time.Second})
 		return
 	}
 	if tr.method != "basic" {

@@ -1,0 +1,92 @@
+package daemon
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
+)
+
+// Budget is one provider's request budget, because the binding limit of
+// this product is the provider's rate limit, not its CPU: a token bucket
+// at the provider's requests_per_second that its checks, probes, renewals
+// and staged-pair checks share. It adapts to what the provider says: when
+// X-Rate-Limit-Remaining falls below a tenth of X-Rate-Limit-Limit, and
+// after a 429, the provider's requests wait for its reset (at most
+// oauthcheck.MaxRetryAfter). Waiting work is queued, never dropped.
+type Budget struct {
+	limiter *rate.Limiter
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+}
+
+// Wait blocks until n requests may go to the provider, or ctx ends.
+func (b *Budget) Wait(ctx context.Context, n int) error {
+	b.mu.Lock()
+	until := b.pausedUntil
+	b.mu.Unlock()
+	if d := time.Until(until); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return b.limiter.WaitN(ctx, min(n, b.limiter.Burst()))
+}
+
+// Observe learns from a check's answer: a 429, or a rate limit nearly
+// spent, pauses the provider until its reset.
+func (b *Budget) Observe(res oauthcheck.Result, now time.Time) {
+	var until time.Time
+	rl := res.RateLimit
+	switch {
+	case res.Class == oauthcheck.ClassRateLimited:
+		until = res.RetryAt
+		if until.IsZero() {
+			until = now.Add(time.Minute)
+		}
+	case rl.Seen && rl.Limit > 0 && rl.Remaining*10 < rl.Limit && !rl.Reset.IsZero():
+		until = rl.Reset
+	}
+	if limit := now.Add(oauthcheck.MaxRetryAfter); until.After(limit) {
+		until = limit
+	}
+	b.mu.Lock()
+	if until.After(b.pausedUntil) {
+		b.pausedUntil = until
+	}
+	b.mu.Unlock()
+}
+
+// Budgets are the budgets of every provider, made on first use.
+type Budgets struct {
+	mu sync.Mutex
+	by map[string]*Budget
+}
+
+// For is provider p's budget.
+func (bs *Budgets) For(p *policies.Provider) *Budget {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	if bs.by == nil {
+		bs.by = map[string]*Budget{}
+	}
+	rps := p.RequestsPerSecond
+	if rps <= 0 {
+		rps = policies.DefaultRequestsPerSecond
+	}
+	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) {
+		return b
+	}
+	b := &Budget{limiter: rate.NewLimiter(rate.Limit(rps), max(1, int(rps)))}
+	bs.by[p.Name] = b
+	return b
+}
