@@ -86,7 +86,9 @@ func (bs *Budgets) For(p *policies.Provider) *Budget {
 	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) {
 		return b
 	}
-	b := &Budget{limiter: rate.NewLimiter(rate.Limit(rps), max(1, int(rps)))}
+	// A small burst: in any one second at most rps plus a quarter of it go
+	// out, so a provider's per-second limit set at 1.25x the budget holds.
+	b := &Budget{limiter: rate.NewLimiter(rate.Limit(rps), max(2, int(rps/4)))}
 	bs.by[p.Name] = b
 	return b
 }
