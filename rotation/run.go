@@ -155,6 +155,19 @@ func (c *Cache) rememberRefusal(name string, ref Refusal) {
 	c.refusals[name] = ref
 }
 
+// ForgetVault drops what was read from Vault (credentials and state), so
+// that the next checks read Vault afresh, as a replica that becomes leader
+// must. It keeps the refusals: those are what providers answered, and
+// lockout protection depends on them until Vault has them too.
+func (c *Cache) ForgetVault() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.creds, c.state = nil, nil
+}
+
 func (c *Cache) forgetRefusal(name string) {
 	if c == nil {
 		return

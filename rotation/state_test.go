@@ -78,3 +78,20 @@ func TestFirstOutageLeavesValidUnknown(t *testing.T) {
 		}
 	}
 }
+
+// A replica that becomes leader forgets what it read from Vault, but not
+// what providers refused: until Vault holds a refusal, memory is all that
+// stops a refused version being sent again.
+func TestForgetVaultKeepsRefusals(t *testing.T) {
+	var c Cache
+	c.putState("x", &vaultstore.State{LastClass: "ok"})
+	c.putCredential(&vaultstore.Credential{Name: "x", Version: 3})
+	c.rememberRefusal("x", Refusal{Version: 3, Class: oauthcheck.ClassInvalidGrant})
+	c.ForgetVault()
+	if c.State("x") != nil || c.credential("x", 3) != nil {
+		t.Error("what was read from Vault should be forgotten")
+	}
+	if ref, ok := c.refusal("x", 3); !ok || ref.Class != oauthcheck.ClassInvalidGrant {
+		t.Error("the refusal must be kept")
+	}
+}
