@@ -272,10 +272,7 @@ func parseRotConfig(t *testing.T) *policies.Config {
 // takes it, on the credential's schedule, as far as the overlap.
 func TestDaemonRunsAnAutomatedRotation(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	tokenFile := filepath.Join(t.TempDir(), "okta-api-token")
-	if err := os.WriteFile(tokenFile, []byte(credtest.OktaAPIToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := oktaTokenFile(t)
 	w := newDaemonWorld(t, 30*time.Second, fmt.Sprintf(`credential "svc" {
   provider = "okta-stage"
   check    = "@every 10s"
@@ -304,10 +301,7 @@ func TestDaemonRunsAnAutomatedRotation(t *testing.T) {
 // the credential's channels once, not at every check, and changes nothing.
 func TestDaemonAnnouncesAStoppedRotationOnce(t *testing.T) {
 	t.Parallel() // runs for seconds of real schedule time
-	tokenFile := filepath.Join(t.TempDir(), "okta-api-token")
-	if err := os.WriteFile(tokenFile, []byte(credtest.OktaAPIToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := oktaTokenFile(t)
 	w := newDaemonWorld(t, 30*time.Second, fmt.Sprintf(`notifier "webhook" "security" {
   url = "http://127.0.0.1:1/unused"
 }
@@ -477,4 +471,14 @@ func TestProviderBudgetsKeepUnderTheRateLimit(t *testing.T) {
 			t.Errorf("dmp-%02d waited behind the other provider: checked %v after start, of %v", i, st.LastCheck.Sub(start), took)
 		}
 	}
+}
+
+// oktaTokenFile holds the API token the emulator's Okta API accepts.
+func oktaTokenFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "okta-api-token")
+	if err := os.WriteFile(path, []byte(credtest.OktaAPIToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -207,7 +207,7 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 		return "proved the new secret with a token request", time.Time{}, nil
 	case StepProven:
 		rep, err := r.Promote(ctx, name, PromoteOptions{})
-		if err != nil && !isNothingStaged(err) {
+		if err != nil && !errors.Is(err, errNothingStaged) {
 			return "", time.Time{}, err
 		}
 		rot.Step, rot.PromotedAt = StepPromoted, r.now()
@@ -315,10 +315,6 @@ func ignoreGone(err error) error {
 		return nil
 	}
 	return err
-}
-
-func isNothingStaged(err error) bool {
-	return err != nil && errors.Is(err, errNothingStaged)
 }
 
 // dryRun says what the steps after step would do.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -140,9 +141,9 @@ func (o *OktaSecrets) do(ctx context.Context, method, path string, body []byte, 
 	}
 	resp, err := oauthcheck.NewHTTPClient(o.Transport).Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
+		var ue *url.Error // its text carries the URL; keep the host only
 		if errors.As(err, &ue) {
-			err = ue.Unwrap()
+			err = ue.Err
 		}
 		return fmt.Errorf("okta at %s is unreachable: %w", req.URL.Host, err)
 	}
