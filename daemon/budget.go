@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -17,7 +16,9 @@ import (
 // and staged-pair checks share. It adapts to what the provider says: when
 // X-Rate-Limit-Remaining falls below a tenth of X-Rate-Limit-Limit, and
 // after a 429, the provider's requests wait for its reset (at most
-// oauthcheck.MaxRetryAfter). Waiting work is queued, never dropped.
+// oauthcheck.MaxRetryAfter). It takes the time it is asked at, never the
+// wall clock's: the run loop queues the work that must wait, never drops
+// it.
 type Budget struct {
 	limiter *rate.Limiter
 
@@ -25,21 +26,24 @@ type Budget struct {
 	pausedUntil time.Time
 }
 
-// Wait blocks until n requests may go to the provider, or ctx ends.
-func (b *Budget) Wait(ctx context.Context, n int) error {
+// Reserve takes n requests' worth of the budget at now and returns how
+// long the caller must wait before sending them: zero to send now. A
+// provider paused by its rate limit gives the time left of the pause and
+// takes nothing (reserved is false); otherwise the requests are taken,
+// and the wait is their place in the bucket's queue. held says the caller
+// reserved already and waited its turn: only a pause holds it back.
+func (b *Budget) Reserve(now time.Time, n int, held bool) (wait time.Duration, reserved bool) {
 	b.mu.Lock()
 	until := b.pausedUntil
 	b.mu.Unlock()
-	if d := time.Until(until); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	if now.Before(until) {
+		return until.Sub(now), false
 	}
-	return b.limiter.WaitN(ctx, min(n, b.limiter.Burst()))
+	if held {
+		return 0, true
+	}
+	r := b.limiter.ReserveN(now, min(n, b.limiter.Burst()))
+	return r.DelayFrom(now), true
 }
 
 // Observe learns from a check's answer: a 429, or a rate limit nearly

@@ -95,27 +95,6 @@ func Spread(s cron.Schedule, offset time.Duration) cron.Schedule {
 	return spread{base: s, offset: offset}
 }
 
-// startingAt is a schedule whose first run is brought forward.
-type startingAt struct {
-	base  cron.Schedule
-	first time.Time
-}
-
-func (s startingAt) Next(t time.Time) time.Time {
-	next := s.base.Next(t)
-	if t.Before(s.first) && s.first.Before(next) {
-		return s.first
-	}
-	return next
-}
-
-// StartingAt returns s with its first run at first, when first comes
-// before s's own: a credential the daemon has not checked for an interval
-// is checked soon after start, not an interval later.
-func StartingAt(s cron.Schedule, first time.Time) cron.Schedule {
-	return startingAt{base: s, first: first}
-}
-
 // Interval estimates a schedule's period from the time after t.
 func Interval(s cron.Schedule, t time.Time) time.Duration {
 	first := s.Next(t)

@@ -128,16 +128,18 @@ func TestEverySchedulesSpread(t *testing.T) {
 	}
 }
 
-func TestStartingAtBringsTheFirstRunForward(t *testing.T) {
+// A credential's first check after a start comes within
+// first_check_within, at its name's place in that window, unless its own
+// schedule comes sooner.
+func TestFirstCheckAtComesWithinTheWindow(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	hourly := Spread(cron.Every(time.Hour), Offset("x", time.Hour))
-	first := now.Add(Offset("x", time.Minute))
-	s := StartingAt(hourly, first)
-	if got := s.Next(now); !got.Equal(first) {
-		t.Errorf("first run %v, want %v", got, first)
+	if got, want := FirstCheckAt(hourly, "x", time.Minute, now), now.Add(Offset("x", time.Minute)); !got.Equal(want) || !got.Before(now.Add(time.Minute)) {
+		t.Errorf("first check %v, want %v (within a minute)", got, want)
 	}
-	if got := s.Next(first); !got.Equal(hourly.Next(first)) {
-		t.Errorf("then the schedule: %v, want %v", got, hourly.Next(first))
+	everySecond := cron.Every(time.Second)
+	if got := FirstCheckAt(everySecond, "x", time.Minute, now); !got.Equal(everySecond.Next(now)) {
+		t.Errorf("a schedule that comes sooner: %v, want %v", got, everySecond.Next(now))
 	}
 }
 

@@ -1,0 +1,257 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// runJob runs one job the loop started, under the leader's context, and
+// reports what came of it.
+func (d *Daemon) runJob(leading context.Context, it item) jobDone {
+	done := jobDone{it: &it}
+	snap := d.snapshot()
+	decl, ok := snap.cfg.Credential(it.name)
+	if !ok {
+		return done
+	}
+	if it.kind == jobFirst {
+		done.due = !d.recentlyChecked(leading, it.name, decl)
+		return done
+	}
+	done.res, done.renewAt, done.ran = d.check(leading, snap, decl, it.kind == jobRenewal)
+	return done
+}
+
+// check checks one credential and does what follows from the result:
+// report it, publish or remove its token, send the notices due, check a
+// staged pair and take an automated rotation a step further. It returns
+// the result, when the published token is next due for renewal, and
+// whether the check ran (a Vault error stops it).
+func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (oauthcheck.Result, time.Time, bool) {
+	name := decl.Name
+	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
+	defer cancel()
+	out, err := snap.runner.Check(ctx, name, false)
+	if err != nil {
+		d.Logger.Error("check failed", "credential", name, "error", err)
+		return oauthcheck.Result{}, time.Time{}, false
+	}
+	if b := d.budgetFor(snap.cfg, decl); b != nil {
+		b.Observe(out.Result, d.now())
+	}
+	d.report(ctx, out.Result, out.State)
+	var renewAt time.Time
+	if decl.PublishToken != nil {
+		if renewAt, err = d.publish(ctx, snap.cfg, decl, out.Result); err != nil {
+			d.Logger.Error("token not published", "credential", name, "error", err)
+		}
+	}
+	if d.Notices != nil {
+		res := out.Result
+		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State}
+		if err := d.Notices.TickUnder(ctx, snap.notices, facts, d.now()); err != nil {
+			d.Logger.Error("notices", "credential", name, "error", err)
+		}
+	}
+	if !renewal {
+		d.checkStaged(ctx, snap.runner, name)
+		if decl.AutoRotate != nil {
+			d.advanceRotation(ctx, snap, decl)
+		}
+	}
+	return out.Result, renewAt, true
+}
+
+// checkStaged checks the pair staged for name, when there is one (the
+// loop took the provider's budget for it with the check's).
+func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name string) {
+	if !d.hasStaged(name) {
+		return
+	}
+	pr, err := runner.CheckPending(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		d.mu.Lock()
+		delete(d.pending, name)
+		d.mu.Unlock()
+	case err != nil:
+		d.Logger.Error("staged pair not checked", "credential", name, "error", err)
+	default:
+		d.Logger.Info("staged pair checked", "credential", name, "class", string(pr.Class), "not_sent", pr.NotSent, "detail", pr.Detail)
+	}
+}
+
+// advanceRotation runs a credential's automated rotation as far as it can
+// go now: from start_before its deadline, step by step, on the credential's
+// schedule. A step that fails is reported to the credential's channels
+// with the step and the provider's answer; the old secret still works.
+func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *policies.Credential) {
+	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport})
+	if rep != nil {
+		for _, did := range rep.Did {
+			d.Logger.Info("automated rotation", "credential", decl.Name, "step", rep.Step, "did", did)
+		}
+	}
+	d.mu.Lock()
+	if d.rotationErrs == nil {
+		d.rotationErrs = map[string]string{}
+	}
+	prev := d.rotationErrs[decl.Name]
+	if err == nil {
+		delete(d.rotationErrs, decl.Name)
+	} else {
+		d.rotationErrs[decl.Name] = err.Error()
+	}
+	d.mu.Unlock()
+	if err == nil {
+		return
+	}
+	d.Logger.Error("automated rotation stopped", "credential", decl.Name, "error", err)
+	targets := append(append([]string{}, decl.Notify...), decl.Page...)
+	if d.Notices == nil || len(targets) == 0 || prev == err.Error() {
+		return // told once per failure, not at every check
+	}
+	nt := notify.Notice{Key: "rotation_failed/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
+		Provider: decl.Provider, Summary: err.Error(), Action: "fix what the summary names, then run credkeeper rotate auto " + decl.Name + " to resume.", At: d.now()}
+	if err := d.Notices.Announce(ctx, targets, nt); err != nil {
+		d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
+	}
+}
+
+// budgetFor is the request budget of the credential's provider.
+func (d *Daemon) budgetFor(cfg *policies.Config, decl *policies.Credential) *Budget {
+	p, ok := cfg.Provider(decl.Provider)
+	if !ok {
+		return nil // misconfigured: the check sends nothing
+	}
+	return d.budgets.For(p)
+}
+
+// requestsPerCheck is how many requests one check of decl sends: the token
+// request, and the probe when the provider has one (a user grant: the
+// probe alone).
+func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
+	p, ok := cfg.Provider(decl.Provider)
+	switch {
+	case !ok:
+		return 0
+	case decl.Grant == policies.GrantAuthorizationCode:
+		return 1
+	case p.Probe != nil:
+		return 2
+	}
+	return 1
+}
+
+// recentlyChecked reports whether name's last check, as Vault records it,
+// is younger than its interval: then its first check after a start waits
+// for its schedule.
+func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) bool {
+	st, err := d.Store.GetState(ctx, name)
+	if err != nil || st.LastCheck.IsZero() {
+		return false
+	}
+	now := d.now()
+	if now.Sub(st.LastCheck) < Interval(decl.Schedule, now) {
+		d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
+		return true
+	}
+	return false
+}
+
+// report tells the observer and the log what a check found.
+func (d *Daemon) report(ctx context.Context, res oauthcheck.Result, st vaultstore.State) {
+	d.Observer.CheckDone(res, st.LastSuccess)
+	level := slog.LevelInfo
+	if res.Class != oauthcheck.ClassOK {
+		level = slog.LevelWarn
+	}
+	d.Logger.Log(ctx, level, "check", "credential", res.Name, "environment", res.Environment, "class", string(res.Class),
+		"status", res.Status, "latency_ms", res.Latency.Milliseconds(), "not_sent", res.NotSent, "detail", res.Detail)
+}
+
+// publish keeps tokens/NAME live: it writes the check's fresh token when
+// the published one is missing or due for renewal, and deletes the
+// published token when the credential failed, so CI never reads a token
+// that cannot work. It returns when the token it published is due for
+// renewal (zero when it published none).
+func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *policies.Credential, res oauthcheck.Result) (time.Time, error) {
+	name := decl.Name
+	cur, err := d.publishedToken(ctx, name)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := d.now()
+	switch {
+	case res.Class.IsCredentialFailure():
+		if cur == nil {
+			return time.Time{}, nil
+		}
+		if err := d.Store.DeleteTokenIf(ctx, name, cur.Version); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+			return time.Time{}, err
+		}
+		d.setPublished(name, nil)
+		d.Observer.TokenPublished(name, time.Time{})
+		d.Logger.Warn("published token removed: the credential failed", "credential", name, "class", string(res.Class))
+		return time.Time{}, nil
+	case res.Class != oauthcheck.ClassOK || res.AccessToken.IsZero():
+		return time.Time{}, nil // not the credential's fault: the published token may still work
+	}
+	if cur != nil {
+		if at := RenewAt(cur.IssuedAt, cur.ExpiresAt, decl.PublishToken.RenewBefore); now.Before(at) {
+			return at, nil
+		}
+	}
+	var maxTTL time.Duration
+	if p, ok := cfg.Provider(res.Provider); ok {
+		maxTTL = p.MaxTokenTTL
+	}
+	tok, err := rotation.PublishToken(ctx, d.Store, res, cur, maxTTL)
+	if err != nil {
+		d.setPublished(name, nil) // re-read next time
+		return time.Time{}, err
+	}
+	d.setPublished(name, tok)
+	d.Observer.TokenPublished(name, tok.ExpiresAt)
+	d.Logger.Info("token published", "credential", name, "expires_at", dates.FormatTime(tok.ExpiresAt))
+	return RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore), nil
+}
+
+func (d *Daemon) publishedToken(ctx context.Context, name string) (*vaultstore.Token, error) {
+	d.mu.Lock()
+	tok, known := d.published[name]
+	d.mu.Unlock()
+	if known {
+		return tok, nil
+	}
+	tok, err := d.Store.GetToken(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		tok = nil
+	case errors.Is(err, vaultstore.ErrMalformed) && tok != nil:
+		// Replace it on the next write.
+	case err != nil:
+		return nil, err
+	}
+	d.setPublished(name, tok)
+	return tok, nil
+}
+
+func (d *Daemon) setPublished(name string, tok *vaultstore.Token) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if tok == nil {
+		delete(d.published, name)
+		return
+	}
+	d.published[name] = tok
+}

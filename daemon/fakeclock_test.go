@@ -1,0 +1,144 @@
+package daemon_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// simStart is when the daemon tests' fake clock starts.
+var simStart = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+// fakeTime drives daemons on one fake clock: it advances the clock only
+// when every daemon's run loop is idle, and stops at every moment one of
+// them wakes, so that each sees every moment it asked for.
+type fakeTime struct {
+	t  testing.TB
+	fc *clockwork.FakeClock
+
+	mu      sync.Mutex
+	daemons map[*daemon.Daemon]bool
+}
+
+func newFakeTime(t testing.TB) *fakeTime {
+	return &fakeTime{t: t, fc: clockwork.NewFakeClockAt(simStart), daemons: map[*daemon.Daemon]bool{}}
+}
+
+func (f *fakeTime) Now() time.Time { return f.fc.Now() }
+
+// start runs a daemon on the fake clock until the test ends or stop is
+// called; stop returns once Run has.
+func (f *fakeTime) start(store *vaultstore.Store, cfg *policies.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
+	f.t.Helper()
+	d := daemon.NewDaemon(store, cfg, nil, nil, id)
+	d.Clock = f.fc
+	for _, s := range setup {
+		s(d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	f.mu.Lock()
+	f.daemons[d] = true
+	f.mu.Unlock()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.daemons, d)
+			f.mu.Unlock()
+			cancel()
+			<-done
+		})
+	}
+	f.t.Cleanup(stop)
+	return d, stop
+}
+
+// settle waits until every daemon is idle, and returns the earliest time
+// one of them will wake.
+func (f *fakeTime) settle() time.Time {
+	f.t.Helper()
+	f.mu.Lock()
+	ds := make([]*daemon.Daemon, 0, len(f.daemons))
+	for d := range f.daemons {
+		ds = append(ds, d)
+	}
+	f.mu.Unlock()
+	next := f.fc.Now().Add(365 * 24 * time.Hour)
+	for _, d := range ds {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		in, err := d.WaitIdle(ctx)
+		cancel()
+		if err != nil {
+			f.t.Fatalf("daemon %s never became idle: %v", d.ID, err)
+		}
+		if wake := f.fc.Now().Add(in); wake.Before(next) {
+			next = wake
+		}
+	}
+	return next
+}
+
+// advance moves the clock forward by dur, through every moment a daemon
+// wakes, and returns once they are idle again.
+func (f *fakeTime) advance(dur time.Duration) {
+	f.t.Helper()
+	f.advanceTo(f.fc.Now().Add(dur))
+}
+
+func (f *fakeTime) advanceTo(end time.Time) {
+	f.t.Helper()
+	for {
+		next := f.settle()
+		if !next.Before(end) {
+			if end.After(f.fc.Now()) {
+				f.fc.Advance(end.Sub(f.fc.Now()))
+			}
+			f.settle()
+			return
+		}
+		f.fc.Advance(next.Sub(f.fc.Now()))
+	}
+}
+
+// skewed is a replica's view of the fake clock through a clock that runs
+// ahead (or behind) by a fixed amount: timers run at the same pace.
+type skewed struct {
+	*clockwork.FakeClock
+	by time.Duration
+}
+
+func (s skewed) Now() time.Time { return s.FakeClock.Now().Add(s.by) }
+
+// runOnce runs d.RunOnce on the fake clock, advancing it whenever the
+// daemon waits (for a provider's budget, say), and returns its results.
+func (f *fakeTime) runOnce(d *daemon.Daemon) []oauthcheck.Result {
+	f.t.Helper()
+	d.Clock = f.fc
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		results []oauthcheck.Result
+		err     error
+	)
+	go func() { results, err = d.RunOnce(context.Background()); cancel() }()
+	for {
+		in, werr := d.WaitIdle(ctx)
+		if werr != nil {
+			break // RunOnce returned
+		}
+		f.fc.Advance(in)
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return results
+}

@@ -1,0 +1,463 @@
+package daemon
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
+)
+
+// The run loop is the daemon's one scheduler (consul-template's and Vault
+// Agent's shape): a single goroutine owns every credential's next check,
+// the token renewals, the provider budgets' queues, the parallelism and
+// the lease's timing. It sleeps on one timer, set for the earliest thing
+// due, and wakes for that timer, for a finished job, a reload, a lease
+// change or a stop. Jobs (a check, a lease renewal) run on goroutines of
+// their own and report back; nothing else in the daemon waits on time.
+
+// jobKind is what a queue item starts when it is due.
+type jobKind uint8
+
+const (
+	// jobCheck is a scheduled check.
+	jobCheck jobKind = iota
+	// jobFirst is the first check after a start, a reload that added the
+	// credential, or a change of leader: it reads the credential's state
+	// and becomes a check now when the last one is older than an interval.
+	jobFirst
+	// jobRenewal is a check made because the published token is due for
+	// renewal before the credential's schedule comes round.
+	jobRenewal
+)
+
+// item is one credential's next check, or its next renewal, in the queue.
+type item struct {
+	name     string
+	kind     jobKind
+	at       time.Time
+	reserved bool // the provider's budget is taken for it
+	index    int  // in the queue; -1 when out of it
+}
+
+// queue is a min-heap of items by due time.
+type queue []*item
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *queue) Push(x any) {
+	it := x.(*item)
+	it.index = len(*q)
+	*q = append(*q, it)
+}
+func (q *queue) Pop() any {
+	old := *q
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	it.index = -1
+	return it
+}
+
+// jobDone is what a finished job tells the loop.
+type jobDone struct {
+	it  *item
+	res oauthcheck.Result
+	ran bool
+	// due: a jobFirst found the credential unchecked for an interval.
+	due bool
+	// renewAt, when set, is when the token just published is to be renewed.
+	renewAt time.Time
+	// lease: a lease renewal finished.
+	lease bool
+}
+
+// loop is the run loop's state, owned by its goroutine.
+type loop struct {
+	d    *Daemon
+	once bool // RunOnce: every credential once, nothing rescheduled
+
+	q         queue
+	checks    map[string]*item // each credential's next check
+	renewals  map[string]*item // each published token's next renewal
+	schedules map[string]cron.Schedule
+	ready     []*item // budget taken, waiting for a slot
+	running   map[string]bool
+	unrun     map[string]int // checks in a row that could not run
+	inflight  int            // checks running
+	leaseBusy bool           // a lease renewal running
+	leaseAt   time.Time
+	wasLeader bool
+	results   map[string]oauthcheck.Result // RunOnce's
+	stopping  bool
+
+	idle []chan time.Duration // WaitIdle's callers
+}
+
+func newLoop(d *Daemon, once bool) *loop {
+	return &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
+		schedules: map[string]cron.Schedule{}, running: map[string]bool{}, unrun: map[string]int{}, results: map[string]oauthcheck.Result{}}
+}
+
+// run is the loop. It returns when ctx ends and every job has finished (a
+// grace period later, checks are cancelled), or, once, when every
+// credential has been checked.
+func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
+	d := l.d
+	l.reschedule(d.now(), true)
+	var graceC <-chan time.Time
+	timer := d.clock().NewTimer(time.Hour)
+	defer func() { timer.Stop() }()
+	for {
+		now := d.now()
+		l.dispatch(now)
+		if l.stopping || (l.once && l.finished()) {
+			if l.inflight == 0 && !l.leaseBusy {
+				return
+			}
+		}
+		wake := l.nextWake(now)
+		l.answerIdle(now, wake)
+		timer.Stop()
+		timer = d.clock().NewTimer(max(wake.Sub(now), 0))
+		select {
+		case <-timer.Chan():
+		case r := <-d.done:
+			l.finish(r)
+		case <-d.reloaded:
+			l.reschedule(d.now(), false)
+		case ch := <-d.idleQ:
+			l.idle = append(l.idle, ch)
+		case <-ctx.Done():
+			if !l.stopping {
+				l.stopping = true
+				d.beginStop()
+				graceC = d.clock().After(ShutdownGrace)
+			}
+			ctx = context.Background() // seen: wait for the jobs below
+		case <-graceC:
+			d.Logger.Warn("checks still running after the grace period; cancelling them", "grace", ShutdownGrace)
+			cancelWork()
+			graceC = nil
+		}
+	}
+}
+
+// finished reports whether RunOnce's work is done.
+func (l *loop) finished() bool {
+	return l.q.Len() == 0 && len(l.ready) == 0 && l.inflight == 0
+}
+
+// nextWake is when the loop must next look at the queue or the lease.
+func (l *loop) nextWake(now time.Time) time.Time {
+	wake := now.Add(24 * time.Hour)
+	if l.q.Len() > 0 && !l.stopping {
+		wake = l.q[0].at
+	}
+	if !l.leaseBusy && !l.stopping && l.leaseAt.Before(wake) {
+		wake = l.leaseAt
+	}
+	if l.d.IsLeader() && !l.stopping {
+		if overdue := l.d.renewalDeadline(); overdue.Before(wake) {
+			wake = overdue
+		}
+	}
+	return wake
+}
+
+// answerIdle tells WaitIdle's callers, once nothing runs and nothing is
+// due, how long until the loop next wakes.
+func (l *loop) answerIdle(now, wake time.Time) {
+	if len(l.idle) == 0 || l.inflight > 0 || l.leaseBusy || !wake.After(now) {
+		return
+	}
+	for _, ch := range l.idle {
+		ch <- wake.Sub(now)
+	}
+	l.idle = nil
+}
+
+// dispatch starts what is due at now: the lease renewal, then checks, as
+// far as the budgets and the parallelism allow.
+func (l *loop) dispatch(now time.Time) {
+	d := l.d
+	if l.stopping {
+		return
+	}
+	if !l.leaseBusy && !now.Before(l.leaseAt) {
+		l.leaseBusy = true
+		ttl := d.config().Daemon.LeaseTTL
+		go func() {
+			d.renewLease(ttl)
+			d.done <- jobDone{lease: true}
+		}()
+	}
+	if d.IsLeader() && d.RenewalOverdueNow() {
+		d.loseLease("the last renewal is older than the lease allows", errNoRenewal)
+	}
+	leader := d.IsLeader()
+	if leader && !l.wasLeader && !l.once {
+		l.becameLeader(now)
+	}
+	l.wasLeader = leader
+	for l.q.Len() > 0 && !l.q[0].at.After(now) {
+		it := heap.Pop(&l.q).(*item)
+		l.due(it, now, leader)
+	}
+	l.fillSlots()
+}
+
+// due handles one item whose time has come.
+func (l *loop) due(it *item, now time.Time, leader bool) {
+	d := l.d
+	cfg := d.config()
+	decl, ok := cfg.Credential(it.name)
+	switch {
+	case !ok:
+		l.forget(it.name)
+		return
+	case !leader || l.running[it.name]:
+		// Another replica checks, or this one still is: the schedule goes on.
+		l.next(it, now)
+		return
+	}
+	if it.kind == jobCheck {
+		if st := d.runner().Cache.State(it.name); st != nil {
+			if nb := NotBefore(*st); now.Before(nb) {
+				d.Logger.Debug("check skipped: backing off", "credential", it.name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
+				l.next(it, now)
+				return
+			}
+		}
+	}
+	if it.kind != jobFirst {
+		// The provider's budget first, then a slot: a check waiting for one
+		// provider never holds a slot another provider's checks could use.
+		// Waiting is queueing, not failing.
+		if b := d.budgetFor(cfg, decl); b != nil {
+			if wait, reserved := b.Reserve(now, l.requests(cfg, decl), it.reserved); wait > 0 {
+				it.at, it.reserved = now.Add(wait), reserved
+				heap.Push(&l.q, it)
+				return
+			}
+		}
+		it.reserved = true
+	}
+	l.ready = append(l.ready, it)
+}
+
+// requests is how many provider requests a check of decl may send.
+func (l *loop) requests(cfg *policies.Config, decl *policies.Credential) int {
+	n := requestsPerCheck(cfg, decl)
+	if n > 0 && l.d.hasStaged(decl.Name) {
+		n++
+	}
+	return n
+}
+
+// fillSlots starts ready jobs while the parallelism allows.
+func (l *loop) fillSlots() {
+	d := l.d
+	limit := max(d.config().Daemon.Parallel, 1)
+	for len(l.ready) > 0 && l.inflight < limit {
+		it := l.ready[0]
+		l.ready[0] = nil
+		l.ready = l.ready[1:]
+		now := d.now()
+		leading := d.leaderContext()
+		if leading == nil || l.running[it.name] {
+			l.next(it, now)
+			continue
+		}
+		l.inflight++
+		l.running[it.name] = true
+		j := *it
+		go func() { d.done <- d.runJob(leading, j) }()
+		if it.kind != jobFirst {
+			l.next(it, now)
+		}
+	}
+}
+
+// finish takes a finished job's report.
+func (l *loop) finish(r jobDone) {
+	if r.lease {
+		l.leaseBusy = false
+		l.leaseAt = l.d.now().Add(l.d.config().Daemon.LeaseTTL / 3)
+		return
+	}
+	l.inflight--
+	delete(l.running, r.it.name)
+	if l.once && r.ran {
+		l.results[r.it.name] = r.res
+	}
+	now := l.d.now()
+	if r.it.kind == jobFirst {
+		if it := l.checks[r.it.name]; it != nil && it.index < 0 && it.kind == jobFirst {
+			if r.due {
+				it.at, it.kind = now, jobCheck
+			} else {
+				it.kind = jobCheck
+				it.at = l.schedules[it.name].Next(now)
+			}
+			heap.Push(&l.q, it)
+		}
+	}
+	if !r.renewAt.IsZero() && !l.once {
+		l.setRenewal(r.it.name, r.renewAt.Add(time.Second))
+	}
+	if r.it.kind == jobCheck && !l.once {
+		l.retryUnrun(r, now)
+	}
+}
+
+// retryUnrun brings a check that could not run (Vault unreachable or
+// sealed, the leadership lost) forward from its schedule's next run to a
+// backoff from now: a Vault outage of an hour must not cost a day's check,
+// and with it the reminder due that day.
+func (l *loop) retryUnrun(r jobDone, now time.Time) {
+	name := r.it.name
+	if r.ran {
+		delete(l.unrun, name)
+		return
+	}
+	l.unrun[name]++
+	it := l.checks[name]
+	if it == nil || it.index < 0 {
+		return
+	}
+	if retry := now.Add(Backoff(l.unrun[name])); retry.Before(it.at) {
+		it.at = retry
+		heap.Fix(&l.q, it.index)
+	}
+}
+
+// next puts the item back for its next time: a check at its schedule's
+// next run; a renewal is done with (the check it led to renews again when
+// due); RunOnce reschedules nothing.
+func (l *loop) next(it *item, now time.Time) {
+	it.reserved = false
+	if l.once || it.kind == jobRenewal {
+		if it.kind == jobRenewal && l.renewals[it.name] == it {
+			delete(l.renewals, it.name)
+		}
+		return
+	}
+	if it.kind == jobFirst {
+		it.kind = jobCheck
+	}
+	sched, ok := l.schedules[it.name]
+	if !ok {
+		return
+	}
+	it.at = sched.Next(now)
+	heap.Push(&l.q, it)
+}
+
+func (l *loop) setRenewal(name string, at time.Time) {
+	it := l.renewals[name]
+	if it == nil {
+		it = &item{name: name, kind: jobRenewal, index: -1}
+		l.renewals[name] = it
+	}
+	it.at, it.reserved = at, false
+	if it.index >= 0 {
+		heap.Fix(&l.q, it.index)
+	} else {
+		heap.Push(&l.q, it)
+	}
+}
+
+// forget drops a credential the configuration no longer declares.
+func (l *loop) forget(name string) {
+	for _, it := range []*item{l.checks[name], l.renewals[name]} {
+		if it != nil && it.index >= 0 {
+			heap.Remove(&l.q, it.index)
+		}
+	}
+	delete(l.checks, name)
+	delete(l.renewals, name)
+	delete(l.schedules, name)
+}
+
+// reschedule (re)builds the queue from the configuration: one item per
+// credential, each shifted by a stable part of its interval (Offset of
+// its name) so that thousands do not fire at once and every replica and
+// restart agrees. A credential not scheduled before (all of them at
+// start, new ones at a reload) is first looked at within
+// first_check_within, spread the same way. RunOnce checks everything now.
+func (l *loop) reschedule(now time.Time, start bool) {
+	cfg := l.d.config()
+	within := cfg.Daemon.FirstCheckWithin
+	if within <= 0 {
+		within = policies.DefaultFirstCheckWithin
+	}
+	declared := make(map[string]bool, len(cfg.Credentials))
+	for _, cred := range cfg.Credentials {
+		name := cred.Name
+		declared[name] = true
+		sched := Spread(cred.Schedule, Offset(name, Interval(cred.Schedule, now)))
+		l.schedules[name] = sched
+		it := l.checks[name]
+		switch {
+		case l.once:
+			it = &item{name: name, kind: jobCheck, at: now, index: -1}
+			l.checks[name] = it
+			heap.Push(&l.q, it)
+		case it == nil:
+			it = &item{name: name, index: -1}
+			l.checks[name] = it
+			it.kind, it.at = jobFirst, FirstCheckAt(sched, name, within, now)
+			heap.Push(&l.q, it)
+		case it.index >= 0 && it.kind == jobCheck:
+			it.at = sched.Next(now) // the schedule may have changed
+			heap.Fix(&l.q, it.index)
+		}
+	}
+	if start {
+		return
+	}
+	for name := range l.checks {
+		if !declared[name] {
+			l.forget(name)
+		}
+	}
+}
+
+// becameLeader starts from Vault: every credential is looked at within
+// first_check_within, as at a start, since the replica that led before
+// may have left some unchecked for longer than their interval.
+func (l *loop) becameLeader(now time.Time) {
+	cfg := l.d.config()
+	within := cfg.Daemon.FirstCheckWithin
+	if within <= 0 {
+		within = policies.DefaultFirstCheckWithin
+	}
+	for name, it := range l.checks {
+		if it.index < 0 {
+			continue
+		}
+		if first := FirstCheckAt(l.schedules[name], name, within, now); it.kind == jobCheck && first.Before(it.at) {
+			it.kind, it.at, it.reserved = jobFirst, first, false
+			heap.Fix(&l.q, it.index)
+		}
+	}
+}
+
+// FirstCheckAt is when a credential not checked since a start is first
+// looked at: within first_check_within of now, at its name's stable place
+// in that window, or at its schedule's own next run if that comes sooner.
+func FirstCheckAt(s cron.Schedule, name string, within time.Duration, now time.Time) time.Time {
+	first := now.Add(Offset(name, within))
+	if next := s.Next(now); next.Before(first) {
+		return next
+	}
+	return first
+}
