@@ -27,23 +27,29 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		done.due = !d.recentlyChecked(leading, it.name, decl)
 		return done
 	}
-	done.res, done.renewAt, done.ran = d.check(leading, snap, decl, it.kind == jobRenewal)
+	var out rotation.Outcome
+	out, done.renewAt, done.ran = d.check(leading, snap, decl, it.kind == jobRenewal)
+	done.res = out.Result
+	if done.ran && d.Notices != nil {
+		// The next reminder goes out at its moment, not up to an interval late.
+		done.remindAt = snap.cfg.RotationPolicyFor(decl.Name, out.Metadata.Rotation).NextReminder(out.Result.RotateBy, d.now())
+	}
 	return done
 }
 
 // check checks one credential and does what follows from the result:
 // report it, publish or remove its token, send the notices due, check a
 // staged pair and take an automated rotation a step further. It returns
-// the result, when the published token is next due for renewal, and
+// what it found, when the published token is next due for renewal, and
 // whether the check ran (a Vault error stops it).
-func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (oauthcheck.Result, time.Time, bool) {
+func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (rotation.Outcome, time.Time, bool) {
 	name := decl.Name
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
 	out, err := snap.runner.Check(ctx, name, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
-		return oauthcheck.Result{}, time.Time{}, false
+		return rotation.Outcome{}, time.Time{}, false
 	}
 	if b := d.budgetFor(snap.cfg, decl); b != nil {
 		b.Observe(out.Result, d.now())
@@ -68,7 +74,7 @@ func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Cr
 			d.advanceRotation(ctx, snap, decl)
 		}
 	}
-	return out.Result, renewAt, true
+	return out, renewAt, true
 }
 
 // checkStaged checks the pair staged for name, when there is one (the

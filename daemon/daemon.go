@@ -178,7 +178,9 @@ func (d *Daemon) RunOnce(ctx context.Context) ([]oauthcheck.Result, error) {
 	defer cancelWork()
 	d.work = work
 	ttl := d.config().Daemon.LeaseTTL
-	d.tryLease(ctx, ttl)
+	if err := d.tryLease(ctx, ttl); err != nil {
+		return nil, err
+	}
 	if !d.IsLeader() {
 		return nil, errors.New("another replica holds the leader lease: it is checking the credentials")
 	}

@@ -153,6 +153,7 @@ func TestDaemonRenewsATokenBeforeItsScheduleComes(t *testing.T) {
   }
 }
 `)
+	w.Cfg.Daemon.LeaseTTL = time.Hour // fewer renewals to step through
 	w.Emu.AddClient(emulator.Client{ID: "0oa-d", Secrets: []string{"s"}})
 	w.Put("daily", "okta-stage", "0oa-d", "s", credtest.Deadline)
 	ctx := context.Background()

@@ -22,3 +22,10 @@ func (d *Daemon) WaitIdle(ctx context.Context) (time.Duration, error) {
 		return 0, ctx.Err()
 	}
 }
+
+// SetCrashHooks calls afterClaim before each claimed notice is sent,
+// afterSend after each is delivered, before it is marked (where a test
+// kills the process), and afterMark once a delivered one is marked.
+func (n *Notifications) SetCrashHooks(afterClaim, afterSend, afterMark func(key string)) {
+	n.afterClaim, n.afterSend, n.afterMark = afterClaim, afterSend, afterMark
+}

@@ -25,11 +25,11 @@ type fakeTime struct {
 	fc *clockwork.FakeClock
 
 	mu      sync.Mutex
-	daemons map[*daemon.Daemon]bool
+	daemons map[*daemon.Daemon]chan struct{} // closed when Run returns
 }
 
 func newFakeTime(t testing.TB) *fakeTime {
-	return &fakeTime{t: t, fc: clockwork.NewFakeClockAt(simStart), daemons: map[*daemon.Daemon]bool{}}
+	return &fakeTime{t: t, fc: clockwork.NewFakeClockAt(simStart), daemons: map[*daemon.Daemon]chan struct{}{}}
 }
 
 func (f *fakeTime) Now() time.Time { return f.fc.Now() }
@@ -39,22 +39,14 @@ func (f *fakeTime) Now() time.Time { return f.fc.Now() }
 func (f *fakeTime) start(store *vaultstore.Store, cfg *policies.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
 	f.t.Helper()
 	d := daemon.NewDaemon(store, cfg, nil, nil, id)
-	d.Clock = f.fc
 	for _, s := range setup {
 		s(d)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = d.Run(ctx); close(done) }()
-	f.mu.Lock()
-	f.daemons[d] = true
-	f.mu.Unlock()
+	cancel, done := f.launch(d)
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			f.mu.Lock()
-			delete(f.daemons, d)
-			f.mu.Unlock()
+			f.forget(d)
 			cancel()
 			<-done
 		})
@@ -63,22 +55,56 @@ func (f *fakeTime) start(store *vaultstore.Store, cfg *policies.Config, id strin
 	return d, stop
 }
 
+// launch runs d on the fake clock; cancel stops it, and done is closed
+// when Run returns.
+func (f *fakeTime) launch(d *daemon.Daemon) (cancel func(), done chan struct{}) {
+	if d.Clock == nil {
+		d.Clock = f.fc
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done = make(chan struct{})
+	go func() { _ = d.Run(ctx); close(done) }()
+	f.mu.Lock()
+	f.daemons[d] = done
+	f.mu.Unlock()
+	return cancel, done
+}
+
+// forget stops waiting for d.
+func (f *fakeTime) forget(d *daemon.Daemon) {
+	f.mu.Lock()
+	delete(f.daemons, d)
+	f.mu.Unlock()
+}
+
 // settle waits until every daemon is idle, and returns the earliest time
 // one of them will wake.
 func (f *fakeTime) settle() time.Time {
 	f.t.Helper()
 	f.mu.Lock()
-	ds := make([]*daemon.Daemon, 0, len(f.daemons))
-	for d := range f.daemons {
-		ds = append(ds, d)
+	ds := make(map[*daemon.Daemon]chan struct{}, len(f.daemons))
+	for d, done := range f.daemons {
+		ds[d] = done
 	}
 	f.mu.Unlock()
 	next := f.fc.Now().Add(365 * 24 * time.Hour)
-	for _, d := range ds {
+	for d, done := range ds {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		go func() {
+			select {
+			case <-done: // a daemon that stopped by itself is not waited for
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		in, err := d.WaitIdle(ctx)
 		cancel()
 		if err != nil {
+			select {
+			case <-done:
+				continue
+			default:
+			}
 			f.t.Fatalf("daemon %s never became idle: %v", d.ID, err)
 		}
 		if wake := f.fc.Now().Add(in); wake.Before(next) {

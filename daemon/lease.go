@@ -12,16 +12,18 @@ import (
 var errNoRenewal = errors.New("no renewal in time")
 
 // renewLease takes or renews the leader lease, the run loop's job every
-// third of its TTL, and learns which credentials have a staged pair.
-func (d *Daemon) renewLease(ttl time.Duration) {
+// third of its TTL, and learns which credentials have a staged pair. Its
+// error is Vault's, when the lease could not be read or written.
+func (d *Daemon) renewLease(ttl time.Duration) error {
 	ctx := d.work
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	d.tryLease(ctx, ttl)
+	err := d.tryLease(ctx, ttl)
 	if d.IsLeader() {
 		d.refreshPending(ctx)
 	}
+	return err
 }
 
 // renewalDeadline is when this leader must step down unless a renewal
@@ -71,7 +73,10 @@ func (d *Daemon) refreshPending(ctx context.Context) {
 	d.mu.Unlock()
 }
 
-func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
+// tryLease takes or keeps the lease when CanTakeLease allows, and steps
+// down when it does not or Vault cannot be reached (whose error it
+// returns).
+func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) error {
 	now := d.now()
 	cur, err := d.Store.GetLease(ctx)
 	switch {
@@ -79,12 +84,12 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
 		cur = nil
 	case err != nil:
 		d.loseLease("the lease could not be read", err)
-		return
+		return err
 	}
 	observedAt := d.observe(cur, now)
 	if !CanTakeLease(cur, d.ID, observedAt, now, ttl) {
 		d.setLeader(false, cur.Holder)
-		return
+		return nil
 	}
 	cas := 0
 	if cur != nil {
@@ -93,19 +98,20 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) {
 	if _, err := d.Store.PutLease(ctx, &vaultstore.Lease{Holder: d.ID, ExpiresAt: now.Add(ttl)}, cas); err != nil {
 		if errors.Is(err, vaultstore.ErrCASConflict) {
 			d.setLeader(false, "another replica")
-			return
+			return nil
 		}
 		d.loseLease("the lease could not be renewed", err)
-		return
+		return err
 	}
 	if RenewalOverdue(now, d.now(), ttl) {
 		d.loseLease("the renewal took most of the lease's life", errors.New("a slow Vault"))
-		return
+		return nil
 	}
 	d.mu.Lock()
 	d.lastRenewed = now
 	d.mu.Unlock()
 	d.setLeader(true, d.ID)
+	return nil
 }
 
 // loseLease steps down at once: the next renewal would come after a third

@@ -73,10 +73,11 @@ type jobDone struct {
 	ran bool
 	// due: a jobFirst found the credential unchecked for an interval.
 	due bool
-	// renewAt, when set, is when the token just published is to be renewed.
-	renewAt time.Time
-	// lease: a lease renewal finished.
-	lease bool
+	// renewAt, when set, is when the token just published is to be renewed;
+	// remindAt, when the credential's next reminder falls due.
+	renewAt, remindAt time.Time
+	// lease: a lease renewal finished; leaseFailed: Vault could not be reached.
+	lease, leaseFailed bool
 }
 
 // loop is the run loop's state, owned by its goroutine.
@@ -195,8 +196,8 @@ func (l *loop) dispatch(now time.Time) {
 		l.leaseBusy = true
 		ttl := d.config().Daemon.LeaseTTL
 		go func() {
-			d.renewLease(ttl)
-			d.done <- jobDone{lease: true}
+			err := d.renewLease(ttl)
+			d.done <- jobDone{lease: true, leaseFailed: err != nil}
 		}()
 	}
 	if d.IsLeader() && d.RenewalOverdueNow() {
@@ -229,10 +230,11 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		return
 	}
 	if it.kind == jobCheck {
-		if st := d.runner().Cache.State(it.name); st != nil {
+		if st := d.runner().Cache.Brief(it.name); st != nil {
 			if nb := NotBefore(*st); now.Before(nb) {
 				d.Logger.Debug("check skipped: backing off", "credential", it.name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
 				l.next(it, now)
+				l.bringForward(it.name, nb) // held back, not skipped: a reminder may be due
 				return
 			}
 		}
@@ -289,8 +291,14 @@ func (l *loop) fillSlots() {
 // finish takes a finished job's report.
 func (l *loop) finish(r jobDone) {
 	if r.lease {
+		// Every third of the TTL; after a failure, sooner: a replica that
+		// stepped down for a Vault blip leads again as soon as Vault is back.
 		l.leaseBusy = false
-		l.leaseAt = l.d.now().Add(l.d.config().Daemon.LeaseTTL / 3)
+		every := l.d.config().Daemon.LeaseTTL / 3
+		if r.leaseFailed {
+			every = min(every, BackoffBase)
+		}
+		l.leaseAt = l.d.now().Add(every)
 		return
 	}
 	l.inflight--
@@ -316,6 +324,17 @@ func (l *loop) finish(r jobDone) {
 	if r.it.kind == jobCheck && !l.once {
 		l.retryUnrun(r, now)
 	}
+	if !r.remindAt.IsZero() && !l.once {
+		l.bringForward(r.it.name, r.remindAt)
+	}
+}
+
+// bringForward moves a credential's next check to at, when at comes first.
+func (l *loop) bringForward(name string, at time.Time) {
+	if it := l.checks[name]; it != nil && it.index >= 0 && at.Before(it.at) {
+		it.at, it.kind, it.reserved = at, jobCheck, false
+		heap.Fix(&l.q, it.index)
+	}
 }
 
 // retryUnrun brings a check that could not run (Vault unreachable or
@@ -329,14 +348,7 @@ func (l *loop) retryUnrun(r jobDone, now time.Time) {
 		return
 	}
 	l.unrun[name]++
-	it := l.checks[name]
-	if it == nil || it.index < 0 {
-		return
-	}
-	if retry := now.Add(Backoff(l.unrun[name])); retry.Before(it.at) {
-		it.at = retry
-		heap.Fix(&l.q, it.index)
-	}
+	l.bringForward(name, now.Add(Backoff(l.unrun[name])))
 }
 
 // next puts the item back for its next time: a check at its schedule's
@@ -357,8 +369,19 @@ func (l *loop) next(it *item, now time.Time) {
 	if !ok {
 		return
 	}
-	it.at = sched.Next(now)
+	it.at = nextRun(sched, now)
 	heap.Push(&l.q, it)
+}
+
+// nextRun is the schedule's next run after a check at now, skipping a run
+// less than half an interval away: a first check, or one the budget
+// delayed, is not followed at once by the next.
+func nextRun(sched cron.Schedule, now time.Time) time.Time {
+	next := sched.Next(now)
+	if following := sched.Next(next); next.Sub(now) < following.Sub(next)/2 {
+		return following
+	}
+	return next
 }
 
 func (l *loop) setRenewal(name string, at time.Time) {

@@ -45,6 +45,10 @@ type Notifications struct {
 
 	mu      sync.Mutex
 	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
+
+	// A test's hooks, to crash between a claim and its send, and between a
+	// send and its mark, and to know which sends were marked.
+	afterClaim, afterSend, afterMark func(key string)
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
@@ -205,9 +209,15 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 func (n *Notifications) send(ctx context.Context, channels map[string]notify.Notifier, name string, items []sendItem, now time.Time) error {
 	errs := make([]error, len(items))
 	for i, it := range items {
+		if n.afterClaim != nil {
+			n.afterClaim(it.entry.Key)
+		}
 		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice)
 		if errs[i] == nil {
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
+			if n.afterSend != nil {
+				n.afterSend(it.entry.Key)
+			}
 		}
 	}
 	// What was sent is marked on a deadline of its own: a channel slow
@@ -244,6 +254,11 @@ func (n *Notifications) send(ctx context.Context, channels map[string]notify.Not
 		}
 		next.Version = v
 		n.keep(name, next)
+		for i, it := range items {
+			if errs[i] == nil && n.afterMark != nil {
+				n.afterMark(it.entry.Key)
+			}
+		}
 		return errors.Join(errs...)
 	}
 	return fmt.Errorf("ledger/%s: the sends were not marked; they may be repeated once", name)

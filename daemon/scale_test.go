@@ -44,6 +44,7 @@ func putMany(t *testing.T, w *credtest.World, prefix, provider, clientID string,
 // first interval after start, and after that no second holds more than
 // three times the average.
 func TestAThousandCredentialsSpreadOverTheMinute(t *testing.T) {
+	t.Parallel() // seconds of real time, mostly Vault's
 	const n = 1000
 	var hcl strings.Builder
 	hcl.WriteString("provider \"okta-fleet\" {\n  token_url = \"EMULATOR_URL/oauth2/" + emulator.AuthServerStage + "/v1/token\"\n  auth_style = \"header\"\n  requests_per_second = 100\n}\n")
@@ -56,7 +57,7 @@ func TestAThousandCredentialsSpreadOverTheMinute(t *testing.T) {
 	times := &checkTimes{}
 	start := f.Now()
 	f.start(w.Store, w.Cfg, "replica-a", func(d *daemon.Daemon) { d.Observer = times })
-	f.advance(3 * time.Minute)
+	f.advance(2 * time.Minute)
 
 	perSecond := map[int64]int{}
 	for i := range n {
@@ -67,7 +68,7 @@ func TestAThousandCredentialsSpreadOverTheMinute(t *testing.T) {
 			continue
 		}
 		for _, c := range at {
-			if c.Sub(start) >= time.Minute && c.Sub(start) < 3*time.Minute {
+			if c.Sub(start) >= time.Minute && c.Sub(start) < 2*time.Minute {
 				perSecond[c.Unix()]++
 			}
 		}
@@ -77,13 +78,13 @@ func TestAThousandCredentialsSpreadOverTheMinute(t *testing.T) {
 		total += k
 		busiest = max(busiest, k)
 	}
-	if total != 2*n {
-		t.Errorf("%d checks in the two minutes after the first, want %d", total, 2*n)
+	if total != n {
+		t.Errorf("%d checks in the minute after the first, want %d", total, n)
 	}
-	if avg := float64(total) / 120; float64(busiest) > 3*avg {
+	if avg := float64(total) / 60; float64(busiest) > 3*avg {
 		t.Errorf("the busiest second holds %d checks: more than 3x the average %.1f", busiest, avg)
 	}
-	t.Logf("busiest second: %d checks (average %.1f)", busiest, float64(total)/120)
+	t.Logf("busiest second: %d checks (average %.1f)", busiest, float64(total)/60)
 }
 
 // A provider limited to 20 requests a second, with 600 credentials due at

@@ -118,3 +118,21 @@ func (c *Config) RotationPolicyFor(name, recorded string) *RotationPolicy {
 	}
 	return Yearly()
 }
+
+// NextReminder is the first moment after now at which a reminder about
+// the deadline rotateBy falls due (a tier's lead time before it, or the
+// deadline itself, when it turns overdue), zero when none is left. A
+// daemon checks then, so that a reminder goes out at its moment rather
+// than at the credential's next scheduled check, up to an interval late.
+func (p *RotationPolicy) NextReminder(rotateBy, now time.Time) time.Time {
+	if rotateBy.IsZero() || !now.Before(rotateBy) {
+		return time.Time{}
+	}
+	next := rotateBy
+	for _, tier := range p.Remind {
+		if at := rotateBy.Add(-tier); at.After(now) && at.Before(next) {
+			next = at
+		}
+	}
+	return next
+}

@@ -39,7 +39,7 @@ type Runner struct {
 type Cache struct {
 	mu       sync.Mutex
 	creds    map[string]*vaultstore.Credential
-	state    map[string]*vaultstore.State
+	state    map[string]cachedState
 	refusals map[string]Refusal
 }
 
@@ -107,10 +107,25 @@ func (c *Cache) State(name string) *vaultstore.State {
 		return nil
 	}
 	c.mu.Lock()
+	cs, ok := c.state[name]
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return cs.decode()
+}
+
+// Brief returns the last state of name without its history and
+// conditions: what a scheduler needs to know, without decoding the rest.
+func (c *Cache) Brief(name string) *vaultstore.State {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st := c.state[name]; st != nil {
-		cp := *st
-		return &cp
+	if cs, ok := c.state[name]; ok {
+		b := cs.brief
+		return &b
 	}
 	return nil
 }
@@ -119,17 +134,20 @@ func (c *Cache) putState(name string, st *vaultstore.State) {
 	if c == nil {
 		return
 	}
+	var cs cachedState
+	if st != nil {
+		cs = encodeState(st)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == nil {
-		c.state = map[string]*vaultstore.State{}
+		c.state = map[string]cachedState{}
 	}
 	if st == nil {
 		delete(c.state, name)
 		return
 	}
-	cp := *st
-	c.state[name] = &cp
+	c.state[name] = cs
 }
 
 // refusal is the refusal remembered for name's version, if any.

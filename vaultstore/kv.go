@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -85,30 +86,71 @@ func (s *Store) readData(ctx context.Context, kind, name string) (map[string]any
 }
 
 // writeData writes a new version of a record if its current version is
-// still cas (0: only if the record does not exist). It returns the new version.
-func (s *Store) writeData(ctx context.Context, kind, name string, data map[string]any, cas int) (int, error) {
+// still cas (0: only if the record does not exist). It returns the new
+// version. data is anything that encodes to a JSON object; it is encoded
+// once, straight into the request (a daemon writes state/NAME at every
+// check, and the API's own encoding and decoding of a secret cost it more
+// than the rest of the check).
+func (s *Store) writeData(ctx context.Context, kind, name string, data any, cas int) (int, error) {
 	if err := ValidateName(name); err != nil {
 		return 0, err
 	}
-	sec, err := s.kv.Put(ctx, s.relPath(kind, name), data, api.WithCheckAndSet(cas))
+	body, err := json.Marshal(struct {
+		Options struct {
+			CAS int `json:"cas"`
+		} `json:"options"`
+		Data any `json:"data"`
+	}{Options: struct {
+		CAS int `json:"cas"`
+	}{cas}, Data: data})
+	if err != nil {
+		return 0, &Error{Op: "write", Path: s.dataPath(kind, name), Err: err}
+	}
+	resp, err := s.client.Logical().WriteRawWithContext(ctx, s.dataPath(kind, name), body)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
 	if err != nil {
 		return 0, wrapErr("write", s.dataPath(kind, name), s.Address(), err)
 	}
-	if sec == nil || sec.VersionMetadata == nil {
+	var out struct {
+		Data struct {
+			Version int `json:"version"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Version == 0 {
 		return 0, &Error{Op: "write", Path: s.dataPath(kind, name), Err: errors.New("vault returned no version")}
 	}
-	return sec.VersionMetadata.Version, nil
+	return out.Data.Version, nil
 }
 
-// readMeta reads a record's KV v2 metadata.
+// readMeta reads a record's KV v2 metadata (decoded here, not through
+// the API's secret parsing: it is read at every check).
 func (s *Store) readMeta(ctx context.Context, kind, name string) (*Meta, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
 	}
-	m, err := s.kv.GetMetadata(ctx, s.relPath(kind, name))
+	ctx, cancel := context.WithTimeout(ctx, s.client.ClientTimeout())
+	defer cancel()
+	resp, err := s.client.Logical().ReadRawWithContext(ctx, s.metaPath(kind, name))
+	if resp != nil {
+		defer resp.Body.Close()
+	}
 	if err != nil {
 		return nil, wrapErr("read metadata", s.metaPath(kind, name), s.Address(), err)
 	}
+	var out struct {
+		Data struct {
+			CurrentVersion int            `json:"current_version"`
+			UpdatedTime    time.Time      `json:"updated_time"`
+			MaxVersions    int            `json:"max_versions"`
+			CustomMetadata map[string]any `json:"custom_metadata"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, &Error{Op: "read metadata", Path: s.metaPath(kind, name), Kind: ErrMalformed, Err: err}
+	}
+	m := out.Data
 	custom := make(map[string]string, len(m.CustomMetadata))
 	for k, v := range m.CustomMetadata {
 		if sv, ok := v.(string); ok {

@@ -370,15 +370,7 @@ func (s *Store) getJSON(ctx context.Context, kind, name string, v any) (int, err
 }
 
 func (s *Store) putJSON(ctx context.Context, kind, name string, v any, cas int) (int, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
-	}
-	var data map[string]any
-	if err := json.Unmarshal(b, &data); err != nil {
-		return 0, err
-	}
-	return s.writeData(ctx, kind, name, data, cas)
+	return s.writeData(ctx, kind, name, v, cas)
 }
 
 func intField(v any) int {

@@ -237,6 +237,13 @@ func (s *Server) InjectFault(clientID string, f Fault) {
 	s.faults[clientID] = f
 }
 
+// ClearFault removes the failure injected for clientID.
+func (s *Server) ClearFault(clientID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.faults, clientID)
+}
+
 // ClearFaults removes every injected failure.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()

@@ -16,14 +16,10 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	deadline    *prometheus.GaugeVec
-	checks      *prometheus.CounterVec
-	duration    prometheus.Histogram
-	lastSuccess *prometheus.GaugeVec
-	up          *prometheus.GaugeVec
-	tokenExpiry *prometheus.GaugeVec
-	vault       *prometheus.CounterVec
-	leader      prometheus.Gauge
+	creds    *credentials
+	duration prometheus.Histogram
+	vault    *prometheus.CounterVec
+	leader   prometheus.Gauge
 }
 
 // New registers credkeeper's metrics, and the Go and process collectors,
@@ -31,31 +27,12 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		deadline: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "credkeeper_credential_rotation_deadline_timestamp_seconds",
-			Help: "When the credential must be rotated, in seconds since the epoch.",
-		}, []string{"credential", "environment"}),
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credkeeper_check_total",
-			Help: "Checks of a credential, by class.",
-		}, []string{"credential", "class"}),
+		creds:    newCredentials(),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "credkeeper_check_duration_seconds",
 			Help:    "How long a token request (and probe) took.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "credkeeper_credential_last_success_timestamp_seconds",
-			Help: "When a check of the credential last ended ok, in seconds since the epoch.",
-		}, []string{"credential"}),
-		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "credkeeper_credential_up",
-			Help: "1 when the credential's last check ended ok, else 0.",
-		}, []string{"credential"}),
-		tokenExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "credkeeper_token_expiry_timestamp_seconds",
-			Help: "When the access token published for CI expires, in seconds since the epoch.",
-		}, []string{"credential"}),
 		vault: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "credkeeper_vault_requests_total",
 			Help: "Requests to Vault, by operation and outcome.",
@@ -65,37 +42,39 @@ func New() *Metrics {
 			Help: "1 on the replica that holds the leader lease and runs the checks.",
 		}),
 	}
-	m.Registry.MustRegister(m.deadline, m.checks, m.duration, m.lastSuccess, m.up, m.tokenExpiry, m.vault, m.leader,
+	m.Registry.MustRegister(m.creds, m.duration, m.vault, m.leader,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // CheckDone implements daemon.Observer.
 func (m *Metrics) CheckDone(r oauthcheck.Result, lastSuccess time.Time) {
-	m.checks.WithLabelValues(r.Name, string(r.Class)).Inc()
 	if !r.NotSent {
 		m.duration.Observe(r.Latency.Seconds())
 	}
-	if !r.RotateBy.IsZero() {
-		m.deadline.WithLabelValues(r.Name, r.Environment).Set(float64(r.RotateBy.Unix()))
-	}
-	if !lastSuccess.IsZero() {
-		m.lastSuccess.WithLabelValues(r.Name).Set(float64(lastSuccess.Unix()))
-	}
-	up := 0.0
-	if r.Class == oauthcheck.ClassOK {
-		up = 1
-	}
-	m.up.WithLabelValues(r.Name).Set(up)
+	m.creds.update(r.Name, func(c *credential) {
+		c.count(r.Class)
+		if !r.RotateBy.IsZero() {
+			c.environment, c.deadline = r.Environment, float64(r.RotateBy.Unix())
+		}
+		if !lastSuccess.IsZero() {
+			c.lastSuccess = float64(lastSuccess.Unix())
+		}
+		c.up, c.checked = 0, true
+		if r.Class == oauthcheck.ClassOK {
+			c.up = 1
+		}
+	})
 }
 
 // TokenPublished implements daemon.Observer.
 func (m *Metrics) TokenPublished(name string, expires time.Time) {
-	if expires.IsZero() {
-		m.tokenExpiry.DeleteLabelValues(name)
-		return
-	}
-	m.tokenExpiry.WithLabelValues(name).Set(float64(expires.Unix()))
+	m.creds.update(name, func(c *credential) {
+		c.tokenExpiry = 0
+		if !expires.IsZero() {
+			c.tokenExpiry = float64(expires.Unix())
+		}
+	})
 }
 
 // Leader implements daemon.Observer.

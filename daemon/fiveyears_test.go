@@ -1,0 +1,582 @@
+package daemon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/testutil"
+	"github.com/credkeeper/credkeeper/notify"
+	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// The five-year simulation drives the real daemon (the real Vault core,
+// the emulator, the real ledger) on the fake clock through five yearly
+// rotations of a dozen credentials under four rotation policies, while
+// the process is killed at random moments (idle, after a provider's answer
+// and before its record, between a notice's claim and its send, between a
+// send and its mark), Vault is unreachable for random hours, secrets are
+// revoked and providers go down. The operator rotates each credential
+// once its last reminder has come, and fixes a revoked one once told.
+//
+// It asserts: every reminder tier of every deadline delivered exactly
+// once, but for duplicates from crashes between a send and its mark (at
+// most one per such crash); no deadline without all its reminders; every
+// revoked secret paged (prod) or told (stage) once and resolved once; no
+// page for a provider outage.
+func TestFiveYearsOfRotationsThroughCrashesAndOutages(t *testing.T) {
+	t.Parallel() // half a minute of real time, mostly Vault's
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("CREDKEEPER_SIM_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (CREDKEEPER_SIM_SEED=%[1]d replays it)", seed)
+	s := newFiveYears(t, seed)
+	s.run(5 * 365 * 24 * time.Hour)
+	s.verify()
+}
+
+// simCred is one credential of the simulation and what happened to it.
+type simCred struct {
+	name, provider, clientID, policy string
+	environment                      string
+	paged                            bool // prod: its failures page on-call
+	secret                           string
+	n                                int // secrets issued, for fresh ones
+	deadline                         time.Time
+	deadlines                        []time.Time // every deadline met (rotated for)
+	failures                         []*simFailure
+	outageUntil                      time.Time // its provider answers 503 until then
+}
+
+// simFailure is a revoked secret: when, and when the operator fixed it.
+type simFailure struct {
+	at, told, fixed, resolved time.Time
+}
+
+type delivery struct {
+	key, channel string
+	at           time.Time
+}
+
+// simInbox keeps every notice delivered to a channel.
+type simInbox struct {
+	mu    sync.Mutex
+	got   []delivery
+	byKey map[string][]time.Time
+}
+
+func (b *simInbox) add(d delivery) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.got = append(b.got, d)
+	if b.byKey == nil {
+		b.byKey = map[string][]time.Time{}
+	}
+	b.byKey[d.key] = append(b.byKey[d.key], d.at)
+}
+
+// since reports whether key came at or after t.
+func (b *simInbox) since(key string, t time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.ContainsFunc(b.byKey[key], func(at time.Time) bool { return !at.Before(t) })
+}
+
+func (b *simInbox) all() []delivery {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.got)
+}
+
+// incarnation is one run of the daemon's process.
+type incarnation struct {
+	d      *daemon.Daemon
+	proxy  *testutil.Proxy // its path to Vault
+	dead   atomic.Bool
+	cancel func()
+	done   chan struct{}
+
+	mu       sync.Mutex
+	unmarked int // notices delivered and not yet marked sent
+}
+
+func (inc *incarnation) addUnmarked(n int) {
+	inc.mu.Lock()
+	inc.unmarked += n
+	inc.mu.Unlock()
+}
+
+// simChannel delivers for one incarnation: a dead process sends nothing.
+type simChannel struct {
+	inc  *incarnation
+	name string
+	box  *simInbox
+	now  func() time.Time
+}
+
+func (c simChannel) Notify(_ context.Context, n notify.Notice) (bool, error) {
+	if c.inc.dead.Load() {
+		return false, errors.New("the process is dead")
+	}
+	c.box.add(delivery{key: n.Key, channel: c.name, at: c.now()})
+	return false, nil
+}
+
+// simTransport carries one incarnation's provider requests, and may kill
+// it between a provider's answer and the record of it.
+type simTransport struct {
+	inc *incarnation
+	sim *fiveYears
+}
+
+func (t simTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.inc.dead.Load() {
+		return nil, errors.New("the process is dead")
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && t.sim.chance(0.002) {
+		t.sim.kill(t.inc, &t.sim.answerCrashes)
+	}
+	return resp, err
+}
+
+type fiveYears struct {
+	t     *testing.T
+	f     *fakeTime
+	w     *credtest.World
+	cfg   *policies.Config
+	op    *rotation.Runner // the operator's, on the operator's own path to Vault
+	creds []*simCred
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+
+	security, oncall *simInbox
+	inc              *incarnation
+	restartAt        time.Time
+	vaultDownUntil   time.Time
+
+	eventsMu sync.Mutex
+	events   []string // what happened, when: shown around a failure
+
+	incarnations                               int
+	idleCrashes, answerCrashes                 atomic.Int64
+	claimCrashes, sendCrashes                  atomic.Int64
+	caughtUnmarked                             atomic.Int64 // notices sent, not marked, at a crash
+	vaultOutages, providerOutages, revocations int
+}
+
+func newFiveYears(t *testing.T, seed uint64) *fiveYears {
+	s := &fiveYears{t: t, rng: rand.New(rand.NewPCG(seed, 5)), security: &simInbox{}, oncall: &simInbox{}}
+	s.f = newFakeTime(t)
+	var hcl strings.Builder
+	hcl.WriteString(`
+notifier "webhook" "security" {
+  url = "http://127.0.0.1:1/unused"
+}
+notifier "webhook" "oncall" {
+  url = "http://127.0.0.1:1/unused"
+}
+rotation_policy "relaxed" {
+  period = "365d"
+  remind = ["30d", "14d", "7d"]
+}
+rotation_policy "sparse" {
+  period = "365d"
+  remind = ["60d", "30d", "14d", "7d"]
+}
+rotation_policy "long-notice" {
+  period = "365d"
+  remind = ["90d", "45d", "21d", "10d"]
+}
+`)
+	add := func(name, provider, policy, check string, paged bool) {
+		c := &simCred{name: name, provider: provider, clientID: "client-" + name, policy: policy, paged: paged, environment: "stage"}
+		if paged {
+			c.environment = "prod"
+		}
+		s.creds = append(s.creds, c)
+		fmt.Fprintf(&hcl, "credential %q {\n  provider = %q\n  rotation = %q\n  check    = %q\n  notify   = [\"security\"]\n  page     = [\"oncall\"]\n}\n", name, provider, policy, check)
+	}
+	// Each check interval is shorter than the gap before its policy's last
+	// reminder, so that a reminder's day always holds a check.
+	for i := range 2 {
+		add(fmt.Sprintf("prod-%d", i), "okta-prod", "yearly", "0 9 * * *", true)
+	}
+	for i := range 4 {
+		add(fmt.Sprintf("prod-sparse-%d", i), "okta-prod", "sparse", "@every 72h", true)
+	}
+	for i := range 3 {
+		add(fmt.Sprintf("stage-%d", i), "okta-stage", "relaxed", "@every 72h", false)
+		add(fmt.Sprintf("dmp-%d", i), "doorkeeper", "long-notice", "@every 96h", false)
+	}
+	s.w = credtest.NewWorld(t, func(string) string { return hcl.String() }, func(o *emulator.Options) { o.Now = s.f.Now })
+	s.cfg = s.w.Cfg
+	// A week's lease keeps five years of renewals to a few hundred (the
+	// lease's own tests run it at its real length); a restarted process
+	// keeps its replica ID and takes its lease back at once.
+	s.cfg.Daemon.LeaseTTL = 7 * 24 * time.Hour
+	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &rotation.Cache{}, Now: s.f.Now}
+	for _, c := range s.creds {
+		c.secret = s.freshSecret(c)
+		s.w.Emu.AddClient(emulator.Client{ID: c.clientID, Secrets: []string{c.secret}, Scopes: []string{"public", "read_dmps"}})
+		c.deadline = s.f.Now().Add(time.Duration(100+s.intN(200)) * 24 * time.Hour)
+		if _, err := s.w.Store.PutCredential(context.Background(), &vaultstore.Credential{Name: c.name, ClientID: c.clientID, ClientSecret: secret.New(c.secret),
+			Metadata: vaultstore.CredentialMetadata{Provider: c.provider, Environment: c.environment, Rotation: c.policy, RotateBy: c.deadline}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.startProcess()
+	return s
+}
+
+func (s *fiveYears) event(format string, args ...any) {
+	s.eventsMu.Lock()
+	defer s.eventsMu.Unlock()
+	s.events = append(s.events, s.f.Now().Format(time.DateTime)+" "+fmt.Sprintf(format, args...))
+}
+
+// eventsAround are the events within a few days of t.
+func (s *fiveYears) eventsAround(t time.Time) []string {
+	s.eventsMu.Lock()
+	defer s.eventsMu.Unlock()
+	var out []string
+	for _, e := range s.events {
+		at, _ := time.Parse(time.DateTime, e[:len(time.DateTime)])
+		if at.After(t.Add(-4*24*time.Hour)) && at.Before(t.Add(24*time.Hour)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (s *fiveYears) chance(p float64) bool {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < p
+}
+
+func (s *fiveYears) intN(n int) int {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.IntN(n)
+}
+
+func (s *fiveYears) hours(lo, hi int) time.Duration {
+	return time.Duration(lo+s.intN(hi-lo+1)) * time.Hour
+}
+
+func (s *fiveYears) freshSecret(c *simCred) string {
+	c.n++
+	return fmt.Sprintf("%s-Secret-%d", c.name, c.n)
+}
+
+// startProcess starts a new incarnation of the daemon's process.
+func (s *fiveYears) startProcess() {
+	s.incarnations++
+	inc := &incarnation{proxy: testutil.NewProxy(s.t, strings.TrimPrefix(s.w.Env.Addr, "http://"))}
+	cfg := s.w.Env.Config()
+	cfg.Address = "http://" + inc.proxy.Addr()
+	store, err := vaultstore.Open(context.Background(), cfg)
+	if err != nil {
+		s.t.Fatalf("incarnation %d: %v", s.incarnations, err)
+	}
+	d := daemon.NewDaemon(store, s.cfg, nil, nil, "replica-1")
+	d.Checker.Transport = simTransport{inc: inc, sim: s}
+	n := &daemon.Notifications{Store: store, Config: s.cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{
+		"security": simChannel{inc: inc, name: "security", box: s.security, now: s.f.Now},
+		"oncall":   simChannel{inc: inc, name: "oncall", box: s.oncall, now: s.f.Now},
+	}}
+	n.SetCrashHooks(
+		func(string) {
+			if s.chance(0.02) {
+				s.kill(inc, &s.claimCrashes)
+			}
+		},
+		func(string) {
+			inc.addUnmarked(1)
+			if s.chance(0.02) {
+				s.kill(inc, &s.sendCrashes)
+			}
+		},
+		func(string) { inc.addUnmarked(-1) })
+	d.Notices = n
+	inc.d = d
+	inc.cancel, inc.done = s.f.launch(d)
+	s.inc = inc
+	s.event("process started")
+}
+
+// kill ends an incarnation at once, as a crash does: from this moment it
+// reaches neither Vault nor the providers nor the channels, and it gives
+// nothing back (the lease is left to lapse or to be taken back).
+func (s *fiveYears) kill(inc *incarnation, count *atomic.Int64) {
+	if inc.dead.Swap(true) {
+		return
+	}
+	count.Add(1)
+	s.event("process killed")
+	inc.proxy.SetDown(true)
+	inc.cancel()
+	// Whichever hook killed it, every notice delivered and not yet marked
+	// was caught between its send and its mark: each may go out again.
+	inc.mu.Lock()
+	s.caughtUnmarked.Add(int64(inc.unmarked))
+	inc.mu.Unlock()
+}
+
+// step is how often the world outside the daemon changes: the operator
+// looks, outages begin and end, processes restart. Within a step the
+// daemon sees every moment it asked for.
+const step = 4 * time.Hour
+
+// perStep is the chance of what happens n times a year, in one step.
+func perStep(n float64) float64 { return n * float64(step) / float64(365*24*time.Hour) }
+
+// run simulates until d has passed, a step at a time.
+func (s *fiveYears) run(d time.Duration) {
+	end := s.f.Now().Add(d)
+	for s.f.Now().Before(end) {
+		s.tick()
+		s.f.advance(step)
+	}
+}
+
+// tick does what happens to the world at the start of a step.
+func (s *fiveYears) tick() {
+	now := s.f.Now()
+	// The process: reap a dead incarnation, restart it a little later.
+	if s.inc != nil && s.inc.dead.Load() {
+		s.f.forget(s.inc.d)
+		<-s.inc.done
+		s.inc = nil
+		s.restartAt = now.Add(s.hours(0, 2))
+	}
+	if s.inc == nil && !now.Before(s.restartAt) && !now.Before(s.vaultDownUntil) {
+		s.startProcess()
+	}
+	if s.inc != nil && s.chance(perStep(8)) {
+		s.kill(s.inc, &s.idleCrashes)
+	}
+	// Vault, as this process reaches it.
+	if now.Before(s.vaultDownUntil) {
+		if s.inc != nil {
+			s.inc.proxy.SetDown(true)
+		}
+	} else {
+		if s.inc != nil && !s.inc.dead.Load() {
+			s.inc.proxy.SetDown(false)
+		}
+		if s.chance(perStep(6)) {
+			s.vaultDownUntil = now.Add(s.hours(1, 8))
+			s.vaultOutages++
+			s.event("Vault unreachable until %s", s.vaultDownUntil.Format(time.DateTime))
+		}
+	}
+	for _, c := range s.creds {
+		s.credentialStep(c, now)
+	}
+}
+
+// credentialStep: the provider, the operator and fate, for one credential.
+func (s *fiveYears) credentialStep(c *simCred, now time.Time) {
+	if !c.outageUntil.IsZero() && !now.Before(c.outageUntil) {
+		s.w.Emu.ClearFault(c.clientID)
+		c.outageUntil = time.Time{}
+	}
+	if c.outageUntil.IsZero() && s.chance(perStep(1)) {
+		c.outageUntil = now.Add(s.hours(2, 120))
+		s.w.Emu.InjectFault(c.clientID, emulator.Fault{Kind: emulator.FaultStatus, Status: 503})
+		s.providerOutages++
+		s.event("%s: provider down until %s", c.name, c.outageUntil.Format(time.DateTime))
+	}
+	if !c.outageUntil.IsZero() {
+		return // the operator waits for the provider to come back
+	}
+	var open *simFailure
+	if n := len(c.failures); n > 0 && c.failures[n-1].resolved.IsZero() {
+		open = c.failures[n-1]
+	}
+	switch {
+	case open != nil:
+		// The operator fixes a revoked secret some hours after being told,
+		// keeping its deadline.
+		if open.told.IsZero() && s.delivered("incident/"+c.name+"/invalid_client", "security", open.at) {
+			open.told = now.Add(s.hours(1, 12))
+		}
+		if open.fixed.IsZero() && !open.told.IsZero() && !now.Before(open.told) {
+			s.replaceSecret(c, c.deadline)
+			open.fixed = now
+		}
+		if !open.fixed.IsZero() && s.delivered("resolve/incident/"+c.name+"/invalid_client", "security", open.fixed) {
+			open.resolved = now
+		}
+	case c.deadline.Sub(now) > 10*24*time.Hour && s.chance(perStep(0.5)):
+		// The provider revokes the secret (an admin, a leak response).
+		s.w.Emu.SetSecrets(c.clientID, "revoked-"+s.freshSecret(c))
+		s.event("%s: secret revoked", c.name)
+		c.failures = append(c.failures, &simFailure{at: now})
+		s.revocations++
+	default:
+		// The operator rotates once the last reminder has come, or at the
+		// latest a step before the deadline.
+		pol := s.cfg.RotationPolicyFor(c.name, "")
+		last := slices.Min(pol.Remind)
+		if s.delivered(policies.ReminderKey(c.name, c.deadline, last), "security", time.Time{}) || c.deadline.Sub(now) <= step {
+			met := c.deadline
+			s.event("%s: rotated for the deadline %s", c.name, met.Format(time.DateOnly))
+			s.replaceSecret(c, time.Time{})
+			c.deadlines = append(c.deadlines, met)
+		}
+	}
+}
+
+// delivered reports whether key went to channel at or after since.
+func (s *fiveYears) delivered(key, channel string, since time.Time) bool {
+	box := s.security
+	if channel == "oncall" {
+		box = s.oncall
+	}
+	return box.since(key, since)
+}
+
+// replaceSecret is the operator's rotation: a new secret at the provider,
+// staged, checked and promoted through credkeeper. rotateBy zero gives the
+// policy's period from today.
+func (s *fiveYears) replaceSecret(c *simCred, rotateBy time.Time) {
+	ctx := context.Background()
+	fresh := s.freshSecret(c)
+	s.w.Emu.SetSecrets(c.clientID, c.secret, fresh)
+	if res, err := s.op.Stage(ctx, rotation.StageRequest{Name: c.name, ClientID: c.clientID, ClientSecret: secret.New(fresh), RotateBy: rotateBy}); err != nil || res.Class != "ok" {
+		s.t.Fatalf("%s: stage at %v: %v %s %s", c.name, s.f.Now(), err, res.Class, res.Detail)
+	}
+	if _, err := s.op.Promote(ctx, c.name, rotation.PromoteOptions{}); err != nil {
+		s.t.Fatalf("%s: promote at %v: %v", c.name, s.f.Now(), err)
+	}
+	s.w.Emu.SetSecrets(c.clientID, fresh)
+	c.secret = fresh
+	cred, err := s.w.Store.GetCredential(ctx, c.name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c.deadline = cred.Metadata.RotateBy
+}
+
+func (s *fiveYears) verify() {
+	t := s.t
+	if s.inc != nil {
+		s.f.forget(s.inc.d)
+		s.inc.cancel()
+		<-s.inc.done
+	}
+	t.Logf("%d incarnations; crashes: %d idle, %d after a provider's answer, %d between claim and send, %d between send and mark; %d Vault outages, %d provider outages, %d revoked secrets",
+		s.incarnations, s.idleCrashes.Load(), s.answerCrashes.Load(), s.claimCrashes.Load(), s.sendCrashes.Load(), s.vaultOutages, s.providerOutages, s.revocations)
+
+	count := map[string]int{} // key \x00 channel → deliveries
+	for _, d := range append(s.security.all(), s.oncall.all()...) {
+		count[d.key+"\x00"+d.channel]++
+	}
+	duplicates := 0
+	for _, c := range s.creds {
+		if len(c.deadlines) < 5 {
+			t.Errorf("%s: %d deadlines met in five years, want 5", c.name, len(c.deadlines))
+		}
+		pol := s.cfg.RotationPolicyFor(c.name, "")
+		for _, dl := range c.deadlines {
+			for _, tier := range pol.Remind {
+				key := policies.ReminderKey(c.name, dl, tier)
+				switch n := count[key+"\x00security"]; {
+				case n == 0:
+					t.Errorf("%s: the deadline %s came without its %s reminder; around then:\n%s\ndelivered: %v", c.name, dl.Format(time.DateOnly), key,
+						strings.Join(s.eventsAround(dl), "\n"), s.keysAround(c.name, dl))
+				case n > 1:
+					duplicates += n - 1
+					t.Logf("duplicate: %s %d times: %v", key, n, s.security.byKey[key])
+				}
+			}
+		}
+		for i, f := range c.failures {
+			until := s.f.Now()
+			if i+1 < len(c.failures) {
+				until = c.failures[i+1].at
+			}
+			channels := []string{"security"}
+			if c.paged {
+				channels = append(channels, "oncall")
+			}
+			for _, ch := range channels {
+				for _, key := range []string{"incident/" + c.name + "/invalid_client", "resolve/incident/" + c.name + "/invalid_client"} {
+					n := s.countBetween(key, ch, f.at, until)
+					switch {
+					case n == 0:
+						t.Errorf("%s: the secret revoked at %v: no %s to %s", c.name, f.at, key, ch)
+					case n > 1:
+						duplicates += n - 1
+						t.Logf("duplicate: %s to %s %d times since %v", key, ch, n, f.at)
+					}
+				}
+			}
+			if f.fixed.IsZero() {
+				t.Errorf("%s: the secret revoked at %v was never fixed", c.name, f.at)
+			}
+		}
+	}
+	for _, d := range s.oncall.all() {
+		incident := strings.TrimPrefix(d.key, "resolve/")
+		if !strings.HasPrefix(incident, "incident/prod-") && !strings.HasPrefix(d.key, "reminder/") {
+			t.Errorf("paged for what is no credential failure in prod: %s at %v", d.key, d.at)
+		}
+	}
+	caught := int(s.caughtUnmarked.Load())
+	t.Logf("%d duplicate notices; %d notices were between their send and their mark at a crash", duplicates, caught)
+	if duplicates > caught {
+		t.Errorf("%d duplicate notices, more than the %d caught between a send and its mark by a crash", duplicates, caught)
+	}
+	if s.idleCrashes.Load()+s.answerCrashes.Load()+s.claimCrashes.Load()+s.sendCrashes.Load() == 0 || s.vaultOutages == 0 {
+		t.Error("the simulation had no crash or no Vault outage")
+	}
+}
+
+// keysAround are the notices about name delivered to security in the
+// days before t.
+func (s *fiveYears) keysAround(name string, t time.Time) []string {
+	var out []string
+	for _, d := range s.security.all() {
+		if strings.Contains(d.key, "/"+name+"/") && d.at.After(t.Add(-15*24*time.Hour)) && d.at.Before(t.Add(24*time.Hour)) {
+			out = append(out, d.at.Format(time.DateTime)+" "+d.key)
+		}
+	}
+	return out
+}
+
+// countBetween counts deliveries of key to channel in [from, until).
+func (s *fiveYears) countBetween(key, channel string, from, until time.Time) int {
+	box := s.security
+	if channel == "oncall" {
+		box = s.oncall
+	}
+	n := 0
+	for _, d := range box.all() {
+		if d.key == key && !d.at.Before(from) && d.at.Before(until) {
+			n++
+		}
+	}
+	return n
+}
