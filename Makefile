@@ -28,10 +28,12 @@ demo: build devvault
 	scripts/demo.sh
 
 ## test: vet and the whole test suite with the race detector, against a real
-## Vault (a Vault test that cannot reach one fails). The full log is bin/test.log.
+## Vault (a Vault test that cannot reach one fails) and, for the status page,
+## Debian's chromium (apt-get install chromium; .ci/run installs it). The full
+## log is bin/test.log; the status page's screenshots are bin/status-*.png.
 test: devvault
 	$(GO) vet ./...
-	CREDKEEPER_REQUIRE_VAULT=1 $(GO) test -race -count=1 -v ./... 2>&1 | tee bin/test.log | awk -f scripts/test-summary.awk
+	CREDKEEPER_REQUIRE_VAULT=1 CREDKEEPER_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -v ./... 2>&1 | tee bin/test.log | awk -f scripts/test-summary.awk
 
 ## lint: gofmt, vet and staticcheck.
 lint:

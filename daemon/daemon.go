@@ -229,6 +229,9 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 	d.Logger.Info("configuration reloaded", "credentials", len(cfg.Credentials))
 }
 
+// Config is the configuration in force (a reload replaces it).
+func (d *Daemon) Config() *policies.Config { return d.config() }
+
 func (d *Daemon) config() *policies.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -74,6 +74,7 @@ While it runs, in another terminal:
   $ck token ctrp-stage            # the access token published for CI
   curl -s http://127.0.0.1:9464/metrics | grep ^credkeeper_
   curl -s http://127.0.0.1:9464/readyz
+  open http://127.0.0.1:9464/ in a browser: the status page, most urgent first
 EOT
 $ck daemon --listen 127.0.0.1:9464 --log-format text &
 pids+=($!)

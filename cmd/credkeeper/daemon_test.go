@@ -202,6 +202,15 @@ credential "ctrp-prod" {
 	}
 	t.Setenv("VAULT_TOKEN", env.Token)
 
+	// The status page, served under the daemon role's token.
+	testutil.Eventually(t, 10*time.Second, "the status page at / shows ctrp-prod refused", func() bool {
+		code, page := httpGet(t, addr+"/")
+		return code == 200 && strings.Contains(page, `href="/credentials/ctrp-prod"`) && strings.Contains(page, "invalid_client")
+	})
+	if code, page := httpGet(t, addr+"/credentials/ctrp-stage"); code != 200 || !strings.Contains(page, "Last results") {
+		t.Errorf("/credentials/ctrp-stage: %d\n%s", code, page)
+	}
+
 	// Metrics.
 	_, metrics := httpGet(t, addr+"/metrics")
 	for _, want := range []string{

@@ -16,6 +16,7 @@ import (
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
+	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -85,13 +86,14 @@ func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	srv := &http.Server{Handler: server.New(m.Registry, d), ReadHeaderTimeout: 10 * time.Second}
+	pages := &web.Pages{Store: store, Config: d.Config, Now: time.Now}
+	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)
 		}
 	}()
-	logger.Info("serving health and metrics", "addr", "http://"+ln.Addr().String())
+	logger.Info("serving health and metrics", "addr", "http://"+ln.Addr().String(), "status_page", "http://"+ln.Addr().String()+"/")
 
 	go func() {
 		_ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) {

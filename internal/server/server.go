@@ -1,6 +1,7 @@
 // Package server is the daemon's HTTP face: /healthz (the process is
 // alive), /readyz (configuration loaded, Vault reachable and authenticated,
-// this replica's role) and /metrics (Prometheus).
+// this replica's role), /metrics (Prometheus), and everything else from
+// the status page's handler (package web) when there is one.
 package server
 
 import (
@@ -20,9 +21,13 @@ type Readiness interface {
 	Ready(ctx context.Context) (role string, err error)
 }
 
-// New returns the handler for the daemon's endpoints.
-func New(reg *prometheus.Registry, ready Readiness) http.Handler {
+// New returns the handler for the daemon's endpoints; pages, when not
+// nil, serves every other path.
+func New(reg *prometheus.Registry, ready Readiness, pages http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	if pages != nil {
+		mux.Handle("/", pages)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
