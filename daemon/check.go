@@ -24,15 +24,18 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		return done
 	}
 	if it.kind == jobFirst {
-		done.due = !d.recentlyChecked(leading, it.name, decl)
+		recent, remindAt := d.recentlyChecked(leading, it.name, decl)
+		done.due, done.remindAt = !recent, remindAt
 		return done
 	}
-	var out rotation.Outcome
-	out, done.renewAt, done.ran = d.check(leading, snap, decl, it.kind == jobRenewal)
-	done.res = out.Result
-	if done.ran && d.Notices != nil {
-		// The next reminder goes out at its moment, not up to an interval late.
+	out, renewAt, ran, retryNotices := d.check(leading, snap, decl, it.kind == jobRenewal)
+	done.res, done.renewAt, done.ran = out.Result, renewAt, ran
+	if ran && d.Notices != nil {
+		// The next reminder goes out at its moment, not up to an interval
+		// late; a notice that could not be sent or marked is tried again
+		// once its claim has lapsed, not at the next scheduled check.
 		done.remindAt = snap.cfg.RotationPolicyFor(decl.Name, out.Metadata.Rotation).NextReminder(out.Result.RotateBy, d.now())
+		done.retryNotices = retryNotices
 	}
 	return done
 }
@@ -42,20 +45,19 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 // staged pair and take an automated rotation a step further. It returns
 // what it found, when the published token is next due for renewal, and
 // whether the check ran (a Vault error stops it).
-func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (rotation.Outcome, time.Time, bool) {
+func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (out rotation.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
 	name := decl.Name
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
 	out, err := snap.runner.Check(ctx, name, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
-		return rotation.Outcome{}, time.Time{}, false
+		return rotation.Outcome{}, time.Time{}, false, false
 	}
 	if b := d.budgetFor(snap.cfg, decl); b != nil {
 		b.Observe(out.Result, d.now())
 	}
 	d.report(ctx, out.Result, out.State)
-	var renewAt time.Time
 	if decl.PublishToken != nil {
 		if renewAt, err = d.publish(ctx, snap.cfg, decl, out.Result); err != nil {
 			d.Logger.Error("token not published", "credential", name, "error", err)
@@ -66,6 +68,9 @@ func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Cr
 		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State}
 		if err := d.Notices.TickUnder(ctx, snap.notices, facts, d.now()); err != nil {
 			d.Logger.Error("notices", "credential", name, "error", err)
+			retryNotices = true
+		} else if unsent, _ := d.Notices.unsent(ctx, name); unsent {
+			retryNotices = true // claimed by a process that died: retried once the claim lapses
 		}
 	}
 	if !renewal {
@@ -74,7 +79,7 @@ func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Cr
 			d.advanceRotation(ctx, snap, decl)
 		}
 	}
-	return out, renewAt, true
+	return out, renewAt, true, retryNotices
 }
 
 // checkStaged checks the pair staged for name, when there is one (the
@@ -159,19 +164,35 @@ func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
 }
 
 // recentlyChecked reports whether name's last check, as Vault records it,
-// is younger than its interval: then its first check after a start waits
-// for its schedule.
-func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) bool {
+// is younger than its interval and no reminder fell due since: then its
+// first check after a start waits for its schedule, or for remindAt, the
+// moment its next reminder falls due. (A process that restarts forgets
+// the reminder moments it had scheduled; Vault's record of the deadline
+// and of the last check tells them again.)
+func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) (recent bool, remindAt time.Time) {
 	st, err := d.Store.GetState(ctx, name)
 	if err != nil || st.LastCheck.IsZero() {
-		return false
+		return false, time.Time{}
 	}
 	now := d.now()
-	if now.Sub(st.LastCheck) < Interval(decl.Schedule, now) {
-		d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
-		return true
+	if now.Sub(st.LastCheck) >= Interval(decl.Schedule, now) {
+		return false, time.Time{}
 	}
-	return false
+	if d.Notices != nil {
+		info, err := d.Store.CredentialInfo(ctx, name)
+		if err != nil {
+			return false, time.Time{}
+		}
+		policy := d.config().RotationPolicyFor(name, info.Metadata.Rotation)
+		if remindAt = policy.NextReminder(info.Metadata.RotateBy, st.LastCheck); !remindAt.IsZero() && !now.Before(remindAt) {
+			return false, time.Time{} // a reminder fell due since the last check
+		}
+		if unsent, err := d.Notices.unsent(ctx, name); err != nil || unsent {
+			return false, time.Time{} // a notice claimed (by a process that died, say) and never sent
+		}
+	}
+	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
+	return true, remindAt
 }
 
 // report tells the observer and the log what a check found.

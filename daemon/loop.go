@@ -76,6 +76,9 @@ type jobDone struct {
 	// renewAt, when set, is when the token just published is to be renewed;
 	// remindAt, when the credential's next reminder falls due.
 	renewAt, remindAt time.Time
+	// retryNotices: a notice is left unsent (its send failed, or its
+	// claimer died); the credential is looked at again once claims lapse.
+	retryNotices bool
 	// lease: a lease renewal finished; leaseFailed: Vault could not be reached.
 	lease, leaseFailed bool
 }
@@ -92,6 +95,7 @@ type loop struct {
 	ready     []*item // budget taken, waiting for a slot
 	running   map[string]bool
 	unrun     map[string]int // checks in a row that could not run
+	unsent    map[string]int // checks in a row that left a notice unsent
 	inflight  int            // checks running
 	leaseBusy bool           // a lease renewal running
 	leaseAt   time.Time
@@ -104,7 +108,7 @@ type loop struct {
 
 func newLoop(d *Daemon, once bool) *loop {
 	return &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
-		schedules: map[string]cron.Schedule{}, running: map[string]bool{}, unrun: map[string]int{}, results: map[string]oauthcheck.Result{}}
+		schedules: map[string]cron.Schedule{}, running: map[string]bool{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
 }
 
 // run is the loop. It returns when ctx ends and every job has finished (a
@@ -327,6 +331,24 @@ func (l *loop) finish(r jobDone) {
 	if !r.remindAt.IsZero() && !l.once {
 		l.bringForward(r.it.name, r.remindAt)
 	}
+	if r.ran && !l.once {
+		l.retryNotices(r, now)
+	}
+}
+
+// retryNotices brings a credential with a notice left unsent forward to
+// when claims have lapsed, then less and less often (at most hourly), so
+// that a notice a dead process claimed, or a channel that failed, does
+// not wait for the next scheduled check and its next reminder tier.
+func (l *loop) retryNotices(r jobDone, now time.Time) {
+	name := r.it.name
+	if !r.retryNotices || l.d.Notices == nil {
+		delete(l.unsent, name)
+		return
+	}
+	l.unsent[name]++
+	wait := l.d.Notices.claimTimeout() << min(l.unsent[name]-1, 6)
+	l.bringForward(name, now.Add(min(wait, time.Hour)))
 }
 
 // bringForward moves a credential's next check to at, when at comes first.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -42,13 +43,39 @@ type Notifications struct {
 	ClaimTimeout time.Duration
 	// SendTimeout bounds one notice's delivery, retries included (default 30s).
 	SendTimeout time.Duration
+	// Observe, when set, hears of every delivery through a channel, its
+	// retries done: err nil is a delivery (for metrics).
+	Observe func(channel, kind string, err error, at time.Time)
 
 	mu      sync.Mutex
 	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
+	// unmarked are the notices this process delivered whose mark did not
+	// reach Vault (Vault unreachable or slow just then), by ledger key and
+	// channel: the next tick marks them instead of sending them again.
+	// Only a crash loses this memory, and with it the promise.
+	unmarked map[string]time.Time
 
 	// A test's hooks, to crash between a claim and its send, and between a
 	// send and its mark, and to know which sends were marked.
 	afterClaim, afterSend, afterMark func(key string)
+}
+
+func (n *Notifications) claimTimeout() time.Duration {
+	if n.ClaimTimeout > 0 {
+		return n.ClaimTimeout
+	}
+	return 5 * time.Minute
+}
+
+// unsent reports whether ledger/NAME holds a notice not yet sent nor
+// superseded: one whose send failed, or whose claimer died before
+// sending. Reading it warms the ledger for the tick that follows.
+func (n *Notifications) unsent(ctx context.Context, name string) (bool, error) {
+	l, err := n.ledger(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(l.Entries, func(e vaultstore.LedgerEntry) bool { return e.SentAt.IsZero() && !e.Superseded }), nil
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
@@ -97,8 +124,8 @@ func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFact
 		if err != nil {
 			return err
 		}
-		next, items := n.plan(s.Config, l, f, now)
-		if len(items) == 0 {
+		next, items, marked, superseded := n.plan(s.Config, l, f, now)
+		if len(items) == 0 && len(marked) == 0 && !superseded {
 			return nil
 		}
 		v, err := n.Store.PutLedger(ctx, f.Name, next, l.Version)
@@ -111,15 +138,34 @@ func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFact
 		}
 		next.Version = v
 		n.keep(f.Name, next)
+		n.forgetUnmarked(marked)
+		for _, k := range marked {
+			if n.afterMark != nil {
+				n.afterMark(strings.SplitN(k, "\x00", 2)[0])
+			}
+		}
+		if len(items) == 0 {
+			return nil
+		}
 		return n.send(ctx, s.Channels, f.Name, items, now)
 	}
 	return fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next tick", f.Name)
 }
 
-// plan returns the ledger with the claims of this tick, and what to send.
-func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) (*vaultstore.Ledger, []sendItem) {
-	next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
-	var items []sendItem
+// plan returns the ledger with the claims of this tick, what to send, the
+// sends of this process it marks now that an earlier mark failed, and
+// whether it set aside unsent reminders of a deadline that has passed on.
+func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) (next *vaultstore.Ledger, items []sendItem, marked []string, superseded bool) {
+	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+	n.mu.Lock()
+	for i := range next.Entries {
+		e := &next.Entries[i]
+		if at, ok := n.unmarked[unmarkedKey(e.Key, e.Channel)]; ok && e.SentAt.IsZero() {
+			e.SentAt, e.LastError = at, ""
+			marked = append(marked, unmarkedKey(e.Key, e.Channel))
+		}
+	}
+	n.mu.Unlock()
 	claim := func(e *vaultstore.LedgerEntry) {
 		e.ClaimedAt, e.ClaimedBy = now, n.Replica
 		e.Attempts++
@@ -147,13 +193,15 @@ func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f Crede
 		}
 	}
 	// Earlier sends that failed, or whose claim lapsed unconfirmed.
-	timeout := n.ClaimTimeout
-	if timeout <= 0 {
-		timeout = 5 * time.Minute
-	}
+	timeout := n.claimTimeout()
+	current := "reminder/" + f.Name + "/" + dates.Format(f.RotateBy) + "/"
 	for i := range next.Entries {
 		e := &next.Entries[i]
 		if !e.SentAt.IsZero() || e.Superseded || slices.ContainsFunc(items, func(it sendItem) bool { return it.entry.Key == e.Key && it.entry.Channel == e.Channel }) {
+			continue
+		}
+		if strings.HasPrefix(e.Key, "reminder/"+f.Name+"/") && !f.RotateBy.IsZero() && !strings.HasPrefix(e.Key, current) {
+			e.Superseded, superseded = true, true // about a deadline the credential no longer has: it was rotated
 			continue
 		}
 		if e.ClaimedAt.IsZero() || now.Sub(e.ClaimedAt) >= timeout {
@@ -163,7 +211,26 @@ func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f Crede
 	if len(next.Entries) > LedgerKeep {
 		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
 	}
-	return next, items
+	return next, items, marked, superseded
+}
+
+func unmarkedKey(key, channel string) string { return key + "\x00" + channel }
+
+func (n *Notifications) rememberUnmarked(key, channel string, at time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.unmarked == nil {
+		n.unmarked = map[string]time.Time{}
+	}
+	n.unmarked[unmarkedKey(key, channel)] = at
+}
+
+func (n *Notifications) forgetUnmarked(keys []string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, k := range keys {
+		delete(n.unmarked, k)
+	}
 }
 
 // supersede marks unsent reminders of the same credential as replaced.
@@ -214,6 +281,7 @@ func (n *Notifications) send(ctx context.Context, channels map[string]notify.Not
 		}
 		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice)
 		if errs[i] == nil {
+			n.rememberUnmarked(it.entry.Key, it.entry.Channel, now)
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
 			if n.afterSend != nil {
 				n.afterSend(it.entry.Key)
@@ -255,8 +323,11 @@ func (n *Notifications) send(ctx context.Context, channels map[string]notify.Not
 		next.Version = v
 		n.keep(name, next)
 		for i, it := range items {
-			if errs[i] == nil && n.afterMark != nil {
-				n.afterMark(it.entry.Key)
+			if errs[i] == nil {
+				n.forgetUnmarked([]string{unmarkedKey(it.entry.Key, it.entry.Channel)})
+				if n.afterMark != nil {
+					n.afterMark(it.entry.Key)
+				}
 			}
 		}
 		return errors.Join(errs...)
@@ -327,7 +398,11 @@ func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notif
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return notify.Send(ctx, nf, channel, nt, n.logger())
+	err := notify.Send(ctx, nf, channel, nt, n.logger())
+	if n.Observe != nil {
+		n.Observe(channel, nt.Kind, err, nt.At)
+	}
+	return err
 }
 
 // SetConfig switches to a reloaded configuration and its channels.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -281,5 +282,42 @@ func TestASentNoticeIsMarkedEvenWhenTheCheckRanOutOfTime(t *testing.T) {
 	}
 	if got := security.keys(); len(got) != 1 {
 		t.Errorf("the notice went out again: %v", got)
+	}
+}
+
+// A notice delivered while Vault cannot take its mark (unreachable just
+// then) is marked by the next tick, not sent again: only a crash between
+// a send and its mark may repeat a notice.
+func TestASendWhoseMarkFailedIsMarkedNotRepeated(t *testing.T) {
+	env := vaulttest.New(t)
+	proxy := testutil.NewProxy(t, strings.TrimPrefix(env.Addr, "http://"))
+	cfg := env.Config()
+	cfg.Address = "http://" + proxy.Addr()
+	store, err := vaultstore.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, notifyConfig(t), "replica-1", security, oncall)
+	eng.SetCrashHooks(nil, func(string) { proxy.SetDown(true) }, nil) // Vault goes away right after the send
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	facts := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	now := deadline.Add(-60 * 24 * time.Hour)
+	if err := eng.Tick(context.Background(), facts, now); err == nil {
+		t.Fatal("the mark reached a Vault that was down")
+	}
+	eng.SetCrashHooks(nil, nil, nil)
+	proxy.SetDown(false)
+	for _, later := range []time.Duration{10 * time.Minute, 24 * time.Hour} { // past the claim timeout
+		if err := eng.Tick(context.Background(), facts, now.Add(later)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if keys := security.keys(); len(keys) != 1 {
+		t.Errorf("delivered %v, want the 60-day reminder once", keys)
+	}
+	l, err := env.Store(t).GetLedger(context.Background(), "ctrp-prod")
+	if err != nil || len(l.Entries) != 1 || !l.Entries[0].SentAt.Equal(now) {
+		t.Errorf("the ledger after the late mark: %+v %v", l, err)
 	}
 }

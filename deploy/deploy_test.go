@@ -184,6 +184,8 @@ func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 	m.TokenPublished("x", time.Now())
 	m.Leader(true)
 	m.VaultRequest("read", "ok")
+	m.NoticeDelivered("security", "reminder", nil, time.Now())
+	m.NoticeDelivered("security", "reminder", errors.New("refused"), time.Now())
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +213,7 @@ func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"CredkeeperRotationDeadlineSoon", "CredkeeperCredentialDown", "CredkeeperNoRecentSuccess", "CredkeeperNoLeader"} {
+	for _, want := range []string{"CredkeeperRotationDeadlineSoon", "CredkeeperCredentialDown", "CredkeeperNoRecentSuccess", "CredkeeperNoLeader", "CredkeeperNoticeChannelFailing"} {
 		if !alerts[want] {
 			t.Errorf("no %s alert", want)
 		}

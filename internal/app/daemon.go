@@ -80,13 +80,13 @@ func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error
 		return err
 	}
 	d := daemon.NewDaemon(store, cfg, logger, m, id)
-	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
+	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: m.NoticeDelivered}
 
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
-	pages := &web.Pages{Store: store, Config: d.Config, Now: time.Now}
+	pages := &web.Pages{Store: store, Config: d.Config, Now: time.Now, Channels: m.Channels}
 	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -17,6 +17,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	creds    *credentials
+	notices  *deliveries
 	duration prometheus.Histogram
 	vault    *prometheus.CounterVec
 	leader   prometheus.Gauge
@@ -28,6 +29,7 @@ func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		creds:    newCredentials(),
+		notices:  newDeliveries(),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "credkeeper_check_duration_seconds",
 			Help:    "How long a token request (and probe) took.",
@@ -42,7 +44,7 @@ func New() *Metrics {
 			Help: "1 on the replica that holds the leader lease and runs the checks.",
 		}),
 	}
-	m.Registry.MustRegister(m.creds, m.duration, m.vault, m.leader,
+	m.Registry.MustRegister(m.creds, m.duration, m.vault, m.leader, m.notices.sent, m.notices.failures, m.notices.lastSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

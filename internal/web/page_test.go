@@ -17,6 +17,7 @@ import (
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/policies"
@@ -97,7 +98,11 @@ credential "published" {
 		}
 		p.secrets = append(p.secrets, tok.AccessToken.Reveal())
 	}
-	pages := &web.Pages{Store: w.Store, Config: func() *policies.Config { return w.Cfg }, Now: func() time.Time { return now }}
+	pages := &web.Pages{Store: w.Store, Config: func() *policies.Config { return w.Cfg }, Now: func() time.Time { return now },
+		Channels: func() []metrics.ChannelStatus {
+			return []metrics.ChannelStatus{{Name: "siem", Delivered: 3, LastSuccess: now.Add(-2 * time.Hour), Failed: 5, LastErrorAt: now.Add(-time.Minute),
+				Reason: "refused", LastError: "post to the webhook at 127.0.0.1:9: connection refused"}}
+		}}
 	srv := httptest.NewServer(pages.Handler())
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
@@ -157,6 +162,9 @@ func TestStatusPageInABrowser(t *testing.T) {
 	}
 	if c := evaluate[string](t, ctx, `getComputedStyle(document.querySelector('tr.overdue td')).backgroundColor`); c != "rgb(253, 232, 232)" {
 		t.Errorf("the overdue row is not marked red: background %s", c)
+	}
+	if !strings.Contains(text, "siem\t3\t") || !strings.Contains(text, "(refused): post to the webhook at 127.0.0.1:9: connection refused") {
+		t.Errorf("the channels' delivery record is not on the page:\n%s", text)
 	}
 	if !strings.Contains(text, "<script>alert('owner')</script>") {
 		t.Error("the untrusted owner text is not shown as text")

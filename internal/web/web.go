@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -37,6 +38,9 @@ type Pages struct {
 	Config func() *policies.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Channels, when set, is each notifier's delivery record, shown on the
+	// index page.
+	Channels func() []metrics.ChannelStatus
 }
 
 // Handler returns the pages' routes, to mount on the daemon's mux.
@@ -187,10 +191,11 @@ func (f Filter) Link(field, value string) string {
 func (f Filter) Active() bool { return f != Filter{} }
 
 type indexData struct {
-	Now                  time.Time
-	Rows                 []Row
-	Total                int
-	Filter               Filter
+	Channels              []metrics.ChannelStatus
+	Now                   time.Time
+	Rows                  []Row
+	Total                 int
+	Filter                Filter
 	Envs, Classes, Owners []string
 }
 
@@ -202,6 +207,9 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 	}
 	f := filterOf(r.URL.Query())
 	data := indexData{Now: p.now(), Total: len(rows), Filter: f}
+	if p.Channels != nil {
+		data.Channels = p.Channels()
+	}
 	for _, row := range rows {
 		data.Envs = appendNew(data.Envs, row.Environment)
 		data.Classes = appendNew(data.Classes, row.LastClass)

@@ -132,5 +132,5 @@ func (p *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if len(msg) > 200 {
 		msg = msg[:200]
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("pagerduty answered %d %s", resp.StatusCode, msg)
+	return notify.RetryableStatus(resp.StatusCode), &notify.StatusError{Service: "pagerduty", Status: resp.StatusCode, Detail: msg}
 }

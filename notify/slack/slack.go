@@ -87,7 +87,7 @@ func (s *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(reply)) == "ok" {
 		return false, nil
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("slack answered %d %q", resp.StatusCode, text.Truncate(redactURL(strings.TrimSpace(string(reply)), s.url), 100))
+	return notify.RetryableStatus(resp.StatusCode), &notify.StatusError{Service: "slack", Status: resp.StatusCode, Detail: fmt.Sprintf("%q", text.Truncate(redactURL(strings.TrimSpace(string(reply)), s.url), 100))}
 }
 
 // redactURL keeps the webhook URL out of an error's text: the whole URL,

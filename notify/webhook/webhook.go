@@ -97,5 +97,5 @@ func (w *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	return notify.RetryableStatus(resp.StatusCode), fmt.Errorf("the webhook answered %d", resp.StatusCode)
+	return notify.RetryableStatus(resp.StatusCode), &notify.StatusError{Service: "the webhook", Status: resp.StatusCode}
 }
