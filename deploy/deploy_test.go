@@ -4,6 +4,7 @@ package deploy
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,6 +159,27 @@ func keys(m map[string]map[string]any) []string {
 	return out
 }
 
+// exposedMetrics is the metric families the daemon really exposes.
+func exposedMetrics(t *testing.T) map[string]bool {
+	t.Helper()
+	m := metrics.New()
+	m.CheckDone(oauthcheck.Result{Name: "x", Environment: "prod", Class: oauthcheck.ClassOK, RotateBy: time.Now()}, time.Now())
+	m.TokenPublished("x", time.Now())
+	m.Leader(true)
+	m.VaultRequest("read", "ok")
+	m.NoticeDelivered("security", "reminder", nil, time.Now())
+	m.NoticeDelivered("security", "reminder", errors.New("refused"), time.Now())
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for _, f := range families {
+		known[f.GetName()] = true
+	}
+	return known
+}
+
 func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 	b, err := os.ReadFile("prometheus/credkeeper-rules.yml")
 	if err != nil {
@@ -178,22 +200,7 @@ func TestPrometheusRulesUseRealMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The metric families the daemon really exposes.
-	m := metrics.New()
-	m.CheckDone(oauthcheck.Result{Name: "x", Environment: "prod", Class: oauthcheck.ClassOK, RotateBy: time.Now()}, time.Now())
-	m.TokenPublished("x", time.Now())
-	m.Leader(true)
-	m.VaultRequest("read", "ok")
-	m.NoticeDelivered("security", "reminder", nil, time.Now())
-	m.NoticeDelivered("security", "reminder", errors.New("refused"), time.Now())
-	families, err := m.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	known := map[string]bool{}
-	for _, f := range families {
-		known[f.GetName()] = true
-	}
+	known := exposedMetrics(t)
 
 	alerts := map[string]bool{}
 	metricName := regexp.MustCompile(`credkeeper_[a-z_]+`)
@@ -236,6 +243,47 @@ func TestPrometheusRulesFireWhenTheyShould(t *testing.T) {
 		cmd.Dir = "prometheus"
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// The Grafana dashboard queries only metrics the daemon exposes, and
+// covers what its readers come for.
+func TestGrafanaDashboardUsesRealMetrics(t *testing.T) {
+	b, err := os.ReadFile("grafana/credkeeper.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Title  string
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatalf("grafana/credkeeper.json: %v", err)
+	}
+	known := exposedMetrics(t)
+	metricName := regexp.MustCompile(`credkeeper_[a-z_]+`)
+	used := map[string]bool{}
+	for _, p := range dash.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q queries nothing", p.Title)
+		}
+		for _, tg := range p.Targets {
+			for _, name := range metricName.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(name, "_bucket")
+				if !known[base] {
+					t.Errorf("panel %q uses %s, which the daemon does not expose", p.Title, name)
+				}
+				used[base] = true
+			}
+		}
+	}
+	for _, want := range []string{"credkeeper_check_total", "credkeeper_credential_rotation_deadline_timestamp_seconds", "credkeeper_notice_failures_total", "credkeeper_leader"} {
+		if !used[want] {
+			t.Errorf("the dashboard does not show %s", want)
 		}
 	}
 }
