@@ -22,6 +22,11 @@ func (d *Daemon) renewLease(ttl time.Duration) error {
 	err := d.tryLease(ctx, ttl)
 	if d.IsLeader() {
 		d.refreshPending(ctx)
+		if d.Notices != nil {
+			if err := d.Notices.RefreshSilences(ctx); err != nil {
+				d.Logger.Warn("silences not read; the last ones read still hold", "error", err)
+			}
+		}
 	}
 	return err
 }

@@ -54,6 +54,8 @@ type Notifications struct {
 	// channel: the next tick marks them instead of sending them again.
 	// Only a crash loses this memory, and with it the promise.
 	unmarked map[string]time.Time
+	// silences are silences/*, as last read (RefreshSilences).
+	silences map[string]*vaultstore.Silence
 
 	// A test's hooks, to crash between a claim and its send, and between a
 	// send and its mark, and to know which sends were marked.
@@ -76,6 +78,27 @@ func (n *Notifications) unsent(ctx context.Context, name string) (bool, error) {
 		return false, err
 	}
 	return slices.ContainsFunc(l.Entries, func(e vaultstore.LedgerEntry) bool { return e.SentAt.IsZero() && !e.Superseded }), nil
+}
+
+// RefreshSilences reads every silence from Vault: one list request, and a
+// read for each silence there is. The daemon does it with each lease
+// renewal, so a silence set with the CLI holds within a third of the
+// lease's life.
+func (n *Notifications) RefreshSilences(ctx context.Context) error {
+	all, err := n.Store.ListSilences(ctx)
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	n.silences = all
+	n.mu.Unlock()
+	return nil
+}
+
+func (n *Notifications) silence(name string) *vaultstore.Silence {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.silences[name]
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
@@ -260,6 +283,9 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 		in.Notify, in.Page = decl.Notify, decl.Page
 	}
 	in.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
+	if si := n.silence(f.Name); si != nil {
+		in.SilencedUntil, in.SilencedKinds = si.Until, si.Kinds
+	}
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true

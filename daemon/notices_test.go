@@ -321,3 +321,44 @@ func TestASendWhoseMarkFailedIsMarkedNotRepeated(t *testing.T) {
 		t.Errorf("the ledger after the late mark: %+v %v", l, err)
 	}
 }
+
+// A silenced overdue credential gets no overdue notice until the silence
+// lapses, then gets one; the silence is read from Vault.
+func TestASilenceHoldsBackOverdueNoticesUntilItLapses(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, notifyConfig(t), "replica-1", security, oncall)
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	if _, err := store.PutSilence(ctx, "ctrp-prod", &vaultstore.Silence{Until: deadline.Add(3 * 24 * time.Hour), Reason: "the new pair is on its way (CTRP-1234)",
+		Kinds: []string{"overdue"}, CreatedBy: "token-alice", CreatedAt: deadline}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.RefreshSilences(ctx); err != nil {
+		t.Fatal(err)
+	}
+	facts := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+	overdue := func() []string {
+		var out []string
+		for _, k := range security.keys() {
+			if strings.Contains(k, "/overdue/") {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	for day := 0; day < 3; day++ {
+		if err := eng.Tick(ctx, facts, deadline.Add(time.Duration(day)*24*time.Hour+9*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := overdue(); len(got) != 0 {
+		t.Errorf("overdue notices while silenced: %v", got)
+	}
+	if err := eng.Tick(ctx, facts, deadline.Add(3*24*time.Hour+9*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := overdue(); len(got) != 1 || got[0] != "reminder/ctrp-prod/2027-03-01/overdue/2027-03-04" {
+		t.Errorf("after the silence lapsed: %v, want today's overdue notice", got)
+	}
+}

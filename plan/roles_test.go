@@ -246,3 +246,24 @@ vault_policies {
 		t.Errorf("the tampered plan wrote a policy: %v", err)
 	}
 }
+
+// Silences are written by operators (the CLI) and read by the daemon and
+// the auditor; neither the ci roles, the auditor nor the daemon can write
+// one.
+func TestSilencesAreWrittenByOperatorsOnly(t *testing.T) {
+	w := newRolesWorld(t)
+	ctx := w.ctx
+	si := &vaultstore.Silence{Until: planNow.Add(7 * 24 * time.Hour), Reason: "new pair on its way", Kinds: []string{"overdue"}, CreatedBy: "test", CreatedAt: planNow}
+	w.allowed("operator writes silences/NAME", second(w.as("operator").PutSilence(ctx, "ctrp-prod", si, 0)))
+	for _, role := range []string{"ci", "ci-prod", "auditor", "daemon"} {
+		w.denied(role+" writes silences/NAME", second(w.as(role).PutSilence(ctx, "ctrp-stage", si, 0)))
+	}
+	for _, role := range []string{"daemon", "auditor"} {
+		all, err := w.as(role).ListSilences(ctx)
+		w.allowed(role+" lists and reads silences", err)
+		if err == nil && (len(all) != 1 || all["ctrp-prod"].Reason != "new pair on its way") {
+			t.Errorf("%s reads silences: %+v", role, all)
+		}
+	}
+	w.denied("ci reads silences", second(w.as("ci").GetSilence(ctx, "ctrp-prod")))
+}

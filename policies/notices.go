@@ -48,7 +48,42 @@ type NoticeInput struct {
 	// Open holds the keys of incidents and ops notices still open.
 	Open []string
 
+	// SilencedUntil and SilencedKinds are the credential's silence, if
+	// any: notices of those kinds are not due before that time. A silence
+	// lapses on its own; what it held back is due again after it, if it
+	// still applies (today's overdue notice, the current reminder tier, an
+	// incident still open).
+	SilencedUntil time.Time
+	SilencedKinds []string
+
 	Now time.Time
+}
+
+// SilenceKinds are the kinds of notice a silence can hold back. "all"
+// stands for every one but incident: a production credential's failure
+// pages unless a silence names incident on purpose.
+var SilenceKinds = []string{NoticeReminder, NoticeOverdue, NoticeOps, NoticeIncident}
+
+// ExpandSilenceKinds turns the kinds a person gave (all, or a list of
+// SilenceKinds) into the list a silence records.
+func ExpandSilenceKinds(kinds []string) ([]string, error) {
+	var out []string
+	for _, k := range kinds {
+		switch {
+		case k == "all":
+			out = append(out, NoticeReminder, NoticeOverdue, NoticeOps)
+		case slices.Contains(SilenceKinds, k):
+			out = append(out, k)
+		default:
+			return nil, fmt.Errorf("unknown notice kind %q: use reminder, overdue, ops, incident or all", k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func (in NoticeInput) silenced(kind string) bool {
+	return in.Now.Before(in.SilencedUntil) && slices.Contains(in.SilencedKinds, kind)
 }
 
 // DueNotice is one message due, with the key that keeps it from going out twice.
@@ -86,8 +121,11 @@ func tierName(d time.Duration) string {
 // the order they should go out.
 func Due(in NoticeInput) []DueNotice {
 	var out []DueNotice
-	out = append(out, dueReminders(in)...)
-	out = append(out, dueAlerts(in)...)
+	for _, d := range append(dueReminders(in), dueAlerts(in)...) {
+		if !in.silenced(d.Kind) {
+			out = append(out, d)
+		}
+	}
 	return out
 }
 

@@ -156,3 +156,46 @@ func TestLadderOverTwoYears(t *testing.T) {
 		t.Errorf("sent, in order:\n%v\nwant:\n%v", order, want)
 	}
 }
+
+// A silence holds back the kinds it names until it lapses, and no others;
+// "all" leaves incidents alone.
+func TestSilencesHoldBackTheirKindsUntilTheyLapse(t *testing.T) {
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	overdue := NoticeInput{Credential: "c", Environment: "prod", RotateBy: deadline, Policy: Yearly(), LastClass: "ok",
+		Notify: []string{"security"}, Page: []string{"oncall"}, Sent: map[string]bool{}, Now: deadline.Add(36 * time.Hour)}
+	refused := overdue
+	refused.RotateBy, refused.LastClass = time.Time{}, "invalid_client"
+	all, err := ExpandSilenceKinds([]string{"all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		in    NoticeInput
+		kinds []string
+		until time.Time
+		want  string // the kind due, "" for none
+	}{
+		{"overdue, no silence", overdue, nil, time.Time{}, NoticeOverdue},
+		{"overdue, silenced", overdue, []string{NoticeOverdue}, deadline.Add(7 * 24 * time.Hour), ""},
+		{"overdue, silence lapsed", overdue, []string{NoticeOverdue}, deadline.Add(24 * time.Hour), NoticeOverdue},
+		{"overdue, silence of another kind", overdue, []string{NoticeReminder}, deadline.Add(7 * 24 * time.Hour), NoticeOverdue},
+		{"overdue, all", overdue, all, deadline.Add(7 * 24 * time.Hour), ""},
+		{"incident, all", refused, all, deadline.Add(7 * 24 * time.Hour), NoticeIncident},
+		{"incident, silenced on purpose", refused, []string{NoticeIncident}, deadline.Add(7 * 24 * time.Hour), ""},
+	} {
+		in := tc.in
+		in.SilencedKinds, in.SilencedUntil = tc.kinds, tc.until
+		due := Due(in)
+		got := ""
+		if len(due) > 0 {
+			got = due[0].Kind
+		}
+		if got != tc.want || len(due) > 1 {
+			t.Errorf("%s: due %+v, want %q", tc.name, due, tc.want)
+		}
+	}
+	if _, err := ExpandSilenceKinds([]string{"pages"}); err == nil {
+		t.Error("an unknown kind was accepted")
+	}
+}

@@ -14,14 +14,14 @@ var policyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 
 // Vault policy roles. Each is granted exactly what its users do:
 //
-//   - daemon reads credentials and staged pairs, and writes only what the
-//     daemon writes: check state, published tokens, the notice ledger, the
-//     leader lease and staged pairs' results;
-//   - operator is the CLI's: secret set, rotate, apply, check; it may
-//     write credentials, with their history;
+//   - daemon reads credentials, staged pairs and silences, and writes only
+//     what the daemon writes: check state, published tokens, the notice
+//     ledger, the leader lease and staged pairs' results;
+//   - operator is the CLI's: secret set, rotate, apply, check, silence; it
+//     may write credentials, with their history, and silences;
 //   - ci reads published access tokens (all, or those of a scoped CI
 //     policy's credentials), never a client secret;
-//   - auditor reads check state, the ledger and the metadata of
+//   - auditor reads check state, the ledger, silences and the metadata of
 //     credentials and staged pairs, never a secret or a token.
 const (
 	RoleDaemon   = "daemon"
@@ -140,6 +140,8 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		}
 		d.path(d.data+"/tokens/*", "create", "read", "update")
 		d.path(d.meta+"/tokens/*", "read", "list", "delete")
+		d.path(d.data+"/silences/*", "read")
+		d.path(d.meta+"/silences/*", "read", "list")
 		for _, name := range autoRotated {
 			d.comment("%s rotates by itself (auto_rotate): the daemon stages and promotes its new pair.", name)
 			d.path(d.data+"/credentials/"+name, "create", "read", "update")
@@ -157,10 +159,11 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		d.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
 		d.path(d.data+"/tokens/*", "read")
 	case RoleAuditor:
-		d.comment("credkeeper auditor: reads check state, the ledger, and the metadata of credentials and staged pairs;\n# never a secret or a token.")
+		d.comment("credkeeper auditor: reads check state, the ledger, silences, and the metadata of credentials and staged pairs;\n# never a secret or a token.")
 		d.path(d.data+"/state/*", "read")
 		d.path(d.data+"/ledger/*", "read")
-		for _, kind := range []string{"state", "ledger", "credentials", "pending"} {
+		d.path(d.data+"/silences/*", "read")
+		for _, kind := range []string{"state", "ledger", "silences", "credentials", "pending"} {
 			d.path(d.meta+"/"+kind+"/*", "read", "list")
 		}
 	default:

@@ -25,6 +25,8 @@ type CredentialStatus struct {
 	LastSuccess time.Time
 	Failures    int
 	Pending     string // the staged pair's last class, "staged" when unchecked, "" when none
+	// Silence is the credential's silence while it holds (nil otherwise).
+	Silence *vaultstore.Silence
 }
 
 // StatusAll gathers every credential's status: metadata, state and
@@ -38,12 +40,22 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 	if err != nil {
 		return nil, err
 	}
+	silences, err := store.ListSilences(ctx)
+	if errors.Is(err, vaultstore.ErrPermissionDenied) {
+		silences, err = nil, nil // a policy written before silences: they are not shown
+	}
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]CredentialStatus, len(infos))
 	errs := make([]error, len(infos))
 	parallel.Do(len(infos), 16, func(i int) {
 		in := infos[i]
 		row := CredentialStatus{Name: in.Name, Environment: in.Metadata.Environment, Provider: in.Metadata.Provider, Owner: in.Metadata.Owner,
 			RotateBy: in.Metadata.RotateBy, Version: in.Version}
+		if si := silences[in.Name]; si.Active(now) {
+			row.Silence = si
+		}
 		if !row.RotateBy.IsZero() {
 			row.DaysLeft = policies.CalendarDays(now, row.RotateBy)
 		}

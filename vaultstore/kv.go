@@ -23,6 +23,7 @@ const (
 	KindLedger      = "ledger"
 	KindLeases      = "leases"
 	KindRotations   = "rotations"
+	KindSilences    = "silences"
 )
 
 // Meta is a key's KV v2 metadata: its versions and custom metadata.

@@ -102,6 +102,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newRotateCmd(opts),
 		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
+		newSilenceCmd(opts),
 		newVersionCmd(opts),
 	)
 	return root

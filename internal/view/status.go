@@ -3,6 +3,7 @@ package view
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -23,6 +24,9 @@ type StatusJSON struct {
 	LastSuccess string `json:"last_success"`
 	Failures    int    `json:"consecutive_failures"`
 	Pending     string `json:"pending"`
+	// SilencedUntil and Silenced: the credential's silence while it holds.
+	SilencedUntil string   `json:"silenced_until,omitempty"`
+	Silenced      []string `json:"silenced,omitempty"`
 }
 
 // Statuses is rows as status --json prints them.
@@ -35,6 +39,9 @@ func Statuses(rows []rotation.CredentialStatus) []StatusJSON {
 			d := r.DaysLeft
 			j.DaysLeft = &d
 		}
+		if r.Silence != nil {
+			j.SilencedUntil, j.Silenced = dates.FormatTime(r.Silence.Until), r.Silence.Kinds
+		}
 		out = append(out, j)
 	}
 	return out
@@ -43,7 +50,7 @@ func Statuses(rows []rotation.CredentialStatus) []StatusJSON {
 // WriteStatusTable prints rows as status's table.
 func WriteStatusTable(w io.Writer, rows []rotation.CredentialStatus) error {
 	tw := table(w)
-	fmt.Fprintln(tw, "NAME\tENVIRONMENT\tROTATE BY\tDAYS LEFT\tLAST CHECK\tCLASS\tFAILURES\tPENDING")
+	fmt.Fprintln(tw, "NAME\tENVIRONMENT\tROTATE BY\tDAYS LEFT\tLAST CHECK\tCLASS\tFAILURES\tPENDING\tSILENCED")
 	for _, j := range Statuses(rows) {
 		days := "-"
 		if j.DaysLeft != nil {
@@ -52,7 +59,11 @@ func WriteStatusTable(w io.Writer, rows []rotation.CredentialStatus) error {
 				days = fmt.Sprintf("overdue %d", -*j.DaysLeft)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", j.Name, Dash(j.Environment), Dash(j.RotateBy), days, Dash(j.LastCheck), Dash(j.LastClass), j.Failures, Dash(j.Pending))
+		silenced := "-"
+		if j.SilencedUntil != "" {
+			silenced = strings.Join(j.Silenced, ",") + " until " + j.SilencedUntil
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.Name, Dash(j.Environment), Dash(j.RotateBy), days, Dash(j.LastCheck), Dash(j.LastClass), j.Failures, Dash(j.Pending), silenced)
 	}
 	return tw.Flush()
 }

@@ -29,6 +29,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"date":     dates.Format,
 	"datetime": func(t time.Time) string { return view.Dash(dates.FormatTime(t)) },
 	"dash":     view.Dash,
+	"join":     strings.Join,
 }).ParseFS(files, "templates/*.html"))
 
 // Pages serves the status page and its JSON API.
@@ -270,6 +271,9 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 		LastSuccess: d.State.LastSuccess, Failures: d.State.ConsecutiveFailures}
 	if !row.RotateBy.IsZero() {
 		row.DaysLeft = policies.CalendarDays(now, row.RotateBy)
+	}
+	if si, err := p.Store.GetSilence(ctx, name); err == nil && si.Active(now) {
+		row.Silence = si
 	}
 	if pi, err := p.Store.PendingInfo(ctx, name); err == nil {
 		d.Pending = pi

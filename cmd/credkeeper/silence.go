@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/view"
+)
+
+// SilenceOptions are silence's flags.
+type SilenceOptions struct {
+	*globalOptions
+	Name   string
+	Until  string
+	Reason string
+	Kinds  []string
+	JSON   bool
+}
+
+// newSilenceCmd is `credkeeper silence NAME`, with list and expire.
+func newSilenceCmd(g *globalOptions) *cobra.Command {
+	o := &SilenceOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "silence NAME --until DATE --reason TEXT [--kind reminder|overdue|ops|incident|all]",
+		Short: "Hold back a credential's notices until a date, with a reason",
+		Long: `Silence writes silences/NAME in Vault: the daemon sends none of the named
+kinds of notice for the credential until the date, then the silence lapses by
+itself. --kind all (the default) is reminder, overdue and ops; a production
+credential's incidents page unless --kind incident is given on purpose.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			return silenceRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Until, "until", "", "the date the silence lapses (YYYY-MM-DD, UTC)")
+	cmd.Flags().StringVar(&o.Reason, "reason", "", "why, for whoever sees it")
+	cmd.Flags().StringSliceVar(&o.Kinds, "kind", nil, "kinds of notice to hold back: reminder, overdue, ops, incident, all (repeatable; default all)")
+	lo := &SilenceOptions{globalOptions: g}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Every silence, active or lapsed",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return silenceListRun(cmd.Context(), lo) },
+	}
+	list.Flags().BoolVar(&lo.JSON, "json", false, "print JSON")
+	eo := &SilenceOptions{globalOptions: g}
+	expire := &cobra.Command{
+		Use:   "expire NAME",
+		Short: "End a credential's silence now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			eo.Name = args[0]
+			return silenceExpireRun(cmd.Context(), eo)
+		},
+	}
+	cmd.AddCommand(list, expire)
+	return cmd
+}
+
+func silenceRun(ctx context.Context, o *SilenceOptions) error {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	si, warnings, err := app.SetSilence(ctx, cfg, store, app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds}, o.now())
+	for _, w := range warnings {
+		fmt.Fprintln(o.Err, "warning: "+w)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s: %s silenced until %s (%s), by %s.\n", o.Name, strings.Join(si.Kinds, ", "), dates.FormatTime(si.Until), si.Reason, si.CreatedBy)
+	return nil
+}
+
+func silenceExpireRun(ctx context.Context, o *SilenceOptions) error {
+	_, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	si, err := app.ExpireSilence(ctx, store, o.Name, o.now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s: the silence ended at %s.\n", o.Name, dates.FormatTime(si.Until))
+	return nil
+}
+
+func silenceListRun(ctx context.Context, o *SilenceOptions) error {
+	_, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	all, err := store.ListSilences(ctx)
+	if err != nil {
+		return err
+	}
+	rows := view.Silences(all, o.now())
+	slices.SortFunc(rows, func(a, b view.SilenceJSON) int { return strings.Compare(a.Credential, b.Credential) })
+	if o.JSON {
+		return view.WriteJSON(o.Out, rows)
+	}
+	return view.WriteSilenceTable(o.Out, rows)
+}
+
