@@ -22,6 +22,8 @@ type DaemonOptions struct {
 	LogFormat string
 	LogLevel  string
 	ReplicaID string
+	// BasicAuthFile holds USER:BCRYPT-HASH lines for /metrics and the status page.
+	BasicAuthFile string
 	// Once checks every credential once, now, and exits with check's statuses.
 	Once bool
 }
@@ -52,7 +54,8 @@ configuration; a bad one is reported and the old one keeps running.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Listen, "listen", "127.0.0.1:9464", "address for /healthz, /readyz and /metrics")
+	f.StringVar(&o.Listen, "listen", "127.0.0.1:9464", "address for /healthz, /readyz, /metrics and the status page")
+	f.StringVar(&o.BasicAuthFile, "web-basic-auth-file", "", "USER:BCRYPT-HASH lines (htpasswd -nbB): /metrics and the status page ask for them")
 	f.StringVar(&o.LogFormat, "log-format", "auto", "log format: text, json, or auto (text on a terminal, JSON otherwise)")
 	f.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&o.ReplicaID, "replica-id", "", "this replica's name in the leader lease (default hostname and a random suffix)")
@@ -81,7 +84,7 @@ func daemonRun(ctx context.Context, o *DaemonOptions) error {
 		return checkExit(results)
 	}
 	return app.RunDaemon(ctx, cfg, app.DaemonOptions{
-		Listen: o.Listen, ReplicaID: o.ReplicaID, Logger: logger,
+		Listen: o.Listen, BasicAuthFile: o.BasicAuthFile, ReplicaID: o.ReplicaID, Logger: logger,
 		Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix},
 		Reload:    o.reload, LoadConfig: o.loadDaemonConfig,
 	})

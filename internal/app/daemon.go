@@ -41,8 +41,11 @@ const HTTPShutdownTimeout = 5 * time.Second
 
 // DaemonOptions are what `credkeeper daemon` is told besides its config.
 type DaemonOptions struct {
-	// Listen is the address of /healthz, /readyz and /metrics.
+	// Listen is the address of /healthz, /readyz, /metrics and the status page.
 	Listen string
+	// BasicAuthFile, when set, holds USER:BCRYPT-HASH lines: /metrics and
+	// the status page then ask for a user and password.
+	BasicAuthFile string
 	// ReplicaID names this replica in the leader lease (default: the host
 	// name, the process ID and a random suffix).
 	ReplicaID string
@@ -86,8 +89,14 @@ func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
+	var auth *server.BasicAuth
+	if o.BasicAuthFile != "" {
+		if auth, err = server.LoadBasicAuthFile(o.BasicAuthFile); err != nil {
+			return err
+		}
+	}
 	pages := &web.Pages{Store: store, Config: d.Config, Now: time.Now, Channels: m.Channels}
-	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler()), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler(), auth), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("http server stopped", "error", err)

@@ -22,11 +22,18 @@ type Readiness interface {
 }
 
 // New returns the handler for the daemon's endpoints; pages, when not
-// nil, serves every other path.
-func New(reg *prometheus.Registry, ready Readiness, pages http.Handler) http.Handler {
+// nil, serves every other path. With auth, /metrics and the pages ask for
+// a user and password; /healthz and /readyz stay open for probes.
+func New(reg *prometheus.Registry, ready Readiness, pages http.Handler, auth *BasicAuth) http.Handler {
+	guard := func(h http.Handler) http.Handler {
+		if auth == nil {
+			return h
+		}
+		return auth.Wrap(h)
+	}
 	mux := http.NewServeMux()
 	if pages != nil {
-		mux.Handle("/", pages)
+		mux.Handle("/", guard(pages))
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -41,7 +48,7 @@ func New(reg *prometheus.Registry, ready Readiness, pages http.Handler) http.Han
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "role": role})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("GET /metrics", guard(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
 	return mux
 }
 
