@@ -34,6 +34,8 @@ type ApplyOptions struct {
 	// is exactly what they generate: a plan file is data, and a tampered
 	// one must not write any policy it likes into Vault.
 	Policies []policies.ManagedPolicy
+	// Done, when set, is called after each change applied.
+	Done func()
 
 	beforeChange func(Change) // a test's hook, to race a change
 }
@@ -80,6 +82,9 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 			return rep, fmt.Errorf("%s %s: %w", c.Action, c.Path(), err)
 		}
 		rep.Applied = append(rep.Applied, c)
+		if o.Done != nil {
+			o.Done()
+		}
 	}
 	return rep, nil
 }

@@ -201,6 +201,8 @@ type CheckOptions struct {
 	Force bool
 	// Parallel bounds concurrent checks (default 8).
 	Parallel int
+	// Done, when set, is called after each check (from several goroutines).
+	Done func()
 }
 
 func (r *Runner) now() time.Time {
@@ -234,6 +236,9 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 	errs := make([]error, len(names))
 	parallel.Do(len(names), limit, func(i int) {
 		results[i], errs[i] = r.CheckOne(ctx, names[i], o.Force)
+		if o.Done != nil {
+			o.Done()
+		}
 	})
 	return results, errors.Join(errs...)
 }

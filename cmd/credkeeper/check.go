@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/progress"
 	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/rotation"
 )
@@ -75,7 +76,9 @@ func checkRun(ctx context.Context, o *CheckOptions) error {
 			return fmt.Errorf("no credentials under %s/%s/credentials/: add one with credkeeper secret set", runner.Store.Mount(), runner.Store.Prefix())
 		}
 	}
-	results, err := runner.CheckAll(ctx, names, rotation.CheckOptions{Force: o.Force, Parallel: o.Parallel})
+	bar := progress.New(o.Err, "checking", len(names))
+	results, err := runner.CheckAll(ctx, names, rotation.CheckOptions{Force: o.Force, Parallel: o.Parallel, Done: func() { bar.Add(1) }})
+	bar.Done()
 	if err != nil {
 		return err
 	}

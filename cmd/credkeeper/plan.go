@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/progress"
 	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/plan"
 	"github.com/credkeeper/credkeeper/policies"
@@ -162,7 +163,9 @@ func applyRun(ctx context.Context, o *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed})
+	bar := progress.New(o.Err, "applying", len(p.Changes))
+	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed, Done: func() { bar.Add(1) }})
+	bar.Done()
 	if rep != nil {
 		writeApplyReport(o.globalOptions, rep, applyErr != nil)
 	}

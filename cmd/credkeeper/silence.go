@@ -109,4 +109,3 @@ func silenceListRun(ctx context.Context, o *SilenceOptions) error {
 	}
 	return view.WriteSilenceTable(o.Out, rows)
 }
-
