@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -37,13 +40,22 @@ func TestScripts(t *testing.T) {
 			e.Setenv("HOME", e.WorkDir)
 			e.Setenv("CREDKEEPER_CONFIG", "")
 			e.Setenv(envNow, testNow.Format(time.RFC3339))
+			// A token endpoint emulator of the script's own, on loopback.
+			emu := emulator.New(emulator.Options{LockoutAfter: 3})
+			srv := httptest.NewServer(emu)
+			e.Defer(srv.Close)
+			e.Values[emulatorKey{}] = emu
+			e.Setenv("EMULATOR", srv.URL)
+			e.Setenv("CTRP_STAGE_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerStage+"/v1/token")
+			e.Setenv("CTRP_PROD_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerProd+"/v1/token")
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exits":          cmdExits,
-			"perm":           cmdPerm,
-			"subst":          cmdSubst,
-			"vault-set-meta": cmdVaultSetMeta,
+			"exits":           cmdExits,
+			"perm":            cmdPerm,
+			"subst":           cmdSubst,
+			"vault-set-meta":  cmdVaultSetMeta,
+			"emulator-client": cmdEmulatorClient,
 		},
 		RequireExplicitExec: true,
 	})
@@ -135,4 +147,16 @@ func cmdVaultSetMeta(ts *testscript.TestScript, neg bool, args []string) {
 	err = c.KVv2("secret").PatchMetadata(context.Background(), fmt.Sprintf("%s/credentials/%s", ts.Getenv("PREFIX"), args[0]),
 		api.KVMetadataPatchInput{CustomMetadata: map[string]any{key: value}})
 	ts.Check(err)
+}
+
+type emulatorKey struct{}
+
+// cmdEmulatorClient registers a client with the script's emulator:
+// emulator-client ID SECRET [SCOPE...].
+func cmdEmulatorClient(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: emulator-client ID SECRET [SCOPE...]")
+	}
+	emu := ts.Value(emulatorKey{}).(*emulator.Server)
+	emu.AddClient(emulator.Client{ID: args[0], Secrets: []string{args[1]}, Scopes: args[2:]})
 }
