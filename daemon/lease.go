@@ -41,9 +41,9 @@ func (d *Daemon) renewalDeadline() time.Time {
 	return d.lastRenewed.Add(ttl - ttl/5)
 }
 
-// RenewalOverdueNow reports whether this leader's last renewal is too old
+// renewalOverdueNow reports whether this leader's last renewal is too old
 // to go on leading.
-func (d *Daemon) RenewalOverdueNow() bool {
+func (d *Daemon) renewalOverdueNow() bool {
 	d.mu.Lock()
 	last, ttl := d.lastRenewed, d.cfg.Daemon.LeaseTTL
 	d.mu.Unlock()

@@ -204,7 +204,7 @@ func (l *loop) dispatch(now time.Time) {
 			d.done <- jobDone{lease: true, leaseFailed: err != nil}
 		}()
 	}
-	if d.IsLeader() && d.RenewalOverdueNow() {
+	if d.IsLeader() && d.renewalOverdueNow() {
 		d.loseLease("the last renewal is older than the lease allows", errNoRenewal)
 	}
 	leader := d.IsLeader()
