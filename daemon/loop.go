@@ -38,6 +38,7 @@ const (
 type item struct {
 	name     string
 	kind     jobKind
+	sched    cron.Schedule // a check's spread schedule; nil for a renewal
 	at       time.Time
 	reserved bool // the provider's budget is taken for it
 	index    int  // in the queue; -1 when out of it
@@ -91,7 +92,6 @@ type loop struct {
 	q         queue
 	checks    map[string]*item // each credential's next check
 	renewals  map[string]*item // each published token's next renewal
-	schedules map[string]cron.Schedule
 	ready     []*item // budget taken, waiting for a slot
 	running   map[string]bool
 	unrun     map[string]int // checks in a row that could not run
@@ -108,7 +108,7 @@ type loop struct {
 
 func newLoop(d *Daemon, once bool) *loop {
 	return &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
-		schedules: map[string]cron.Schedule{}, running: map[string]bool{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
+		running: map[string]bool{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
 }
 
 // run is the loop. It returns when ctx ends and every job has finished (a
@@ -317,7 +317,7 @@ func (l *loop) finish(r jobDone) {
 				it.at, it.kind = now, jobCheck
 			} else {
 				it.kind = jobCheck
-				it.at = l.schedules[it.name].Next(now)
+				it.at = it.sched.Next(now)
 			}
 			heap.Push(&l.q, it)
 		}
@@ -387,11 +387,10 @@ func (l *loop) next(it *item, now time.Time) {
 	if it.kind == jobFirst {
 		it.kind = jobCheck
 	}
-	sched, ok := l.schedules[it.name]
-	if !ok {
+	if it.sched == nil {
 		return
 	}
-	it.at = nextRun(sched, now)
+	it.at = nextRun(it.sched, now)
 	heap.Push(&l.q, it)
 }
 
@@ -429,7 +428,6 @@ func (l *loop) forget(name string) {
 	}
 	delete(l.checks, name)
 	delete(l.renewals, name)
-	delete(l.schedules, name)
 }
 
 // reschedule (re)builds the queue from the configuration: one item per
@@ -449,15 +447,14 @@ func (l *loop) reschedule(now time.Time, start bool) {
 		name := cred.Name
 		declared[name] = true
 		sched := Spread(cred.Schedule, Offset(name, Interval(cred.Schedule, now)))
-		l.schedules[name] = sched
 		it := l.checks[name]
 		switch {
 		case l.once:
-			it = &item{name: name, kind: jobCheck, at: now, index: -1}
+			it = &item{name: name, kind: jobCheck, sched: sched, at: now, index: -1}
 			l.checks[name] = it
 			heap.Push(&l.q, it)
 		case it == nil:
-			it = &item{name: name, index: -1}
+			it = &item{name: name, sched: sched, index: -1}
 			l.checks[name] = it
 			it.kind, it.at = jobFirst, FirstCheckAt(sched, name, within, now)
 			heap.Push(&l.q, it)
@@ -465,6 +462,7 @@ func (l *loop) reschedule(now time.Time, start bool) {
 			it.at = sched.Next(now) // the schedule may have changed
 			heap.Fix(&l.q, it.index)
 		}
+		it.sched = sched
 	}
 	if start {
 		return
@@ -489,7 +487,7 @@ func (l *loop) becameLeader(now time.Time) {
 		if it.index < 0 {
 			continue
 		}
-		if first := FirstCheckAt(l.schedules[name], name, within, now); it.kind == jobCheck && first.Before(it.at) {
+		if first := FirstCheckAt(it.sched, name, within, now); it.kind == jobCheck && first.Before(it.at) {
 			it.kind, it.at, it.reserved = jobFirst, first, false
 			heap.Fix(&l.q, it.index)
 		}

@@ -370,7 +370,7 @@ func (n *Notifications) ledger(ctx context.Context, name string) (*vaultstore.Le
 	}
 	l, err := n.Store.GetLedger(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		l, err = &vaultstore.Ledger{}, nil
+		l, err = noLedger, nil
 	}
 	if err != nil {
 		return nil, err
@@ -378,6 +378,11 @@ func (n *Notifications) ledger(ctx context.Context, name string) (*vaultstore.Le
 	n.keep(name, l)
 	return l, nil
 }
+
+// noLedger is every credential's ledger until its first notice: one
+// value, read only (plan copies before it changes anything), so that
+// thousands of quiet credentials cost a map entry each.
+var noLedger = &vaultstore.Ledger{}
 
 func (n *Notifications) keep(name string, l *vaultstore.Ledger) {
 	n.mu.Lock()
