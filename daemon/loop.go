@@ -92,7 +92,7 @@ type loop struct {
 	q         queue
 	checks    map[string]*item // each credential's next check
 	renewals  map[string]*item // each published token's next renewal
-	ready     []*item // budget taken, waiting for a slot
+	ready     []*item          // budget taken, waiting for a slot
 	running   map[string]bool
 	unrun     map[string]int // checks in a row that could not run
 	unsent    map[string]int // checks in a row that left a notice unsent
