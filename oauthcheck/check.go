@@ -328,6 +328,9 @@ type recorder struct {
 	header http.Header
 	buf    bytes.Buffer
 	err    error
+	// bodyErr is why the body stopped before its end (a timeout while the
+	// provider trickled it, a reset): then there was no answer to classify.
+	bodyErr error
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -353,6 +356,9 @@ func (t *teeBody) Read(p []byte) (int, error) {
 	t.r.mu.Lock()
 	if room := maxBody - t.r.buf.Len(); room > 0 {
 		t.r.buf.Write(p[:min(n, room)])
+	}
+	if err != nil && err != io.EOF && t.r.bodyErr == nil {
+		t.r.bodyErr = err
 	}
 	t.r.mu.Unlock()
 	return n, err
@@ -380,6 +386,10 @@ func (r *recorder) response(phase Phase, tokenErr error) Response {
 			err = errors.New("no response")
 		}
 		return Response{Phase: phase, Err: err}
+	}
+	if r.bodyErr != nil {
+		// The headers came, the body did not: as if no answer came.
+		return Response{Phase: phase, Err: fmt.Errorf("the answer (%d) was cut off: %w", r.status, r.bodyErr)}
 	}
 	return Response{Phase: phase, Status: r.status, Header: r.header, Body: bytes.Clone(r.buf.Bytes())}
 }

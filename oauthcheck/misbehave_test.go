@@ -1,0 +1,130 @@
+package oauthcheck
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// Token endpoints that misbehave in ways nobody writes down: each check
+// ends in its documented class within the provider's timeout (the test's
+// own deadline would catch a hang), and the secret appears in nothing the
+// result says.
+func TestMisbehavingTokenEndpoints(t *testing.T) {
+	const clientSecret = "Misbehave-Secret-0123456789"
+	const timeout = 700 * time.Millisecond
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	tokenBody := func(expiresIn string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"access_token":"tok-123","token_type":"Bearer","expires_in":%s}`, expiresIn)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		handler http.Handler // nil: serve raw TCP with stall
+		stall   bool         // accept, never answer (a TLS handshake that never completes)
+		tls     bool
+		want    Class
+		check   func(t *testing.T, r Result)
+	}{
+		{name: "a TLS handshake that never completes", stall: true, tls: true, want: ClassUnavailable},
+		{name: "a response that trickles one byte a second", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(200)
+			for _, c := range []byte(`{"access_token":"tok","token_type":"Bearer","expires_in":3600}`) {
+				if _, err := w.Write([]byte{c}); err != nil {
+					return
+				}
+				w.(http.Flusher).Flush()
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}), want: ClassUnavailable},
+		{name: "a 10 MB body", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"` + strings.Repeat("a", 10<<20) + `"}`))
+		}), want: ClassProtocol},
+		{name: "a redirect loop", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, r.URL.String(), http.StatusFound)
+		}), want: ClassMisconfigured},
+		{name: "a 200 with text/html", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html><body>Sign in</body></html>"))
+		}), want: ClassProtocol},
+		// Not a credential failure: an OAuth2 endpoint says invalid_client in
+		// JSON, and a bare 401 is refused credentials; a 401 with some other
+		// body (a proxy's, a WAF's) must not lock a secret out or page.
+		{name: "a 401 whose body is not JSON", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte("Unauthorized"))
+		}), want: ClassProtocol},
+		{name: "expires_in -1", handler: tokenBody("-1"), want: ClassOK, check: func(t *testing.T, r Result) {
+			if !r.NoExpiry {
+				t.Errorf("expires_in -1: expiry %v, want none", r.ExpiresAt)
+			}
+		}},
+		{name: "expires_in 0", handler: tokenBody("0"), want: ClassOK, check: func(t *testing.T, r Result) {
+			if !r.NoExpiry {
+				t.Errorf("expires_in 0: expiry %v, want none", r.ExpiresAt)
+			}
+		}},
+		{name: `expires_in "3600"`, handler: tokenBody(`"3600"`), want: ClassOK, check: func(t *testing.T, r Result) {
+			if !r.ExpiresAt.Equal(now.Add(time.Hour)) {
+				t.Errorf(`expires_in "3600": expiry %v, want %v`, r.ExpiresAt, now.Add(time.Hour))
+			}
+		}},
+		{name: "expires_in 10^12", handler: tokenBody("1000000000000"), want: ClassProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var url string
+			switch {
+			case tc.stall:
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				go func() {
+					for {
+						c, err := ln.Accept()
+						if err != nil {
+							return
+						}
+						defer c.Close() // held open, never answered
+					}
+				}()
+				url = "https://" + ln.Addr().String() + "/oauth2/default/v1/token"
+			default:
+				srv := httptest.NewServer(tc.handler)
+				defer srv.Close()
+				url = srv.URL + "/oauth2/default/v1/token"
+			}
+			c := &Checker{}
+			res := c.Check(context.Background(), Client{ID: "0oa-misbehave", Secret: secret.New(clientSecret), Name: "x"},
+				Endpoint{Name: "p", TokenURL: url, AuthStyle: AuthStyleHeader, Timeout: timeout}, time.Time{}, now)
+			if res.Class != tc.want {
+				t.Errorf("class %s (%s), want %s", res.Class, res.Detail, tc.want)
+			}
+			if tc.check != nil {
+				tc.check(t, res)
+			}
+			for _, s := range []string{res.Detail, res.Description, res.ErrorCode, fmt.Sprintf("%+v", res)} {
+				if strings.Contains(s, clientSecret) {
+					t.Errorf("the result shows the secret: %q", s)
+				}
+			}
+		})
+	}
+}
