@@ -109,9 +109,8 @@ func (b *simInbox) all() []delivery {
 // simLog keeps an incarnation's warnings and errors, and its notices
 // sent, in the simulation's event log.
 type simLog struct {
-	s     *fiveYears
-	inc   int
-	attrs []slog.Attr
+	s   *fiveYears
+	inc int
 }
 
 func (h simLog) Enabled(_ context.Context, l slog.Level) bool { return true }
@@ -125,8 +124,8 @@ func (h simLog) Handle(_ context.Context, r slog.Record) error {
 	h.s.event("%s", b.String())
 	return nil
 }
-func (h simLog) WithAttrs(as []slog.Attr) slog.Handler { h.attrs = append(h.attrs, as...); return h }
-func (h simLog) WithGroup(string) slog.Handler         { return h }
+func (h simLog) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h simLog) WithGroup(string) slog.Handler      { return h }
 
 // incarnation is one run of the daemon's process.
 type incarnation struct {

@@ -29,6 +29,30 @@ type CredentialStatus struct {
 	Silence *vaultstore.Silence
 }
 
+// StatusOf is one credential's status from what Vault holds for it: its
+// metadata, its state (nil: never checked), its staged pair (nil: none)
+// and its silence (nil: none; a lapsed one is not shown).
+func StatusOf(in vaultstore.CredentialInfo, st *vaultstore.State, pending *vaultstore.PendingInfo, si *vaultstore.Silence, now time.Time) CredentialStatus {
+	row := CredentialStatus{Name: in.Name, Environment: in.Metadata.Environment, Provider: in.Metadata.Provider, Owner: in.Metadata.Owner,
+		RotateBy: in.Metadata.RotateBy, Version: in.Version}
+	if !row.RotateBy.IsZero() {
+		row.DaysLeft = policies.CalendarDays(now, row.RotateBy)
+	}
+	if st != nil {
+		row.LastClass, row.LastCheck, row.LastSuccess, row.Failures = st.LastClass, st.LastCheck, st.LastSuccess, st.ConsecutiveFailures
+	}
+	switch {
+	case pending != nil && pending.LastClass != "":
+		row.Pending = pending.LastClass
+	case pending != nil:
+		row.Pending = "staged"
+	}
+	if si.Active(now) {
+		row.Silence = si
+	}
+	return row
+}
+
 // StatusAll gathers every credential's status: metadata, state and
 // whether a pair is staged, reading state several at a time.
 func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]CredentialStatus, error) {
@@ -51,33 +75,25 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 	errs := make([]error, len(infos))
 	parallel.Do(len(infos), 16, func(i int) {
 		in := infos[i]
-		row := CredentialStatus{Name: in.Name, Environment: in.Metadata.Environment, Provider: in.Metadata.Provider, Owner: in.Metadata.Owner,
-			RotateBy: in.Metadata.RotateBy, Version: in.Version}
-		if si := silences[in.Name]; si.Active(now) {
-			row.Silence = si
-		}
-		if !row.RotateBy.IsZero() {
-			row.DaysLeft = policies.CalendarDays(now, row.RotateBy)
-		}
-		switch st, err := store.GetState(ctx, in.Name); {
-		case err == nil:
-			row.LastClass, row.LastCheck, row.LastSuccess, row.Failures = st.LastClass, st.LastCheck, st.LastSuccess, st.ConsecutiveFailures
-		case !errors.Is(err, vaultstore.ErrNotFound):
+		st, err := store.GetState(ctx, in.Name)
+		switch {
+		case errors.Is(err, vaultstore.ErrNotFound):
+			st = nil
+		case err != nil:
 			errs[i] = err
 			return
 		}
+		var pending *vaultstore.PendingInfo
 		if hasPending[in.Name] {
-			switch p, err := store.PendingInfo(ctx, in.Name); {
-			case err == nil && p.LastClass != "":
-				row.Pending = p.LastClass
-			case err == nil:
-				row.Pending = "staged"
-			case !errors.Is(err, vaultstore.ErrNotFound):
+			switch pending, err = store.PendingInfo(ctx, in.Name); {
+			case errors.Is(err, vaultstore.ErrNotFound):
+				pending = nil
+			case err != nil:
 				errs[i] = err
 				return
 			}
 		}
-		rows[i] = row
+		rows[i] = StatusOf(in, st, pending, silences[in.Name], now)
 	})
 	return rows, errors.Join(errs...)
 }

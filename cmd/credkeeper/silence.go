@@ -65,11 +65,11 @@ credential's incidents page unless --kind incident is given on purpose.`,
 }
 
 func silenceRun(ctx context.Context, o *SilenceOptions) error {
-	cfg, store, err := o.openStore(ctx)
+	_, store, err := o.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	si, warnings, err := app.SetSilence(ctx, cfg, store, app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds}, o.now())
+	si, warnings, err := app.SetSilence(ctx, store, app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds}, o.now())
 	for _, w := range warnings {
 		fmt.Fprintln(o.Err, "warning: "+w)
 	}

@@ -24,7 +24,7 @@ type SilenceRequest struct {
 // SetSilence writes silences/NAME (check-and-set over the one there is),
 // with who set it and when. It returns the silence and warnings for the
 // person: silencing incidents of a credential that pages.
-func SetSilence(ctx context.Context, cfg *policies.Config, store *vaultstore.Store, req SilenceRequest, now time.Time) (*vaultstore.Silence, []string, error) {
+func SetSilence(ctx context.Context, store *vaultstore.Store, req SilenceRequest, now time.Time) (*vaultstore.Silence, []string, error) {
 	if strings.TrimSpace(req.Reason) == "" {
 		return nil, nil, errors.New("a silence needs --reason: say why, for whoever sees it on the status page")
 	}

@@ -90,15 +90,24 @@ func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	for i, st := range sts {
 		r := Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero()}
 		r.Urgency = urgency(cfg, st, now)
-		if decl, ok := cfg.Credential(st.Name); ok && decl.PublishToken != nil {
-			if tok, err := p.Store.GetToken(ctx, st.Name); err == nil {
-				r.TokenExpiry = tok.ExpiresAt
-			}
-		}
+		r.TokenExpiry = p.tokenExpiry(ctx, cfg, st.Name)
 		out[i] = r
 	}
 	SortByUrgency(out)
 	return out, nil
+}
+
+// tokenExpiry is when the token published for name expires; zero when the
+// credential publishes none or none is there.
+func (p *Pages) tokenExpiry(ctx context.Context, cfg *policies.Config, name string) time.Time {
+	if decl, ok := cfg.Credential(name); !ok || decl.PublishToken == nil {
+		return time.Time{}
+	}
+	tok, err := p.Store.GetToken(ctx, name)
+	if err != nil {
+		return time.Time{}
+	}
+	return tok.ExpiresAt
 }
 
 func (p *Pages) config() *policies.Config {
@@ -266,26 +275,13 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 	default:
 		return nil, err
 	}
-	row := rotation.CredentialStatus{Name: name, Environment: info.Metadata.Environment, Provider: info.Metadata.Provider, Owner: info.Metadata.Owner,
-		RotateBy: info.Metadata.RotateBy, Version: info.Version, LastClass: d.State.LastClass, LastCheck: d.State.LastCheck,
-		LastSuccess: d.State.LastSuccess, Failures: d.State.ConsecutiveFailures}
-	if !row.RotateBy.IsZero() {
-		row.DaysLeft = policies.CalendarDays(now, row.RotateBy)
-	}
-	if si, err := p.Store.GetSilence(ctx, name); err == nil && si.Active(now) {
-		row.Silence = si
-	}
 	if pi, err := p.Store.PendingInfo(ctx, name); err == nil {
 		d.Pending = pi
-		row.Pending = view.Dash(pi.LastClass)
 	}
+	si, _ := p.Store.GetSilence(ctx, name)
+	row := rotation.StatusOf(*info, d.State, d.Pending, si, now)
 	cfg := p.config()
-	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now)}
-	if decl, ok := cfg.Credential(name); ok && decl.PublishToken != nil {
-		if tok, err := p.Store.GetToken(ctx, name); err == nil {
-			d.TokenExpiry = tok.ExpiresAt
-		}
-	}
+	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now), TokenExpiry: p.tokenExpiry(ctx, cfg, name)}
 	if l, err := p.Store.GetLedger(ctx, name); err == nil {
 		d.Incidents = l.Incidents
 		for i := len(l.Entries) - 1; i >= 0; i-- {
