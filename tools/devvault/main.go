@@ -14,6 +14,10 @@
 // It exits 0 on SIGTERM or SIGINT. With -data DIR the storage is a directory
 // instead of memory, and the unseal key and root token are kept in DIR (mode
 // 0600) so that a restarted devvault comes back with its data.
+//
+// With -cluster N (N > 1) it runs N Vault cores on Raft integrated storage
+// instead, as a production HA cluster runs, and takes commands on standard
+// input to cause failovers; see cluster.go.
 package main
 
 import (
@@ -58,6 +62,7 @@ type options struct {
 	dataDir     string
 	allowRemote bool
 	logLevel    string
+	cluster     int
 }
 
 func run() error {
@@ -66,16 +71,23 @@ func run() error {
 	flag.StringVar(&opts.dataDir, "data", "", "keep storage, unseal key and root token in this directory instead of memory")
 	flag.BoolVar(&opts.allowRemote, "allow-remote", false, "allow a non-loopback -listen address")
 	flag.StringVar(&opts.logLevel, "log-level", "error", "Vault core log level on stderr (trace, debug, info, warn, error, off)")
+	flag.IntVar(&opts.cluster, "cluster", 1, "number of Vault cores; more than 1 runs a Raft HA cluster that takes kill/start/seal/unseal N on standard input")
 	flag.Parse()
 
 	if err := checkListenAddr(opts.listen, opts.allowRemote); err != nil {
 		return err
+	}
+	if opts.cluster < 1 || opts.cluster > 7 {
+		return fmt.Errorf("-cluster %d: a cluster has 1 to 7 cores", opts.cluster)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
 	logger := log.New(&log.LoggerOptions{Name: "devvault", Level: log.LevelFromString(opts.logLevel), Output: os.Stderr})
+	if opts.cluster > 1 {
+		return runCluster(ctx, opts, logger)
+	}
 
 	backend, err := newStorage(opts.dataDir, logger)
 	if err != nil {

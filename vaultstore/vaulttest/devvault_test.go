@@ -2,6 +2,7 @@ package vaulttest_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,5 +74,66 @@ func TestDevvaultRefusesANonLoopbackAddress(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "-allow-remote") {
 		t.Errorf("message %q should name -allow-remote", out)
+	}
+}
+
+// A three-node Raft cluster fails over when its active node is killed or
+// sealed, keeps what was written through a standby, and takes a killed
+// node back with its data.
+func TestDevvaultClusterFailsOverAndKeepsWrites(t *testing.T) {
+	devvault(t)
+	c := vaulttest.NewCluster(t, 3)
+	ctx := context.Background()
+	first := c.Node(c.Active())
+	if first < 0 {
+		t.Fatalf("active %q is not one of %v", c.Active(), c.Addrs)
+	}
+	standby := (first + 1) % 3
+	client := clientFor(t, c.Env(t, standby))
+	put := func(v string) {
+		t.Helper()
+		if _, err := client.KVv2("secret").Put(ctx, "devvault-test/x", map[string]any{"value": v}); err != nil {
+			t.Fatalf("write %s through standby %d: %v", v, standby, err)
+		}
+	}
+	get := func(through int) string {
+		t.Helper()
+		sec, err := clientFor(t, c.Env(t, through)).KVv2("secret").Get(ctx, "devvault-test/x")
+		if err != nil {
+			t.Fatalf("read through node %d: %v", through, err)
+		}
+		return fmt.Sprint(sec.Data["value"])
+	}
+	put("before")
+
+	next := c.Kill(t, first)
+	if next == "" || next == c.Addrs[first] {
+		t.Fatalf("after killing active node %d the active is %q", first, next)
+	}
+	if v := get(standby); v != "before" {
+		t.Fatalf("after the failover: %q, want before", v)
+	}
+	put("after")
+	if again := c.Kill(t, c.Node(next)); again != "" {
+		t.Fatalf("one node of three left: active %q, want none", again)
+	}
+	if back := c.Start(t, first); back == "" {
+		t.Fatal("two nodes of three up again: no active node")
+	}
+	if v := get(first); v != "after" {
+		t.Fatalf("the restarted node reads %q, want after", v)
+	}
+	c.Start(t, c.Node(next))
+
+	active := c.Node(c.Active())
+	if moved := c.Seal(t, active); moved == "" || moved == c.Addrs[active] {
+		t.Fatalf("after sealing the active node the active is %q", moved)
+	}
+	c.Unseal(t, active)
+	put("sealed and back")
+	for i := range c.Addrs {
+		if v := get(i); v != "sealed and back" {
+			t.Errorf("node %d reads %q", i, v)
+		}
 	}
 }
