@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/credkeeper/credkeeper/internal/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build devvault demo test lint fuzz bench clean
+.PHONY: all build devvault demo test lint fuzz faults bench clean
 
 all: build
 
@@ -51,6 +51,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./policies
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadPlan$$' -fuzztime $(FUZZTIME) ./plan
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecords$$' -fuzztime $(FUZZTIME) ./vaultstore
+
+## faults: the whole fault suite, with the runs too long for test: the
+## daemon's process killed with SIGKILL 50 times (about 75 s) beside the
+## failover of a Raft Vault cluster, a sealed Vault and the rest. The log is
+## bin/faults.log.
+faults: devvault
+	CREDKEEPER_REQUIRE_VAULT=1 $(GO) test -tags faults -count=1 -v -run '^TestFault' ./cmd/credkeeper 2>&1 | tee bin/faults.log | awk -f scripts/test-summary.awk
 
 ## bench: benchmarks, with allocations.
 bench:

@@ -155,12 +155,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	d.work = work
+	d.markStart()
 	d.ready.Store(true)
 	d.Logger.Info("daemon started", "replica", d.ID, "credentials", len(d.config().Credentials))
 	newLoop(d, false).run(ctx, cancelWork)
 	d.releaseLease()
 	d.Logger.Info("daemon stopped", "replica", d.ID)
 	return nil
+}
+
+// markStart tells the notices when this process started: claims this
+// replica made before then are a killed process's, to be sent again now.
+func (d *Daemon) markStart() {
+	if d.Notices != nil && d.Notices.Since.IsZero() {
+		d.Notices.Since = d.now()
+	}
 }
 
 // beginStop is the start of a clean stop: no new work, not ready.
@@ -177,6 +186,7 @@ func (d *Daemon) RunOnce(ctx context.Context) ([]oauthcheck.Result, error) {
 	work, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
 	d.work = work
+	d.markStart()
 	ttl := d.config().Daemon.LeaseTTL
 	if err := d.tryLease(ctx, ttl); err != nil {
 		return nil, err

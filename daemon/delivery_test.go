@@ -2,14 +2,21 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/credkeeper/credkeeper/daemon"
+	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/metrics"
+	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/webhook"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -96,4 +103,157 @@ func metricValue(t *testing.T, m *metrics.Metrics, name string, labels map[strin
 		}
 	}
 	return 0
+}
+
+// hookReceiver is a webhook receiver that keeps what it is sent, per path,
+// with the (fake) time it arrived, and answers 503 while down.
+type hookReceiver struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	down bool
+	got  []received
+}
+
+type received struct {
+	path, key string
+	at        time.Time
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var n notify.Notice
+	_ = json.NewDecoder(r.Body).Decode(&n)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.down {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	h.got = append(h.got, received{path: r.URL.Path, key: n.Key, at: h.now()})
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *hookReceiver) setDown(down bool) { h.mu.Lock(); h.down = down; h.mu.Unlock() }
+
+func (h *hookReceiver) deliveries() []received {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.got)
+}
+
+// The fault: the webhook is down for an hour in which three notices fall
+// due: two reminder tiers at midnight and, twenty minutes later, a
+// production credential refused. Every one is delivered once after it comes
+// back, each credential's in the order they fell due, and the failures
+// counter and the last-success timestamp show the hour.
+func TestAWebhookDownForAnHourDeliversEveryNoticeAfterInOrder(t *testing.T) {
+	f := newFakeTime(t)
+	h := &hookReceiver{now: f.Now}
+	recv := httptest.NewServer(h)
+	t.Cleanup(recv.Close)
+	w := credtest.NewWorld(t, func(string) string {
+		return fmt.Sprintf(`
+notifier "webhook" "security" {
+  url = "%[1]s/security"
+}
+notifier "webhook" "oncall" {
+  url = "%[1]s/oncall"
+}
+credential "alpha" {
+  provider = "okta-prod"
+  check    = "@every 10m"
+  notify   = ["security"]
+  page     = ["oncall"]
+}
+credential "beta" {
+  provider = "okta-stage"
+  check    = "@every 10m"
+  notify   = ["security"]
+}
+`, recv.URL)
+	}, func(o *emulator.Options) { o.Now = f.Now })
+	day := 24 * time.Hour
+	midnight := f.Now().Truncate(day).Add(day)
+	// At midnight alpha's 14-day tier and beta's 7-day tier fall due.
+	alphaBy, betaBy := midnight.Add(14*day), midnight.Add(7*day)
+	for _, c := range []struct {
+		name, provider, env string
+		by                  time.Time
+	}{{"alpha", "okta-prod", "prod", alphaBy}, {"beta", "okta-stage", "stage", betaBy}} {
+		w.Emu.AddClient(emulator.Client{ID: "0oa-" + c.name, Secrets: []string{"Secret-Of-" + c.name}})
+		if _, err := w.Store.PutCredential(context.Background(), &vaultstore.Credential{Name: c.name, ClientID: "0oa-" + c.name, ClientSecret: secret.New("Secret-Of-" + c.name),
+			Metadata: vaultstore.CredentialMetadata{Provider: c.provider, Environment: c.env, RotateBy: c.by}}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	m := metrics.New()
+	channels := map[string]notify.Notifier{}
+	for _, name := range []string{"security", "oncall"} {
+		hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		channels[name] = hook
+	}
+	f.start(w.Store, w.Cfg, "replica-1", func(d *daemon.Daemon) {
+		d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-1", Logger: d.Logger, Channels: channels, Observe: m.NoticeDelivered,
+			SendTimeout: 100 * time.Millisecond}
+	})
+	f.advanceTo(midnight.Add(-10 * time.Minute))
+	before := len(h.deliveries()) // the tiers due at the start: 30 days for alpha, 14 for beta
+	if before != 2 {
+		t.Fatalf("before midnight: %v, want alpha's 30-day and beta's 14-day reminders", h.deliveries())
+	}
+
+	h.setDown(true)
+	downAt := f.Now()
+	f.advanceTo(midnight.Add(20 * time.Minute))
+	w.Emu.AddClient(emulator.Client{ID: "0oa-alpha", Secrets: []string{"Another-Secret"}}) // alpha's secret revoked at the provider
+	f.advanceTo(downAt.Add(time.Hour))
+	if got := len(h.deliveries()); got != before {
+		t.Fatalf("delivered while down: %v", h.deliveries()[before:])
+	}
+	failures := metricValue(t, m, "credkeeper_notice_failures_total", map[string]string{"channel": "security", "reason": "server_error"})
+	lastSuccess := metricValue(t, m, "credkeeper_notice_last_success_timestamp_seconds", map[string]string{"channel": "security"})
+	if failures < 3 || lastSuccess >= float64(downAt.Unix()) {
+		t.Errorf("after the hour down: %v server_error failures on security (want one or more per notice due), last success %v (before %v)",
+			failures, time.Unix(int64(lastSuccess), 0).UTC(), downAt)
+	}
+
+	h.setDown(false)
+	upAt := f.Now()
+	f.advance(3 * time.Hour)
+	var keys []string
+	for _, r := range h.deliveries()[before:] {
+		keys = append(keys, r.path+" "+r.key)
+		if r.at.Before(upAt) {
+			t.Errorf("%s delivered at %v, while down", r.key, r.at)
+		}
+	}
+	alphaReminder := "/security reminder/alpha/" + alphaBy.Format("2006-01-02") + "/14d"
+	want := []string{
+		alphaReminder,
+		"/security reminder/beta/" + betaBy.Format("2006-01-02") + "/7d",
+		"/security incident/alpha/invalid_client",
+		"/oncall incident/alpha/invalid_client",
+	}
+	if !sameItems(keys, want) {
+		t.Errorf("after the webhook came back:\n got %q\nwant %q, each once", keys, want)
+	}
+	if i, j := slices.Index(keys, alphaReminder), slices.Index(keys, "/security incident/alpha/invalid_client"); i > j {
+		t.Errorf("alpha's incident went out before its reminder, which fell due first: %q", keys)
+	}
+	if got := metricValue(t, m, "credkeeper_notice_last_success_timestamp_seconds", map[string]string{"channel": "security"}); got < float64(upAt.Unix()) {
+		t.Errorf("last success %v, want after %v: a notice retried after an outage is delivered when it is sent", time.Unix(int64(got), 0).UTC(), upAt)
+	}
+	if got := metricValue(t, m, "credkeeper_notices_total", map[string]string{"channel": "oncall", "kind": "incident"}); got != 1 {
+		t.Errorf("credkeeper_notices_total{channel=oncall,kind=incident} = %v, want 1", got)
+	}
+}
+
+func sameItems(got, want []string) bool {
+	a, b := slices.Clone(got), slices.Clone(want)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

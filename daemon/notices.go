@@ -41,6 +41,11 @@ type Notifications struct {
 	Replica string
 	// ClaimTimeout: a claim older than this, never marked sent, is retried (default 5m).
 	ClaimTimeout time.Duration
+	// Since is when this process started. A claim under its own Replica
+	// made before then is a previous process's, killed before it marked the
+	// send: it is retried at once, not after ClaimTimeout. (Two live
+	// processes never share a replica ID: the leader lease depends on it.)
+	Since time.Time
 	// SendTimeout bounds one notice's delivery, retries included (default 30s).
 	SendTimeout time.Duration
 	// Observe, when set, hears of every delivery through a channel, its
@@ -227,7 +232,7 @@ func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f Crede
 			e.Superseded, superseded = true, true // about a deadline the credential no longer has: it was rotated
 			continue
 		}
-		if e.ClaimedAt.IsZero() || now.Sub(e.ClaimedAt) >= timeout {
+		if e.ClaimedAt.IsZero() || now.Sub(e.ClaimedAt) >= timeout || n.predecessors(e) {
 			claim(e)
 		}
 	}
@@ -235,6 +240,12 @@ func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f Crede
 		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
 	}
 	return next, items, marked, superseded
+}
+
+// predecessors reports whether e was claimed by this replica's previous
+// process.
+func (n *Notifications) predecessors(e *vaultstore.LedgerEntry) bool {
+	return e.ClaimedBy == n.Replica && !n.Since.IsZero() && e.ClaimedAt.Before(n.Since)
 }
 
 func unmarkedKey(key, channel string) string { return key + "\x00" + channel }
@@ -305,7 +316,7 @@ func (n *Notifications) send(ctx context.Context, channels map[string]notify.Not
 		if n.afterClaim != nil {
 			n.afterClaim(it.entry.Key)
 		}
-		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice)
+		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice, now)
 		if errs[i] == nil {
 			n.rememberUnmarked(it.entry.Key, it.entry.Channel, now)
 			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
@@ -412,13 +423,15 @@ func (n *Notifications) Announce(ctx context.Context, channels []string, nt noti
 	all := n.setup().Channels
 	var errs []error
 	for _, ch := range channels {
-		errs = append(errs, n.deliver(ctx, all, ch, nt))
+		errs = append(errs, n.deliver(ctx, all, ch, nt, nt.At))
 	}
 	return errors.Join(errs...)
 }
 
-// deliver sends one notice through one channel, retries included, within SendTimeout.
-func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notifier, channel string, nt notify.Notice) error {
+// deliver sends one notice through one channel, retries included, within
+// SendTimeout, and tells Observe of it as of now: a notice retried after an
+// outage was delivered now, not when it fell due.
+func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notifier, channel string, nt notify.Notice, now time.Time) error {
 	nf, ok := all[channel]
 	if !ok {
 		return fmt.Errorf("no notifier named %q", channel)
@@ -431,7 +444,7 @@ func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notif
 	defer cancel()
 	err := notify.Send(ctx, nf, channel, nt, n.logger())
 	if n.Observe != nil {
-		n.Observe(channel, nt.Kind, err, nt.At)
+		n.Observe(channel, nt.Kind, err, now)
 	}
 	return err
 }

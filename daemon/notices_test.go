@@ -215,6 +215,54 @@ func TestALapsedClaimIsRetried(t *testing.T) {
 	}
 }
 
+// A process killed between its claim and its send is restarted under the
+// same replica ID (systemd, a StatefulSet): the claim is its dead
+// predecessor's, so the new process sends the notice at once rather than
+// waiting out the claim timeout as it must for a live replica's claim.
+func TestARestartedProcessSendsWhatItsPredecessorClaimed(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	ctx := context.Background()
+	deadline := credtest.Deadline
+	now := deadline.Add(-13 * 24 * time.Hour)
+	claimed := vaultstore.LedgerEntry{Key: "reminder/ctrp-prod/2027-03-01/14d", Channel: "security", ClaimedBy: "replica-1", Attempts: 1,
+		Notice: []byte(`{"key":"reminder/ctrp-prod/2027-03-01/14d","kind":"reminder","credential":"ctrp-prod","summary":"s"}`)}
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+
+	// Claimed a minute ago by this replica's previous process.
+	claimed.ClaimedAt = now.Add(-time.Minute)
+	if _, err := store.PutLedger(ctx, "ctrp-prod", &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{claimed}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	security := &inbox{}
+	restarted := engine(store, cfg, "replica-1", security, &inbox{})
+	restarted.Since = now.Add(-10 * time.Second)
+	if err := restarted.Tick(ctx, f, now); err != nil {
+		t.Fatal(err)
+	}
+	if k := security.keys(); len(k) != 1 {
+		t.Errorf("the restarted process should send its predecessor's claim at once: %v", k)
+	}
+
+	// Claimed a minute ago by this very process: a send in flight, not resent.
+	l, err := store.GetLedger(ctx, "ctrp-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutLedger(ctx, "ctrp-prod", &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{claimed}}, l.Version); err != nil {
+		t.Fatal(err)
+	}
+	security = &inbox{}
+	same := engine(store, cfg, "replica-1", security, &inbox{})
+	same.Since = now.Add(-time.Hour)
+	if err := same.Tick(ctx, f, now); err != nil {
+		t.Fatal(err)
+	}
+	if k := security.keys(); len(k) != 0 {
+		t.Errorf("a claim this process made a minute ago was sent again: %v", k)
+	}
+}
+
 func TestTwoReplicasSendEachNoticeOnce(t *testing.T) {
 	env := vaulttest.New(t)
 	cfg := notifyConfig(t)

@@ -21,6 +21,9 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrSealed: Vault answered that it is sealed.
 	ErrSealed = errors.New("vault is sealed")
+	// ErrNoActiveNode: a standby of a Vault cluster answered that no node is
+	// active (an election under way, or a quorum lost).
+	ErrNoActiveNode = errors.New("vault has no active node")
 	// ErrUnreachable: no answer from Vault (connection refused, DNS, TLS, timeout).
 	ErrUnreachable = errors.New("vault is unreachable")
 	// ErrInvalidName: a credential name that is not allowed; no request was sent.
@@ -101,19 +104,29 @@ func wrapErr(op, path, addr string, err error) error {
 			e.Kind = ErrSealed
 			e.Err = nil
 			e.Hint = "unseal Vault (vault operator unseal) and try again"
+		case re.StatusCode >= 500 && containsAny(re.Errors, "active cluster node not found"):
+			e.Kind = ErrNoActiveNode
+			e.Err = nil
+			e.Hint = "the Vault cluster is electing an active node or has lost its quorum; see vault operator raft list-peers. Work resumes when a node is active"
 		case re.StatusCode == 400 && containsAny(re.Errors, "check-and-set"):
 			e.Kind = ErrCASConflict
 			e.Err = nil
 			e.Hint = "another writer changed it since it was read; read it again and retry"
 		case re.StatusCode >= 500:
-			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, vaultMessages(re.Errors))
 			e.Hint = "Vault is failing; check its logs and try again"
 		default:
-			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, strings.Join(re.Errors, "; "))
+			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, vaultMessages(re.Errors))
 		}
 	case isTransport(err):
 		e.Kind = ErrUnreachable
 		e.Hint = "check VAULT_ADDR (" + addr + ") and that Vault is running and reachable"
+		if to := redirectedTo(err, addr); to != "" {
+			// A standby that cannot forward redirects to the active node
+			// it last knew; that node did not answer.
+			e.Hint = "VAULT_ADDR (" + addr + ") is a standby; it sent the request on to the active node it knows, " + to +
+				", which did not answer: the cluster's active node is down or being replaced, or this host cannot reach it"
+		}
 	}
 	return e
 }
@@ -128,6 +141,21 @@ func cleanCause(err error) error {
 	return err
 }
 
+// redirectedTo is the host a failed request was redirected to, when it is
+// not the configured address's.
+func redirectedTo(err error, addr string) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return ""
+	}
+	failed, err1 := url.Parse(ue.URL)
+	configured, err2 := url.Parse(addr)
+	if err1 != nil || err2 != nil || failed.Host == "" || failed.Host == configured.Host {
+		return ""
+	}
+	return failed.Scheme + "://" + failed.Host
+}
+
 func isTransport(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true
@@ -136,6 +164,23 @@ func isTransport(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
 	return errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &oe)
+}
+
+// vaultMessages joins Vault's error messages on one line, without the
+// "1 error occurred:" framing Vault wraps some of them in: a log line or a
+// terminal shows the failure itself.
+func vaultMessages(msgs []string) string {
+	var out []string
+	for _, m := range msgs {
+		for _, line := range strings.Split(m, "\n") {
+			line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "* "))
+			if line == "" || strings.HasSuffix(line, "error occurred:") || strings.HasSuffix(line, "errors occurred:") {
+				continue
+			}
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func containsAny(msgs []string, sub string) bool {

@@ -364,3 +364,43 @@ func TestDeleteTokenIfRefusesANewerToken(t *testing.T) {
 		t.Errorf("deleting the current version: %v", err)
 	}
 }
+
+// A standby whose cluster has no active node either answers 500 "local
+// node not active but active cluster node not found" or redirects to the
+// active node it last knew, which is gone. Neither is a sealed Vault nor a
+// failing one: the error says the cluster has no active node, on one line.
+func TestStandbyWithNoActiveNodeIsTyped(t *testing.T) {
+	c := vaulttest.NewCluster(t, 3)
+	first := c.Node(c.Active())
+	standby := (first + 1) % 3
+	store := c.Env(t, standby).Store(t)
+	ctx := context.Background()
+	c.Kill(t, first)
+	c.Kill(t, (first+2)%3)
+	// A node that was active answers from its own storage until it notices
+	// it lost the quorum and steps down.
+	var err error
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err = store.GetCredential(ctx, "anything")
+		if errors.Is(err, vaultstore.ErrNoActiveNode) || errors.Is(err, vaultstore.ErrUnreachable) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	switch {
+	case errors.Is(err, vaultstore.ErrNoActiveNode):
+		if !strings.Contains(err.Error(), "quorum") {
+			t.Errorf("error %q should say the cluster lost its quorum or is electing", err)
+		}
+	case errors.Is(err, vaultstore.ErrUnreachable):
+		if !strings.Contains(err.Error(), "is a standby") || !strings.Contains(err.Error(), "active node") {
+			t.Errorf("error %q should say the standby sent the request to an active node that did not answer", err)
+		}
+	default:
+		t.Fatalf("a standby with no active node: %v", err)
+	}
+	if errors.Is(err, vaultstore.ErrSealed) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("error %q: not sealed, and on one line", err)
+	}
+}

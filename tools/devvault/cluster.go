@@ -71,6 +71,7 @@ type clusterRun struct {
 
 	mu      sync.Mutex
 	servers []*http.Server // nil while the core is killed
+	sealed  []bool         // sealed by a command
 }
 
 func runCluster(ctx context.Context, opts options, logger log.Logger) (err error) {
@@ -204,6 +205,7 @@ func (c *clusterRun) start(root string, n int, logger log.Logger) {
 		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
 	}, c.opts)
 	c.servers = make([]*http.Server, n)
+	c.sealed = make([]bool, n)
 	c.addrs = make([]string, n)
 	c.ports = make([]int, n)
 }
@@ -284,8 +286,10 @@ func (c *clusterRun) apply(ctx context.Context, line string) []byte {
 		}
 	case "seal":
 		err = c.tb.try(func() { core.Seal(c.tb) })
+		c.setSealed(n, err == nil)
 	case "unseal":
 		err = c.tb.try(func() { c.cluster.UnsealCore(c.tb, core) })
+		c.setSealed(n, err != nil)
 	default:
 		return fail(fmt.Errorf("unknown command %q: want kill|start|seal|unseal N", verb))
 	}
@@ -303,6 +307,12 @@ func (c *clusterRun) apply(ctx context.Context, line string) []byte {
 	return b
 }
 
+func (c *clusterRun) setSealed(i int, sealed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sealed[i] = sealed
+}
+
 // quorum says whether a majority of cores is running and unsealed, so that
 // an active node can be elected.
 func (c *clusterRun) quorum() bool {
@@ -310,27 +320,30 @@ func (c *clusterRun) quorum() bool {
 	defer c.mu.Unlock()
 	up := 0
 	for i, srv := range c.servers {
-		if srv != nil && !c.cluster.Cores[i].Sealed() {
+		if srv != nil && !c.sealed[i] {
 			up++
 		}
 	}
 	return up*2 > len(c.servers)
 }
 
-// waitActive returns the address of the core whose /v1/sys/health says
-// active (200), as a client sees it.
+// waitActive waits until the cluster has settled as a client sees it: one
+// running core's /v1/sys/health says active (200) and every other running
+// core not sealed by a command says standby (429), so that each of them
+// serves and forwards. It returns the active core's address.
 func (c *clusterRun) waitActive(ctx context.Context) (string, error) {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(electionWait)
 	for {
 		c.mu.Lock()
-		addrs := make([]string, 0, len(c.addrs))
+		var addrs []string
 		for i, srv := range c.servers {
-			if srv != nil {
+			if srv != nil && !c.sealed[i] {
 				addrs = append(addrs, c.addrs[i])
 			}
 		}
 		c.mu.Unlock()
+		active, standbys := "", 0
 		for _, addr := range addrs {
 			resp, err := client.Get(addr + "/v1/sys/health")
 			if err != nil {
@@ -338,12 +351,18 @@ func (c *clusterRun) waitActive(ctx context.Context) (string, error) {
 			}
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr, nil
+			switch resp.StatusCode {
+			case http.StatusOK:
+				active = addr
+			case http.StatusTooManyRequests:
+				standbys++
 			}
 		}
+		if active != "" && standbys == len(addrs)-1 {
+			return active, nil
+		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("no core became active within %s", electionWait)
+			return "", fmt.Errorf("the cluster did not settle with one active core within %s", electionWait)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"html"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/testutil"
+	"github.com/credkeeper/credkeeper/notify/notifytest"
+)
+
+// scanner looks for secrets in everything a person or another system sees:
+// command output, logs, pages, metrics, files written and the bodies sent
+// to endpoints that are not the secret's own. It looks for each secret
+// plain, URL-escaped, HTML-escaped and base64-encoded (standard and URL
+// alphabets, padded or not, at any alignment inside a longer encoding).
+type scanner struct {
+	secrets  map[string]string          // what it is → value
+	surfaces map[string]string          // where → text
+	allowed  map[string]map[string]bool // where → secrets that belong there
+}
+
+func newScanner() *scanner {
+	return &scanner{secrets: map[string]string{}, surfaces: map[string]string{}, allowed: map[string]map[string]bool{}}
+}
+
+func (s *scanner) secret(what, value string) {
+	if len(value) < 8 {
+		panic("a test secret too short to look for: " + what)
+	}
+	s.secrets[what] = value
+}
+
+// saw records text seen at where; allowed names secrets that go there by
+// design (a routing key in the body sent to PagerDuty itself, say).
+func (s *scanner) saw(where, text string, allowed ...string) {
+	s.surfaces[where] += text + "\n"
+	for _, a := range allowed {
+		if s.allowed[where] == nil {
+			s.allowed[where] = map[string]bool{}
+		}
+		s.allowed[where][a] = true
+	}
+}
+
+// forms are the encodings of v to look for.
+func forms(v string) []string {
+	out := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v)}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		// Inside a longer encoding, v starts at one of three alignments;
+		// only the characters wholly determined by v's bytes are fixed.
+		for pad := range 3 {
+			b := append(make([]byte, pad), v...)
+			e := enc.EncodeToString(b)
+			skip := []int{0, 2, 3}[pad]
+			whole := (len(b) / 3) * 4
+			out = append(out, e[skip:whole])
+		}
+	}
+	return out
+}
+
+func (s *scanner) check(t *testing.T) {
+	t.Helper()
+	var where []string
+	for w := range s.surfaces {
+		where = append(where, w)
+	}
+	sort.Strings(where)
+	for _, w := range where {
+		text := s.surfaces[w]
+		for what, v := range s.secrets {
+			if s.allowed[w][what] {
+				continue
+			}
+			for _, f := range forms(v) {
+				if strings.Contains(text, f) {
+					t.Errorf("%s shows the %s", w, what)
+					break
+				}
+			}
+		}
+	}
+	t.Logf("scanned %d surfaces for %d secrets", len(s.surfaces), len(s.secrets))
+}
+
+// recorder is an HTTP endpoint standing in for a channel's service; it
+// keeps each request's line, headers and body.
+type recorder struct {
+	mu     sync.Mutex
+	seen   []string
+	answer func(w http.ResponseWriter)
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.RequestURI())
+	for k, vs := range r.Header {
+		fmt.Fprintf(&b, "%s: %s\n", k, strings.Join(vs, ","))
+	}
+	b.Write(body)
+	rec.mu.Lock()
+	rec.seen = append(rec.seen, b.String())
+	rec.mu.Unlock()
+	rec.answer(w)
+}
+
+func (rec *recorder) requests() []string {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return append([]string(nil), rec.seen...)
+}
+
+// The demo's kind of credentials run through every command and the daemon
+// at debug level, with a notice on every channel; then every output, file,
+// page, metric and body sent anywhere but a secret's own endpoint is
+// searched for every secret.
+func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
+	env := cliEnv(t)
+	work, _ := os.Getwd()
+	private := t.TempDir() // the secret files an operator keeps; not scanned
+	s := newScanner()
+	s.secret("Vault root token", env.Token)
+	ctx := context.Background()
+
+	emu := emulator.New(emulator.Options{})
+	emuSrv := httptest.NewServer(emu)
+	t.Cleanup(emuSrv.Close)
+	secrets := map[string]string{
+		"ctrp-stage": "Scan-Stage-Secret-0001", "ctrp-prod": "Scan-Prod-Wrong-0002", "dmptool": "Scan-Dmp-Secret-0003",
+	}
+	const stagedSecret = "Scan-Staged-Secret-0004"
+	for name, v := range secrets {
+		s.secret("client secret of "+name, v)
+	}
+	s.secret("staged client secret", stagedSecret)
+	emu.AddClient(emulator.Client{ID: "0oa-scan-stage", Secrets: []string{secrets["ctrp-stage"]}})
+	emu.AddClient(emulator.Client{ID: "0oa-scan-stage-2027", Secrets: []string{stagedSecret}})
+	emu.AddClient(emulator.Client{ID: "0oa-scan-prod", Secrets: []string{"the-right-one-0005"}})
+	emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{secrets["dmptool"]}, Scopes: []string{"public", "read_dmps"}})
+
+	ok := func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
+	hook := &recorder{answer: ok}
+	chat := &recorder{answer: func(w http.ResponseWriter) { _, _ = io.WriteString(w, "ok") }}
+	pager := &recorder{answer: func(w http.ResponseWriter) { w.WriteHeader(http.StatusAccepted) }}
+	hookSrv, chatSrv, pagerSrv := httptest.NewServer(hook), httptest.NewServer(chat), httptest.NewServer(pager)
+	t.Cleanup(hookSrv.Close)
+	t.Cleanup(chatSrv.Close)
+	t.Cleanup(pagerSrv.Close)
+	const hmacKey, routingKey, slackToken, smtpPassword = "Scan-HMAC-Key-0006", "Scan-Routing-Key-0007", "Scan-Slack-Token-0008", "Scan-Smtp-Password-0009"
+	slackURL := chatSrv.URL + "/services/T0SCAN/B0SCAN/" + slackToken
+	s.secret("webhook HMAC key", hmacKey)
+	s.secret("PagerDuty routing key", routingKey)
+	s.secret("Slack webhook URL", slackURL)
+	s.secret("Slack webhook URL's token", slackToken)
+	s.secret("SMTP password", smtpPassword)
+	relay := &notifytest.Relay{User: "credkeeper", Password: smtpPassword}
+	cert, caFile := notifytest.TestCert(t)
+	smtpAddr := notifytest.StartRelay(t, relay, cert)
+	file := func(name, content string) string {
+		p := filepath.Join(private, name)
+		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
+	writeConfig(t, fmt.Sprintf(`vault {
+  prefix = %q
+}
+vault_policies {
+  daemon   = "daemon-%[2]s"
+  operator = "operator-%[2]s"
+  ci       = "ci-%[2]s"
+  auditor  = "auditor-%[2]s"
+}
+provider "ctrp-stage" {
+  token_url = "%[3]s/oauth2/%[4]s/v1/token"
+}
+provider "ctrp-prod" {
+  token_url = "%[3]s/oauth2/%[5]s/v1/token"
+}
+provider "dmptool" {
+  token_url  = "%[3]s/oauth/token"
+  auth_style = "body"
+  scopes     = ["public", "read_dmps"]
+  probe { url = "%[3]s/api/v2/templates" }
+}
+notifier "webhook" "siem" {
+  url              = %[6]q
+  hmac_secret_file = %[7]q
+}
+notifier "slack" "chat" {
+  webhook_url_file = %[8]q
+}
+notifier "pagerduty" "oncall" {
+  routing_key_file = %[9]q
+  events_url       = %[10]q
+}
+notifier "email" "mail" {
+  smtp          = %[11]q
+  from          = "credkeeper@example.org"
+  to            = ["security@example.org"]
+  username      = "credkeeper"
+  password_file = %[12]q
+  ca_file       = %[13]q
+}
+credential "ctrp-stage" {
+  provider  = "ctrp-stage"
+  rotate_by = %[14]q
+  notify    = ["siem", "chat", "mail"]
+  publish_token {}
+}
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+  notify   = ["siem", "chat", "mail"]
+  page     = ["oncall"]
+}
+credential "dmptool" {
+  provider = "dmptool"
+  publish_token {}
+}
+`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd,
+		hookSrv.URL+"/hook", file("hmac", hmacKey), file("slack-url", slackURL), file("routing-key", routingKey), pagerSrv.URL+"/v2/enqueue",
+		smtpAddr, file("smtp-password", smtpPassword), caFile, time.Now().UTC().AddDate(0, 0, 20).Format("2006-01-02")))
+
+	run := func(stdin string, args ...string) result {
+		t.Helper()
+		r := runCLI(t, stdin, false, args...)
+		s.saw("credkeeper "+strings.Join(args, " "), r.stdout+r.stderr)
+		return r
+	}
+	must := func(stdin string, args ...string) {
+		t.Helper()
+		if r := run(stdin, args...); r.code != 0 {
+			t.Fatalf("credkeeper %s: exit %d\n%s", strings.Join(args, " "), r.code, r.all())
+		}
+	}
+
+	must("", "validate")
+	must("", "plan", "--out", "scan.plan")
+	must("", "apply", "scan.plan")
+	must("", "vault-policies", "print")
+	must(secrets["ctrp-stage"]+"\n", "secret", "set", "ctrp-stage", "--client-id", "0oa-scan-stage")
+	must(secrets["ctrp-prod"]+"\n", "secret", "set", "ctrp-prod", "--client-id", "0oa-scan-prod")
+	must(secrets["dmptool"]+"\n", "secret", "set", "dmptool", "--client-id", "12345")
+	must("", "secret", "list")
+	must("", "secret", "show", "ctrp-stage")
+	must("", "check", "ctrp-stage")
+	run("", "check", "--all")
+	run("", "check", "ctrp-prod", "--json")
+	must("", "status")
+	must("", "status", "--json")
+	must("", "plan")
+	for _, n := range []string{"siem", "chat", "oncall", "mail"} {
+		must("", "notify", "test", n)
+	}
+	must("", "silence", "dmptool", "--until", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"), "--reason", "scan", "--kind", "reminder")
+	must("", "silence", "list")
+	must("", "silence", "list", "--json")
+	must(stagedSecret+"\n", "rotate", "stage", "ctrp-stage", "--client-id", "0oa-scan-stage-2027")
+	must("", "rotate", "status", "ctrp-stage")
+	must("", "rotate", "promote", "ctrp-stage")
+	must("", "rotate", "status", "ctrp-stage")
+	must("", "secret", "show", "ctrp-stage")
+
+	// The daemon, at debug level, under the daemon role's token.
+	daemonTok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{"daemon-" + suffix}, TTL: "10m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.secret("daemon's Vault token", daemonTok.Auth.ClientToken)
+	t.Setenv("VAULT_TOKEN", daemonTok.Auth.ClientToken)
+	d := startDaemon(t, "scan")
+	testutil.Eventually(t, 20*time.Second, "tokens published and ctrp-prod paged", func() bool {
+		return d.count("token published", "") >= 2 && len(pager.requests()) >= 2
+	})
+	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/metrics", "/readyz", "/healthz"} {
+		_, body := httpGet(t, d.addr+path)
+		s.saw("the daemon's "+path, body)
+	}
+	d.stop()
+	s.saw("the daemon's log", d.logs.String())
+	t.Setenv("VAULT_TOKEN", env.Token)
+
+	// CI's command prints the published token, and only there may it be.
+	for _, name := range []string{"ctrp-stage", "dmptool"} {
+		sec, err := env.Root.KVv2("secret").Get(ctx, env.Prefix+"/tokens/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.secret("published access token of "+name, fmt.Sprint(sec.Data["access_token"]))
+		r := runCLI(t, "", false, "token", name)
+		s.saw("credkeeper token "+name+" (stdout)", r.stdout, "published access token of "+name)
+		s.saw("credkeeper token "+name+" (stderr)", r.stderr)
+	}
+
+	// What was sent to each channel's service.
+	s.saw("the bodies sent to the webhook", strings.Join(hook.requests(), "\n"))
+	s.saw("the bodies sent to Slack", strings.Join(chat.requests(), "\n"), "Slack webhook URL's token")
+	s.saw("the bodies sent to PagerDuty", strings.Join(pager.requests(), "\n"), "PagerDuty routing key")
+	msgs, _ := relay.Messages()
+	for i, m := range msgs {
+		s.saw(fmt.Sprintf("email %d", i+1), string(m))
+	}
+	if len(hook.requests()) == 0 || len(chat.requests()) == 0 || len(pager.requests()) == 0 || len(msgs) == 0 {
+		t.Fatalf("a channel got nothing: webhook %d, slack %d, pagerduty %d, email %d", len(hook.requests()), len(chat.requests()), len(pager.requests()), len(msgs))
+	}
+
+	// Every file the commands wrote.
+	_ = filepath.WalkDir(work, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			b, _ := os.ReadFile(p)
+			s.saw("the file "+strings.TrimPrefix(p, work+"/"), string(b))
+		}
+		return nil
+	})
+	s.check(t)
+}
+
+// The scanner finds a secret however it is dressed: a test that could not
+// fail would prove nothing.
+func TestTheScannerFindsASecretInEveryForm(t *testing.T) {
+	const v = "Scanner-Self-Test/Secret+0010"
+	dressed := map[string]string{
+		"plain":       "error: " + v,
+		"query":       "url?secret=" + url.QueryEscape(v),
+		"path":        "/x/" + url.PathEscape(v),
+		"html":        "<td>" + html.EscapeString(v) + "</td>",
+		"base64 at 0": base64.StdEncoding.EncodeToString([]byte(v + " trailing")),
+		"base64 at 1": base64.StdEncoding.EncodeToString([]byte("a" + v)),
+		"base64 at 2": base64.RawURLEncoding.EncodeToString([]byte("ab" + v + "c")),
+		"basic auth":  "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte("client-id:"+v)),
+	}
+	for form, text := range dressed {
+		found := false
+		for _, f := range forms(v) {
+			found = found || strings.Contains(text, f)
+		}
+		if !found {
+			t.Errorf("the scanner misses the secret %s", form)
+		}
+	}
+}

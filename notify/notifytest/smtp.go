@@ -1,0 +1,124 @@
+package notifytest
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+)
+
+// Relay is a real SMTP server on loopback (github.com/emersion/go-smtp)
+// that requires STARTTLS and PLAIN authentication as User and Password,
+// and keeps what it gets.
+type Relay struct {
+	User, Password string
+	mu             sync.Mutex
+	msgs           [][]byte
+	rcpts          []string
+}
+
+// Messages are the messages received so far, and their recipients.
+func (r *Relay) Messages() (msgs [][]byte, rcpts []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs), slices.Clone(r.rcpts)
+}
+
+func (r *Relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }
+
+type session struct {
+	r      *Relay
+	authed bool
+	rcpts  []string
+}
+
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != s.r.User || pass != s.r.Password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
+		}
+		s.authed = true
+		return nil
+	}), nil
+}
+func (s *session) Mail(string, *smtp.MailOptions) error {
+	if !s.authed {
+		return &smtp.SMTPError{Code: 530, Message: "authentication required"}
+	}
+	return nil
+}
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.rcpts = append(s.rcpts, to)
+	return nil
+}
+func (s *session) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	s.r.msgs = append(s.r.msgs, b)
+	s.r.rcpts = append(s.r.rcpts, s.rcpts...)
+	s.r.mu.Unlock()
+	return nil
+}
+func (s *session) Reset()        {}
+func (s *session) Logout() error { return nil }
+
+// TestCert is a self-signed certificate for 127.0.0.1, written as a CA file.
+func TestCert(t testing.TB) (tls.Certificate, string) {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, certPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cert, caFile
+}
+
+// StartRelay serves r with cert on a loopback port until the test ends, and
+// returns its host:port.
+func StartRelay(t testing.TB, r *Relay, cert tls.Certificate) string {
+	t.Helper()
+	srv := smtp.NewServer(r)
+	srv.Domain = "relay.test"
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
