@@ -448,14 +448,6 @@ func countPrefix(items []string, prefix string) int {
 	return n
 }
 
-func mapValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
 // The fault: Vault is sealed under a running daemon, then unsealed. While
 // it is sealed the daemon makes no token request (the result could not be
 // recorded, and lockout protection depends on the record), says not ready,
