@@ -381,18 +381,24 @@ func TestFaultActiveVaultNodeKilledMidCycle(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, "every credential checked twice", func() bool { return w.checked(2, d) && d.ready() })
 
 	// Mid-cycle: five credentials a second, so a check is usually in flight.
+	killedAt := time.Now()
 	next := c.Kill(t, first)
 	if next == "" {
 		t.Fatal("no active node after the first kill")
 	}
+	t.Logf("a new active node %.1fs after the kill", time.Since(killedAt).Seconds())
 	before := checksOf("plain")
+	testutil.Eventually(t, 20*time.Second, "checks go on after the election", func() bool { return checksOf("plain") >= before+1 })
+	t.Logf("checks recorded again %.1fs after the kill", time.Since(killedAt).Seconds())
 	testutil.Eventually(t, 20*time.Second, "checks go on after the election", func() bool { return checksOf("plain") >= before+3 })
 
 	// No node active: the daemon says not ready and makes no token request.
 	if active := c.Kill(t, other); active != "" { // the daemon's node stays up
 		t.Fatalf("one node of three left, yet active %q", active)
 	}
+	lostAt := time.Now()
 	testutil.Eventually(t, 20*time.Second, "/readyz not ready while no node is active", func() bool { return !d.ready() })
+	t.Logf("/readyz not ready %.1fs after the quorum was lost", time.Since(lostAt).Seconds())
 	time.Sleep(1500 * time.Millisecond) // a check that had read its record before the kill ends
 	requests := w.emu.Requests(w.clients["plain"])
 	checks := checksOf("plain")
@@ -411,7 +417,9 @@ func TestFaultActiveVaultNodeKilledMidCycle(t *testing.T) {
 	if active := c.Start(t, other); active == "" {
 		t.Fatal("all three nodes back, and none active")
 	}
+	backAt := time.Now()
 	testutil.Eventually(t, 30*time.Second, "/readyz ready again", d.ready)
+	t.Logf("/readyz ready %.1fs after the nodes were back", time.Since(backAt).Seconds())
 	resumed := checksOf("plain")
 	testutil.Eventually(t, 20*time.Second, "checks resume", func() bool { return checksOf("plain") >= resumed+2 })
 	d.stop()
