@@ -140,11 +140,13 @@ func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
 	s.secret("Vault root token", env.Token)
 	ctx := context.Background()
 
-	emu := emulator.New(emulator.Options{})
+	const oktaAPIToken = "Scan-Okta-Api-Token-0010"
+	s.secret("Okta API token", oktaAPIToken)
+	emu := emulator.New(emulator.Options{APIToken: oktaAPIToken})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	secrets := map[string]string{
-		"ctrp-stage": "Scan-Stage-Secret-0001", "ctrp-prod": "Scan-Prod-Wrong-0002", "dmptool": "Scan-Dmp-Secret-0003",
+		"ctrp-stage": "Scan-Stage-Secret-0001", "ctrp-prod": "Scan-Prod-Wrong-0002", "dmptool": "Scan-Dmp-Secret-0003", "svc": "Scan-Svc-Secret-0011",
 	}
 	const stagedSecret = "Scan-Staged-Secret-0004"
 	for name, v := range secrets {
@@ -155,6 +157,7 @@ func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
 	emu.AddClient(emulator.Client{ID: "0oa-scan-stage-2027", Secrets: []string{stagedSecret}})
 	emu.AddClient(emulator.Client{ID: "0oa-scan-prod", Secrets: []string{"the-right-one-0005"}})
 	emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{secrets["dmptool"]}, Scopes: []string{"public", "read_dmps"}})
+	emu.AddClient(emulator.Client{ID: "0oa-scan-svc", AppID: "0oa-app-scan", Secrets: []string{secrets["svc"]}})
 
 	ok := func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 	hook := &recorder{answer: ok}
@@ -198,6 +201,10 @@ provider "ctrp-stage" {
 provider "ctrp-prod" {
   token_url = "%[3]s/oauth2/%[5]s/v1/token"
 }
+provider "acme-okta" {
+  token_url  = "%[3]s/oauth2/%[4]s/v1/token"
+  auth_style = "header"
+}
 provider "dmptool" {
   token_url  = "%[3]s/oauth/token"
   auth_style = "body"
@@ -238,9 +245,18 @@ credential "dmptool" {
   provider = "dmptool"
   publish_token {}
 }
+credential "svc" {
+  provider = "acme-okta"
+  notify   = ["siem"]
+  auto_rotate {
+    okta_org_url   = %[3]q
+    app_id         = "0oa-app-scan"
+    api_token_file = %[15]q
+  }
+}
 `, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd,
 		hookSrv.URL+"/hook", file("hmac", hmacKey), file("slack-url", slackURL), file("routing-key", routingKey), pagerSrv.URL+"/v2/enqueue",
-		smtpAddr, file("smtp-password", smtpPassword), caFile, time.Now().UTC().AddDate(0, 0, 20).Format("2006-01-02")))
+		smtpAddr, file("smtp-password", smtpPassword), caFile, time.Now().UTC().AddDate(0, 0, 20).Format("2006-01-02"), file("okta-api-token", oktaAPIToken)))
 
 	run := func(stdin string, args ...string) result {
 		t.Helper()
@@ -281,6 +297,15 @@ credential "dmptool" {
 	must("", "rotate", "promote", "ctrp-stage")
 	must("", "rotate", "status", "ctrp-stage")
 	must("", "secret", "show", "ctrp-stage")
+	must(secrets["svc"]+"\n", "secret", "set", "svc", "--client-id", "0oa-scan-svc", "--rotate-by", time.Now().UTC().AddDate(0, 0, 10).Format("2006-01-02"))
+	must("", "rotate", "auto", "svc", "--now", "--dry-run")
+	must("", "rotate", "auto", "svc", "--now")
+	must("", "rotate", "status", "svc")
+	created, err := env.Store(t).GetCredential(ctx, "svc")
+	if err != nil || created.ClientSecret.Reveal() == secrets["svc"] {
+		t.Fatalf("rotate auto did not put Okta's new secret in Vault: %v", err)
+	}
+	s.secret("client secret Okta created", created.ClientSecret.Reveal())
 
 	// The daemon, at debug level, under the daemon role's token.
 	daemonTok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{"daemon-" + suffix}, TTL: "10m"})
