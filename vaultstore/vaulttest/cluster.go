@@ -122,6 +122,19 @@ func (c *Cluster) Seal(t testing.TB, i int) string { t.Helper(); return c.do(t, 
 // Unseal unseals node i.
 func (c *Cluster) Unseal(t testing.TB, i int) string { t.Helper(); return c.do(t, "unseal", i) }
 
+// Raw sends devvault one line as it is and returns the line it answers.
+func (c *Cluster) Raw(t testing.TB, line string) string {
+	t.Helper()
+	if _, err := fmt.Fprintln(c.stdin, line); err != nil {
+		t.Fatalf("devvault %s: %v", line, err)
+	}
+	answer, err := c.next(2 * time.Minute)
+	if err != nil {
+		t.Fatalf("devvault %s: %v", line, err)
+	}
+	return answer
+}
+
 func (c *Cluster) do(t testing.TB, verb string, i int) string {
 	t.Helper()
 	change := fmt.Sprintf("%s %d", verb, i)

@@ -2,6 +2,7 @@ package vaulttest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -135,5 +136,31 @@ func TestDevvaultClusterFailsOverAndKeepsWrites(t *testing.T) {
 		if v := get(i); v != "sealed and back" {
 			t.Errorf("node %d reads %q", i, v)
 		}
+	}
+}
+
+// A command devvault cannot carry out is answered with an error line, and
+// the cluster goes on.
+func TestDevvaultClusterAnswersABadCommandWithAnError(t *testing.T) {
+	devvault(t)
+	c := vaulttest.NewCluster(t, 3)
+	active := c.Node(c.Active())
+	for line, want := range map[string]string{
+		"reboot 1":                      `unknown command "reboot"`,
+		"kill 3":                        "N from 0 to 2",
+		"kill":                          "N from 0 to 2",
+		fmt.Sprintf("start %d", active): "already running",
+	} {
+		var answer struct{ Change, Error string }
+		if err := json.Unmarshal([]byte(c.Raw(t, line)), &answer); err != nil || !strings.Contains(answer.Error, want) {
+			t.Errorf("%q: %+v %v, want an error saying %q", line, answer, err, want)
+		}
+	}
+	if got := c.Kill(t, active); got == "" || got == c.Addrs[active] {
+		t.Errorf("after the bad commands, a kill of the active node: active %q", got)
+	}
+	var answer struct{ Error string }
+	if err := json.Unmarshal([]byte(c.Raw(t, fmt.Sprintf("kill %d", active))), &answer); err != nil || !strings.Contains(answer.Error, "not running") {
+		t.Errorf("killing a killed node: %+v %v", answer, err)
 	}
 }
