@@ -70,29 +70,14 @@ func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
 	emu.AddClient(emulator.Client{ID: "0oa1stage", Secrets: []string{stageSecret}})
 	emu.AddClient(emulator.Client{ID: "0oa1prod", Secrets: []string{"the-right-one"}})
 	emu.AddClient(emulator.Client{ID: "12345", Secrets: []string{dmpSecret}})
-	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
-	base := fmt.Sprintf(`vault {
-  prefix = %q
-}
-vault_policies {
-  daemon   = "daemon-%[2]s"
-  operator = "operator-%[2]s"
-  ci       = "ci-%[2]s"
-  auditor  = "auditor-%[2]s"
-}
-provider "ctrp-stage" {
-  token_url = "%[3]s/oauth2/%[4]s/v1/token"
-}
-provider "dmptool" {
-  token_url = "%[3]s/oauth/token"
-  probe { url = "%[3]s/api/v2/templates" }
-}
-provider "ctrp-prod" {
-  token_url = "%[3]s/oauth2/%[5]s/v1/token"
+	head, suffix := ctrpConfig(env, emuSrv.URL)
+	base := head + fmt.Sprintf(`provider "dmptool" {
+  token_url = "%[1]s/oauth/token"
+  probe { url = "%[1]s/api/v2/templates" }
 }
 notifier "webhook" "siem" {
-  url              = %[6]q
-  hmac_secret_file = %[7]q
+  url              = %[2]q
+  hmac_secret_file = %[3]q
 }
 credential "ctrp-stage" {
   provider  = "ctrp-stage"
@@ -108,7 +93,7 @@ credential "ctrp-prod" {
   notify   = ["siem"]
   page     = ["siem"]
 }
-`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd, recvURL, hmacFile)
+`, emuSrv.URL, recvURL, hmacFile)
 	writeConfig(t, base)
 	if r := credkeeper(t, "", "apply", "--auto-approve"); r.code != 0 {
 		t.Fatalf("apply: %s", r.all())

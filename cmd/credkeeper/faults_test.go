@@ -176,29 +176,15 @@ func newClusterWorld(t *testing.T) *clusterWorld {
 		}
 		w.emu.AddClient(emulator.Client{ID: id, Secrets: []string{right}})
 	}
-	w.suffix = strings.ReplaceAll(w.env.Prefix, "/", "-")
 	dueBy := time.Now().UTC().AddDate(0, 0, 10).Format("2006-01-02")
-	writeConfig(t, fmt.Sprintf(`vault {
-  prefix = %q
-}
-daemon {
+	head, suffix := ctrpConfig(w.env, emuSrv.URL)
+	w.suffix = suffix
+	writeConfig(t, head+fmt.Sprintf(`daemon {
   lease_ttl = "6s"
 }
-vault_policies {
-  daemon   = "daemon-%[2]s"
-  operator = "operator-%[2]s"
-  ci       = "ci-%[2]s"
-  auditor  = "auditor-%[2]s"
-}
-provider "ctrp-stage" {
-  token_url = "%[3]s/oauth2/%[4]s/v1/token"
-}
-provider "ctrp-prod" {
-  token_url = "%[3]s/oauth2/%[5]s/v1/token"
-}
 notifier "webhook" "siem" {
-  url              = %[6]q
-  hmac_secret_file = %[7]q
+  url              = %q
+  hmac_secret_file = %q
 }
 credential "pub-a" {
   provider = "ctrp-stage"
@@ -213,7 +199,7 @@ credential "plain" {
 }
 credential "due-soon" {
   provider  = "ctrp-stage"
-  rotate_by = %[8]q
+  rotate_by = %q
   notify    = ["siem"]
 }
 credential "prod-bad" {
@@ -221,7 +207,7 @@ credential "prod-bad" {
   notify   = ["siem"]
   page     = ["siem"]
 }
-`, w.env.Prefix, w.suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd, recvURL, hmacFile, dueBy))
+`, recvURL, hmacFile, dueBy))
 	if r := credkeeper(t, "", "apply", "--auto-approve"); r.code != 0 {
 		t.Fatalf("apply against the cluster: %s", r.all())
 	}

@@ -185,54 +185,39 @@ func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
 		return p
 	}
 
-	suffix := strings.ReplaceAll(env.Prefix, "/", "-")
-	writeConfig(t, fmt.Sprintf(`vault {
-  prefix = %q
-}
-vault_policies {
-  daemon   = "daemon-%[2]s"
-  operator = "operator-%[2]s"
-  ci       = "ci-%[2]s"
-  auditor  = "auditor-%[2]s"
-}
-provider "ctrp-stage" {
-  token_url = "%[3]s/oauth2/%[4]s/v1/token"
-}
-provider "ctrp-prod" {
-  token_url = "%[3]s/oauth2/%[5]s/v1/token"
-}
-provider "acme-okta" {
-  token_url  = "%[3]s/oauth2/%[4]s/v1/token"
+	head, suffix := ctrpConfig(env, emuSrv.URL)
+	writeConfig(t, head+fmt.Sprintf(`provider "acme-okta" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
   auth_style = "header"
 }
 provider "dmptool" {
-  token_url  = "%[3]s/oauth/token"
+  token_url  = "%[1]s/oauth/token"
   auth_style = "body"
   scopes     = ["public", "read_dmps"]
-  probe { url = "%[3]s/api/v2/templates" }
+  probe { url = "%[1]s/api/v2/templates" }
 }
 notifier "webhook" "siem" {
-  url              = %[6]q
-  hmac_secret_file = %[7]q
+  url              = %[3]q
+  hmac_secret_file = %[4]q
 }
 notifier "slack" "chat" {
-  webhook_url_file = %[8]q
+  webhook_url_file = %[5]q
 }
 notifier "pagerduty" "oncall" {
-  routing_key_file = %[9]q
-  events_url       = %[10]q
+  routing_key_file = %[6]q
+  events_url       = %[7]q
 }
 notifier "email" "mail" {
-  smtp          = %[11]q
+  smtp          = %[8]q
   from          = "credkeeper@example.org"
   to            = ["security@example.org"]
   username      = "credkeeper"
-  password_file = %[12]q
-  ca_file       = %[13]q
+  password_file = %[9]q
+  ca_file       = %[10]q
 }
 credential "ctrp-stage" {
   provider  = "ctrp-stage"
-  rotate_by = %[14]q
+  rotate_by = %[11]q
   notify    = ["siem", "chat", "mail"]
   publish_token {}
 }
@@ -249,12 +234,12 @@ credential "svc" {
   provider = "acme-okta"
   notify   = ["siem"]
   auto_rotate {
-    okta_org_url   = %[3]q
+    okta_org_url   = %[1]q
     app_id         = "0oa-app-scan"
-    api_token_file = %[15]q
+    api_token_file = %[12]q
   }
 }
-`, env.Prefix, suffix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd,
+`, emuSrv.URL, emulator.AuthServerStage,
 		hookSrv.URL+"/hook", file("hmac", hmacKey), file("slack-url", slackURL), file("routing-key", routingKey), pagerSrv.URL+"/v2/enqueue",
 		smtpAddr, file("smtp-password", smtpPassword), caFile, time.Now().UTC().AddDate(0, 0, 20).Format("2006-01-02"), file("okta-api-token", oktaAPIToken)))
 
