@@ -109,29 +109,13 @@ credential "ctrp-prod" {
 	}
 	t.Setenv("VAULT_TOKEN", daemonTok.Auth.ClientToken)
 
-	var out, logs syncBuffer
 	reload := make(chan struct{}, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	exit := make(chan int, 1)
-	go func() {
-		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", "test-replica"},
-			streams{In: strings.NewReader(""), Out: &out, Err: &logs}, func(o *globalOptions) {
-				o.reload = reload
-				o.daemonConfig = everySecond
-			})
-	}()
+	d := startDaemon(t, "test-replica", func(o *globalOptions) { o.reload = reload })
+	logs := d.logs
 	defer func() {
-		cancel()
-		select {
-		case code := <-exit:
-			if code != 0 {
-				t.Errorf("daemon exited %d on stop, want 0", code)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("daemon did not stop within 15s")
-		}
+		d.stop()
 		for _, s := range []string{stageSecret, dmpSecret, prodSecret, hmacKey} {
-			if strings.Contains(logs.String()+out.String(), s) {
+			if strings.Contains(logs.String()+d.out.String(), s) {
 				t.Error("a client secret appears in the daemon's logs")
 			}
 		}
@@ -139,18 +123,7 @@ credential "ctrp-prod" {
 			t.Errorf("the daemon role lacks a permission the daemon needs:\n%s", logs.String())
 		}
 	}()
-
-	var addr string
-	testutil.Eventually(t, 10*time.Second, "the listen address in the logs", func() bool {
-		for _, line := range strings.Split(logs.String(), "\n") {
-			var entry struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "serving health and metrics" {
-				addr = entry.Addr
-				return true
-			}
-		}
-		return false
-	})
+	addr := d.addr
 	if code, _ := httpGet(t, addr+"/healthz"); code != 200 {
 		t.Errorf("/healthz = %d", code)
 	}
@@ -240,4 +213,127 @@ credential "ctrp-prod" {
 	writeConfig(t, base+"credential \"dmptool\" {\n  provider = \"dmptool\"\n  check = \"@every 10s\"\n}\n")
 	reload <- struct{}{}
 	testutil.Eventually(t, 10*time.Second, "dmptool checked after the reload", func() bool { return emu.Requests("12345") > 0 })
+}
+
+// runningDaemon is `credkeeper daemon` run in this process with every
+// schedule at one second (everySecond) and JSON logs at debug level.
+type runningDaemon struct {
+	t         *testing.T
+	out, logs *syncBuffer
+	addr      string
+	stop      func()
+}
+
+// startDaemon starts the daemon as replica, with setup's changes to its
+// options, and returns once it serves; it is stopped when the test ends,
+// if stop was not called before.
+func startDaemon(t *testing.T, replica string, setup ...func(*globalOptions)) *runningDaemon {
+	t.Helper()
+	d := &runningDaemon{t: t, out: &syncBuffer{}, logs: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	exit := make(chan int, 1)
+	go func() {
+		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", replica},
+			streams{In: strings.NewReader(""), Out: d.out, Err: d.logs}, func(o *globalOptions) {
+				o.daemonConfig = everySecond
+				for _, s := range setup {
+					s(o)
+				}
+			})
+	}()
+	stopped := false
+	d.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-exit:
+			if code != 0 {
+				t.Errorf("daemon exited %d on stop, want 0", code)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("daemon did not stop within 30s")
+		}
+	}
+	t.Cleanup(d.stop)
+	testutil.Eventually(t, 10*time.Second, "the daemon's listen address", func() bool {
+		for _, e := range d.entries() {
+			if e.Msg == "serving health and metrics" {
+				d.addr = e.Addr
+				return true
+			}
+		}
+		return false
+	})
+	return d
+}
+
+type logEntry struct {
+	Msg, Addr, Credential, Class, Error string
+	NotSent                             bool `json:"not_sent"`
+}
+
+func (d *runningDaemon) entries() []logEntry {
+	var out []logEntry
+	for _, line := range strings.Split(d.logs.String(), "\n") {
+		var e logEntry
+		if json.Unmarshal([]byte(line), &e) == nil {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// written is how many of credential's checks sent a request, and so wrote
+// its state: a check from a refusal on record (not_sent) writes nothing.
+func (d *runningDaemon) written(credential string) int {
+	n := 0
+	for _, e := range d.entries() {
+		if e.Msg == "check" && e.Credential == credential && !e.NotSent {
+			n++
+		}
+	}
+	return n
+}
+
+// failedWrites is how many msg entries report a failed write to a path
+// ending in suffix: writes whose outcome the daemon could not know.
+func (d *runningDaemon) failedWrites(msg, suffix string) int {
+	n := 0
+	for _, e := range d.entries() {
+		if e.Msg == msg && strings.HasPrefix(e.Error, "write ") && strings.Contains(strings.SplitN(e.Error, ":", 2)[0], suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// count is how many log entries have msg, for credential when not "".
+func (d *runningDaemon) count(msg, credential string) int {
+	n := 0
+	for _, e := range d.entries() {
+		if e.Msg == msg && (credential == "" || e.Credential == credential) {
+			n++
+		}
+	}
+	return n
+}
+
+// logErrors logs each distinct error the daemon reported, once: what an
+// operator reading its log during the fault would have seen.
+func (d *runningDaemon) logErrors() {
+	seen := map[string]bool{}
+	for _, e := range d.entries() {
+		if e.Error != "" && !seen[e.Msg+e.Error] {
+			seen[e.Msg+e.Error] = true
+			d.t.Logf("the daemon said: %s: %s", e.Msg, e.Error)
+		}
+	}
+}
+
+func (d *runningDaemon) ready() bool {
+	code, _ := httpGet(d.t, d.addr+"/readyz")
+	return code == 200
 }

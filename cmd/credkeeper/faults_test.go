@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -18,121 +17,6 @@ import (
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
-
-// runningDaemon is `credkeeper daemon` run in this process with every
-// schedule at one second (everySecond) and JSON logs.
-type runningDaemon struct {
-	t    *testing.T
-	logs *syncBuffer
-	addr string
-	stop func()
-}
-
-func startDaemon(t *testing.T, replica string) *runningDaemon {
-	t.Helper()
-	d := &runningDaemon{t: t, logs: &syncBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	exit := make(chan int, 1)
-	go func() {
-		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", replica},
-			streams{In: strings.NewReader(""), Out: &syncBuffer{}, Err: d.logs}, func(o *globalOptions) { o.daemonConfig = everySecond })
-	}()
-	stopped := false
-	d.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-exit:
-			if code != 0 {
-				t.Errorf("daemon exited %d on stop, want 0", code)
-			}
-		case <-time.After(30 * time.Second):
-			t.Error("daemon did not stop within 30s")
-		}
-	}
-	t.Cleanup(d.stop)
-	testutil.Eventually(t, 10*time.Second, "the daemon's listen address", func() bool {
-		for _, e := range d.entries() {
-			if e.Msg == "serving health and metrics" {
-				d.addr = e.Addr
-				return true
-			}
-		}
-		return false
-	})
-	return d
-}
-
-type logEntry struct {
-	Msg, Addr, Credential, Class, Error string
-	NotSent                             bool `json:"not_sent"`
-}
-
-func (d *runningDaemon) entries() []logEntry {
-	var out []logEntry
-	for _, line := range strings.Split(d.logs.String(), "\n") {
-		var e logEntry
-		if json.Unmarshal([]byte(line), &e) == nil {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// written is how many of credential's checks sent a request, and so wrote
-// its state: a check from a refusal on record (not_sent) writes nothing.
-func (d *runningDaemon) written(credential string) int {
-	n := 0
-	for _, e := range d.entries() {
-		if e.Msg == "check" && e.Credential == credential && !e.NotSent {
-			n++
-		}
-	}
-	return n
-}
-
-// failedWrites is how many msg entries report a failed write to a path
-// ending in suffix: writes whose outcome the daemon could not know.
-func (d *runningDaemon) failedWrites(msg, suffix string) int {
-	n := 0
-	for _, e := range d.entries() {
-		if e.Msg == msg && strings.HasPrefix(e.Error, "write ") && strings.Contains(strings.SplitN(e.Error, ":", 2)[0], suffix) {
-			n++
-		}
-	}
-	return n
-}
-
-// count is how many log entries have msg, for credential when not "".
-func (d *runningDaemon) count(msg, credential string) int {
-	n := 0
-	for _, e := range d.entries() {
-		if e.Msg == msg && (credential == "" || e.Credential == credential) {
-			n++
-		}
-	}
-	return n
-}
-
-// logErrors logs each distinct error the daemon reported, once: what an
-// operator reading its log during the fault would have seen.
-func (d *runningDaemon) logErrors() {
-	seen := map[string]bool{}
-	for _, e := range d.entries() {
-		if e.Error != "" && !seen[e.Msg+e.Error] {
-			seen[e.Msg+e.Error] = true
-			d.t.Logf("the daemon said: %s: %s", e.Msg, e.Error)
-		}
-	}
-}
-
-func (d *runningDaemon) ready() bool {
-	code, _ := httpGet(d.t, d.addr+"/readyz")
-	return code == 200
-}
 
 // clusterWorld is a three-node Raft Vault cluster with five credentials on
 // it, applied and stored through the CLI: two publish tokens, one is due

@@ -4,56 +4,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
-
-// countingReceiver is a webhook receiver that counts deliveries per
-// channel (its path) and notice key. It counts a notice as it arrives and
-// answers a little later, as a slow endpoint does, which widens the moment
-// between a send and its mark for the kills to fall into.
-type countingReceiver struct {
-	mu  sync.Mutex
-	got map[string]int // "channel key"
-	raw []string
-}
-
-func (c *countingReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var n notify.Notice
-	_ = json.Unmarshal(body, &n)
-	c.mu.Lock()
-	c.got[strings.TrimPrefix(r.URL.Path, "/")+" "+n.Key]++
-	c.raw = append(c.raw, string(body))
-	c.mu.Unlock()
-	time.Sleep(150 * time.Millisecond)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (c *countingReceiver) count(channel, key string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.got[channel+" "+key]
-}
 
 // The fault: the daemon's process is killed with SIGKILL at random points
 // of its work, 50 times in a row, while credentials are refused and fixed
@@ -73,9 +40,11 @@ func TestFaultDaemonKilled50Times(t *testing.T) {
 	emu := emulator.New(emulator.Options{})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
-	recv := &countingReceiver{got: map[string]int{}}
-	recvSrv := httptest.NewServer(recv)
-	t.Cleanup(recvSrv.Close)
+	// The receiver counts a notice as it arrives and answers a little later,
+	// as a slow endpoint does, which widens the moment between a send and
+	// its mark for the kills to fall into.
+	recv, recvURL := newReceiver(t, "")
+	recv.answerAfter(150 * time.Millisecond)
 
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CREDKEEPER_KILL_SEED"); s != "" {
@@ -107,7 +76,7 @@ notifier "webhook" "security" {
 notifier "webhook" "oncall" {
   url = "%[5]s/oncall"
 }
-`, env.Prefix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd, recvSrv.URL)
+`, env.Prefix, emuSrv.URL, emulator.AuthServerStage, emulator.AuthServerProd, recvURL)
 	put := func(i, version int) {
 		name := names[i]
 		environment, provider := "stage", "ctrp-stage"
@@ -270,16 +239,15 @@ notifier "webhook" "oncall" {
 	inspect("at the end")
 
 	duplicates := 0
-	recv.mu.Lock()
-	for k, n := range recv.got {
+	notices, raw, _ := recv.snapshot()
+	for k, n := range recv.delivered() {
 		if n > 1 {
 			duplicates += n - 1
 			t.Logf("delivered %d times: %s", n, k)
 		}
 	}
-	deliveries := len(recv.raw)
-	bodies := strings.Join(recv.raw, "\n")
-	recv.mu.Unlock()
+	deliveries := len(notices)
+	bodies := strings.Join(raw, "\n")
 	t.Logf("%d kills: %d deliveries of %d notices, %d duplicates, %d sends caught between send and mark", kills, deliveries, deliveries-duplicates, duplicates, caught)
 	if duplicates > caught {
 		t.Errorf("%d duplicates, but only %d sends were caught by a kill between the send and the mark", duplicates, caught)

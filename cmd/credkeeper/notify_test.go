@@ -11,17 +11,21 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/webhook"
 )
 
-// receiver is a webhook endpoint that verifies signatures and keeps notices.
+// receiver is a webhook endpoint that verifies signatures and keeps
+// notices, with the path each came to (a channel per path).
 type receiver struct {
 	mu      sync.Mutex
 	notices []notify.Notice
+	paths   []string
 	bodies  []string
 	bad     int
+	delay   time.Duration
 }
 
 func newReceiver(t *testing.T, key string) (*receiver, string) {
@@ -29,19 +33,44 @@ func newReceiver(t *testing.T, key string) (*receiver, string) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		defer r.mu.Unlock()
 		if req.Header.Get(webhook.SignatureHeader) != webhook.Sign([]byte(key), req.Header.Get(webhook.TimestampHeader), body) {
 			r.bad++
 		}
 		var n notify.Notice
 		_ = json.Unmarshal(body, &n)
 		r.notices = append(r.notices, n)
+		r.paths = append(r.paths, req.URL.Path)
 		r.bodies = append(r.bodies, string(body))
+		delay := r.delay
+		r.mu.Unlock()
+		time.Sleep(delay) // a slow endpoint: it has the notice before the sender hears so
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
 	return r, srv.URL
 }
+
+// answerAfter makes the receiver answer each notice d after it has it.
+func (r *receiver) answerAfter(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
+}
+
+// delivered counts the notices received by "channel key", the channel
+// being the path they came to.
+func (r *receiver) delivered() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	got := map[string]int{}
+	for i, n := range r.notices {
+		got[strings.TrimPrefix(r.paths[i], "/")+" "+n.Key]++
+	}
+	return got
+}
+
+// count is how many times the notice key came to path "/"+channel.
+func (r *receiver) count(channel, key string) int { return r.delivered()[channel+" "+key] }
 
 // snapshot is a copy of what the receiver got, taken under its lock: the
 // daemon may still be posting.

@@ -27,9 +27,7 @@ import (
 
 // scanner looks for secrets in everything a person or another system sees:
 // command output, logs, pages, metrics, files written and the bodies sent
-// to endpoints that are not the secret's own. It looks for each secret
-// plain, URL-escaped, HTML-escaped and base64-encoded (standard and URL
-// alphabets, padded or not, at any alignment inside a longer encoding).
+// to endpoints that are not the secret's own, in each of notifytest.Forms.
 type scanner struct {
 	secrets  map[string]string          // what it is → value
 	surfaces map[string]string          // where → text
@@ -59,23 +57,6 @@ func (s *scanner) saw(where, text string, allowed ...string) {
 	}
 }
 
-// forms are the encodings of v to look for.
-func forms(v string) []string {
-	out := []string{v, url.QueryEscape(v), url.PathEscape(v), html.EscapeString(v)}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		// Inside a longer encoding, v starts at one of three alignments;
-		// only the characters wholly determined by v's bytes are fixed.
-		for pad := range 3 {
-			b := append(make([]byte, pad), v...)
-			e := enc.EncodeToString(b)
-			skip := []int{0, 2, 3}[pad]
-			whole := (len(b) / 3) * 4
-			out = append(out, e[skip:whole])
-		}
-	}
-	return out
-}
-
 func (s *scanner) check(t *testing.T) {
 	t.Helper()
 	var where []string
@@ -89,7 +70,7 @@ func (s *scanner) check(t *testing.T) {
 			if s.allowed[w][what] {
 				continue
 			}
-			for _, f := range forms(v) {
+			for _, f := range notifytest.Forms(v) {
 				if strings.Contains(text, f) {
 					t.Errorf("%s shows the %s", w, what)
 					break
@@ -346,8 +327,8 @@ credential "svc" {
 	s.check(t)
 }
 
-// The scanner finds a secret however it is dressed: a test that could not
-// fail would prove nothing.
+// The scanner (notifytest.Forms) finds a secret however it is dressed: a
+// test that could not fail would prove nothing.
 func TestTheScannerFindsASecretInEveryForm(t *testing.T) {
 	const v = "Scanner-Self-Test/Secret+0010"
 	dressed := map[string]string{
@@ -362,7 +343,7 @@ func TestTheScannerFindsASecretInEveryForm(t *testing.T) {
 	}
 	for form, text := range dressed {
 		found := false
-		for _, f := range forms(v) {
+		for _, f := range notifytest.Forms(v) {
 			found = found || strings.Contains(text, f)
 		}
 		if !found {

@@ -46,15 +46,10 @@ import (
 	"time"
 
 	log "github.com/hashicorp/go-hclog"
-	kubeauth "github.com/hashicorp/vault-plugin-auth-kubernetes"
-	kv "github.com/hashicorp/vault-plugin-secrets-kv"
-	"github.com/hashicorp/vault/builtin/credential/approle"
 	"github.com/hashicorp/vault/helper/namespace"
-	"github.com/hashicorp/vault/helper/testhelpers/corehelpers"
 	vaulthttp "github.com/hashicorp/vault/http"
 	"github.com/hashicorp/vault/internalshared/configutil"
 	"github.com/hashicorp/vault/physical/raft"
-	"github.com/hashicorp/vault/sdk/logical"
 	"github.com/hashicorp/vault/vault"
 )
 
@@ -67,7 +62,6 @@ type clusterRun struct {
 	opts    *vault.TestClusterOptions
 	host    string
 	addrs   []string
-	ports   []int
 
 	mu      sync.Mutex
 	servers []*http.Server // nil while the core is killed
@@ -194,20 +188,12 @@ func (c *clusterRun) start(root string, n int, logger log.Logger) {
 			}
 		},
 	}
-	c.cluster = vault.NewTestCluster(c.tb, &vault.CoreConfig{
-		DisableMlock:     true,
-		DisableAutopilot: true,
-		LogicalBackends:  map[string]logical.Factory{"kv": kv.Factory},
-		CredentialBackends: map[string]logical.Factory{
-			"approle":    approle.Factory,
-			"kubernetes": kubeauth.Factory,
-		},
-		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
-	}, c.opts)
+	conf := coreConfig()
+	conf.DisableAutopilot = true
+	c.cluster = vault.NewTestCluster(c.tb, conf, c.opts)
 	c.servers = make([]*http.Server, n)
 	c.sealed = make([]bool, n)
 	c.addrs = make([]string, n)
-	c.ports = make([]int, n)
 }
 
 // serve puts core i's API on plain HTTP at addr.
@@ -225,7 +211,6 @@ func (c *clusterRun) serve(i int, addr string) error {
 	c.mu.Lock()
 	c.servers[i] = srv
 	c.addrs[i] = "http://" + ln.Addr().String()
-	c.ports[i] = ln.Addr().(*net.TCPAddr).Port
 	c.mu.Unlock()
 	return nil
 }
@@ -282,7 +267,7 @@ func (c *clusterRun) apply(ctx context.Context, line string) []byte {
 			c.cluster.UnsealCore(c.tb, c.cluster.Cores[n])
 		})
 		if err == nil {
-			err = c.serve(n, net.JoinHostPort(c.host, strconv.Itoa(c.ports[n])))
+			err = c.serve(n, strings.TrimPrefix(c.addrs[n], "http://")) // the address it had
 		}
 	case "seal":
 		err = c.tb.try(func() { core.Seal(c.tb) })

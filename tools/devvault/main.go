@@ -93,19 +93,9 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	core, err := vault.NewCore(&vault.CoreConfig{
-		Physical:     backend,
-		DisableMlock: true,
-		Logger:       logger,
-		LogicalBackends: map[string]logical.Factory{
-			"kv": kv.Factory,
-		},
-		CredentialBackends: map[string]logical.Factory{
-			"approle":    approle.Factory,
-			"kubernetes": kubeauth.Factory,
-		},
-		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
-	})
+	conf := coreConfig()
+	conf.Physical, conf.Logger = backend, logger
+	core, err := vault.NewCore(conf)
 	if err != nil {
 		return fmt.Errorf("create vault core: %w", err)
 	}
@@ -149,6 +139,20 @@ func run() error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
+}
+
+// coreConfig is what every core devvault runs has: KV, AppRole and
+// Kubernetes auth, and no mlock.
+func coreConfig() *vault.CoreConfig {
+	return &vault.CoreConfig{
+		DisableMlock:    true,
+		LogicalBackends: map[string]logical.Factory{"kv": kv.Factory},
+		CredentialBackends: map[string]logical.Factory{
+			"approle":    approle.Factory,
+			"kubernetes": kubeauth.Factory,
+		},
+		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
+	}
 }
 
 // checkListenAddr refuses anything but a loopback address unless allowRemote.

@@ -138,13 +138,7 @@ func (c *Cluster) Raw(t testing.TB, line string) string {
 func (c *Cluster) do(t testing.TB, verb string, i int) string {
 	t.Helper()
 	change := fmt.Sprintf("%s %d", verb, i)
-	if _, err := fmt.Fprintln(c.stdin, change); err != nil {
-		t.Fatalf("devvault %s: %v", change, err)
-	}
-	line, err := c.next(2 * time.Minute)
-	if err != nil {
-		t.Fatalf("devvault %s: %v", change, err)
-	}
+	line := c.Raw(t, change)
 	var r struct {
 		Change string  `json:"change"`
 		Active *string `json:"active"`
