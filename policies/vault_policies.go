@@ -129,11 +129,11 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
 	switch role {
 	case RoleDaemon:
-		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.", mount, prefix)
+		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.\n# Where it writes metadata it writes custom_metadata alone: never max_versions, delete_version_after\n# or cas_required, which would cut, expire or jam a secret's history.", mount, prefix)
 		d.path(d.data+"/credentials/*", "read")
 		d.path(d.meta+"/credentials/*", "read", "list")
 		d.path(d.data+"/pending/*", "read")
-		d.path(d.meta+"/pending/*", "read", "list", "update")
+		d.metaPath(d.meta+"/pending/*", customMetadataOnly, "read", "list", "update")
 		for _, kind := range []string{"state", "ledger", "leases", "rotations"} {
 			d.path(d.data+"/"+kind+"/*", "create", "read", "update")
 			d.path(d.meta+"/"+kind+"/*", "read", "list")
@@ -145,14 +145,14 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		for _, name := range autoRotated {
 			d.comment("%s rotates by itself (auto_rotate): the daemon stages and promotes its new pair.", name)
 			d.path(d.data+"/credentials/"+name, "create", "read", "update")
-			d.path(d.meta+"/credentials/"+name, "read", "update")
+			d.metaPath(d.meta+"/credentials/"+name, customMetadataOnly, "read", "update")
 			d.path(d.data+"/pending/"+name, "create", "read", "update")
-			d.path(d.meta+"/pending/"+name, "read", "update", "delete")
+			d.metaPath(d.meta+"/pending/"+name, customMetadataOnly, "read", "update", "delete")
 		}
 	case RoleOperator:
-		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included.", mount, prefix)
+		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included. Its metadata writes set custom_metadata and max_versions\n# (credkeeper raises a credential's history), never delete_version_after or cas_required.", mount, prefix)
 		d.path(d.data+"/*", "create", "read", "update", "patch", "delete")
-		d.path(d.meta+"/*", "create", "read", "update", "patch", "delete", "list")
+		d.metaPath(d.meta+"/*", operatorMetadata, "create", "read", "update", "patch", "delete", "list")
 		d.path(mount+"/delete/"+prefix+"/*", "update")
 		d.path(mount+"/undelete/"+prefix+"/*", "update")
 	case RoleCI:
@@ -195,6 +195,23 @@ func (w *policyWriter) comment(format string, args ...any) {
 
 func (w *policyWriter) path(p string, caps ...string) {
 	fmt.Fprintf(&w.b, "path %q {\n  capabilities = [%s]\n}\n\n", p, quoteList(caps))
+}
+
+// The KV v2 metadata parameters a role may send where it writes metadata
+// (Vault's allowed_parameters: any other parameter is refused).
+var (
+	customMetadataOnly = []string{"custom_metadata"}
+	operatorMetadata   = []string{"custom_metadata", "max_versions"}
+)
+
+// metaPath writes a metadata path whose writes may carry only the given
+// parameters.
+func (w *policyWriter) metaPath(p string, params []string, caps ...string) {
+	fmt.Fprintf(&w.b, "path %q {\n  capabilities = [%s]\n  allowed_parameters = {\n", p, quoteList(caps))
+	for _, param := range params {
+		fmt.Fprintf(&w.b, "    %q = []\n", param)
+	}
+	w.b.WriteString("  }\n}\n\n")
 }
 
 func (w *policyWriter) String() string { return strings.TrimRight(w.b.String(), "\n") + "\n" }

@@ -204,8 +204,7 @@ func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int,
 		return version, &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, c.Name), Kind: ErrCASConflict,
 			Err: fmt.Errorf("version %d was written after ours (%d)", meta.CurrentVersion, version)}
 	}
-	maxVersions := max(meta.MaxVersions, MinMaxVersions)
-	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), maxVersions); err != nil {
+	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), raisedHistory(meta.MaxVersions)); err != nil {
 		return version, err
 	}
 	c.Version = version
@@ -226,7 +225,7 @@ func (s *Store) PutCredentialMetadata(ctx context.Context, name string, m Creden
 			Err:  fmt.Errorf("its version or metadata changed since it was read"),
 			Hint: "read it again and retry"}
 	}
-	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), max(cur.MaxVersions, MinMaxVersions))
+	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), raisedHistory(cur.MaxVersions))
 }
 
 // CredentialInfo reads a credential's metadata only (never its secret).
