@@ -355,6 +355,15 @@ func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
 	if a := content.Attributes["prefix"]; a != nil && v.Prefix == "" {
 		diags = append(diags, errAt(a.Expr.Range(), "Empty prefix", "The prefix may not be empty; the default is %q.", DefaultPrefix))
 	}
+	for _, f := range []struct {
+		attr, value string
+	}{{"mount", v.Mount}, {"prefix", v.Prefix}} {
+		if a := content.Attributes[f.attr]; a != nil && f.value != "" {
+			if err := CheckVaultFolder(f.attr, f.value); err != nil {
+				diags = append(diags, errAt(a.Expr.Range(), "Invalid "+f.attr, "%s.", capitalize(err.Error())))
+			}
+		}
+	}
 
 	var authSeen *hcl.Range
 	for _, b := range content.Blocks {

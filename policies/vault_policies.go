@@ -125,6 +125,9 @@ func decodeVaultPolicies(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 // names the credentials with auto_rotate, whose rotation the daemon runs:
 // for those alone the daemon's policy may stage and promote a new pair.
 func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, error) {
+	if err := checkMountAndPrefix(mount, prefix); err != nil {
+		return "", err
+	}
 	mount, prefix = strings.Trim(mount, "/"), strings.Trim(prefix, "/")
 	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
 	switch role {
@@ -170,6 +173,55 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(Roles, ", "))
 	}
 	return d.String(), nil
+}
+
+var folderSegment = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// CheckVaultFolder checks a mount or prefix (what says which) before it
+// becomes part of Vault ACL paths: path segments of letters, digits, '-',
+// '_' and '.', separated by '/' (outer slashes are dropped). A Vault glob
+// character ('*', '+'), a ".." or "." segment, or an empty one would make
+// a policy's paths cover other folders than credkeeper's, or every one.
+func CheckVaultFolder(what, p string) error {
+	problem := ""
+	trimmed := strings.Trim(p, "/")
+	if trimmed == "" {
+		problem = "is empty"
+	}
+	for _, seg := range strings.Split(trimmed, "/") {
+		if problem != "" {
+			break
+		}
+		switch {
+		case seg == "":
+			problem = "has an empty segment"
+		case seg == "." || seg == "..":
+			problem = fmt.Sprintf("has a %q segment", seg)
+		case !folderSegment.MatchString(seg):
+			i := strings.IndexFunc(seg, func(r rune) bool { return !folderSegment.MatchString(string(r)) })
+			r := []rune(seg[i:])[0]
+			if r == '*' || r == '+' {
+				problem = fmt.Sprintf("has %q, a Vault glob character", r)
+			} else {
+				problem = fmt.Sprintf("has %q", r)
+			}
+		}
+	}
+	if problem == "" {
+		return nil
+	}
+	example := "teams/security/credkeeper"
+	if what == "mount" {
+		example = "secret"
+	}
+	return fmt.Errorf("%s %q %s: use path segments of letters, digits, '-', '_' and '.' separated by '/', such as %q", what, p, problem, example)
+}
+
+func checkMountAndPrefix(mount, prefix string) error {
+	if err := CheckVaultFolder("mount", mount); err != nil {
+		return err
+	}
+	return CheckVaultFolder("prefix", prefix)
 }
 
 // ScopedCIDocument is the policy of a scoped CI block: read the published
@@ -236,6 +288,9 @@ type ManagedPolicy struct {
 // Documents returns every managed policy for mount/prefix: the roles' in
 // role order, then the scoped CI policies in file order.
 func Documents(names VaultPolicyNames, mount, prefix string, autoRotated ...string) ([]ManagedPolicy, error) {
+	if err := checkMountAndPrefix(mount, prefix); err != nil {
+		return nil, err
+	}
 	var out []ManagedPolicy
 	for _, role := range Roles {
 		doc, err := PolicyDocument(role, mount, prefix, autoRotated...)
