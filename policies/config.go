@@ -159,7 +159,7 @@ func Default() *Config {
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin},
 		Notifiers:        map[string]*Notifier{},
-		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter},
+		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter, MaxSilence: DefaultMaxSilence},
 	}
 }
 
