@@ -224,6 +224,27 @@ func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
 	w.denied("auditor reads credentials/NAME data", second(a.GetCredential(ctx, "ctrp-stage")))
 	w.denied("auditor reads tokens/NAME", second(a.GetToken(ctx, "ctrp-stage")))
 	w.denied("auditor writes state/NAME", second(a.PutState(ctx, "ctrp-stage", &vaultstore.State{}, 1)))
+
+	// A rotation's steps hold no secret: the auditor reads them.
+	if _, err := w.root.PutRotation(ctx, "svc", &vaultstore.Rotation{Step: "started"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.allowed("auditor reads rotations/NAME", second(a.GetRotation(ctx, "svc")))
+	// A plan under review, made with the auditor's token, shows every
+	// record a prune would remove.
+	p, err := MakePlan(ctx, a, parseConfig(t, planConfig), planNow)
+	w.allowed("auditor makes a plan", err)
+	if p != nil {
+		var del *Change
+		for i := range p.Changes {
+			if p.Changes[i].Action == ActionDelete {
+				del = &p.Changes[i]
+			}
+		}
+		if del == nil || del.Name != "svc" || strings.Join(del.Records, " ") != "credentials/svc rotations/svc state/svc tokens/svc" {
+			t.Errorf("the auditor's plan deletes %+v", del)
+		}
+	}
 }
 
 // A saved plan's policy text is data: apply writes what the configuration

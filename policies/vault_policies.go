@@ -21,8 +21,9 @@ var policyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 //     may write credentials, with their history, and silences;
 //   - ci reads published access tokens (all, or those of a scoped CI
 //     policy's credentials), never a client secret;
-//   - auditor reads check state, the ledger, silences and the metadata of
-//     credentials and staged pairs, never a secret or a token.
+//   - auditor reads check state, the ledger, silences, rotations' steps
+//     and the metadata of credentials and staged pairs, and lists the
+//     published tokens' names, never a secret or a token.
 const (
 	RoleDaemon   = "daemon"
 	RoleOperator = "operator"
@@ -162,13 +163,15 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		d.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
 		d.path(d.data+"/tokens/*", "read")
 	case RoleAuditor:
-		d.comment("credkeeper auditor: reads check state, the ledger, silences, and the metadata of credentials and staged pairs;\n# never a secret or a token.")
+		d.comment("credkeeper auditor: reads check state, the ledger, silences, rotations' steps, and the metadata of credentials\n# and staged pairs; lists the published tokens' names (for plan); never a secret or a token.")
 		d.path(d.data+"/state/*", "read")
 		d.path(d.data+"/ledger/*", "read")
 		d.path(d.data+"/silences/*", "read")
-		for _, kind := range []string{"state", "ledger", "silences", "credentials", "pending"} {
+		d.path(d.data+"/rotations/*", "read")
+		for _, kind := range []string{"state", "ledger", "silences", "rotations", "credentials", "pending"} {
 			d.path(d.meta+"/"+kind+"/*", "read", "list")
 		}
+		d.path(d.meta+"/tokens/*", "list")
 	default:
 		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(Roles, ", "))
 	}
