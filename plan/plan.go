@@ -143,6 +143,14 @@ func (c Change) Path() string {
 	return "credentials/" + c.Name
 }
 
+// LeftInPlace says that a deletion was skipped, for apply without --prune.
+func (c Change) LeftInPlace() string {
+	if c.Type == TypeRecords {
+		return fmt.Sprintf("%s (%s) were left in place; apply --prune deletes them.", c.Path(), strings.Join(c.Records, ", "))
+	}
+	return c.Path() + " is not declared in the configuration and was left in place; apply --prune deletes it."
+}
+
 // MakePlan compares the config with what Vault holds and returns the
 // changes that would make Vault match. It writes nothing.
 func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, now time.Time) (*Plan, error) {

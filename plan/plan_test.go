@@ -262,6 +262,17 @@ func TestPruneRemovesEveryRecordOfACredential(t *testing.T) {
 			t.Errorf("the plan does not say %q:\n%s", want, text.String())
 		}
 	}
+	kept := mustApply(t, store, p, ApplyOptions{})
+	var left []string
+	for _, c := range kept.Skipped {
+		left = append(left, c.LeftInPlace())
+	}
+	if want := []string{
+		"credentials/legacy is not declared in the configuration and was left in place; apply --prune deletes it.",
+		"ghost's records (rotations/ghost, silences/ghost) were left in place; apply --prune deletes them.",
+	}; strings.Join(left, "\n") != strings.Join(want, "\n") {
+		t.Errorf("apply without --prune says:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))
+	}
 	mustApply(t, store, p, ApplyOptions{Prune: true})
 
 	for _, name := range []string{"legacy", "ghost"} {
