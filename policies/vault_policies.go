@@ -178,47 +178,9 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 	return d.String(), nil
 }
 
-var folderSegment = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
-
 // CheckVaultFolder checks a mount or prefix (what says which) before it
-// becomes part of Vault ACL paths: path segments of letters, digits, '-',
-// '_' and '.', separated by '/' (outer slashes are dropped). A Vault glob
-// character ('*', '+'), a ".." or "." segment, or an empty one would make
-// a policy's paths cover other folders than credkeeper's, or every one.
-func CheckVaultFolder(what, p string) error {
-	problem := ""
-	trimmed := strings.Trim(p, "/")
-	if trimmed == "" {
-		problem = "is empty"
-	}
-	for _, seg := range strings.Split(trimmed, "/") {
-		if problem != "" {
-			break
-		}
-		switch {
-		case seg == "":
-			problem = "has an empty segment"
-		case seg == "." || seg == "..":
-			problem = fmt.Sprintf("has a %q segment", seg)
-		case !folderSegment.MatchString(seg):
-			i := strings.IndexFunc(seg, func(r rune) bool { return !folderSegment.MatchString(string(r)) })
-			r := []rune(seg[i:])[0]
-			if r == '*' || r == '+' {
-				problem = fmt.Sprintf("has %q, a Vault glob character", r)
-			} else {
-				problem = fmt.Sprintf("has %q", r)
-			}
-		}
-	}
-	if problem == "" {
-		return nil
-	}
-	example := "teams/security/credkeeper"
-	if what == "mount" {
-		example = "secret"
-	}
-	return fmt.Errorf("%s %q %s: use path segments of letters, digits, '-', '_' and '.' separated by '/', such as %q", what, p, problem, example)
-}
+// becomes part of Vault ACL paths: see credname.CheckFolder.
+func CheckVaultFolder(what, p string) error { return credname.CheckFolder(what, p) }
 
 func checkMountAndPrefix(mount, prefix string) error {
 	if err := CheckVaultFolder("mount", mount); err != nil {
