@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +48,9 @@ func (a Action) Symbol() string {
 const (
 	TypeCredential = "credential"
 	TypePolicy     = "policy"
+	// TypeRecords is the records a credential no longer in Vault left
+	// behind (a silence, a rotation, its state): apply --prune removes them.
+	TypeRecords = "records"
 )
 
 // PlanFormatVersion is the version of the saved plan's format.
@@ -74,6 +79,9 @@ type Change struct {
 	// Policy is the policy text after the change; Diff, the unified diff.
 	Policy string `json:"policy,omitempty"`
 	Diff   string `json:"diff,omitempty"`
+	// Records are what a deletion removes, each as KIND/NAME
+	// ("silences/legacy"): every record kept for the credential.
+	Records []string `json:"records,omitempty"`
 	// Version is the credential's KV version the change was computed against.
 	Version int `json:"version"`
 	// Fingerprint identifies the state the change was computed against
@@ -126,10 +134,21 @@ func (p *Plan) HasChanges() bool { return len(p.Changes) > 0 }
 
 // Path is the change's place in Vault, for messages.
 func (c Change) Path() string {
-	if c.Type == TypePolicy {
+	switch c.Type {
+	case TypePolicy:
 		return "sys/policies/acl/" + c.Name
+	case TypeRecords:
+		return c.Name + "'s records"
 	}
 	return "credentials/" + c.Name
+}
+
+// LeftInPlace says that a deletion was skipped, for apply without --prune.
+func (c Change) LeftInPlace() string {
+	if c.Type == TypeRecords {
+		return fmt.Sprintf("%s (%s) were left in place; apply --prune deletes them.", c.Path(), strings.Join(c.Records, ", "))
+	}
+	return c.Path() + " is not declared in the configuration and was left in place; apply --prune deletes it."
 }
 
 // MakePlan compares the config with what Vault holds and returns the
@@ -172,14 +191,30 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 			}
 		}
 	}
+	records, err := store.Records(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, in := range infos {
 		if declared[in.Name] {
 			continue
 		}
 		p.Changes = append(p.Changes, Change{
 			Action: ActionDelete, Type: TypeCredential, Name: in.Name, Metadata: planned(in.Metadata, in.MaxVersions),
-			Version: in.Version, Fingerprint: in.Fingerprint,
+			Version: in.Version, Fingerprint: in.Fingerprint, Records: records[in.Name],
 			Note: "not declared in the configuration; deleted only by apply --prune",
+		})
+	}
+	// Records of a name neither declared nor in Vault's credentials: left
+	// behind by a credential deleted by other means. A credential of that
+	// name created later would inherit them (a silence, above all).
+	for _, name := range slices.Sorted(maps.Keys(records)) {
+		if _, exists := inVault[name]; exists || declared[name] {
+			continue
+		}
+		p.Changes = append(p.Changes, Change{
+			Action: ActionDelete, Type: TypeRecords, Name: name, Records: records[name],
+			Note: "kept for a credential no longer in Vault; deleted only by apply --prune",
 		})
 	}
 

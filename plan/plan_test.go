@@ -210,3 +210,90 @@ func TestConflictMidApplyReportsWhatWasAndWasNotApplied(t *testing.T) {
 		t.Errorf("owners after the conflict: %q %q", stage.Metadata.Owner, prod.Metadata.Owner)
 	}
 }
+
+// Pruning a credential removes every record kept for it, its silence and
+// rotation records included, and the plan says which: a credential
+// declared again later under the same name inherits nothing. Records a
+// credential left behind when it was removed by other means are pruned too.
+func TestPruneRemovesEveryRecordOfACredential(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	ctx := context.Background()
+	cfg := parseConfig(t, planConfig)
+	mustApply(t, store, mustPlan(t, store, cfg), ApplyOptions{})
+	if _, err := store.PutCredential(ctx, &vaultstore.Credential{Name: "legacy", ClientID: "id", ClientSecret: secret.New("Legacy-Secret"),
+		Metadata: vaultstore.CredentialMetadata{Provider: "dmptool"}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	forever := &vaultstore.Silence{Until: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), Reason: "retired", Kinds: []string{"reminder"}, CreatedBy: "test", CreatedAt: planNow}
+	for _, name := range []string{"legacy", "ghost"} {
+		if _, err := store.PutSilence(ctx, name, forever, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.PutRotation(ctx, name, &vaultstore.Rotation{Step: "started"}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := store.PutState(ctx, "legacy", &vaultstore.State{LastClass: "ok"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutLedger(ctx, "legacy", &vaultstore.Ledger{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutToken(ctx, "legacy", &vaultstore.Token{AccessToken: secret.New("Legacy-Token"), ExpiresAt: planNow.Add(time.Hour)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutPending(ctx, "legacy", &vaultstore.Pending{ClientID: "id2", ClientSecret: secret.New("Legacy-Staged"), StagedAt: planNow}, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	p := mustPlan(t, store, cfg)
+	var text strings.Builder
+	if err := RenderPlan(&text, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`# credentials/legacy will be destroyed`,
+		`- records      = ["credentials/legacy", "ledger/legacy", "pending/legacy", "rotations/legacy", "silences/legacy", "state/legacy", "tokens/legacy"]`,
+		`# ghost's records will be destroyed`,
+		`- records      = ["rotations/ghost", "silences/ghost"]`,
+		`Plan: 0 to add, 0 to change, 2 to destroy.`,
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the plan does not say %q:\n%s", want, text.String())
+		}
+	}
+	kept := mustApply(t, store, p, ApplyOptions{})
+	var left []string
+	for _, c := range kept.Skipped {
+		left = append(left, c.LeftInPlace())
+	}
+	if want := []string{
+		"credentials/legacy is not declared in the configuration and was left in place; apply --prune deletes it.",
+		"ghost's records (rotations/ghost, silences/ghost) were left in place; apply --prune deletes them.",
+	}; strings.Join(left, "\n") != strings.Join(want, "\n") {
+		t.Errorf("apply without --prune says:\n%s\nwant:\n%s", strings.Join(left, "\n"), strings.Join(want, "\n"))
+	}
+	mustApply(t, store, p, ApplyOptions{Prune: true})
+
+	for _, name := range []string{"legacy", "ghost"} {
+		for _, tc := range []struct {
+			record string
+			read   func() error
+		}{
+			{"credentials", func() error { return second(store.CredentialInfo(ctx, name)) }},
+			{"pending", func() error { return second(store.PendingInfo(ctx, name)) }},
+			{"state", func() error { return second(store.GetState(ctx, name)) }},
+			{"tokens", func() error { return second(store.GetToken(ctx, name)) }},
+			{"ledger", func() error { return second(store.GetLedger(ctx, name)) }},
+			{"silences", func() error { return second(store.GetSilence(ctx, name)) }},
+			{"rotations", func() error { return second(store.GetRotation(ctx, name)) }},
+		} {
+			if err := tc.read(); !errors.Is(err, vaultstore.ErrNotFound) {
+				t.Errorf("%s/%s after apply --prune: %v, want not found", tc.record, name, err)
+			}
+		}
+	}
+	if again := mustPlan(t, store, cfg); again.HasChanges() {
+		t.Errorf("converged: %+v", again.Changes)
+	}
+}

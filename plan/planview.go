@@ -66,6 +66,9 @@ func writeChange(b *strings.Builder, c Change) {
 				fmt.Fprintf(b, "      - %-12s = %s\n", f.Field, value(f.Field, f.New))
 			}
 		}
+		if len(c.Records) > 0 {
+			fmt.Fprintf(b, "      - %-12s = [%s]\n", "records", quoteAll(c.Records))
+		}
 	default:
 		for _, f := range c.Fields {
 			switch {
@@ -79,6 +82,14 @@ func writeChange(b *strings.Builder, c Change) {
 		}
 	}
 	b.WriteString("    }\n")
+}
+
+func quoteAll(items []string) string {
+	q := make([]string, len(items))
+	for i, it := range items {
+		q[i] = fmt.Sprintf("%q", it)
+	}
+	return strings.Join(q, ", ")
 }
 
 // value shows a field's value as HCL would: numbers bare, strings quoted.

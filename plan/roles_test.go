@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
+
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -20,6 +22,7 @@ import (
 type rolesWorld struct {
 	t      *testing.T
 	ctx    context.Context
+	env    *vaulttest.Env
 	root   *vaultstore.Store
 	as     func(policy string) *vaultstore.Store
 	suffix string
@@ -27,7 +30,7 @@ type rolesWorld struct {
 
 func newRolesWorld(t *testing.T) *rolesWorld {
 	env := vaulttest.New(t)
-	w := &rolesWorld{t: t, ctx: context.Background(), root: env.Store(t), suffix: strings.ReplaceAll(env.Prefix, "/", "-")}
+	w := &rolesWorld{t: t, ctx: context.Background(), env: env, root: env.Store(t), suffix: strings.ReplaceAll(env.Prefix, "/", "-")}
 	cfg := parseConfig(t, planConfig+`
 credential "svc" {
   provider = "ctrp-stage"
@@ -81,6 +84,22 @@ vault_policies {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// raw is a plain Vault client whose token holds that role's policy alone,
+// for requests credkeeper itself never makes.
+func (w *rolesWorld) raw(policy string) *api.Client {
+	w.t.Helper()
+	tok, err := w.env.Root.Auth().Token().CreateWithContext(w.ctx, &api.TokenCreateRequest{Policies: []string{w.env.PolicyName(policy)}, NoDefaultPolicy: true, TTL: "10m"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c, err := w.env.Root.Clone()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c.SetToken(tok.Auth.ClientToken)
+	return c
 }
 
 func (w *rolesWorld) allowed(what string, err error) {
@@ -205,6 +224,27 @@ func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
 	w.denied("auditor reads credentials/NAME data", second(a.GetCredential(ctx, "ctrp-stage")))
 	w.denied("auditor reads tokens/NAME", second(a.GetToken(ctx, "ctrp-stage")))
 	w.denied("auditor writes state/NAME", second(a.PutState(ctx, "ctrp-stage", &vaultstore.State{}, 1)))
+
+	// A rotation's steps hold no secret: the auditor reads them.
+	if _, err := w.root.PutRotation(ctx, "svc", &vaultstore.Rotation{Step: "started"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	w.allowed("auditor reads rotations/NAME", second(a.GetRotation(ctx, "svc")))
+	// A plan under review, made with the auditor's token, shows every
+	// record a prune would remove.
+	p, err := MakePlan(ctx, a, parseConfig(t, planConfig), planNow)
+	w.allowed("auditor makes a plan", err)
+	if p != nil {
+		var del *Change
+		for i := range p.Changes {
+			if p.Changes[i].Action == ActionDelete {
+				del = &p.Changes[i]
+			}
+		}
+		if del == nil || del.Name != "svc" || strings.Join(del.Records, " ") != "credentials/svc rotations/svc state/svc tokens/svc" {
+			t.Errorf("the auditor's plan deletes %+v", del)
+		}
+	}
 }
 
 // A saved plan's policy text is data: apply writes what the configuration
@@ -266,4 +306,67 @@ func TestSilencesAreWrittenByOperatorsOnly(t *testing.T) {
 		}
 	}
 	w.denied("ci reads silences", second(w.as("ci").GetSilence(ctx, "ctrp-prod")))
+}
+
+// Wherever a role may write KV metadata, the custom metadata is all it may
+// write there, except that the operator may also raise a credential's
+// history (max_versions): max_versions, delete_version_after and
+// cas_required in any other hands would shorten, expire or jam the history
+// of a secret.
+func TestNoRoleCanShortenOrExpireAHistoryThroughMetadata(t *testing.T) {
+	w := newRolesWorld(t)
+	meta := func(kind, name string) string {
+		return w.env.Mount + "/metadata/" + w.env.Prefix + "/" + kind + "/" + name
+	}
+	custom := map[string]any{"last_class": "ok"}
+	for _, tc := range []struct {
+		name    string
+		role    string
+		patch   bool
+		path    string
+		body    map[string]any
+		allowed bool
+	}{
+		{"the daemon records a staged pair's result in its custom metadata", "daemon", false, meta("pending", "ctrp-stage"), map[string]any{"custom_metadata": custom}, true},
+		{"the daemon cannot make a staged pair's versions expire", "daemon", false, meta("pending", "ctrp-stage"), map[string]any{"delete_version_after": "1s"}, false},
+		{"the daemon cannot cut a staged pair's history", "daemon", false, meta("pending", "ctrp-stage"), map[string]any{"max_versions": 1}, false},
+		{"the daemon cannot require check-and-set of a staged pair", "daemon", false, meta("pending", "ctrp-stage"), map[string]any{"cas_required": true}, false},
+		{"the daemon cannot hide a history cut in a custom metadata write", "daemon", false, meta("pending", "ctrp-stage"), map[string]any{"custom_metadata": custom, "max_versions": 1}, false},
+		{"the daemon writes an auto_rotate credential's custom metadata", "daemon", false, meta("credentials", "svc"), map[string]any{"custom_metadata": map[string]any{"provider": "ctrp-stage"}}, true},
+		{"the daemon cannot cut an auto_rotate credential's history", "daemon", false, meta("credentials", "svc"), map[string]any{"max_versions": 1}, false},
+		{"the daemon cannot make an auto_rotate credential's versions expire", "daemon", false, meta("credentials", "svc"), map[string]any{"delete_version_after": "1s"}, false},
+		{"the daemon cannot require check-and-set of an auto_rotate credential", "daemon", false, meta("credentials", "svc"), map[string]any{"cas_required": true}, false},
+		{"the daemon cannot cut an auto_rotate credential's staged history", "daemon", false, meta("pending", "svc"), map[string]any{"max_versions": 1}, false},
+		{"the daemon cannot touch a credential's metadata that does not rotate by itself", "daemon", false, meta("credentials", "ctrp-stage"), map[string]any{"max_versions": 1}, false},
+		{"the operator raises a credential's history", "operator", false, meta("credentials", "ctrp-prod"), map[string]any{"custom_metadata": map[string]any{"provider": "ctrp-prod"}, "max_versions": 20}, true},
+		{"the operator cannot make a credential's versions expire", "operator", false, meta("credentials", "ctrp-prod"), map[string]any{"delete_version_after": "1s"}, false},
+		{"the operator cannot require check-and-set of a credential", "operator", false, meta("credentials", "ctrp-prod"), map[string]any{"cas_required": true}, false},
+		{"the operator cannot patch in an expiry", "operator", true, meta("credentials", "ctrp-prod"), map[string]any{"delete_version_after": "1s"}, false},
+		{"the operator cannot make a state record's versions expire", "operator", false, meta("state", "ctrp-prod"), map[string]any{"delete_version_after": "1s"}, false},
+		{"the auditor cannot write metadata", "auditor", false, meta("credentials", "ctrp-prod"), map[string]any{"custom_metadata": custom}, false},
+		{"ci cannot write metadata", "ci", false, meta("tokens", "ctrp-prod"), map[string]any{"max_versions": 1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := w.raw(tc.role)
+			var err error
+			if tc.patch {
+				_, err = c.Logical().JSONMergePatch(w.ctx, tc.path, tc.body)
+			} else {
+				_, err = c.Logical().WriteWithContext(w.ctx, tc.path, tc.body)
+			}
+			var re *api.ResponseError
+			denied := errors.As(err, &re) && re.StatusCode == 403
+			switch {
+			case tc.allowed && err != nil:
+				t.Errorf("%s: %v, want allowed", tc.path, err)
+			case !tc.allowed && !denied:
+				t.Errorf("%s with %v: %v, want permission denied", tc.path, tc.body, err)
+			}
+		})
+	}
+	// The history is intact.
+	info, err := w.root.CredentialInfo(w.ctx, "svc")
+	if err != nil || info.MaxVersions < vaultstore.MinMaxVersions {
+		t.Errorf("credentials/svc after the attempts: %+v, %v", info, err)
+	}
 }

@@ -159,7 +159,7 @@ func Default() *Config {
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin},
 		Notifiers:        map[string]*Notifier{},
-		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter},
+		Notifications:    Notifications{PageEnvironments: DefaultPageEnvironments, OpsAfter: DefaultOpsAfter, MaxSilence: DefaultMaxSilence},
 	}
 }
 
@@ -354,6 +354,15 @@ func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
 	}
 	if a := content.Attributes["prefix"]; a != nil && v.Prefix == "" {
 		diags = append(diags, errAt(a.Expr.Range(), "Empty prefix", "The prefix may not be empty; the default is %q.", DefaultPrefix))
+	}
+	for _, f := range []struct {
+		attr, value string
+	}{{"mount", v.Mount}, {"prefix", v.Prefix}} {
+		if a := content.Attributes[f.attr]; a != nil && f.value != "" {
+			if err := CheckVaultFolder(f.attr, f.value); err != nil {
+				diags = append(diags, errAt(a.Expr.Range(), "Invalid "+f.attr, "%s.", capitalize(err.Error())))
+			}
+		}
 	}
 
 	var authSeen *hcl.Range

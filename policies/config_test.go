@@ -40,7 +40,7 @@ func TestFullConfigDecodes(t *testing.T) {
 	if e := cfg.Notifiers["security"]; e == nil || e.Type != "email" || e.SMTP != "smtp.example.org:587" || !e.StartTLS || e.PasswordFile != "/etc/credkeeper/smtp-password" {
 		t.Errorf("email notifier = %+v", e)
 	}
-	if n := cfg.Notifications; n.OpsAfter != 5 || strings.Join(n.PageEnvironments, ",") != "prod,int" || n.PageOps {
+	if n := cfg.Notifications; n.OpsAfter != 5 || strings.Join(n.PageEnvironments, ",") != "prod,int" || n.PageOps || n.MaxSilence != 30*24*time.Hour {
 		t.Errorf("notifications = %+v", n)
 	}
 	if paged, _ := cfg.Credential("paged"); strings.Join(paged.Notify, ",") != "security" || strings.Join(paged.Page, ",") != "oncall" {
@@ -121,6 +121,9 @@ func TestDefaultConfigNeedsNoFile(t *testing.T) {
 	}
 	if _, ok := cfg.Provider("dmptool"); !ok {
 		t.Error("presets work without a file")
+	}
+	if cfg.Notifications.MaxSilence != DefaultMaxSilence {
+		t.Errorf("a silence lasts at most %v by default, want 90 days", cfg.Notifications.MaxSilence)
 	}
 }
 

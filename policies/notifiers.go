@@ -2,6 +2,7 @@ package policies
 
 import (
 	"slices"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -40,12 +41,14 @@ type Notifier struct {
 	HMACSecretFile string
 }
 
-// Notifications is the notifications block: who gets paged, and when
-// outages become ops notices.
+// Notifications is the notifications block: who gets paged, when outages
+// become ops notices, and how long a silence may last.
 type Notifications struct {
 	PageEnvironments []string
 	OpsAfter         int
 	PageOps          bool
+	// MaxSilence bounds a silence's --until (default DefaultMaxSilence).
+	MaxSilence time.Duration
 }
 
 // inlineSecrets are attributes that would put a secret in the file, with
@@ -63,7 +66,7 @@ var notifierSchemas = map[string]*hcl.BodySchema{
 }
 
 var notificationsSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "page_environments"}, {Name: "ops_after"}, {Name: "page_ops"}},
+	Attributes: []hcl.AttributeSchema{{Name: "page_environments"}, {Name: "ops_after"}, {Name: "page_ops"}, {Name: "max_silence"}},
 }
 
 func decodeNotifier(b *hcl.Block, cfg *Config) hcl.Diagnostics {
@@ -102,6 +105,7 @@ func decodeNotifications(b *hcl.Block, n *Notifications) hcl.Diagnostics {
 	content, diags := b.Body.Content(notificationsSchema)
 	diags = append(diags, optStringList(content.Attributes["page_environments"], &n.PageEnvironments)...)
 	diags = append(diags, optBool(content.Attributes["page_ops"], &n.PageOps)...)
+	diags = append(diags, optDurationIn(content.Attributes["max_silence"], &n.MaxSilence, MinMaxSilence, MaxMaxSilence)...)
 	if a := content.Attributes["ops_after"]; a != nil {
 		diags = append(diags, optInt(a, &n.OpsAfter, 1, 1000)...)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/credkeeper/credkeeper/internal/credname"
 )
 
 // Config says which Vault to talk to and where credkeeper's records live.
@@ -56,6 +58,14 @@ type Store struct {
 // Open builds a client from cfg and the environment and logs in. It sends
 // at most the requests the login needs; it does not probe the mount.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	// A glob character or ".." in either would make the roles' policies
+	// cover other folders than credkeeper's.
+	if err := credname.CheckFolder("mount", orDefault(cfg.Mount, DefaultMount)); err != nil {
+		return nil, err
+	}
+	if err := credname.CheckFolder("prefix", orDefault(cfg.Prefix, DefaultPrefix)); err != nil {
+		return nil, err
+	}
 	requests := new(atomic.Int64)
 	client, err := newClient(cfg, requests)
 	if err != nil {

@@ -204,8 +204,7 @@ func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int,
 		return version, &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, c.Name), Kind: ErrCASConflict,
 			Err: fmt.Errorf("version %d was written after ours (%d)", meta.CurrentVersion, version)}
 	}
-	maxVersions := max(meta.MaxVersions, MinMaxVersions)
-	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), maxVersions); err != nil {
+	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), raisedHistory(meta.MaxVersions)); err != nil {
 		return version, err
 	}
 	c.Version = version
@@ -226,7 +225,7 @@ func (s *Store) PutCredentialMetadata(ctx context.Context, name string, m Creden
 			Err:  fmt.Errorf("its version or metadata changed since it was read"),
 			Hint: "read it again and retry"}
 	}
-	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), max(cur.MaxVersions, MinMaxVersions))
+	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), raisedHistory(cur.MaxVersions))
 }
 
 // CredentialInfo reads a credential's metadata only (never its secret).
@@ -294,15 +293,44 @@ func (s *Store) CreateCredentialMetadata(ctx context.Context, name string, m Cre
 	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), MinMaxVersions)
 }
 
+// RecordKinds are the kinds of record kept for a credential, in the order
+// DeleteAll removes them: credentials/NAME last, so that a delete stopped
+// midway leaves the credential, and a plan that deletes it again.
+var RecordKinds = []string{KindTokens, KindPending, KindState, KindLedger, KindSilences, KindRotations, KindCredentials}
+
 // DeleteAll removes a credential and every record kept for it: its
-// credentials, pending, state, tokens and ledger entries.
+// published token, staged pair, state, ledger, silence and rotation
+// records, then credentials/NAME with all its versions. A credential
+// declared again under the same name later inherits none of them.
 func (s *Store) DeleteAll(ctx context.Context, name string) error {
-	for _, kind := range []string{KindTokens, KindPending, KindState, KindLedger, KindCredentials} {
+	for _, kind := range RecordKinds {
 		if err := s.destroy(ctx, kind, name); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
 	}
 	return nil
+}
+
+// Records returns the records kept under the prefix by credential name,
+// each as KIND/NAME, sorted: one list request per kind of RecordKinds.
+// Names credkeeper would not write are left out.
+func (s *Store) Records(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, kind := range RecordKinds {
+		names, err := s.list(ctx, kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if ValidateName(n) == nil {
+				out[n] = append(out[n], kind+"/"+n)
+			}
+		}
+	}
+	for _, paths := range out {
+		slices.Sort(paths)
+	}
+	return out, nil
 }
 
 // VersionInfo is one version of a credential in KV v2's history.

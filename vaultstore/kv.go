@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/hashicorp/vault/api"
 )
 
 // Record kinds: the folders under the prefix.
@@ -161,8 +159,11 @@ func (s *Store) readMeta(ctx context.Context, kind, name string) (*Meta, error) 
 	return &Meta{CurrentVersion: m.CurrentVersion, UpdatedTime: m.UpdatedTime, MaxVersions: m.MaxVersions, Custom: custom}, nil
 }
 
-// writeMeta replaces a record's custom metadata and max_versions. The
-// caller has just read the metadata and decided from it.
+// writeMeta replaces a record's custom metadata, and sets max_versions
+// when maxVersions is above 0 (0 leaves it as it is). It sends nothing
+// else: the roles' policies let the daemon send custom_metadata alone,
+// and no role delete_version_after or cas_required. The caller has just
+// read the metadata and decided from it.
 func (s *Store) writeMeta(ctx context.Context, kind, name string, custom map[string]string, maxVersions int) error {
 	if err := ValidateName(name); err != nil {
 		return err
@@ -173,8 +174,22 @@ func (s *Store) writeMeta(ctx context.Context, kind, name string, custom map[str
 			cm[k] = v
 		}
 	}
-	err := s.kv.PutMetadata(ctx, s.relPath(kind, name), api.KVMetadataPutInput{CustomMetadata: cm, MaxVersions: maxVersions})
+	body := map[string]any{"custom_metadata": cm}
+	if maxVersions > 0 {
+		body["max_versions"] = maxVersions
+	}
+	_, err := s.client.Logical().WriteWithContext(ctx, s.metaPath(kind, name), body)
 	return wrapErr("write metadata", s.metaPath(kind, name), s.Address(), err)
+}
+
+// raisedHistory is the max_versions a credential's metadata write sends:
+// MinMaxVersions when it keeps fewer versions (0, Vault's default,
+// included), else 0, which leaves it alone.
+func raisedHistory(current int) int {
+	if current < MinMaxVersions {
+		return MinMaxVersions
+	}
+	return 0
 }
 
 // list returns the names of the records of one kind, sorted.

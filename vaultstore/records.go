@@ -346,7 +346,7 @@ func (s *Store) PutPendingResult(ctx context.Context, name string, version int, 
 	custom[metaPendingLastClass] = class
 	custom[metaPendingCheckedAt] = dates.FormatTime(checkedAt)
 	custom[metaPendingCheckedVersion] = strconv.Itoa(version)
-	return s.writeMeta(ctx, KindPending, name, custom, m.MaxVersions)
+	return s.writeMeta(ctx, KindPending, name, custom, 0)
 }
 
 // DeletePending removes pending/NAME.

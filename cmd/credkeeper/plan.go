@@ -193,7 +193,7 @@ func stdinIsTerminal(in any) bool {
 
 func writeApplyReport(opts *globalOptions, rep *plan.ApplyReport, failed bool) {
 	for _, c := range rep.Skipped {
-		fmt.Fprintf(opts.Out, "%s is not declared in the configuration and was left in place; apply --prune deletes it.\n", c.Path())
+		fmt.Fprintln(opts.Out, c.LeftInPlace())
 	}
 	add, change, destroy := rep.Counts()
 	if !failed {

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,8 +41,9 @@ func NewCmdSecretSet(g *globalOptions, runF func(context.Context, *SecretSetOpti
 		Use:   "set NAME --client-id ID",
 		Short: "Store a client ID and secret; the secret is read from standard input",
 		Long: `Set writes credentials/NAME in Vault with check-and-set. The client secret is
-read from standard input (one line; the trailing newline is dropped), never from
-a flag or an argument, so it stays out of shell history and process listings.
+read from standard input (its first line, without surrounding white space, at
+most 64 KiB), never from a flag or an argument, so it stays out of shell
+history and process listings.
 On a terminal it is asked for without echo.
 
 Metadata not given on the command line comes from the credential's block in
@@ -106,8 +105,9 @@ func secretSetRun(ctx context.Context, o *SecretSetOptions) error {
 	return err
 }
 
-// readSecret reads the client secret: without echo on a terminal, else one
-// line of standard input.
+// readSecret reads the client secret: without echo on a terminal, else the
+// first line of standard input; either way without surrounding white space
+// and at most 64 KiB.
 func readSecret(in io.Reader, prompt io.Writer, name string) (secret.Value, error) {
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprintf(prompt, "Client secret for %s: ", name)
@@ -116,20 +116,30 @@ func readSecret(in io.Reader, prompt io.Writer, name string) (secret.Value, erro
 		if err != nil {
 			return secret.Value{}, fmt.Errorf("read the client secret: %w", err)
 		}
-		return nonEmptySecret(string(b))
+		if len(b) > secret.MaxLineSize {
+			return secret.Value{}, tooLongSecret()
+		}
+		return nonEmptySecret(secret.Trim(string(b)))
 	}
-	line, err := bufio.NewReaderSize(in, 64*1024).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	v, err := secret.ReadLine(in)
+	if errors.Is(err, secret.ErrTooLong) {
+		return secret.Value{}, tooLongSecret()
+	}
+	if err != nil {
 		return secret.Value{}, fmt.Errorf("read the client secret from standard input: %w", err)
 	}
-	return nonEmptySecret(strings.TrimRight(line, "\r\n"))
+	return nonEmptySecret(v)
 }
 
-func nonEmptySecret(s string) (secret.Value, error) {
-	if strings.TrimSpace(s) == "" {
+func tooLongSecret() error {
+	return fmt.Errorf("the client secret on standard input is %w: give the secret alone, one line, e.g. printf '%%s\\n' \"$SECRET\" | credkeeper secret set NAME --client-id ID", secret.ErrTooLong)
+}
+
+func nonEmptySecret(v secret.Value) (secret.Value, error) {
+	if v.IsZero() {
 		return secret.Value{}, errors.New("the client secret is empty: give it on standard input, e.g. printf '%s\\n' \"$SECRET\" | credkeeper secret set NAME --client-id ID")
 	}
-	return secret.New(s), nil
+	return v, nil
 }
 
 func parseDateFlag(flag, s string) (time.Time, error) {

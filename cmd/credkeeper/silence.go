@@ -32,14 +32,15 @@ func newSilenceCmd(g *globalOptions) *cobra.Command {
 		Long: `Silence writes silences/NAME in Vault: the daemon sends none of the named
 kinds of notice for the credential until the date, then the silence lapses by
 itself. --kind all (the default) is reminder, overdue and ops; a production
-credential's incidents page unless --kind incident is given on purpose.`,
+credential's incidents page unless --kind incident is given on purpose. A
+silence lasts at most the notifications block's max_silence (default 90d).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
 			return silenceRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Until, "until", "", "the date the silence lapses (YYYY-MM-DD, UTC)")
+	cmd.Flags().StringVar(&o.Until, "until", "", "the date the silence lapses (YYYY-MM-DD, UTC), at most max_silence (default 90d) away")
 	cmd.Flags().StringVar(&o.Reason, "reason", "", "why, for whoever sees it")
 	cmd.Flags().StringSliceVar(&o.Kinds, "kind", nil, "kinds of notice to hold back: reminder, overdue, ops, incident, all (repeatable; default all)")
 	lo := &SilenceOptions{globalOptions: g}
@@ -65,11 +66,12 @@ credential's incidents page unless --kind incident is given on purpose.`,
 }
 
 func silenceRun(ctx context.Context, o *SilenceOptions) error {
-	_, store, err := o.openStore(ctx)
+	cfg, store, err := o.openStore(ctx)
 	if err != nil {
 		return err
 	}
-	si, warnings, err := app.SetSilence(ctx, store, app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds}, o.now())
+	req := app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds, MaxSilence: cfg.Notifications.MaxSilence}
+	si, warnings, err := app.SetSilence(ctx, store, req, o.now())
 	for _, w := range warnings {
 		fmt.Fprintln(o.Err, "warning: "+w)
 	}

@@ -19,6 +19,9 @@ type SilenceRequest struct {
 	Until  string // a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time
 	Reason string
 	Kinds  []string // reminder, overdue, ops, incident, all (default: all)
+	// MaxSilence is the notifications block's max_silence: how far away
+	// Until may be (policies.DefaultMaxSilence when 0).
+	MaxSilence time.Duration
 }
 
 // SetSilence writes silences/NAME (check-and-set over the one there is),
@@ -35,8 +38,8 @@ func SetSilence(ctx context.Context, store *vaultstore.Store, req SilenceRequest
 	if err != nil {
 		return nil, nil, fmt.Errorf("--until %q: %w", req.Until, err)
 	}
-	if !until.After(now) {
-		return nil, nil, fmt.Errorf("--until %s is not in the future", req.Until)
+	if err := policies.CheckSilenceUntil(until, now, req.MaxSilence); err != nil {
+		return nil, nil, fmt.Errorf("--until %q %w", req.Until, err)
 	}
 	kinds := req.Kinds
 	if len(kinds) == 0 {

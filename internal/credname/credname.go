@@ -1,6 +1,8 @@
-// Package credname says which credential names credkeeper accepts. A name
-// becomes part of Vault paths, metric labels and dedup keys, so it is kept
-// to a small, path-safe alphabet.
+// Package credname says which credential names credkeeper accepts, and
+// which Vault folders (a mount, a prefix) it keeps them in. A name becomes
+// part of Vault paths, metric labels and dedup keys, and a folder part of
+// Vault paths and ACL policies, so both are kept to small, path-safe
+// alphabets. It imports nothing of credkeeper's.
 package credname
 
 import (

@@ -8,7 +8,10 @@
 package secret
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -70,3 +73,29 @@ func ReadFile(path, what string) (Value, error) {
 	}
 	return New(s), nil
 }
+
+// MaxLineSize bounds a secret read by ReadLine: no client secret or key
+// comes near it, and a stream that does is not one.
+const MaxLineSize = 64 << 10
+
+// ErrTooLong is ReadLine's error for a line over MaxLineSize.
+var ErrTooLong = errors.New("longer than 64 KiB")
+
+// ReadLine reads a secret given on a stream (standard input): its first
+// line, without surrounding white space, as ReadFile trims a file. A line
+// over MaxLineSize, white space included, is refused with ErrTooLong after
+// reading little more than that; an empty secret is returned as the zero
+// Value for the caller to refuse.
+func ReadLine(r io.Reader) (Value, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, MaxLineSize+1)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return Value{}, err
+	}
+	if len(strings.TrimSuffix(line, "\n")) > MaxLineSize {
+		return Value{}, ErrTooLong
+	}
+	return Trim(line), nil
+}
+
+// Trim returns s without surrounding white space, as a secret.
+func Trim(s string) Value { return New(strings.TrimSpace(s)) }

@@ -96,6 +96,7 @@ notifier "pagerduty" "oncall" {
 notifications {
   page_environments = ["prod", "int"]
   ops_after         = 5
+  max_silence       = "30d"
 }
 
 credential "paged" {

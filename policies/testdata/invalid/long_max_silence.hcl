@@ -1,0 +1,3 @@
+notifications {
+  max_silence = "400d"
+}

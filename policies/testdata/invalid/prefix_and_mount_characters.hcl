@@ -1,0 +1,4 @@
+vault {
+  mount  = "secret*"
+  prefix = "teams/sec ops"
+}

@@ -1,0 +1,3 @@
+vault {
+  prefix = "teams/../credkeeper"
+}
