@@ -1,6 +1,8 @@
 // Package daemon runs credkeeper's checks over time: each credential on its
 // schedule (spread so that thousands do not fire at once), with backoff
-// from a provider that is down, each provider's request budget, token
+// from a provider that is down, each provider's request budget and share
+// of the parallel slots (so that a provider that hangs delays only its own
+// checks), token
 // publishing and renewal for CI, the notice ledger's protocol (claim,
 // send, mark, with check-and-set, so that of several replicas one sends
 // each notice once), and the leader lease, as a context that ends the
