@@ -292,10 +292,9 @@ func (l *loop) fillSlots() {
 	limit := max(cfg.Daemon.Parallel, 1)
 	waiting := l.ready[:0]
 	for i, it := range l.ready {
-		l.ready[i] = nil
 		if l.inflight >= limit {
-			waiting = append(waiting, it)
-			continue
+			waiting = append(waiting, l.ready[i:]...)
+			break
 		}
 		provider, counted := l.providerOf(cfg, it)
 		if counted && l.byProvider[provider] >= cfg.MaxInFlight(provider) {
@@ -319,6 +318,7 @@ func (l *loop) fillSlots() {
 			l.next(it, now)
 		}
 	}
+	clear(l.ready[len(waiting):])
 	l.ready = waiting
 }
 
