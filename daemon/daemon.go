@@ -83,6 +83,10 @@ type Daemon struct {
 	// saw it, and observedAt when (by its own clock) it saw it change.
 	observedVersion int
 	observedAt      time.Time
+	// nonce names this process in the lease beside ID (processNonce);
+	// sharedIDWarned: the log said another process holds the lease under ID.
+	nonce          string
+	sharedIDWarned bool
 
 	// The run loop's channels: finished jobs, reloads, WaitIdle's callers.
 	done     chan jobDone

@@ -464,3 +464,47 @@ func oktaTokenFile(t *testing.T) string {
 	}
 	return path
 }
+
+// Two processes started with the same --replica-id do not both lead: the
+// lease names the process, not only the replica, so the second waits as a
+// standby, and leadership stays where it is.
+func TestTwoProcessesWithOneReplicaIDMakeOneLeader(t *testing.T) {
+	w, f := newDaemonWorld(t, credBlock("shared", "okta-stage", false))
+	w.Emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
+	w.Put("shared", "okta-stage", "0oa-sh", "s", credtest.Deadline)
+	a, _ := f.start(w.Store, w.Cfg, "replica-a")
+	f.advance(time.Second)
+	b, _ := f.start(w.Env.Store(t), w.Cfg, "replica-a")
+	start := w.Emu.Requests("0oa-sh")
+	for range 3 * 60 {
+		f.advance(time.Second)
+		if !a.IsLeader() || b.IsLeader() {
+			t.Fatalf("at %v: the first process leads: %v, the second: %v; want the first only, all along", f.Now().Sub(simStart), a.IsLeader(), b.IsLeader())
+		}
+	}
+	if n := w.Emu.Requests("0oa-sh") - start; n < 18 || n > 19 {
+		t.Errorf("%d checks in 3m on @every 10s, want 18 or 19: none doubled, none lost", n)
+	}
+}
+
+// A process restarted under its replica ID after a crash (its predecessor
+// gone, its lease left behind, not released) takes the lease over once it
+// lapses, and not before.
+func TestARestartedProcessTakesItsPredecessorsLapsedLease(t *testing.T) {
+	w, f := newDaemonWorld(t, credBlock("x", "okta-stage", false))
+	w.Emu.AddClient(emulator.Client{ID: "0oa-x", Secrets: []string{"s"}})
+	w.Put("x", "okta-stage", "0oa-x", "s", credtest.Deadline)
+	if _, err := w.Store.PutLease(context.Background(), &vaultstore.Lease{Holder: "replica-a", Nonce: "a-process-killed", ExpiresAt: f.Now().Add(30 * time.Second)}, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := f.start(w.Store, w.Cfg, "replica-a")
+	ttl := w.Cfg.Daemon.LeaseTTL
+	f.advance(ttl - time.Second)
+	if d.IsLeader() {
+		t.Fatal("took its predecessor's lease before it lapsed")
+	}
+	f.advance(ttl/3 + time.Second)
+	if !d.IsLeader() {
+		t.Error("the restarted process did not take its predecessor's lapsed lease over")
+	}
+}

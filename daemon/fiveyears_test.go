@@ -251,10 +251,12 @@ rotation_policy "long-notice" {
 	}
 	s.w = credtest.NewWorld(t, func(string) string { return hcl.String() }, func(o *emulator.Options) { o.Now = s.f.Now })
 	s.cfg = s.w.Cfg
-	// A week's lease keeps five years of renewals to a few hundred (the
-	// lease's own tests run it at its real length); a restarted process
-	// keeps its replica ID and takes its lease back at once.
-	s.cfg.Daemon.LeaseTTL = 7 * 24 * time.Hour
+	// A 12-hour lease keeps five years of renewals to a few thousand (the
+	// lease's own tests run it at its real length). A restarted process
+	// keeps its replica ID, but not its predecessor's nonce: it takes the
+	// lease over once the dead process's lease lapses, in less than the
+	// shortest reminder tier (a day), so no reminder is lost to a restart.
+	s.cfg.Daemon.LeaseTTL = 12 * time.Hour
 	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &rotation.Cache{}, Now: s.f.Now}
 	for _, c := range s.creds {
 		c.secret = s.freshSecret(c)

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -92,7 +94,11 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) error {
 		return err
 	}
 	observedAt := d.observe(cur, now)
-	if !CanTakeLease(cur, d.ID, observedAt, now, ttl) {
+	nonce := d.processNonce()
+	if !CanTakeLease(cur, d.ID, nonce, observedAt, now, ttl) {
+		if cur.Holder == d.ID {
+			d.warnSharedID()
+		}
 		d.setLeader(false, cur.Holder)
 		return nil
 	}
@@ -100,7 +106,7 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) error {
 	if cur != nil {
 		cas = cur.Version
 	}
-	if _, err := d.Store.PutLease(ctx, &vaultstore.Lease{Holder: d.ID, ExpiresAt: now.Add(ttl)}, cas); err != nil {
+	if _, err := d.Store.PutLease(ctx, &vaultstore.Lease{Holder: d.ID, Nonce: nonce, ExpiresAt: now.Add(ttl)}, cas); err != nil {
 		if errors.Is(err, vaultstore.ErrCASConflict) {
 			d.setLeader(false, "another replica")
 			return nil
@@ -117,6 +123,32 @@ func (d *Daemon) tryLease(ctx context.Context, ttl time.Duration) error {
 	d.mu.Unlock()
 	d.setLeader(true, d.ID)
 	return nil
+}
+
+// processNonce names this process in the lease, beside its replica ID:
+// random, made once per process.
+func (d *Daemon) processNonce() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.nonce == "" {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b) // crypto/rand's Read never fails
+		d.nonce = hex.EncodeToString(b)
+	}
+	return d.nonce
+}
+
+// warnSharedID says, once, that the lease is held under this replica's
+// ID by another process: a second process started with the same ID, or
+// this one's predecessor, whose lease is taken over once it lapses.
+func (d *Daemon) warnSharedID() {
+	d.mu.Lock()
+	warned := d.sharedIDWarned
+	d.sharedIDWarned = true
+	d.mu.Unlock()
+	if !warned {
+		d.Logger.Warn("another process holds the leader lease under this replica's ID: waiting as a standby until its lease lapses; if that process is still running, give each replica its own --replica-id", "replica", d.ID)
+	}
 }
 
 // loseLease steps down at once: the next renewal would come after a third
@@ -170,7 +202,7 @@ func (d *Daemon) releaseLease() {
 	ctx, cancel := context.WithTimeout(context.Background(), LeaseReleaseTimeout)
 	defer cancel()
 	cur, err := d.Store.GetLease(ctx)
-	if err != nil || cur.Holder != d.ID {
+	if err != nil || cur.Holder != d.ID || cur.Nonce != d.processNonce() {
 		return
 	}
 	_, _ = d.Store.PutLease(ctx, &vaultstore.Lease{Holder: "", ExpiresAt: d.now()}, cur.Version)

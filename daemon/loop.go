@@ -89,26 +89,39 @@ type loop struct {
 	d    *Daemon
 	once bool // RunOnce: every credential once, nothing rescheduled
 
-	q         queue
-	checks    map[string]*item // each credential's next check
-	renewals  map[string]*item // each published token's next renewal
-	ready     []*item          // budget taken, waiting for a slot
-	running   map[string]bool
-	unrun     map[string]int // checks in a row that could not run
-	unsent    map[string]int // checks in a row that left a notice unsent
-	inflight  int            // checks running
-	leaseBusy bool           // a lease renewal running
-	leaseAt   time.Time
-	wasLeader bool
-	results   map[string]oauthcheck.Result // RunOnce's
-	stopping  bool
+	q        queue
+	checks   map[string]*item // each credential's next check
+	renewals map[string]*item // each published token's next renewal
+	ready    []*item          // budget taken, waiting for a slot
+	running  map[string]bool
+	// byProvider counts the checks in flight of each provider, which
+	// holds at most its share of the slots (Config.MaxInFlight); slotOf
+	// is the provider each running check counts against.
+	byProvider map[string]int
+	slotOf     map[string]string
+	unrun      map[string]int // checks in a row that could not run
+	unsent     map[string]int // checks in a row that left a notice unsent
+	inflight   int            // checks running
+	leaseBusy  bool           // a lease renewal running
+	leaseAt    time.Time
+	wasLeader  bool
+	results    map[string]oauthcheck.Result // RunOnce's
+	stopping   bool
 
 	idle []chan time.Duration // WaitIdle's callers
+
+	// start runs a job under the leader's context: on a goroutine of its
+	// own, which reports to the loop through d.done.
+	start func(leading context.Context, it item)
 }
 
 func newLoop(d *Daemon, once bool) *loop {
-	return &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
-		running: map[string]bool{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
+	l := &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
+		running: map[string]bool{}, byProvider: map[string]int{}, slotOf: map[string]string{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
+	l.start = func(leading context.Context, it item) {
+		go func() { d.done <- d.runJob(leading, it) }()
+	}
+	return l
 }
 
 // run is the loop. It returns when ctx ends and every job has finished (a
@@ -268,14 +281,26 @@ func (l *loop) requests(cfg *policies.Config, decl *policies.Credential) int {
 	return n
 }
 
-// fillSlots starts ready jobs while the parallelism allows.
+// fillSlots starts ready jobs while the parallelism allows, in the order
+// they became ready, except that a provider holding its share of the
+// slots (max_in_flight) starts no more until one of its checks ends: its
+// checks wait, and the other providers' go first, so that a provider that
+// hangs delays only itself.
 func (l *loop) fillSlots() {
 	d := l.d
-	limit := max(d.config().Daemon.Parallel, 1)
-	for len(l.ready) > 0 && l.inflight < limit {
-		it := l.ready[0]
-		l.ready[0] = nil
-		l.ready = l.ready[1:]
+	cfg := d.config()
+	limit := max(cfg.Daemon.Parallel, 1)
+	waiting := l.ready[:0]
+	for i, it := range l.ready {
+		if l.inflight >= limit {
+			waiting = append(waiting, l.ready[i:]...)
+			break
+		}
+		provider, counted := l.providerOf(cfg, it)
+		if counted && l.byProvider[provider] >= cfg.MaxInFlight(provider) {
+			waiting = append(waiting, it)
+			continue
+		}
 		now := d.now()
 		leading := d.leaderContext()
 		if leading == nil || l.running[it.name] {
@@ -284,12 +309,30 @@ func (l *loop) fillSlots() {
 		}
 		l.inflight++
 		l.running[it.name] = true
-		j := *it
-		go func() { d.done <- d.runJob(leading, j) }()
+		if counted {
+			l.byProvider[provider]++
+			l.slotOf[it.name] = provider
+		}
+		l.start(leading, *it)
 		if it.kind != jobFirst {
 			l.next(it, now)
 		}
 	}
+	clear(l.ready[len(waiting):])
+	l.ready = waiting
+}
+
+// providerOf is the provider whose share a job counts against: a check's
+// or a renewal's. A first look reads Vault only and counts against none.
+func (l *loop) providerOf(cfg *policies.Config, it *item) (string, bool) {
+	if it.kind == jobFirst {
+		return "", false
+	}
+	decl, ok := cfg.Credential(it.name)
+	if !ok {
+		return "", false
+	}
+	return decl.Provider, true
 }
 
 // finish takes a finished job's report.
@@ -307,6 +350,10 @@ func (l *loop) finish(r jobDone) {
 	}
 	l.inflight--
 	delete(l.running, r.it.name)
+	if p, ok := l.slotOf[r.it.name]; ok {
+		l.byProvider[p]--
+		delete(l.slotOf, r.it.name)
+	}
 	if l.once && r.ran {
 		l.results[r.it.name] = r.res
 	}

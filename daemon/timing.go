@@ -101,14 +101,18 @@ func Interval(s cron.Schedule, t time.Time) time.Duration {
 	return s.Next(first).Sub(first)
 }
 
-// CanTakeLease reports whether replica me may take or keep the leader
-// lease: it is free (none, or released), already its own, or another's
-// that has not changed for ttl of this replica's own time: observedAt is
-// when this replica last saw the record change (client-go's observed
-// time). The holder's ExpiresAt is never compared with this replica's
-// clock, so clock skew between replicas cannot make two leaders.
-func CanTakeLease(cur *vaultstore.Lease, me string, observedAt, now time.Time, ttl time.Duration) bool {
-	return cur == nil || cur.Holder == "" || cur.Holder == me || !now.Before(observedAt.Add(ttl))
+// CanTakeLease reports whether this process, replica id with process
+// nonce, may take or keep the leader lease: it is free (none, or
+// released), already this process's own, or another's that has not
+// changed for ttl of this process's own time: observedAt is when it last
+// saw the record change (client-go's observed time). A lease under the
+// same replica ID but another nonce is another process's (a second one
+// started with the same ID, or this one's predecessor that crashed): it
+// is taken only once it lapses. The holder's ExpiresAt is never compared
+// with this replica's clock, so clock skew between replicas cannot make
+// two leaders.
+func CanTakeLease(cur *vaultstore.Lease, id, nonce string, observedAt, now time.Time, ttl time.Duration) bool {
+	return cur == nil || cur.Holder == "" || cur.Holder == id && cur.Nonce == nonce || !now.Before(observedAt.Add(ttl))
 }
 
 // RenewalOverdue reports whether a leader whose last successful renewal

@@ -147,22 +147,26 @@ func TestCanTakeLease(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	ttl := 10 * time.Second
 	// The holder's clock is an hour behind: its ExpiresAt means nothing here.
-	held := &vaultstore.Lease{Holder: "a", ExpiresAt: now.Add(-time.Hour)}
+	held := &vaultstore.Lease{Holder: "a", Nonce: "process-1", ExpiresAt: now.Add(-time.Hour)}
 	for _, tc := range []struct {
 		name       string
 		lease      *vaultstore.Lease
-		me         string
+		id, nonce  string
 		observedAt time.Time
 		want       bool
 	}{
-		{"no lease", nil, "b", now, true},
-		{"a released lease", &vaultstore.Lease{Holder: ""}, "b", now, true},
-		{"its own", held, "a", now, true},
-		{"another's, seen changing just now", held, "b", now, false},
-		{"another's, unchanged for less than the TTL", held, "b", now.Add(-9 * time.Second), false},
-		{"another's, unchanged for the TTL", held, "b", now.Add(-ttl), true},
+		{"no lease", nil, "b", "process-2", now, true},
+		{"a released lease", &vaultstore.Lease{Holder: ""}, "b", "process-2", now, true},
+		{"its own", held, "a", "process-1", now, true},
+		{"another's, seen changing just now", held, "b", "process-2", now, false},
+		{"another's, unchanged for less than the TTL", held, "b", "process-2", now.Add(-9 * time.Second), false},
+		{"another's, unchanged for the TTL", held, "b", "process-2", now.Add(-ttl), true},
+		{"another process's under the same replica ID, seen changing just now", held, "a", "process-2", now, false},
+		{"another process's under the same replica ID, unchanged for less than the TTL", held, "a", "process-2", now.Add(-9 * time.Second), false},
+		{"a crashed predecessor's under the same replica ID, unchanged for the TTL", held, "a", "process-2", now.Add(-ttl), true},
+		{"one written before leases named processes, under the same replica ID", &vaultstore.Lease{Holder: "a"}, "a", "process-2", now, false},
 	} {
-		if got := CanTakeLease(tc.lease, tc.me, tc.observedAt, now, ttl); got != tc.want {
+		if got := CanTakeLease(tc.lease, tc.id, tc.nonce, tc.observedAt, now, ttl); got != tc.want {
 			t.Errorf("%s: CanTakeLease = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -174,6 +174,18 @@ func (c *Config) Provider(name string) (*Provider, bool) {
 	return nil, false
 }
 
+// MaxInFlight is how many checks of the named provider (a provider block
+// or a preset) may run at once: its max_in_flight, by default half of the
+// daemon's parallel, never fewer than one nor more than parallel.
+func (c *Config) MaxInFlight(provider string) int {
+	parallel := max(c.Daemon.Parallel, 1)
+	n := max(parallel/2, 1)
+	if p, ok := c.Providers[provider]; ok && p.MaxInFlight > 0 {
+		n = p.MaxInFlight
+	}
+	return min(n, parallel)
+}
+
 // AutoRotated names the credentials with an auto_rotate block, in file order.
 func (c *Config) AutoRotated() []string {
 	var out []string
@@ -253,7 +265,8 @@ var authSchemas = map[string]*hcl.BodySchema{
 
 var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
-		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}, {Name: "requests_per_second"}},
+		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}, {Name: "requests_per_second"},
+		{Name: "max_in_flight"}},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}},
 }
 
@@ -424,6 +437,18 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 				diags = append(diags, errAt(a.Expr.Range(), "Invalid requests_per_second", "requests_per_second is %g; it must be from 0.01 to 10000.", f))
 			} else {
 				p.RequestsPerSecond = f
+			}
+		}
+	}
+	if a := content.Attributes["max_in_flight"]; a != nil {
+		v, d := attrValue(a, cty.Number)
+		diags = append(diags, d...)
+		if v != cty.NilVal {
+			n, acc := v.AsBigFloat().Int64()
+			if acc != 0 || n < 1 || n > 1024 {
+				diags = append(diags, errAt(a.Expr.Range(), "Invalid max_in_flight", "max_in_flight is %s; it must be a whole number from 1 to 1024 (at most parallel of them are used).", v.AsBigFloat().Text('g', -1)))
+			} else {
+				p.MaxInFlight = int(n)
 			}
 		}
 	}

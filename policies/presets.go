@@ -49,6 +49,11 @@ type Provider struct {
 	// RequestsPerSecond is the provider's request budget: the daemon's
 	// checks, probes and renewals of its credentials share it.
 	RequestsPerSecond float64
+	// MaxInFlight is how many of the daemon's parallel slots the
+	// provider's checks may hold at once, so that a provider that hangs
+	// delays only its own checks; zero means the default, half of
+	// parallel (Config.MaxInFlight gives the number in force).
+	MaxInFlight int
 	// TokenLifetime is how long the provider's tokens are known to live
 	// (presets only; zero when unknown). validate warns when a
 	// publish_token's renew_before is not shorter.

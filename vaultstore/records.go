@@ -105,8 +105,11 @@ type Pending struct {
 }
 
 // Lease is leases/daemon: which replica runs the checks, until when.
+// Nonce names the holder's process: two processes started with the same
+// replica ID hold different nonces, so only one of them owns the lease.
 type Lease struct {
 	Holder    string    `json:"holder"`
+	Nonce     string    `json:"nonce,omitempty"`
 	ExpiresAt time.Time `json:"expires_at"`
 	Version   int       `json:"-"`
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -18,6 +20,12 @@ import (
 // Prometheus's web configuration keeps them.
 type BasicAuth struct {
 	users map[string][]byte
+	// decoy is what an unknown user's password is compared with: a hash of
+	// a random password at the costliest of the file's costs, so that a
+	// refusal takes as long whether or not the name is in the file.
+	decoy []byte
+	// compare checks a password against a bcrypt hash.
+	compare func(hash, password []byte) error
 
 	mu sync.Mutex
 	ok map[[32]byte]bool // user and password already verified: bcrypt is slow on purpose
@@ -30,8 +38,9 @@ func LoadBasicAuthFile(path string) (*BasicAuth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--web-basic-auth-file: %w", err)
 	}
-	a := &BasicAuth{users: map[string][]byte{}, ok: map[[32]byte]bool{}}
+	a := &BasicAuth{users: map[string][]byte{}, ok: map[[32]byte]bool{}, compare: bcrypt.CompareHashAndPassword}
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	maxCost := bcrypt.MinCost
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -41,13 +50,18 @@ func LoadBasicAuthFile(path string) (*BasicAuth, error) {
 		if !ok || user == "" {
 			return nil, fmt.Errorf("%s:%d: want USER:BCRYPT-HASH (make one with htpasswd -nbB USER PASSWORD)", path, n)
 		}
-		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+		cost, err := bcrypt.Cost([]byte(hash))
+		if err != nil {
 			return nil, fmt.Errorf("%s:%d: the hash of %s is not a bcrypt hash (make one with htpasswd -nbB %s PASSWORD)", path, n, user, user)
 		}
+		maxCost = max(maxCost, cost)
 		a.users[user] = []byte(hash)
 	}
 	if len(a.users) == 0 {
 		return nil, fmt.Errorf("%s: no USER:BCRYPT-HASH line: nobody could sign in", path)
+	}
+	if a.decoy, err = decoyHash(maxCost); err != nil {
+		return nil, fmt.Errorf("--web-basic-auth-file: %w", err)
 	}
 	return a, nil
 }
@@ -77,10 +91,10 @@ func (a *BasicAuth) allowed(user, pass string) bool {
 	}
 	if !known {
 		// Spend the time a known user would, so that names do not show.
-		_ = bcrypt.CompareHashAndPassword(unknownUserHash(), []byte(pass))
+		_ = a.compare(a.decoy, []byte(pass))
 		return false
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(pass)) != nil {
+	if a.compare(hash, []byte(pass)) != nil {
 		return false
 	}
 	a.mu.Lock()
@@ -89,7 +103,15 @@ func (a *BasicAuth) allowed(user, pass string) bool {
 	return true
 }
 
-var unknownUserHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
-	return h
-})
+// decoyHash is a bcrypt hash at cost of a random password nobody knows.
+func decoyHash(cost int) ([]byte, error) {
+	pass := make([]byte, 32)
+	if _, err := rand.Read(pass); err != nil {
+		return nil, fmt.Errorf("no random password for unknown users: %w", err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(hex.EncodeToString(pass)), cost)
+	if err != nil {
+		return nil, fmt.Errorf("no hash for unknown users at cost %d: %w", cost, err)
+	}
+	return h, nil
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -82,6 +83,57 @@ func TestBasicAuthFileErrorsSayWhere(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "plaintext-password") {
 			t.Errorf("the error repeats the file's password: %v", err)
+		}
+	}
+}
+
+// A user name cannot be told by how long a refusal takes: an unknown user
+// costs one bcrypt comparison at the cost of the file's own hashes, as a
+// known user with a wrong password does.
+func TestBasicAuthUnknownUserCostsWhatAKnownUserCosts(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		costs []int // the file's users' hash costs
+	}{
+		{"a file of cheap hashes", []int{bcrypt.MinCost}},
+		{"a file of costly hashes", []int{bcrypt.MinCost + 2}},
+		{"a file of mixed hashes, the costliest counting", []int{bcrypt.MinCost, bcrypt.MinCost + 1}},
+	} {
+		var file strings.Builder
+		for i, cost := range tc.costs {
+			hash, err := bcrypt.GenerateFromPassword([]byte("Correct-Horse-1"), cost)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&file, "user%d:%s\n", i, hash)
+		}
+		path := filepath.Join(t.TempDir(), "users")
+		if err := os.WriteFile(path, []byte(file.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		auth, err := LoadBasicAuthFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compared []int
+		auth.compare = func(hash, password []byte) error {
+			cost, err := bcrypt.Cost(hash)
+			if err != nil {
+				t.Fatalf("%s: compared against something that is not a bcrypt hash", tc.name)
+			}
+			compared = append(compared, cost)
+			return bcrypt.CompareHashAndPassword(hash, password)
+		}
+		last := len(tc.costs) - 1
+		known := fmt.Sprintf("user%d", last)
+		for _, who := range []string{known, "nobody"} {
+			compared = nil
+			if auth.allowed(who, "wrong-password") {
+				t.Fatalf("%s: %s signed in with a wrong password", tc.name, who)
+			}
+			if len(compared) != 1 || compared[0] != tc.costs[last] {
+				t.Errorf("%s: refusing %s took bcrypt comparisons at costs %v, want one at cost %d", tc.name, who, compared, tc.costs[last])
+			}
 		}
 	}
 }

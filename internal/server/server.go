@@ -23,7 +23,8 @@ type Readiness interface {
 
 // New returns the handler for the daemon's endpoints; pages, when not
 // nil, serves every other path. With auth, /metrics and the pages ask for
-// a user and password; /healthz and /readyz stay open for probes.
+// a user and password; /healthz and /readyz stay open for probes. Every
+// answer carries the security headers (SecurityHeaders).
 func New(reg *prometheus.Registry, ready Readiness, pages http.Handler, auth *BasicAuth) http.Handler {
 	guard := func(h http.Handler) http.Handler {
 		if auth == nil {
@@ -49,7 +50,23 @@ func New(reg *prometheus.Registry, ready Readiness, pages http.Handler, auth *Ba
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "role": role})
 	})
 	mux.Handle("GET /metrics", guard(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
-	return mux
+	return SecurityHeaders(mux)
+}
+
+// ContentSecurityPolicy lets a page load only what the daemon serves: no
+// inline script, no other origin.
+const ContentSecurityPolicy = "default-src 'self'"
+
+// SecurityHeaders sets the Content-Security-Policy and nosniff headers on
+// every answer of next, before next writes anything: an error page or a
+// refusal carries them as a page does.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

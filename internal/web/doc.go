@@ -9,5 +9,7 @@
 // JavaScript needed. It must never show a secret, a token, a webhook URL
 // or a routing key: it reads metadata, state, ledgers and token expiry
 // only, and every string it shows is escaped, since an owner or a
-// provider's error description is untrusted text.
+// provider's error description is untrusted text. Every answer, an
+// error's too, carries the security headers; the API answers errors as
+// JSON {"error": …}, and a name no credential has is 404.
 package web

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -248,5 +249,60 @@ func (p *pageWorld) assertNoSecret(t *testing.T, where, text string) {
 		if s != "" && strings.Contains(text, s) {
 			t.Errorf("%s shows a secret or token", where)
 		}
+	}
+}
+
+// Every answer, an error's too, carries the page's security headers; a
+// name Vault does not hold, or one no credential could have, is 404 (not
+// 503, which says Vault is down); the API answers errors in JSON.
+func TestErrorAnswersCarryTheHeadersAndTheRightStatus(t *testing.T) {
+	p := newPageWorld(t)
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		json               bool // the body is {"error": …}
+	}{
+		{"a page that does not exist", "GET", "/no-such-page", 404, false},
+		{"a credential Vault does not hold", "GET", "/credentials/nobody", 404, false},
+		{"a name no credential could have", "GET", "/credentials/Not%20A%20Name", 404, false},
+		{"a name with a path in it", "GET", "/credentials/..%2Fleases%2Fdaemon", 404, false},
+		{"a page asked for with the wrong method", "POST", "/", 405, false},
+		{"the API, a credential Vault does not hold", "GET", "/api/v1/credentials/nobody", 404, true},
+		{"the API, a name no credential could have", "GET", "/api/v1/credentials/Not%20A%20Name", 404, true},
+		{"the API, a path it does not have", "GET", "/api/v1/nothing", 404, true},
+		{"the API, the wrong method", "DELETE", "/api/v1/credentials/published", 405, true},
+		{"a page that works", "GET", "/credentials/published", 200, false},
+		{"the API when it works", "GET", "/api/v1/credentials", 200, true},
+	} {
+		req, _ := http.NewRequest(tc.method, p.url+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %s %s answered %d, want %d", tc.name, tc.method, tc.path, resp.StatusCode, tc.status)
+		}
+		if got := resp.Header.Get("Content-Security-Policy"); got != "default-src 'self'" {
+			t.Errorf("%s: Content-Security-Policy %q, want default-src 'self'", tc.name, got)
+		}
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", tc.name, got)
+		}
+		ct := resp.Header.Get("Content-Type")
+		switch {
+		case tc.json && !strings.HasPrefix(ct, "application/json"):
+			t.Errorf("%s: Content-Type %q, want JSON", tc.name, ct)
+		case !tc.json && !strings.HasPrefix(ct, "text/html"):
+			t.Errorf("%s: Content-Type %q, want HTML", tc.name, ct)
+		}
+		if tc.json && tc.status >= 400 {
+			var e map[string]string
+			if err := json.Unmarshal(body, &e); err != nil || e["error"] == "" || len(e) != 1 {
+				t.Errorf("%s: body %q, want {\"error\": …}", tc.name, body)
+			}
+		}
+		p.assertNoSecret(t, tc.path, string(body))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/metrics"
+	"github.com/credkeeper/credkeeper/internal/server"
 	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -44,7 +46,10 @@ type Pages struct {
 	Channels func() []metrics.ChannelStatus
 }
 
-// Handler returns the pages' routes, to mount on the daemon's mux.
+// Handler returns the pages' routes, to mount on the daemon's mux. Every
+// answer carries the security headers; a path it does not serve is 404
+// (405 for a path it serves with another method), as a page, or under
+// /api/ as JSON.
 func (p *Pages) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.index)
@@ -57,7 +62,21 @@ func (p *Pages) Handler() http.Handler {
 		b, _ := files.ReadFile("templates/page.css")
 		_, _ = w.Write(b)
 	})
-	return mux
+	unserved := func(api bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			get := r.Clone(r.Context())
+			get.Method = http.MethodGet
+			if _, pattern := mux.Handler(get); strings.HasPrefix(pattern, "GET ") {
+				w.Header().Set("Allow", "GET, HEAD")
+				answerError(w, api, http.StatusMethodNotAllowed, r.Method+" is not served here: the status page and its API are read with GET")
+				return
+			}
+			answerError(w, api, http.StatusNotFound, "nothing is served at "+r.URL.Path+": the credentials are listed at / and at /api/v1/credentials")
+		}
+	}
+	mux.HandleFunc("/api/", unserved(true))
+	mux.HandleFunc("/", unserved(false))
+	return server.SecurityHeaders(mux)
 }
 
 func (p *Pages) now() time.Time {
@@ -212,7 +231,7 @@ type indexData struct {
 func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 	rows, err := p.rows(r.Context())
 	if err != nil {
-		p.fail(w, err)
+		fail(w, false, "", err)
 		return
 	}
 	f := filterOf(r.URL.Query())
@@ -320,9 +339,10 @@ func NextStep(cfg *policies.Config, r Row, now time.Time) string {
 }
 
 func (p *Pages) credential(w http.ResponseWriter, r *http.Request) {
-	d, err := p.detail(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	d, err := p.detail(r.Context(), name)
 	if err != nil {
-		p.fail(w, err)
+		fail(w, false, name, err)
 		return
 	}
 	render(w, "credential.html", d)
@@ -331,7 +351,7 @@ func (p *Pages) credential(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) apiList(w http.ResponseWriter, r *http.Request) {
 	rows, err := p.rows(r.Context())
 	if err != nil {
-		p.fail(w, err)
+		fail(w, true, "", err)
 		return
 	}
 	f := filterOf(r.URL.Query())
@@ -346,31 +366,47 @@ func (p *Pages) apiList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) apiOne(w http.ResponseWriter, r *http.Request) {
-	d, err := p.detail(r.Context(), r.PathValue("name"))
+	name := r.PathValue("name")
+	d, err := p.detail(r.Context(), name)
 	if err != nil {
-		p.fail(w, err)
+		fail(w, true, name, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = view.WriteJSON(w, view.Statuses([]rotation.CredentialStatus{d.CredentialStatus})[0])
 }
 
-// fail answers an error: 404 for a credential Vault does not hold, 503
-// for Vault's trouble (its message says what and what to do).
-func (p *Pages) fail(w http.ResponseWriter, err error) {
-	status := http.StatusServiceUnavailable
-	if errors.Is(err, vaultstore.ErrNotFound) {
-		status = http.StatusNotFound
+// fail answers an error reading credential name (none for the list): 404
+// for a credential Vault does not hold or a name no credential could
+// have, 503 for Vault's trouble (its message says what and what to do).
+func fail(w http.ResponseWriter, api bool, name string, err error) {
+	switch {
+	case errors.Is(err, vaultstore.ErrInvalidName):
+		answerError(w, api, http.StatusNotFound, err.Error())
+	case errors.Is(err, vaultstore.ErrNotFound):
+		answerError(w, api, http.StatusNotFound, fmt.Sprintf("vault holds no credential named %q: the credentials are listed at /", name))
+	default:
+		answerError(w, api, http.StatusServiceUnavailable, err.Error())
 	}
+}
+
+// answerError answers status with msg: as JSON {"error": msg} for the
+// API, as the error page otherwise.
+func answerError(w http.ResponseWriter, api bool, status int, msg string) {
+	if api {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	render(w, "error.html", err.Error())
+	_ = pages.ExecuteTemplate(w, "error.html", msg)
 }
 
 func render(w http.ResponseWriter, name string, data any) {
 	if w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	}
-	w.Header().Set("Content-Security-Policy", "default-src 'self'")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
 	_ = pages.ExecuteTemplate(w, name, data)
 }
