@@ -63,6 +63,7 @@ func TestFaultDaemonKilled50Times(t *testing.T) {
 }
 daemon {
   first_check_within = "1s"
+  lease_ttl          = "5s"
 }
 provider "ctrp-stage" {
   token_url = "%[2]s/oauth2/%[3]s/v1/token"
@@ -176,6 +177,11 @@ notifier "webhook" "oncall" {
 			ev()
 		}
 		cmd := start(i)
+		// A restarted process cannot tell its killed predecessor from a
+		// live twin under the same replica ID, so it waits for the old
+		// lease to lapse (lease_ttl) before it leads; the kill falls at a
+		// random point of its work as leader.
+		leading(t, filepath.Join(logDir, fmt.Sprintf("incarnation-%02d.log", i)))
 		time.Sleep(time.Duration(100+rng.IntN(2400)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -286,5 +292,16 @@ notifier "webhook" "oncall" {
 	}
 	if strings.Contains(all.String(), env.Token) {
 		t.Error("the Vault token in a log")
+	}
+}
+
+// leading waits until the daemon whose log is path says it leads.
+func leading(t *testing.T, path string) {
+	t.Helper()
+	for startedAt := time.Now(); !strings.Contains(readFile(t, path), "this replica is now the leader"); {
+		if time.Since(startedAt) > 30*time.Second {
+			t.Fatalf("%s: the process never led", filepath.Base(path))
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
