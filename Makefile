@@ -53,7 +53,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecords$$' -fuzztime $(FUZZTIME) ./vaultstore
 
 ## faults: the whole fault suite, with the runs too long for test: the
-## daemon's process killed with SIGKILL 50 times (about 75 s) beside the
+## daemon's process killed with SIGKILL 50 times, each while it leads (about 6 min) beside the
 ## failover of a Raft Vault cluster, a sealed Vault and the rest. The log is
 ## bin/faults.log.
 faults: devvault
