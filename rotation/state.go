@@ -30,7 +30,7 @@ func NextState(prev vaultstore.State, r oauthcheck.Result, now time.Time) vaults
 	case r.Class == oauthcheck.ClassOK:
 		next.LastSuccess = now
 		next.ConsecutiveFailures = 0
-		next.RejectedVersion, next.RejectedClass, next.RejectedAt = 0, "", time.Time{}
+		next.RejectedVersion, next.RejectedClass, next.RejectedAt, next.RejectedTokenURL, next.RejectedAuthStyle = 0, "", time.Time{}, "", ""
 	case r.Class.IsCredentialFailure():
 		next.ConsecutiveFailures++
 		if next.RejectedVersion != r.CredentialVersion || !r.NotSent {
@@ -38,7 +38,10 @@ func NextState(prev vaultstore.State, r oauthcheck.Result, now time.Time) vaults
 			if !r.RefusedAt.IsZero() {
 				at = r.RefusedAt
 			}
+			// The refusal of what the request carried: its version, where
+			// and how it was sent.
 			next.RejectedVersion, next.RejectedClass, next.RejectedAt = r.CredentialVersion, string(r.Class), at
+			next.RejectedTokenURL, next.RejectedAuthStyle = r.TokenURL, string(r.AuthStyle)
 		}
 	default:
 		next.ConsecutiveFailures++
