@@ -2,11 +2,12 @@ package oauthcheck
 
 import (
 	"encoding/base64"
-	"fmt"
 	"html"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -44,88 +45,144 @@ const minSecret = 4
 //
 // The zero Boundary knows no secret but still folds and bounds.
 type Boundary struct {
-	forms *regexp.Regexp
+	// secrets are the values, as runes, to find however escaped.
+	secrets [][]rune
+	// literals are forms found as they are: Basic headers, base64 cores.
+	literals []string
+	// longest is the most bytes one form of a secret can take.
+	longest int
 }
 
 // NewBoundary is the boundary of a request that carried clientID and
 // secrets (the client secret, a token): clientID itself is not secret,
 // but the Basic header made of it and a secret is.
 func NewBoundary(clientID string, secrets ...string) Boundary {
-	// Whole Basic headers first, then each secret however escaped, then
-	// the base64 cores: at one position the first form that matches wins.
-	var basic, escaped, cores []string
+	var b Boundary
 	seen := map[string]bool{}
-	literal := func(to *[]string, s string) {
+	literal := func(s string) {
 		if len(s) >= minSecret && !seen[s] {
 			seen[s] = true
-			*to = append(*to, regexp.QuoteMeta(s))
+			b.literals = append(b.literals, s)
 		}
 	}
 	for _, s := range secrets {
 		if len(s) < minSecret {
 			continue
 		}
+		b.secrets = append(b.secrets, []rune(s))
+		// an escaped character takes at most 16 bytes (&#x0001d11e; with zeros)
+		b.longest = max(b.longest, 16*utf8.RuneCountInString(s), 4*len(clientID)+8*len(s))
 		if clientID != "" {
 			for _, pair := range []string{url.QueryEscape(clientID) + ":" + url.QueryEscape(s), clientID + ":" + s} {
 				for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-					literal(&basic, enc.EncodeToString([]byte(pair)))
+					literal(enc.EncodeToString([]byte(pair)))
 				}
 			}
 		}
-		escaped = append(escaped, escapedForms(s))
 		for _, v := range []string{s, url.QueryEscape(s)} {
 			for _, core := range base64Cores(v) {
-				literal(&cores, core)
-				literal(&cores, strings.ReplaceAll(core, "/", `\/`))
-				literal(&cores, url.QueryEscape(core))
+				literal(core)
+				literal(strings.ReplaceAll(core, "/", `\/`))
+				literal(url.QueryEscape(core))
 			}
 		}
 	}
-	alts := append(append(basic, escaped...), cores...)
-	if len(alts) == 0 {
-		return Boundary{}
-	}
-	return Boundary{forms: regexp.MustCompile(strings.Join(alts, "|"))}
+	return b
 }
 
-// escapedForms is a pattern for s with each character written as itself
-// or escaped the way URLs, JSON and HTML escape it (any hex case, any
-// mixture of escapes within one secret).
-func escapedForms(s string) string {
-	var b strings.Builder
-	b.WriteString("(?:")
-	for _, r := range s {
-		alts := []string{regexp.QuoteMeta(string(r))}
-		var pct strings.Builder
-		for _, c := range []byte(string(r)) {
-			fmt.Fprintf(&pct, "%%(?i:%02x)", c)
-		}
-		alts = append(alts, pct.String())
-		if r <= 0xffff {
-			alts = append(alts, fmt.Sprintf(`\\(?i:u%04x)`, r))
-		} else {
-			r1, r2 := utf16Pair(r)
-			alts = append(alts, fmt.Sprintf(`\\(?i:u%04x)\\(?i:u%04x)`, r1, r2))
-		}
-		alts = append(alts, fmt.Sprintf(`&#0*%d;`, r), fmt.Sprintf(`&#(?i:x)0*(?i:%x);`, r))
-		switch r {
-		case '/', '"', '\\':
-			alts = append(alts, regexp.QuoteMeta(`\`+string(r)))
-		case ' ':
-			alts = append(alts, `\+`)
-		}
-		if name := html.EscapeString(string(r)); name != string(r) {
-			alts = append(alts, regexp.QuoteMeta(name))
-		}
-		b.WriteString("(?:" + strings.Join(alts, "|") + ")")
+// escapedAt reports where a form of want that starts at s[i] ends: each
+// character written as itself or escaped the way URLs, JSON and HTML
+// escape it (any hex case, any mixture of escapes within one secret).
+func escapedAt(s string, i int, want []rune) (int, bool) {
+	if len(want) == 0 {
+		return i, true
 	}
-	b.WriteString(")")
-	return b.String()
+	// A character can read two ways (a literal & or the start of &amp;):
+	// the escape first, then the literal.
+	if n, ok := escapeAt(s, i, want[0]); ok {
+		if end, ok := escapedAt(s, i+n, want[1:]); ok {
+			return end, true
+		}
+	}
+	if c, n := utf8.DecodeRuneInString(s[min(i, len(s)):]); i < len(s) && c == want[0] && c != utf8.RuneError {
+		return escapedAt(s, i+n, want[1:])
+	}
+	return 0, false
 }
 
-func utf16Pair(r rune) (rune, rune) {
-	r -= 0x10000
-	return 0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff
+// escapeAt is how many bytes at s[i] write r escaped, if they do.
+func escapeAt(s string, i int, r rune) (int, bool) {
+	if i >= len(s) {
+		return 0, false
+	}
+	rest := s[i:]
+	switch rest[0] {
+	case '%': // its UTF-8 bytes percent-encoded
+		var buf [utf8.UTFMax]byte
+		k := utf8.EncodeRune(buf[:], r)
+		j := 0
+		for _, c := range buf[:k] {
+			if j+3 > len(rest) || rest[j] != '%' {
+				return 0, false
+			}
+			v, ok := hexValue(rest[j+1 : j+3])
+			if !ok || byte(v) != c {
+				return 0, false
+			}
+			j += 3
+		}
+		return j, true
+	case '\\':
+		if len(rest) >= 2 && rune(rest[1]) == r && (r == '/' || r == '"' || r == '\\') {
+			return 2, true
+		}
+		if len(rest) >= 6 && (rest[1] == 'u' || rest[1] == 'U') {
+			v, ok := hexValue(rest[2:6])
+			if !ok {
+				return 0, false
+			}
+			if rune(v) == r {
+				return 6, true
+			}
+			if r > 0xffff && len(rest) >= 12 && rest[6] == '\\' && (rest[7] == 'u' || rest[7] == 'U') {
+				lo, ok := hexValue(rest[8:12])
+				if ok && utf16.DecodeRune(rune(v), rune(lo)) == r {
+					return 12, true
+				}
+			}
+		}
+	case '&':
+		end := strings.IndexByte(rest[:min(len(rest), 16)], ';')
+		if end < 0 {
+			return 0, false
+		}
+		if c := []rune(html.UnescapeString(rest[:end+1])); len(c) == 1 && c[0] == r && rest[:end+1] != string(r) {
+			return end + 1, true
+		}
+	case '+':
+		if r == ' ' {
+			return 1, true
+		}
+	}
+	return 0, false
+}
+
+func hexValue(h string) (int, bool) {
+	v := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= '0' && c <= '9':
+			v = v*16 + int(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v*16 + int(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			v = v*16 + int(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
 }
 
 // base64Cores are the characters that base64 of v shows wherever v sits in
@@ -149,38 +206,83 @@ func base64Cores(v string) []string {
 	return out
 }
 
-// redact replaces every form of every secret in s.
+// redact replaces every form of every secret in s, again while anything
+// matches (a few rounds at most): the text around a removed secret must
+// not join with the marker into another.
 func (b Boundary) redact(s string) string {
-	if b.forms == nil {
-		return s
-	}
-	// Again while anything matches (a few rounds at most): the text around
-	// a removed secret must not join with the marker into another.
 	for range 4 {
-		if !b.forms.MatchString(s) {
+		spans := b.spans(s)
+		if len(spans) == 0 {
 			break
 		}
-		s = b.forms.ReplaceAllLiteralString(s, secret.Redacted)
+		var out strings.Builder
+		last := 0
+		for _, sp := range spans {
+			out.WriteString(s[last:sp[0]])
+			out.WriteString(secret.Redacted)
+			last = sp[1]
+		}
+		out.WriteString(s[last:])
+		s = out.String()
 	}
 	return s
+}
+
+// spans are where forms of secrets sit in s, sorted, overlaps merged.
+func (b Boundary) spans(s string) [][2]int {
+	var spans [][2]int
+	for _, l := range b.literals {
+		for from := 0; ; {
+			i := strings.Index(s[from:], l)
+			if i < 0 {
+				break
+			}
+			spans = append(spans, [2]int{from + i, from + i + len(l)})
+			from += i + 1
+		}
+	}
+	for _, want := range b.secrets {
+		first := want[0]
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c != '%' && c != '\\' && c != '&' && c != '+' && rune(c) != first && c < utf8.RuneSelf {
+				continue // cannot start any form of want
+			}
+			if end, ok := escapedAt(s, i, want); ok {
+				spans = append(spans, [2]int{i, end})
+			}
+		}
+	}
+	if len(spans) == 0 {
+		return nil
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+	merged := spans[:1]
+	for _, sp := range spans[1:] {
+		if top := &merged[len(merged)-1]; sp[0] < top[1] {
+			top[1] = max(top[1], sp[1])
+		} else {
+			merged = append(merged, sp)
+		}
+	}
+	return merged
 }
 
 // Text is decoded provider text made safe to keep: on one printable line,
 // without any form of a secret, at most n characters cut at a word.
 func (b Boundary) Text(s string, n int) string {
-	return text.Words(b.redact(text.Printable(s)), n, false)
+	return text.Words(b.window(s, n, false), n, false)
 }
 
 // Code is a provider's error code as kept: MaxErrorCode characters.
 func (b Boundary) Code(s string) string {
-	return text.Truncate(b.redact(text.Printable(s)), MaxErrorCode)
+	return text.Truncate(b.window(s, MaxErrorCode, false), MaxErrorCode)
 }
 
 // Description is a provider's error description as kept: MaxDescription
 // characters cut at a word, keeping a last sentence that carries the
 // answer (what the provider expected, which method it wants).
 func (b Boundary) Description(s string) string {
-	s = b.redact(text.Printable(s))
+	s = b.window(s, MaxDescription, true)
 	return text.Words(s, MaxDescription, answers.MatchString(lastWords(s)))
 }
 
@@ -220,5 +322,25 @@ func Redact(body []byte, secrets ...string) []byte {
 // clean is s folded and without secrets, not yet cut: what a decision
 // reads before the words are bounded for keeping.
 func (b Boundary) clean(s string) string {
-	return b.redact(text.Printable(s))
+	return b.window(s, MaxDescription, true)
+}
+
+// window is s folded and without secrets, as much of it as a cut to n
+// characters can show: of a long s only its start (and its end, with
+// end) is read, so that a megabyte costs no more than a line, and beside
+// each place where it was cut the longest form of a secret is dropped
+// too, so that no part of one cut in two survives.
+func (b Boundary) window(s string, n int, end bool) string {
+	room := 4*n + 2*b.longest + 64
+	if len(s) <= 2*room {
+		return b.redact(text.Printable(s))
+	}
+	head := b.redact(text.Printable(strings.ToValidUTF8(s[:room], "")))
+	head = strings.ToValidUTF8(head[:max(0, len(head)-b.longest)], "")
+	if !end {
+		return head + "…"
+	}
+	tail := b.redact(text.Printable(strings.ToValidUTF8(s[len(s)-room:], "")))
+	tail = strings.ToValidUTF8(tail[min(len(tail), b.longest):], "")
+	return head + "… " + tail
 }

@@ -326,3 +326,26 @@ func encode(id, v string, enc uint8) string {
 		return b.String()
 	}
 }
+
+// Of a long text only its start and end are read; a secret that the
+// reading cuts in two leaves no part of itself, wherever it sits.
+func TestASecretCutWhereALongTextIsReadLeavesNoPart(t *testing.T) {
+	b := oauthcheck.NewBoundary("0oa-cut", echoSecret)
+	for _, tc := range []struct {
+		name string
+		keep func(string) string
+	}{
+		{"an error code", b.Code},
+		{"a description", b.Description},
+		{"a line of text", func(s string) string { return b.Text(s, 200) }},
+	} {
+		for at := 0; at < 3000; at++ {
+			got := tc.keep(strings.Repeat("a", at) + echoSecret + strings.Repeat("z", 3000-at))
+			for _, part := range []string{echoSecret[:8], echoSecret[len(echoSecret)-8:]} {
+				if strings.Contains(got, part) {
+					t.Fatalf("%s: the secret at %d leaves %q in %q", tc.name, at, part, got)
+				}
+			}
+		}
+	}
+}
