@@ -35,8 +35,8 @@ type Result struct {
 	// Status is the HTTP status of the token response (0 when none came).
 	Status      int
 	ErrorCode   string
-	Description string // the provider's description, secrets redacted
-	Detail      string // one line: what happened and what to do next
+	Description string // the provider's description, through the Boundary
+	Detail      string // one line: what happened and what to do next (at most MaxDetail characters)
 	TokenType   string
 	Scope       string
 	// ExpiresAt is when the issued token expires; zero with NoExpiry when

@@ -268,9 +268,11 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 //
 // Lockout protection: after invalid_client, invalid_grant or expired, the
 // refused KV version is remembered at once (in the Cache, then in state/NAME
-// as rejected_version), and later checks of the same version are answered
-// from that record without a request (NotSent) until the secret changes
-// in Vault or force is set. Nothing but a new version or force lifts it:
+// as rejected_version), with the token URL and auth style the request was
+// sent with, and later checks of the same version sent the same way to the
+// same place are answered from that record without a request (NotSent)
+// until the secret changes in Vault or force is set. A corrected token URL
+// or auth style is tried once. Nothing but a new version or force lifts it:
 // not a misconfigured or unavailable check since, nor a state write that
 // failed. The state write has its own deadline (RecordTimeout), so a check
 // whose context ran out after the provider answered is still recorded.
