@@ -5,6 +5,7 @@ import (
 	"html"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf16"
@@ -94,20 +95,28 @@ func NewBoundary(clientID string, secrets ...string) Boundary {
 // character written as itself or escaped the way URLs, JSON and HTML
 // escape it (any hex case, any mixture of escapes within one secret).
 func escapedAt(s string, i int, want []rune) (int, bool) {
-	if len(want) == 0 {
-		return i, true
-	}
-	// A character can read two ways (a literal & or the start of &amp;):
-	// the escape first, then the literal.
-	if n, ok := escapeAt(s, i, want[0]); ok {
-		if end, ok := escapedAt(s, i+n, want[1:]); ok {
-			return end, true
+	// A character can read more than one way (a literal backslash, or the
+	// first of an escaped one): follow every reading at once, as a set of
+	// positions, so that no text makes this exponential.
+	at := []int{i}
+	for _, r := range want {
+		var next []int
+		for _, p := range at {
+			if n, ok := escapeAt(s, p, r); ok && !slices.Contains(next, p+n) {
+				next = append(next, p+n)
+			}
+			if p < len(s) {
+				if c, n := utf8.DecodeRuneInString(s[p:]); c == r && c != utf8.RuneError && !slices.Contains(next, p+n) {
+					next = append(next, p+n)
+				}
+			}
 		}
+		if len(next) == 0 {
+			return 0, false
+		}
+		at = next
 	}
-	if c, n := utf8.DecodeRuneInString(s[min(i, len(s)):]); i < len(s) && c == want[0] && c != utf8.RuneError {
-		return escapedAt(s, i+n, want[1:])
-	}
-	return 0, false
+	return slices.Max(at), true
 }
 
 // escapeAt is how many bytes at s[i] write r escaped, if they do.

@@ -5,9 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	stdhtml "html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -286,6 +289,9 @@ func FuzzBoundary(f *testing.F) {
 		if found := leaks(id, v, said); len(found) > 0 {
 			t.Errorf("the secret %q, echoed as %q, survives as %q in %s", v, echoed, found, said)
 		}
+		if strings.Contains(unescape(said), v) {
+			t.Errorf("the secret %q, echoed as %q, survives escaped in %s", v, echoed, said)
+		}
 	})
 }
 
@@ -347,5 +353,37 @@ func TestASecretCutWhereALongTextIsReadLeavesNoPart(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// escapes are the escapes unescape reads: %XX, \uXXXX, \/ and HTML's.
+var escapes = regexp.MustCompile(`%[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\[/"\\]`)
+
+// unescape undoes, each in place, every escape a provider may mix in one
+// secret, and HTML's entities: the test's own reading of what a person
+// would decode.
+func unescape(s string) string {
+	s = escapes.ReplaceAllStringFunc(s, func(e string) string {
+		switch {
+		case e[0] == '%':
+			b, _ := strconv.ParseUint(e[1:], 16, 8)
+			return string([]byte{byte(b)})
+		case len(e) == 6:
+			r, _ := strconv.ParseUint(e[2:], 16, 32)
+			return string(rune(r))
+		}
+		return e[1:]
+	})
+	return stdhtml.UnescapeString(s)
+}
+
+// A text that reads as a secret's start in many ways at once (backslashes,
+// each a literal or half of an escaped one) costs no more than any other.
+func TestATextOfManyReadingsIsReadInOnePass(t *testing.T) {
+	v := strings.Repeat(`\`, 40) + "x"
+	b := oauthcheck.NewBoundary("id", v)
+	text := strings.Repeat(`\`, 200)
+	if got := b.Text(text, 300); got != text {
+		t.Errorf("a text without the secret changed: %q", got)
 	}
 }
