@@ -20,6 +20,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // maxBody is how much of a response body is read.
@@ -34,8 +35,8 @@ type Result struct {
 	// Status is the HTTP status of the token response (0 when none came).
 	Status      int
 	ErrorCode   string
-	Description string // the provider's description, secrets redacted
-	Detail      string // one line: what happened and what to do next
+	Description string // the provider's description, through the Boundary
+	Detail      string // one line: what happened and what to do next (at most MaxDetail characters)
 	TokenType   string
 	Scope       string
 	// ExpiresAt is when the issued token expires; zero with NoExpiry when
@@ -47,6 +48,11 @@ type Result struct {
 	RetryAt   time.Time
 	// ProbeStatus is the resource API's status, when a probe ran.
 	ProbeStatus int
+	// TokenURL and AuthStyle are where and how the pair was sent (for a
+	// NotSent result, where and how it was sent when refused): a refusal
+	// is remembered with them, so that a corrected provider is tried.
+	TokenURL  string
+	AuthStyle AuthStyle
 	// NotSent: answered from the lockout record without a request;
 	// RefusedAt is then when the provider refused this version.
 	NotSent           bool
@@ -155,7 +161,8 @@ type Checker struct {
 // gives up after e.Timeout. rotateBy is the credential's deadline (zero
 // when unknown); now is the time the classification is made at.
 func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
-	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version, CheckedAt: now, RotateBy: rotateBy}
+	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version, CheckedAt: now, RotateBy: rotateBy,
+		TokenURL: e.TokenURL, AuthStyle: e.AuthStyle}
 	if problem := endpointProblem(e); problem != "" {
 		res.Class, res.Detail = ClassMisconfigured, problem+": nothing was sent"
 		return res
@@ -177,22 +184,23 @@ func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy tim
 	res.Latency = time.Since(start)
 
 	resp := rec.response(PhaseToken, err)
-	resp.Body = Redact(resp.Body, cl.Secret.Reveal())
+	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, NewBoundary(cl.ID, cl.Secret.Reveal())
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)
 	v := Classify(resp, rotateBy, now)
 
 	if v.Class == ClassOK && tok != nil {
 		res.AccessToken = secret.New(tok.AccessToken)
-		res.TokenType = tok.TokenType
+		issued := NewBoundary(cl.ID, cl.Secret.Reveal(), tok.AccessToken)
+		res.TokenType = issued.Code(tok.TokenType)
 		fields := tokenFields(rec.body())
-		res.Scope = fields.Scope
+		res.Scope = issued.Text(fields.Scope, MaxScope)
 		var problem string
 		res.ExpiresAt, res.NoExpiry, problem = expiry(fields, now)
 		if problem != "" {
 			v = Verdict{Class: ClassProtocol, Detail: problem + "; the token is not used: check the provider"}
 		} else if e.Probe != nil {
-			pv, status := c.probe(ctx, e.Probe, tok.AccessToken, cl.Secret.Reveal(), now)
+			pv, status := c.probe(ctx, e.Probe, NewBoundary(cl.ID, cl.Secret.Reveal(), tok.AccessToken), tok.AccessToken, now)
 			res.ProbeStatus = status
 			v = pv
 		}
@@ -200,7 +208,7 @@ func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy tim
 			v.Detail += "; the server gave no lifetime for it"
 		}
 	}
-	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
+	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, text.Truncate(v.Detail, MaxDetail), v.RetryAt
 	if res.Class != ClassOK {
 		res.AccessToken = secret.Value{}
 	}
@@ -213,7 +221,7 @@ func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy tim
 // scope missing); 5xx and network errors unavailable.
 func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredToken, e Endpoint, rotateBy, now time.Time) Result {
 	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version,
-		CheckedAt: now, RotateBy: rotateBy, TokenType: tok.TokenType, Scope: tok.Scope,
+		CheckedAt: now, RotateBy: rotateBy, TokenType: tok.TokenType, Scope: tok.Scope, TokenURL: e.TokenURL, AuthStyle: e.AuthStyle,
 		ExpiresAt: tok.ExpiresAt, NoExpiry: tok.ExpiresAt.IsZero()}
 	switch {
 	case tok.Token.IsZero():
@@ -230,9 +238,9 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredTok
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 	start := time.Now()
-	v, status := c.probe(ctx, e.Probe, tok.Token.Reveal(), cl.Secret.Reveal(), now)
+	v, status := c.probe(ctx, e.Probe, NewBoundary(cl.ID, cl.Secret.Reveal(), tok.Token.Reveal()), tok.Token.Reveal(), now)
 	res.Latency, res.ProbeStatus, res.Status = time.Since(start), status, status
-	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, v.Detail, v.RetryAt
+	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, text.Truncate(v.Detail, MaxDetail), v.RetryAt
 	switch res.Class {
 	case ClassOK:
 		res.Detail = "the resource API accepted the stored token"
@@ -242,21 +250,21 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredTok
 	return res
 }
 
-func (c *Checker) probe(ctx context.Context, p *Probe, token, clientSecret string, now time.Time) (Verdict, int) {
+func (c *Checker) probe(ctx context.Context, p *Probe, b Boundary, token string, now time.Time) (Verdict, int) {
 	req, err := http.NewRequestWithContext(ctx, p.Method, p.URL, nil)
 	if err != nil {
 		return Verdict{Class: ClassMisconfigured, Detail: "the probe url is not a valid request: " + err.Error()}, 0
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
-	r := Response{Phase: PhaseProbe}
+	r := Response{Phase: PhaseProbe, URL: p.URL, Boundary: b}
 	resp, err := c.transport().RoundTrip(req)
 	if err != nil {
 		r.Err = err
 	} else {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		resp.Body.Close()
-		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, Redact(body, clientSecret, token)
+		r.Status, r.Header, r.Body = resp.StatusCode, resp.Header, body
 	}
 	return Classify(r, time.Time{}, now), r.Status
 }
@@ -483,20 +491,5 @@ func rateLimit(h http.Header) RateLimit {
 }
 
 var tokenField = regexp.MustCompile(`("(?:access_token|refresh_token|id_token|client_secret)"\s*:\s*")[^"]+(")`)
-
-// Redact removes secrets from a body before any of it is shown: the given
-// values wherever they appear, and the value of every token field.
-func Redact(body []byte, secrets ...string) []byte {
-	out := tokenField.ReplaceAll(body, []byte("${1}"+secret.Redacted+"${2}"))
-	for _, s := range secrets {
-		if len(s) >= 4 {
-			out = bytes.ReplaceAll(out, []byte(s), []byte(secret.Redacted))
-		}
-	}
-	if bytes.Contains(out, []byte("access_token=")) {
-		out = formToken.ReplaceAll(out, []byte("${1}"+secret.Redacted))
-	}
-	return out
-}
 
 var formToken = regexp.MustCompile(`((?:access_token|refresh_token|id_token)=)[^&\s]+`)

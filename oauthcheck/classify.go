@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // Class is what a check found, and so what to do about it. Every check ends
@@ -69,8 +68,15 @@ type Response struct {
 	Phase  Phase
 	Status int // 0 when no response came
 	Header http.Header
-	Body   []byte // at most 1 MiB, secrets already redacted
+	Body   []byte // at most 1 MiB, as it came: read only through Boundary
 	Err    error  // a transport error or timeout; nil when a response came
+	// URL is where the request went: a relative Location is read against it.
+	URL string
+	// AuthStyle is how the pair was sent ("" when no pair was).
+	AuthStyle AuthStyle
+	// Boundary is the request's: every word of the provider's that a
+	// Verdict keeps crosses it.
+	Boundary Boundary
 }
 
 // Verdict is the classifier's answer.
@@ -118,6 +124,8 @@ func (p providerError) description() string {
 
 // Classify sorts one response into a class. It is a pure function of the
 // response, the credential's rotation deadline (zero when unknown) and now.
+// What it keeps of the provider's words (code, description, snippets, a
+// redirect's target) it decodes first, then takes through r.Boundary.
 func Classify(r Response, rotateBy, now time.Time) Verdict {
 	if r.Err != nil || r.Status == 0 {
 		return Verdict{Class: ClassUnavailable, Detail: transportDetail(r)}
@@ -130,8 +138,8 @@ func Classify(r Response, rotateBy, now time.Time) Verdict {
 
 func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 	pe, parsed := parseProviderError(r)
-	code := pe.code()
-	v := Verdict{ErrorCode: code, Description: text.OneLine(pe.description(), 300)}
+	code := r.Boundary.Code(pe.code())
+	v := Verdict{ErrorCode: code, Description: r.Boundary.Description(pe.description())}
 
 	switch {
 	case r.Status == http.StatusTooManyRequests:
@@ -147,8 +155,15 @@ func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 
 	if r.Status >= 300 && r.Status < 400 {
 		v.Class = ClassMisconfigured
-		v.Detail = fmt.Sprintf("the token endpoint redirected (%d)%s; credentials are never sent after a redirect: set token_url to the final URL", r.Status, locationHint(r.Header))
+		v.Detail = redirectDetail(r, "the token endpoint", "credentials are never sent after a redirect: set token_url to the final URL")
 		return v
+	}
+	if code == "invalid_client" {
+		if m := methodComplaint(r.Boundary.clean(pe.description())); m.named {
+			v.Class = ClassMisconfigured
+			v.Detail = m.detail(r.AuthStyle) + descHint(v)
+			return v
+		}
 	}
 	if code != "" {
 		return classifyErrorCode(v, r.Status, rotateBy, now)
@@ -220,14 +235,14 @@ var invalidTokenChallenge = regexp.MustCompile(`(?i)\bbearer\b.*\berror\s*=\s*"?
 
 func classifyProbe(r Response, now time.Time) Verdict {
 	pe, parsed := parseProviderError(r)
-	v := Verdict{ErrorCode: pe.code(), Description: text.OneLine(pe.description(), 300)}
+	v := Verdict{ErrorCode: r.Boundary.Code(pe.code()), Description: r.Boundary.Description(pe.description())}
 	switch {
 	case r.Status >= 200 && r.Status < 300:
 		v.Class = ClassOK
 		v.Detail = "a token was issued and the resource API accepted it"
 	case r.Status >= 300 && r.Status < 400:
 		v.Class = ClassMisconfigured
-		v.Detail = fmt.Sprintf("the resource API redirected (%d)%s; a bearer token is never sent after a redirect: set the probe url to the final URL", r.Status, locationHint(r.Header))
+		v.Detail = redirectDetail(r, "the resource API", "a bearer token is never sent after a redirect: set the probe url to the final URL")
 	case r.Status == http.StatusUnauthorized:
 		v.Class = ClassExpired
 		switch {
@@ -291,7 +306,7 @@ func transportDetail(r Response) string {
 	case isTimeout(r.Err):
 		reason = "timed out"
 	default:
-		reason = "failed: " + text.OneLine(r.Err.Error(), 200)
+		reason = "failed: " + r.Boundary.Text(r.Err.Error(), 200)
 	}
 	where := "the token endpoint"
 	if r.Phase == PhaseProbe {
@@ -318,7 +333,7 @@ func bodyHint(r Response, parsed bool) string {
 	if parsed {
 		return ""
 	}
-	s := snippet(r.Body)
+	s := snippet(r.Boundary, r.Body)
 	if s == "" {
 		return ""
 	}
@@ -328,17 +343,17 @@ func bodyHint(r Response, parsed bool) string {
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
 
-// snippet is at most 120 printable characters of a body; for HTML, its
-// title, else its text without tags.
-func snippet(body []byte) string {
+// snippet is at most MaxSnippet printable characters of a body, through
+// b; for HTML, its title, else its text without tags.
+func snippet(b Boundary, body []byte) string {
 	if m := htmlTitle.FindSubmatch(body); m != nil {
-		return "HTML page: " + text.OneLine(string(m[1]), 100)
+		return "HTML page: " + b.Body(m[1], MaxSnippet-20)
 	}
-	s := string(body)
-	if strings.Contains(strings.ToLower(s[:min(len(s), 512)]), "<html") {
-		return "HTML page: " + text.OneLine(htmlTag.ReplaceAllString(s, " "), 100)
+	s := string(body[:min(len(body), 512)])
+	if strings.Contains(strings.ToLower(s), "<html") {
+		return "HTML page: " + b.Body(htmlTag.ReplaceAll(body, []byte(" ")), MaxSnippet-20)
 	}
-	return text.OneLine(s, 120)
+	return b.Body(body, MaxSnippet)
 }
 
 // MaxRetryAfter is the longest wait a provider's rate-limit headers can
@@ -371,19 +386,35 @@ func retryAt(h http.Header, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// locationHint names where a redirect pointed, without its query or
-// fragment (which could carry anything).
-func locationHint(h http.Header) string {
-	loc := h.Get("Location")
+// redirectDetail says where a redirect pointed (resolved against the
+// request's URL, without its query or fragment, which could carry
+// anything), and what to do: fix the URL, or, when the target is an error
+// page (its query carries error=), look at what the provider refused.
+func redirectDetail(r Response, who, fix string) string {
+	target, errCode := redirectTarget(r)
+	if errCode != "" {
+		return fmt.Sprintf("%s answered with an error page (%d%s, error %q): the provider refused the request there; see its error page or logs for why, then check the provider's settings for this client", who, r.Status, target, errCode)
+	}
+	return fmt.Sprintf("%s redirected (%d)%s; %s", who, r.Status, target, fix)
+}
+
+// redirectTarget is " to URL" for r's Location (or ""), and the error
+// code its query carries, through r's boundary.
+func redirectTarget(r Response) (target, errCode string) {
+	loc := r.Header.Get("Location")
 	if loc == "" {
-		return ""
+		return "", ""
 	}
 	u, err := url.Parse(loc)
 	if err != nil {
-		return ""
+		return "", ""
 	}
+	if base, err := url.Parse(r.URL); err == nil && r.URL != "" {
+		u = base.ResolveReference(u)
+	}
+	errCode = r.Boundary.Code(u.Query().Get("error"))
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	return " to " + u.String()
+	return " to " + r.Boundary.Text(u.String(), 200), errCode
 }
 
 func retryHint(at, now time.Time) string {

@@ -10,4 +10,11 @@
 // the configuration file: it imports neither vaultstore nor policies.
 // Credentials travel to their own endpoint only: no request follows a
 // redirect, and plain http is refused but on loopback.
+//
+// It is the one boundary all provider text crosses (Boundary): whatever a
+// provider answers is decoded first, then folded onto one printable line,
+// stripped of every form of every secret the request carried, and bounded
+// (an error code to MaxErrorCode characters, a description to
+// MaxDescription), before a Result or an error holds any of it. Nothing
+// outside this package reads a provider's body.
 package oauthcheck

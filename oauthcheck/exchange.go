@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // AuthCodeConfig is the x/oauth2 configuration of a user grant of cl at e:
@@ -45,10 +43,12 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	defer cancel()
 	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, NewHTTPClient(transport)), code, opts...)
 	if err != nil {
-		return nil, exchangeError(err, oc.ClientSecret)
+		return nil, exchangeError(err, e, oc)
 	}
-	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: tok.TokenType, CreatedAt: now}
-	g.Scope, _ = tok.Extra("scope").(string)
+	b := NewBoundary(oc.ClientID, oc.ClientSecret, tok.AccessToken)
+	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: b.Code(tok.TokenType), CreatedAt: now}
+	scope, _ := tok.Extra("scope").(string)
+	g.Scope = b.Text(scope, MaxScope)
 	fields := tokenResponse{ExpiresIn: number(tok.Extra("expires_in")), CreatedAt: number(tok.Extra("created_at"))}
 	if fields.CreatedAt > 0 {
 		g.CreatedAt = time.Unix(fields.CreatedAt, 0).UTC()
@@ -60,18 +60,22 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	return g, nil
 }
 
-// exchangeError describes a failed code exchange without the client secret.
-func exchangeError(err error, clientSecret string) error {
+// exchangeError describes a failed code exchange without the client
+// secret: every word of the provider's crosses the request's Boundary.
+func exchangeError(err error, e Endpoint, oc *oauth2.Config) error {
+	b := NewBoundary(oc.ClientID, oc.ClientSecret)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
-		return fmt.Errorf("the token endpoint redirected (%d)%s; the code and secret are never sent after a redirect: set token_url to the final URL", re.Response.StatusCode, locationHint(re.Response.Header))
+		return errors.New(redirectDetail(Response{Status: re.Response.StatusCode, Header: re.Response.Header, URL: e.TokenURL, Boundary: b},
+			"the token endpoint", "the code and secret are never sent after a redirect: set token_url to the final URL"))
 	}
 	if errors.As(err, &re) {
-		desc := re.ErrorDescription
-		if desc == "" {
-			desc = text.OneLine(string(Redact(re.Body, clientSecret)), 200)
+		pe, parsed := parseProviderError(Response{Header: re.Response.Header, Body: re.Body})
+		desc := b.Description(pe.description())
+		if !parsed || desc == "" {
+			desc = snippet(b, re.Body)
 		}
-		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, re.ErrorCode, desc)
+		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, b.Code(pe.code()), desc)
 	}
-	return fmt.Errorf("exchanging the code: %s", strings.ReplaceAll(err.Error(), clientSecret, secret.Redacted))
+	return fmt.Errorf("exchanging the code: %s", b.Text(err.Error(), 300))
 }

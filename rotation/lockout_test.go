@@ -153,3 +153,51 @@ func TestAMisconfiguredCheckDoesNotReArmARefusedVersion(t *testing.T) {
 		t.Errorf("a forced check that succeeds clears it: %+v", st)
 	}
 }
+
+// A refusal is remembered with the token URL and auth style the version
+// was sent with: once the provider's configuration is corrected, the same
+// version is sent once more (not answered "not re-sent" until --force),
+// by this runner and by one that restarts with an empty cache; the same
+// configuration is never sent twice.
+func TestARefusalIsTiedToTheTokenURLAndAuthStyleItWasSentWith(t *testing.T) {
+	w := credtest.NewWorld(t, func(u string) string {
+		return `
+provider "okta-style" {
+  token_url  = "` + u + `/oauth2/` + emulator.AuthServerStage + `/v1/token"
+  auth_style = "body"
+}`
+	})
+	ctx := context.Background()
+	w.Emu.AddClient(emulator.Client{ID: "0oa-style", Secrets: []string{"Style-Secret-0001"}})
+	w.Put("styled", "okta-style", "0oa-style", "Style-Secret-0001", credtest.Deadline)
+	p, _ := w.Cfg.Provider("okta-style")
+	for _, step := range []struct {
+		name      string
+		style     string
+		restart   bool
+		wantClass oauthcheck.Class
+		notSent   bool
+		requests  int
+	}{
+		{"the secret sent in the body, which these servers refuse", "body", false, oauthcheck.ClassInvalidClient, false, 1},
+		{"the same configuration is not sent again", "body", false, oauthcheck.ClassInvalidClient, true, 1},
+		{"auth_style corrected: the version is tried once more, and works", "header", false, oauthcheck.ClassOK, false, 2},
+		{"auth_style broken again: refused again", "body", false, oauthcheck.ClassInvalidClient, false, 3},
+		{"after a restart, the refused configuration is still not sent", "body", true, oauthcheck.ClassInvalidClient, true, 3},
+		{"after a restart, the corrected one is", "header", true, oauthcheck.ClassOK, false, 4},
+	} {
+		p.AuthStyle = step.style
+		if step.restart {
+			w.Runner = &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: w.Runner.Now, Cache: &rotation.Cache{}}
+		}
+		res := w.Check("styled", false)
+		if res.Class != step.wantClass || res.NotSent != step.notSent || w.Emu.Requests("0oa-style") != step.requests {
+			t.Fatalf("%s: %s not-sent=%v after %d requests (%s); want %s not-sent=%v after %d",
+				step.name, res.Class, res.NotSent, w.Emu.Requests("0oa-style"), res.Detail, step.wantClass, step.notSent, step.requests)
+		}
+	}
+	st, err := w.Store.GetState(ctx, "styled")
+	if err != nil || st.RejectedVersion != 0 {
+		t.Fatalf("the last check was ok, yet state/styled keeps a refusal: %+v, %v", st, err)
+	}
+}

@@ -43,13 +43,33 @@ type Cache struct {
 	refusals map[string]Refusal
 }
 
-// Refusal is a credential version a provider refused, and how.
+// Refusal is a credential version a provider refused, how, and where and
+// how it was sent: a version is not sent again to the same token URL in
+// the same auth style, but a corrected configuration is tried.
 type Refusal struct {
 	Version   int
 	Class     oauthcheck.Class
 	Status    int
 	ErrorCode string
 	At        time.Time
+	// TokenURL and AuthStyle are where and how the refused request went
+	// (empty when not known: then every configuration is refused).
+	TokenURL  string
+	AuthStyle oauthcheck.AuthStyle
+}
+
+// refusalOfResult is the refusal a check's result records: the version,
+// token URL and auth style its request carried, never the ones read
+// around it.
+func refusalOfResult(res oauthcheck.Result) Refusal {
+	return Refusal{Version: res.CredentialVersion, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt,
+		TokenURL: res.TokenURL, AuthStyle: res.AuthStyle}
+}
+
+// sentTo reports whether the refused request went where and how e would
+// send one now; a refusal that does not say, does.
+func (ref Refusal) sentTo(e oauthcheck.Endpoint) bool {
+	return (ref.TokenURL == "" || ref.TokenURL == e.TokenURL) && (ref.AuthStyle == "" || ref.AuthStyle == e.AuthStyle)
 }
 
 // refusalOf is the refusal a state records, if any. A state written before
@@ -59,7 +79,8 @@ func refusalOf(st *vaultstore.State) (Refusal, bool) {
 	if st == nil || st.RejectedVersion == 0 {
 		return Refusal{}, false
 	}
-	ref := Refusal{Version: st.RejectedVersion, Class: oauthcheck.Class(st.RejectedClass), At: st.RejectedAt}
+	ref := Refusal{Version: st.RejectedVersion, Class: oauthcheck.Class(st.RejectedClass), At: st.RejectedAt,
+		TokenURL: st.RejectedTokenURL, AuthStyle: oauthcheck.AuthStyle(st.RejectedAuthStyle)}
 	for _, h := range st.History {
 		if oauthcheck.Class(h.Class).IsCredentialFailure() && (ref.Class == "" || ref.Class == oauthcheck.Class(h.Class)) {
 			ref.Class, ref.Status, ref.ErrorCode = oauthcheck.Class(h.Class), h.Status, h.ErrorCode
@@ -247,9 +268,11 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 //
 // Lockout protection: after invalid_client, invalid_grant or expired, the
 // refused KV version is remembered at once (in the Cache, then in state/NAME
-// as rejected_version), and later checks of the same version are answered
-// from that record without a request (NotSent) until the secret changes
-// in Vault or force is set. Nothing but a new version or force lifts it:
+// as rejected_version), with the token URL and auth style the request was
+// sent with, and later checks of the same version sent the same way to the
+// same place are answered from that record without a request (NotSent)
+// until the secret changes in Vault or force is set. A corrected token URL
+// or auth style is tried once. Nothing but a new version or force lifts it:
 // not a misconfigured or unavailable check since, nor a state write that
 // failed. The state write has its own deadline (RecordTimeout), so a check
 // whose context ran out after the provider answered is still recorded.
@@ -304,11 +327,12 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 		return Outcome{}, nil, err
 	}
 
-	// Decide: a version the provider refused is never sent again.
+	// Decide: a version the provider refused is never sent again the
+	// same way to the same place.
 	if !force && cred.Version != 0 {
-		if ref, ok := r.rejection(name, prev, cred.Version); ok {
+		if ref, ok := r.rejection(name, prev, cred.Version, provider.Endpoint()); ok {
 			res := notSent(cred, provider, ref, r.now())
-			if prev.RejectedVersion == cred.Version {
+			if prev.RejectedVersion == cred.Version && prev.RejectedTokenURL == ref.TokenURL && prev.RejectedAuthStyle == string(ref.AuthStyle) {
 				return Outcome{Result: res, State: *prev}, cred, nil // Vault knows already
 			}
 			out, err := r.record(ctx, name, res, prev)
@@ -325,7 +349,7 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 	}
 	switch {
 	case res.Class.IsCredentialFailure():
-		r.Cache.rememberRefusal(name, Refusal{Version: cred.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
+		r.Cache.rememberRefusal(name, refusalOfResult(res))
 	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
@@ -349,13 +373,13 @@ func storedTokenOf(cred *vaultstore.Credential) oauthcheck.StoredToken {
 	return oauthcheck.StoredToken{Token: cred.AccessToken, TokenType: cred.Grant.TokenType, Scope: cred.Grant.Scope, ExpiresAt: cred.Grant.ExpiresAt}
 }
 
-// rejection is the refusal of version that Vault's state or this runner's
-// memory holds, if either does.
-func (r *Runner) rejection(name string, st *vaultstore.State, version int) (Refusal, bool) {
-	if ref, ok := r.Cache.refusal(name, version); ok {
+// rejection is the refusal of version, sent where and how e sends, that
+// Vault's state or this runner's memory holds, if either does.
+func (r *Runner) rejection(name string, st *vaultstore.State, version int, e oauthcheck.Endpoint) (Refusal, bool) {
+	if ref, ok := r.Cache.refusal(name, version); ok && ref.sentTo(e) {
 		return ref, true
 	}
-	if ref, ok := refusalOf(st); ok && ref.Version == version {
+	if ref, ok := refusalOf(st); ok && ref.Version == version && ref.sentTo(e) {
 		return ref, true
 	}
 	return Refusal{}, false
@@ -437,14 +461,18 @@ func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now
 	res := oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
 		Class: ref.Class, Status: ref.Status, ErrorCode: ref.ErrorCode, NotSent: true, RefusedAt: ref.At,
-		CredentialVersion: cred.Version, CheckedAt: now,
+		CredentialVersion: ref.Version, CheckedAt: now, TokenURL: ref.TokenURL, AuthStyle: ref.AuthStyle,
 	}
 	when := ""
 	if !ref.At.IsZero() {
 		when = " on " + dates.FormatTime(ref.At)
 	}
-	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d as %s%s; set the new secret with credkeeper secret set %s, or check --force",
-		cred.Version, ref.Class, when, cred.Name)
+	how := ""
+	if ref.AuthStyle != "" {
+		how = fmt.Sprintf(" with auth_style %q", ref.AuthStyle)
+	}
+	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d%s as %s%s; set the new secret with credkeeper secret set %s, correct the provider if it was sent wrong, or check --force",
+		ref.Version, how, ref.Class, when, cred.Name)
 	return res
 }
 

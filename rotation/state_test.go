@@ -1,8 +1,11 @@
 package rotation
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -93,5 +96,42 @@ func TestForgetVaultKeepsRefusals(t *testing.T) {
 	}
 	if ref, ok := c.refusal("x", 3); !ok || ref.Class != oauthcheck.ClassInvalidGrant {
 		t.Error("the refusal must be kept")
+	}
+}
+
+// state/NAME stays under MaxStateBytes whatever a result holds: details,
+// codes and a token URL of any length, of the characters JSON writes
+// longest (<, > and & take six bytes each), over more checks than the
+// history keeps.
+func TestNextStateStaysUnderItsBoundWhateverAResultHolds(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		fill string
+		n    int
+	}{
+		{"a megabyte of ordinary text", "x", 1 << 20},
+		{"a megabyte of characters JSON escapes", "<&>", 1 << 20},
+		{"a megabyte of four-byte characters", "𝄞", 1 << 18},
+		{"details exactly at the check's bound, all escaped", "<", oauthcheck.MaxDetail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			big := strings.Repeat(tc.fill, tc.n/len(tc.fill))
+			s := vaultstore.State{}
+			for i := range HistoryLength + 5 {
+				class := []oauthcheck.Class{oauthcheck.ClassMisconfigured, oauthcheck.ClassInvalidClient, oauthcheck.ClassUnavailable}[i%3]
+				s = NextState(s, oauthcheck.Result{Class: class, CredentialVersion: i + 1, ErrorCode: big, Detail: big, TokenURL: "https://idp.example.org/" + big, AuthStyle: oauthcheck.AuthStyleBody}, t0.Add(time.Duration(i)*time.Minute))
+			}
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(b) >= 64<<10 {
+				t.Errorf("state/NAME is %d bytes, over 64 KiB", len(b))
+			}
+			if !utf8.Valid(b) {
+				t.Error("a cut split a character")
+			}
+		})
 	}
 }

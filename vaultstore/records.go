@@ -20,11 +20,16 @@ type State struct {
 	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
 	// RejectedVersion is the credential version the provider refused
 	// (invalid_client, invalid_grant or expired); it is never sent again
-	// until the version changes. RejectedClass and RejectedAt say how and
-	// when, whatever other classes later checks had.
-	RejectedVersion int       `json:"rejected_version,omitempty"`
-	RejectedClass   string    `json:"rejected_class,omitempty"`
-	RejectedAt      time.Time `json:"rejected_at,omitzero"`
+	// to the same token URL in the same auth style until the version
+	// changes. RejectedClass and RejectedAt say how and when, whatever
+	// other classes later checks had; RejectedTokenURL and
+	// RejectedAuthStyle where and how it was sent (empty in a state
+	// written before they were kept: then any configuration is refused).
+	RejectedVersion   int       `json:"rejected_version,omitempty"`
+	RejectedClass     string    `json:"rejected_class,omitempty"`
+	RejectedAt        time.Time `json:"rejected_at,omitzero"`
+	RejectedTokenURL  string    `json:"rejected_token_url,omitempty"`
+	RejectedAuthStyle string    `json:"rejected_auth_style,omitempty"`
 	// RetryAt is when a rate-limited provider said to try again.
 	RetryAt    time.Time      `json:"retry_at,omitzero"`
 	History    []CheckSummary `json:"history,omitempty"`

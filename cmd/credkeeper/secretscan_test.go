@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
 	"io"
@@ -350,4 +351,121 @@ func TestTheScannerFindsASecretInEveryForm(t *testing.T) {
 			t.Errorf("the scanner misses the secret %s", form)
 		}
 	}
+}
+
+// echoedSecret has the characters encoders escape, so that each of a
+// provider's encodings writes it differently.
+const echoedSecret = "Sup3r/Secret<Value>&42"
+
+// jsonForms are the ways a JSON encoder writes v: \/ for a slash, as PHP
+// does, and \u003c, \u003e, \u0026 for <, >, &, as Go and PHP's
+// JSON_HEX_* flags do.
+func jsonForms(v string) []string {
+	hex := strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`).Replace(v)
+	return []string{strings.ReplaceAll(v, "/", `\/`), hex, strings.ReplaceAll(hex, "/", `\/`)}
+}
+
+// Providers that write the secret back (plain, JSON-escaped, form-encoded,
+// as the Basic header), answer a 1 MB error or terminal escapes, or
+// complain about the authentication method in Okta's words: no form of the
+// secret, and no terminal escape, reaches any command's output, state/NAME
+// as Vault holds it, the daemon's log or its pages; state/NAME stays under
+// 64 KiB.
+func TestNoSecretAProviderWritesBackReachesAnythingAPersonSees(t *testing.T) {
+	env := cliEnv(t)
+	ctx := context.Background()
+	emu := emulator.New(emulator.Options{})
+	emuSrv := httptest.NewServer(emu)
+	t.Cleanup(emuSrv.Close)
+	modes := []struct {
+		name, id, provider string
+		fault              emulator.Fault
+	}{
+		{"echo-plain", "12301", "dmptool", emulator.Fault{Kind: emulator.FaultEcho, Encoding: emulator.EchoPlain}},
+		{"echo-json", "12302", "dmptool", emulator.Fault{Kind: emulator.FaultEcho, Encoding: emulator.EchoJSON}},
+		{"echo-form", "12303", "dmptool", emulator.Fault{Kind: emulator.FaultEcho, Encoding: emulator.EchoForm}},
+		{"echo-basic", "0oa-echo-basic", "ctrp-stage", emulator.Fault{Kind: emulator.FaultEcho, Encoding: emulator.EchoBasic}},
+		{"huge-error", "0oa-huge", "ctrp-stage", emulator.Fault{Kind: emulator.FaultHugeError}},
+		{"terminal", "0oa-terminal", "ctrp-stage", emulator.Fault{Kind: emulator.FaultTerminal}},
+		{"auth-method", "0oa-method", "okta-post", emulator.Fault{Kind: emulator.FaultAuthMethod}},
+	}
+	head, _ := ctrpConfig(env, emuSrv.URL)
+	hcl := head + fmt.Sprintf(`provider "dmptool" {
+  token_url  = "%[1]s/oauth/token"
+  auth_style = "body"
+}
+provider "okta-post" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
+  auth_style = "body"
+}
+`, emuSrv.URL, emulator.AuthServerStage)
+	for _, m := range modes {
+		emu.AddClient(emulator.Client{ID: m.id, Secrets: []string{echoedSecret}})
+		emu.InjectFault(m.id, m.fault)
+		hcl += fmt.Sprintf("credential %q {\n  provider = %q\n}\n", m.name, m.provider)
+	}
+	writeConfig(t, hcl)
+
+	s := newScanner()
+	s.secret("client secret", echoedSecret)
+	run := func(args ...string) {
+		t.Helper()
+		r := runCLI(t, "", false, args...)
+		s.saw("credkeeper "+strings.Join(args, " "), r.stdout+r.stderr)
+		if r.code == 1 {
+			t.Fatalf("credkeeper %s: exit 1\n%.2000s", strings.Join(args, " "), r.all())
+		}
+	}
+	for _, m := range modes {
+		if r := runCLI(t, echoedSecret+"\n", false, "secret", "set", m.name, "--client-id", m.id); r.code != 0 {
+			t.Fatalf("secret set %s: %s", m.name, r.all())
+		}
+		run("check", m.name)
+		run("check", m.name, "--json")
+	}
+	for range 22 { // more checks than state/NAME's history keeps
+		run("check", "--all", "--force")
+	}
+	run("check", "--all", "--json")
+	run("status")
+	run("status", "--json")
+
+	d := startDaemon(t, "echo")
+	for _, m := range modes {
+		testutil.Eventually(t, 20*time.Second, "the page of "+m.name, func() bool {
+			code, _ := httpGet(t, d.addr+"/credentials/"+m.name)
+			return code == http.StatusOK
+		})
+		for _, path := range []string{"/credentials/" + m.name, "/api/v1/credentials/" + m.name} {
+			_, body := httpGet(t, d.addr+path)
+			s.saw("the daemon's "+path, body)
+		}
+	}
+	_, body := httpGet(t, d.addr+"/")
+	s.saw("the daemon's /", body)
+	d.stop()
+	s.saw("the daemon's log", d.logs.String())
+
+	for _, m := range modes {
+		sec, err := env.Root.KVv2("secret").Get(ctx, env.Prefix+"/state/"+m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(sec.Data)
+		s.saw("state/"+m.name, string(b))
+		if len(b) >= 64<<10 {
+			t.Errorf("state/%s is %d bytes", m.name, len(b))
+		}
+	}
+	for where, text := range s.surfaces {
+		for _, f := range jsonForms(echoedSecret) {
+			if strings.Contains(text, f) {
+				t.Errorf("%s shows the client secret JSON-escaped", where)
+			}
+		}
+		if strings.ContainsAny(text, "\x1b\u009b") || strings.Contains(text, `\u001b`) || strings.Contains(text, `\u009b`) {
+			t.Errorf("%s shows a terminal escape", where)
+		}
+	}
+	s.check(t)
 }

@@ -11,6 +11,7 @@ import (
 //
 //	POST   /_emulator/clients   {"id":"…","secrets":["…"],"scopes":["…"]}
 //	POST   /_emulator/faults    {"client":"…","kind":"status","status":503}
+//	                            {"client":"…","kind":"echo","encoding":"json"}
 //	DELETE /_emulator/faults
 //	GET    /_emulator/requests?client=ID   {"requests":N}
 //	POST   /_emulator/notices   a webhook receiver: prints each notice it gets

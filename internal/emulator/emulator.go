@@ -3,7 +3,10 @@
 // Doorkeeper, answering with their documented bodies byte for byte, and
 // adds the failures a real provider has on a bad day: 5xx, slowness, 429
 // with rate-limit headers, HTML error pages, a 200 without a token, and
-// account lockout after repeated failures.
+// account lockout after repeated failures; and the answers that test what
+// a client keeps of a provider's words: the secret written back in each
+// encoding, a 1 MB error field, terminal escapes, and Okta's complaint
+// about the client authentication method.
 //
 // It also serves the resource APIs that accept the tokens it issued: a
 // CTRP-style API answering RFC 6750 invalid_token, and DMPTool's API
@@ -105,7 +108,41 @@ const (
 	FaultHTML      FaultKind = "html"       // an HTML error page with Status (502 by default)
 	FaultNoToken   FaultKind = "no_token"   // 200 without access_token
 	FaultRedirect  FaultKind = "redirect"   // answer Status (307 by default) with Location
+	// FaultEcho: 401 invalid_client whose description writes the request's
+	// secret back, in Encoding.
+	FaultEcho FaultKind = "echo"
+	// FaultHugeError: 400 with an error field of 1 MB (the body under 1 MiB).
+	FaultHugeError FaultKind = "huge_error"
+	// FaultTerminal: 400 whose error and description carry terminal
+	// escapes, carriage returns and a fake line.
+	FaultTerminal FaultKind = "terminal"
+	// FaultAuthMethod: a request that does not use HTTP Basic gets Okta's
+	// 401 invalid_client saying the client supports client_secret_basic,
+	// at the end of a description longer than 300 characters; HTTP Basic
+	// goes through.
+	FaultAuthMethod FaultKind = "auth_method"
 )
+
+// EchoEncoding is how FaultEcho writes the secret back.
+type EchoEncoding string
+
+// The encodings a provider echoes a secret in.
+const (
+	// EchoPlain: the secret as it is (only JSON's quote and backslash escaped).
+	EchoPlain EchoEncoding = "plain"
+	// EchoJSON: JSON-escaped as PHP and Go write it: \/, \u003c, \u003e, \u0026.
+	EchoJSON EchoEncoding = "json"
+	// EchoForm: the request's credentials form-encoded, as in its body.
+	EchoForm EchoEncoding = "form"
+	// EchoBasic: the request's Authorization header, base64 of id:secret.
+	EchoBasic EchoEncoding = "basic"
+)
+
+// OktaAuthMethodDescription is Okta's invalid_client description for a
+// client registered for client_secret_basic that sent its secret in the
+// body: the answer at the end of a long description.
+const OktaAuthMethodDescription = "Client authentication failed. Either the client or the client credentials are invalid, or the client is not allowed to authenticate with the method this request used; review the application's client credentials and the token endpoint authentication method registered for it in the Admin Console, under General, Client Credentials. " +
+	"The client supports client authentication method 'client_secret_basic', but method 'client_secret_post' was requested."
 
 // Fault is a failure to inject.
 type Fault struct {
@@ -116,6 +153,8 @@ type Fault struct {
 	ResetIn time.Duration `json:"reset_in,omitempty"`
 	// Location is where a redirect points.
 	Location string `json:"location,omitempty"`
+	// Encoding is how FaultEcho writes the secret back (plain by default).
+	Encoding EchoEncoding `json:"encoding,omitempty"`
 }
 
 // Options configure a Server.
@@ -348,7 +387,20 @@ func (s *Server) note(tr tokenRequest) (Fault, bool) {
 // applyFault writes the fault's answer and reports whether it did
 // (a delay only waits, then lets the request go on).
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) bool {
+	tr, _ := parseTokenRequest(r)
 	switch f.Kind {
+	case FaultEcho:
+		writeJSON(w, http.StatusUnauthorized, echoBody(r, tr, f.Encoding))
+	case FaultHugeError:
+		huge := strings.Repeat("invalid_client ", 1_000_000/15+1)
+		writeJSON(w, http.StatusBadRequest, `{"error":"`+huge+`","error_description":"`+huge[:4096]+`"}`)
+	case FaultTerminal:
+		writeJSON(w, http.StatusBadRequest, `{"error":"invalid_request\u001b[2J\u001b[H","error_description":"\u001b]0;credkeeper: all ok\u0007\u001b[31mThe request is invalid.\u001b[0m\r\nok      all credentials valid \u009b32m\u202e"}`)
+	case FaultAuthMethod:
+		if tr.method == "basic" {
+			return false
+		}
+		writeJSON(w, http.StatusUnauthorized, `{"error":"invalid_client","error_description":"`+jsonEscape(OktaAuthMethodDescription)+`"}`)
 	case FaultDelay:
 		select {
 		case <-time.After(f.Delay):
@@ -700,6 +752,24 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
+}
+
+// echoBody is an invalid_client answer that writes the request's secret
+// back in enc.
+func echoBody(r *http.Request, tr tokenRequest, enc EchoEncoding) string {
+	var said string
+	switch enc {
+	case EchoJSON:
+		b, _ := json.Marshal("The client secret " + tr.secret + " is invalid.")
+		return `{"error":"invalid_client","error_description":` + strings.ReplaceAll(string(b), "/", `\/`) + `}`
+	case EchoForm:
+		said = "The request was invalid: " + url.Values{"client_id": {tr.clientID}, "client_secret": {tr.secret}, "grant_type": {tr.grantType}}.Encode()
+	case EchoBasic:
+		return `{"error":"invalid_client","error_description":"Client authentication failed for Authorization: ` + strings.ReplaceAll(jsonEscape(r.Header.Get("Authorization")), "/", `\/`) + `"}`
+	default:
+		said = "The client secret " + tr.secret + " is invalid."
+	}
+	return `{"error":"invalid_client","error_description":"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(said) + `"}`
 }
 
 func jsonEscape(s string) string {
