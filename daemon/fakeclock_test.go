@@ -26,6 +26,16 @@ type fakeTime struct {
 
 	mu      sync.Mutex
 	daemons map[*daemon.Daemon]chan struct{} // closed when Run returns
+	// holds count the requests the test's receivers hold open (a channel
+	// that hangs): a delivery waiting on one waits for its deadline.
+	holds []func() int
+}
+
+// hold tells the clock of a receiver that may hold requests open.
+func (f *fakeTime) hold(hanging func() int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holds = append(f.holds, hanging)
 }
 
 func newFakeTime(t testing.TB) *fakeTime {

@@ -48,10 +48,10 @@ func RetryableStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code >= 500
 }
 
-// Backoff bounds for Send.
+// Backoff bounds for Send: the first wait between attempts, and the longest.
 const (
-	firstBackoff = 500 * time.Millisecond
-	maxBackoff   = 10 * time.Second
+	FirstBackoff = 500 * time.Millisecond
+	MaxBackoff   = 10 * time.Second
 )
 
 // Send delivers n through nf, retrying with exponential backoff and
@@ -61,7 +61,7 @@ func Send(ctx context.Context, nf Notifier, channel string, n Notice, logger *sl
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	wait := firstBackoff
+	wait := FirstBackoff
 	lastErr := ""
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -87,7 +87,7 @@ func Send(ctx context.Context, nf Notifier, channel string, n Notice, logger *sl
 			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
 		case <-time.After(jittered):
 		}
-		wait = min(wait*2, maxBackoff)
+		wait = min(wait*2, MaxBackoff)
 	}
 }
 
