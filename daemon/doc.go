@@ -1,10 +1,12 @@
 // Package daemon runs credkeeper's checks over time: each credential on its
 // schedule (spread so that thousands do not fire at once), with backoff
 // from a provider that is down, each provider's request budget, token
-// publishing and renewal for CI, the notice ledger's protocol (claim,
-// send, mark, with check-and-set, so that of several replicas one sends
-// each notice once), and the leader lease, as a context that ends the
-// moment this replica stops leading.
+// publishing and renewal for CI, feeding each check's facts and
+// policies' decision to notify's delivery pipeline (which claims, sends
+// through each channel on its own and marks, with check-and-set on the
+// ledger, so that of several replicas one sends each notice once; the
+// daemon never sends a notice itself), and the leader lease, as a context
+// that ends the moment this replica stops leading.
 //
 // One run loop (loop.go) owns all of its timing, on an injected clock
 // (Daemon.Clock): tests advance a fake one instead of sleeping, and

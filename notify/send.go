@@ -65,6 +65,9 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 		}
 	}
 	if !claimed {
+		if err != nil {
+			p.logger().Warn("announcement not delivered", "channel", it.channel, "key", it.notice.Key, "reason", Reason(err), "error", err)
+		}
 		return err
 	}
 	if err == nil {
@@ -73,8 +76,15 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 		if p.Hooks.AfterSend != nil {
 			p.Hooks.AfterSend(it.entry.Key)
 		}
+	} else {
+		p.logger().Warn("notice not delivered: retried on a later round", "credential", name, "key", it.entry.Key, "channel", it.channel,
+			"reason", Reason(err), "error", err)
 	}
-	return errors.Join(err, p.mark(base, name, now, it, err))
+	merr := p.mark(base, name, now, it, err)
+	if merr != nil {
+		p.logger().Error("delivery not marked in the ledger", "credential", name, "key", it.entry.Key, "channel", it.channel, "sent", err == nil, "error", merr)
+	}
+	return errors.Join(err, merr)
 }
 
 // withClockDeadline is ctx ending at deadline by clock, so that a fake
