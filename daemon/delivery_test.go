@@ -336,12 +336,13 @@ func sameItems(got, want []string) bool {
 // channel's notice goes out once, when it recovers.
 func TestAFailingChannelNeverHoldsBackThePage(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		mode receiverMode
+		name   string
+		mode   receiverMode
+		reason string // what the broken channel's failures are counted as
 	}{
-		{"the notify channel is down for an hour (503)", receiverDown},
-		{"the notify channel answers 500 forever", receiverFailing},
-		{"the notify channel hangs until the request gives up", receiverHanging},
+		{"the notify channel is down for an hour (503)", receiverDown, notify.ReasonServerError},
+		{"the notify channel answers 500 for an hour", receiverFailing, notify.ReasonServerError},
+		{"the notify channel hangs for an hour, until each request gives up", receiverHanging, notify.ReasonTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeTime(t)
@@ -378,11 +379,13 @@ credential "ctrp-prod" {
 				}
 				channels[name] = hook
 			}
+			m := metrics.New()
 			f.start(w.Store, w.Cfg, "replica-1", func(d *daemon.Daemon) {
-				d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-1", Logger: d.Logger, Channels: channels}
+				d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-1", Logger: d.Logger, Channels: channels, Observe: m.NoticeDelivered}
 			})
 			f.advance(20 * time.Minute) // checked, and fine
 
+			brokenAt := f.Now()
 			h.setPathMode("/sl", tc.mode)
 			w.Emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"Another-Secret"}}) // revoked at the provider
 			f.advance(15 * time.Minute)
@@ -416,6 +419,16 @@ credential "ctrp-prod" {
 				}
 			}
 
+			f.advanceTo(brokenAt.Add(time.Hour))
+			if n := h.count("/sl", incident); n != 0 {
+				t.Fatalf("the broken channel took the notice %d times", n)
+			}
+			if got := metricValue(t, m, "credkeeper_notice_failures_total", map[string]string{"channel": "sl", "reason": tc.reason}); got < 1 {
+				t.Errorf("credkeeper_notice_failures_total{channel=sl,reason=%s} = %v after an hour broken", tc.reason, got)
+			}
+			if got := metricValue(t, m, "credkeeper_notice_failures_total", map[string]string{"channel": "pd"}); got != 0 {
+				t.Errorf("the page's channel counted %v failures of another's", got)
+			}
 			h.setPathMode("/sl", receiverUnchanged) // it recovers
 			f.advance(3 * time.Hour)
 			if n, p := h.count("/sl", incident), h.count("/pd", incident); n != 1 || p != 1 {
