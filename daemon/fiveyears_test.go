@@ -277,10 +277,7 @@ rotation_policy "long-notice" {
 			c.environment = "prod"
 		}
 		s.creds = append(s.creds, c)
-		notifyTo := `"security"`
-		if name == "prod-0" {
-			notifyTo += `, "chat"`
-		}
+		notifyTo := `"` + strings.Join(notifiedChannels(c), `", "`) + `"`
 		fmt.Fprintf(&hcl, "credential %q {\n  provider = %q\n  rotation = %q\n  check    = %q\n  notify   = [%s]\n  page     = [\"oncall\"]\n}\n", name, provider, policy, check, notifyTo)
 	}
 	// One credential is checked daily; the others weekly, so that their
@@ -546,11 +543,16 @@ func (s *fiveYears) credentialStep(c *simCred, now time.Time) {
 		c.failures = append(c.failures, &simFailure{at: now})
 		s.revocations++
 	default:
-		// The operator rotates once the last reminder has come, or at the
-		// latest a step before the deadline.
+		// The operator rotates once the last reminder has come (on every
+		// channel the credential notifies), or at the latest a step before
+		// the deadline.
 		pol := s.cfg.RotationPolicyFor(c.name, "")
-		last := slices.Min(pol.Remind)
-		if s.delivered(policies.ReminderKey(c.name, c.deadline, last), "security", time.Time{}) || c.deadline.Sub(now) <= step {
+		last := policies.ReminderKey(c.name, c.deadline, slices.Min(pol.Remind))
+		came := true
+		for _, ch := range notifiedChannels(c) {
+			came = came && s.delivered(last, ch, time.Time{})
+		}
+		if came || c.deadline.Sub(now) <= step {
 			met := c.deadline
 			s.event("%s: rotated for the deadline %s", c.name, met.Format(time.DateOnly))
 			s.replaceSecret(c, time.Time{})
@@ -606,10 +608,7 @@ func (s *fiveYears) verify() {
 			t.Errorf("%s: %d deadlines met in five years, want 5", c.name, len(c.deadlines))
 		}
 		pol := s.cfg.RotationPolicyFor(c.name, "")
-		notified := []string{"security"}
-		if c.name == "prod-0" {
-			notified = append(notified, "chat")
-		}
+		notified := notifiedChannels(c)
 		for _, dl := range c.deadlines {
 			for _, tier := range pol.Remind {
 				key := policies.ReminderKey(c.name, dl, tier)
@@ -681,6 +680,15 @@ func (s *fiveYears) keysAround(name string, t time.Time) []string {
 		}
 	}
 	return out
+}
+
+// notifiedChannels are the channels a credential notifies: security, and
+// chat for prod-0.
+func notifiedChannels(c *simCred) []string {
+	if c.name == "prod-0" {
+		return []string{"security", "chat"}
+	}
+	return []string{"security"}
 }
 
 // box is a channel's inbox.
