@@ -159,20 +159,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	d.work = work
-	d.markStart()
+	d.markStart(true)
 	d.ready.Store(true)
 	d.Logger.Info("daemon started", "replica", d.ID, "credentials", len(d.config().Credentials))
 	newLoop(d, false).run(ctx, cancelWork)
+	if d.Notices != nil {
+		d.Notices.stop() // deliveries still retrying give up, and say so in the ledger
+	}
 	d.releaseLease()
 	d.Logger.Info("daemon stopped", "replica", d.ID)
 	return nil
 }
 
-// markStart tells the notices when this process started: claims this
-// replica made before then are a killed process's, to be sent again now.
-func (d *Daemon) markStart() {
-	if d.Notices != nil && d.Notices.Since.IsZero() {
-		d.Notices.Since = d.now()
+// markStart tells the notices when this process started (claims this
+// replica made before then are a killed process's, to be sent again now)
+// and the daemon's clock; under Run (background), checks only feed the
+// delivery pipeline, which delivers on its own.
+func (d *Daemon) markStart(background bool) {
+	if d.Notices != nil {
+		d.Notices.start(d.now(), d.clock(), background)
 	}
 }
 
@@ -190,7 +195,7 @@ func (d *Daemon) RunOnce(ctx context.Context) ([]oauthcheck.Result, error) {
 	work, cancelWork := context.WithCancel(ctx)
 	defer cancelWork()
 	d.work = work
-	d.markStart()
+	d.markStart(false)
 	ttl := d.config().Daemon.LeaseTTL
 	if err := d.tryLease(ctx, ttl); err != nil {
 		return nil, err

@@ -106,13 +106,28 @@ func metricValue(t *testing.T, m *metrics.Metrics, name string, labels map[strin
 }
 
 // hookReceiver is a webhook receiver that keeps what it is sent, per path,
-// with the (fake) time it arrived, and answers 503 while down.
+// with the (fake) time it arrived. Each path can be told to fail: to
+// answer 503 (down), 500 forever, or to hang, holding the request until
+// the sender gives it up (its context ends).
 type hookReceiver struct {
-	now  func() time.Time
-	mu   sync.Mutex
-	down bool
-	got  []received
+	now   func() time.Time
+	mu    sync.Mutex
+	mode  receiverMode            // every path's, unless modes names it
+	modes map[string]receiverMode // by path
+	held  int                     // requests hanging now
+	got   []received
 }
+
+// receiverMode is how a hookReceiver answers.
+type receiverMode int
+
+const (
+	receiverUp        receiverMode = iota // 204, and the notice is kept
+	receiverDown                          // 503
+	receiverFailing                       // 500, forever
+	receiverHanging                       // no answer until the request's context ends
+	receiverUnchanged                     // setPathMode: back to the receiver's mode
+)
 
 type received struct {
 	path, key string
@@ -123,21 +138,76 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var n notify.Notice
 	_ = json.NewDecoder(r.Body).Decode(&n)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.down {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
+	mode, ok := h.modes[r.URL.Path]
+	if !ok {
+		mode = h.mode
 	}
-	h.got = append(h.got, received{path: r.URL.Path, key: n.Key, at: h.now()})
-	w.WriteHeader(http.StatusNoContent)
+	switch mode {
+	case receiverDown:
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusServiceUnavailable)
+	case receiverFailing:
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusInternalServerError)
+	case receiverHanging:
+		h.held++
+		h.mu.Unlock()
+		<-r.Context().Done()
+		h.mu.Lock()
+		h.held--
+		h.mu.Unlock()
+	default:
+		h.got = append(h.got, received{path: r.URL.Path, key: n.Key, at: h.now()})
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}
 }
 
-func (h *hookReceiver) setDown(down bool) { h.mu.Lock(); h.down = down; h.mu.Unlock() }
+func (h *hookReceiver) setDown(down bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mode = receiverUp
+	if down {
+		h.mode = receiverDown
+	}
+}
+
+// setPathMode makes one path answer as mode says.
+func (h *hookReceiver) setPathMode(path string, mode receiverMode) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.modes == nil {
+		h.modes = map[string]receiverMode{}
+	}
+	if mode == receiverUnchanged {
+		delete(h.modes, path)
+		return
+	}
+	h.modes[path] = mode
+}
+
+// hanging is how many requests the receiver holds open now.
+func (h *hookReceiver) hanging() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.held
+}
 
 func (h *hookReceiver) deliveries() []received {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.got)
+}
+
+// count is how many times key reached path.
+func (h *hookReceiver) count(path, key string) int {
+	n := 0
+	for _, r := range h.deliveries() {
+		if r.path == path && r.key == key {
+			n++
+		}
+	}
+	return n
 }
 
 // The fault: the webhook is down for an hour in which three notices fall
@@ -256,4 +326,114 @@ func sameItems(got, want []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// The fault as filed: a production credential refused by its provider,
+// notify = ["sl"], page = ["pd"], and the notify channel broken. Every
+// channel is delivered on its own, with its own deadline, retries and
+// failure record: the page goes out within one retry interval of the check
+// that found the failure, whatever the broken channel does, and the broken
+// channel's notice goes out once, when it recovers.
+func TestAFailingChannelNeverHoldsBackThePage(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mode   receiverMode
+		reason string // what the broken channel's failures are counted as
+	}{
+		{"the notify channel is down for an hour (503)", receiverDown, notify.ReasonServerError},
+		{"the notify channel answers 500 for an hour", receiverFailing, notify.ReasonServerError},
+		{"the notify channel hangs for an hour, until each request gives up", receiverHanging, notify.ReasonTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeTime(t)
+			h := &hookReceiver{now: f.Now}
+			recv := httptest.NewServer(h)
+			t.Cleanup(recv.Close)
+			f.hold(h.hanging)
+			w := credtest.NewWorld(t, func(string) string {
+				return fmt.Sprintf(`
+notifier "webhook" "sl" {
+  url = "%[1]s/sl"
+}
+notifier "webhook" "pd" {
+  url = "%[1]s/pd"
+}
+credential "ctrp-prod" {
+  provider = "okta-prod"
+  check    = "@every 10m"
+  notify   = ["sl"]
+  page     = ["pd"]
+}
+`, recv.URL)
+			}, func(o *emulator.Options) { o.Now = f.Now })
+			w.Emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"Secret-Of-Prod"}})
+			if _, err := w.Store.PutCredential(context.Background(), &vaultstore.Credential{Name: "ctrp-prod", ClientID: "0oa-prod", ClientSecret: secret.New("Secret-Of-Prod"),
+				Metadata: vaultstore.CredentialMetadata{Provider: "okta-prod", Environment: "prod", RotateBy: f.Now().AddDate(0, 0, 200)}}, 0); err != nil {
+				t.Fatal(err)
+			}
+			channels := map[string]notify.Notifier{}
+			for _, name := range []string{"sl", "pd"} {
+				hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client())
+				if err != nil {
+					t.Fatal(err)
+				}
+				channels[name] = hook
+			}
+			m := metrics.New()
+			f.start(w.Store, w.Cfg, "replica-1", func(d *daemon.Daemon) {
+				d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-1", Logger: d.Logger, Channels: channels, Observe: m.NoticeDelivered}
+			})
+			f.advance(20 * time.Minute) // checked, and fine
+
+			brokenAt := f.Now()
+			h.setPathMode("/sl", tc.mode)
+			w.Emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"Another-Secret"}}) // revoked at the provider
+			f.advance(15 * time.Minute)
+			const incident = "incident/ctrp-prod/invalid_client"
+			st, err := w.Store.GetState(context.Background(), "ctrp-prod")
+			if err != nil || st.RejectedAt.IsZero() {
+				t.Fatalf("the refusal was not recorded: %+v %v", st, err)
+			}
+			var paged []time.Time
+			for _, r := range h.deliveries() {
+				if r.path == "/pd" && r.key == incident {
+					paged = append(paged, r.at)
+				}
+			}
+			if len(paged) != 1 || paged[0].Sub(st.RejectedAt) > notify.FirstBackoff {
+				t.Fatalf("the page went out at %v, want once within %v of the check at %v", paged, notify.FirstBackoff, st.RejectedAt)
+			}
+			if n := h.count("/sl", incident); n != 0 {
+				t.Fatalf("the broken channel took the notice %d times", n)
+			}
+			l, err := w.Store.GetLedger(context.Background(), "ctrp-prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range l.Entries {
+				switch {
+				case e.Channel == "pd" && e.SentAt.IsZero():
+					t.Errorf("the page is not marked sent: %+v", e)
+				case e.Channel == "sl" && (!e.SentAt.IsZero() || e.LastError == ""):
+					t.Errorf("the broken channel's entry should say why it is unsent: %+v", e)
+				}
+			}
+
+			f.advanceTo(brokenAt.Add(time.Hour))
+			if n := h.count("/sl", incident); n != 0 {
+				t.Fatalf("the broken channel took the notice %d times", n)
+			}
+			if got := metricValue(t, m, "credkeeper_notice_failures_total", map[string]string{"channel": "sl", "reason": tc.reason}); got < 1 {
+				t.Errorf("credkeeper_notice_failures_total{channel=sl,reason=%s} = %v after an hour broken", tc.reason, got)
+			}
+			if got := metricValue(t, m, "credkeeper_notice_failures_total", map[string]string{"channel": "pd"}); got != 0 {
+				t.Errorf("the page's channel counted %v failures of another's", got)
+			}
+			h.setPathMode("/sl", receiverUnchanged) // it recovers
+			f.advance(3 * time.Hour)
+			if n, p := h.count("/sl", incident), h.count("/pd", incident); n != 1 || p != 1 {
+				t.Errorf("after the channel recovered: %d notices on sl, %d pages, want one each", n, p)
+			}
+		})
+	}
 }

@@ -2,9 +2,11 @@
 // schedule (spread so that thousands do not fire at once), with backoff
 // from a provider that is down, each provider's request budget and share
 // of the parallel slots (so that a provider that hangs delays only its own
-// checks), token publishing and renewal for CI, the notice ledger's
-// protocol (claim, send, mark, with check-and-set, so that of several
-// replicas one sends each notice once), and the leader lease, held by one
+// checks), token publishing and renewal for CI, feeding each check's facts
+// and policies' decision to notify's delivery pipeline (which claims, sends
+// through each channel on its own and marks, with check-and-set on the
+// ledger, so that of several replicas one sends each notice once; the
+// daemon never sends a notice itself), and the leader lease, held by one
 // process (its replica ID and a nonce), as a context that ends the moment
 // this replica stops leading.
 //

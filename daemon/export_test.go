@@ -29,3 +29,28 @@ func (d *Daemon) WaitIdle(ctx context.Context) (time.Duration, error) {
 func (n *Notifications) SetCrashHooks(afterClaim, afterSend, afterMark func(key string)) {
 	n.afterClaim, n.afterSend, n.afterMark = afterClaim, afterSend, afterMark
 }
+
+// SettleNotices waits until every delivery the notices have in flight
+// waits on the clock (held says how many attempts the test's receivers
+// hold open until their deadline), and returns the earliest moment one of
+// them wakes: zero when none is in flight.
+func (n *Notifications) SettleNotices(ctx context.Context, now func() time.Time, held func() int) (time.Time, error) {
+	n.mu.Lock()
+	p := n.pipe
+	n.mu.Unlock()
+	if p == nil {
+		return time.Time{}, nil
+	}
+	for {
+		settled, wake, changed := p.Settled(now(), held())
+		if settled {
+			return wake, nil
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Millisecond): // a receiver's held requests change without telling the pipeline
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
+}

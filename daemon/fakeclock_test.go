@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,16 @@ type fakeTime struct {
 
 	mu      sync.Mutex
 	daemons map[*daemon.Daemon]chan struct{} // closed when Run returns
+	// holds count the requests the test's receivers hold open (a channel
+	// that hangs): a delivery waiting on one waits for its deadline.
+	holds []func() int
+}
+
+// hold tells the clock of a receiver that may hold requests open.
+func (f *fakeTime) hold(hanging func() int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holds = append(f.holds, hanging)
 }
 
 func newFakeTime(t testing.TB) *fakeTime {
@@ -98,6 +109,10 @@ func (f *fakeTime) settle() time.Time {
 			}
 		}()
 		in, err := d.WaitIdle(ctx)
+		var deliveryWake time.Time
+		if err == nil && d.Notices != nil {
+			deliveryWake, err = d.Notices.SettleNotices(ctx, f.fc.Now, f.held)
+		}
 		cancel()
 		if err != nil {
 			select {
@@ -110,8 +125,23 @@ func (f *fakeTime) settle() time.Time {
 		if wake := f.fc.Now().Add(in); wake.Before(next) {
 			next = wake
 		}
+		if !deliveryWake.IsZero() && deliveryWake.Before(next) {
+			next = deliveryWake
+		}
 	}
 	return next
+}
+
+// held is how many requests the test's receivers hold open now.
+func (f *fakeTime) held() int {
+	f.mu.Lock()
+	holds := slices.Clone(f.holds)
+	f.mu.Unlock()
+	n := 0
+	for _, h := range holds {
+		n += h()
+	}
+	return n
 }
 
 // advance moves the clock forward by dur, through every moment a daemon

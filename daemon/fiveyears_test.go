@@ -36,11 +36,17 @@ import (
 // revoked and providers go down. The operator rotates each credential
 // once its last reminder has come, and fixes a revoked one once told.
 //
+// One channel, chat (prod-0's second notify channel), fails for three
+// days: it answers 500 for two, then hangs until each request gives up,
+// and a production secret is revoked as it starts, so that a page falls
+// due while it fails.
+//
 // It asserts: every reminder tier of every deadline delivered exactly
 // once, but for duplicates from crashes between a send and its mark (at
 // most one per such crash); no deadline without all its reminders; every
 // revoked secret paged (prod) or told (stage) once and resolved once; no
-// page for a provider outage.
+// page for a provider outage; the page due while chat failed went out
+// before chat recovered, and chat's notices went out once it had.
 func TestFiveYearsOfRotationsThroughCrashesAndOutages(t *testing.T) {
 	t.Parallel() // half a minute of real time, mostly Vault's
 	seed := uint64(time.Now().UnixNano())
@@ -151,11 +157,35 @@ type simChannel struct {
 	name string
 	box  *simInbox
 	now  func() time.Time
+	// fault, when set, says how the channel is broken now; held counts
+	// the requests it holds open while it hangs.
+	fault func() simFault
+	held  *atomic.Int64
 }
 
-func (c simChannel) Notify(_ context.Context, n notify.Notice) (bool, error) {
+// simFault is how a simChannel is broken.
+type simFault int
+
+const (
+	simWorking simFault = iota
+	simFailing          // 500, every time
+	simHanging          // no answer until the request gives up
+)
+
+func (c simChannel) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 	if c.inc.dead.Load() {
 		return false, errors.New("the process is dead")
+	}
+	if c.fault != nil {
+		switch c.fault() {
+		case simFailing:
+			return true, &notify.StatusError{Service: c.name, Status: http.StatusInternalServerError}
+		case simHanging:
+			c.held.Add(1)
+			defer c.held.Add(-1)
+			<-ctx.Done()
+			return true, fmt.Errorf("post to %s: %w", c.name, ctx.Err())
+		}
 	}
 	c.box.add(delivery{key: n.Key, channel: c.name, at: c.now()})
 	return false, nil
@@ -190,10 +220,18 @@ type fiveYears struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
-	security, oncall *simInbox
-	inc              *incarnation
-	restartAt        time.Time
-	vaultDownUntil   time.Time
+	security, oncall, chat *simInbox
+	inc                    *incarnation
+
+	// chat's outage: it fails from chatFrom, hangs from chatHangAt, and
+	// works again from chatUntil; pagedFor is the secret revoked as it began.
+	chatMu                          sync.Mutex
+	chatFault                       simFault
+	chatHeld                        atomic.Int64
+	chatFrom, chatHangAt, chatUntil time.Time
+	pagedFor                        *simFailure
+	restartAt                       time.Time
+	vaultDownUntil                  time.Time
 
 	eventsMu sync.Mutex
 	events   []string // what happened, when: shown around a failure
@@ -206,14 +244,18 @@ type fiveYears struct {
 }
 
 func newFiveYears(t *testing.T, seed uint64) *fiveYears {
-	s := &fiveYears{t: t, rng: rand.New(rand.NewPCG(seed, 5)), security: &simInbox{}, oncall: &simInbox{}}
+	s := &fiveYears{t: t, rng: rand.New(rand.NewPCG(seed, 5)), security: &simInbox{}, oncall: &simInbox{}, chat: &simInbox{}}
 	s.f = newFakeTime(t)
+	s.f.hold(func() int { return int(s.chatHeld.Load()) })
 	var hcl strings.Builder
 	hcl.WriteString(`
 notifier "webhook" "security" {
   url = "http://127.0.0.1:1/unused"
 }
 notifier "webhook" "oncall" {
+  url = "http://127.0.0.1:1/unused"
+}
+notifier "webhook" "chat" {
   url = "http://127.0.0.1:1/unused"
 }
 rotation_policy "relaxed" {
@@ -235,7 +277,8 @@ rotation_policy "long-notice" {
 			c.environment = "prod"
 		}
 		s.creds = append(s.creds, c)
-		fmt.Fprintf(&hcl, "credential %q {\n  provider = %q\n  rotation = %q\n  check    = %q\n  notify   = [\"security\"]\n  page     = [\"oncall\"]\n}\n", name, provider, policy, check)
+		notifyTo := `"` + strings.Join(notifiedChannels(c), `", "`) + `"`
+		fmt.Fprintf(&hcl, "credential %q {\n  provider = %q\n  rotation = %q\n  check    = %q\n  notify   = [%s]\n  page     = [\"oncall\"]\n}\n", name, provider, policy, check, notifyTo)
 	}
 	// One credential is checked daily; the others weekly, so that their
 	// reminders, due between checks, go out at their moment only because
@@ -327,6 +370,7 @@ func (s *fiveYears) startProcess() {
 	n := &daemon.Notifications{Store: store, Config: s.cfg, Replica: "replica-1", Logger: d.Logger, Channels: map[string]notify.Notifier{
 		"security": simChannel{inc: inc, name: "security", box: s.security, now: s.f.Now},
 		"oncall":   simChannel{inc: inc, name: "oncall", box: s.oncall, now: s.f.Now},
+		"chat":     simChannel{inc: inc, name: "chat", box: s.chat, now: s.f.Now, fault: s.chatNow, held: &s.chatHeld},
 	}}
 	n.SetCrashHooks(
 		func(string) {
@@ -414,8 +458,50 @@ func (s *fiveYears) tick() {
 			s.event("Vault unreachable until %s", s.vaultDownUntil.Format(time.DateTime))
 		}
 	}
+	s.chatStep(now)
 	for _, c := range s.creds {
 		s.credentialStep(c, now)
+	}
+}
+
+func (s *fiveYears) chatNow() simFault {
+	s.chatMu.Lock()
+	defer s.chatMu.Unlock()
+	return s.chatFault
+}
+
+func (s *fiveYears) setChat(f simFault) {
+	s.chatMu.Lock()
+	s.chatFault = f
+	s.chatMu.Unlock()
+}
+
+// chatStep breaks chat for three days, once, in the second year, when
+// prod-0 is healthy and far from its deadline, and revokes prod-0's secret
+// as it breaks: a page falls due while chat fails.
+func (s *fiveYears) chatStep(now time.Time) {
+	c := s.creds[0] // prod-0
+	switch {
+	case s.chatFrom.IsZero():
+		open := len(c.failures) > 0 && c.failures[len(c.failures)-1].resolved.IsZero()
+		if now.Before(simStart.AddDate(1, 0, 0)) || open || !c.outageUntil.IsZero() || c.deadline.Sub(now) < 20*24*time.Hour {
+			return
+		}
+		s.chatFrom, s.chatHangAt, s.chatUntil = now, now.Add(48*time.Hour), now.Add(72*time.Hour)
+		s.setChat(simFailing)
+		s.event("chat answers 500 until %s, then hangs until %s", s.chatHangAt.Format(time.DateTime), s.chatUntil.Format(time.DateTime))
+		s.w.Emu.SetSecrets(c.clientID, "revoked-"+s.freshSecret(c))
+		s.pagedFor = &simFailure{at: now}
+		c.failures = append(c.failures, s.pagedFor)
+		s.revocations++
+		s.event("%s: secret revoked", c.name)
+	case !now.Before(s.chatUntil):
+		if s.chatNow() != simWorking {
+			s.setChat(simWorking)
+			s.event("chat works again")
+		}
+	case !now.Before(s.chatHangAt):
+		s.setChat(simHanging)
 	}
 }
 
@@ -459,11 +545,16 @@ func (s *fiveYears) credentialStep(c *simCred, now time.Time) {
 		c.failures = append(c.failures, &simFailure{at: now})
 		s.revocations++
 	default:
-		// The operator rotates once the last reminder has come, or at the
-		// latest a step before the deadline.
+		// The operator rotates once the last reminder has come (on every
+		// channel the credential notifies), or at the latest a step before
+		// the deadline.
 		pol := s.cfg.RotationPolicyFor(c.name, "")
-		last := slices.Min(pol.Remind)
-		if s.delivered(policies.ReminderKey(c.name, c.deadline, last), "security", time.Time{}) || c.deadline.Sub(now) <= step {
+		last := policies.ReminderKey(c.name, c.deadline, slices.Min(pol.Remind))
+		came := true
+		for _, ch := range notifiedChannels(c) {
+			came = came && s.delivered(last, ch, time.Time{})
+		}
+		if came || c.deadline.Sub(now) <= step {
 			met := c.deadline
 			s.event("%s: rotated for the deadline %s", c.name, met.Format(time.DateOnly))
 			s.replaceSecret(c, time.Time{})
@@ -474,11 +565,7 @@ func (s *fiveYears) credentialStep(c *simCred, now time.Time) {
 
 // delivered reports whether key went to channel at or after since.
 func (s *fiveYears) delivered(key, channel string, since time.Time) bool {
-	box := s.security
-	if channel == "oncall" {
-		box = s.oncall
-	}
-	return box.since(key, since)
+	return s.box(channel).since(key, since)
 }
 
 // replaceSecret is the operator's rotation: a new secret at the provider,
@@ -514,7 +601,7 @@ func (s *fiveYears) verify() {
 		s.incarnations, s.idleCrashes.Load(), s.answerCrashes.Load(), s.claimCrashes.Load(), s.sendCrashes.Load(), s.vaultOutages, s.providerOutages, s.revocations)
 
 	count := map[string]int{} // key \x00 channel → deliveries
-	for _, d := range append(s.security.all(), s.oncall.all()...) {
+	for _, d := range append(append(s.security.all(), s.oncall.all()...), s.chat.all()...) {
 		count[d.key+"\x00"+d.channel]++
 	}
 	duplicates := 0
@@ -523,16 +610,19 @@ func (s *fiveYears) verify() {
 			t.Errorf("%s: %d deadlines met in five years, want 5", c.name, len(c.deadlines))
 		}
 		pol := s.cfg.RotationPolicyFor(c.name, "")
+		notified := notifiedChannels(c)
 		for _, dl := range c.deadlines {
 			for _, tier := range pol.Remind {
 				key := policies.ReminderKey(c.name, dl, tier)
-				switch n := count[key+"\x00security"]; {
-				case n == 0:
-					t.Errorf("%s: the deadline %s came without its %s reminder; around then:\n%s\ndelivered: %v", c.name, dl.Format(time.DateOnly), key,
-						strings.Join(s.eventsAround(dl), "\n"), s.keysAround(c.name, dl))
-				case n > 1:
-					duplicates += n - 1
-					t.Logf("duplicate: %s %d times: %v; around then:\n%s", key, n, s.security.byKey[key], strings.Join(s.eventsAround(s.security.byKey[key][1]), "\n"))
+				for _, ch := range notified {
+					switch n := count[key+"\x00"+ch]; {
+					case n == 0:
+						t.Errorf("%s: the deadline %s came without its %s reminder on %s; around then:\n%s\ndelivered: %v", c.name, dl.Format(time.DateOnly), key, ch,
+							strings.Join(s.eventsAround(dl), "\n"), s.keysAround(c.name, dl))
+					case n > 1:
+						duplicates += n - 1
+						t.Logf("duplicate: %s to %s %d times: %v", key, ch, n, s.box(ch).byKey[key])
+					}
 				}
 			}
 		}
@@ -544,7 +634,7 @@ func (s *fiveYears) verify() {
 			if i+1 < len(c.failures) {
 				until = c.failures[i+1].at
 			}
-			channels := []string{"security"}
+			channels := slices.Clone(notified)
 			if c.paged {
 				channels = append(channels, "oncall")
 			}
@@ -571,6 +661,7 @@ func (s *fiveYears) verify() {
 			t.Errorf("paged for what is no credential failure in prod: %s at %v", d.key, d.at)
 		}
 	}
+	s.verifyChatOutage()
 	caught := int(s.caughtUnmarked.Load())
 	t.Logf("%d duplicate notices; %d notices were between their send and their mark at a crash", duplicates, caught)
 	if duplicates > caught {
@@ -593,17 +684,64 @@ func (s *fiveYears) keysAround(name string, t time.Time) []string {
 	return out
 }
 
+// notifiedChannels are the channels a credential notifies: security, and
+// chat for prod-0.
+func notifiedChannels(c *simCred) []string {
+	if c.name == "prod-0" {
+		return []string{"security", "chat"}
+	}
+	return []string{"security"}
+}
+
+// box is a channel's inbox.
+func (s *fiveYears) box(channel string) *simInbox {
+	switch channel {
+	case "oncall":
+		return s.oncall
+	case "chat":
+		return s.chat
+	}
+	return s.security
+}
+
 // countBetween counts deliveries of key to channel in [from, until).
 func (s *fiveYears) countBetween(key, channel string, from, until time.Time) int {
-	box := s.security
-	if channel == "oncall" {
-		box = s.oncall
-	}
 	n := 0
-	for _, d := range box.all() {
+	for _, d := range s.box(channel).all() {
 		if d.key == key && !d.at.Before(from) && d.at.Before(until) {
 			n++
 		}
 	}
 	return n
+}
+
+// verifyChatOutage: the page due while chat failed went out before chat
+// recovered; chat took nothing while broken, and took every notice it had
+// missed once it worked again.
+func (s *fiveYears) verifyChatOutage() {
+	t := s.t
+	if s.chatFrom.IsZero() || s.pagedFor == nil {
+		t.Error("chat never failed: the simulation had no page due while a channel failed")
+		return
+	}
+	t.Logf("chat failed from %v (hung from %v) until %v", s.chatFrom, s.chatHangAt, s.chatUntil)
+	incident := "incident/prod-0/invalid_client"
+	if n := s.countBetween(incident, "oncall", s.pagedFor.at, s.chatUntil); n != 1 {
+		t.Errorf("the page for prod-0 revoked at %v: %d pages while chat failed, want one; around then:\n%s", s.pagedFor.at, n,
+			strings.Join(s.eventsAround(s.chatUntil), "\n"))
+	}
+	for _, d := range s.chat.all() {
+		if !d.at.Before(s.chatFrom) && d.at.Before(s.chatUntil) {
+			t.Errorf("chat took %s at %v, while it was broken", d.key, d.at)
+		}
+	}
+	if n := s.countBetween(incident, "chat", s.chatUntil, s.f.Now()); n == 0 {
+		t.Errorf("chat never got the incident it missed while broken")
+	}
+	for _, d := range s.security.all() {
+		if strings.Contains(d.key, "/prod-0/") && !d.at.Before(s.chatFrom) && d.at.Before(s.chatUntil) && !s.chat.since(d.key, s.chatUntil) &&
+			!strings.Contains(d.key, "/overdue/") {
+			t.Errorf("%s went to security at %v, and never to chat after it recovered", d.key, d.at)
+		}
+	}
 }

@@ -2,14 +2,14 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
@@ -17,21 +17,28 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// MarkTimeout bounds marking sent notices in the ledger, apart from the
-// deadline of the check that sent them.
-const MarkTimeout = 10 * time.Second
+// MarkTimeout bounds marking a sent notice in the ledger, apart from the
+// deadline of the check that sent it.
+const MarkTimeout = notify.DefaultMarkTimeout
 
 // LedgerKeep is how many entries ledger/NAME keeps.
-const LedgerKeep = 100
+const LedgerKeep = notify.LedgerKeep
 
-// Notifications sends the notices policies.Due decides, through the
-// channels, with ledger/NAME in Vault as the record: a notice is claimed
-// (check-and-set) before it is sent and marked sent after, so that it is
-// delivered at least once and, but for a crash between the send and the
-// mark, exactly once, across restarts and replicas. A claim older than
+// Notifications feeds the notices policies.Due decides to notify's
+// delivery pipeline (silence, decide, claim, send per channel, mark), with
+// ledger/NAME in Vault as the record: a notice is claimed (check-and-set)
+// before it is sent and marked sent after, so that it is delivered at
+// least once and, but for a crash between the send and the mark, exactly
+// once, across restarts and replicas. Every channel is delivered on its
+// own, with its own deadline and retries: a failing channel never holds
+// back another (a page behind a broken Slack). A claim older than
 // ClaimTimeout whose send was never confirmed is retried, and so is a
 // failed send, on later ticks, until it succeeds or a nearer notice
 // supersedes it.
+//
+// Under a running daemon (Run) delivery goes on in the background: a tick
+// returns once its notices are claimed. Elsewhere (RunOnce, a test, the
+// CLI) a tick returns once every channel is done.
 type Notifications struct {
 	Store    *vaultstore.Store
 	Config   *policies.Config
@@ -46,19 +53,22 @@ type Notifications struct {
 	// send: it is retried at once, not after ClaimTimeout. (Two live
 	// processes never share a replica ID: the leader lease depends on it.)
 	Since time.Time
-	// SendTimeout bounds one notice's delivery, retries included (default 30s).
+	// SendTimeout bounds one notice's delivery through one channel,
+	// retries included (default 30s); every channel has its own.
 	SendTimeout time.Duration
+	// Clock is what deliveries wait on between retries and keep their
+	// deadlines by; the daemon gives its own (the real clock when nil).
+	Clock clockwork.Clock
 	// Observe, when set, hears of every delivery through a channel, its
 	// retries done: err nil is a delivery (for metrics).
 	Observe func(channel, kind string, err error, at time.Time)
 
-	mu      sync.Mutex
-	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
-	// unmarked are the notices this process delivered whose mark did not
-	// reach Vault (Vault unreachable or slow just then), by ledger key and
-	// channel: the next tick marks them instead of sending them again.
-	// Only a crash loses this memory, and with it the promise.
-	unmarked map[string]time.Time
+	mu   sync.Mutex
+	pipe *notify.Pipeline
+	// background, while the daemon runs, is the context deliveries run
+	// under: they outlive the tick that fed them; stopBackground ends it.
+	background     context.Context
+	stopBackground context.CancelFunc
 	// silences are silences/*, as last read (RefreshSilences).
 	silences map[string]*vaultstore.Silence
 
@@ -71,18 +81,78 @@ func (n *Notifications) claimTimeout() time.Duration {
 	if n.ClaimTimeout > 0 {
 		return n.ClaimTimeout
 	}
-	return 5 * time.Minute
+	return notify.DefaultClaimTimeout
+}
+
+// pipeline is the delivery pipeline, built from the fields at first use.
+func (n *Notifications) pipeline() *notify.Pipeline {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pipe == nil {
+		hook := func(h *func(string)) func(string) {
+			return func(key string) {
+				if *h != nil {
+					(*h)(key)
+				}
+			}
+		}
+		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Since: n.Since,
+			ClaimTimeout: n.ClaimTimeout, SendTimeout: n.SendTimeout, MarkTimeout: MarkTimeout, Logger: n.Logger, Observe: n.Observe,
+			Hooks: notify.Hooks{AfterClaim: hook(&n.afterClaim), AfterSend: hook(&n.afterSend), AfterMark: hook(&n.afterMark)}}
+		if n.Store == nil {
+			n.pipe.Ledger = nil
+		}
+	}
+	return n.pipe
+}
+
+// start readies the notices for a run of the daemon: when this process
+// started, the daemon's clock, and (for Run) delivery in the background.
+func (n *Notifications) start(since time.Time, clock clockwork.Clock, background bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.Since.IsZero() {
+		n.Since = since
+	}
+	if n.Clock == nil {
+		n.Clock = clock
+	}
+	if background && (n.background == nil || n.background.Err() != nil) {
+		n.background, n.stopBackground = context.WithCancel(context.Background())
+	}
+}
+
+// stop ends background delivery: a delivery waiting to retry gives up and
+// records why in the ledger. It returns once every delivery has.
+func (n *Notifications) stop() {
+	n.mu.Lock()
+	stop, pipe := n.stopBackground, n.pipe
+	n.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if pipe != nil {
+		pipe.Wait()
+	}
+}
+
+// deliveryContext is what a tick's deliveries run under, and whether the
+// tick leaves them to it: the background while the daemon runs; else the
+// tick's context without its deadline (each channel has its own).
+func (n *Notifications) deliveryContext(ctx context.Context) (base context.Context, background bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.background != nil && n.background.Err() == nil {
+		return n.background, true
+	}
+	return context.WithoutCancel(ctx), false
 }
 
 // unsent reports whether ledger/NAME holds a notice not yet sent nor
-// superseded: one whose send failed, or whose claimer died before
-// sending. Reading it warms the ledger for the tick that follows.
+// superseded: one whose send failed or is under way, or whose claimer died
+// before sending. Reading it warms the ledger for the tick that follows.
 func (n *Notifications) unsent(ctx context.Context, name string) (bool, error) {
-	l, err := n.ledger(ctx, name)
-	if err != nil {
-		return false, err
-	}
-	return slices.ContainsFunc(l.Entries, func(e vaultstore.LedgerEntry) bool { return e.SentAt.IsZero() && !e.Superseded }), nil
+	return n.pipeline().Unsent(ctx, name)
 }
 
 // RefreshSilences reads every silence from Vault: one list request, and a
@@ -100,19 +170,18 @@ func (n *Notifications) RefreshSilences(ctx context.Context) error {
 	return nil
 }
 
-func (n *Notifications) silence(name string) *vaultstore.Silence {
+func (n *Notifications) silence(name string) notify.Silence {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.silences[name]
+	if si := n.silences[name]; si != nil {
+		return notify.Silence{Until: si.Until, Kinds: si.Kinds}
+	}
+	return notify.Silence{}
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
 // and regained the lease, say): the next tick reads them from Vault.
-func (n *Notifications) Forget() {
-	n.mu.Lock()
-	n.ledgers = nil
-	n.mu.Unlock()
-}
+func (n *Notifications) Forget() { n.pipeline().Forget() }
 
 // CredentialFacts are what a tick needs to know of a credential.
 type CredentialFacts struct {
@@ -123,11 +192,6 @@ type CredentialFacts struct {
 	// Rotation is the rotation policy its metadata in Vault names.
 	Rotation string
 	State    vaultstore.State
-}
-
-type sendItem struct {
-	entry  vaultstore.LedgerEntry
-	notice notify.Notice
 }
 
 // Setup is one configuration and the channels built from it: what a tick
@@ -145,137 +209,45 @@ func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Ti
 }
 
 // TickUnder is Tick under a given setup: the daemon's snapshot of the
-// configuration its check ran under.
+// configuration its check ran under. It feeds the pipeline one round: the
+// decision (policies.Due, on the ledger the pipeline reads), the silence,
+// and what a reminder that is no longer current looks like.
 func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFacts, now time.Time) error {
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := n.ledger(ctx, f.Name)
-		if err != nil {
-			return err
-		}
-		next, items, marked, superseded := n.plan(s.Config, l, f, now)
-		if len(items) == 0 && len(marked) == 0 && !superseded {
-			return nil
-		}
-		v, err := n.Store.PutLedger(ctx, f.Name, next, l.Version)
-		if errors.Is(err, vaultstore.ErrCASConflict) {
-			n.drop(f.Name) // another replica claimed first: look again
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		next.Version = v
-		n.keep(f.Name, next)
-		n.forgetUnmarked(marked)
-		for _, k := range marked {
-			if n.afterMark != nil {
-				n.afterMark(strings.SplitN(k, "\x00", 2)[0])
-			}
-		}
-		if len(items) == 0 {
-			return nil
-		}
-		return n.send(ctx, s.Channels, f.Name, items, now)
-	}
-	return fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next tick", f.Name)
-}
-
-// plan returns the ledger with the claims of this tick, what to send, the
-// sends of this process it marks now that an earlier mark failed, and
-// whether it set aside unsent reminders of a deadline that has passed on.
-func (n *Notifications) plan(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) (next *vaultstore.Ledger, items []sendItem, marked []string, superseded bool) {
-	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
-	n.mu.Lock()
-	for i := range next.Entries {
-		e := &next.Entries[i]
-		if at, ok := n.unmarked[unmarkedKey(e.Key, e.Channel)]; ok && e.SentAt.IsZero() {
-			e.SentAt, e.LastError = at, ""
-			marked = append(marked, unmarkedKey(e.Key, e.Channel))
-		}
-	}
-	n.mu.Unlock()
-	claim := func(e *vaultstore.LedgerEntry) {
-		e.ClaimedAt, e.ClaimedBy = now, n.Replica
-		e.Attempts++
-		var nt notify.Notice
-		_ = json.Unmarshal(e.Notice, &nt)
-		items = append(items, sendItem{entry: *e, notice: nt})
-	}
-
-	due := policies.Due(n.input(cfg, next, f, now))
-	for _, d := range due {
-		nt := notify.Compose(d, notify.About{Credential: f.Name, Environment: f.Environment, Provider: f.Provider, Deadline: f.RotateBy, Class: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures}, now)
-		payload, _ := json.Marshal(nt)
-		if d.Kind == policies.NoticeReminder || d.Kind == policies.NoticeOverdue {
-			supersede(next, f.Name, d.Key)
-		}
-		switch d.Kind {
-		case policies.NoticeIncident, policies.NoticeOps:
-			next.Incidents = append(next.Incidents, vaultstore.Incident{Key: d.Key, Class: d.Class, OpenedAt: now})
-		case policies.NoticeResolve:
-			next.Incidents = slices.DeleteFunc(next.Incidents, func(i vaultstore.Incident) bool { return i.Key == d.Resolves })
-		}
-		for _, ch := range d.Channels {
-			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
-			claim(&next.Entries[len(next.Entries)-1])
-		}
-	}
-	// Earlier sends that failed, or whose claim lapsed unconfirmed.
-	timeout := n.claimTimeout()
 	current := "reminder/" + f.Name + "/" + dates.Format(f.RotateBy) + "/"
-	for i := range next.Entries {
-		e := &next.Entries[i]
-		if !e.SentAt.IsZero() || e.Superseded || slices.ContainsFunc(items, func(it sendItem) bool { return it.entry.Key == e.Key && it.entry.Channel == e.Channel }) {
-			continue
-		}
-		if strings.HasPrefix(e.Key, "reminder/"+f.Name+"/") && !f.RotateBy.IsZero() && !strings.HasPrefix(e.Key, current) {
-			e.Superseded, superseded = true, true // about a deadline the credential no longer has: it was rotated
-			continue
-		}
-		if e.ClaimedAt.IsZero() || now.Sub(e.ClaimedAt) >= timeout || n.predecessors(e) {
-			claim(e)
-		}
+	round := notify.Round{
+		Credential: f.Name,
+		Now:        now,
+		About: notify.About{Credential: f.Name, Environment: f.Environment, Provider: f.Provider, Deadline: f.RotateBy,
+			Class: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures},
+		Decide: func(l *vaultstore.Ledger) []notify.Due {
+			return decided(f.Name, policies.Due(n.input(s.Config, l, f, now)))
+		},
+		Silence: n.silence(f.Name),
+		Stale: func(key string) bool { // about a deadline the credential no longer has: it was rotated
+			return strings.HasPrefix(key, "reminder/"+f.Name+"/") && !f.RotateBy.IsZero() && !strings.HasPrefix(key, current)
+		},
+		Channels: s.Channels,
 	}
-	if len(next.Entries) > LedgerKeep {
-		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
+	base, background := n.deliveryContext(ctx)
+	d, err := n.pipeline().Deliver(ctx, base, round)
+	if err != nil || background {
+		return err
 	}
-	return next, items, marked, superseded
+	return d.Wait()
 }
 
-// predecessors reports whether e was claimed by this replica's previous
-// process.
-func (n *Notifications) predecessors(e *vaultstore.LedgerEntry) bool {
-	return e.ClaimedBy == n.Replica && !n.Since.IsZero() && e.ClaimedAt.Before(n.Since)
-}
-
-func unmarkedKey(key, channel string) string { return key + "\x00" + channel }
-
-func (n *Notifications) rememberUnmarked(key, channel string, at time.Time) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.unmarked == nil {
-		n.unmarked = map[string]time.Time{}
-	}
-	n.unmarked[unmarkedKey(key, channel)] = at
-}
-
-func (n *Notifications) forgetUnmarked(keys []string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for _, k := range keys {
-		delete(n.unmarked, k)
-	}
-}
-
-// supersede marks unsent reminders of the same credential as replaced.
-func supersede(l *vaultstore.Ledger, name, by string) {
-	prefix := "reminder/" + name + "/"
-	for i := range l.Entries {
-		e := &l.Entries[i]
-		if strings.HasPrefix(e.Key, prefix) && e.Key != by && e.SentAt.IsZero() {
-			e.Superseded = true
+// decided is the decision in the pipeline's terms: a reminder or overdue
+// notice sets aside the credential's unsent reminders it replaces.
+func decided(name string, due []policies.DueNotice) []notify.Due {
+	out := make([]notify.Due, 0, len(due))
+	for _, d := range due {
+		nd := notify.Due{Key: d.Key, Kind: d.Kind, Channels: d.Channels, Page: d.Page, DaysLeft: d.DaysLeft, Class: d.Class, Resolves: d.Resolves}
+		if d.Kind == policies.NoticeReminder || d.Kind == policies.NoticeOverdue {
+			nd.Supersedes = "reminder/" + name + "/"
 		}
+		out = append(out, nd)
 	}
+	return out
 }
 
 func (n *Notifications) setup() Setup {
@@ -284,7 +256,8 @@ func (n *Notifications) setup() Setup {
 	return Setup{Config: n.Config, Channels: n.Channels}
 }
 
-// input gathers the decision's inputs from the config, the facts and the ledger.
+// input gathers the decision's inputs from the config, the facts and the
+// ledger. The silence is the pipeline's silence stage's, not the decision's.
 func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
 	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
@@ -294,9 +267,6 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 		in.Notify, in.Page = decl.Notify, decl.Page
 	}
 	in.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
-	if si := n.silence(f.Name); si != nil {
-		in.SilencedUntil, in.SilencedKinds = si.Until, si.Kinds
-	}
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true
@@ -308,145 +278,30 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 	return in
 }
 
-// send delivers the claimed items and records the outcome, re-reading the
-// ledger when another writer changed it meanwhile.
-func (n *Notifications) send(ctx context.Context, channels map[string]notify.Notifier, name string, items []sendItem, now time.Time) error {
-	errs := make([]error, len(items))
-	for i, it := range items {
-		if n.afterClaim != nil {
-			n.afterClaim(it.entry.Key)
-		}
-		errs[i] = n.deliver(ctx, channels, it.entry.Channel, it.notice, now)
-		if errs[i] == nil {
-			n.rememberUnmarked(it.entry.Key, it.entry.Channel, now)
-			n.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.entry.Channel)
-			if n.afterSend != nil {
-				n.afterSend(it.entry.Key)
-			}
-		}
-	}
-	// What was sent is marked on a deadline of its own: a channel slow
-	// enough to outlast the check must not leave a sent notice unmarked,
-	// to be sent again as a duplicate.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), MarkTimeout)
-	defer cancel()
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := n.ledger(ctx, name)
-		if err != nil {
-			return err
-		}
-		next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
-		for i, it := range items {
-			for j := range next.Entries {
-				e := &next.Entries[j]
-				if e.Key != it.entry.Key || e.Channel != it.entry.Channel || e.ClaimedBy != n.Replica || !e.SentAt.IsZero() {
-					continue
-				}
-				if errs[i] == nil {
-					e.SentAt, e.LastError = now, ""
-				} else {
-					e.ClaimedAt, e.LastError = time.Time{}, errs[i].Error()
-				}
-			}
-		}
-		v, err := n.Store.PutLedger(ctx, name, next, l.Version)
-		if errors.Is(err, vaultstore.ErrCASConflict) {
-			n.drop(name)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		next.Version = v
-		n.keep(name, next)
-		for i, it := range items {
-			if errs[i] == nil {
-				n.forgetUnmarked([]string{unmarkedKey(it.entry.Key, it.entry.Channel)})
-				if n.afterMark != nil {
-					n.afterMark(it.entry.Key)
-				}
-			}
-		}
-		return errors.Join(errs...)
-	}
-	return fmt.Errorf("ledger/%s: the sends were not marked; they may be repeated once", name)
-}
-
-func (n *Notifications) ledger(ctx context.Context, name string) (*vaultstore.Ledger, error) {
-	n.mu.Lock()
-	l := n.ledgers[name]
-	n.mu.Unlock()
-	if l != nil {
-		return l, nil
-	}
-	l, err := n.Store.GetLedger(ctx, name)
-	if errors.Is(err, vaultstore.ErrNotFound) {
-		l, err = noLedger, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	n.keep(name, l)
-	return l, nil
-}
-
-// noLedger is every credential's ledger until its first notice: one
-// value, read only (plan copies before it changes anything), so that
-// thousands of quiet credentials cost a map entry each.
-var noLedger = &vaultstore.Ledger{}
-
-func (n *Notifications) keep(name string, l *vaultstore.Ledger) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.ledgers == nil {
-		n.ledgers = map[string]*vaultstore.Ledger{}
-	}
-	n.ledgers[name] = l
-}
-
-func (n *Notifications) drop(name string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	delete(n.ledgers, name)
-}
-
-func (n *Notifications) logger() *slog.Logger {
-	if n.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return n.Logger
-}
-
 // Announce sends a notice outside the ladder (a test, a rotation) to the
-// named channels at once, without the ledger.
+// named channels at once, each on its own, without the ledger. Under a
+// running daemon it returns once the sends are started (their failures
+// are logged and observed); elsewhere once every channel is done.
 func (n *Notifications) Announce(ctx context.Context, channels []string, nt notify.Notice) error {
 	all := n.setup().Channels
-	var errs []error
+	var missing []error
+	var known []string
 	for _, ch := range channels {
-		errs = append(errs, n.deliver(ctx, all, ch, nt, nt.At))
+		if _, ok := all[ch]; !ok {
+			missing = append(missing, fmt.Errorf("no notifier named %q", ch))
+			continue
+		}
+		known = append(known, ch)
 	}
-	return errors.Join(errs...)
-}
-
-// deliver sends one notice through one channel, retries included, within
-// SendTimeout, and tells Observe of it as of now: a notice retried after an
-// outage was delivered now, not when it fell due.
-func (n *Notifications) deliver(ctx context.Context, all map[string]notify.Notifier, channel string, nt notify.Notice, now time.Time) error {
-	nf, ok := all[channel]
-	if !ok {
-		return fmt.Errorf("no notifier named %q", channel)
+	base, background := n.deliveryContext(ctx)
+	if !background {
+		base = ctx // outside the daemon, the caller's context bounds it (an interrupt)
 	}
-	timeout := n.SendTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+	d := n.pipeline().Announce(base, known, all, nt)
+	if background {
+		return errors.Join(missing...)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	err := notify.Send(ctx, nf, channel, nt, n.logger())
-	if n.Observe != nil {
-		n.Observe(channel, nt.Kind, err, now)
-	}
-	return err
+	return errors.Join(append(missing, d.Wait())...)
 }
 
 // SetConfig switches to a reloaded configuration and its channels.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -13,8 +11,14 @@ import (
 	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
-// Notice kinds, beside policies' reminder, overdue, incident, ops and resolve.
+// Notice kinds. The first five are the daemon's decisions (policies
+// names them the same); the others are announced outside the ledger.
 const (
+	KindReminder       = "reminder"        // a tier of the reminder ladder
+	KindOverdue        = "overdue"         // the daily notice once the deadline passed
+	KindIncident       = "incident"        // a credential failure opened an incident
+	KindOps            = "ops"             // repeated failures that are not the credential's
+	KindResolve        = "resolve"         // an incident or ops notice closed by an ok check
 	KindRotated        = "rotated"         // a rotation completed (a PagerDuty change event)
 	KindRotationFailed = "rotation_failed" // an automated rotation stopped at a step
 	KindTest           = "test"            // credkeeper notify test
@@ -46,49 +50,6 @@ type Notifier interface {
 // RetryableStatus reports whether an HTTP status is worth retrying.
 func RetryableStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code >= 500
-}
-
-// Backoff bounds for Send.
-const (
-	firstBackoff = 500 * time.Millisecond
-	maxBackoff   = 10 * time.Second
-)
-
-// Send delivers n through nf, retrying with exponential backoff and
-// jitter while the error is retryable and ctx has time left. A failed
-// attempt is logged only when its error differs from the previous one.
-func Send(ctx context.Context, nf Notifier, channel string, n Notice, logger *slog.Logger) error {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	wait := firstBackoff
-	lastErr := ""
-	for attempt := 1; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			if lastErr != "" {
-				return fmt.Errorf("%s after %d attempts: %s", channel, attempt-1, lastErr)
-			}
-			return err
-		}
-		retry, err := nf.Notify(ctx, n)
-		if err == nil {
-			return nil
-		}
-		if err.Error() != lastErr {
-			logger.Warn("notice not delivered", "channel", channel, "key", n.Key, "attempt", attempt, "retry", retry, "error", err)
-			lastErr = err.Error()
-		}
-		if !retry {
-			return fmt.Errorf("%s: %w", channel, err)
-		}
-		jittered := wait/2 + time.Duration(rand.Int64N(int64(wait)))
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
-		case <-time.After(jittered):
-		}
-		wait = min(wait*2, maxBackoff)
-	}
 }
 
 // Subject is a notice's one-line title.

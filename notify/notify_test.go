@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 type flaky struct {
+	mu       sync.Mutex
 	failures int
 	retry    bool
 	calls    int
 }
 
 func (f *flaky) Notify(context.Context, Notice) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.calls++
 	if f.calls <= f.failures {
 		return f.retry, errors.New("receiver down")
@@ -22,22 +28,59 @@ func (f *flaky) Notify(context.Context, Notice) (bool, error) {
 	return false, nil
 }
 
+func (f *flaky) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// Send waits between attempts on the clock it is given: the test advances
+// a fake one, and the retries follow it.
 func TestSendRetriesOnlyWhatRetryCanFix(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	f := &flaky{failures: 2, retry: true}
-	if err := Send(ctx, f, "test", Notice{Key: "k"}, nil); err != nil || f.calls != 3 {
-		t.Errorf("retryable failures: %v after %d calls, want success on the 3rd", err, f.calls)
-	}
-	f = &flaky{failures: 5, retry: false}
-	if err := Send(ctx, f, "test", Notice{Key: "k"}, nil); err == nil || f.calls != 1 {
-		t.Errorf("a permanent failure: %v after %d calls, want one call and an error", err, f.calls)
-	}
-	short, cancel2 := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel2()
-	f = &flaky{failures: 100, retry: true}
-	if err := Send(short, f, "test", Notice{Key: "k"}, nil); err == nil || !strings.Contains(err.Error(), "receiver down") {
-		t.Errorf("out of time: %v", err)
+	for _, tc := range []struct {
+		name      string
+		channel   *flaky
+		giveUpAt  int // cancel the send after this many waits (0: never)
+		wantCalls int
+		wantErr   string
+	}{
+		{"retryable failures are retried until one succeeds", &flaky{failures: 2, retry: true}, 0, 3, ""},
+		{"a failure no retry can fix is tried once", &flaky{failures: 5, retry: false}, 0, 1, "receiver down"},
+		{"out of time, the last failure is what is returned", &flaky{failures: 100, retry: true}, 4, 4, "receiver down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clockwork.NewFakeClock()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- Send(ctx, clock, tc.channel, "test", Notice{Key: "k"}, nil) }()
+			waits := 0
+			var err error
+		loop:
+			for {
+				select {
+				case err = <-done:
+					break loop
+				default:
+				}
+				block, stop := context.WithTimeout(ctx, 10*time.Millisecond)
+				if clock.BlockUntilContext(block, 1) == nil { // Send waits between attempts
+					waits++
+					if waits == tc.giveUpAt {
+						cancel()
+					} else {
+						clock.Advance(MaxBackoff)
+					}
+				}
+				stop()
+			}
+			if got := tc.channel.count(); got != tc.wantCalls {
+				t.Errorf("%d attempts, want %d", got, tc.wantCalls)
+			}
+			if (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+		})
 	}
 }
 

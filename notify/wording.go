@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // About is what a notice is about: a credential, its deadline and its
@@ -20,26 +19,26 @@ type About struct {
 	ConsecutiveFailures int
 }
 
-// Compose words a notice the policies found due, for people: its summary
-// and what to do. With Subject and Text, all of a notice's wording is here.
-func Compose(d policies.DueNotice, a About, now time.Time) Notice {
+// Compose words a notice found due, for people: its summary and what to
+// do. With Subject and Text, all of a notice's wording is here.
+func Compose(d Due, a About, now time.Time) Notice {
 	nt := Notice{Key: d.Key, Kind: d.Kind, Credential: a.Credential, Environment: a.Environment, Provider: a.Provider,
 		Deadline: a.Deadline, DaysLeft: d.DaysLeft, Class: a.Class, Page: d.Page, Resolves: d.Resolves, At: now}
 	hint := ProviderHint(a.Provider)
 	switch d.Kind {
-	case policies.NoticeReminder:
+	case KindReminder:
 		nt.Summary = fmt.Sprintf("%s must be rotated by %s: %d days left.", a.Credential, dates.Format(a.Deadline), d.DaysLeft)
 		nt.Action = hint + ", then stage it with credkeeper rotate stage " + a.Credential + " and promote it."
-	case policies.NoticeOverdue:
+	case KindOverdue:
 		nt.Summary = fmt.Sprintf("%s is past its rotation deadline of %s.", a.Credential, dates.Format(a.Deadline))
 		nt.Action = hint + " now: the provider may retire the pair at any moment."
-	case policies.NoticeIncident:
+	case KindIncident:
 		nt.Summary = fmt.Sprintf("%s is refused by its provider: %s.", a.Credential, d.Class)
 		nt.Action = "run credkeeper check " + a.Credential + " for the provider's answer; " + hint + " if the pair was retired."
-	case policies.NoticeOps:
+	case KindOps:
 		nt.Summary = fmt.Sprintf("%s could not be checked %d times in a row: %s.", a.Credential, a.ConsecutiveFailures, d.Class)
 		nt.Action = "the provider or the network is in trouble, not the credential; credkeeper keeps retrying."
-	case policies.NoticeResolve:
+	case KindResolve:
 		nt.Summary = fmt.Sprintf("%s works again.", a.Credential)
 		nt.Action = "nothing."
 	}

@@ -334,7 +334,7 @@ func NextStep(cfg *policies.Config, r Row, now time.Time) string {
 	default:
 		return "Nothing: it works and its deadline is not near."
 	}
-	nt := notify.Compose(policies.DueNotice{Kind: kind, Class: r.LastClass, DaysLeft: r.DaysLeft}, about, now)
+	nt := notify.Compose(notify.Due{Kind: kind, Class: r.LastClass, DaysLeft: r.DaysLeft}, about, now)
 	return nt.Summary + " Next: " + nt.Action
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html"
 	"net"
+	"net/textproto"
 	"os"
 	"strconv"
 	"strings"
@@ -126,7 +127,21 @@ func (n *Notifier) Notify(ctx context.Context, nt notify.Notice) (bool, error) {
 		if strings.Contains(msg, "535") || strings.Contains(msg, "SMTP AUTH failed") && !strings.Contains(msg, " 454 ") {
 			return false, fmt.Errorf("the SMTP relay %s refused the login for %s: check username and password_file (%s)", n.cfg.SMTP, n.cfg.Username, text.OneLine(msg, 300))
 		}
-		return retry, fmt.Errorf("send mail through %s: %s", n.cfg.SMTP, text.OneLine(msg, 300))
+		err = fmt.Errorf("send mail through %s: %s", n.cfg.SMTP, text.OneLine(msg, 300))
+		if se != nil && se.ErrorCode() != 0 {
+			err = &relayError{msg: err.Error(), code: &textproto.Error{Code: se.ErrorCode()}}
+		}
+		return retry, err
 	}
 	return false, nil
 }
+
+// relayError is a relay's answer: its text, redacted, and underneath its
+// code, for notify.Reason (4xx: a relay in trouble; 5xx: a refusal).
+type relayError struct {
+	msg  string
+	code *textproto.Error
+}
+
+func (e *relayError) Error() string { return e.msg }
+func (e *relayError) Unwrap() error { return e.code }

@@ -103,3 +103,35 @@ func TestAnUntrustedCertificateIsRefused(t *testing.T) {
 		t.Error("STARTTLS with a certificate nobody vouches for succeeded")
 	}
 }
+
+// A relay that fails every message with a temporary error, forever: each
+// attempt fails, and retrying is worth it; the relay that takes messages
+// again gets the next attempt.
+func TestARelayFailingForeverIsRetriedNotRefused(t *testing.T) {
+	cert, caFile := notifytest.TestCert(t)
+	r := &notifytest.Relay{User: "credkeeper", Password: smtpPassword}
+	addr := notifytest.StartRelay(t, r, cert)
+	pwFile := filepath.Join(t.TempDir(), "smtp-password")
+	_ = os.WriteFile(pwFile, []byte(smtpPassword+"\n"), 0o600)
+	n, err := New(Config{SMTP: addr, From: "credkeeper@example.org", To: []string{"security@example.org"},
+		Username: "credkeeper", PasswordFile: pwFile, StartTLS: true, CAFile: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice := notify.Notice{Key: "incident/ctrp-prod/invalid_client", Kind: "incident", Credential: "ctrp-prod", Summary: "ctrp-prod is refused"}
+	r.Fail(451)
+	for attempt := 1; attempt <= 3; attempt++ {
+		retry, err := n.Notify(context.Background(), notice)
+		if err == nil || !retry || notify.Reason(err) != notify.ReasonServerError {
+			t.Fatalf("attempt %d at a failing relay: retry %v, %v (reason %q), want a retryable server_error", attempt, retry, err, notify.Reason(err))
+		}
+		notifytest.AssertNoSecret(t, "the error", []string{err.Error()}, smtpPassword)
+	}
+	if msgs, _ := r.Messages(); len(msgs) != 0 {
+		t.Fatalf("a failing relay kept %d messages", len(msgs))
+	}
+	r.Fail(0)
+	if _, err := n.Notify(context.Background(), notice); err != nil {
+		t.Errorf("the relay recovered, and the notice was not taken: %v", err)
+	}
+}

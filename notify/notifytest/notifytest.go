@@ -1,7 +1,9 @@
 // Package notifytest is what every channel's tests assert, in one place
 // (Alertmanager's notify/test is the model): that a notifier's failures
 // never show its secret, in any of the Forms a secret may take. It also
-// runs a real SMTP relay on loopback. The product never imports it.
+// runs the receivers channels deliver to: a real SMTP relay on loopback,
+// and an HTTP receiver that can be told to answer 500 forever or to hang
+// until its sender gives up. The product never imports it.
 package notifytest
 
 import (

@@ -24,12 +24,22 @@ import (
 
 // Relay is a real SMTP server on loopback (github.com/emersion/go-smtp)
 // that requires STARTTLS and PLAIN authentication as User and Password,
-// and keeps what it gets.
+// and keeps what it gets. It can be told to fail every message with a
+// temporary error, forever (Fail), as a relay in trouble does.
 type Relay struct {
 	User, Password string
 	mu             sync.Mutex
 	msgs           [][]byte
 	rcpts          []string
+	fail           int // the SMTP code to answer each message with, when set
+}
+
+// Fail makes the relay refuse every message from now on with code (451:
+// a temporary failure, forever); 0 makes it take them again.
+func (r *Relay) Fail(code int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail = code
 }
 
 // Messages are the messages received so far, and their recipients.
@@ -73,6 +83,10 @@ func (s *session) Data(r io.Reader) error {
 		return err
 	}
 	s.r.mu.Lock()
+	if code := s.r.fail; code != 0 {
+		s.r.mu.Unlock()
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Requested action aborted: local error in processing"}
+	}
 	s.r.msgs = append(s.r.msgs, b)
 	s.r.rcpts = append(s.r.rcpts, s.rcpts...)
 	s.r.mu.Unlock()

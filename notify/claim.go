@@ -1,0 +1,136 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// LedgerKeep is how many entries ledger/NAME keeps.
+const LedgerKeep = 100
+
+// item is one notice to send through one channel: a ledger entry claimed,
+// or (entry zero) an announcement outside the ledger.
+type item struct {
+	entry   vaultstore.LedgerEntry
+	channel string
+	notice  Notice
+}
+
+// claim is the claim stage: it runs silence and decide on the ledger as
+// this replica knows it, and writes the claims (with check-and-set)
+// before anything is sent, so that of several replicas one sends each
+// notice. Another writer first: it reads the ledger again and decides
+// again. It returns what to send.
+func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
+	muted := silenced(r.Silence, r.Now)
+	w := p.writer(r.Credential)
+	w.Lock()
+	defer w.Unlock()
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := p.ledger(ctx, r.Credential)
+		if err != nil {
+			return nil, err
+		}
+		next, items, marked, changed := p.plan(r, l, decide(r, l, muted))
+		if !changed {
+			return nil, nil
+		}
+		v, err := p.Ledger.PutLedger(ctx, r.Credential, next, l.Version)
+		if errors.Is(err, vaultstore.ErrCASConflict) {
+			p.drop(r.Credential) // another replica claimed first: look again
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		next.Version = v
+		p.keep(r.Credential, next)
+		for _, e := range marked {
+			p.forgetUnmarked(e.Key, e.Channel)
+			if p.Hooks.AfterMark != nil {
+				p.Hooks.AfterMark(e.Key)
+			}
+		}
+		return items, nil
+	}
+	return nil, fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next round", r.Credential)
+}
+
+// plan returns the ledger with this round's claims, what to send, the
+// earlier sends of this process it marks now (their mark failed), and
+// whether anything changed.
+func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultstore.Ledger, items []item, marked []vaultstore.LedgerEntry, changed bool) {
+	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+	for i := range next.Entries {
+		e := &next.Entries[i]
+		if at, ok := p.unmarkedAt(e.Key, e.Channel); ok && e.SentAt.IsZero() {
+			e.SentAt, e.LastError = at, ""
+			marked = append(marked, *e)
+		}
+	}
+	claim := func(e *vaultstore.LedgerEntry) {
+		e.ClaimedAt, e.ClaimedBy = r.Now, p.Replica
+		e.Attempts++
+		var nt Notice
+		_ = json.Unmarshal(e.Notice, &nt)
+		items = append(items, item{entry: *e, channel: e.Channel, notice: nt})
+	}
+	for _, d := range due {
+		payload, _ := json.Marshal(Compose(d, r.About, r.Now))
+		if d.Supersedes != "" {
+			supersede(next, d.Supersedes, d.Key)
+		}
+		switch d.Kind {
+		case KindIncident, KindOps:
+			next.Incidents = append(next.Incidents, vaultstore.Incident{Key: d.Key, Class: d.Class, OpenedAt: r.Now})
+		case KindResolve:
+			next.Incidents = slices.DeleteFunc(next.Incidents, func(i vaultstore.Incident) bool { return i.Key == d.Resolves })
+		}
+		for _, ch := range d.Channels {
+			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
+			claim(&next.Entries[len(next.Entries)-1])
+		}
+	}
+	// Earlier sends that failed, or whose claim lapsed unconfirmed.
+	superseded := false
+	timeout := p.claimTimeout()
+	for i := range next.Entries {
+		e := &next.Entries[i]
+		if !e.SentAt.IsZero() || e.Superseded || slices.ContainsFunc(items, func(it item) bool { return it.entry.Key == e.Key && it.channel == e.Channel }) {
+			continue
+		}
+		if r.Stale != nil && r.Stale(e.Key) {
+			e.Superseded, superseded = true, true
+			continue
+		}
+		if e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e) {
+			claim(e)
+		}
+	}
+	if len(next.Entries) > LedgerKeep {
+		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
+	}
+	return next, items, marked, len(items) > 0 || len(marked) > 0 || superseded
+}
+
+// predecessors reports whether e was claimed by this replica's previous
+// process (two live processes never share a replica ID).
+func (p *Pipeline) predecessors(e *vaultstore.LedgerEntry) bool {
+	return e.ClaimedBy == p.Replica && !p.Since.IsZero() && e.ClaimedAt.Before(p.Since)
+}
+
+// supersede sets aside unsent notices under prefix, but for the one by.
+func supersede(l *vaultstore.Ledger, prefix, by string) {
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if strings.HasPrefix(e.Key, prefix) && e.Key != by && e.SentAt.IsZero() {
+			e.Superseded = true
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/credkeeper/credkeeper/vaultstore"
+)
+
+// mark is the mark stage: it records one delivery's outcome in the ledger
+// as soon as that channel is done, on a deadline of its own (a channel
+// slow enough to outlast the round must not leave a sent notice unmarked,
+// to go out again as a duplicate): sent, or not sent with the channel's
+// error (LastError) and its claim released for a later round.
+func (p *Pipeline) mark(base context.Context, name string, now time.Time, it item, sendErr error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(base), p.markTimeout())
+	defer cancel()
+	w := p.writer(name)
+	w.Lock()
+	defer w.Unlock()
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := p.ledger(ctx, name)
+		if err != nil {
+			return err
+		}
+		next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+		for j := range next.Entries {
+			e := &next.Entries[j]
+			if e.Key != it.entry.Key || e.Channel != it.channel || e.ClaimedBy != p.Replica || !e.SentAt.IsZero() {
+				continue
+			}
+			if sendErr == nil {
+				e.SentAt, e.LastError = now, ""
+			} else {
+				e.ClaimedAt, e.LastError = time.Time{}, sendErr.Error()
+			}
+		}
+		v, err := p.Ledger.PutLedger(ctx, name, next, l.Version)
+		if errors.Is(err, vaultstore.ErrCASConflict) {
+			p.drop(name)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		next.Version = v
+		p.keep(name, next)
+		if sendErr == nil {
+			p.forgetUnmarked(it.entry.Key, it.channel)
+			if p.Hooks.AfterMark != nil {
+				p.Hooks.AfterMark(it.entry.Key)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("ledger/%s: the send of %s through %s was not marked; it may be repeated once", name, it.entry.Key, it.channel)
+}
