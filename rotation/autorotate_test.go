@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,28 +190,51 @@ func TestAutoRotateResumesAfterEveryStep(t *testing.T) {
 	}
 }
 
-// A secret created in Okta whose record was lost (a crash between the
-// creation and the write) is cleaned up, not joined by a third.
-func TestAutoRotateDeletesASecretItCreatedButDidNotRecord(t *testing.T) {
-	w := newOktaWorld(t)
+// A secret Okta created but whose answer was lost (a crash, a 500 after
+// the work) is the rotation's own by its recorded hash: it is deleted, not
+// joined by a third, and a secret the rotation did not create is kept.
+func TestAutoRotateDeletesOnlyASecretItCreatedButNeverStored(t *testing.T) {
 	ctx := context.Background()
-	w.r.afterAutoStep = func(step string) error {
-		if step == StepStarted {
-			okta := &OktaSecrets{OrgURL: w.r.Config.Credentials[0].AutoRotate.OktaOrgURL, AppID: "0oa-app-svc", Token: secret.New(oktaAPIToken)}
-			if _, err := okta.Create(ctx); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name    string
+		foreign bool // someone else created the second secret
+		want    string
+	}{
+		{"its own secret, whose creation answered 500, is replaced", false, ""},
+		{"a secret someone else created is kept, and the rotation stops", true, "neither the one in credentials/svc-reporting nor one this rotation created"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOktaWorld(t)
+			w.emu.InjectFault(emulator.OktaFaultKey(emulator.OktaCreate), emulator.Fault{Kind: emulator.FaultDoneThenStatus})
+			if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err == nil || w.rotation().Step != StepStarted {
+				t.Fatalf("the first run should have stopped at started: %v", err)
 			}
-			return errors.New("killed after creating a secret it never stored")
-		}
-		return nil
-	}
-	if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err == nil {
-		t.Fatal("the first run should have been killed")
-	}
-	w.r.afterAutoStep = nil
-	rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true})
-	if err != nil || rep.Step != StepPromoted || len(w.emu.AppSecrets("0oa-svc")) != 2 {
-		t.Fatalf("resumed: %+v %v, Okta %v", rep, err, w.emu.AppSecrets("0oa-svc"))
+			w.emu.ClearFaults()
+			foreign := ""
+			if tc.foreign {
+				list, _ := w.oktaAdmin().List(ctx)
+				for _, s := range list {
+					if s.SecretHash != HashClientSecret(secret.New("Svc-Secret-2026")) {
+						foreign = s.ID // not the rotation's: its hash is not the one recorded
+						_ = w.oktaAdmin().Deactivate(ctx, s.ID)
+						_ = w.oktaAdmin().Delete(ctx, s.ID)
+					}
+				}
+				created, err := w.oktaAdmin().Create(ctx, secret.Value{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				foreign = created.ID
+			}
+			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true})
+			got := w.emu.AppSecrets("0oa-svc")
+			if tc.want == "" && (err != nil || rep.Step != StepPromoted || len(got) != 2 || !w.activeInOkta(w.current())) {
+				t.Fatalf("resumed: %+v %v, Okta %v", rep, err, got)
+			}
+			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !slices.Contains(got, foreign+" ACTIVE") || w.current() != "Svc-Secret-2026") {
+				t.Fatalf("resumed: %v, Okta %v; want %q and %s kept", err, got, tc.want, foreign)
+			}
+		})
 	}
 }
 
@@ -224,6 +248,7 @@ func TestAutoRotateWhenOktaRefuses(t *testing.T) {
 		want  string
 	}{
 		{"two secrets already", func(w *oktaWorld) {}, "already holds 2 client secrets"},
+		{"one secret, not the one in Vault", func(w *oktaWorld) { w.emu.SetSecrets("0oa-svc", "Svc-Secret-Other") }, "none of app 0oa-app-svc's client secrets is the one in credentials/svc-reporting"},
 		{"a bad API token", func(w *oktaWorld) {
 			_ = os.WriteFile(w.r.Config.Credentials[0].AutoRotate.APITokenFile, []byte("00Wrong-Token-abcdefghijklmnop"), 0o600)
 		}, "check api_token_file"},
@@ -259,5 +284,192 @@ func TestAutoRotateRefusesProvidersWithoutAnAPI(t *testing.T) {
 	_, err := r.AutoRotate(context.Background(), "ctrp-stage", AutoRotateOptions{Now: true})
 	if !errors.Is(err, ErrNotAutomatable) || !strings.Contains(err.Error(), "CTRP support") || !strings.Contains(err.Error(), "rotate stage ctrp-stage") {
 		t.Errorf("CTRP: %v", err)
+	}
+}
+
+// oktaAdmin is Okta's secrets API as a person with an admin token uses it.
+func (w *oktaWorld) oktaAdmin() *OktaSecrets {
+	return &OktaSecrets{OrgURL: w.r.Config.Credentials[0].AutoRotate.OktaOrgURL, AppID: "0oa-app-svc", Token: secret.New(oktaAPIToken)}
+}
+
+// handRotate is an owner's rotation by hand: a new secret created in
+// Okta, staged and promoted in Vault; with retire, the old one is then
+// deactivated and deleted in Okta.
+func (w *oktaWorld) handRotate(retire bool) string {
+	w.t.Helper()
+	ctx := context.Background()
+	old := w.current()
+	created, err := w.oktaAdmin().Create(ctx, secret.Value{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if res, err := w.r.Stage(ctx, StageRequest{Name: "svc-reporting", ClientID: "0oa-svc", ClientSecret: created.Secret}); err != nil || res.Class != oauthcheck.ClassOK {
+		w.t.Fatalf("stage by hand: %v %s", err, res.Class)
+	}
+	if _, err := w.r.Promote(ctx, "svc-reporting", PromoteOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+	if retire {
+		list, _ := w.oktaAdmin().List(ctx)
+		for _, s := range list {
+			if s.SecretHash == HashClientSecret(secret.New(old)) {
+				if err := w.oktaAdmin().Deactivate(ctx, s.ID); err != nil {
+					w.t.Fatal(err)
+				}
+				if err := w.oktaAdmin().Delete(ctx, s.ID); err != nil {
+					w.t.Fatal(err)
+				}
+			}
+		}
+	}
+	return created.Secret.Reveal()
+}
+
+// activeInOkta reports whether Okta holds s, active.
+func (w *oktaWorld) activeInOkta(s string) bool {
+	w.t.Helper()
+	list, err := w.oktaAdmin().List(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, o := range list {
+		if o.SecretHash == HashClientSecret(secret.New(s)) {
+			return o.Status == "ACTIVE"
+		}
+	}
+	return false
+}
+
+// A change of credentials/NAME that the rotation did not make (a
+// rollback, a rotation by hand) ends the rotation abandoned, with the
+// reason: the secret Vault holds is never deactivated or deleted, no third
+// secret is made, and no check records a refusal of the version in use.
+func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// stopAt is an Okta operation rate limited before the change ("":
+		// the rotation reaches promoted and waits out the overlap).
+		stopAt string
+		change func(w *oktaWorld) string // returns the secret Vault then holds
+		reason string
+		// restart is what a later rotation started by hand meets ("": it
+		// starts cleanly, removing what the abandoned one left).
+		restart string
+	}{
+		{"a rollback during the overlap keeps the old secret active", "", func(w *oktaWorld) string {
+			if _, err := w.r.Rollback(ctx, "svc-reporting", RollbackOptions{}); err != nil {
+				w.t.Fatal(err)
+			}
+			return "Svc-Secret-2026"
+		}, "again, as after a rollback", ""},
+		{"a rotation by hand while stopped at started keeps the hand-made secret", emulator.OktaCreate, func(w *oktaWorld) string {
+			return w.handRotate(false)
+		}, "no longer holds the secret the rotation started from", "is not one credkeeper created"},
+		{"a rotation by hand that also retired the old secret in Okta", emulator.OktaCreate, func(w *oktaWorld) string {
+			return w.handRotate(true)
+		}, "no longer holds the secret the rotation started from", ""},
+		{"a rotation by hand during the overlap keeps the hand-made secret", "", func(w *oktaWorld) string {
+			// Okta holds two secrets: the owner retires the old one first.
+			list, _ := w.oktaAdmin().List(ctx)
+			for _, s := range list {
+				if s.SecretHash == HashClientSecret(secret.New("Svc-Secret-2026")) {
+					_ = w.oktaAdmin().Deactivate(ctx, s.ID)
+					_ = w.oktaAdmin().Delete(ctx, s.ID)
+				}
+			}
+			return w.handRotate(false)
+		}, "no longer holds the secret the rotation promoted", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOktaWorld(t)
+			w.now = time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC)
+			if tc.stopAt != "" {
+				w.emu.InjectFault(emulator.OktaFaultKey(tc.stopAt), emulator.Fault{Kind: emulator.FaultRateLimit})
+			}
+			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+			if tc.stopAt != "" && (err == nil || rep.Step != StepStarted) || tc.stopAt == "" && (err != nil || rep.Step != StepPromoted) {
+				t.Fatalf("the first run: %+v %v", rep, err)
+			}
+			w.emu.ClearFaults()
+			inUse := tc.change(w)
+			if w.current() != inUse {
+				t.Fatal("the change did not reach Vault")
+			}
+			okta := w.emu.AppSecrets("0oa-svc")
+			for range 3 {
+				w.now = w.now.Add(8 * 24 * time.Hour)
+				rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Unattended: true})
+				if err != nil || rep.Step != StepAbandoned {
+					t.Fatalf("after the change: %+v %v; want it abandoned", rep, err)
+				}
+			}
+			if got := w.emu.AppSecrets("0oa-svc"); !slices.Equal(got, okta) {
+				t.Errorf("Okta's secrets changed after the change: %v, were %v", got, okta)
+			}
+			if !w.activeInOkta(inUse) || w.check(inUse) != oauthcheck.ClassOK {
+				t.Error("the secret in Vault is no longer active in Okta")
+			}
+			rot := w.rotation()
+			if rot.Step != StepAbandoned || !strings.Contains(rot.AbandonedReason, tc.reason) || rot.FinishedAt.IsZero() {
+				t.Errorf("rotations/svc-reporting: %+v; want abandoned because %q", rot, tc.reason)
+			}
+			if res, err := w.r.CheckOne(ctx, "svc-reporting", false); err != nil || res.Class != oauthcheck.ClassOK {
+				t.Errorf("the credential's check: %v %s %s", err, res.Class, res.Detail)
+			}
+			if st, err := w.r.Store.GetState(ctx, "svc-reporting"); err != nil || st.RejectedVersion != 0 {
+				t.Errorf("state/svc-reporting records a refusal: %+v %v", st, err)
+			}
+			notifytest.AssertNoSecret(t, "the record", []string{fmt.Sprintf("%+v", rot)}, oktaAPIToken, inUse, "Svc-Secret-2026")
+
+			rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true})
+			switch {
+			case tc.restart == "" && (err != nil || rep.Step != StepPromoted || len(w.emu.AppSecrets("0oa-svc")) != 2 || !w.activeInOkta(inUse) || w.check(w.current()) != oauthcheck.ClassOK):
+				t.Errorf("a later rotation: %+v %v, Okta %v; want it promoted beside the secret in use", rep, err, w.emu.AppSecrets("0oa-svc"))
+			case tc.restart != "" && (err == nil || !strings.Contains(err.Error(), tc.restart) || w.current() != inUse):
+				t.Errorf("a later rotation: %v; want %q", err, tc.restart)
+			}
+		})
+	}
+}
+
+// What Okta did is reported as it is known: a deactivation whose answer
+// was lost is observed in Okta's listing, not taken for a failure.
+func TestAutoRotateReportsWhatIsKnownWhenOktaAnswersBadly(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		op        string
+		fault     emulator.Fault
+		wantStep  string
+		wantErr   string // "" for none
+		oldActive bool
+	}{
+		{"a deactivation that succeeds but answers 500 goes on", emulator.OktaDeactivate, emulator.Fault{Kind: emulator.FaultDoneThenStatus}, StepDone, "", false},
+		{"a deactivation that fails with 500 says the old secret still works", emulator.OktaDeactivate, emulator.Fault{Kind: emulator.FaultStatus}, StepPromoted, "the old secret still works", true},
+		{"a rate limit at the deletion says the old secret is inactive", emulator.OktaDelete, emulator.Fault{Kind: emulator.FaultRateLimit}, StepVerified, "the old secret is inactive", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOktaWorld(t)
+			if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err != nil {
+				t.Fatal(err)
+			}
+			w.emu.InjectFault(emulator.OktaFaultKey(tc.op), tc.fault)
+			w.now = w.now.Add(8 * 24 * time.Hour)
+			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+			switch {
+			case tc.wantErr == "" && err != nil, tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("the run: %v; want %q", err, tc.wantErr)
+			}
+			if err != nil && tc.oldActive != strings.Contains(err.Error(), "still works") {
+				t.Errorf("the error says the old secret still works, which is %v: %v", tc.oldActive, err)
+			}
+			if rep.Step != tc.wantStep || w.rotation().Step != tc.wantStep {
+				t.Errorf("the step: %s, recorded %s; want %s", rep.Step, w.rotation().Step, tc.wantStep)
+			}
+			if got := w.activeInOkta("Svc-Secret-2026"); got != tc.oldActive {
+				t.Errorf("the old secret active in Okta: %v, want %v", got, tc.oldActive)
+			}
+		})
 	}
 }
