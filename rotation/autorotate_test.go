@@ -473,3 +473,63 @@ func TestAutoRotateReportsWhatIsKnownWhenOktaAnswersBadly(t *testing.T) {
 		})
 	}
 }
+
+// One actor at a time: a run while another owner's lease lasts takes no
+// step and says who holds it and until when; a lease left by a run that
+// died lapses, and the next run resumes without a third secret.
+func TestAutoRotateOneOwnerAtATime(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		// during runs the second owner after the first has done this step;
+		// the first then dies (killed) or goes on.
+		during string
+		killed bool
+	}{
+		{"the daemon while the command line stages the new secret", StepStaged, false},
+		{"the daemon while the command line starts", StepStarted, false},
+		{"the daemon after the command line died holding the lease", StepStarted, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOktaWorld(t)
+			daemonRun := &Runner{Store: w.r.Store, Config: w.r.Config, Now: func() time.Time { return w.now }}
+			var busyErr error
+			w.r.afterAutoStep = func(step string) error {
+				if step != tc.during {
+					return nil
+				}
+				okta := w.emu.AppSecrets("0oa-svc")
+				_, busyErr = daemonRun.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "daemon replica-1", Now: true})
+				if got := w.emu.AppSecrets("0oa-svc"); !slices.Equal(got, okta) {
+					t.Errorf("the second owner changed Okta: %v, was %v", got, okta)
+				}
+				if tc.killed {
+					return errors.New("killed")
+				}
+				return nil
+			}
+			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "cli alice@ops-1 pid 42", Now: true})
+			var be *BusyError
+			if !errors.As(busyErr, &be) || !errors.Is(busyErr, ErrRotationBusy) || !strings.Contains(busyErr.Error(), "being run by cli alice@ops-1 pid 42 until 2027-02-10T09:10:00Z") {
+				t.Errorf("the second owner's run: %v; want it told who holds the lease and until when", busyErr)
+			}
+			w.r.afterAutoStep = nil
+			if tc.killed {
+				if err == nil {
+					t.Fatal("the first run was not killed")
+				}
+				if _, err := daemonRun.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "daemon replica-1", Now: true}); !errors.Is(err, ErrRotationBusy) {
+					t.Errorf("before the lease lapses: %v", err)
+				}
+				w.now = w.now.Add(RotationLease)
+				rep, err = daemonRun.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "daemon replica-1", Now: true})
+			}
+			if err != nil || rep.Step != StepPromoted || len(w.emu.AppSecrets("0oa-svc")) != 2 || w.check(w.current()) != oauthcheck.ClassOK {
+				t.Fatalf("the rotation: %+v %v, Okta %v", rep, err, w.emu.AppSecrets("0oa-svc"))
+			}
+			if rot := w.rotation(); !rot.LeaseUntil.IsZero() {
+				t.Errorf("the lease is still held after the run: %+v", rot)
+			}
+		})
+	}
+}
