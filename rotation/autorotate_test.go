@@ -533,3 +533,38 @@ func TestAutoRotateOneOwnerAtATime(t *testing.T) {
 		})
 	}
 }
+
+// drift decides, from what Vault and Okta hold (as hashes), whether a
+// rotation may take its next step. It reads nothing and writes nothing.
+func TestDriftComparesWhatVaultAndOktaHoldByHash(t *testing.T) {
+	old := OktaSecret{ID: "ocs-old", Status: "ACTIVE", SecretHash: "h-old"}
+	created := OktaSecret{ID: "ocs-new", Status: "ACTIVE", SecretHash: "h-new"}
+	byHand := OktaSecret{ID: "ocs-hand", Status: "ACTIVE", SecretHash: "h-hand"}
+	rot := func(step string) *vaultstore.Rotation {
+		return &vaultstore.Rotation{Step: step, OldSecretID: "ocs-old", NewSecretID: "ocs-new", NewSecretHash: "h-new"}
+	}
+	for _, tc := range []struct {
+		name string
+		rot  *vaultstore.Rotation
+		ob   observation
+		want string // "" when the rotation may go on
+	}{
+		{"started, Vault still holds the old secret: go on", rot(StepStarted), observation{current: "h-old", okta: []OktaSecret{old}}, ""},
+		{"started, Vault holds a secret made by hand: abandon", rot(StepStarted), observation{current: "h-hand", okta: []OktaSecret{old, byHand}}, "no longer holds the secret the rotation started from (ocs-old): it was changed by hand"},
+		{"started, the old secret gone from Okta too: abandon", rot(StepStarted), observation{current: "h-hand", okta: []OktaSecret{byHand}}, "and Okta no longer lists that secret"},
+		{"staged, pending holds the new secret: go on", rot(StepStaged), observation{current: "h-old", pending: "h-new", okta: []OktaSecret{old, created}}, ""},
+		{"staged, another pair was staged: abandon", rot(StepStaged), observation{current: "h-old", pending: "h-other", okta: []OktaSecret{old, created}}, "pending/svc no longer holds the secret the rotation staged"},
+		{"proven, promoted by a run that died before recording it: go on", rot(StepProven), observation{current: "h-new", okta: []OktaSecret{old, created}}, ""},
+		{"promoted, Vault holds the new secret: go on", rot(StepPromoted), observation{current: "h-new", okta: []OktaSecret{old, created}}, ""},
+		{"promoted, rolled back to the old secret: abandon", rot(StepPromoted), observation{current: "h-old", okta: []OktaSecret{old, created}}, "it holds the secret the rotation replaced (ocs-old) again, as after a rollback"},
+		{"deactivated, a secret made by hand: abandon", rot(StepDeactivated), observation{current: "h-hand", okta: []OktaSecret{byHand, created}}, "another of the app's secrets (ocs-hand), as after a rotation by hand"},
+		{"verified, a secret Okta does not list: abandon", rot(StepVerified), observation{current: "h-elsewhere", okta: []OktaSecret{created}}, "it holds a secret Okta does not list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := drift("svc", tc.rot, tc.ob)
+			if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+				t.Errorf("drift: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
