@@ -140,7 +140,7 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 	} else if rot.Step == StepPromoted {
 		// The overlap: nothing to do in Okta until it ends, unless
 		// credentials/NAME changed (read in Vault alone).
-		end := rot.PromotedAt.Add(ar.Overlap)
+		end := overlapEnd(rot, ar)
 		same, err := r.holdsNewSecret(ctx, name, rot)
 		if err != nil {
 			return rep, err
@@ -218,6 +218,16 @@ func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRota
 		}
 	}
 	return nil
+}
+
+// overlapEnd is when the old secret may be deactivated: the overlap after
+// the promotion, or after the last failed proof of the new secret alone.
+func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
+	end := rot.PromotedAt.Add(ar.Overlap)
+	if rot.DeactivateAfter.After(end) {
+		end = rot.DeactivateAfter
+	}
+	return end
 }
 
 // finished reports whether step ends a rotation: the next run starts anew.
@@ -545,7 +555,7 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 		rot.CredentialVersion = ob.credVersion
 		return "promoted it", time.Time{}, nil
 	case StepPromoted:
-		if end := rot.PromotedAt.Add(ar.Overlap); r.now().Before(end) {
+		if end := overlapEnd(rot, ar); r.now().Before(end) {
 			return "", end, nil
 		}
 		old, ok := ob.find(rot.OldSecretID)
@@ -580,8 +590,10 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 			if aerr := okta.Activate(ctx, rot.OldSecretID); aerr != nil {
 				return "", time.Time{}, fmt.Errorf("%w; and the old secret could not be activated again: %v", err, aerr)
 			}
-			rot.Step = StepPromoted // the old secret works again; the overlap goes on
-			return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again", err)
+			// The old secret works again; the next try waits a whole
+			// overlap, so that its consumers are not cut off at every run.
+			rot.Step, rot.DeactivateAfter = StepPromoted, r.now().Add(ar.Overlap)
+			return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again, and is deactivated again no sooner than %s", err, dates.FormatTime(rot.DeactivateAfter))
 		}
 		rot.Step = StepVerified
 		return "proved the new secret works alone", time.Time{}, nil

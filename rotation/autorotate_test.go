@@ -568,3 +568,45 @@ func TestDriftComparesWhatVaultAndOktaHoldByHash(t *testing.T) {
 		})
 	}
 }
+
+// A new secret that fails its proof alone gets the old one activated
+// again, and the next try waits a whole overlap: consumers still on the
+// old secret are cut off once per overlap at most, not at every check.
+func TestAutoRotateWaitsAnOverlapAfterAFailedProof(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fault emulator.Fault
+	}{
+		{"the token endpoint down during the proof", emulator.Fault{Kind: emulator.FaultStatus, Status: 503}},
+		{"the token endpoint answering HTML during the proof", emulator.Fault{Kind: emulator.FaultHTML}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newOktaWorld(t)
+			if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err != nil {
+				t.Fatal(err)
+			}
+			w.now = w.now.Add(8 * 24 * time.Hour)
+			w.r.afterAutoStep = func(step string) error {
+				if step == StepDeactivated {
+					w.emu.InjectFault("0oa-svc", tc.fault)
+				}
+				return nil
+			}
+			if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{}); err == nil || !strings.Contains(err.Error(), "the old secret was activated again") {
+				t.Fatalf("the failed proof: %v", err)
+			}
+			w.r.afterAutoStep = nil
+			w.emu.ClearFaults()
+			w.now = w.now.Add(time.Hour)
+			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+			if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.now.Add(-time.Hour).Add(7*24*time.Hour)) || !w.activeInOkta("Svc-Secret-2026") {
+				t.Fatalf("an hour later: %+v %v; want it waiting a new overlap, the old secret active", rep, err)
+			}
+			w.now = w.now.Add(7 * 24 * time.Hour)
+			if rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{}); err != nil || rep.Step != StepDone {
+				t.Fatalf("after the new overlap: %+v %v", rep, err)
+			}
+		})
+	}
+}

@@ -405,6 +405,9 @@ type Rotation struct {
 	StartedAt     time.Time `json:"started_at,omitzero"`
 	PromotedAt    time.Time `json:"promoted_at,omitzero"`
 	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	// DeactivateAfter, when set, is the earliest the old secret is
+	// deactivated again, after a proof of the new one alone failed.
+	DeactivateAfter time.Time `json:"deactivate_after,omitzero"`
 	// CredentialVersion is the version of credentials/NAME the rotation
 	// last saw as its own: at the start, after promotion, and once
 	// abandoned, the version that made it stop.
