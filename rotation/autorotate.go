@@ -187,7 +187,7 @@ func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRota
 		ob, err := r.observe(ctx, name, okta)
 		if err == nil {
 			if reason := drift(name, rot, ob); reason != "" {
-				return r.abandon(ctx, name, rot, reason, ob.credVersion, rep)
+				return r.abandon(ctx, name, rot, reason+reactivateInUse(ctx, okta, rot, ob), ob.credVersion, rep)
 			}
 		}
 		var did string
@@ -394,6 +394,20 @@ func drift(name string, rot *vaultstore.Rotation, ob observation) string {
 		return fmt.Sprintf("credentials/%s no longer holds the secret the rotation promoted (%s): it holds %s", name, rot.NewSecretID, holds)
 	}
 	return ""
+}
+
+// reactivateInUse activates the secret the rotation replaced again when
+// credentials/NAME holds it once more (a rollback) and the rotation had
+// deactivated it, and says so.
+func reactivateInUse(ctx context.Context, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) string {
+	old, ok := ob.find(rot.OldSecretID)
+	if !ok || old.SecretHash != ob.current || old.Status == "ACTIVE" {
+		return ""
+	}
+	if err := okta.Activate(ctx, old.ID); err != nil {
+		return fmt.Sprintf("; the rotation had deactivated it, and could not activate it again (%v): activate it in Okta", err)
+	}
+	return "; the rotation had deactivated it, and activated it again"
 }
 
 // abandonment stops a rotation for good: something changed behind it.

@@ -369,6 +369,12 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 		{"a rotation by hand that also retired the old secret in Okta", emulator.OktaCreate, func(w *oktaWorld) string {
 			return w.handRotate(true)
 		}, "no longer holds the secret the rotation started from", ""},
+		{"a rollback after the old secret was deactivated gets it activated again", "deactivated", func(w *oktaWorld) string {
+			if _, err := w.r.Rollback(ctx, "svc-reporting", RollbackOptions{Force: true}); err != nil {
+				w.t.Fatal(err)
+			}
+			return "Svc-Secret-2026"
+		}, "as after a rollback; the rotation had deactivated it, and activated it again", ""},
 		{"a rotation by hand during the overlap keeps the hand-made secret", "", func(w *oktaWorld) string {
 			// Okta holds two secrets: the owner retires the old one first.
 			list, _ := w.oktaAdmin().List(ctx)
@@ -384,12 +390,34 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newOktaWorld(t)
 			w.now = time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC)
-			if tc.stopAt != "" {
+			var rep *AutoRotateReport
+			var err error
+			switch tc.stopAt {
+			case "":
+				rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+				if err != nil || rep.Step != StepPromoted {
+					t.Fatalf("the first run: %+v %v", rep, err)
+				}
+			case "deactivated": // killed once the old secret is deactivated
+				_, _ = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+				w.now = w.now.Add(8 * 24 * time.Hour)
+				w.r.afterAutoStep = func(step string) error {
+					if step == StepDeactivated {
+						return errors.New("killed")
+					}
+					return nil
+				}
+				_, _ = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+				w.r.afterAutoStep = nil
+				if rot := w.rotation(); rot.Step != StepDeactivated || w.activeInOkta("Svc-Secret-2026") {
+					t.Fatalf("the first runs: %+v", rot)
+				}
+			default:
 				w.emu.InjectFault(emulator.OktaFaultKey(tc.stopAt), emulator.Fault{Kind: emulator.FaultRateLimit})
-			}
-			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
-			if tc.stopAt != "" && (err == nil || rep.Step != StepStarted) || tc.stopAt == "" && (err != nil || rep.Step != StepPromoted) {
-				t.Fatalf("the first run: %+v %v", rep, err)
+				rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
+				if err == nil || rep.Step != StepStarted {
+					t.Fatalf("the first run: %+v %v", rep, err)
+				}
 			}
 			w.emu.ClearFaults()
 			inUse := tc.change(w)
@@ -397,6 +425,11 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 				t.Fatal("the change did not reach Vault")
 			}
 			okta := w.emu.AppSecrets("0oa-svc")
+			if tc.stopAt == "deactivated" { // the one deactivation the rotation undoes
+				for i := range okta {
+					okta[i] = strings.Replace(okta[i], " INACTIVE", " ACTIVE", 1)
+				}
+			}
 			for range 3 {
 				w.now = w.now.Add(8 * 24 * time.Hour)
 				rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Unattended: true})
