@@ -104,13 +104,25 @@ func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name 
 // advanceRotation runs a credential's automated rotation as far as it can
 // go now: from start_before its deadline, step by step, on the credential's
 // schedule. A step that fails is reported to the credential's channels
-// with the step and the provider's answer; the old secret still works.
+// with the step and the provider's answer (the error says what is known of
+// the old secret). A rotation abandoned because credentials/NAME changed
+// behind it (a rollback, a rotation by hand) is told once to the notify
+// channels, never paged; the daemon then starts no new one until the
+// credential changes again. A run while another actor holds the
+// rotation's lease only waits.
 func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *policies.Credential) {
-	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport})
+	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport, Owner: "daemon " + d.ID, Unattended: true})
 	if rep != nil {
 		for _, did := range rep.Did {
 			d.Logger.Info("automated rotation", "credential", decl.Name, "step", rep.Step, "did", did)
 		}
+		if rep.Abandoned != "" {
+			d.announceAbandoned(ctx, snap.runner, decl, rep.Abandoned)
+		}
+	}
+	if errors.Is(err, rotation.ErrRotationBusy) {
+		d.Logger.Info("automated rotation not advanced", "credential", decl.Name, "reason", err)
+		return
 	}
 	d.mu.Lock()
 	if d.rotationErrs == nil {
@@ -135,6 +147,25 @@ func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *polic
 		Provider: decl.Provider, Summary: err.Error(), Action: "fix what the summary names, then run credkeeper rotate auto " + decl.Name + " to resume.", At: d.now()}
 	if err := d.Notices.Announce(ctx, targets, nt); err != nil {
 		d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
+	}
+}
+
+// announceAbandoned tells the credential's notify channels, once, that its
+// automated rotation was abandoned and why; rotations/NAME records that it
+// was told.
+func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *policies.Credential, reason string) {
+	d.Logger.Warn("automated rotation abandoned", "credential", decl.Name, "reason", reason)
+	if d.Notices != nil && len(decl.Notify) > 0 {
+		nt := notify.Notice{Key: "rotation_abandoned/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
+			Provider: decl.Provider, Summary: "the automated rotation of " + decl.Name + " was abandoned: " + reason,
+			Action: "nothing more was deactivated or deleted: the secret in credentials/" + decl.Name + " stays in use. To rotate again, run credkeeper rotate auto " + decl.Name + "; it removes the secret the abandoned rotation created.", At: d.now()}
+		if err := d.Notices.Announce(ctx, decl.Notify, nt); err != nil {
+			d.Logger.Error("the rotation notice was not sent everywhere", "credential", decl.Name, "error", err)
+			return // told again at the next check
+		}
+	}
+	if err := runner.AbandonmentAnnounced(ctx, decl.Name); err != nil {
+		d.Logger.Error("the abandonment was told but not recorded", "credential", decl.Name, "error", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -22,6 +23,16 @@ import (
 // never holds a third secret. CTRP's pairs are issued by a person at CTRP
 // support, and Doorkeeper (DMPTool) keeps one secret per application, so
 // no overlap is possible there: those are staged and promoted by hand.
+//
+// The record of the last step is a hint for resuming, never the truth:
+// before every step the rotation observes again what credentials/NAME,
+// pending/NAME and Okta hold, and compares them by hash. A change it did
+// not make (a rollback, a rotation by hand) is a fact to respect: the
+// rotation ends "abandoned", with the reason, and touches nothing more. It
+// never deactivates or deletes the secret credentials/NAME or pending/NAME
+// holds, and deletes no secret it did not create itself, but the one it
+// replaced. One actor at a time runs a rotation: the record carries its
+// owner and a lease.
 
 // The steps of an automated rotation, in order; each is the last one done.
 const (
@@ -32,7 +43,12 @@ const (
 	StepDeactivated = "deactivated" // the overlap ended; the old secret is inactive
 	StepVerified    = "verified"    // the new pair still works alone
 	StepDone        = "done"        // the old secret is deleted
+	StepAbandoned   = "abandoned"   // credentials/NAME changed behind the rotation, which stopped
 )
+
+// RotationLease is how long one run's claim on a rotation lasts; every
+// step renews it, and the run gives it up when it stops.
+const RotationLease = 10 * time.Minute
 
 // AutoRotateOptions tune AutoRotate.
 type AutoRotateOptions struct {
@@ -42,6 +58,15 @@ type AutoRotateOptions struct {
 	DryRun bool
 	// Transport carries Okta API requests (http.DefaultTransport when nil).
 	Transport http.RoundTripper
+	// Owner names who runs the rotation ("daemon replica-1", "cli alice@host
+	// pid 42"). The record carries it with a lease: while another owner's
+	// lease lasts, a run takes no step and says who holds it.
+	Owner string
+	// Unattended is the daemon's run on the credential's schedule: after an
+	// abandoned rotation it starts no new one while credentials/NAME is
+	// still the version that made it stop (a person took over; the person
+	// starts the next with credkeeper rotate auto).
+	Unattended bool
 }
 
 // AutoRotateReport says what a run did.
@@ -53,39 +78,75 @@ type AutoRotateReport struct {
 	Waiting time.Time
 	// Did lists what this run did (or, with DryRun, would do), in order.
 	Did []string
+	// Abandoned is why the rotation was abandoned, while the credential's
+	// channels have not been told (AbandonmentAnnounced marks it told).
+	Abandoned string
 }
 
 // ErrNotAutomatable: the credential's provider has no API to rotate through.
 var ErrNotAutomatable = errors.New("not rotatable by API")
 
+// ErrRotationBusy: another actor holds the rotation's lease.
+var ErrRotationBusy = errors.New("the automated rotation is being run by another")
+
+// BusyError says who holds a rotation's lease, and until when.
+type BusyError struct {
+	Name, Owner string
+	Until       time.Time
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("the automated rotation of %s is being run by %s until %s: wait for it to finish, or run again after then", e.Name, e.Owner, dates.FormatTime(e.Until))
+}
+
+// Unwrap makes a BusyError ErrRotationBusy.
+func (e *BusyError) Unwrap() error { return ErrRotationBusy }
+
 // AutoRotate runs or resumes the automated rotation of name, as far as it
-// can go now: to the end, to the end of the overlap, or to the step that
-// failed (the error says which and why; the old secret still works).
+// can go now: to the end, to the end of the overlap, to the step that
+// failed (the error says which, why, and what is known of the old secret),
+// or to its abandonment when credentials/NAME changed behind it (then the
+// report says why, and the error is nil).
 func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOptions) (*AutoRotateReport, error) {
 	decl, ok := r.config().Credential(name)
 	if !ok || decl.AutoRotate == nil {
 		return nil, notAutomatable(name, decl)
 	}
 	ar := decl.AutoRotate
-	rot, err := r.Store.GetRotation(ctx, name)
-	switch {
-	case errors.Is(err, vaultstore.ErrNotFound):
-		rot = nil
-	case err != nil:
+	rot, err := r.rotationRecord(ctx, name)
+	if err != nil {
 		return nil, err
 	}
 	rep := &AutoRotateReport{}
 	if rot != nil {
 		rep.Step = rot.Step
+		if rot.Step == StepAbandoned && !rot.Announced {
+			rep.Abandoned = rot.AbandonedReason
+		}
 	}
 	now := r.now()
-	if rot == nil || rot.Step == StepDone {
+	if rot == nil || finished(rot.Step) {
 		info, err := r.Store.CredentialInfo(ctx, name)
 		if err != nil {
 			return nil, err
 		}
+		if o.Unattended && rot != nil && rot.Step == StepAbandoned && info.Version == rot.CredentialVersion {
+			return rep, nil // a person took over: the person starts the next
+		}
 		if start := info.Metadata.RotateBy.Add(-ar.StartBefore); !o.Now && now.Before(start) {
 			rep.Waiting = start
+			return rep, nil
+		}
+	} else if rot.Step == StepPromoted {
+		// The overlap: nothing to do in Okta until it ends, unless
+		// credentials/NAME changed (read in Vault alone).
+		end := overlapEnd(rot, ar)
+		same, err := r.holdsNewSecret(ctx, name, rot)
+		if err != nil {
+			return rep, err
+		}
+		if same && now.Before(end) {
+			rep.Waiting = end
 			return rep, nil
 		}
 	}
@@ -98,41 +159,86 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 		return nil, err
 	}
 	okta := &OktaSecrets{OrgURL: ar.OktaOrgURL, AppID: ar.AppID, Token: token, Transport: o.Transport}
-	if rot == nil || rot.Step == StepDone {
-		cas := 0
-		if rot != nil {
-			cas = rot.Version
-		}
-		if rot, err = r.startRotation(ctx, name, okta, now, cas); err != nil {
+	if rot == nil || finished(rot.Step) {
+		if rot, err = r.startRotation(ctx, name, okta, rot, o.Owner, now); err != nil {
 			return rep, err
 		}
-		rep.Step = rot.Step
+		rep.Step, rep.Abandoned = rot.Step, ""
 		rep.Did = append(rep.Did, "found the current secret in Okta ("+rot.OldSecretID+")")
 		if err := r.stepDone(rot.Step); err != nil {
 			return rep, err
 		}
+	} else if err := r.takeLease(ctx, name, rot, o.Owner, now); err != nil {
+		return rep, err
 	}
+	err = r.advance(ctx, name, ar, okta, rot, rep)
+	if rot.Owner == o.Owner && !rot.LeaseUntil.IsZero() {
+		rot.LeaseUntil = time.Time{} // given up: the next run may be anyone's
+		if v, perr := r.Store.PutRotation(ctx, name, rot, rot.Version); perr == nil {
+			rot.Version = v
+		}
+	}
+	return rep, err
+}
+
+// advance takes the steps after rot.Step, observing before each one.
+func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
 	for rot.Step != StepDone {
-		did, waiting, err := r.autoStep(ctx, name, ar, okta, rot)
+		ob, err := r.observe(ctx, name, okta)
+		if err == nil {
+			if reason := drift(name, rot, ob); reason != "" {
+				return r.abandon(ctx, name, rot, reason+reactivateInUse(ctx, okta, rot, ob), ob.credVersion, rep)
+			}
+		}
+		var did string
+		var waiting time.Time
+		if err == nil {
+			did, waiting, err = r.autoStep(ctx, name, ar, okta, rot, ob)
+		}
+		var ab abandonment
+		if errors.As(err, &ab) {
+			return r.abandon(ctx, name, rot, string(ab), ob.credVersion, rep)
+		}
 		if err != nil {
 			rot.LastError = fmt.Sprintf("after %s: %v", rot.Step, err)
 			_ = r.saveRotation(ctx, name, rot)
-			return rep, fmt.Errorf("automated rotation of %s stopped after the step %q: %w; the old secret still works; run credkeeper rotate auto %s again once it is fixed", name, rot.Step, err, name)
+			return fmt.Errorf("automated rotation of %s stopped after the step %q: %w; %s; run credkeeper rotate auto %s again once it is fixed", name, rot.Step, err, knownAfter(rot.Step, err), name)
 		}
 		if !waiting.IsZero() {
 			rep.Waiting = waiting
-			return rep, nil
+			return nil
 		}
 		rot.LastError = ""
 		if err := r.saveRotation(ctx, name, rot); err != nil {
-			return rep, err
+			return err
 		}
 		rep.Step, rep.Did = rot.Step, append(rep.Did, did)
 		if err := r.stepDone(rot.Step); err != nil {
-			return rep, err
+			return err
 		}
 	}
-	return rep, nil
+	return nil
+}
+
+// overlapEnd is when the old secret may be deactivated: the overlap after
+// the promotion, or after the last failed proof of the new secret alone.
+func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
+	end := rot.PromotedAt.Add(ar.Overlap)
+	if rot.DeactivateAfter.After(end) {
+		end = rot.DeactivateAfter
+	}
+	return end
+}
+
+// finished reports whether step ends a rotation: the next run starts anew.
+func finished(step string) bool { return step == StepDone || step == StepAbandoned }
+
+func (r *Runner) rotationRecord(ctx context.Context, name string) (*vaultstore.Rotation, error) {
+	rot, err := r.Store.GetRotation(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return nil, nil
+	}
+	return rot, err
 }
 
 // stepDone is where a test's hook stops a run after a step.
@@ -143,12 +249,214 @@ func (r *Runner) stepDone(step string) error {
 	return nil
 }
 
-// startRotation finds which of the app's secrets is the one in Vault and
-// records the start. An app that already holds two secrets cannot rotate:
-// a third cannot be created, and credkeeper deletes no secret it did not
-// create.
-func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecrets, now time.Time, cas int) (*vaultstore.Rotation, error) {
+// takeLease claims rot for owner, unless another owner's lease lasts.
+func (r *Runner) takeLease(ctx context.Context, name string, rot *vaultstore.Rotation, owner string, now time.Time) error {
+	if err := busy(name, rot, owner, now); err != nil {
+		return err
+	}
+	rot.Owner, rot.LeaseUntil = owner, now.Add(RotationLease)
+	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
+	if errors.Is(err, vaultstore.ErrCASConflict) {
+		return r.lostRace(ctx, name, owner, now)
+	}
+	if err != nil {
+		return err
+	}
+	rot.Version = v
+	return nil
+}
+
+// busy is the error for a run by owner while another owner's lease on rot
+// lasts (nil when there is none).
+func busy(name string, rot *vaultstore.Rotation, owner string, now time.Time) error {
+	if rot == nil || rot.Owner == owner || !now.Before(rot.LeaseUntil) {
+		return nil
+	}
+	return &BusyError{Name: name, Owner: rot.Owner, Until: rot.LeaseUntil}
+}
+
+// lostRace is the error when another actor wrote rotations/NAME between
+// this run's read and its write.
+func (r *Runner) lostRace(ctx context.Context, name, owner string, now time.Time) error {
+	latest, err := r.rotationRecord(ctx, name)
+	if err != nil {
+		return err
+	}
+	if err := busy(name, latest, owner, now); err != nil {
+		return err
+	}
+	return fmt.Errorf("rotations/%s changed while this run read it (another run?): run credkeeper rotate auto %s again", name, name)
+}
+
+// holdsNewSecret reports whether credentials/NAME holds the secret rot
+// created (true when the record predates the hash).
+func (r *Runner) holdsNewSecret(ctx context.Context, name string, rot *vaultstore.Rotation) (bool, error) {
+	if rot.NewSecretHash == "" {
+		return true, nil
+	}
 	cur, err := r.Store.GetCredential(ctx, name)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+		return false, err
+	}
+	return HashClientSecret(cur.ClientSecret) == rot.NewSecretHash, nil
+}
+
+// observation is what Vault and Okta hold now, secrets as hashes: what
+// every step is decided on.
+type observation struct {
+	current     string // the hash of credentials/NAME's secret
+	credVersion int    // credentials/NAME's version
+	pending     string // the hash of pending/NAME's secret; "" when none
+	okta        []OktaSecret
+}
+
+// find is the secret Okta lists as id.
+func (ob observation) find(id string) (OktaSecret, bool) {
+	for _, s := range ob.okta {
+		if id != "" && s.ID == id {
+			return s, true
+		}
+	}
+	return OktaSecret{}, false
+}
+
+// byHash is the secret Okta lists with hash h.
+func (ob observation) byHash(h string) (OktaSecret, bool) {
+	for _, s := range ob.okta {
+		if h != "" && s.SecretHash == h {
+			return s, true
+		}
+	}
+	return OktaSecret{}, false
+}
+
+// observe reads credentials/NAME and pending/NAME, and lists Okta's secrets.
+func (r *Runner) observe(ctx context.Context, name string, okta *OktaSecrets) (observation, error) {
+	var ob observation
+	cur, err := r.Store.GetCredential(ctx, name)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+		return ob, err
+	}
+	ob.current, ob.credVersion = HashClientSecret(cur.ClientSecret), cur.Version
+	if ob.pending, err = r.pendingHash(ctx, name); err != nil {
+		return ob, err
+	}
+	ob.okta, err = okta.List(ctx)
+	return ob, err
+}
+
+func (r *Runner) pendingHash(ctx context.Context, name string) (string, error) {
+	p, err := r.Store.GetPending(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		return "", nil
+	case err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && p != nil):
+		return "", err
+	}
+	return HashClientSecret(p.ClientSecret), nil
+}
+
+// drift says why rot cannot go on from what ob shows ("" when it can):
+// credentials/NAME must hold the secret the rotation started from until
+// the promotion, and the one it created after; pending/NAME must hold the
+// staged one until the promotion. It is a pure function of its inputs.
+func drift(name string, rot *vaultstore.Rotation, ob observation) string {
+	newHash := rot.NewSecretHash
+	if s, ok := ob.find(rot.NewSecretID); ok && newHash == "" {
+		newHash = s.SecretHash
+	}
+	switch rot.Step {
+	case StepStarted, StepStaged, StepProven:
+		if rot.Step == StepProven && newHash != "" && ob.current == newHash {
+			return "" // promoted by a run that stopped before recording it
+		}
+		old, ok := ob.find(rot.OldSecretID)
+		if !ok || old.SecretHash != ob.current {
+			why := fmt.Sprintf("credentials/%s no longer holds the secret the rotation started from (%s): it was changed by hand", name, rot.OldSecretID)
+			if !ok {
+				why += ", and Okta no longer lists that secret"
+			}
+			return why
+		}
+		if rot.Step != StepStarted && (newHash == "" || ob.pending != newHash) {
+			return fmt.Sprintf("pending/%s no longer holds the secret the rotation staged (%s): another pair was staged, or it was removed", name, rot.NewSecretID)
+		}
+	case StepPromoted, StepDeactivated, StepVerified:
+		if newHash == "" || ob.current == newHash {
+			return ""
+		}
+		holds := "a secret Okta does not list"
+		if old, ok := ob.find(rot.OldSecretID); ok && old.SecretHash == ob.current {
+			holds = fmt.Sprintf("the secret the rotation replaced (%s) again, as after a rollback", old.ID)
+		} else if s, ok := ob.byHash(ob.current); ok {
+			holds = fmt.Sprintf("another of the app's secrets (%s), as after a rotation by hand", s.ID)
+		}
+		return fmt.Sprintf("credentials/%s no longer holds the secret the rotation promoted (%s): it holds %s", name, rot.NewSecretID, holds)
+	}
+	return ""
+}
+
+// reactivateInUse activates the secret the rotation replaced again when
+// credentials/NAME holds it once more (a rollback) and the rotation had
+// deactivated it, and says so.
+func reactivateInUse(ctx context.Context, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) string {
+	old, ok := ob.find(rot.OldSecretID)
+	if !ok || old.SecretHash != ob.current || old.Status == "ACTIVE" {
+		return ""
+	}
+	if err := okta.Activate(ctx, old.ID); err != nil {
+		return fmt.Sprintf("; the rotation had deactivated it, and could not activate it again (%v): activate it in Okta", err)
+	}
+	return "; the rotation had deactivated it, and activated it again"
+}
+
+// abandonment stops a rotation for good: something changed behind it.
+type abandonment string
+
+func (a abandonment) Error() string { return string(a) }
+
+// abandon records that rot stopped for good, and why.
+func (r *Runner) abandon(ctx context.Context, name string, rot *vaultstore.Rotation, reason string, credVersion int, rep *AutoRotateReport) error {
+	rot.Step, rot.AbandonedReason, rot.FinishedAt, rot.LastError = StepAbandoned, reason, r.now(), ""
+	rot.CredentialVersion, rot.Announced = credVersion, false
+	if err := r.saveRotation(ctx, name, rot); err != nil {
+		return err
+	}
+	rep.Step, rep.Abandoned = StepAbandoned, reason
+	rep.Did = append(rep.Did, "abandoned the rotation, touching nothing more: "+reason)
+	return nil
+}
+
+// AbandonmentAnnounced marks the abandonment rotations/NAME records as
+// told to the credential's channels.
+func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
+	rot, err := r.Store.GetRotation(ctx, name)
+	if err != nil {
+		return err
+	}
+	if rot.Step != StepAbandoned || rot.Announced {
+		return nil
+	}
+	rot.Announced = true
+	_, err = r.Store.PutRotation(ctx, name, rot, rot.Version)
+	return err
+}
+
+// startRotation finds which of the app's secrets is the one in Vault (by
+// hash: an app whose one secret is not Vault's is not rotated) and records
+// the start, with owner's lease. A secret an abandoned rotation created and
+// left is removed, once the new record holds the lease; any other second
+// secret stops it: a third cannot be created, and credkeeper deletes no
+// secret it did not create.
+func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecrets, prev *vaultstore.Rotation, owner string, now time.Time) (*vaultstore.Rotation, error) {
+	if err := busy(name, prev, owner, now); err != nil {
+		return nil, err
+	}
+	cur, err := r.Store.GetCredential(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := r.pendingHash(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -156,42 +464,85 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 	if err != nil {
 		return nil, err
 	}
-	old := ""
-	switch {
-	case len(secrets) == 1:
-		old = secrets[0].ID
-	case len(secrets) >= 2:
-		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows: deactivate and delete the one not in Vault, then run again", okta.AppID, len(secrets))
+	ob := observation{current: HashClientSecret(cur.ClientSecret), credVersion: cur.Version, pending: pending, okta: secrets}
+	old, ok := ob.byHash(ob.current)
+	if !ok {
+		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.AppID, name, name)
 	}
-	hash := HashClientSecret(cur.ClientSecret)
+	var leftover *OktaSecret
 	for _, s := range secrets {
-		if s.SecretHash == hash {
-			old = s.ID
+		if s.ID == old.ID {
+			continue
 		}
+		if prev != nil && prev.Step == StepAbandoned && (s.ID == prev.NewSecretID || prev.NewSecretHash != "" && s.SecretHash == prev.NewSecretHash) {
+			leftover = &s
+			continue
+		}
+		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows, and %s is not one credkeeper created: deactivate and delete the one not in Vault, then run again", okta.AppID, len(secrets), s.ID)
 	}
-	if old == "" {
-		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first", okta.AppID, name)
+	cas := 0
+	if prev != nil {
+		cas = prev.Version
 	}
-	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old, StartedAt: now}
+	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old.ID, StartedAt: now, CredentialVersion: cur.Version, Owner: owner, LeaseUntil: now.Add(RotationLease)}
 	v, err := r.Store.PutRotation(ctx, name, rot, cas)
+	if errors.Is(err, vaultstore.ErrCASConflict) {
+		return nil, r.lostRace(ctx, name, owner, now)
+	}
 	if err != nil {
 		return nil, err
 	}
 	rot.Version = v
+	if leftover != nil {
+		if leftover.SecretHash == pending {
+			// Staged by the abandoned rotation; the new one stages its own.
+			if err := r.Store.DeletePending(ctx, name); err != nil {
+				return rot, err
+			}
+			ob.pending = ""
+		}
+		if err := retireOwn(ctx, okta, name, *leftover, ob); err != nil {
+			return rot, fmt.Errorf("removing the secret an abandoned rotation created (%s): %w", leftover.ID, err)
+		}
+	}
 	return rot, nil
 }
 
-// autoStep does the step after rot.Step and moves rot on; it returns what
-// it did, or when it may go on (the end of the overlap).
-func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation) (string, time.Time, error) {
+// retireOwn deactivates and deletes s, a secret the rotation created that
+// nothing holds, after making sure of that again by hash.
+func retireOwn(ctx context.Context, okta *OktaSecrets, name string, s OktaSecret, ob observation) error {
+	if err := mayTouch(name, s, ob); err != nil {
+		return err
+	}
+	if s.Status == "ACTIVE" {
+		if err := ignoreGone(okta.Deactivate(ctx, s.ID)); err != nil {
+			if st, lerr := okta.Status(ctx, s.ID); lerr != nil || st == "ACTIVE" {
+				return err
+			}
+		}
+	}
+	return ignoreGone(okta.Delete(ctx, s.ID))
+}
+
+// mayTouch refuses to deactivate or delete s when it is the secret
+// credentials/NAME or pending/NAME holds, compared by hash.
+func mayTouch(name string, s OktaSecret, ob observation) error {
+	switch s.SecretHash {
+	case ob.current:
+		return fmt.Errorf("the secret %s is the one credentials/%s holds: credkeeper never deactivates or deletes the secret in use", s.ID, name)
+	case ob.pending:
+		return fmt.Errorf("the secret %s is the one pending/%s holds: credkeeper never deactivates or deletes a staged secret", s.ID, name)
+	}
+	return nil
+}
+
+// autoStep does the step after rot.Step, on what ob shows, and moves rot
+// on; it returns what it did, or when it may go on (the end of the
+// overlap).
+func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	switch rot.Step {
 	case StepStarted:
-		id, err := r.stageNewSecret(ctx, name, okta, rot.OldSecretID)
-		if err != nil {
-			return "", time.Time{}, err
-		}
-		rot.Step, rot.NewSecretID = StepStaged, id
-		return "created a new client secret in Okta (" + id + ") and staged it in pending/" + name, time.Time{}, nil
+		return r.stageNewSecret(ctx, name, okta, rot, ob)
 	case StepStaged:
 		// Staging checked it already; check again only if that check was not ok.
 		if info, err := r.Store.PendingInfo(ctx, name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
@@ -206,41 +557,74 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 		rot.Step = StepProven
 		return "proved the new secret with a token request", time.Time{}, nil
 	case StepProven:
-		rep, err := r.Promote(ctx, name, PromoteOptions{})
+		rep, err := r.Promote(ctx, name, PromoteOptions{FromVersion: ob.credVersion})
 		if err != nil && !errors.Is(err, errNothingStaged) {
 			return "", time.Time{}, err
 		}
 		rot.Step, rot.PromotedAt = StepPromoted, r.now()
 		if rep != nil {
+			rot.CredentialVersion = rep.Version
 			return fmt.Sprintf("promoted it: credentials/%s is version %d", name, rep.Version), time.Time{}, nil
 		}
+		rot.CredentialVersion = ob.credVersion
 		return "promoted it", time.Time{}, nil
 	case StepPromoted:
-		if end := rot.PromotedAt.Add(ar.Overlap); r.now().Before(end) {
+		if end := overlapEnd(rot, ar); r.now().Before(end) {
 			return "", end, nil
 		}
-		if err := ignoreGone(okta.Deactivate(ctx, rot.OldSecretID)); err != nil {
+		old, ok := ob.find(rot.OldSecretID)
+		if !ok || old.Status != "ACTIVE" {
+			rot.Step = StepDeactivated
+			return "the overlap is over: the old secret (" + rot.OldSecretID + ") was no longer active in Okta", time.Time{}, nil
+		}
+		if err := mayTouch(name, old, ob); err != nil {
 			return "", time.Time{}, err
+		}
+		if err := ignoreGone(okta.Deactivate(ctx, old.ID)); err != nil {
+			// Okta may have done it and lost its answer: ask.
+			switch st, lerr := okta.Status(ctx, old.ID); {
+			case lerr != nil:
+				return "", time.Time{}, knownError{fmt.Errorf("%w; and listing the app's secrets failed too: %v", err, lerr), "whether the old secret was deactivated is not known: Okta's admin console shows its status"}
+			case st == "ACTIVE":
+				return "", time.Time{}, err
+			}
 		}
 		rot.Step = StepDeactivated
 		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
 	case StepDeactivated:
-		res, err := r.CheckOne(ctx, name, true)
-		if err == nil && res.Class != oauthcheck.ClassOK {
+		out, err := r.Check(ctx, name, true)
+		res := out.Result
+		switch {
+		case err == nil && res.CredentialVersion != ob.credVersion:
+			return "", time.Time{}, abandonment(fmt.Sprintf("credentials/%s moved from version %d to %d while the new secret was being proven alone", name, ob.credVersion, res.CredentialVersion))
+		case err == nil && res.Class != oauthcheck.ClassOK:
 			err = fmt.Errorf("the new secret no longer works alone (%s: %s)", res.Class, res.Detail)
 		}
 		if err != nil {
 			if aerr := okta.Activate(ctx, rot.OldSecretID); aerr != nil {
 				return "", time.Time{}, fmt.Errorf("%w; and the old secret could not be activated again: %v", err, aerr)
 			}
-			rot.Step = StepPromoted // the old secret works again; the overlap goes on
-			return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again", err)
+			// The old secret works again; the next try waits a whole
+			// overlap, so that its consumers are not cut off at every run.
+			rot.Step, rot.DeactivateAfter = StepPromoted, r.now().Add(ar.Overlap)
+			return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again, and is deactivated again no sooner than %s", err, dates.FormatTime(rot.DeactivateAfter))
 		}
 		rot.Step = StepVerified
 		return "proved the new secret works alone", time.Time{}, nil
 	case StepVerified:
-		if err := ignoreGone(okta.Delete(ctx, rot.OldSecretID)); err != nil {
-			return "", time.Time{}, err
+		old, ok := ob.find(rot.OldSecretID)
+		if ok && old.Status == "ACTIVE" {
+			return "", time.Time{}, abandonment(fmt.Sprintf("the old secret (%s) is active again in Okta: someone activated it after the rotation deactivated it", old.ID))
+		}
+		if ok {
+			if err := mayTouch(name, old, ob); err != nil {
+				return "", time.Time{}, err
+			}
+			if err := ignoreGone(okta.Delete(ctx, old.ID)); err != nil {
+				if st, lerr := okta.Status(ctx, old.ID); lerr != nil || st != "" {
+					return "", time.Time{}, err
+				}
+			}
 		}
 		rot.Step, rot.FinishedAt = StepDone, r.now()
 		return "deleted the old secret: the rotation is complete", time.Time{}, nil
@@ -248,47 +632,75 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 	return "", time.Time{}, fmt.Errorf("rotations/%s records an unknown step %q", name, rot.Step)
 }
 
-// stageNewSecret creates the new secret and stages it. A secret an earlier
-// run created but did not record is adopted when pending/NAME holds it,
-// and otherwise deleted (it was never stored, so nothing can use it): the
-// app never holds a third secret.
-func (r *Runner) stageNewSecret(ctx context.Context, name string, okta *OktaSecrets, oldID string) (string, error) {
-	secrets, err := okta.List(ctx)
-	if err != nil {
-		return "", err
-	}
-	staged, err := r.Store.GetPending(ctx, name)
-	if err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
-		return "", err
-	}
-	for _, s := range secrets {
-		if s.ID == oldID {
+// stageNewSecret creates the new secret and stages it. Its hash is
+// recorded before Okta is asked to create it, so that a secret an earlier
+// run created is known as the rotation's own: adopted when pending/NAME
+// holds it, and otherwise deleted (it was never stored, so nothing can use
+// it). Any other secret beside the old one stops the rotation: credkeeper
+// deletes only secrets it created.
+func (r *Runner) stageNewSecret(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	for _, s := range ob.okta {
+		if s.ID == rot.OldSecretID {
 			continue
 		}
-		if staged != nil && s.SecretHash == HashClientSecret(staged.ClientSecret) {
-			return s.ID, nil // created and staged; the record of it was lost
+		if rot.NewSecretHash == "" || s.SecretHash != rot.NewSecretHash {
+			return "", time.Time{}, fmt.Errorf("app %s holds a client secret (%s) that is neither the one in credentials/%s nor one this rotation created: credkeeper deletes only secrets it created; if nothing uses it, deactivate and delete it in Okta, then run again", okta.AppID, s.ID, name)
 		}
-		if s.Status == "ACTIVE" {
-			if err := okta.Deactivate(ctx, s.ID); err != nil {
-				return "", err
-			}
+		if s.SecretHash == ob.pending {
+			rot.Step, rot.NewSecretID = StepStaged, s.ID
+			return "found the new secret an earlier run created (" + s.ID + ") staged in pending/" + name, time.Time{}, nil
 		}
-		if err := ignoreGone(okta.Delete(ctx, s.ID)); err != nil {
-			return "", err
+		if err := retireOwn(ctx, okta, name, s, ob); err != nil {
+			return "", time.Time{}, fmt.Errorf("removing the secret an earlier run created and never stored (%s): %w", s.ID, err)
 		}
 	}
-	created, err := okta.Create(ctx)
+	value, err := NewClientSecret()
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
+	rot.NewSecretID, rot.NewSecretHash = "", HashClientSecret(value)
+	if err := r.saveRotation(ctx, name, rot); err != nil {
+		return "", time.Time{}, err
+	}
+	created, err := okta.Create(ctx, value)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	rot.NewSecretID = created.ID
 	clientID, err := r.clientID(ctx, name)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: clientID, ClientSecret: created.Secret}); err != nil {
-		return "", err
+	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: clientID, ClientSecret: value}); err != nil {
+		return "", time.Time{}, err
 	}
-	return created.ID, nil
+	rot.Step = StepStaged
+	return "created a new client secret in Okta (" + created.ID + ") and staged it in pending/" + name, time.Time{}, nil
+}
+
+// knownError is a step's error with what is known of the old secret.
+type knownError struct {
+	err   error
+	known string
+}
+
+func (e knownError) Error() string { return e.err.Error() }
+func (e knownError) Unwrap() error { return e.err }
+
+// knownAfter says what is known of the old secret when a rotation stopped
+// after step with err.
+func knownAfter(step string, err error) string {
+	var ke knownError
+	if errors.As(err, &ke) {
+		return ke.known
+	}
+	switch step {
+	case StepDeactivated:
+		return "the old secret is inactive in Okta and the new one in use"
+	case StepVerified:
+		return "the old secret is inactive in Okta and the new one works alone"
+	}
+	return "the old secret still works"
 }
 
 func (r *Runner) clientID(ctx context.Context, name string) (string, error) {
@@ -299,7 +711,11 @@ func (r *Runner) clientID(ctx context.Context, name string) (string, error) {
 	return cred.ClientID, nil
 }
 
+// saveRotation records rot with check-and-set, renewing its lease.
 func (r *Runner) saveRotation(ctx context.Context, name string, rot *vaultstore.Rotation) error {
+	if !rot.LeaseUntil.IsZero() {
+		rot.LeaseUntil = r.now().Add(RotationLease)
+	}
 	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
 	if err != nil {
 		return fmt.Errorf("the step %q was done but not recorded in rotations/%s: %w; run again to resume", rot.Step, name, err)
@@ -319,6 +735,9 @@ func ignoreGone(err error) error {
 
 // dryRun says what the steps after step would do.
 func dryRun(step string, ar *policies.AutoRotate) []string {
+	if step == StepAbandoned {
+		step = StepDone
+	}
 	steps := []struct{ after, what string }{
 		{StepDone, "find the current secret among app " + ar.AppID + "'s client secrets in Okta"},
 		{StepStarted, "create a new client secret in Okta and stage it"},

@@ -112,6 +112,9 @@ type PromoteOptions struct {
 	Force bool
 	// DropGrant removes a stored user grant instead of carrying it over.
 	DropGrant bool
+	// FromVersion, when set, promotes only over that version of
+	// credentials/NAME: a pair written meanwhile by another is not replaced.
+	FromVersion int
 }
 
 // PromoteReport says what a promote did.
@@ -158,6 +161,9 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 				last = "never checked"
 			}
 			return nil, fmt.Errorf("the staged pair's last check was %s: promote refuses it; stage a pair that works, or pass --force to promote it unchecked", last)
+		}
+		if o.FromVersion != 0 && cur.Version != o.FromVersion {
+			return nil, fmt.Errorf("credentials/%s moved from version %d to %d meanwhile: promote refuses to replace a pair written by another", name, o.FromVersion, cur.Version)
 		}
 		md := cur.Metadata
 		now := r.now().UTC()

@@ -395,21 +395,43 @@ func intField(v any) int {
 }
 
 // Rotation is rotations/NAME: how far an automated rotation has come, so
-// that a crash at any step resumes there. It holds secret IDs, never a
-// secret.
+// that a crash at any step resumes there, and who is running it. It holds
+// secret IDs and the hash of the secret the rotation generated (random,
+// so its hash tells nothing), never a secret nor the hash of a secret a
+// person chose: the auditor role reads it.
 type Rotation struct {
 	// Step is the last step completed.
 	Step string `json:"step"`
 	// OldSecretID and NewSecretID are the provider's IDs of the secret
 	// being replaced and of its replacement.
-	OldSecretID string    `json:"old_secret_id,omitempty"`
-	NewSecretID string    `json:"new_secret_id,omitempty"`
-	StartedAt   time.Time `json:"started_at,omitzero"`
-	PromotedAt  time.Time `json:"promoted_at,omitzero"`
-	FinishedAt  time.Time `json:"finished_at,omitzero"`
+	OldSecretID string `json:"old_secret_id,omitempty"`
+	NewSecretID string `json:"new_secret_id,omitempty"`
+	// NewSecretHash is the hash of the secret the rotation generated,
+	// recorded before it asks the provider to create it: a secret listed
+	// with this hash is the rotation's own.
+	NewSecretHash string    `json:"new_secret_hash,omitempty"`
+	StartedAt     time.Time `json:"started_at,omitzero"`
+	PromotedAt    time.Time `json:"promoted_at,omitzero"`
+	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	// DeactivateAfter, when set, is the earliest the old secret is
+	// deactivated again, after a proof of the new one alone failed.
+	DeactivateAfter time.Time `json:"deactivate_after,omitzero"`
+	// CredentialVersion is the version of credentials/NAME the rotation
+	// last saw as its own: at the start, after promotion, and once
+	// abandoned, the version that made it stop.
+	CredentialVersion int `json:"credential_version,omitempty"`
+	// Owner is who runs (or last ran) the rotation; LeaseUntil is how long
+	// its claim lasts. Another actor takes no step before then.
+	Owner      string    `json:"owner,omitempty"`
+	LeaseUntil time.Time `json:"lease_until,omitzero"`
 	// LastError is why the last attempt stopped, when it did.
 	LastError string `json:"last_error,omitempty"`
-	Version   int    `json:"-"`
+	// AbandonedReason says why the rotation was abandoned (Step
+	// "abandoned"): what changed behind it. Announced is set once the
+	// credential's channels were told.
+	AbandonedReason string `json:"abandoned_reason,omitempty"`
+	Announced       bool   `json:"announced,omitempty"`
+	Version         int    `json:"-"`
 }
 
 // GetRotation reads rotations/NAME.

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/user"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -272,6 +274,7 @@ func rotateAutoRun(ctx context.Context, o *RotateAutoOptions) error {
 	if err != nil {
 		return err
 	}
+	o.Owner = commandLineOwner()
 	rep, err := r.AutoRotate(ctx, o.Name, o.AutoRotateOptions)
 	if rep != nil {
 		verb := "Did"
@@ -285,13 +288,27 @@ func rotateAutoRun(ctx context.Context, o *RotateAutoOptions) error {
 	if err != nil {
 		return err
 	}
+	starting := rep.Step == "" || rep.Step == rotation.StepDone || rep.Step == rotation.StepAbandoned
 	switch {
+	case !rep.Waiting.IsZero() && starting:
+		fmt.Fprintf(o.Out, "Not due: the next rotation of %s starts on %s (--now starts it today).\n", o.Name, dates.Format(rep.Waiting))
+	case rep.Step == rotation.StepAbandoned && rep.Abandoned != "":
+		fmt.Fprintf(o.Out, "The automated rotation of %s was abandoned: %s.\nNothing more was deactivated or deleted: credentials/%s keeps its secret. credkeeper rotate auto %s starts a new rotation.\n", o.Name, rep.Abandoned, o.Name, o.Name)
 	case rep.Step == rotation.StepDone && !o.DryRun:
 		fmt.Fprintf(o.Out, "The automated rotation of %s is complete.\n", o.Name)
-	case !rep.Waiting.IsZero() && rep.Step == "":
-		fmt.Fprintf(o.Out, "Not due: the next rotation of %s starts on %s (--now starts it today).\n", o.Name, dates.Format(rep.Waiting))
 	case !rep.Waiting.IsZero():
 		fmt.Fprintf(o.Out, "Both secrets stay active until %s (the overlap); run again then, or let the daemon finish.\n", dates.FormatTime(rep.Waiting))
 	}
 	return nil
+}
+
+// commandLineOwner names this run of rotate auto in the rotation's lease:
+// who, where, which process.
+func commandLineOwner() string {
+	who := "someone"
+	if u, err := user.Current(); err == nil {
+		who = u.Username
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("credkeeper rotate auto (%s@%s, pid %d)", who, host, os.Getpid())
 }

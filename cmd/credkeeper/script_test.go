@@ -41,7 +41,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("CREDKEEPER_CONFIG", "")
 			e.Setenv(envNow, testNow.Format(time.RFC3339))
 			// A token endpoint emulator of the script's own, on loopback.
-			emu := emulator.New(emulator.Options{LockoutAfter: 3})
+			emu := emulator.New(emulator.Options{LockoutAfter: 3, APIToken: scriptOktaAPIToken})
 			srv := httptest.NewServer(emu)
 			e.Defer(srv.Close)
 			e.Values[emulatorKey{}] = emu
@@ -56,6 +56,7 @@ func TestScripts(t *testing.T) {
 			"subst":           cmdSubst,
 			"vault-set-meta":  cmdVaultSetMeta,
 			"emulator-client": cmdEmulatorClient,
+			"emulator-app":    cmdEmulatorApp,
 		},
 		RequireExplicitExec: true,
 	})
@@ -153,6 +154,20 @@ type emulatorKey struct{}
 
 // cmdEmulatorClient registers a client with the script's emulator:
 // emulator-client ID SECRET [SCOPE...].
+// scriptOktaAPIToken is the API token of the scripts' Okta secrets API.
+const scriptOktaAPIToken = "00Script-Okta-Api-Token-0123456789"
+
+// emulator-app ID APP_ID SECRET: a client whose secrets Okta's secrets API
+// manages as app APP_ID (API token: the file okta-api-token a script writes
+// with scriptOktaAPIToken).
+func cmdEmulatorApp(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: emulator-app ID APP_ID SECRET")
+	}
+	emu := ts.Value(emulatorKey{}).(*emulator.Server)
+	emu.AddClient(emulator.Client{ID: args[0], AppID: args[1], Secrets: []string{args[2]}})
+}
+
 func cmdEmulatorClient(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 {
 		ts.Fatalf("usage: emulator-client ID SECRET [SCOPE...]")

@@ -53,6 +53,7 @@ const (
 	oktaNotFound       = `{"errorCode":"E0000007","errorSummary":"Not found: Resource not found: %s (AppInstance)","errorLink":"E0000007","errorId":"oaeEmulatedNotFound","errorCauses":[]}`
 	oktaTooManySecrets = `{"errorCode":"E0000001","errorSummary":"Api validation failed: client_secret","errorLink":"E0000001","errorId":"oaeEmulatedLimit","errorCauses":[{"errorSummary":"You can only have a maximum of 2 client secrets per application."}]}`
 	oktaDeleteActive   = `{"errorCode":"E0000001","errorSummary":"Api validation failed: client_secret","errorLink":"E0000001","errorId":"oaeEmulatedActive","errorCauses":[{"errorSummary":"Deactivate the client secret before deleting it."}]}`
+	oktaInternal       = `{"errorCode":"E0000009","errorSummary":"Internal Server Error","errorLink":"E0000009","errorId":"oaeEmulatedInternal","errorCauses":[]}`
 	oktaLastActive     = `{"errorCode":"E0000001","errorSummary":"Api validation failed: client_secret","errorLink":"E0000001","errorId":"oaeEmulatedLast","errorCauses":[{"errorSummary":"An application must keep one active client secret."}]}`
 )
 
@@ -63,8 +64,41 @@ func (s *Server) registerOktaSecrets() {
 	s.mux.HandleFunc("DELETE /api/v1/apps/{appId}/credentials/secrets/{secretId}", s.oktaSecrets(s.deleteSecret))
 }
 
+// The operations of the secrets API, for faults injected into one of
+// them: InjectFault(OktaFaultKey(OktaDeactivate), ...).
+const (
+	OktaList       = "list"
+	OktaCreate     = "create"
+	OktaActivate   = "activate"
+	OktaDeactivate = "deactivate"
+	OktaDelete     = "delete"
+)
+
+// OktaFaultKey is the InjectFault key of one operation of the secrets API.
+// The key "okta-api" alone rate limits every operation.
+func OktaFaultKey(op string) string { return "okta-api/" + op }
+
+// FaultDoneThenStatus does the operation, then answers Status (500 by
+// default) as if it had failed: the answer lost after the work was done.
+const FaultDoneThenStatus FaultKind = "done_then_status"
+
+// oktaOp names the operation r asks for.
+func oktaOp(r *http.Request) string {
+	switch {
+	case r.Method == http.MethodGet:
+		return OktaList
+	case r.Method == http.MethodDelete:
+		return OktaDelete
+	case r.PathValue("action") != "":
+		return r.PathValue("action")
+	}
+	return OktaCreate
+}
+
 // oktaSecrets checks the API token and finds the app, then calls h with
-// the emulator locked and the app's secret objects.
+// the emulator locked and the app's secret objects. A fault injected into
+// the API, or into the operation, answers instead (FaultRateLimit,
+// FaultStatus) or after the work (FaultDoneThenStatus).
 func (s *Server) oktaSecrets(h func(w http.ResponseWriter, r *http.Request, c *Client)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.APIToken == "" || r.Header.Get("Authorization") != "SSWS "+s.opts.APIToken {
@@ -73,13 +107,25 @@ func (s *Server) oktaSecrets(h func(w http.ResponseWriter, r *http.Request, c *C
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		// InjectFault("okta-api", Fault{Kind: FaultRateLimit}) rate limits this API.
-		if f, ok := s.faults["okta-api"]; ok && f.Kind == FaultRateLimit {
-			w.Header().Set("X-Rate-Limit-Limit", "100")
-			w.Header().Set("X-Rate-Limit-Remaining", "0")
-			w.Header().Set("X-Rate-Limit-Reset", fmtUnix(s.opts.Now().Add(time.Minute)))
-			writeJSON(w, http.StatusTooManyRequests, `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeEmulatedRateLimit","errorCauses":[]}`)
-			return
+		f, ok := s.faults["okta-api"]
+		if !ok {
+			f, ok = s.faults[OktaFaultKey(oktaOp(r))]
+		}
+		if ok {
+			switch f.Kind {
+			case FaultRateLimit:
+				w.Header().Set("X-Rate-Limit-Limit", "100")
+				w.Header().Set("X-Rate-Limit-Remaining", "0")
+				w.Header().Set("X-Rate-Limit-Reset", fmtUnix(s.opts.Now().Add(time.Minute)))
+				writeJSON(w, http.StatusTooManyRequests, `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeEmulatedRateLimit","errorCauses":[]}`)
+				return
+			case FaultStatus:
+				writeJSON(w, faultStatus(f), oktaInternal)
+				return
+			case FaultDoneThenStatus:
+				defer writeJSON(w, faultStatus(f), oktaInternal)
+				w = discardWriter{http.Header{}}
+			}
 		}
 		for _, c := range s.clients {
 			if c.AppID != "" && c.AppID == r.PathValue("appId") {
@@ -90,6 +136,20 @@ func (s *Server) oktaSecrets(h func(w http.ResponseWriter, r *http.Request, c *C
 		writeJSON(w, http.StatusNotFound, sprintfJSON(oktaNotFound, r.PathValue("appId")))
 	}
 }
+
+func faultStatus(f Fault) int {
+	if f.Status == 0 {
+		return http.StatusInternalServerError
+	}
+	return f.Status
+}
+
+// discardWriter swallows the answer of work whose answer is lost.
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
 
 // secretsOf is c's secret objects, made from its Secrets on first use.
 // The caller holds s.mu.

@@ -146,6 +146,11 @@ type AutoRotationJSON struct {
 	PromotedAt  string `json:"promoted_at,omitempty"`
 	FinishedAt  string `json:"finished_at,omitempty"`
 	LastError   string `json:"last_error,omitempty"`
+	// AbandonedReason says why the rotation was abandoned.
+	AbandonedReason string `json:"abandoned_reason,omitempty"`
+	// Owner runs (or last ran) the rotation; LeaseUntil is when its claim lapses.
+	Owner      string `json:"owner,omitempty"`
+	LeaseUntil string `json:"lease_until,omitempty"`
 }
 
 // PendingJSON is a staged pair, without its secret.
@@ -177,7 +182,8 @@ func RotateStatus(st *rotation.RotationStatus) RotateStatusJSON {
 	}
 	if a := st.Auto; a != nil {
 		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, StartedAt: dates.FormatTime(a.StartedAt),
-			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError}
+			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError,
+			AbandonedReason: a.AbandonedReason, Owner: a.Owner, LeaseUntil: dates.FormatTime(a.LeaseUntil)}
 	}
 	return j
 }
@@ -211,6 +217,12 @@ func WriteRotateStatus(w io.Writer, st *rotation.RotationStatus) error {
 		line := a.Step + ", started " + a.StartedAt
 		if a.LastError != "" {
 			line += "; stopped: " + a.LastError
+		}
+		if a.AbandonedReason != "" {
+			line += "; abandoned: " + a.AbandonedReason
+		}
+		if a.LeaseUntil != "" {
+			line += "; run by " + a.Owner + " until " + a.LeaseUntil
 		}
 		fmt.Fprintf(tw, "automated rotation\t%s\n", line)
 	}
