@@ -55,10 +55,12 @@ fuzz:
 
 ## faults: the whole fault suite, with the runs too long for test: the
 ## daemon's process killed with SIGKILL 50 times, each while it leads (about 6 min) beside the
-## failover of a Raft Vault cluster, a sealed Vault and the rest. The log is
-## bin/faults.log.
+## failover of a Raft Vault cluster, a sealed Vault and the rest; and five
+## years of automated rotations with rollbacks mid-overlap (about 4 min). The
+## logs are bin/faults.log and bin/faults-rotation.log.
 faults: devvault
 	CREDKEEPER_REQUIRE_VAULT=1 $(GO) test -tags faults -count=1 -v -run '^TestFault' ./cmd/credkeeper 2>&1 | tee bin/faults.log | awk -f scripts/test-summary.awk
+	CREDKEEPER_REQUIRE_VAULT=1 $(GO) test -tags faults -race -count=1 -v -run '^TestFiveYearsOfAutomatedRotationsWithRollbacks$$' ./daemon 2>&1 | tee bin/faults-rotation.log | awk -f scripts/test-summary.awk
 
 ## bench: benchmarks, with allocations.
 bench:
