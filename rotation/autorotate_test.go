@@ -215,7 +215,7 @@ func TestAutoRotateDeletesOnlyASecretItCreatedButNeverStored(t *testing.T) {
 				list, _ := w.oktaAdmin().List(ctx)
 				for _, s := range list {
 					if s.SecretHash != HashClientSecret(secret.New("Svc-Secret-2026")) {
-						foreign = s.ID // not the rotation's: its hash is not the one recorded
+						// the rotation's half-made secret: removed, and another made in its place
 						_ = w.oktaAdmin().Deactivate(ctx, s.ID)
 						_ = w.oktaAdmin().Delete(ctx, s.ID)
 					}
