@@ -378,12 +378,108 @@ func unescape(s string) string {
 }
 
 // A text that reads as a secret's start in many ways at once (backslashes,
-// each a literal or half of an escaped one) costs no more than any other.
+// each a literal or half of an escaped one) costs no more than any other,
+// and what of it is a long enough piece of the secret is removed.
 func TestATextOfManyReadingsIsReadInOnePass(t *testing.T) {
 	v := strings.Repeat(`\`, 40) + "x"
 	b := oauthcheck.NewBoundary("id", v)
-	text := strings.Repeat(`\`, 200)
-	if got := b.Text(text, 300); got != text {
-		t.Errorf("a text without the secret changed: %q", got)
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"a run of backslashes, a piece of the secret", strings.Repeat(`\`, 200), secret.Redacted},
+		{"short runs of backslashes, no piece of it", strings.Repeat(`\\a`, 60), strings.Repeat(`\\a`, 60)},
+	} {
+		if got := b.Text(tc.text, 300); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A secret split by what the boundary folds or drops (a line break, a
+// tab, a NUL, a bell, a byte that is not UTF-8, a line wrap inside its
+// base64), written with an entity a browser reads without its semicolon,
+// or cut in two fields, is removed all the same: no reader of the result
+// can put it back together.
+func TestASecretSplitByWhatTheBoundaryFoldsIsRemovedAllTheSame(t *testing.T) {
+	const id = "0oa-split-client"
+	const sec = "Split-Secret-0123456789abcdefXYZ"
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	half := len(sec) / 2
+	b64 := base64.StdEncoding.EncodeToString([]byte(id + ":" + sec))
+	for _, tc := range []struct {
+		name        string
+		contentType string
+		status      int
+		body        string
+		location    string
+	}{
+		{"a line break inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\n` + sec[half:] + ` for client"}`, ""},
+		{"a tab inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\t` + sec[half:] + `"}`, ""},
+		{"a NUL inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u0000` + sec[half:] + `"}`, ""},
+		{"a bell inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u0007` + sec[half:] + `"}`, ""},
+		{"a byte that is not UTF-8 inside the secret, in a plain body", "text/plain", 500, "error: " + sec[:half] + "\xff" + sec[half:], ""},
+		{"a zero width space inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u200b` + sec[half:] + `"}`, ""},
+		{"the secret's halves in the error and the description", "application/json", 401, `{"error":"` + sec[:half] + `","error_description":"` + sec[half:] + `"}`, ""},
+		{"the Basic header wrapped at a line before the secret's part", "application/json", 401, `{"error":"invalid_client","error_description":"got Basic ` + b64[:20] + `\r\n` + b64[20:] + `"}`, ""},
+		{"the Basic header wrapped at a line inside the secret's part", "application/json", 401, `{"error":"invalid_client","error_description":"got Basic ` + b64[:46] + `\r\n` + b64[46:] + `"}`, ""},
+		{"an escaped line break inside the secret in a redirect", "", http.StatusFound, "", "https://idp.example.org/oauth2/token?echo=" + sec[:half] + "%0A" + sec[half:]},
+		{"an HTML entity without its semicolon inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"got ` + sec[:4] + `&#x` + fmt.Sprintf("%x", sec[4]) + sec[5:] + `"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.location != "" {
+					w.Header().Set("Location", tc.location)
+				}
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			e := oauthcheck.Endpoint{Name: "split", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
+			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(sec), Name: "split"}, e, time.Time{}, now)
+			said := fmt.Sprintf("%s | %s | %s", r.ErrorCode, r.Description, r.Detail)
+			read := strings.Join(strings.Fields(unescape(said)), "")
+			for _, part := range []string{sec, b64[len(b64)-16:], sec[:half], sec[half:]} {
+				if strings.Contains(read, part) {
+					t.Errorf("%q can be read in the result (class %s): %q", part, r.Class, said)
+				}
+			}
+		})
+	}
+}
+
+// A provider chooses its access token, which the boundary removes from
+// the same answer's other fields: however long the token and whatever
+// the scope repeats of it, the boundary reads no more of a field than it
+// can keep, so a megabyte answer is checked as fast as a line (a scan
+// that walked the token from each place in the scope would take hours
+// here, far past the test's own deadline).
+func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	const n = 300_000
+	tok := strings.Repeat("A", n)
+	for _, tc := range []struct {
+		name  string
+		scope string
+	}{
+		{"a scope one character shorter than the token", tok[:n-1]},
+		{"a scope of the token's start, each time one short", strings.Repeat(tok[:5000]+"B", 60)},
+		{"a scope of the token twice", strings.Repeat("A", 2*n)[:n+n/2]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := fmt.Sprintf(`{"access_token":%q,"token_type":"Bearer","expires_in":3600,"scope":%q}`, tok, tc.scope)
+			srv := echoing("application/json", 200, func(*http.Request) string { return body })
+			defer srv.Close()
+			e := oauthcheck.Endpoint{Name: "huge", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
+			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-huge", Secret: secret.New("Huge-Secret-0123456789"), Name: "huge"}, e, time.Time{}, now)
+			if r.Class != oauthcheck.ClassOK {
+				t.Errorf("class %s: %s", r.Class, r.Detail)
+			}
+			if strings.Contains(fmt.Sprintf("%+v", r), "AAAAAAAA") {
+				t.Errorf("a piece of the token is kept: %.200q", fmt.Sprintf("%+v", r))
+			}
+		})
 	}
 }
