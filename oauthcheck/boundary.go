@@ -406,47 +406,66 @@ func fragment(n int) int {
 	return max(3, min(8, (n+1)/2))
 }
 
-// pieces knows every substring of one secret (its suffix automaton), so
-// that a text is searched for them in one pass, whatever their lengths.
+// pieces knows every substring of one secret (its suffix automaton, built
+// in time linear in the secret), so that a text is searched for all of
+// them in one pass, whatever their lengths.
 type pieces struct {
-	next   map[uint64]int32 // state<<32 | rune
+	next   [][]arc // each state's transitions
 	link   []int32
 	length []int32
 	least  int // the fewest characters of a piece worth removing
 }
 
+type arc struct {
+	r  rune
+	to int32
+}
+
+func (p *pieces) step(st int32, r rune) (int32, bool) {
+	for _, e := range p.next[st] {
+		if e.r == r {
+			return e.to, true
+		}
+	}
+	return 0, false
+}
+
+func (p *pieces) set(st int32, r rune, to int32) {
+	for i := range p.next[st] {
+		if p.next[st][i].r == r {
+			p.next[st][i].to = to
+			return
+		}
+	}
+	p.next[st] = append(p.next[st], arc{r, to})
+}
+
 func newPieces(v []rune) *pieces {
-	p := &pieces{next: make(map[uint64]int32, 2*len(v)), link: []int32{-1}, length: []int32{0}, least: fragment(len(v))}
-	key := func(st int32, r rune) uint64 { return uint64(st)<<32 | uint64(uint32(r)) }
+	p := &pieces{next: [][]arc{nil}, link: []int32{-1}, length: []int32{0}, least: fragment(len(v))}
 	last := int32(0)
 	for _, r := range v {
 		cur := int32(len(p.length))
-		p.length = append(p.length, p.length[last]+1)
-		p.link = append(p.link, 0)
+		p.next, p.length, p.link = append(p.next, nil), append(p.length, p.length[last]+1), append(p.link, 0)
 		st := last
-		for st != -1 {
-			if _, ok := p.next[key(st, r)]; ok {
+		for ; st != -1; st = p.link[st] {
+			if _, ok := p.step(st, r); ok {
 				break
 			}
-			p.next[key(st, r)] = cur
-			st = p.link[st]
+			p.set(st, r, cur)
 		}
 		if st != -1 {
-			q := p.next[key(st, r)]
+			q, _ := p.step(st, r)
 			if p.length[st]+1 == p.length[q] {
 				p.link[cur] = q
 			} else {
 				clone := int32(len(p.length))
-				p.length = append(p.length, p.length[st]+1)
-				p.link = append(p.link, p.link[q])
-				for k, to := range p.next {
-					if int32(k>>32) == q {
-						p.next[uint64(clone)<<32|k&0xffffffff] = to
+				p.next = append(p.next, slices.Clone(p.next[q]))
+				p.length, p.link = append(p.length, p.length[st]+1), append(p.link, p.link[q])
+				for ; st != -1; st = p.link[st] {
+					if to, _ := p.step(st, r); to != q {
+						break
 					}
-				}
-				for st != -1 && p.next[key(st, r)] == q {
-					p.next[key(st, r)] = clone
-					st = p.link[st]
+					p.set(st, r, clone)
 				}
 				p.link[q], p.link[cur] = clone, clone
 			}
@@ -462,22 +481,24 @@ func (p *pieces) in(s string) [][2]int {
 	var spans [][2]int
 	var starts []int // byte offset of each character read
 	st, n := int32(0), int32(0)
-	for i, r := range s {
+	for i, size := 0, 0; i < len(s); i += size {
+		var r rune
+		r, size = utf8.DecodeRuneInString(s[i:])
 		starts = append(starts, i)
 		for st != 0 {
-			if _, ok := p.next[uint64(st)<<32|uint64(uint32(r))]; ok {
+			if _, ok := p.step(st, r); ok {
 				break
 			}
 			st = p.link[st]
 			n = p.length[st]
 		}
-		if to, ok := p.next[uint64(st)<<32|uint64(uint32(r))]; ok {
+		if to, ok := p.step(st, r); ok {
 			st, n = to, n+1
 		} else {
 			st, n = 0, 0
 		}
 		if int(n) >= p.least {
-			end := i + utf8.RuneLen(r)
+			end := i + size
 			from := starts[len(starts)-int(n)]
 			if k := len(spans); k > 0 && spans[k-1][1] > from {
 				spans[k-1][1] = end

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -263,6 +264,9 @@ func FuzzBoundary(f *testing.F) {
 		f.Add("ünïcödé-sécret-€-𝄞", "12345", enc, "", "tail", false)
 	}
 	f.Add("ted]abcd", "id", uint8(0), "[redac", "ted]abcd", false)
+	f.Add("Split-Secret-0123456789", "0oa", uint8(9), "bad secret ", " here", false)
+	f.Add("Entity-Secret-0123456789", "0oa", uint8(10), "got ", "", false)
+	f.Add("Halves-Secret-0123456789", "0oa", uint8(halves), "", "", true)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v, id string, enc uint8, before, after string, form bool) {
 		if len(v) < 8 || !utf8.ValidString(v) || v != strings.TrimSpace(v) || text.Printable(v) != v {
@@ -274,13 +278,20 @@ func FuzzBoundary(f *testing.F) {
 			}
 		}
 		echoed := before + encode(id, v, enc%encodings) + after
+		code, description := echoed, echoed
+		runes := []rune(v)
+		first, second := string(runes[:len(runes)/2]), string(runes[len(runes)/2:])
+		if enc%encodings == halves { // one half in each field
+			code, description = before+first, second+after
+			echoed = code + description
+		}
 		r := oauthcheck.Response{Status: 400, Header: http.Header{}, Boundary: oauthcheck.NewBoundary(id, v), URL: "https://idp.example.org/token"}
 		if form {
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.Body = []byte(url.Values{"error": {echoed}, "error_description": {echoed}}.Encode())
+			r.Body = []byte(url.Values{"error": {code}, "error_description": {description}}.Encode())
 		} else {
 			r.Header.Set("Content-Type", "application/json")
-			b, _ := json.Marshal(map[string]string{"error": echoed, "error_description": echoed})
+			b, _ := json.Marshal(map[string]string{"error": code, "error_description": description})
 			r.Body = b
 		}
 		verdict := oauthcheck.Classify(r, time.Time{}, now)
@@ -289,14 +300,27 @@ func FuzzBoundary(f *testing.F) {
 		if found := leaks(id, v, said); len(found) > 0 {
 			t.Errorf("the secret %q, echoed as %q, survives as %q in %s", v, echoed, found, said)
 		}
-		if strings.Contains(unescape(said), v) {
-			t.Errorf("the secret %q, echoed as %q, survives escaped in %s", v, echoed, said)
+		read := unescape(said)
+		if strings.Contains(read, v) || enc%encodings == 9 && !strings.ContainsFunc(v, unicode.IsSpace) && strings.Contains(strings.Join(strings.Fields(read), ""), v) {
+			t.Errorf("the secret %q, echoed as %q, survives escaped or split in %s", v, echoed, said)
+		}
+		if len(runes) >= 16 && (strings.Contains(said, first) || strings.Contains(said, second)) {
+			t.Errorf("a half of the secret %q, echoed as %q, survives in %s", v, echoed, said)
 		}
 	})
 }
 
-// encodings is how many ways encode writes a secret.
-const encodings = 9
+// encodings is how many ways encode writes a secret; halves is the one
+// that puts half of it in each field.
+const (
+	encodings = 12
+	halves    = 11
+)
+
+// separators are what a provider may put inside an echoed secret that
+// the boundary folds or drops: controls, a byte that is not UTF-8, its
+// replacement, a zero width space, a line wrap.
+var separators = []string{"\n", "\t", "\x00", "\x07", "\xff", "\ufffd", "\u200b", "\r\n", "\x1b", "\u0085"}
 
 // encode writes v (of client id) as a provider might echo it.
 func encode(id, v string, enc uint8) string {
@@ -318,6 +342,22 @@ func encode(id, v string, enc uint8) string {
 		return base64.RawURLEncoding.EncodeToString([]byte(id[:min(len(id), 2)] + v))
 	case 7: // the Basic header
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(v)))
+	case 9: // a separator in the middle, chosen by the client ID
+		r := []rune(v)
+		return string(r[:len(r)/2]) + separators[len(id)%len(separators)] + string(r[len(r)/2:])
+	case 10: // every character an HTML entity, without its semicolon where a browser reads it so (not at the end, where the text after could go on)
+		var b strings.Builder
+		r := []rune(v)
+		for i, c := range r {
+			if i+1 == len(r) || r[i+1] >= '0' && r[i+1] <= '9' || r[i+1] == ';' || r[i+1] == 'x' && i == 0 {
+				fmt.Fprintf(&b, "&#%d;", c)
+			} else {
+				fmt.Fprintf(&b, "&#%d", c)
+			}
+		}
+		return b.String()
+	case halves:
+		return v
 	default: // every character \u-escaped, or percent-encoded in lower case
 		var b strings.Builder
 		for i, r := range v {
