@@ -38,12 +38,18 @@ const minSecret = 4
 // anything credkeeper shows or keeps (a result, state/NAME, a page, a
 // notice): error codes, descriptions, snippets of bodies, redirect
 // targets, token fields. Its callers decode first (JSON, a form, HTML);
-// the boundary then folds the text onto one printable line (a terminal
-// escape removed whole), removes every form of every secret the request
-// carried (plain, URL-escaped, JSON-escaped, HTML-escaped, or a mixture;
-// base64 of the Basic header, and of each secret at every alignment), and
-// bounds its length. Folding comes before removal, so that a control
-// character put inside a secret cannot shield it.
+// the boundary then removes every form of every secret the request
+// carried (plain, URL-escaped, JSON-escaped, HTML-escaped with or without
+// semicolons, or a mixture; base64 of the Basic header, and of each secret
+// at every alignment), folds the text onto one printable line (a terminal
+// escape removed whole), removes the forms again, then removes every piece
+// of a secret long enough to read (a half left by a cut, or put in another
+// field), and bounds its length. A secret is matched through whatever
+// folding turns into a space or drops (a control character raw or
+// escaped, a byte that is not UTF-8, a format character), so none put
+// inside one can shield it; matching before folding and after, nothing
+// folding joins can either. Of a long field only as much is read as the
+// bound keeps, whatever the length of the text or of a secret.
 //
 // The zero Boundary knows no secret but still folds and bounds.
 type Boundary struct {

@@ -2,6 +2,7 @@ package oauthcheck_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -499,16 +500,22 @@ func TestASecretSplitByWhatTheBoundaryFoldsIsRemovedAllTheSame(t *testing.T) {
 func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	const n = 300_000
-	tok := strings.Repeat("A", n)
+	same := strings.Repeat("A", n)
+	var varied strings.Builder
+	for sum := sha256.Sum256(nil); varied.Len() < n; sum = sha256.Sum256(sum[:]) {
+		varied.WriteString(base64.RawURLEncoding.EncodeToString(sum[:]))
+	}
 	for _, tc := range []struct {
-		name  string
-		scope string
+		name         string
+		token, scope string
 	}{
-		{"a scope one character shorter than the token", tok[:n-1]},
-		{"a scope of the token's start, each time one short", strings.Repeat(tok[:5000]+"B", 60)},
-		{"a scope of the token twice", strings.Repeat("A", 2*n)[:n+n/2]},
+		{"a scope one character shorter than the token", same, same[:n-1]},
+		{"a scope of the token's start, each time one short", same, strings.Repeat(same[:5000]+"B", 60)},
+		{"a scope of one and a half tokens", same, same + same[:n/2]},
+		{"a token of varied characters and a scope of its end", varied.String(), varied.String()[n/3:]},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tok := tc.token
 			body := fmt.Sprintf(`{"access_token":%q,"token_type":"Bearer","expires_in":3600,"scope":%q}`, tok, tc.scope)
 			srv := echoing("application/json", 200, func(*http.Request) string { return body })
 			defer srv.Close()
@@ -517,7 +524,7 @@ func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
 			if r.Class != oauthcheck.ClassOK {
 				t.Errorf("class %s: %s", r.Class, r.Detail)
 			}
-			if strings.Contains(fmt.Sprintf("%+v", r), "AAAAAAAA") {
+			if said := fmt.Sprintf("%+v", r); strings.Contains(said, "AAAAAAAA") || strings.Contains(said, tok[len(tok)-8:]) {
 				t.Errorf("a piece of the token is kept: %.200q", fmt.Sprintf("%+v", r))
 			}
 		})
