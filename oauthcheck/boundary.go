@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -37,12 +38,18 @@ const minSecret = 4
 // anything credkeeper shows or keeps (a result, state/NAME, a page, a
 // notice): error codes, descriptions, snippets of bodies, redirect
 // targets, token fields. Its callers decode first (JSON, a form, HTML);
-// the boundary then folds the text onto one printable line (a terminal
-// escape removed whole), removes every form of every secret the request
-// carried (plain, URL-escaped, JSON-escaped, HTML-escaped, or a mixture;
-// base64 of the Basic header, and of each secret at every alignment), and
-// bounds its length. Folding comes before removal, so that a control
-// character put inside a secret cannot shield it.
+// the boundary then removes every form of every secret the request
+// carried (plain, URL-escaped, JSON-escaped, HTML-escaped with or without
+// semicolons, or a mixture; base64 of the Basic header, and of each secret
+// at every alignment), folds the text onto one printable line (a terminal
+// escape removed whole), removes the forms again, then removes every piece
+// of a secret long enough to read (a half left by a cut, or put in another
+// field), and bounds its length. A secret is matched through whatever
+// folding turns into a space or drops (a control character raw or
+// escaped, a byte that is not UTF-8, a format character), so none put
+// inside one can shield it; matching before folding and after, nothing
+// folding joins can either. Of a long field only as much is read as the
+// bound keeps, whatever the length of the text or of a secret.
 //
 // The zero Boundary knows no secret but still folds and bounds.
 type Boundary struct {
@@ -52,6 +59,9 @@ type Boundary struct {
 	literals []string
 	// longest is the most bytes one form of a secret can take.
 	longest int
+	// parts know every piece of each secret, to remove what a cut, a
+	// field boundary or a separator left of one.
+	parts []*pieces
 }
 
 // NewBoundary is the boundary of a request that carried clientID and
@@ -71,6 +81,7 @@ func NewBoundary(clientID string, secrets ...string) Boundary {
 			continue
 		}
 		b.secrets = append(b.secrets, []rune(s))
+		b.parts = append(b.parts, newPieces([]rune(s)))
 		// an escaped character takes at most 16 bytes (&#x0001d11e; with zeros)
 		b.longest = max(b.longest, 16*utf8.RuneCountInString(s), 4*len(clientID)+8*len(s))
 		if clientID != "" {
@@ -99,7 +110,10 @@ func escapedAt(s string, i int, want []rune) (int, bool) {
 	// first of an escaped one): follow every reading at once, as a set of
 	// positions, so that no text makes this exponential.
 	at := []int{i}
-	for _, r := range want {
+	for k, r := range want {
+		if k > 0 {
+			at = skipIgnorable(s, at)
+		}
 		var next []int
 		for _, p := range at {
 			if n, ok := escapeAt(s, p, r); ok && !slices.Contains(next, p+n) {
@@ -117,6 +131,65 @@ func escapedAt(s string, i int, want []rune) (int, bool) {
 		at = next
 	}
 	return slices.Max(at), true
+}
+
+// skipIgnorable adds to at every position reached from one of them by
+// passing over what the boundary folds or strips before showing text (a
+// control character raw or escaped, a byte that is not UTF-8, a format
+// character): such a character inside a secret must not hide it.
+func skipIgnorable(s string, at []int) []int {
+	for k := 0; k < len(at); k++ {
+		if n := ignorableAt(s, at[k]); n > 0 && !slices.Contains(at, at[k]+n) {
+			at = append(at, at[k]+n)
+		}
+	}
+	return at
+}
+
+// ignorableAt is how many bytes at s[i] write a character that the
+// boundary folds to a space or drops when it shows text, raw or escaped
+// (%0A, \n, \u0007, &#10;), or 0 if they do not.
+func ignorableAt(s string, i int) int {
+	if i >= len(s) {
+		return 0
+	}
+	r, n := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r): // a bad byte, raw or replaced
+		return n
+	case r == '%' && i+3 <= len(s):
+		if v, ok := hexValue(s[i+1 : i+3]); ok && (v < 0x20 || v == 0x7f) {
+			return 3
+		}
+	case r == '\\' && i+2 <= len(s):
+		switch s[i+1] {
+		case 'n', 'r', 't', 'b', 'f':
+			return 2
+		case 'u', 'U':
+			if i+6 <= len(s) {
+				if v, ok := hexValue(s[i+2 : i+6]); ok && unicode.IsControl(rune(v)) {
+					return 6
+				}
+			}
+		}
+	case r == '&':
+		if c, m := entityAt(s[i:]); m > 0 && unicode.IsControl(c) {
+			return m
+		}
+	}
+	return 0
+}
+
+// entityAt is the character an HTML entity at the start of s writes and
+// its length, read as a browser reads it: the longest entity, with or
+// without its semicolon (&#x63k reads as ck).
+func entityAt(s string) (rune, int) {
+	for end := min(len(s), 16); end >= 2; end-- {
+		if c := []rune(html.UnescapeString(s[:end])); len(c) == 1 && s[:end] != string(c[0]) {
+			return c[0], end
+		}
+	}
+	return 0, 0
 }
 
 // escapeAt is how many bytes at s[i] write r escaped, if they do.
@@ -161,12 +234,8 @@ func escapeAt(s string, i int, r rune) (int, bool) {
 			}
 		}
 	case '&':
-		end := strings.IndexByte(rest[:min(len(rest), 16)], ';')
-		if end < 0 {
-			return 0, false
-		}
-		if c := []rune(html.UnescapeString(rest[:end+1])); len(c) == 1 && c[0] == r && rest[:end+1] != string(r) {
-			return end + 1, true
+		if c, n := entityAt(rest); n > 0 && c == r {
+			return n, true
 		}
 	case '+':
 		if r == ' ' {
@@ -240,19 +309,24 @@ func (b Boundary) redact(s string) string {
 // spans are where forms of secrets sit in s, sorted, overlaps merged.
 func (b Boundary) spans(s string) [][2]int {
 	var spans [][2]int
-	for _, l := range b.literals {
-		for from := 0; ; {
-			i := strings.Index(s[from:], l)
-			if i < 0 {
-				break
+	if len(b.literals) > 0 {
+		// base64 is found as it is, or wrapped at a line or split by any
+		// character the boundary folds: look in s without those
+		t, at := squeeze(s)
+		for _, l := range b.literals {
+			for from := 0; ; {
+				i := strings.Index(t[from:], l)
+				if i < 0 {
+					break
+				}
+				spans = append(spans, [2]int{at[from+i], at[from+i+len(l)-1] + 1})
+				from += i + 1
 			}
-			spans = append(spans, [2]int{from + i, from + i + len(l)})
-			from += i + 1
 		}
 	}
 	for _, want := range b.secrets {
 		first := want[0]
-		for i := 0; i < len(s); i++ {
+		for i := 0; i+len(want) <= len(s); i++ { // a character takes a byte at least
 			if c := s[i]; c != '%' && c != '\\' && c != '&' && c != '+' && rune(c) != first && c < utf8.RuneSelf {
 				continue // cannot start any form of want
 			}
@@ -274,6 +348,172 @@ func (b Boundary) spans(s string) [][2]int {
 		}
 	}
 	return merged
+}
+
+// squeeze is s without the characters ignorableAt passes over, and where
+// in s each byte of it came from.
+func squeeze(s string) (string, []int) {
+	var t strings.Builder
+	at := make([]int, 0, len(s))
+	for i := 0; i < len(s); {
+		if n := ignorableAt(s, i); n > 0 {
+			i += n
+			continue
+		}
+		t.WriteByte(s[i])
+		at = append(at, i)
+		i++
+	}
+	return t.String(), at
+}
+
+// scrub is s without any form of a secret, on one printable line: forms
+// are removed before the text is folded (so that what folding turns into a
+// space cannot split one) and after (so that what folding drops cannot
+// join one), then every piece of a secret long enough to read.
+func (b Boundary) scrub(s string) string {
+	return b.withoutPieces(b.redact(text.Printable(b.redact(s))))
+}
+
+// withoutPieces replaces every run of characters in s that is a piece of
+// a secret at least fragment(len) long (a half left by a cut, or put in
+// another field), again while any remains.
+func (b Boundary) withoutPieces(s string) string {
+	for range 4 {
+		var spans [][2]int
+		for _, p := range b.parts {
+			spans = append(spans, p.in(s)...)
+		}
+		if len(spans) == 0 {
+			break
+		}
+		sort.Slice(spans, func(i, j int) bool { return spans[i][0] < spans[j][0] })
+		var out strings.Builder
+		last := 0
+		for _, sp := range spans {
+			if sp[1] <= last {
+				continue
+			}
+			if sp[0] >= last {
+				out.WriteString(s[last:sp[0]])
+				out.WriteString(secret.Redacted)
+			}
+			last = sp[1]
+		}
+		out.WriteString(s[last:])
+		s = out.String()
+	}
+	return s
+}
+
+// fragment is how many characters of a secret of n are enough to remove:
+// eight, or half of a shorter one (three at least).
+func fragment(n int) int {
+	return max(3, min(8, (n+1)/2))
+}
+
+// pieces knows every substring of one secret (its suffix automaton, built
+// in time linear in the secret), so that a text is searched for all of
+// them in one pass, whatever their lengths.
+type pieces struct {
+	next   [][]arc // each state's transitions
+	link   []int32
+	length []int32
+	least  int // the fewest characters of a piece worth removing
+}
+
+type arc struct {
+	r  rune
+	to int32
+}
+
+func (p *pieces) step(st int32, r rune) (int32, bool) {
+	for _, e := range p.next[st] {
+		if e.r == r {
+			return e.to, true
+		}
+	}
+	return 0, false
+}
+
+func (p *pieces) set(st int32, r rune, to int32) {
+	for i := range p.next[st] {
+		if p.next[st][i].r == r {
+			p.next[st][i].to = to
+			return
+		}
+	}
+	p.next[st] = append(p.next[st], arc{r, to})
+}
+
+func newPieces(v []rune) *pieces {
+	p := &pieces{next: [][]arc{nil}, link: []int32{-1}, length: []int32{0}, least: fragment(len(v))}
+	last := int32(0)
+	for _, r := range v {
+		cur := int32(len(p.length))
+		p.next, p.length, p.link = append(p.next, nil), append(p.length, p.length[last]+1), append(p.link, 0)
+		st := last
+		for ; st != -1; st = p.link[st] {
+			if _, ok := p.step(st, r); ok {
+				break
+			}
+			p.set(st, r, cur)
+		}
+		if st != -1 {
+			q, _ := p.step(st, r)
+			if p.length[st]+1 == p.length[q] {
+				p.link[cur] = q
+			} else {
+				clone := int32(len(p.length))
+				p.next = append(p.next, slices.Clone(p.next[q]))
+				p.length, p.link = append(p.length, p.length[st]+1), append(p.link, p.link[q])
+				for ; st != -1; st = p.link[st] {
+					if to, _ := p.step(st, r); to != q {
+						break
+					}
+					p.set(st, r, clone)
+				}
+				p.link[q], p.link[cur] = clone, clone
+			}
+		}
+		last = cur
+	}
+	return p
+}
+
+// in are the byte spans of s that are pieces of the secret of at least
+// p.least characters, each as long as it goes: one pass over s.
+func (p *pieces) in(s string) [][2]int {
+	var spans [][2]int
+	var starts []int // byte offset of each character read
+	st, n := int32(0), int32(0)
+	for i, size := 0, 0; i < len(s); i += size {
+		var r rune
+		r, size = utf8.DecodeRuneInString(s[i:])
+		starts = append(starts, i)
+		for st != 0 {
+			if _, ok := p.step(st, r); ok {
+				break
+			}
+			st = p.link[st]
+			n = p.length[st]
+		}
+		if to, ok := p.step(st, r); ok {
+			st, n = to, n+1
+		} else {
+			st, n = 0, 0
+		}
+		if int(n) >= p.least {
+			end := i + size
+			from := starts[len(starts)-int(n)]
+			if k := len(spans); k > 0 && spans[k-1][1] > from {
+				spans[k-1][1] = end
+			} else {
+				spans = append(spans, [2]int{from, end})
+			}
+		}
+	}
+	return spans
 }
 
 // Text is decoded provider text made safe to keep: on one printable line,
@@ -309,11 +549,7 @@ func lastWords(s string) string {
 // Body is a whole body made safe to show, for a snippet: HTML's entities
 // decoded, then as Text.
 func (b Boundary) Body(body []byte, n int) string {
-	s := string(body)
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, " ")
-	}
-	return b.Text(html.UnescapeString(s), n)
+	return b.Text(html.UnescapeString(string(body)), n)
 }
 
 // Redact removes every form of every secret in the text of a body as it
@@ -325,7 +561,8 @@ func Redact(body []byte, secrets ...string) []byte {
 	if strings.Contains(string(out), "access_token=") {
 		out = formToken.ReplaceAll(out, []byte("${1}"+secret.Redacted))
 	}
-	return []byte(NewBoundary("", secrets...).redact(string(out)))
+	b := NewBoundary("", secrets...)
+	return []byte(b.withoutPieces(b.redact(string(out))))
 }
 
 // clean is s folded and without secrets, not yet cut: what a decision
@@ -334,22 +571,27 @@ func (b Boundary) clean(s string) string {
 	return b.window(s, MaxDescription, true)
 }
 
+// edge is the most bytes of a secret's form dropped beside a cut: a longer
+// form cut in two leaves a piece that withoutPieces removes.
+const edge = 512
+
 // window is s folded and without secrets, as much of it as a cut to n
 // characters can show: of a long s only its start (and its end, with
-// end) is read, so that a megabyte costs no more than a line, and beside
-// each place where it was cut the longest form of a secret is dropped
-// too, so that no part of one cut in two survives.
+// end) is read, so that a megabyte, or a secret as long, costs no more
+// than a line, and beside each place where it was cut a form of a secret
+// is dropped too, so that no part of one cut in two survives.
 func (b Boundary) window(s string, n int, end bool) string {
-	room := 4*n + 2*b.longest + 64
+	cut := min(b.longest, edge)
+	room := 4*n + 2*cut + 64
 	if len(s) <= 2*room {
-		return b.redact(text.Printable(s))
+		return b.scrub(s)
 	}
-	head := b.redact(text.Printable(strings.ToValidUTF8(s[:room], "")))
-	head = strings.ToValidUTF8(head[:max(0, len(head)-b.longest)], "")
+	head := b.scrub(s[:room])
+	head = strings.ToValidUTF8(head[:max(0, len(head)-cut)], "")
 	if !end {
 		return head + "…"
 	}
-	tail := b.redact(text.Printable(strings.ToValidUTF8(s[len(s)-room:], "")))
-	tail = strings.ToValidUTF8(tail[min(len(tail), b.longest):], "")
+	tail := b.scrub(s[len(s)-room:])
+	tail = strings.ToValidUTF8(tail[min(len(tail), cut):], "")
 	return head + "… " + tail
 }

@@ -2,6 +2,7 @@ package oauthcheck_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -263,6 +265,9 @@ func FuzzBoundary(f *testing.F) {
 		f.Add("ünïcödé-sécret-€-𝄞", "12345", enc, "", "tail", false)
 	}
 	f.Add("ted]abcd", "id", uint8(0), "[redac", "ted]abcd", false)
+	f.Add("Split-Secret-0123456789", "0oa", uint8(9), "bad secret ", " here", false)
+	f.Add("Entity-Secret-0123456789", "0oa", uint8(10), "got ", "", false)
+	f.Add("Halves-Secret-0123456789", "0oa", uint8(halves), "", "", true)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v, id string, enc uint8, before, after string, form bool) {
 		if len(v) < 8 || !utf8.ValidString(v) || v != strings.TrimSpace(v) || text.Printable(v) != v {
@@ -274,13 +279,20 @@ func FuzzBoundary(f *testing.F) {
 			}
 		}
 		echoed := before + encode(id, v, enc%encodings) + after
+		code, description := echoed, echoed
+		runes := []rune(v)
+		first, second := string(runes[:len(runes)/2]), string(runes[len(runes)/2:])
+		if enc%encodings == halves { // one half in each field
+			code, description = before+first, second+after
+			echoed = code + description
+		}
 		r := oauthcheck.Response{Status: 400, Header: http.Header{}, Boundary: oauthcheck.NewBoundary(id, v), URL: "https://idp.example.org/token"}
 		if form {
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			r.Body = []byte(url.Values{"error": {echoed}, "error_description": {echoed}}.Encode())
+			r.Body = []byte(url.Values{"error": {code}, "error_description": {description}}.Encode())
 		} else {
 			r.Header.Set("Content-Type", "application/json")
-			b, _ := json.Marshal(map[string]string{"error": echoed, "error_description": echoed})
+			b, _ := json.Marshal(map[string]string{"error": code, "error_description": description})
 			r.Body = b
 		}
 		verdict := oauthcheck.Classify(r, time.Time{}, now)
@@ -289,14 +301,27 @@ func FuzzBoundary(f *testing.F) {
 		if found := leaks(id, v, said); len(found) > 0 {
 			t.Errorf("the secret %q, echoed as %q, survives as %q in %s", v, echoed, found, said)
 		}
-		if strings.Contains(unescape(said), v) {
-			t.Errorf("the secret %q, echoed as %q, survives escaped in %s", v, echoed, said)
+		read := unescape(said)
+		if strings.Contains(read, v) || enc%encodings == 9 && !strings.ContainsFunc(v, unicode.IsSpace) && strings.Contains(strings.Join(strings.Fields(read), ""), v) {
+			t.Errorf("the secret %q, echoed as %q, survives escaped or split in %s", v, echoed, said)
+		}
+		if len(runes) >= 16 && (strings.Contains(said, first) || strings.Contains(said, second)) {
+			t.Errorf("a half of the secret %q, echoed as %q, survives in %s", v, echoed, said)
 		}
 	})
 }
 
-// encodings is how many ways encode writes a secret.
-const encodings = 9
+// encodings is how many ways encode writes a secret; halves is the one
+// that puts half of it in each field.
+const (
+	encodings = 12
+	halves    = 11
+)
+
+// separators are what a provider may put inside an echoed secret that
+// the boundary folds or drops: controls, a byte that is not UTF-8, its
+// replacement, a zero width space, a line wrap.
+var separators = []string{"\n", "\t", "\x00", "\x07", "\xff", "\ufffd", "\u200b", "\r\n", "\x1b", "\u0085"}
 
 // encode writes v (of client id) as a provider might echo it.
 func encode(id, v string, enc uint8) string {
@@ -318,6 +343,22 @@ func encode(id, v string, enc uint8) string {
 		return base64.RawURLEncoding.EncodeToString([]byte(id[:min(len(id), 2)] + v))
 	case 7: // the Basic header
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(v)))
+	case 9: // a separator in the middle, chosen by the client ID
+		r := []rune(v)
+		return string(r[:len(r)/2]) + separators[len(id)%len(separators)] + string(r[len(r)/2:])
+	case 10: // every character an HTML entity, without its semicolon where a browser reads it so (not at the end, where the text after could go on)
+		var b strings.Builder
+		r := []rune(v)
+		for i, c := range r {
+			if i+1 == len(r) || r[i+1] >= '0' && r[i+1] <= '9' || r[i+1] == ';' || r[i+1] == 'x' && i == 0 {
+				fmt.Fprintf(&b, "&#%d;", c)
+			} else {
+				fmt.Fprintf(&b, "&#%d", c)
+			}
+		}
+		return b.String()
+	case halves:
+		return v
 	default: // every character \u-escaped, or percent-encoded in lower case
 		var b strings.Builder
 		for i, r := range v {
@@ -378,12 +419,114 @@ func unescape(s string) string {
 }
 
 // A text that reads as a secret's start in many ways at once (backslashes,
-// each a literal or half of an escaped one) costs no more than any other.
+// each a literal or half of an escaped one) costs no more than any other,
+// and what of it is a long enough piece of the secret is removed.
 func TestATextOfManyReadingsIsReadInOnePass(t *testing.T) {
 	v := strings.Repeat(`\`, 40) + "x"
 	b := oauthcheck.NewBoundary("id", v)
-	text := strings.Repeat(`\`, 200)
-	if got := b.Text(text, 300); got != text {
-		t.Errorf("a text without the secret changed: %q", got)
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"a run of backslashes, a piece of the secret", strings.Repeat(`\`, 200), secret.Redacted},
+		{"short runs of backslashes, no piece of it", strings.Repeat(`\\a`, 60), strings.Repeat(`\\a`, 60)},
+	} {
+		if got := b.Text(tc.text, 300); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A secret split by what the boundary folds or drops (a line break, a
+// tab, a NUL, a bell, a byte that is not UTF-8, a line wrap inside its
+// base64), written with an entity a browser reads without its semicolon,
+// or cut in two fields, is removed all the same: no reader of the result
+// can put it back together.
+func TestASecretSplitByWhatTheBoundaryFoldsIsRemovedAllTheSame(t *testing.T) {
+	const id = "0oa-split-client"
+	const sec = "Split-Secret-0123456789abcdefXYZ"
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	half := len(sec) / 2
+	b64 := base64.StdEncoding.EncodeToString([]byte(id + ":" + sec))
+	for _, tc := range []struct {
+		name        string
+		contentType string
+		status      int
+		body        string
+		location    string
+	}{
+		{"a line break inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\n` + sec[half:] + ` for client"}`, ""},
+		{"a tab inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\t` + sec[half:] + `"}`, ""},
+		{"a NUL inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u0000` + sec[half:] + `"}`, ""},
+		{"a bell inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u0007` + sec[half:] + `"}`, ""},
+		{"a byte that is not UTF-8 inside the secret, in a plain body", "text/plain", 500, "error: " + sec[:half] + "\xff" + sec[half:], ""},
+		{"a zero width space inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"bad secret ` + sec[:half] + `\u200b` + sec[half:] + `"}`, ""},
+		{"the secret's halves in the error and the description", "application/json", 401, `{"error":"` + sec[:half] + `","error_description":"` + sec[half:] + `"}`, ""},
+		{"the Basic header wrapped at a line before the secret's part", "application/json", 401, `{"error":"invalid_client","error_description":"got Basic ` + b64[:20] + `\r\n` + b64[20:] + `"}`, ""},
+		{"the Basic header wrapped at a line inside the secret's part", "application/json", 401, `{"error":"invalid_client","error_description":"got Basic ` + b64[:46] + `\r\n` + b64[46:] + `"}`, ""},
+		{"an escaped line break inside the secret in a redirect", "", http.StatusFound, "", "https://idp.example.org/oauth2/token?echo=" + sec[:half] + "%0A" + sec[half:]},
+		{"an HTML entity without its semicolon inside the secret", "application/json", 401, `{"error":"invalid_client","error_description":"got ` + sec[:4] + `&#x` + fmt.Sprintf("%x", sec[4]) + sec[5:] + `"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.location != "" {
+					w.Header().Set("Location", tc.location)
+				}
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			e := oauthcheck.Endpoint{Name: "split", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
+			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(sec), Name: "split"}, e, time.Time{}, now)
+			said := fmt.Sprintf("%s | %s | %s", r.ErrorCode, r.Description, r.Detail)
+			read := strings.Join(strings.Fields(unescape(said)), "")
+			for _, part := range []string{sec, b64[len(b64)-16:], sec[:half], sec[half:]} {
+				if strings.Contains(read, part) {
+					t.Errorf("%q can be read in the result (class %s): %q", part, r.Class, said)
+				}
+			}
+		})
+	}
+}
+
+// A provider chooses its access token, which the boundary removes from
+// the same answer's other fields: however long the token and whatever
+// the scope repeats of it, the boundary reads no more of a field than it
+// can keep, so a megabyte answer is checked as fast as a line (a scan
+// that walked the token from each place in the scope would take hours
+// here, far past the test's own deadline).
+func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	const n = 300_000
+	same := strings.Repeat("A", n)
+	var varied strings.Builder
+	for sum := sha256.Sum256(nil); varied.Len() < n; sum = sha256.Sum256(sum[:]) {
+		varied.WriteString(base64.RawURLEncoding.EncodeToString(sum[:]))
+	}
+	for _, tc := range []struct {
+		name         string
+		token, scope string
+	}{
+		{"a scope one character shorter than the token", same, same[:n-1]},
+		{"a scope of the token's start, each time one short", same, strings.Repeat(same[:5000]+"B", 60)},
+		{"a scope of one and a half tokens", same, same + same[:n/2]},
+		{"a token of varied characters and a scope of its end", varied.String(), varied.String()[n/3:]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := tc.token
+			body := fmt.Sprintf(`{"access_token":%q,"token_type":"Bearer","expires_in":3600,"scope":%q}`, tok, tc.scope)
+			srv := echoing("application/json", 200, func(*http.Request) string { return body })
+			defer srv.Close()
+			e := oauthcheck.Endpoint{Name: "huge", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
+			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-huge", Secret: secret.New("Huge-Secret-0123456789"), Name: "huge"}, e, time.Time{}, now)
+			if r.Class != oauthcheck.ClassOK {
+				t.Errorf("class %s: %s", r.Class, r.Detail)
+			}
+			if said := fmt.Sprintf("%+v", r); strings.Contains(said, "AAAAAAAA") || strings.Contains(said, tok[len(tok)-8:]) {
+				t.Errorf("a piece of the token is kept: %.200q", fmt.Sprintf("%+v", r))
+			}
+		})
 	}
 }

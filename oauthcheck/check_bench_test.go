@@ -3,6 +3,7 @@ package oauthcheck_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,30 @@ func BenchmarkClassify(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		oauthcheck.Classify(r, time.Time{}, now)
+	}
+}
+
+// BenchmarkBoundary measures the boundary alone on a description, on a
+// scope that repeats a long token (what a scan quadratic in the text would
+// make slow), and on a secret split by a line break.
+func BenchmarkBoundary(b *testing.B) {
+	tok := strings.Repeat("A", 100_000)
+	for _, tc := range []struct {
+		name, text string
+		secrets    []string
+	}{
+		{"description", "Client authentication failed. Either the client or the client credentials are invalid.", []string{"Bench-Secret-0123456789"}},
+		{"token-in-scope", tok[:len(tok)-1], []string{"Bench-Secret-0123456789", tok}},
+		{"split-secret", "bad secret Bench-Secret-01\n23456789 for client", []string{"Bench-Secret-0123456789"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			bd := oauthcheck.NewBoundary("bench", tc.secrets...)
+			b.ReportAllocs()
+			for b.Loop() {
+				if bd.Text(tc.text, oauthcheck.MaxScope) == "" && tc.name == "description" {
+					b.Fatal("nothing kept")
+				}
+			}
+		})
 	}
 }

@@ -12,8 +12,10 @@
 // redirect, and plain http is refused but on loopback.
 //
 // It is the one boundary all provider text crosses (Boundary): whatever a
-// provider answers is decoded first, then folded onto one printable line,
-// stripped of every form of every secret the request carried, and bounded
+// provider answers is decoded first, then stripped of every form of every
+// secret the request carried (seen through whatever folding drops or turns
+// into a space) and of every piece of one long enough to read, folded onto
+// one printable line, and bounded
 // (an error code to MaxErrorCode characters, a description to
 // MaxDescription), before a Result or an error holds any of it. Nothing
 // outside this package reads a provider's body.

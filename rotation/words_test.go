@@ -11,8 +11,14 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 )
 
 // wordsSecret has the characters encoders escape.
@@ -99,5 +105,91 @@ provider "okta-post" {
 	p.AuthStyle = "header"
 	if res := w.Check("posted", false); res.Class != oauthcheck.ClassOK || res.NotSent {
 		t.Fatalf("after auth_style is fixed: %s not-sent=%v %q", res.Class, res.NotSent, res.Detail)
+	}
+}
+
+// A provider that answers invalid_client with the secret split by a line
+// break, a tab or a bell gets it neither into state/NAME, which the
+// auditor ("never a secret") reads, nor onto the status page or its API.
+func TestASecretSplitByALineBreakReachesNeitherStateNorTheStatusPage(t *testing.T) {
+	for _, tc := range []struct {
+		name, sep string
+	}{
+		{"a line break", `\n`},
+		{"a tab", `\t`},
+		{"a bell", `\u0007`},
+	} {
+		t.Run(tc.name, func(t *testing.T) { splitSecretStaysOut(t, tc.sep) })
+	}
+}
+
+// splitSecretStaysOut has a provider echo the secret split by sep and
+// reads state/NAME as the auditor and the status page.
+func splitSecretStaysOut(t *testing.T, sep string) {
+	const sec = "Wrapped-Secret-0123456789abcdefXYZ"
+	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(401)
+		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"Client authentication failed for secret ` + sec[:17] + sep + sec[17:] + `"}`))
+	}))
+	defer hostile.Close()
+	w := credtest.NewWorld(t, func(string) string {
+		return `provider "hostile" {
+  token_url  = "` + hostile.URL + `/token"
+  auth_style = "header"
+  environment = "prod"
+}
+credential "victim" {
+  provider = "hostile"
+}
+`
+	})
+	w.Put("victim", "hostile", "0oa-victim", sec, w.Now.AddDate(1, 0, 0))
+	res := w.Check("victim", false)
+	t.Logf("class %s detail %q", res.Class, res.Detail)
+	ctx := context.Background()
+	doc, err := policies.PolicyDocument(policies.RoleAuditor, w.Env.Mount, w.Env.Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auditor := w.Env.StoreWithPolicy(t, "split-auditor", doc)
+	st, err := auditor.GetState(ctx, "victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(st)
+	squashed := strings.ReplaceAll(string(b), " ", "")
+	if strings.Contains(squashed, sec) {
+		t.Errorf("the auditor reads the client secret (with one space in it) in state/victim: %s", b)
+	}
+	pages := &web.Pages{Store: w.Store, Config: func() *policies.Config { return w.Cfg }, Now: func() time.Time { return w.Now }}
+	srv := httptest.NewServer(pages.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/v1/credentials/victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body strings.Builder
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := resp.Body.Read(buf)
+		body.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	resp.Body.Close()
+	t.Logf("API: %d %s", resp.StatusCode, strings.Join(strings.Fields(body.String()), " "))
+	if strings.Contains(strings.ReplaceAll(body.String(), " ", ""), sec) {
+		t.Errorf("the status page API serves the secret (one space in it): %s", body.String())
+	}
+	page, err := http.Get(srv.URL + "/credentials/victim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if strings.Contains(strings.ReplaceAll(html.UnescapeString(string(pb)), " ", ""), sec) {
+		t.Errorf("the status page /credentials/victim shows the secret (one space in it)")
 	}
 }
