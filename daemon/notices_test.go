@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -408,5 +409,93 @@ func TestASilenceHoldsBackOverdueNoticesUntilItLapses(t *testing.T) {
 	}
 	if got := overdue(); len(got) != 1 || got[0] != "reminder/ctrp-prod/2027-03-01/overdue/2027-03-04" {
 		t.Errorf("after the silence lapsed: %v, want today's overdue notice", got)
+	}
+}
+
+// flakyLedger fails PutLedger while fail is set (a Vault blip).
+type flakyLedger struct {
+	*vaultstore.Store
+	fail atomic.Bool
+}
+
+func (f *flakyLedger) PutLedger(ctx context.Context, name string, l *vaultstore.Ledger, cas int) (int, error) {
+	if f.fail.Load() {
+		return 0, errors.New("vault: connection reset")
+	}
+	return f.Store.PutLedger(ctx, name, l, cas)
+}
+
+// pager records pages; it fails while down is set.
+type pager struct {
+	mu   sync.Mutex
+	down bool
+	got  []string
+}
+
+func (p *pager) Notify(_ context.Context, n notify.Notice) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return false, errors.New("pagerduty: 400")
+	}
+	p.got = append(p.got, n.Key)
+	return false, nil
+}
+
+func (p *pager) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.got) }
+
+// A replica remembers a delivery whose mark failed for that very claim,
+// not for the notice's key: replica A pages incident K and cannot mark it
+// (a Vault blip); B takes over, re-sends and marks it, K resolves, and
+// weeks later K reopens under the same key and B's page fails. When A
+// leads again it sends the reopened page, never marking it sent with the
+// first incident's time.
+func TestAReopenedIncidentIsPagedThoughAnEarlierPageOfItsKeyWentUnmarked(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	led := &flakyLedger{Store: store}
+	t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+	pa, pb := &pager{}, &pager{}
+	a := &notify.Pipeline{Ledger: led, Replica: "a", Since: t0.Add(-time.Hour), SendTimeout: time.Second, MarkTimeout: time.Second}
+	b := &notify.Pipeline{Ledger: store, Replica: "b", Since: t0.Add(-time.Hour), SendTimeout: time.Second}
+	a.Hooks.AfterSend = func(string) { led.fail.Store(true) } // the blip comes right after A's send
+	const K = "incident/ctrp-prod/invalid_client"
+	ctx := context.Background()
+	round := func(p *notify.Pipeline, ch notify.Notifier, now time.Time, due ...notify.Due) {
+		t.Helper()
+		d, err := p.Deliver(ctx, ctx, notify.Round{Credential: "ctrp-prod", Now: now, Channels: map[string]notify.Notifier{"oncall": ch},
+			Decide: func(*vaultstore.Ledger) []notify.Due { return due }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = d.Wait()
+	}
+	incident := notify.Due{Key: K, Kind: notify.KindIncident, Channels: []string{"oncall"}, Page: true, Class: "invalid_client"}
+	round(a, pa, t0, incident) // paged; mark failed
+	a.Hooks.AfterSend = nil
+	led.fail.Store(false)
+	a.Forget() // A lost the lease
+
+	round(b, pb, t0.Add(6*time.Minute)) // B re-sends A's lapsed claim (the documented repeat) and marks it
+	round(b, pb, t0.Add(time.Hour), notify.Due{Key: "resolve/" + K, Kind: notify.KindResolve, Channels: []string{"oncall"}, Resolves: K})
+	pb.mu.Lock()
+	pb.down = true // PagerDuty refuses for a while
+	pb.mu.Unlock()
+	reopened := t0.Add(21 * 24 * time.Hour)
+	round(b, pb, reopened, incident) // the incident reopens; its page fails, to be retried
+	pb.mu.Lock()
+	pb.down = false
+	pb.mu.Unlock()
+	before := pa.count()
+	again := reopened.Add(10 * time.Minute)
+	round(a, pa, again) // A leads again: it retries the failed page
+	l, err := store.GetLedger(ctx, "ctrp-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pa.count() - before; got != 1 {
+		t.Errorf("the reopened incident was paged %d times by the replica leading again, want once", got)
+	}
+	if last := l.Entries[len(l.Entries)-1]; last.Key != K || !last.SentAt.Equal(again) {
+		t.Errorf("the reopened incident's entry: %s sent at %v, want sent at %v", last.Key, last.SentAt, again)
 	}
 }

@@ -52,7 +52,7 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 		next.Version = v
 		p.keep(r.Credential, next)
 		for _, e := range marked {
-			p.forgetUnmarked(e.Key, e.Channel)
+			p.forgetUnmarked(e)
 			if p.Hooks.AfterMark != nil {
 				p.Hooks.AfterMark(e.Key)
 			}
@@ -69,7 +69,7 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
 	for i := range next.Entries {
 		e := &next.Entries[i]
-		if at, ok := p.unmarkedAt(e.Key, e.Channel); ok && e.SentAt.IsZero() {
+		if at, ok := p.unmarkedAt(*e); ok && e.SentAt.IsZero() {
 			e.SentAt, e.LastError = at, ""
 			marked = append(marked, *e)
 		}

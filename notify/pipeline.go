@@ -100,10 +100,11 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
-	// unmarked are the notices this process delivered whose mark did not
-	// reach Vault, by unmarkedKey: the next round marks them instead of
-	// sending them again. Only a crash loses this memory.
-	unmarked map[string]time.Time
+	// unmarked are the claims this process delivered whose mark did not
+	// reach Vault: the next round marks that very claim, if the ledger
+	// still holds it unsent, instead of sending it again. Only a crash
+	// loses this memory.
+	unmarked map[claimID]time.Time
 	// writing serialises this process's ledger writes per credential, so
 	// that its own marks and claims never conflict with each other.
 	writing map[string]*sync.Mutex
@@ -285,26 +286,37 @@ func (p *Pipeline) writer(name string) *sync.Mutex {
 	return m
 }
 
-func unmarkedKey(key, channel string) string { return key + "\x00" + channel }
+// claimID names one claim of a ledger entry: the notice, the channel,
+// and when and by whom it was claimed. A notice key is reused (an incident
+// that reopens), so what this process remembers of a delivery applies to
+// that very claim and never to a later one of the same key.
+type claimID struct {
+	key, channel, by string
+	at               int64 // the claim's time, in Unix nanoseconds
+}
 
-func (p *Pipeline) rememberUnmarked(key, channel string, at time.Time) {
+func claimOf(e vaultstore.LedgerEntry) claimID {
+	return claimID{key: e.Key, channel: e.Channel, by: e.ClaimedBy, at: e.ClaimedAt.UnixNano()}
+}
+
+func (p *Pipeline) rememberUnmarked(e vaultstore.LedgerEntry, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.unmarked == nil {
-		p.unmarked = map[string]time.Time{}
+		p.unmarked = map[claimID]time.Time{}
 	}
-	p.unmarked[unmarkedKey(key, channel)] = at
+	p.unmarked[claimOf(e)] = at
 }
 
-func (p *Pipeline) forgetUnmarked(key, channel string) {
+func (p *Pipeline) forgetUnmarked(e vaultstore.LedgerEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.unmarked, unmarkedKey(key, channel))
+	delete(p.unmarked, claimOf(e))
 }
 
-func (p *Pipeline) unmarkedAt(key, channel string) (time.Time, bool) {
+func (p *Pipeline) unmarkedAt(e vaultstore.LedgerEntry) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	at, ok := p.unmarked[unmarkedKey(key, channel)]
+	at, ok := p.unmarked[claimOf(e)]
 	return at, ok
 }

@@ -71,7 +71,7 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 		return err
 	}
 	if err == nil {
-		p.rememberUnmarked(it.entry.Key, it.channel, now)
+		p.rememberUnmarked(it.entry, now)
 		p.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.channel)
 		if p.Hooks.AfterSend != nil {
 			p.Hooks.AfterSend(it.entry.Key)
