@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
@@ -497,5 +500,123 @@ func TestAReopenedIncidentIsPagedThoughAnEarlierPageOfItsKeyWentUnmarked(t *test
 	}
 	if last := l.Entries[len(l.Entries)-1]; last.Key != K || !last.SentAt.Equal(again) {
 		t.Errorf("the reopened incident's entry: %s sent at %v, want sent at %v", last.Key, last.SentAt, again)
+	}
+}
+
+// slowReceiver answers each notice once the test releases it, after
+// advancing the fake clock by its answer time; it counts deliveries and
+// the most it was ever asked at once.
+type slowReceiver struct {
+	started chan string
+	release chan struct{}
+
+	mu         sync.Mutex
+	got        map[string]int
+	open, most int
+}
+
+func (s *slowReceiver) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	s.mu.Lock()
+	s.open++
+	s.most = max(s.most, s.open)
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.open--; s.mu.Unlock() }()
+	s.started <- n.Key
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+	s.mu.Lock()
+	s.got[n.Key]++
+	s.mu.Unlock()
+	return false, nil
+}
+
+// A backlog on a slow channel goes out once each: the notices queued
+// behind slow ones are never claimed again by the next check of the
+// credential (five minutes on, past ClaimTimeout), and one process never
+// sends through one channel twice at once.
+func TestABacklogOnASlowChannelIsDeliveredOnceEach(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer time.Duration
+	}{
+		{name: "a channel answering after 25 s, within its send timeout", answer: 25 * time.Second},
+		{name: "a channel answering after 10 s", answer: 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := clockwork.NewFakeClockAt(start)
+			ch := &slowReceiver{started: make(chan string, 100), release: make(chan struct{}), got: map[string]int{}}
+			p := &notify.Pipeline{Ledger: store, Clock: clock, Replica: "r1", Since: start.Add(-time.Hour)}
+			const backlog = 15
+			var dues []notify.Due
+			for i := range backlog {
+				dues = append(dues, notify.Due{Key: fmt.Sprintf("ops/c/k%02d", i), Kind: notify.KindOps, Channels: []string{"slow"}})
+			}
+			ctx := context.Background()
+			done := make(chan struct{})
+			inflight := 0
+			round := func(decide []notify.Due) { // one check of the credential
+				t.Helper()
+				d, err := p.Deliver(ctx, ctx, notify.Round{Credential: "c", Now: clock.Now(), Channels: map[string]notify.Notifier{"slow": ch},
+					Decide: func(*vaultstore.Ledger) []notify.Due { return decide }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d != nil {
+					inflight++
+					go func() { _ = d.Wait(); done <- struct{}{} }()
+				}
+			}
+			delivered := func() int { ch.mu.Lock(); defer ch.mu.Unlock(); return len(ch.got) }
+			round(dues)
+			nextRound := start.Add(notify.DefaultClaimTimeout)
+			for delivered() < backlog && clock.Now().Before(start.Add(3*time.Hour)) {
+				if inflight == 0 {
+					clock.Advance(nextRound.Sub(clock.Now()))
+				}
+				if !clock.Now().Before(nextRound) {
+					round(nil)
+					nextRound = nextRound.Add(notify.DefaultClaimTimeout)
+					continue
+				}
+				select {
+				case <-ch.started:
+					clock.Advance(tc.answer)
+					if !clock.Now().Before(nextRound) { // a check while the channel is still answering
+						round(nil)
+						nextRound = nextRound.Add(notify.DefaultClaimTimeout)
+					}
+					ch.release <- struct{}{}
+				case <-done:
+					inflight--
+				}
+			}
+			for inflight > 0 {
+				select {
+				case <-ch.started:
+					ch.release <- struct{}{}
+				case <-done:
+					inflight--
+				}
+			}
+			p.Wait()
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			if len(ch.got) != backlog {
+				t.Errorf("%d of the %d notices delivered", len(ch.got), backlog)
+			}
+			for k, n := range ch.got {
+				if n != 1 {
+					t.Errorf("%s delivered %d times, want once", k, n)
+				}
+			}
+			if ch.most > 1 {
+				t.Errorf("the channel was asked %d notices at once, want one at a time", ch.most)
+			}
+		})
 	}
 }

@@ -51,6 +51,7 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 		}
 		next.Version = v
 		p.keep(r.Credential, next)
+		p.takeOff(r.Credential, items)
 		for _, e := range marked {
 			p.forgetUnmarked(e)
 			if p.Hooks.AfterMark != nil {
@@ -65,6 +66,15 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 // plan returns the ledger with this round's claims, what to send, the
 // earlier sends of this process it marks now (their mark failed), and
 // whether anything changed.
+//
+// A channel this process is still delivering the credential's notices
+// through gets no new claim: what is due for it is written unclaimed, and
+// a later round claims it once the channel is free, so that a slow or
+// failing channel never has two deliveries of one credential at once nor
+// a notice sent twice by one process. And a round claims for each channel
+// no more notices than can start before their claims lapse (each takes up
+// to SendTimeout, and MarkTimeout to mark): the rest wait unclaimed, and
+// no claim looks lapsed while its notice is still queued behind others.
 func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultstore.Ledger, items []item, marked []vaultstore.LedgerEntry, changed bool) {
 	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
 	for i := range next.Entries {
@@ -74,7 +84,14 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 			marked = append(marked, *e)
 		}
 	}
+	perChannel := p.claimsPerChannel()
+	claimed := map[string]int{}
+	mayClaim := func(channel string) bool {
+		return claimed[channel] < perChannel && !p.busy(r.Credential, channel)
+	}
+	appended := false
 	claim := func(e *vaultstore.LedgerEntry) {
+		claimed[e.Channel]++
 		e.ClaimedAt, e.ClaimedBy = r.Now, p.Replica
 		e.Attempts++
 		var nt Notice
@@ -94,7 +111,10 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 		}
 		for _, ch := range d.Channels {
 			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
-			claim(&next.Entries[len(next.Entries)-1])
+			appended = true
+			if mayClaim(ch) {
+				claim(&next.Entries[len(next.Entries)-1])
+			}
 		}
 	}
 	// Earlier sends that failed, or whose claim lapsed unconfirmed.
@@ -109,14 +129,20 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 			e.Superseded, superseded = true, true
 			continue
 		}
-		if e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e) {
+		if (e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e)) && mayClaim(e.Channel) {
 			claim(e)
 		}
 	}
 	if len(next.Entries) > LedgerKeep {
 		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
 	}
-	return next, items, marked, len(items) > 0 || len(marked) > 0 || superseded
+	return next, items, marked, appended || len(items) > 0 || len(marked) > 0 || superseded
+}
+
+// claimsPerChannel is how many notices one round claims for one channel:
+// as many as can start, one after another, before their claims lapse.
+func (p *Pipeline) claimsPerChannel() int {
+	return max(1, int(p.claimTimeout()/(p.sendTimeout()+p.markTimeout())))
 }
 
 // predecessors reports whether e was claimed by this replica's previous

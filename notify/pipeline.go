@@ -108,8 +108,12 @@ type Pipeline struct {
 	// writing serialises this process's ledger writes per credential, so
 	// that its own marks and claims never conflict with each other.
 	writing map[string]*sync.Mutex
-	all     sync.WaitGroup // every delivery in flight
-	traffic traffic
+	// inFlight counts, by credential and channel, this process's
+	// deliveries of claimed notices not yet done: such a channel gets no
+	// new claim of the credential until they are (claim.go).
+	inFlight map[flightKey]int
+	all      sync.WaitGroup // every delivery in flight
+	traffic  traffic
 }
 
 // DefaultClaimTimeout, DefaultSendTimeout and DefaultMarkTimeout are the
@@ -319,4 +323,41 @@ func (p *Pipeline) unmarkedAt(e vaultstore.LedgerEntry) (time.Time, bool) {
 	defer p.mu.Unlock()
 	at, ok := p.unmarked[claimOf(e)]
 	return at, ok
+}
+
+// flightKey names a credential's notices through one channel.
+type flightKey struct{ credential, channel string }
+
+// takeOff records the claimed items' channels as in flight, before the
+// claim stage lets go of the credential's ledger; land ends each.
+func (p *Pipeline) takeOff(name string, items []item) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inFlight == nil {
+		p.inFlight = map[flightKey]int{}
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if !seen[it.channel] {
+			seen[it.channel] = true
+			p.inFlight[flightKey{name, it.channel}]++
+		}
+	}
+}
+
+func (p *Pipeline) land(name, channel string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := flightKey{name, channel}
+	if p.inFlight[k]--; p.inFlight[k] <= 0 {
+		delete(p.inFlight, k)
+	}
+}
+
+// busy reports whether this process is delivering name's notices through
+// channel.
+func (p *Pipeline) busy(name, channel string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inFlight[flightKey{name, channel}] > 0
 }

@@ -33,6 +33,9 @@ func (p *Pipeline) send(base context.Context, name string, now time.Time, items 
 			defer p.all.Done()
 			defer d.wg.Done()
 			defer f.end()
+			if name != "" {
+				defer p.land(name, ch)
+			}
 			for _, it := range byChannel[ch] {
 				if err := p.sendOne(base, name, now, it, channels[ch], f); err != nil {
 					d.fail(err)
