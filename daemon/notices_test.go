@@ -620,3 +620,43 @@ func TestABacklogOnASlowChannelIsDeliveredOnceEach(t *testing.T) {
 		})
 	}
 }
+
+// A flaky provider (down three checks, then up) opens and resolves an ops
+// notice again and again, past the ledger's cap: the cap drops those
+// settled notices first, never the sent 30-day reminder the decision
+// reads, so the reminder goes out once.
+func TestAReminderGoesOutOnceThoughFlappingOpsNoticesFillTheLedger(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, cfg, "replica-1", security, oncall)
+	ctx := context.Background()
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := deadline.Add(-30 * 24 * time.Hour).Add(time.Hour)
+	tick := func(class string, fails int) {
+		t.Helper()
+		f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline,
+			State: vaultstore.State{LastClass: class, ConsecutiveFailures: fails}}
+		if err := eng.Tick(ctx, f, now); err != nil {
+			t.Fatalf("tick at %v: %v", now, err)
+		}
+		now = now.Add(10 * time.Minute)
+	}
+	tick("ok", 0) // the 30-day reminder
+	for i := 0; i < 60; i++ {
+		tick("unavailable", 3) // ops notice opened
+		tick("ok", 0)          // resolved
+	}
+	n := 0
+	for _, k := range security.keys() {
+		if strings.HasSuffix(k, "/2027-03-01/30d") {
+			n++
+		}
+	}
+	if l, err := store.GetLedger(ctx, "ctrp-prod"); err != nil || len(l.Entries) > daemon.LedgerKeep {
+		t.Errorf("the ledger holds %d entries (%v), want at most %d", len(l.Entries), err, daemon.LedgerKeep)
+	}
+	if n != 1 {
+		t.Errorf("the 30-day reminder went out %d times, want 1", n)
+	}
+}

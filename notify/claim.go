@@ -11,7 +11,9 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// LedgerKeep is how many entries ledger/NAME keeps.
+// LedgerKeep is how many entries ledger/NAME keeps: trim drops the
+// entries no decision reads any more first, so that the cap never drops
+// the record of a notice that would then be sent again.
 const LedgerKeep = 100
 
 // item is one notice to send through one channel: a ledger entry claimed,
@@ -133,9 +135,7 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 			claim(e)
 		}
 	}
-	if len(next.Entries) > LedgerKeep {
-		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
-	}
+	next.Entries = trim(next, r.Stale)
 	return next, items, marked, appended || len(items) > 0 || len(marked) > 0 || superseded
 }
 
@@ -159,4 +159,66 @@ func supersede(l *vaultstore.Ledger, prefix, by string) {
 			e.Superseded = true
 		}
 	}
+}
+
+// Ranks of what trim drops, first to last.
+const (
+	dropSettled       = iota // a sent or set-aside notice of no open incident nor current reminder (ops, resolve, announcements of the past)
+	dropStaleReminder        // a reminder of a deadline the credential no longer has
+	dropCurrent              // a current reminder, or a notice of an open incident: dropped only when nothing else is left
+	keepUnsent               // claimed or due, not yet sent: never dropped
+)
+
+// trim returns l's entries cut to LedgerKeep, in their order. It drops
+// the oldest entries of the lowest rank first: settled notices that no
+// decision reads (an ops notice and its resolve, long done), then
+// reminders of a past deadline, and only then the current reminders and
+// the notices of open incidents, which decide what is sent next. An
+// unsent notice is never dropped: the ledger may hold more than
+// LedgerKeep while they wait.
+func trim(l *vaultstore.Ledger, stale func(key string) bool) []vaultstore.LedgerEntry {
+	excess := len(l.Entries) - LedgerKeep
+	if excess <= 0 {
+		return l.Entries
+	}
+	open := map[string]bool{}
+	for _, i := range l.Incidents {
+		open[i.Key] = true
+	}
+	rank := func(e vaultstore.LedgerEntry) int {
+		switch {
+		case e.SentAt.IsZero() && !e.Superseded:
+			return keepUnsent
+		case open[e.Key]:
+			return dropCurrent
+		}
+		var nt Notice
+		_ = json.Unmarshal(e.Notice, &nt)
+		if nt.Kind != KindReminder && nt.Kind != KindOverdue {
+			return dropSettled
+		}
+		if stale != nil && stale(e.Key) || e.Superseded {
+			return dropStaleReminder
+		}
+		return dropCurrent
+	}
+	order := make([]int, len(l.Entries))
+	ranks := make([]int, len(l.Entries))
+	for i, e := range l.Entries {
+		order[i], ranks[i] = i, rank(e)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return ranks[a] - ranks[b] })
+	drop := make([]bool, len(l.Entries))
+	for _, i := range order[:excess] {
+		if ranks[i] != keepUnsent {
+			drop[i] = true
+		}
+	}
+	out := make([]vaultstore.LedgerEntry, 0, LedgerKeep)
+	for i, e := range l.Entries {
+		if !drop[i] {
+			out = append(out, e)
+		}
+	}
+	return out
 }
