@@ -54,3 +54,6 @@ func (n *Notifications) SettleNotices(ctx context.Context, now func() time.Time,
 		}
 	}
 }
+
+// BoundedSilence is boundedSilence, for the silence tests.
+var BoundedSilence = boundedSilence

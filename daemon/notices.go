@@ -170,13 +170,29 @@ func (n *Notifications) RefreshSilences(ctx context.Context) error {
 	return nil
 }
 
-func (n *Notifications) silence(name string) notify.Silence {
+func (n *Notifications) silence(name string, maxSilence time.Duration, now time.Time) notify.Silence {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if si := n.silences[name]; si != nil {
-		return notify.Silence{Until: si.Until, Kinds: si.Kinds}
+	return boundedSilence(n.silences[name], maxSilence, now)
+}
+
+// boundedSilence is a silence as the daemon honours it at now: until its
+// Until, but never past max_silence (maxSilence, DefaultMaxSilence when 0)
+// from when it was set, whoever wrote silences/NAME and however. A silence
+// that does not say when it was set, or says a time after now, holds
+// nothing back.
+func boundedSilence(si *vaultstore.Silence, maxSilence time.Duration, now time.Time) notify.Silence {
+	if si == nil || si.CreatedAt.IsZero() || si.CreatedAt.After(now) {
+		return notify.Silence{}
 	}
-	return notify.Silence{}
+	if maxSilence <= 0 {
+		maxSilence = policies.DefaultMaxSilence
+	}
+	until := si.Until
+	if limit := si.CreatedAt.Add(maxSilence); until.After(limit) {
+		until = limit
+	}
+	return notify.Silence{Until: until, Kinds: si.Kinds}
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
@@ -222,7 +238,7 @@ func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFact
 		Decide: func(l *vaultstore.Ledger) []notify.Due {
 			return decided(f.Name, policies.Due(n.input(s.Config, l, f, now)))
 		},
-		Silence: n.silence(f.Name),
+		Silence: n.silence(f.Name, s.Config.Notifications.MaxSilence, now),
 		Stale: func(key string) bool { // about a deadline the credential no longer has: it was rotated
 			return strings.HasPrefix(key, "reminder/"+f.Name+"/") && !f.RotateBy.IsZero() && !strings.HasPrefix(key, current)
 		},

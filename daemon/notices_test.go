@@ -660,3 +660,61 @@ func TestAReminderGoesOutOnceThoughFlappingOpsNoticesFillTheLedger(t *testing.T)
 		t.Errorf("the 30-day reminder went out %d times, want 1", n)
 	}
 }
+
+// A silence holds notices back at most max_silence from when it was set,
+// whoever wrote silences/NAME: a record written straight to Vault with an
+// end years away is honoured only that long.
+func TestASilenceLastsAtMostMaxSilenceFromWhenItWasSet(t *testing.T) {
+	set := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := set.Add(24 * time.Hour)
+	for _, tc := range []struct {
+		name      string
+		silence   *vaultstore.Silence
+		max       time.Duration
+		wantUntil time.Time
+	}{
+		{name: "a silence within max_silence holds until its end",
+			silence: &vaultstore.Silence{Until: set.Add(10 * 24 * time.Hour), CreatedAt: set}, max: 90 * 24 * time.Hour, wantUntil: set.Add(10 * 24 * time.Hour)},
+		{name: "a silence set for ten years ends max_silence after it was set",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, max: 30 * 24 * time.Hour, wantUntil: set.Add(30 * 24 * time.Hour)},
+		{name: "with no max_silence configured the default bounds it",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, wantUntil: set.Add(policies.DefaultMaxSilence)},
+		{name: "a silence that does not say when it was set holds nothing back",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0)}, max: 90 * 24 * time.Hour},
+		{name: "a silence that says it was set in the future holds nothing back",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set.AddDate(9, 0, 0)}, max: 90 * 24 * time.Hour},
+		{name: "no silence holds nothing back", max: 90 * 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := daemon.BoundedSilence(tc.silence, tc.max, now); !got.Until.Equal(tc.wantUntil) {
+				t.Errorf("until %v, want %v", got.Until, tc.wantUntil)
+			}
+		})
+	}
+}
+
+// A production incident pages on-call 200 days into a silence of every
+// kind written straight to Vault for ten years: max_silence (90 days by
+// default) ended it long before.
+func TestAnIncidentPagesPastMaxSilenceThoughTheSilenceSaysTenYears(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, notifyConfig(t), "replica-1", security, oncall)
+	ctx := context.Background()
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := store.PutSilence(ctx, "ctrp-prod", &vaultstore.Silence{Until: now.AddDate(10, 0, 0), Reason: "written straight to Vault",
+		Kinds: []string{"incident", "ops", "overdue", "reminder"}, CreatedBy: "someone", CreatedAt: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.RefreshSilences(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: now.AddDate(1, 0, 0),
+		State: vaultstore.State{LastClass: "invalid_client", ConsecutiveFailures: 1}}
+	if err := eng.Tick(ctx, f, now.Add(200*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := oncall.keys(); len(got) != 1 || got[0] != "incident/ctrp-prod/invalid_client" {
+		t.Errorf("on-call got %v, want the incident's page", got)
+	}
+}
