@@ -28,9 +28,11 @@ const LedgerKeep = notify.LedgerKeep
 // delivery pipeline (silence, decide, claim, send per channel, mark), with
 // ledger/NAME in Vault as the record: a notice is claimed (check-and-set)
 // before it is sent and marked sent after, so that it is delivered at
-// least once and, but for a crash between the send and the mark, exactly
-// once, across restarts and replicas. Every channel is delivered on its
-// own, with its own deadline and retries: a failing channel never holds
+// least once across restarts and replicas, and once only unless the sender
+// cannot know it arrived (a crash between the send and the mark, or an
+// answer lost or later than SendTimeout: the receiver gets it again).
+// Every channel is delivered on its own, with its own deadline and
+// retries: a failing channel never holds
 // back another (a page behind a broken Slack). A claim older than
 // ClaimTimeout whose send was never confirmed is retried, and so is a
 // failed send, on later ticks, until it succeeds or a nearer notice

@@ -718,3 +718,67 @@ func TestAnIncidentPagesPastMaxSilenceThoughTheSilenceSaysTenYears(t *testing.T)
 		t.Errorf("on-call got %v, want the incident's page", got)
 	}
 }
+
+// lateAnswer takes each notice at once but answers only after the sender's
+// deadline: the sender cannot know the notice arrived.
+type lateAnswer struct {
+	mu      sync.Mutex
+	got     []string
+	started chan struct{}
+}
+
+func (l *lateAnswer) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	l.mu.Lock()
+	l.got = append(l.got, n.Key)
+	l.mu.Unlock()
+	l.started <- struct{}{}
+	<-ctx.Done()
+	return true, ctx.Err()
+}
+
+// Delivery is at least once: a receiver that took a notice but answered
+// after the channel's deadline gets it again on the next tick, and the
+// ledger says why the first send counted as failed. Only a receiver that
+// drops repeats by key sees it once.
+func TestAReceiverAnsweringAfterTheDeadlineGetsTheNoticeAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		sendTimeout time.Duration
+		ticks       int
+		want        int
+	}{
+		{name: "two ticks ten minutes apart reach a late receiver twice", sendTimeout: 30 * time.Second, ticks: 2, want: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+			now := deadline.Add(-30 * 24 * time.Hour)
+			clock := clockwork.NewFakeClockAt(now)
+			late := &lateAnswer{started: make(chan struct{})}
+			eng := &daemon.Notifications{Store: store, Config: notifyConfig(t), Replica: "replica-1", SendTimeout: tc.sendTimeout, Clock: clock,
+				Channels: map[string]notify.Notifier{"security": late, "oncall": &inbox{}}}
+			f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+			for i := range tc.ticks {
+				done := make(chan error, 1)
+				go func() { done <- eng.Tick(context.Background(), f, now.Add(time.Duration(i)*10*time.Minute)) }()
+				<-late.started
+				if err := clock.BlockUntilContext(context.Background(), 1); err != nil { // the send's deadline
+					t.Fatal(err)
+				}
+				clock.Advance(tc.sendTimeout)
+				if err := <-done; err == nil {
+					t.Fatalf("tick %d: a send past its deadline counted as delivered", i)
+				}
+			}
+			late.mu.Lock()
+			defer late.mu.Unlock()
+			if len(late.got) != tc.want {
+				t.Errorf("the receiver got %v, want the 30-day reminder %d times", late.got, tc.want)
+			}
+			l, err := store.GetLedger(context.Background(), "ctrp-prod")
+			if err != nil || len(l.Entries) != 1 || !l.Entries[0].SentAt.IsZero() || l.Entries[0].LastError == "" {
+				t.Errorf("the ledger: %+v %v, want the reminder unsent with the channel's error", l, err)
+			}
+		})
+	}
+}
