@@ -124,6 +124,25 @@ func (n *Notifications) start(since time.Time, clock clockwork.Clock, background
 	}
 }
 
+// lead follows this process's leadership: a process that stops leading
+// stops its background deliveries at once (a delivery under way gives up
+// and releases its claim in the ledger, for the next leader), so that two
+// processes never send one claim at the same time; leading again starts a
+// new background for the daemon's deliveries.
+func (n *Notifications) lead(leading bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.background == nil {
+		return // not under a running daemon
+	}
+	switch {
+	case !leading:
+		n.stopBackground()
+	case n.background.Err() != nil:
+		n.background, n.stopBackground = context.WithCancel(context.Background())
+	}
+}
+
 // stop ends background delivery: a delivery waiting to retry gives up and
 // records why in the ledger. It returns once every delivery has.
 func (n *Notifications) stop() {

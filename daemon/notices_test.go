@@ -782,3 +782,73 @@ func TestAReceiverAnsweringAfterTheDeadlineGetsTheNoticeAgain(t *testing.T) {
 		})
 	}
 }
+
+// heldOpen keeps every notice's send open until its context ends, and
+// hands the test each send's context.
+type heldOpen struct{ sends chan context.Context }
+
+func (h *heldOpen) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	h.sends <- ctx
+	<-ctx.Done()
+	return true, ctx.Err()
+}
+
+// A process that stops leading stops its background deliveries at once,
+// before another process (the next leader, perhaps under the same replica
+// ID) may take the claim over: the delivery gives up, its claim is
+// released in the ledger for the next leader, and leading again delivers
+// anew.
+func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		again bool // lead again after stepping down
+	}{
+		{name: "stepping down ends a delivery under way and releases its claim"},
+		{name: "leading again delivers the released notice", again: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+			clock := clockwork.NewFakeClockAt(t0)
+			held := &heldOpen{sends: make(chan context.Context, 10)}
+			cfg := notifyConfig(t)
+			d := daemon.NewDaemon(store, cfg, nil, nil, "replica-1")
+			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{"security": held, "oncall": held}}
+			d.Notices.StartBackground(t0.Add(-time.Hour), clock)
+			d.SetLeader(true)
+			f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: t0.AddDate(1, 0, 0),
+				State: vaultstore.State{LastClass: "invalid_client", ConsecutiveFailures: 1}}
+			if err := d.Notices.Tick(context.Background(), f, t0); err != nil {
+				t.Fatal(err)
+			}
+			sends := []context.Context{<-held.sends, <-held.sends} // security and the page, both under way
+			d.SetLeader(false)
+			for _, ctx := range sends {
+				if ctx.Err() == nil {
+					t.Fatal("a delivery goes on after its process stopped leading")
+				}
+			}
+			d.Notices.Wait()
+			l, err := store.GetLedger(context.Background(), "ctrp-prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range l.Entries {
+				if !e.ClaimedAt.IsZero() || !e.SentAt.IsZero() {
+					t.Errorf("%s through %s: claimed at %v, sent at %v; want the claim released", e.Key, e.Channel, e.ClaimedAt, e.SentAt)
+				}
+			}
+			if tc.again {
+				d.SetLeader(true)
+				if err := d.Notices.Tick(context.Background(), f, t0.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				if ctx := <-held.sends; ctx.Err() != nil {
+					t.Error("leading again, the delivery started already ended")
+				}
+				d.SetLeader(false)
+				d.Notices.Wait()
+			}
+		})
+	}
+}
