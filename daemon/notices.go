@@ -46,14 +46,17 @@ type Notifications struct {
 	Config   *policies.Config
 	Channels map[string]notify.Notifier
 	Logger   *slog.Logger
-	// Replica names this process in claims.
-	Replica string
+	// Replica names this process in claims, beside Nonce, the process's
+	// own (the daemon gives its lease's).
+	Replica, Nonce string
 	// ClaimTimeout: a claim older than this, never marked sent, is retried (default 5m).
 	ClaimTimeout time.Duration
 	// Since is when this process started. A claim under its own Replica
-	// made before then is a previous process's, killed before it marked the
-	// send: it is retried at once, not after ClaimTimeout. (Two live
-	// processes never share a replica ID: the leader lease depends on it.)
+	// and another Nonce made before then is a previous process's, stopped
+	// before it marked the send: it is retried at once, not after
+	// ClaimTimeout. (A process that stops leading stops its deliveries, and
+	// the lease's nonce keeps a second process under one replica ID from
+	// leading beside the first.)
 	Since time.Time
 	// SendTimeout bounds one notice's delivery through one channel,
 	// retries included (default 30s); every channel has its own.
@@ -98,7 +101,7 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 				}
 			}
 		}
-		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Since: n.Since,
+		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
 			ClaimTimeout: n.ClaimTimeout, SendTimeout: n.SendTimeout, MarkTimeout: MarkTimeout, Logger: n.Logger, Observe: n.Observe,
 			Hooks: notify.Hooks{AfterClaim: hook(&n.afterClaim), AfterSend: hook(&n.afterSend), AfterMark: hook(&n.afterMark)}}
 		if n.Store == nil {
@@ -110,11 +113,14 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 
 // start readies the notices for a run of the daemon: when this process
 // started, the daemon's clock, and (for Run) delivery in the background.
-func (n *Notifications) start(since time.Time, clock clockwork.Clock, background bool) {
+func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, background bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.Since.IsZero() {
 		n.Since = since
+	}
+	if n.Nonce == "" {
+		n.Nonce = nonce
 	}
 	if n.Clock == nil {
 		n.Clock = clock

@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -848,6 +849,50 @@ func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
 				}
 				d.SetLeader(false)
 				d.Notices.Wait()
+			}
+		})
+	}
+}
+
+// Only another process's claim under this replica's ID, made before this
+// process started, is taken over at once as a stopped predecessor's: a
+// process never takes its own claim for one, whatever the claim's time,
+// and it waits ClaimTimeout for a claim of another replica.
+func TestOnlyAPredecessorsClaimIsTakenOverAtOnce(t *testing.T) {
+	t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name             string
+		replica, nonce   string // the claimer's
+		sendsAgainAtOnce bool
+	}{
+		{name: "a previous process under this replica ID is a predecessor", replica: "replica-1", nonce: "before", sendsAgainAtOnce: true},
+		{name: "this process's own claim from before its recorded start is not", replica: "replica-1", nonce: "this"},
+		{name: "another replica's claim waits for ClaimTimeout", replica: "replica-2", nonce: "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			due := notify.Due{Key: "incident/ctrp-prod/invalid_client", Kind: notify.KindIncident, Channels: []string{"oncall"}, Page: true, Class: "invalid_client"}
+			round := func(p *notify.Pipeline, ch notify.Notifier, now time.Time, dues ...notify.Due) {
+				t.Helper()
+				d, err := p.Deliver(context.Background(), context.Background(), notify.Round{Credential: "ctrp-prod", Now: now,
+					Channels: map[string]notify.Notifier{"oncall": ch}, Decide: func(*vaultstore.Ledger) []notify.Due { return dues }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = d.Wait()
+			}
+			// The claimer claimed at t0 and stopped before its send.
+			payload, _ := json.Marshal(notify.Notice{Key: due.Key, Kind: due.Kind, Page: true})
+			claimed := &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{{Key: due.Key, Channel: "oncall", ClaimedAt: t0,
+				ClaimedBy: tc.replica, ClaimNonce: tc.nonce, Attempts: 1, Notice: payload}}}
+			if _, err := store.PutLedger(context.Background(), "ctrp-prod", claimed, 0); err != nil {
+				t.Fatal(err)
+			}
+			oncall := &inbox{}
+			this := &notify.Pipeline{Ledger: store, Replica: "replica-1", Nonce: "this", Since: t0.Add(time.Minute)}
+			round(this, oncall, t0.Add(2*time.Minute)) // within ClaimTimeout of the claim
+			if got := len(oncall.keys()) == 1; got != tc.sendsAgainAtOnce {
+				t.Errorf("sent again at once: %v, want %v", got, tc.sendsAgainAtOnce)
 			}
 		})
 	}

@@ -94,7 +94,7 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 	appended := false
 	claim := func(e *vaultstore.LedgerEntry) {
 		claimed[e.Channel]++
-		e.ClaimedAt, e.ClaimedBy = r.Now, p.Replica
+		e.ClaimedAt, e.ClaimedBy, e.ClaimNonce = r.Now, p.Replica, p.Nonce
 		e.Attempts++
 		var nt Notice
 		_ = json.Unmarshal(e.Notice, &nt)
@@ -146,9 +146,12 @@ func (p *Pipeline) claimsPerChannel() int {
 }
 
 // predecessors reports whether e was claimed by this replica's previous
-// process (two live processes never share a replica ID).
+// process: under its replica ID, by another process (another nonce; a
+// claim that names none is an older process's), before this one started.
+// This process's own claims are never its predecessor's, whatever their
+// time.
 func (p *Pipeline) predecessors(e *vaultstore.LedgerEntry) bool {
-	return e.ClaimedBy == p.Replica && !p.Since.IsZero() && e.ClaimedAt.Before(p.Since)
+	return e.ClaimedBy == p.Replica && (p.Nonce == "" || e.ClaimNonce != p.Nonce) && !p.Since.IsZero() && e.ClaimedAt.Before(p.Since)
 }
 
 // supersede sets aside unsent notices under prefix, but for the one by.

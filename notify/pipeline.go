@@ -79,10 +79,13 @@ type Pipeline struct {
 	// Clock is what the retry stage waits on and deadlines are kept by
 	// (the real clock when nil).
 	Clock clockwork.Clock
-	// Replica names this process in claims.
-	Replica string
+	// Replica names this process in claims, and Nonce (the lease's
+	// per-process nonce) tells this process from another under the same
+	// Replica.
+	Replica, Nonce string
 	// Since is when this process started: a claim under its own Replica
-	// made before then is a killed predecessor's, retried at once.
+	// and another Nonce made before then is a stopped predecessor's,
+	// retried at once.
 	Since time.Time
 	// ClaimTimeout: a claim older than this, never marked sent, is
 	// retried (default 5m).
@@ -295,12 +298,12 @@ func (p *Pipeline) writer(name string) *sync.Mutex {
 // that reopens), so what this process remembers of a delivery applies to
 // that very claim and never to a later one of the same key.
 type claimID struct {
-	key, channel, by string
-	at               int64 // the claim's time, in Unix nanoseconds
+	key, channel, by, nonce string
+	at                      int64 // the claim's time, in Unix nanoseconds
 }
 
 func claimOf(e vaultstore.LedgerEntry) claimID {
-	return claimID{key: e.Key, channel: e.Channel, by: e.ClaimedBy, at: e.ClaimedAt.UnixNano()}
+	return claimID{key: e.Key, channel: e.Channel, by: e.ClaimedBy, nonce: e.ClaimNonce, at: e.ClaimedAt.UnixNano()}
 }
 
 func (p *Pipeline) rememberUnmarked(e vaultstore.LedgerEntry, at time.Time) {
