@@ -131,10 +131,11 @@ func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clo
 }
 
 // lead follows this process's leadership: a process that stops leading
-// stops its background deliveries at once (a delivery under way gives up
-// and releases its claim in the ledger, for the next leader), so that two
-// processes never send one claim at the same time; leading again starts a
-// new background for the daemon's deliveries.
+// stops its background deliveries at once (no new attempt starts; one
+// under way ends by its answer or its deadline; each releases
+// its claim in the ledger, for the next leader, unless it was delivered),
+// so that two processes never send one claim at the same time; leading
+// again starts a new background for the daemon's deliveries.
 func (n *Notifications) lead(leading bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -784,37 +784,43 @@ func TestAReceiverAnsweringAfterTheDeadlineGetsTheNoticeAgain(t *testing.T) {
 	}
 }
 
-// heldOpen keeps every notice's send open until its context ends, and
-// hands the test each send's context.
-type heldOpen struct{ sends chan context.Context }
+// downChannel refuses every attempt (retryably), counts them, and tells
+// the test of each.
+type downChannel struct {
+	mu       sync.Mutex
+	attempts int
+	tried    chan struct{}
+}
 
-func (h *heldOpen) Notify(ctx context.Context, n notify.Notice) (bool, error) {
-	h.sends <- ctx
-	<-ctx.Done()
-	return true, ctx.Err()
+func (c *downChannel) Notify(context.Context, notify.Notice) (bool, error) {
+	c.mu.Lock()
+	c.attempts++
+	c.mu.Unlock()
+	c.tried <- struct{}{}
+	return true, errors.New("receiver down")
 }
 
 // A process that stops leading stops its background deliveries at once,
 // before another process (the next leader, perhaps under the same replica
-// ID) may take the claim over: the delivery gives up, its claim is
-// released in the ledger for the next leader, and leading again delivers
-// anew.
+// ID) may take the claim over: a delivery waiting to retry gives up without
+// another attempt and releases its claim in the ledger for the next leader,
+// and leading again delivers anew.
 func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		again bool // lead again after stepping down
 	}{
-		{name: "stepping down ends a delivery under way and releases its claim"},
+		{name: "stepping down ends a delivery waiting to retry and releases its claim"},
 		{name: "leading again delivers the released notice", again: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			store := vaulttest.New(t).Store(t)
 			t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
 			clock := clockwork.NewFakeClockAt(t0)
-			held := &heldOpen{sends: make(chan context.Context, 10)}
+			down := &downChannel{tried: make(chan struct{}, 10)}
 			cfg := notifyConfig(t)
 			d := daemon.NewDaemon(store, cfg, nil, nil, "replica-1")
-			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{"security": held, "oncall": held}}
+			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{"security": down, "oncall": down}}
 			d.Notices.StartBackground(t0.Add(-time.Hour), clock)
 			d.SetLeader(true)
 			f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: t0.AddDate(1, 0, 0),
@@ -822,14 +828,19 @@ func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
 			if err := d.Notices.Tick(context.Background(), f, t0); err != nil {
 				t.Fatal(err)
 			}
-			sends := []context.Context{<-held.sends, <-held.sends} // security and the page, both under way
-			d.SetLeader(false)
-			for _, ctx := range sends {
-				if ctx.Err() == nil {
-					t.Fatal("a delivery goes on after its process stopped leading")
-				}
+			<-down.tried
+			<-down.tried                                                             // security and the page both failed once
+			if err := clock.BlockUntilContext(context.Background(), 4); err != nil { // each waits to retry, within its deadline
+				t.Fatal(err)
 			}
+			d.SetLeader(false)
 			d.Notices.Wait()
+			down.mu.Lock()
+			attempts := down.attempts
+			down.mu.Unlock()
+			if attempts != 2 {
+				t.Errorf("%d attempts, want one per channel: no attempt after the process stopped leading", attempts)
+			}
 			l, err := store.GetLedger(context.Background(), "ctrp-prod")
 			if err != nil {
 				t.Fatal(err)
@@ -844,9 +855,8 @@ func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
 				if err := d.Notices.Tick(context.Background(), f, t0.Add(time.Minute)); err != nil {
 					t.Fatal(err)
 				}
-				if ctx := <-held.sends; ctx.Err() != nil {
-					t.Error("leading again, the delivery started already ended")
-				}
+				<-down.tried
+				<-down.tried // both delivered anew
 				d.SetLeader(false)
 				d.Notices.Wait()
 			}
