@@ -177,7 +177,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // delivery pipeline, which delivers on its own.
 func (d *Daemon) markStart(background bool) {
 	if d.Notices != nil {
-		d.Notices.start(d.now(), d.clock(), background)
+		d.Notices.start(d.now(), d.processNonce(), d.clock(), background)
 	}
 }
 

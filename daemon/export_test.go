@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // WaitIdle waits until the daemon's run loop has nothing running and
@@ -54,3 +56,18 @@ func (n *Notifications) SettleNotices(ctx context.Context, now func() time.Time,
 		}
 	}
 }
+
+// BoundedSilence is boundedSilence, for the silence tests.
+var BoundedSilence = boundedSilence
+
+// SetLeader makes the daemon lead, or stop leading, as the lease would.
+func (d *Daemon) SetLeader(leader bool) { d.setLeader(leader, d.ID) }
+
+// StartBackground readies the notices as Run does: deliveries in the
+// background on clock.
+func (n *Notifications) StartBackground(since time.Time, clock clockwork.Clock) {
+	n.start(since, "", clock, true)
+}
+
+// Wait waits for every delivery in flight.
+func (n *Notifications) Wait() { n.pipeline().Wait() }

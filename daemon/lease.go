@@ -164,6 +164,7 @@ func (d *Daemon) setLeader(leader bool, holder string) {
 	if d.leader.Swap(leader) != leader {
 		if d.Notices != nil {
 			d.Notices.Forget() // another replica may have written the ledgers meanwhile
+			d.Notices.lead(leader)
 		}
 		d.mu.Lock()
 		if d.leaderCancel != nil {

@@ -28,9 +28,11 @@ const LedgerKeep = notify.LedgerKeep
 // delivery pipeline (silence, decide, claim, send per channel, mark), with
 // ledger/NAME in Vault as the record: a notice is claimed (check-and-set)
 // before it is sent and marked sent after, so that it is delivered at
-// least once and, but for a crash between the send and the mark, exactly
-// once, across restarts and replicas. Every channel is delivered on its
-// own, with its own deadline and retries: a failing channel never holds
+// least once across restarts and replicas, and once only unless the sender
+// cannot know it arrived (a crash between the send and the mark, or an
+// answer lost or later than SendTimeout: the receiver gets it again).
+// Every channel is delivered on its own, with its own deadline and
+// retries: a failing channel never holds
 // back another (a page behind a broken Slack). A claim older than
 // ClaimTimeout whose send was never confirmed is retried, and so is a
 // failed send, on later ticks, until it succeeds or a nearer notice
@@ -44,14 +46,17 @@ type Notifications struct {
 	Config   *policies.Config
 	Channels map[string]notify.Notifier
 	Logger   *slog.Logger
-	// Replica names this process in claims.
-	Replica string
+	// Replica names this process in claims, beside Nonce, the process's
+	// own (the daemon gives its lease's).
+	Replica, Nonce string
 	// ClaimTimeout: a claim older than this, never marked sent, is retried (default 5m).
 	ClaimTimeout time.Duration
 	// Since is when this process started. A claim under its own Replica
-	// made before then is a previous process's, killed before it marked the
-	// send: it is retried at once, not after ClaimTimeout. (Two live
-	// processes never share a replica ID: the leader lease depends on it.)
+	// and another Nonce made before then is a previous process's, stopped
+	// before it marked the send: it is retried at once, not after
+	// ClaimTimeout. (A process that stops leading stops its deliveries, and
+	// the lease's nonce keeps a second process under one replica ID from
+	// leading beside the first.)
 	Since time.Time
 	// SendTimeout bounds one notice's delivery through one channel,
 	// retries included (default 30s); every channel has its own.
@@ -96,7 +101,7 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 				}
 			}
 		}
-		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Since: n.Since,
+		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
 			ClaimTimeout: n.ClaimTimeout, SendTimeout: n.SendTimeout, MarkTimeout: MarkTimeout, Logger: n.Logger, Observe: n.Observe,
 			Hooks: notify.Hooks{AfterClaim: hook(&n.afterClaim), AfterSend: hook(&n.afterSend), AfterMark: hook(&n.afterMark)}}
 		if n.Store == nil {
@@ -108,16 +113,39 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 
 // start readies the notices for a run of the daemon: when this process
 // started, the daemon's clock, and (for Run) delivery in the background.
-func (n *Notifications) start(since time.Time, clock clockwork.Clock, background bool) {
+func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, background bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.Since.IsZero() {
 		n.Since = since
 	}
+	if n.Nonce == "" {
+		n.Nonce = nonce
+	}
 	if n.Clock == nil {
 		n.Clock = clock
 	}
 	if background && (n.background == nil || n.background.Err() != nil) {
+		n.background, n.stopBackground = context.WithCancel(context.Background())
+	}
+}
+
+// lead follows this process's leadership: a process that stops leading
+// stops its background deliveries at once (no new attempt starts; one
+// under way ends by its answer or its deadline; each releases
+// its claim in the ledger, for the next leader, unless it was delivered),
+// so that two processes never send one claim at the same time; leading
+// again starts a new background for the daemon's deliveries.
+func (n *Notifications) lead(leading bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.background == nil {
+		return // not under a running daemon
+	}
+	switch {
+	case !leading:
+		n.stopBackground()
+	case n.background.Err() != nil:
 		n.background, n.stopBackground = context.WithCancel(context.Background())
 	}
 }
@@ -170,13 +198,29 @@ func (n *Notifications) RefreshSilences(ctx context.Context) error {
 	return nil
 }
 
-func (n *Notifications) silence(name string) notify.Silence {
+func (n *Notifications) silence(name string, maxSilence time.Duration, now time.Time) notify.Silence {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if si := n.silences[name]; si != nil {
-		return notify.Silence{Until: si.Until, Kinds: si.Kinds}
+	return boundedSilence(n.silences[name], maxSilence, now)
+}
+
+// boundedSilence is a silence as the daemon honours it at now: until its
+// Until, but never past max_silence (maxSilence, DefaultMaxSilence when 0)
+// from when it was set, whoever wrote silences/NAME and however. A silence
+// that does not say when it was set, or says a time after now, holds
+// nothing back.
+func boundedSilence(si *vaultstore.Silence, maxSilence time.Duration, now time.Time) notify.Silence {
+	if si == nil || si.CreatedAt.IsZero() || si.CreatedAt.After(now) {
+		return notify.Silence{}
 	}
-	return notify.Silence{}
+	if maxSilence <= 0 {
+		maxSilence = policies.DefaultMaxSilence
+	}
+	until := si.Until
+	if limit := si.CreatedAt.Add(maxSilence); until.After(limit) {
+		until = limit
+	}
+	return notify.Silence{Until: until, Kinds: si.Kinds}
 }
 
 // Forget drops what this replica remembers of the ledgers (after it lost
@@ -222,7 +266,7 @@ func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFact
 		Decide: func(l *vaultstore.Ledger) []notify.Due {
 			return decided(f.Name, policies.Due(n.input(s.Config, l, f, now)))
 		},
-		Silence: n.silence(f.Name),
+		Silence: n.silence(f.Name, s.Config.Notifications.MaxSilence, now),
 		Stale: func(key string) bool { // about a deadline the credential no longer has: it was rotated
 			return strings.HasPrefix(key, "reminder/"+f.Name+"/") && !f.RotateBy.IsZero() && !strings.HasPrefix(key, current)
 		},

@@ -2,13 +2,18 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
@@ -408,5 +413,497 @@ func TestASilenceHoldsBackOverdueNoticesUntilItLapses(t *testing.T) {
 	}
 	if got := overdue(); len(got) != 1 || got[0] != "reminder/ctrp-prod/2027-03-01/overdue/2027-03-04" {
 		t.Errorf("after the silence lapsed: %v, want today's overdue notice", got)
+	}
+}
+
+// flakyLedger fails PutLedger while fail is set (a Vault blip).
+type flakyLedger struct {
+	*vaultstore.Store
+	fail atomic.Bool
+}
+
+func (f *flakyLedger) PutLedger(ctx context.Context, name string, l *vaultstore.Ledger, cas int) (int, error) {
+	if f.fail.Load() {
+		return 0, errors.New("vault: connection reset")
+	}
+	return f.Store.PutLedger(ctx, name, l, cas)
+}
+
+// pager records pages; it fails while down is set.
+type pager struct {
+	mu   sync.Mutex
+	down bool
+	got  []string
+}
+
+func (p *pager) Notify(_ context.Context, n notify.Notice) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return false, errors.New("pagerduty: 400")
+	}
+	p.got = append(p.got, n.Key)
+	return false, nil
+}
+
+func (p *pager) count() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.got) }
+
+// A replica remembers a delivery whose mark failed for that very claim,
+// not for the notice's key: replica A pages incident K and cannot mark it
+// (a Vault blip); B takes over, re-sends and marks it, K resolves, and
+// weeks later K reopens under the same key and B's page fails. When A
+// leads again it sends the reopened page, never marking it sent with the
+// first incident's time.
+func TestAReopenedIncidentIsPagedThoughAnEarlierPageOfItsKeyWentUnmarked(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	led := &flakyLedger{Store: store}
+	t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+	pa, pb := &pager{}, &pager{}
+	a := &notify.Pipeline{Ledger: led, Replica: "a", Since: t0.Add(-time.Hour), SendTimeout: time.Second, MarkTimeout: time.Second}
+	b := &notify.Pipeline{Ledger: store, Replica: "b", Since: t0.Add(-time.Hour), SendTimeout: time.Second}
+	a.Hooks.AfterSend = func(string) { led.fail.Store(true) } // the blip comes right after A's send
+	const K = "incident/ctrp-prod/invalid_client"
+	ctx := context.Background()
+	round := func(p *notify.Pipeline, ch notify.Notifier, now time.Time, due ...notify.Due) {
+		t.Helper()
+		d, err := p.Deliver(ctx, ctx, notify.Round{Credential: "ctrp-prod", Now: now, Channels: map[string]notify.Notifier{"oncall": ch},
+			Decide: func(*vaultstore.Ledger) []notify.Due { return due }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = d.Wait()
+	}
+	incident := notify.Due{Key: K, Kind: notify.KindIncident, Channels: []string{"oncall"}, Page: true, Class: "invalid_client"}
+	round(a, pa, t0, incident) // paged; mark failed
+	a.Hooks.AfterSend = nil
+	led.fail.Store(false)
+	a.Forget() // A lost the lease
+
+	round(b, pb, t0.Add(6*time.Minute)) // B re-sends A's lapsed claim (the documented repeat) and marks it
+	round(b, pb, t0.Add(time.Hour), notify.Due{Key: "resolve/" + K, Kind: notify.KindResolve, Channels: []string{"oncall"}, Resolves: K})
+	pb.mu.Lock()
+	pb.down = true // PagerDuty refuses for a while
+	pb.mu.Unlock()
+	reopened := t0.Add(21 * 24 * time.Hour)
+	round(b, pb, reopened, incident) // the incident reopens; its page fails, to be retried
+	pb.mu.Lock()
+	pb.down = false
+	pb.mu.Unlock()
+	before := pa.count()
+	again := reopened.Add(10 * time.Minute)
+	round(a, pa, again) // A leads again: it retries the failed page
+	l, err := store.GetLedger(ctx, "ctrp-prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pa.count() - before; got != 1 {
+		t.Errorf("the reopened incident was paged %d times by the replica leading again, want once", got)
+	}
+	if last := l.Entries[len(l.Entries)-1]; last.Key != K || !last.SentAt.Equal(again) {
+		t.Errorf("the reopened incident's entry: %s sent at %v, want sent at %v", last.Key, last.SentAt, again)
+	}
+}
+
+// slowReceiver answers each notice once the test releases it, after
+// advancing the fake clock by its answer time; it counts deliveries and
+// the most it was ever asked at once.
+type slowReceiver struct {
+	started chan string
+	release chan struct{}
+
+	mu         sync.Mutex
+	got        map[string]int
+	open, most int
+}
+
+func (s *slowReceiver) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	s.mu.Lock()
+	s.open++
+	s.most = max(s.most, s.open)
+	s.mu.Unlock()
+	defer func() { s.mu.Lock(); s.open--; s.mu.Unlock() }()
+	s.started <- n.Key
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return true, ctx.Err()
+	}
+	s.mu.Lock()
+	s.got[n.Key]++
+	s.mu.Unlock()
+	return false, nil
+}
+
+// A backlog on a slow channel goes out once each: the notices queued
+// behind slow ones are never claimed again by the next check of the
+// credential (five minutes on, past ClaimTimeout), and one process never
+// sends through one channel twice at once.
+func TestABacklogOnASlowChannelIsDeliveredOnceEach(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		answer time.Duration
+	}{
+		{name: "a channel answering after 25 s, within its send timeout", answer: 25 * time.Second},
+		{name: "a channel answering after 10 s", answer: 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := clockwork.NewFakeClockAt(start)
+			ch := &slowReceiver{started: make(chan string, 100), release: make(chan struct{}), got: map[string]int{}}
+			p := &notify.Pipeline{Ledger: store, Clock: clock, Replica: "r1", Since: start.Add(-time.Hour)}
+			const backlog = 15
+			var dues []notify.Due
+			for i := range backlog {
+				dues = append(dues, notify.Due{Key: fmt.Sprintf("ops/c/k%02d", i), Kind: notify.KindOps, Channels: []string{"slow"}})
+			}
+			ctx := context.Background()
+			done := make(chan struct{})
+			inflight := 0
+			round := func(decide []notify.Due) { // one check of the credential
+				t.Helper()
+				d, err := p.Deliver(ctx, ctx, notify.Round{Credential: "c", Now: clock.Now(), Channels: map[string]notify.Notifier{"slow": ch},
+					Decide: func(*vaultstore.Ledger) []notify.Due { return decide }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d != nil {
+					inflight++
+					go func() { _ = d.Wait(); done <- struct{}{} }()
+				}
+			}
+			delivered := func() int { ch.mu.Lock(); defer ch.mu.Unlock(); return len(ch.got) }
+			round(dues)
+			nextRound := start.Add(notify.DefaultClaimTimeout)
+			for delivered() < backlog && clock.Now().Before(start.Add(3*time.Hour)) {
+				if inflight == 0 {
+					clock.Advance(nextRound.Sub(clock.Now()))
+				}
+				if !clock.Now().Before(nextRound) {
+					round(nil)
+					nextRound = nextRound.Add(notify.DefaultClaimTimeout)
+					continue
+				}
+				select {
+				case <-ch.started:
+					clock.Advance(tc.answer)
+					if !clock.Now().Before(nextRound) { // a check while the channel is still answering
+						round(nil)
+						nextRound = nextRound.Add(notify.DefaultClaimTimeout)
+					}
+					ch.release <- struct{}{}
+				case <-done:
+					inflight--
+				}
+			}
+			for inflight > 0 {
+				select {
+				case <-ch.started:
+					ch.release <- struct{}{}
+				case <-done:
+					inflight--
+				}
+			}
+			p.Wait()
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			if len(ch.got) != backlog {
+				t.Errorf("%d of the %d notices delivered", len(ch.got), backlog)
+			}
+			for k, n := range ch.got {
+				if n != 1 {
+					t.Errorf("%s delivered %d times, want once", k, n)
+				}
+			}
+			if ch.most > 1 {
+				t.Errorf("the channel was asked %d notices at once, want one at a time", ch.most)
+			}
+		})
+	}
+}
+
+// A flaky provider (down three checks, then up) opens and resolves an ops
+// notice again and again, past the ledger's cap: the cap drops those
+// settled notices first, never the sent 30-day reminder the decision
+// reads, so the reminder goes out once.
+func TestAReminderGoesOutOnceThoughFlappingOpsNoticesFillTheLedger(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	cfg := notifyConfig(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, cfg, "replica-1", security, oncall)
+	ctx := context.Background()
+	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := deadline.Add(-30 * 24 * time.Hour).Add(time.Hour)
+	tick := func(class string, fails int) {
+		t.Helper()
+		f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline,
+			State: vaultstore.State{LastClass: class, ConsecutiveFailures: fails}}
+		if err := eng.Tick(ctx, f, now); err != nil {
+			t.Fatalf("tick at %v: %v", now, err)
+		}
+		now = now.Add(10 * time.Minute)
+	}
+	tick("ok", 0) // the 30-day reminder
+	for i := 0; i < 60; i++ {
+		tick("unavailable", 3) // ops notice opened
+		tick("ok", 0)          // resolved
+	}
+	n := 0
+	for _, k := range security.keys() {
+		if strings.HasSuffix(k, "/2027-03-01/30d") {
+			n++
+		}
+	}
+	if l, err := store.GetLedger(ctx, "ctrp-prod"); err != nil || len(l.Entries) > daemon.LedgerKeep {
+		t.Errorf("the ledger holds %d entries (%v), want at most %d", len(l.Entries), err, daemon.LedgerKeep)
+	}
+	if n != 1 {
+		t.Errorf("the 30-day reminder went out %d times, want 1", n)
+	}
+}
+
+// A silence holds notices back at most max_silence from when it was set,
+// whoever wrote silences/NAME: a record written straight to Vault with an
+// end years away is honoured only that long.
+func TestASilenceLastsAtMostMaxSilenceFromWhenItWasSet(t *testing.T) {
+	set := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := set.Add(24 * time.Hour)
+	for _, tc := range []struct {
+		name      string
+		silence   *vaultstore.Silence
+		max       time.Duration
+		wantUntil time.Time
+	}{
+		{name: "a silence within max_silence holds until its end",
+			silence: &vaultstore.Silence{Until: set.Add(10 * 24 * time.Hour), CreatedAt: set}, max: 90 * 24 * time.Hour, wantUntil: set.Add(10 * 24 * time.Hour)},
+		{name: "a silence set for ten years ends max_silence after it was set",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, max: 30 * 24 * time.Hour, wantUntil: set.Add(30 * 24 * time.Hour)},
+		{name: "with no max_silence configured the default bounds it",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, wantUntil: set.Add(policies.DefaultMaxSilence)},
+		{name: "a silence that does not say when it was set holds nothing back",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0)}, max: 90 * 24 * time.Hour},
+		{name: "a silence that says it was set in the future holds nothing back",
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set.AddDate(9, 0, 0)}, max: 90 * 24 * time.Hour},
+		{name: "no silence holds nothing back", max: 90 * 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := daemon.BoundedSilence(tc.silence, tc.max, now); !got.Until.Equal(tc.wantUntil) {
+				t.Errorf("until %v, want %v", got.Until, tc.wantUntil)
+			}
+		})
+	}
+}
+
+// A production incident pages on-call 200 days into a silence of every
+// kind written straight to Vault for ten years: max_silence (90 days by
+// default) ended it long before.
+func TestAnIncidentPagesPastMaxSilenceThoughTheSilenceSaysTenYears(t *testing.T) {
+	store := vaulttest.New(t).Store(t)
+	security, oncall := &inbox{}, &inbox{}
+	eng := engine(store, notifyConfig(t), "replica-1", security, oncall)
+	ctx := context.Background()
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := store.PutSilence(ctx, "ctrp-prod", &vaultstore.Silence{Until: now.AddDate(10, 0, 0), Reason: "written straight to Vault",
+		Kinds: []string{"incident", "ops", "overdue", "reminder"}, CreatedBy: "someone", CreatedAt: now}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.RefreshSilences(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: now.AddDate(1, 0, 0),
+		State: vaultstore.State{LastClass: "invalid_client", ConsecutiveFailures: 1}}
+	if err := eng.Tick(ctx, f, now.Add(200*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := oncall.keys(); len(got) != 1 || got[0] != "incident/ctrp-prod/invalid_client" {
+		t.Errorf("on-call got %v, want the incident's page", got)
+	}
+}
+
+// lateAnswer takes each notice at once but answers only after the sender's
+// deadline: the sender cannot know the notice arrived.
+type lateAnswer struct {
+	mu      sync.Mutex
+	got     []string
+	started chan struct{}
+}
+
+func (l *lateAnswer) Notify(ctx context.Context, n notify.Notice) (bool, error) {
+	l.mu.Lock()
+	l.got = append(l.got, n.Key)
+	l.mu.Unlock()
+	l.started <- struct{}{}
+	<-ctx.Done()
+	return true, ctx.Err()
+}
+
+// Delivery is at least once: a receiver that took a notice but answered
+// after the channel's deadline gets it again on the next tick, and the
+// ledger says why the first send counted as failed. Only a receiver that
+// drops repeats by key sees it once.
+func TestAReceiverAnsweringAfterTheDeadlineGetsTheNoticeAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		sendTimeout time.Duration
+		ticks       int
+		want        int
+	}{
+		{name: "two ticks ten minutes apart reach a late receiver twice", sendTimeout: 30 * time.Second, ticks: 2, want: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+			now := deadline.Add(-30 * 24 * time.Hour)
+			clock := clockwork.NewFakeClockAt(now)
+			late := &lateAnswer{started: make(chan struct{})}
+			eng := &daemon.Notifications{Store: store, Config: notifyConfig(t), Replica: "replica-1", SendTimeout: tc.sendTimeout, Clock: clock,
+				Channels: map[string]notify.Notifier{"security": late, "oncall": &inbox{}}}
+			f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: deadline, State: vaultstore.State{LastClass: "ok"}}
+			for i := range tc.ticks {
+				done := make(chan error, 1)
+				go func() { done <- eng.Tick(context.Background(), f, now.Add(time.Duration(i)*10*time.Minute)) }()
+				<-late.started
+				if err := clock.BlockUntilContext(context.Background(), 1); err != nil { // the send's deadline
+					t.Fatal(err)
+				}
+				clock.Advance(tc.sendTimeout)
+				if err := <-done; err == nil {
+					t.Fatalf("tick %d: a send past its deadline counted as delivered", i)
+				}
+			}
+			late.mu.Lock()
+			defer late.mu.Unlock()
+			if len(late.got) != tc.want {
+				t.Errorf("the receiver got %v, want the 30-day reminder %d times", late.got, tc.want)
+			}
+			l, err := store.GetLedger(context.Background(), "ctrp-prod")
+			if err != nil || len(l.Entries) != 1 || !l.Entries[0].SentAt.IsZero() || l.Entries[0].LastError == "" {
+				t.Errorf("the ledger: %+v %v, want the reminder unsent with the channel's error", l, err)
+			}
+		})
+	}
+}
+
+// downChannel refuses every attempt (retryably), counts them, and tells
+// the test of each.
+type downChannel struct {
+	mu       sync.Mutex
+	attempts int
+	tried    chan struct{}
+}
+
+func (c *downChannel) Notify(context.Context, notify.Notice) (bool, error) {
+	c.mu.Lock()
+	c.attempts++
+	c.mu.Unlock()
+	c.tried <- struct{}{}
+	return true, errors.New("receiver down")
+}
+
+// A process that stops leading stops its background deliveries at once,
+// before another process (the next leader, perhaps under the same replica
+// ID) may take the claim over: a delivery waiting to retry gives up without
+// another attempt and releases its claim in the ledger for the next leader,
+// and leading again delivers anew.
+func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		again bool // lead again after stepping down
+	}{
+		{name: "stepping down ends a delivery waiting to retry and releases its claim"},
+		{name: "leading again delivers the released notice", again: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+			clock := clockwork.NewFakeClockAt(t0)
+			down := &downChannel{tried: make(chan struct{}, 10)}
+			cfg := notifyConfig(t)
+			d := daemon.NewDaemon(store, cfg, nil, nil, "replica-1")
+			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{"security": down, "oncall": down}}
+			d.Notices.StartBackground(t0.Add(-time.Hour), clock)
+			d.SetLeader(true)
+			f := daemon.CredentialFacts{Name: "ctrp-prod", Environment: "prod", Provider: "ctrp-prod", RotateBy: t0.AddDate(1, 0, 0),
+				State: vaultstore.State{LastClass: "invalid_client", ConsecutiveFailures: 1}}
+			if err := d.Notices.Tick(context.Background(), f, t0); err != nil {
+				t.Fatal(err)
+			}
+			<-down.tried
+			<-down.tried                                                             // security and the page both failed once
+			if err := clock.BlockUntilContext(context.Background(), 4); err != nil { // each waits to retry, within its deadline
+				t.Fatal(err)
+			}
+			d.SetLeader(false)
+			d.Notices.Wait()
+			down.mu.Lock()
+			attempts := down.attempts
+			down.mu.Unlock()
+			if attempts != 2 {
+				t.Errorf("%d attempts, want one per channel: no attempt after the process stopped leading", attempts)
+			}
+			l, err := store.GetLedger(context.Background(), "ctrp-prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range l.Entries {
+				if !e.ClaimedAt.IsZero() || !e.SentAt.IsZero() {
+					t.Errorf("%s through %s: claimed at %v, sent at %v; want the claim released", e.Key, e.Channel, e.ClaimedAt, e.SentAt)
+				}
+			}
+			if tc.again {
+				d.SetLeader(true)
+				if err := d.Notices.Tick(context.Background(), f, t0.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+				<-down.tried
+				<-down.tried // both delivered anew
+				d.SetLeader(false)
+				d.Notices.Wait()
+			}
+		})
+	}
+}
+
+// Only another process's claim under this replica's ID, made before this
+// process started, is taken over at once as a stopped predecessor's: a
+// process never takes its own claim for one, whatever the claim's time,
+// and it waits ClaimTimeout for a claim of another replica.
+func TestOnlyAPredecessorsClaimIsTakenOverAtOnce(t *testing.T) {
+	t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name             string
+		replica, nonce   string // the claimer's
+		sendsAgainAtOnce bool
+	}{
+		{name: "a previous process under this replica ID is a predecessor", replica: "replica-1", nonce: "before", sendsAgainAtOnce: true},
+		{name: "this process's own claim from before its recorded start is not", replica: "replica-1", nonce: "this"},
+		{name: "another replica's claim waits for ClaimTimeout", replica: "replica-2", nonce: "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			store := vaulttest.New(t).Store(t)
+			due := notify.Due{Key: "incident/ctrp-prod/invalid_client", Kind: notify.KindIncident, Channels: []string{"oncall"}, Page: true, Class: "invalid_client"}
+			round := func(p *notify.Pipeline, ch notify.Notifier, now time.Time, dues ...notify.Due) {
+				t.Helper()
+				d, err := p.Deliver(context.Background(), context.Background(), notify.Round{Credential: "ctrp-prod", Now: now,
+					Channels: map[string]notify.Notifier{"oncall": ch}, Decide: func(*vaultstore.Ledger) []notify.Due { return dues }})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = d.Wait()
+			}
+			// The claimer claimed at t0 and stopped before its send.
+			payload, _ := json.Marshal(notify.Notice{Key: due.Key, Kind: due.Kind, Page: true})
+			claimed := &vaultstore.Ledger{Entries: []vaultstore.LedgerEntry{{Key: due.Key, Channel: "oncall", ClaimedAt: t0,
+				ClaimedBy: tc.replica, ClaimNonce: tc.nonce, Attempts: 1, Notice: payload}}}
+			if _, err := store.PutLedger(context.Background(), "ctrp-prod", claimed, 0); err != nil {
+				t.Fatal(err)
+			}
+			oncall := &inbox{}
+			this := &notify.Pipeline{Ledger: store, Replica: "replica-1", Nonce: "this", Since: t0.Add(time.Minute)}
+			round(this, oncall, t0.Add(2*time.Minute)) // within ClaimTimeout of the claim
+			if got := len(oncall.keys()) == 1; got != tc.sendsAgainAtOnce {
+				t.Errorf("sent again at once: %v, want %v", got, tc.sendsAgainAtOnce)
+			}
+		})
 	}
 }

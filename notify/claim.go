@@ -11,7 +11,9 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// LedgerKeep is how many entries ledger/NAME keeps.
+// LedgerKeep is how many entries ledger/NAME keeps: trim drops the
+// entries no decision reads any more first, so that the cap never drops
+// the record of a notice that would then be sent again.
 const LedgerKeep = 100
 
 // item is one notice to send through one channel: a ledger entry claimed,
@@ -51,8 +53,9 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 		}
 		next.Version = v
 		p.keep(r.Credential, next)
+		p.takeOff(r.Credential, items)
 		for _, e := range marked {
-			p.forgetUnmarked(e.Key, e.Channel)
+			p.forgetUnmarked(e)
 			if p.Hooks.AfterMark != nil {
 				p.Hooks.AfterMark(e.Key)
 			}
@@ -65,17 +68,33 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 // plan returns the ledger with this round's claims, what to send, the
 // earlier sends of this process it marks now (their mark failed), and
 // whether anything changed.
+//
+// A channel this process is still delivering the credential's notices
+// through gets no new claim: what is due for it is written unclaimed, and
+// a later round claims it once the channel is free, so that a slow or
+// failing channel never has two deliveries of one credential at once nor
+// a notice sent twice by one process. And a round claims for each channel
+// no more notices than can start before their claims lapse (each takes up
+// to SendTimeout, and MarkTimeout to mark): the rest wait unclaimed, and
+// no claim looks lapsed while its notice is still queued behind others.
 func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultstore.Ledger, items []item, marked []vaultstore.LedgerEntry, changed bool) {
 	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
 	for i := range next.Entries {
 		e := &next.Entries[i]
-		if at, ok := p.unmarkedAt(e.Key, e.Channel); ok && e.SentAt.IsZero() {
+		if at, ok := p.unmarkedAt(*e); ok && e.SentAt.IsZero() {
 			e.SentAt, e.LastError = at, ""
 			marked = append(marked, *e)
 		}
 	}
+	perChannel := p.claimsPerChannel()
+	claimed := map[string]int{}
+	mayClaim := func(channel string) bool {
+		return claimed[channel] < perChannel && !p.busy(r.Credential, channel)
+	}
+	appended := false
 	claim := func(e *vaultstore.LedgerEntry) {
-		e.ClaimedAt, e.ClaimedBy = r.Now, p.Replica
+		claimed[e.Channel]++
+		e.ClaimedAt, e.ClaimedBy, e.ClaimNonce = r.Now, p.Replica, p.Nonce
 		e.Attempts++
 		var nt Notice
 		_ = json.Unmarshal(e.Notice, &nt)
@@ -94,7 +113,10 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 		}
 		for _, ch := range d.Channels {
 			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
-			claim(&next.Entries[len(next.Entries)-1])
+			appended = true
+			if mayClaim(ch) {
+				claim(&next.Entries[len(next.Entries)-1])
+			}
 		}
 	}
 	// Earlier sends that failed, or whose claim lapsed unconfirmed.
@@ -109,20 +131,27 @@ func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultst
 			e.Superseded, superseded = true, true
 			continue
 		}
-		if e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e) {
+		if (e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e)) && mayClaim(e.Channel) {
 			claim(e)
 		}
 	}
-	if len(next.Entries) > LedgerKeep {
-		next.Entries = next.Entries[len(next.Entries)-LedgerKeep:]
-	}
-	return next, items, marked, len(items) > 0 || len(marked) > 0 || superseded
+	next.Entries = trim(next, r.Stale)
+	return next, items, marked, appended || len(items) > 0 || len(marked) > 0 || superseded
+}
+
+// claimsPerChannel is how many notices one round claims for one channel:
+// as many as can start, one after another, before their claims lapse.
+func (p *Pipeline) claimsPerChannel() int {
+	return max(1, int(p.claimTimeout()/(p.sendTimeout()+p.markTimeout())))
 }
 
 // predecessors reports whether e was claimed by this replica's previous
-// process (two live processes never share a replica ID).
+// process: under its replica ID, by another process (another nonce; a
+// claim that names none is an older process's), before this one started.
+// This process's own claims are never its predecessor's, whatever their
+// time.
 func (p *Pipeline) predecessors(e *vaultstore.LedgerEntry) bool {
-	return e.ClaimedBy == p.Replica && !p.Since.IsZero() && e.ClaimedAt.Before(p.Since)
+	return e.ClaimedBy == p.Replica && (p.Nonce == "" || e.ClaimNonce != p.Nonce) && !p.Since.IsZero() && e.ClaimedAt.Before(p.Since)
 }
 
 // supersede sets aside unsent notices under prefix, but for the one by.
@@ -133,4 +162,66 @@ func supersede(l *vaultstore.Ledger, prefix, by string) {
 			e.Superseded = true
 		}
 	}
+}
+
+// Ranks of what trim drops, first to last.
+const (
+	dropSettled       = iota // a sent or set-aside notice of no open incident nor current reminder (ops, resolve, announcements of the past)
+	dropStaleReminder        // a reminder of a deadline the credential no longer has
+	dropCurrent              // a current reminder, or a notice of an open incident: dropped only when nothing else is left
+	keepUnsent               // claimed or due, not yet sent: never dropped
+)
+
+// trim returns l's entries cut to LedgerKeep, in their order. It drops
+// the oldest entries of the lowest rank first: settled notices that no
+// decision reads (an ops notice and its resolve, long done), then
+// reminders of a past deadline, and only then the current reminders and
+// the notices of open incidents, which decide what is sent next. An
+// unsent notice is never dropped: the ledger may hold more than
+// LedgerKeep while they wait.
+func trim(l *vaultstore.Ledger, stale func(key string) bool) []vaultstore.LedgerEntry {
+	excess := len(l.Entries) - LedgerKeep
+	if excess <= 0 {
+		return l.Entries
+	}
+	open := map[string]bool{}
+	for _, i := range l.Incidents {
+		open[i.Key] = true
+	}
+	rank := func(e vaultstore.LedgerEntry) int {
+		switch {
+		case e.SentAt.IsZero() && !e.Superseded:
+			return keepUnsent
+		case open[e.Key]:
+			return dropCurrent
+		}
+		var nt Notice
+		_ = json.Unmarshal(e.Notice, &nt)
+		if nt.Kind != KindReminder && nt.Kind != KindOverdue {
+			return dropSettled
+		}
+		if stale != nil && stale(e.Key) || e.Superseded {
+			return dropStaleReminder
+		}
+		return dropCurrent
+	}
+	order := make([]int, len(l.Entries))
+	ranks := make([]int, len(l.Entries))
+	for i, e := range l.Entries {
+		order[i], ranks[i] = i, rank(e)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return ranks[a] - ranks[b] })
+	drop := make([]bool, len(l.Entries))
+	for _, i := range order[:excess] {
+		if ranks[i] != keepUnsent {
+			drop[i] = true
+		}
+	}
+	out := make([]vaultstore.LedgerEntry, 0, LedgerKeep)
+	for i, e := range l.Entries {
+		if !drop[i] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

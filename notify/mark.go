@@ -14,7 +14,9 @@ import (
 // as soon as that channel is done, on a deadline of its own (a channel
 // slow enough to outlast the round must not leave a sent notice unmarked,
 // to go out again as a duplicate): sent, or not sent with the channel's
-// error (LastError) and its claim released for a later round.
+// error (LastError) and its claim released for a later round. It marks
+// only the very claim it sent under: an entry claimed again since (by
+// another replica, or after a lapse) is that claim's to mark.
 func (p *Pipeline) mark(base context.Context, name string, now time.Time, it item, sendErr error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(base), p.markTimeout())
 	defer cancel()
@@ -29,7 +31,7 @@ func (p *Pipeline) mark(base context.Context, name string, now time.Time, it ite
 		next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
 		for j := range next.Entries {
 			e := &next.Entries[j]
-			if e.Key != it.entry.Key || e.Channel != it.channel || e.ClaimedBy != p.Replica || !e.SentAt.IsZero() {
+			if claimOf(*e) != claimOf(it.entry) || !e.SentAt.IsZero() {
 				continue
 			}
 			if sendErr == nil {
@@ -49,7 +51,7 @@ func (p *Pipeline) mark(base context.Context, name string, now time.Time, it ite
 		next.Version = v
 		p.keep(name, next)
 		if sendErr == nil {
-			p.forgetUnmarked(it.entry.Key, it.channel)
+			p.forgetUnmarked(it.entry)
 			if p.Hooks.AfterMark != nil {
 				p.Hooks.AfterMark(it.entry.Key)
 			}

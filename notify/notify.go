@@ -102,3 +102,18 @@ func Text(n Notice) string {
 
 // ErrConfig marks a channel configuration that cannot work.
 var ErrConfig = errors.New("notifier configuration")
+
+// HTTPClient is the client every HTTP channel sends through: client (the
+// default client when nil) refusing every redirect. A redirect would turn
+// a POST into a GET that counts as delivered, or carry the notice and its
+// secret (a routing key, a signature) to another host; the channel takes
+// the 3xx as a failure instead (a StatusError that never names where it
+// pointed).
+func HTTPClient(client *http.Client) *http.Client {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}

@@ -79,10 +79,13 @@ type Pipeline struct {
 	// Clock is what the retry stage waits on and deadlines are kept by
 	// (the real clock when nil).
 	Clock clockwork.Clock
-	// Replica names this process in claims.
-	Replica string
+	// Replica names this process in claims, and Nonce (the lease's
+	// per-process nonce) tells this process from another under the same
+	// Replica.
+	Replica, Nonce string
 	// Since is when this process started: a claim under its own Replica
-	// made before then is a killed predecessor's, retried at once.
+	// and another Nonce made before then is a stopped predecessor's,
+	// retried at once.
 	Since time.Time
 	// ClaimTimeout: a claim older than this, never marked sent, is
 	// retried (default 5m).
@@ -100,15 +103,20 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	ledgers map[string]*vaultstore.Ledger // as last read or written by this replica
-	// unmarked are the notices this process delivered whose mark did not
-	// reach Vault, by unmarkedKey: the next round marks them instead of
-	// sending them again. Only a crash loses this memory.
-	unmarked map[string]time.Time
+	// unmarked are the claims this process delivered whose mark did not
+	// reach Vault: the next round marks that very claim, if the ledger
+	// still holds it unsent, instead of sending it again. Only a crash
+	// loses this memory.
+	unmarked map[claimID]time.Time
 	// writing serialises this process's ledger writes per credential, so
 	// that its own marks and claims never conflict with each other.
 	writing map[string]*sync.Mutex
-	all     sync.WaitGroup // every delivery in flight
-	traffic traffic
+	// inFlight counts, by credential and channel, this process's
+	// deliveries of claimed notices not yet done: such a channel gets no
+	// new claim of the credential until they are (claim.go).
+	inFlight map[flightKey]int
+	all      sync.WaitGroup // every delivery in flight
+	traffic  traffic
 }
 
 // DefaultClaimTimeout, DefaultSendTimeout and DefaultMarkTimeout are the
@@ -285,26 +293,74 @@ func (p *Pipeline) writer(name string) *sync.Mutex {
 	return m
 }
 
-func unmarkedKey(key, channel string) string { return key + "\x00" + channel }
+// claimID names one claim of a ledger entry: the notice, the channel,
+// and when and by whom it was claimed. A notice key is reused (an incident
+// that reopens), so what this process remembers of a delivery applies to
+// that very claim and never to a later one of the same key.
+type claimID struct {
+	key, channel, by, nonce string
+	at                      int64 // the claim's time, in Unix nanoseconds
+}
 
-func (p *Pipeline) rememberUnmarked(key, channel string, at time.Time) {
+func claimOf(e vaultstore.LedgerEntry) claimID {
+	return claimID{key: e.Key, channel: e.Channel, by: e.ClaimedBy, nonce: e.ClaimNonce, at: e.ClaimedAt.UnixNano()}
+}
+
+func (p *Pipeline) rememberUnmarked(e vaultstore.LedgerEntry, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.unmarked == nil {
-		p.unmarked = map[string]time.Time{}
+		p.unmarked = map[claimID]time.Time{}
 	}
-	p.unmarked[unmarkedKey(key, channel)] = at
+	p.unmarked[claimOf(e)] = at
 }
 
-func (p *Pipeline) forgetUnmarked(key, channel string) {
+func (p *Pipeline) forgetUnmarked(e vaultstore.LedgerEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	delete(p.unmarked, unmarkedKey(key, channel))
+	delete(p.unmarked, claimOf(e))
 }
 
-func (p *Pipeline) unmarkedAt(key, channel string) (time.Time, bool) {
+func (p *Pipeline) unmarkedAt(e vaultstore.LedgerEntry) (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	at, ok := p.unmarked[unmarkedKey(key, channel)]
+	at, ok := p.unmarked[claimOf(e)]
 	return at, ok
+}
+
+// flightKey names a credential's notices through one channel.
+type flightKey struct{ credential, channel string }
+
+// takeOff records the claimed items' channels as in flight, before the
+// claim stage lets go of the credential's ledger; land ends each.
+func (p *Pipeline) takeOff(name string, items []item) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inFlight == nil {
+		p.inFlight = map[flightKey]int{}
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		if !seen[it.channel] {
+			seen[it.channel] = true
+			p.inFlight[flightKey{name, it.channel}]++
+		}
+	}
+}
+
+func (p *Pipeline) land(name, channel string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := flightKey{name, channel}
+	if p.inFlight[k]--; p.inFlight[k] <= 0 {
+		delete(p.inFlight, k)
+	}
+}
+
+// busy reports whether this process is delivering name's notices through
+// channel.
+func (p *Pipeline) busy(name, channel string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inFlight[flightKey{name, channel}] > 0
 }

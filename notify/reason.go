@@ -18,6 +18,9 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
+	if e.Status >= 300 && e.Status < 400 { // never where it points: a URL may carry a token
+		return fmt.Sprintf("%s answered %d, a redirect, which a notice never follows: set the channel's URL to the receiver itself", e.Service, e.Status)
+	}
 	if e.Detail == "" {
 		return fmt.Sprintf("%s answered %d", e.Service, e.Status)
 	}

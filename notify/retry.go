@@ -22,14 +22,16 @@ const (
 // left. A failed attempt is logged only when its error differs from the
 // previous one.
 func Send(ctx context.Context, clock clockwork.Clock, nf Notifier, channel string, n Notice, logger *slog.Logger) error {
-	return retry(ctx, clock, nf, channel, n, logger, nil, time.Time{})
+	return retry(ctx, ctx, clock, nf, channel, n, logger, nil, time.Time{})
 }
 
 // retry is the retry stage: the one loop that waits between attempts.
 // It tells f (when set) what it does, so that a test on a fake clock
 // knows when every delivery waits on the clock: an attempt may last until
-// deadline, a backoff until its end.
-func retry(ctx context.Context, clock clockwork.Clock, nf Notifier, channel string, n Notice, logger *slog.Logger, f *flight, deadline time.Time) error {
+// deadline, a backoff until its end. Once stop ends, no new attempt
+// starts, but an attempt under way (bounded by ctx) finishes: its answer
+// is what tells whether the notice arrived.
+func retry(ctx, stop context.Context, clock clockwork.Clock, nf Notifier, channel string, n Notice, logger *slog.Logger, f *flight, deadline time.Time) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -39,6 +41,9 @@ func retry(ctx context.Context, clock clockwork.Clock, nf Notifier, channel stri
 	wait := FirstBackoff
 	lastErr := ""
 	for attempt := 1; ; attempt++ {
+		if stop.Err() != nil && ctx.Err() == nil {
+			ctx = stop // no new attempt once stopped
+		}
 		select {
 		case <-ctx.Done():
 			if lastErr != "" {
@@ -68,6 +73,10 @@ func retry(ctx context.Context, clock clockwork.Clock, nf Notifier, channel stri
 		}
 		f.enter(stateWaiting, until)
 		select {
+		case <-stop.Done():
+			timer.Stop()
+			f.enter(stateBusy, time.Time{})
+			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
 		case <-ctx.Done():
 			timer.Stop()
 			f.enter(stateBusy, time.Time{})

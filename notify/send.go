@@ -33,6 +33,9 @@ func (p *Pipeline) send(base context.Context, name string, now time.Time, items 
 			defer p.all.Done()
 			defer d.wg.Done()
 			defer f.end()
+			if name != "" {
+				defer p.land(name, ch)
+			}
 			for _, it := range byChannel[ch] {
 				if err := p.sendOne(base, name, now, it, channels[ch], f); err != nil {
 					d.fail(err)
@@ -45,7 +48,9 @@ func (p *Pipeline) send(base context.Context, name string, now time.Time, items 
 
 // sendOne delivers one notice through its channel, retries included,
 // within the channel's own deadline, tells Observe, and marks the outcome
-// in the ledger (unless it is an announcement).
+// in the ledger (unless it is an announcement). Once base ends no attempt
+// starts, but one under way runs to its answer or its deadline: only the
+// answer tells whether the notice arrived.
 func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it item, nf Notifier, f *flight) error {
 	claimed := it.entry.Key != ""
 	if claimed && p.Hooks.AfterClaim != nil {
@@ -57,8 +62,8 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 	} else {
 		clock := p.clock()
 		deadline := clock.Now().Add(p.sendTimeout())
-		ctx, cancel := withClockDeadline(base, clock, deadline)
-		err = retry(ctx, clock, nf, it.channel, it.notice, p.logger(), f, deadline)
+		ctx, cancel := withClockDeadline(context.WithoutCancel(base), clock, deadline)
+		err = retry(ctx, base, clock, nf, it.channel, it.notice, p.logger(), f, deadline)
 		cancel()
 		if p.Observe != nil {
 			p.Observe(it.channel, it.notice.Kind, err, now)
@@ -71,7 +76,7 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 		return err
 	}
 	if err == nil {
-		p.rememberUnmarked(it.entry.Key, it.channel, now)
+		p.rememberUnmarked(it.entry, now)
 		p.logger().Info("notice sent", "credential", name, "key", it.entry.Key, "channel", it.channel)
 		if p.Hooks.AfterSend != nil {
 			p.Hooks.AfterSend(it.entry.Key)

@@ -72,6 +72,7 @@ type LedgerEntry struct {
 	Channel    string          `json:"channel"`
 	ClaimedAt  time.Time       `json:"claimed_at,omitzero"`
 	ClaimedBy  string          `json:"claimed_by,omitempty"`
+	ClaimNonce string          `json:"claim_nonce,omitempty"` // the claimer's process (the lease's nonce), beside its replica ID
 	SentAt     time.Time       `json:"sent_at,omitzero"`
 	Attempts   int             `json:"attempts,omitempty"`
 	LastError  string          `json:"last_error,omitempty"`

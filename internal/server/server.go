@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,7 +52,32 @@ func New(reg *prometheus.Registry, ready Readiness, pages http.Handler, auth *Ba
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "role": role})
 	})
 	mux.Handle("GET /metrics", guard(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
-	return SecurityHeaders(mux)
+	for _, endpoint := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.HandleFunc(endpoint, func(w http.ResponseWriter, r *http.Request) { // another method than GET (or HEAD)
+			w.Header().Set("Allow", "GET, HEAD")
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": r.Method + " is not served at " + endpoint + ": read it with GET"})
+		})
+	}
+	return SecurityHeaders(cleanAPIPaths(mux))
+}
+
+// cleanAPIPaths answers an unclean path under /api/ (a doubled slash, a
+// dot segment) in JSON, as the API answers everything: 404, naming the
+// clean path to ask for, where the mux would redirect with an HTML body.
+func cleanAPIPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/api/") {
+			clean := path.Clean(p)
+			if strings.HasSuffix(p, "/") && clean != "/" {
+				clean += "/"
+			}
+			if clean != p {
+				writeJSON(w, http.StatusNotFound, map[string]string{"error": "nothing is served at an unclean path: ask for " + clean})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ContentSecurityPolicy lets a page load only what the daemon serves: no

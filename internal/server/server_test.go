@@ -70,3 +70,45 @@ func TestEveryAnswerCarriesTheSecurityHeaders(t *testing.T) {
 		}
 	}
 }
+
+// Beside the status page, the daemon's own endpoints refuse another
+// method with 405, and an unclean path under /api/ is answered in JSON, as
+// the API answers everything, never with an HTML redirect.
+func TestOddMethodsAndUncleanAPIPathsAreAnsweredPlainly(t *testing.T) {
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("<p>nothing here</p>"))
+	})
+	srv := httptest.NewServer(New(prometheus.NewRegistry(), readyStub{}, pages, nil))
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		name, method, path string
+		status             int
+		json               bool
+	}{
+		{name: "POST to the liveness probe is refused as a method", method: "POST", path: "/healthz", status: 405, json: true},
+		{name: "POST to the metrics is refused as a method", method: "POST", path: "/metrics", status: 405, json: true},
+		{name: "DELETE of the readiness probe is refused as a method", method: "DELETE", path: "/readyz", status: 405, json: true},
+		{name: "a doubled slash under /api/ is a JSON 404", method: "GET", path: "/api/v1//credentials", status: 404, json: true},
+		{name: "a dot segment under /api/ is a JSON 404", method: "GET", path: "/api/v1/credentials/a/../nope", status: 404, json: true},
+		{name: "the liveness probe still answers GET", method: "GET", path: "/healthz", status: 200, json: true},
+		{name: "a page path is still the pages'", method: "GET", path: "/no-such-page", status: 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("%d, want %d", resp.StatusCode, tc.status)
+			}
+			if got := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"); got != tc.json {
+				t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+}

@@ -45,10 +45,7 @@ func New(c Config, client *http.Client) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	n := &Notifier{key: key, url: strings.TrimRight(c.EventsURL, "/"), source: c.Source, client: client}
+	n := &Notifier{key: key, url: strings.TrimRight(c.EventsURL, "/"), source: c.Source, client: notify.HTTPClient(client)}
 	if n.url == "" {
 		n.url = DefaultEventsURL
 	}

@@ -33,10 +33,7 @@ func New(c Config, client *http.Client) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	if client == nil {
-		client = http.DefaultClient
-	}
-	return &Notifier{url: u, client: client}, nil
+	return &Notifier{url: u, client: notify.HTTPClient(client)}, nil
 }
 
 type textObject struct {

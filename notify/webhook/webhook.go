@@ -55,9 +55,7 @@ func New(c Config, client *http.Client) (*Notifier, error) {
 		}
 		w.key = key
 	}
-	if w.client == nil {
-		w.client = http.DefaultClient
-	}
+	w.client = notify.HTTPClient(w.client)
 	return w, nil
 }
 
