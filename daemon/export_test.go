@@ -43,18 +43,7 @@ func (n *Notifications) SettleNotices(ctx context.Context, now func() time.Time,
 	if p == nil {
 		return time.Time{}, nil
 	}
-	for {
-		settled, wake, changed := p.Settled(now(), held())
-		if settled {
-			return wake, nil
-		}
-		select {
-		case <-changed:
-		case <-time.After(time.Millisecond): // a receiver's held requests change without telling the pipeline
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		}
-	}
+	return p.WaitSettled(ctx, now, held)
 }
 
 // BoundedSilence is boundedSilence, for the silence tests.

@@ -20,18 +20,11 @@ func settle(t *testing.T, p *notify.Pipeline, clock *clockwork.FakeClock, held f
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for {
-		settled, wake, changed := p.Settled(clock.Now(), held())
-		if settled {
-			return wake
-		}
-		select {
-		case <-changed:
-		case <-time.After(time.Millisecond): // held requests change without telling p
-		case <-ctx.Done():
-			t.Fatal("the deliveries never settled")
-		}
+	wake, err := p.WaitSettled(ctx, clock.Now, held)
+	if err != nil {
+		t.Fatal("the deliveries never settled")
 	}
+	return wake
 }
 
 // The send stage delivers every channel on its own: with one channel

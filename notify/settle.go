@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -104,4 +105,23 @@ func (p *Pipeline) Settled(now time.Time, held int) (settled bool, wake time.Tim
 		settled = false
 	}
 	return settled, wake, t.changed
+}
+
+// WaitSettled waits until Settled says every delivery waits on the clock,
+// and returns the earliest moment one of them wakes. held is asked again
+// at each look: a test's receivers take and drop requests without telling
+// the pipeline, so it also looks again every millisecond.
+func (p *Pipeline) WaitSettled(ctx context.Context, now func() time.Time, held func() int) (time.Time, error) {
+	for {
+		settled, wake, changed := p.Settled(now(), held())
+		if settled {
+			return wake, nil
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Millisecond):
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		}
+	}
 }
