@@ -64,8 +64,15 @@ type Provider struct {
 // tells a token that works from one the API refuses.
 type Probe struct {
 	URL    string
-	Method string // GET (default), HEAD or POST
+	Method string // ProbeGet (default), ProbeHead or ProbePost
 }
+
+// The probe methods: the HTTP methods a probe may use, by name.
+const (
+	ProbeGet  = "GET"
+	ProbeHead = "HEAD"
+	ProbePost = "POST"
+)
 
 // ctrpTokenURL is the Okta token endpoint of one CTRP authorization server.
 func ctrpTokenURL(authServerID string) string {
@@ -82,7 +89,7 @@ var presets = map[string]Provider{
 	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour},
 	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
 		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true, TokenLifetime: 7200 * time.Second,
-		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: "GET"}},
+		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: ProbeGet}},
 }
 
 // Preset returns the built-in provider of that name.
