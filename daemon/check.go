@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -34,7 +35,7 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		// The next reminder goes out at its moment, not up to an interval
 		// late; a notice that could not be sent or marked is tried again
 		// once its claim has lapsed, not at the next scheduled check.
-		done.remindAt = snap.cfg.RotationPolicyFor(decl.Name, out.Metadata.Rotation).NextReminder(out.Result.RotateBy, d.now())
+		done.remindAt = policies.NextReminder(snap.cfg.RotationPolicyFor(decl.Name, out.Metadata.Rotation), out.Result.RotateBy, d.now())
 		done.retryNotices = retryNotices
 	}
 	return done
@@ -45,7 +46,7 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 // staged pair and take an automated rotation a step further. It returns
 // what it found, when the published token is next due for renewal, and
 // whether the check ran (a Vault error stops it).
-func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (out rotation.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
+func (d *Daemon) check(leading context.Context, snap snapshot, decl *config.Credential, renewal bool) (out rotation.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
 	name := decl.Name
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
@@ -110,7 +111,7 @@ func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name 
 // channels, never paged; the daemon then starts no new one until the
 // credential changes again. A run while another actor holds the
 // rotation's lease only waits.
-func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *policies.Credential) {
+func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *config.Credential) {
 	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport, Owner: "daemon " + d.ID, Unattended: true})
 	if rep != nil {
 		for _, did := range rep.Did {
@@ -153,7 +154,7 @@ func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *polic
 // announceAbandoned tells the credential's notify channels, once, that its
 // automated rotation was abandoned and why; rotations/NAME records that it
 // was told.
-func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *policies.Credential, reason string) {
+func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *config.Credential, reason string) {
 	d.Logger.Warn("automated rotation abandoned", "credential", decl.Name, "reason", reason)
 	if d.Notices != nil && len(decl.Notify) > 0 {
 		nt := notify.Notice{Key: "rotation_abandoned/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
@@ -170,7 +171,7 @@ func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner,
 }
 
 // budgetFor is the request budget of the credential's provider.
-func (d *Daemon) budgetFor(cfg *policies.Config, decl *policies.Credential) *Budget {
+func (d *Daemon) budgetFor(cfg *config.Config, decl *config.Credential) *Budget {
 	p, ok := cfg.Provider(decl.Provider)
 	if !ok {
 		return nil // misconfigured: the check sends nothing
@@ -181,12 +182,12 @@ func (d *Daemon) budgetFor(cfg *policies.Config, decl *policies.Credential) *Bud
 // requestsPerCheck is how many requests one check of decl sends: the token
 // request, and the probe when the provider has one (a user grant: the
 // probe alone).
-func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
+func requestsPerCheck(cfg *config.Config, decl *config.Credential) int {
 	p, ok := cfg.Provider(decl.Provider)
 	switch {
 	case !ok:
 		return 0
-	case decl.Grant == policies.GrantAuthorizationCode:
+	case decl.Grant == config.GrantAuthorizationCode:
 		return 1
 	case p.Probe != nil:
 		return 2
@@ -200,7 +201,7 @@ func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
 // moment its next reminder falls due. (A process that restarts forgets
 // the reminder moments it had scheduled; Vault's record of the deadline
 // and of the last check tells them again.)
-func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) (recent bool, remindAt time.Time) {
+func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *config.Credential) (recent bool, remindAt time.Time) {
 	st, err := d.Store.GetState(ctx, name)
 	if err != nil || st.LastCheck.IsZero() {
 		return false, time.Time{}
@@ -221,7 +222,7 @@ func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policie
 			// before claiming it, say), or claimed and never sent.
 			return false, time.Time{}
 		}
-		remindAt = d.config().RotationPolicyFor(name, info.Metadata.Rotation).NextReminder(info.Metadata.RotateBy, now)
+		remindAt = policies.NextReminder(d.config().RotationPolicyFor(name, info.Metadata.Rotation), info.Metadata.RotateBy, now)
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
 	return true, remindAt
@@ -243,7 +244,7 @@ func (d *Daemon) report(ctx context.Context, res oauthcheck.Result, st vaultstor
 // published token when the credential failed, so CI never reads a token
 // that cannot work. It returns when the token it published is due for
 // renewal (zero when it published none).
-func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *policies.Credential, res oauthcheck.Result) (time.Time, error) {
+func (d *Daemon) publish(ctx context.Context, cfg *config.Config, decl *config.Credential, res oauthcheck.Result) (time.Time, error) {
 	name := decl.Name
 	cur, err := d.publishedToken(ctx, name)
 	if err != nil {

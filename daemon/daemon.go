@@ -10,9 +10,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -65,7 +65,7 @@ type Daemon struct {
 	Notices *Notifications
 
 	mu        sync.Mutex
-	cfg       *policies.Config
+	cfg       *config.Config
 	run       *rotation.Runner
 	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
 	pending   map[string]bool              // credentials with a staged pair, refreshed with the lease
@@ -99,7 +99,7 @@ type Daemon struct {
 }
 
 // NewDaemon returns a daemon for cfg.
-func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
+func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -115,7 +115,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	return d
 }
 
-func (d *Daemon) newRunner(cfg *policies.Config, cache *rotation.Cache) *rotation.Runner {
+func (d *Daemon) newRunner(cfg *config.Config, cache *rotation.Cache) *rotation.Runner {
 	return &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
 }
 
@@ -233,7 +233,7 @@ func (d *Daemon) Release() { d.releaseLease() }
 
 // Reload switches to a new config (and its channels, when notices are
 // on): schedules change without a restart.
-func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifier) {
+func (d *Daemon) Reload(cfg *config.Config, channels map[string]notify.Notifier) {
 	d.mu.Lock()
 	d.cfg = cfg
 	if d.Notices != nil {
@@ -249,9 +249,9 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 }
 
 // Config is the configuration in force (a reload replaces it).
-func (d *Daemon) Config() *policies.Config { return d.config() }
+func (d *Daemon) Config() *config.Config { return d.config() }
 
-func (d *Daemon) config() *policies.Config {
+func (d *Daemon) config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
@@ -284,7 +284,7 @@ func (d *Daemon) leaderContext() context.Context {
 // built for it, and the notices' setup, taken together so that a reload
 // never splits a check.
 type snapshot struct {
-	cfg     *policies.Config
+	cfg     *config.Config
 	runner  *rotation.Runner
 	notices Setup
 }

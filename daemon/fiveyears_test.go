@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -213,7 +214,7 @@ type fiveYears struct {
 	t     *testing.T
 	f     *fakeTime
 	w     *credtest.World
-	cfg   *policies.Config
+	cfg   *config.Config
 	op    *rotation.Runner // the operator's, on the operator's own path to Vault
 	creds []*simCred
 

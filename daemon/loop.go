@@ -7,8 +7,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // The run loop is the daemon's one scheduler (consul-template's and Vault
@@ -273,7 +273,7 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 }
 
 // requests is how many provider requests a check of decl may send.
-func (l *loop) requests(cfg *policies.Config, decl *policies.Credential) int {
+func (l *loop) requests(cfg *config.Config, decl *config.Credential) int {
 	n := requestsPerCheck(cfg, decl)
 	if n > 0 && l.d.hasStaged(decl.Name) {
 		n++
@@ -324,7 +324,7 @@ func (l *loop) fillSlots() {
 
 // providerOf is the provider whose share a job counts against: a check's
 // or a renewal's. A first look reads Vault only and counts against none.
-func (l *loop) providerOf(cfg *policies.Config, it *item) (string, bool) {
+func (l *loop) providerOf(cfg *config.Config, it *item) (string, bool) {
 	if it.kind == jobFirst {
 		return "", false
 	}
@@ -485,10 +485,7 @@ func (l *loop) forget(name string) {
 // first_check_within, spread the same way. RunOnce checks everything now.
 func (l *loop) reschedule(now time.Time, start bool) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	declared := make(map[string]bool, len(cfg.Credentials))
 	for _, cred := range cfg.Credentials {
 		name := cred.Name
@@ -526,10 +523,7 @@ func (l *loop) reschedule(now time.Time, start bool) {
 // may have left some unchecked for longer than their interval.
 func (l *loop) becameLeader(now time.Time) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	for name, it := range l.checks {
 		if it.index < 0 {
 			continue

@@ -16,8 +16,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -86,8 +86,8 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 // the credential's block, its provider, the loopback callback and the
 // app's pair in Vault.
 type userGrant struct {
-	decl     *policies.Credential
-	provider *policies.Provider
+	decl     *config.Credential
+	provider *config.Provider
 	endpoint oauthcheck.Endpoint
 	callback *url.URL
 	cred     *vaultstore.Credential
@@ -96,8 +96,8 @@ type userGrant struct {
 func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error) {
 	cfg := r.config()
 	decl, ok := cfg.Credential(name)
-	if !ok || decl.Grant != policies.GrantAuthorizationCode {
-		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, policies.GrantAuthorizationCode)
+	if !ok || decl.Grant != config.GrantAuthorizationCode {
+		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, config.GrantAuthorizationCode)
 	}
 	provider, ok := cfg.Provider(decl.Provider)
 	if !ok {
@@ -122,7 +122,7 @@ func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error)
 	if err != nil {
 		return nil, err
 	}
-	return &userGrant{decl: decl, provider: provider, endpoint: provider.Endpoint(), callback: callback, cred: cred}, nil
+	return &userGrant{decl: decl, provider: provider, endpoint: endpointOf(provider), callback: callback, cred: cred}, nil
 }
 
 // awaitAnswer listens on the callback, shows authURL (and opens a

@@ -76,7 +76,7 @@ credential "svc-reporting" {
 	}
 	p, _ := cfg.Provider("acme-okta")
 	w.check = func(s string) oauthcheck.Class {
-		return (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, p.Endpoint(), time.Time{}, w.now).Class
+		return (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, endpointOf(p), time.Time{}, w.now).Class
 	}
 	return w
 }

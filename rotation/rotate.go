@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -91,7 +91,7 @@ func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.Cr
 		res = r.misconfigured(cand, problem)
 	} else {
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
-		res = r.checker().Check(ctx, clientOf(cand), provider.Endpoint(), time.Time{}, r.now())
+		res = r.checker().Check(ctx, clientOf(cand), endpointOf(provider), time.Time{}, r.now())
 	}
 	if res.Class.IsCredentialFailure() {
 		r.Cache.rememberRefusal(pendingKey(name), Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
@@ -235,11 +235,11 @@ func (r *Runner) unfinished(name string, version int, step string, err error) er
 	return fmt.Errorf("the new pair is credentials/%s version %d, but %s failed: %w; run credkeeper rotate promote %s again to finish", name, version, step, err, name)
 }
 
-func (r *Runner) config() *policies.Config {
+func (r *Runner) config() *config.Config {
 	if r.Config != nil {
 		return r.Config
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 // RollbackOptions tune Rollback.
@@ -299,7 +299,7 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 		if problem != "" {
 			return nil, errors.New(problem)
 		}
-		rep.Check = r.checker().Check(ctx, clientOf(old), provider.Endpoint(), rotateBy, r.now())
+		rep.Check = r.checker().Check(ctx, clientOf(old), endpointOf(provider), rotateBy, r.now())
 		if rep.Check.Class != oauthcheck.ClassOK {
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}

@@ -7,17 +7,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // Runner checks credentials kept in Vault and records the results.
 type Runner struct {
 	Store   *vaultstore.Store
-	Config  *policies.Config
+	Config  *config.Config
 	Checker *oauthcheck.Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -251,7 +251,7 @@ func (r *Runner) Names(ctx context.Context) ([]string, error) {
 func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]oauthcheck.Result, error) {
 	limit := o.Parallel
 	if limit <= 0 {
-		limit = policies.DefaultParallel
+		limit = config.DefaultParallel
 	}
 	results := make([]oauthcheck.Result, len(names))
 	errs := make([]error, len(names))
@@ -330,7 +330,7 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 	// Decide: a version the provider refused is never sent again the
 	// same way to the same place.
 	if !force && cred.Version != 0 {
-		if ref, ok := r.rejection(name, prev, cred.Version, provider.Endpoint()); ok {
+		if ref, ok := r.rejection(name, prev, cred.Version, endpointOf(provider)); ok {
 			res := notSent(cred, provider, ref, r.now())
 			if prev.RejectedVersion == cred.Version && prev.RejectedTokenURL == ref.TokenURL && prev.RejectedAuthStyle == string(ref.AuthStyle) {
 				return Outcome{Result: res, State: *prev}, cred, nil // Vault knows already
@@ -342,10 +342,10 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 
 	// Act.
 	var res oauthcheck.Result
-	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
-		res = r.checker().CheckStoredToken(ctx, clientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
+	if decl, ok := r.config().Credential(name); ok && decl.Grant == config.GrantAuthorizationCode {
+		res = r.checker().CheckStoredToken(ctx, clientOf(cred), storedTokenOf(cred), endpointOf(provider), cred.Metadata.RotateBy, r.now())
 	} else {
-		res = r.checker().Check(ctx, clientOf(cred), provider.Endpoint(), rotateBy, r.now())
+		res = r.checker().Check(ctx, clientOf(cred), endpointOf(provider), rotateBy, r.now())
 	}
 	switch {
 	case res.Class.IsCredentialFailure():
@@ -430,7 +430,7 @@ func (r *Runner) checker() *oauthcheck.Checker {
 
 // resolve finds a credential's provider and deadline: the config's
 // credential block first, then the metadata in Vault.
-func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.Time, string) {
+func (r *Runner) resolve(cred *vaultstore.Credential) (*config.Provider, time.Time, string) {
 	cfg := r.config()
 	providerName := cred.Metadata.Provider
 	rotateBy := cred.Metadata.RotateBy
@@ -445,7 +445,7 @@ func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.
 	}
 	p, ok := cfg.Provider(providerName)
 	if !ok {
-		return nil, rotateBy, fmt.Sprintf("the credential's provider %q is neither a provider block nor a preset (%v): declare it in the config", providerName, policies.PresetNames())
+		return nil, rotateBy, fmt.Sprintf("the credential's provider %q is neither a provider block nor a preset (%v): declare it in the config", providerName, config.PresetNames())
 	}
 	return p, rotateBy, ""
 }
@@ -457,7 +457,7 @@ func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) oauth
 	}
 }
 
-func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now time.Time) oauthcheck.Result {
+func notSent(cred *vaultstore.Credential, p *config.Provider, ref Refusal, now time.Time) oauthcheck.Result {
 	res := oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
 		Class: ref.Class, Status: ref.Status, ErrorCode: ref.ErrorCode, NotSent: true, RefusedAt: ref.At,
