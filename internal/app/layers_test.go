@@ -29,7 +29,8 @@ type goPackage struct {
 // the credtest world is imported by tests only; config links no net/http;
 // notify/... reaches neither policies nor config. The graph is the
 // product's: the imports of every package's non-test files, as `go list`
-// reads them. Each violation names the import.
+// reads them (a test is a program on top of what it tests). Each
+// violation names the import.
 func TestTheHouseIsLayered(t *testing.T) {
 	pkgs := listPackages(t)
 	if len(pkgs) == 0 {
@@ -164,13 +165,13 @@ func layerViolations(pkgs []goPackage) []string {
 				chain(byPath, p, isHTTP)))
 		}
 		if under(from, "notify") {
-			engineDecision := func(dep string) bool {
+			forbidden := func(dep string) bool {
 				rel, ok := projectPath(dep)
 				return ok && (under(rel, "policies") || under(rel, "config"))
 			}
 			for _, dep := range p.Deps {
 				rel, _ := projectPath(dep)
-				if engineDecision(dep) && !slices.Contains(p.Imports, dep) {
+				if forbidden(dep) && !slices.Contains(p.Imports, dep) {
 					out = append(out, fmt.Sprintf("%s links %s, through %s: notify/... imports neither policies nor config",
 						from, rel, chain(byPath, p, func(s string) bool { return s == dep })))
 				}
