@@ -95,7 +95,7 @@ func TestRotateFlags(t *testing.T) {
 
 func TestPlanApplyTokenFmtDaemonFlags(t *testing.T) {
 	var pl *PlanOptions
-	if err := parse(t, NewCmdPlan(testGlobal(), func(_ context.Context, o *PlanOptions) error { pl = o; return nil }), "--out", "t.plan", "--detailed-exitcode"); err != nil || pl.Out != "t.plan" || !pl.DetailedExit || pl.JSON {
+	if err := parse(t, NewCmdPlan(testGlobal(), func(_ context.Context, o *PlanOptions) error { pl = o; return nil }), "--out", "t.plan", "--detailed-exitcode"); err != nil || pl.PlanFile != "t.plan" || !pl.DetailedExit || pl.JSON {
 		t.Errorf("plan: %v %+v", err, pl)
 	}
 	var ap *ApplyOptions

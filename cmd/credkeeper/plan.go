@@ -23,7 +23,7 @@ import (
 type PlanOptions struct {
 	*globalOptions
 	JSON         bool
-	Out          string // save the plan here
+	PlanFile     string // --out: save the plan here
 	DetailedExit bool
 }
 
@@ -49,7 +49,7 @@ an error and 2 when there are changes.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
-	f.StringVar(&o.Out, "out", "", "save the plan to this file (mode 0600) for apply")
+	f.StringVar(&o.PlanFile, "out", "", "save the plan to this file (mode 0600) for apply")
 	f.BoolVar(&o.DetailedExit, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
 	return cmd
 }
@@ -59,21 +59,21 @@ func planRun(ctx context.Context, o *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Out != "" {
-		if err := plan.SavePlan(o.Out, p); err != nil {
+	if o.PlanFile != "" {
+		if err := plan.SavePlan(o.PlanFile, p); err != nil {
 			return fmt.Errorf("save the plan: %w", err)
 		}
 	}
 	if o.JSON {
-		err = view.WriteJSON(o.globalOptions.Out, p)
+		err = view.WriteJSON(o.Out, p)
 	} else {
-		err = plan.RenderPlan(o.globalOptions.Out, p)
+		err = plan.RenderPlan(o.Out, p)
 	}
 	if err != nil {
 		return err
 	}
-	if o.Out != "" && !o.JSON {
-		fmt.Fprintf(o.globalOptions.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", o.Out, o.Out)
+	if o.PlanFile != "" && !o.JSON {
+		fmt.Fprintf(o.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", o.PlanFile, o.PlanFile)
 	}
 	if o.DetailedExit && p.HasChanges() {
 		return &codedError{code: planChanges}
