@@ -16,7 +16,6 @@ import (
 	"github.com/credkeeper/credkeeper/internal/progress"
 	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/plan"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // PlanOptions are plan's flags.
@@ -215,45 +214,54 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 		Use:   "vault-policies",
 		Short: "The Vault ACL policies of the daemon, operator, CI and auditor roles",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(NewCmdVaultPoliciesPrint(opts, nil))
+	return cmd
+}
+
+// VaultPoliciesPrintOptions are vault-policies print's argument.
+type VaultPoliciesPrintOptions struct {
+	*globalOptions
+	Role string // "" prints every policy
+}
+
+// NewCmdVaultPoliciesPrint is `credkeeper vault-policies print`. runF runs
+// it (vaultPoliciesPrintRun when nil).
+func NewCmdVaultPoliciesPrint(g *globalOptions, runF func(context.Context, *VaultPoliciesPrintOptions) error) *cobra.Command {
+	o := &VaultPoliciesPrintOptions{globalOptions: g}
+	return &cobra.Command{
 		Use:       "print [ROLE]",
 		Short:     "Print the policy documents (all, or one role's: daemon, operator, ci or auditor)",
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: config.Roles,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := opts.loadConfig()
-			if err != nil {
-				return err
-			}
-			sc := app.StoreConfig(cfg, app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
-			names := config.DefaultVaultPolicyNames()
-			if cfg.VaultPolicies != nil {
-				names = *cfg.VaultPolicies
-			}
 			if len(args) == 1 {
-				doc, err := policies.PolicyDocument(args[0], sc.Mount, sc.Prefix, cfg.AutoRotated()...)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprint(opts.Out, doc)
-				return err
+				o.Role = args[0]
 			}
-			docs, err := policies.Documents(names, sc.Mount, sc.Prefix, cfg.AutoRotated()...)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			for i, d := range docs {
-				if i > 0 {
-					fmt.Fprintln(opts.Out)
-				}
-				role := "the " + d.Role + " role"
-				if len(d.Scope) > 0 {
-					role = "CI, for the tokens of " + strings.Join(d.Scope, ", ")
-				}
-				fmt.Fprintf(opts.Out, "# policy %q (%s)\n%s", d.Name, role, d.Text)
-			}
-			return nil
+			return vaultPoliciesPrintRun(cmd.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func vaultPoliciesPrintRun(_ context.Context, o *VaultPoliciesPrintOptions) error {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	overrides := app.StoreOverrides{Mount: o.mount, Prefix: o.prefix}
+	if o.Role != "" {
+		doc, err := app.VaultPolicy(cfg, overrides, o.Role)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(o.Out, doc)
+		return err
+	}
+	docs, err := app.VaultPolicies(cfg, overrides)
+	if err != nil {
+		return err
+	}
+	return view.WriteVaultPolicies(o.Out, docs)
 }
