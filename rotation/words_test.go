@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/config"
-	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/credtest"
+	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
