@@ -6,6 +6,7 @@
 // secret.
 //
 // It lives under internal/app with the rest of what people see: it reads
-// the engine's types (oauthcheck, policies, rotation, vaultstore) and only cmd/ and
-// internal/app/... import it, never the engine nor internal/'s leaves.
+// the engine's types (oauthcheck, policies, rotation, vaultstore) and only
+// cmd/ and internal/app/... import it, never the engine nor internal/'s
+// leaves.
 package view
