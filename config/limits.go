@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/urlcheck"
 )
 
@@ -35,25 +36,10 @@ func optDurationIn(a *hcl.Attribute, dst *time.Duration, lo, hi time.Duration) h
 		return diags
 	}
 	if d < lo || d > hi {
-		return append(diags, errAt(a.Expr.Range(), "Invalid "+a.Name, "%s is %s; it must be from %s to %s.", a.Name, ShortDuration(d), ShortDuration(lo), ShortDuration(hi)))
+		return append(diags, errAt(a.Expr.Range(), "Invalid "+a.Name, "%s is %s; it must be from %s to %s.", a.Name, dates.ShortDuration(d), dates.ShortDuration(lo), dates.ShortDuration(hi)))
 	}
 	*dst = d
 	return diags
-}
-
-// ShortDuration prints whole days as "365d" and drops Go's zero units ("10m", not "10m0s").
-func ShortDuration(d time.Duration) string {
-	if d != 0 && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // neverFiresFrom is where a schedule is tried from: any fixed time will do,
@@ -65,7 +51,7 @@ var neverFiresFrom = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // shorter than MinCheckInterval.
 func checkSchedule(sched cron.Schedule, spec string, r hcl.Range) hcl.Diagnostics {
 	if every, ok := sched.(cron.ConstantDelaySchedule); ok && every.Delay < MinCheckInterval {
-		return hcl.Diagnostics{errAt(r, "Check schedule too frequent", "%q checks more often than every %s, which only wears out the provider's rate limit; use @every %s or longer.", spec, ShortDuration(MinCheckInterval), ShortDuration(MinCheckInterval))}
+		return hcl.Diagnostics{errAt(r, "Check schedule too frequent", "%q checks more often than every %s, which only wears out the provider's rate limit; use @every %s or longer.", spec, dates.ShortDuration(MinCheckInterval), dates.ShortDuration(MinCheckInterval))}
 	}
 	if sched.Next(neverFiresFrom).IsZero() {
 		return hcl.Diagnostics{errAt(r, "Check schedule never fires", "%q matches no date (the credential would never be checked): use a schedule such as \"*/30 * * * *\" or @every 1h.", spec)}
@@ -119,7 +105,7 @@ func timeoutDiag(cfg *Config, p *Provider) *hcl.Diagnostic {
 		r = p.timeoutRange
 	}
 	d := errAt(hcl.Range{}, "check_timeout too short", "check_timeout (%s) must be longer than provider %q's timeout (%s), which it bounds: raise check_timeout or lower the provider's timeout.",
-		ShortDuration(cfg.Daemon.CheckTimeout), p.Name, ShortDuration(p.Timeout))
+		dates.ShortDuration(cfg.Daemon.CheckTimeout), p.Name, dates.ShortDuration(p.Timeout))
 	d.Subject = r
 	return d
 }
@@ -137,6 +123,6 @@ func renewWarning(c *Credential, p *Provider, r hcl.Range) *hcl.Diagnostic {
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "renew_before not shorter than the token's life",
 		Detail: fmt.Sprintf("renew_before (%s) is not shorter than the %s that provider %q's tokens live; the published token is renewed a tenth of its life after issue instead. Use a renew_before below %s.",
-			ShortDuration(c.PublishToken.RenewBefore), ShortDuration(life), p.Name, ShortDuration(life)),
+			dates.ShortDuration(c.PublishToken.RenewBefore), dates.ShortDuration(life), p.Name, dates.ShortDuration(life)),
 		Subject: r.Ptr()}
 }

@@ -344,7 +344,7 @@ func credentialNotes(c *config.Credential, md vaultstore.CredentialMetadata, has
 		if !rotateBy.IsZero() {
 			when = "from " + dates.Format(rotateBy.Add(-ar.StartBefore))
 		}
-		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotates by itself through Okta (app %s) %s: a new secret is created, proven and promoted, and the old one deleted after a %s overlap", ar.AppID, when, config.ShortDuration(ar.Overlap))})
+		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotates by itself through Okta (app %s) %s: a new secret is created, proven and promoted, and the old one deleted after a %s overlap", ar.AppID, when, dates.ShortDuration(ar.Overlap))})
 	}
 	if rotateBy.IsZero() {
 		return out

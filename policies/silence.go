@@ -20,7 +20,7 @@ func CheckSilenceUntil(until, now time.Time, maxSilence time.Duration) error {
 	}
 	if limit := now.Add(maxSilence); until.After(limit) {
 		return fmt.Errorf("is more than %s away: a silence lasts at most max_silence = %q (the notifications block); choose a date up to %s",
-			config.ShortDuration(maxSilence), config.ShortDuration(maxSilence), dates.Format(limit))
+			dates.ShortDuration(maxSilence), dates.ShortDuration(maxSilence), dates.Format(limit))
 	}
 	return nil
 }

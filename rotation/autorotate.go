@@ -743,7 +743,7 @@ func dryRun(step string, ar *config.AutoRotate) []string {
 		{StepStarted, "create a new client secret in Okta and stage it"},
 		{StepStaged, "prove the new secret with a token request"},
 		{StepProven, "promote it to the credential's current version"},
-		{StepPromoted, "after the overlap of " + config.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
+		{StepPromoted, "after the overlap of " + dates.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
 		{StepDeactivated, "prove the new secret works alone"},
 		{StepVerified, "delete the old secret"},
 	}

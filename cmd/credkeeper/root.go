@@ -89,7 +89,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 	pf.StringVar(&opts.prefix, "prefix", "", "folder under the mount (overrides the config; default \"credkeeper\")")
 
 	root.AddCommand(
-		newValidateCmd(opts),
+		NewCmdValidate(opts, nil),
 		newSecretCmd(opts),
 		NewCmdCheck(opts, nil),
 		NewCmdStatus(opts, nil),
@@ -102,8 +102,8 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newRotateCmd(opts),
 		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
-		newSilenceCmd(opts),
-		newVersionCmd(opts),
+		NewCmdSilence(opts, nil),
+		NewCmdVersion(opts, nil),
 	)
 	return root
 }

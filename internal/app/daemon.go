@@ -62,28 +62,13 @@ type DaemonOptions struct {
 // metrics, keeps the Vault login alive, reloads on request, and stops the
 // HTTP server after the daemon has stopped.
 func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := o.logger()
 	tuneGC()
 	m := metrics.New()
-	sc := StoreConfig(cfg, o.Overrides)
-	sc.Observe = m.VaultRequest
-	store, err := vaultstore.Open(ctx, sc)
+	d, store, err := newDaemon(ctx, cfg, o, logger, m)
 	if err != nil {
 		return err
 	}
-	id := o.ReplicaID
-	if id == "" {
-		id = replicaID()
-	}
-	channels, err := BuildNotifiers(cfg, nil)
-	if err != nil {
-		return err
-	}
-	d := daemon.NewDaemon(store, cfg, logger, m, id)
-	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: m.NoticeDelivered}
 
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -159,13 +144,28 @@ func replicaID() string {
 // credential once now (publishing tokens and sending the notices due), gives
 // the lease back and returns the results.
 func RunDaemonOnce(ctx context.Context, cfg *config.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	store, err := vaultstore.Open(ctx, StoreConfig(cfg, o.Overrides))
+	d, _, err := newDaemon(ctx, cfg, o, o.logger(), nil)
 	if err != nil {
 		return nil, err
+	}
+	defer d.Release()
+	return d.RunOnce(ctx)
+}
+
+// newDaemon is the wiring RunDaemon and RunDaemonOnce share: the store
+// opened for cfg, the replica's name, the channels, and the daemon with its
+// notice pipeline. m, when set, counts Vault requests, checks and
+// deliveries.
+func newDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions, logger *slog.Logger, m *metrics.Metrics) (*daemon.Daemon, *vaultstore.Store, error) {
+	sc := StoreConfig(cfg, o.Overrides)
+	var obs daemon.Observer // nil, not a nil *metrics.Metrics, when m is
+	var delivered func(channel, kind string, err error, at time.Time)
+	if m != nil {
+		sc.Observe, obs, delivered = m.VaultRequest, m, m.NoticeDelivered
+	}
+	store, err := vaultstore.Open(ctx, sc)
+	if err != nil {
+		return nil, nil, err
 	}
 	id := o.ReplicaID
 	if id == "" {
@@ -173,10 +173,17 @@ func RunDaemonOnce(ctx context.Context, cfg *config.Config, o DaemonOptions) ([]
 	}
 	channels, err := BuildNotifiers(cfg, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	d := daemon.NewDaemon(store, cfg, logger, nil, id)
-	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
-	defer d.Release()
-	return d.RunOnce(ctx)
+	d := daemon.NewDaemon(store, cfg, logger, obs, id)
+	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: delivered}
+	return d, store, nil
+}
+
+// logger is o.Logger, or one that discards.
+func (o DaemonOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
 }

@@ -71,7 +71,7 @@ func WriteCheckTable(w io.Writer, results []oauthcheck.Result, now time.Time) er
 			if left := r.ExpiresAt.Sub(now); left < 0 {
 				expires = "expired"
 			} else {
-				expires = "in " + ShortDuration(left)
+				expires = "in " + dates.ShortDuration(left.Round(time.Minute))
 			}
 		}
 		latency := "-"
@@ -81,18 +81,4 @@ func WriteCheckTable(w io.Writer, results []oauthcheck.Result, now time.Time) er
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, Dash(r.Environment), r.Class, expires, latency, r.Detail)
 	}
 	return tw.Flush()
-}
-
-// ShortDuration prints a duration to the minute without zero units:
-// 8h, 1h30m, 45m, 0m.
-func ShortDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	h, m := int(d.Hours()), int(d.Minutes())%60
-	switch {
-	case h > 0 && m > 0:
-		return fmt.Sprintf("%dh%dm", h, m)
-	case h > 0:
-		return fmt.Sprintf("%dh", h)
-	}
-	return fmt.Sprintf("%dm", m)
 }

@@ -3,6 +3,7 @@ package view
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,13 +22,14 @@ type SilenceJSON struct {
 	CreatedAt  string   `json:"created_at"`
 }
 
-// Silences is every silence as silence list prints it.
+// Silences is every silence as silence list prints it, by credential name.
 func Silences(all map[string]*vaultstore.Silence, now time.Time) []SilenceJSON {
 	out := make([]SilenceJSON, 0, len(all))
 	for name, si := range all {
 		out = append(out, SilenceJSON{Credential: name, Until: dates.FormatTime(si.Until), Active: si.Active(now), Kinds: si.Kinds,
 			Reason: si.Reason, CreatedBy: si.CreatedBy, CreatedAt: dates.FormatTime(si.CreatedAt)})
 	}
+	slices.SortFunc(out, func(a, b SilenceJSON) int { return strings.Compare(a.Credential, b.Credential) })
 	return out
 }
 
