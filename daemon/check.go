@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -28,7 +29,7 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		done.due, done.remindAt = !recent, remindAt
 		return done
 	}
-	out, renewAt, ran, retryNotices := d.check(leading, snap, decl, it.kind == jobRenewal)
+	out, renewAt, ran, retryNotices := d.checkAndFollowUp(leading, snap, decl, it.kind == jobRenewal)
 	done.res, done.renewAt, done.ran = out.Result, renewAt, ran
 	if ran && d.Notices != nil {
 		// The next reminder goes out at its moment, not up to an interval
@@ -40,19 +41,19 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 	return done
 }
 
-// check checks one credential and does what follows from the result:
+// checkAndFollowUp checks one credential and does what follows from the result:
 // report it, publish or remove its token, send the notices due, check a
 // staged pair and take an automated rotation a step further. It returns
 // what it found, when the published token is next due for renewal, and
 // whether the check ran (a Vault error stops it).
-func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (out rotation.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
+func (d *Daemon) checkAndFollowUp(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (out check.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
 	name := decl.Name
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
-	out, err := snap.runner.Check(ctx, name, false)
+	out, err := snap.engine.CheckAndRecord(ctx, name, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
-		return rotation.Outcome{}, time.Time{}, false, false
+		return check.Outcome{}, time.Time{}, false, false
 	}
 	if b := d.budgetFor(snap.cfg, decl); b != nil {
 		b.Observe(out.Result, d.now())
@@ -273,7 +274,7 @@ func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *polici
 	if p, ok := cfg.Provider(res.Provider); ok {
 		maxTTL = p.MaxTokenTTL
 	}
-	tok, err := rotation.PublishToken(ctx, d.Store, res, cur, maxTTL)
+	tok, err := check.PublishToken(ctx, d.Store, res, cur, maxTTL)
 	if err != nil {
 		d.setPublished(name, nil) // re-read next time
 		return time.Time{}, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -45,7 +46,7 @@ const LeaseReleaseTimeout = 5 * time.Second
 // marks (each on a deadline of its own: RecordTimeout, MarkTimeout), then
 // releasing the lease. A service manager's stop timeout must be longer
 // (deploy/ tests that it is).
-const StopTimeout = ShutdownGrace + rotation.RecordTimeout + MarkTimeout + LeaseReleaseTimeout
+const StopTimeout = ShutdownGrace + check.RecordTimeout + MarkTimeout + LeaseReleaseTimeout
 
 // Daemon checks every credential on its schedule, publishes tokens for CI
 // and keeps the leader lease, so that of several replicas sharing one
@@ -66,7 +67,8 @@ type Daemon struct {
 
 	mu        sync.Mutex
 	cfg       *policies.Config
-	run       *rotation.Runner
+	engine    *check.Engine
+	rotator   *rotation.Runner
 	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
 	pending   map[string]bool              // credentials with a staged pair, refreshed with the lease
 	// budgets are the providers' request budgets.
@@ -111,12 +113,15 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 		cfg: cfg, published: map[string]*vaultstore.Token{},
 		done: make(chan jobDone), reloaded: make(chan struct{}, 1), idleQ: make(chan chan time.Duration),
 	}
-	d.run = d.newRunner(cfg, &rotation.Cache{})
+	d.build(cfg, &check.Cache{})
 	return d
 }
 
-func (d *Daemon) newRunner(cfg *policies.Config, cache *rotation.Cache) *rotation.Runner {
-	return &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
+// build makes the check engine and the rotation runner for cfg, sharing
+// cache (under d.mu, or before the daemon runs).
+func (d *Daemon) build(cfg *policies.Config, cache *check.Cache) {
+	d.engine = &check.Engine{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
+	d.rotator = &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
 }
 
 func (d *Daemon) clock() clockwork.Clock {
@@ -239,7 +244,7 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 	if d.Notices != nil {
 		d.Notices.SetConfig(cfg, channels)
 	}
-	d.run = d.newRunner(cfg, d.run.Cache)
+	d.build(cfg, d.engine.Cache)
 	d.mu.Unlock()
 	select {
 	case d.reloaded <- struct{}{}:
@@ -257,10 +262,10 @@ func (d *Daemon) config() *policies.Config {
 	return d.cfg
 }
 
-func (d *Daemon) runner() *rotation.Runner {
+func (d *Daemon) checks() *check.Engine {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.run
+	return d.engine
 }
 
 func (d *Daemon) hasStaged(name string) bool {
@@ -280,11 +285,12 @@ func (d *Daemon) leaderContext() context.Context {
 	return d.leaderCtx
 }
 
-// snapshot is what one check runs under: one configuration, the runner
-// built for it, and the notices' setup, taken together so that a reload
-// never splits a check.
+// snapshot is what one check runs under: one configuration, the check
+// engine and rotation runner built for it, and the notices' setup, taken
+// together so that a reload never splits a check.
 type snapshot struct {
 	cfg     *policies.Config
+	engine  *check.Engine
 	runner  *rotation.Runner
 	notices Setup
 }
@@ -292,7 +298,7 @@ type snapshot struct {
 func (d *Daemon) snapshot() snapshot {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := snapshot{cfg: d.cfg, runner: d.run}
+	s := snapshot{cfg: d.cfg, engine: d.engine, runner: d.rotator}
 	if d.Notices != nil {
 		s.notices = d.Notices.setup()
 	}

@@ -13,7 +13,8 @@
 // One run loop (loop.go) owns all of its timing, on an injected clock
 // (Daemon.Clock): tests advance a fake one instead of sleeping, and
 // simulate years in seconds. What happens to one credential in one check
-// is rotation's (Runner); what is due when is policies' (pure). It reaches
+// is the check engine's (check.Engine), a staged pair's and an
+// automated rotation's are rotation's (Runner); what is due when is policies' (pure). It reaches
 // Vault only through vaultstore, and must not read the wall clock: its
 // pure timing rules (Backoff, NotBefore, RenewAt, Offset, Spread,
 // FirstCheckAt, CanTakeLease, RenewalOverdue) take now as an argument.

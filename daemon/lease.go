@@ -174,7 +174,7 @@ func (d *Daemon) setLeader(leader bool, holder string) {
 			// Start from Vault, not from what was cached when this replica
 			// last led: another leader may have moved state, refusals,
 			// published tokens and ledgers meanwhile.
-			d.run.Cache.ForgetVault()
+			d.engine.Cache.ForgetVault()
 			d.published = map[string]*vaultstore.Token{}
 			base := d.work
 			if base == nil {

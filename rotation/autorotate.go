@@ -592,7 +592,7 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 		rot.Step = StepDeactivated
 		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
 	case StepDeactivated:
-		out, err := r.Check(ctx, name, true)
+		out, err := r.engine().CheckAndRecord(ctx, name, true)
 		res := out.Result
 		switch {
 		case err == nil && res.CredentialVersion != ob.credVersion:

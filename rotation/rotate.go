@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -69,7 +70,7 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Resu
 		return oauthcheck.Result{}, err
 	}
 	refused := oauthcheck.Class(p.LastClass)
-	if ref, ok := r.Cache.refusal(pendingKey(name), p.Version); ok {
+	if ref, ok := r.Cache.Refusal(pendingKey(name), p.Version); ok {
 		refused = ref.Class // remembered though its record failed
 	}
 	if refused.IsCredentialFailure() {
@@ -85,16 +86,16 @@ func pendingKey(name string) string { return "pending/" + name }
 
 func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
 	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
-	provider, _, problem := r.resolve(cand)
+	provider, _, problem := check.Resolve(r.config(), cand)
 	var res oauthcheck.Result
 	if problem != "" {
-		res = r.misconfigured(cand, problem)
+		res = check.Misconfigured(cand, r.now(), problem)
 	} else {
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
-		res = r.checker().Check(ctx, clientOf(cand), provider.Endpoint(), time.Time{}, r.now())
+		res = r.checker().RequestToken(ctx, check.ClientOf(cand), provider.Endpoint(), time.Time{}, r.now())
 	}
 	if res.Class.IsCredentialFailure() {
-		r.Cache.rememberRefusal(pendingKey(name), Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
+		r.Cache.RememberRefusal(pendingKey(name), check.Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
 	}
 	p.LastClass, p.CheckedAt = string(res.Class), res.CheckedAt.UTC().Truncate(time.Second)
 	if err := r.Store.PutPendingResult(ctx, name, p.Version, p.LastClass, p.CheckedAt); err != nil {
@@ -184,7 +185,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		}
 	}
 
-	if rep.Check, err = r.CheckOne(ctx, name, true); err != nil {
+	if rep.Check, err = r.engine().CheckOne(ctx, name, true); err != nil {
 		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
 	}
 	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == oauthcheck.ClassOK {
@@ -199,7 +200,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		if errors.Is(err, vaultstore.ErrNotFound) {
 			cur = nil
 		}
-		if rep.Token, err = PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
+		if rep.Token, err = check.PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
 			return rep, r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
 		}
 	}
@@ -295,11 +296,11 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 	}
 	rep := &RollbackReport{}
 	if !o.Force {
-		provider, rotateBy, problem := r.resolve(old)
+		provider, rotateBy, problem := check.Resolve(r.config(), old)
 		if problem != "" {
 			return nil, errors.New(problem)
 		}
-		rep.Check = r.checker().Check(ctx, clientOf(old), provider.Endpoint(), rotateBy, r.now())
+		rep.Check = r.checker().RequestToken(ctx, check.ClientOf(old), provider.Endpoint(), rotateBy, r.now())
 		if rep.Check.Class != oauthcheck.ClassOK {
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}

@@ -1,4 +1,4 @@
-package rotation
+package check
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// Runner checks credentials kept in Vault and records the results.
-type Runner struct {
+// Engine checks credentials kept in Vault and records the results.
+type Engine struct {
 	Store   *vaultstore.Store
 	Config  *policies.Config
 	Checker *oauthcheck.Checker
@@ -25,12 +25,9 @@ type Runner struct {
 	// written, so that a long-running daemon reads a secret only when it
 	// changed: a steady-state check is one metadata read and one state write.
 	Cache *Cache
-
-	afterPromoteWrite func() error            // a test's hook, to fail a promote midway
-	afterAutoStep     func(step string) error // a test's hook, to stop an automated rotation after a step
 }
 
-// Cache is a Runner's memory between checks. The zero value is empty.
+// Cache is an Engine's memory between checks. The zero value is empty.
 //
 // Besides saving Vault reads it holds the lockout memory: every version a
 // provider refused, remembered the moment the refusal is seen and kept
@@ -171,8 +168,10 @@ func (c *Cache) putState(name string, st *vaultstore.State) {
 	c.state[name] = cs
 }
 
-// refusal is the refusal remembered for name's version, if any.
-func (c *Cache) refusal(name string, version int) (Refusal, bool) {
+// Refusal is the refusal remembered under key for version, if any. The
+// check remembers a credential's under its name; rotation remembers a
+// staged pair's under a key of its own.
+func (c *Cache) Refusal(name string, version int) (Refusal, bool) {
 	if c == nil {
 		return Refusal{}, false
 	}
@@ -182,7 +181,9 @@ func (c *Cache) refusal(name string, version int) (Refusal, bool) {
 	return ref, ok && ref.Version == version
 }
 
-func (c *Cache) rememberRefusal(name string, ref Refusal) {
+// RememberRefusal remembers ref under key, whatever becomes of the state
+// write that follows.
+func (c *Cache) RememberRefusal(name string, ref Refusal) {
 	if c == nil {
 		return
 	}
@@ -226,7 +227,7 @@ type CheckOptions struct {
 	Done func()
 }
 
-func (r *Runner) now() time.Time {
+func (r *Engine) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
 	}
@@ -234,7 +235,7 @@ func (r *Runner) now() time.Time {
 }
 
 // Names returns every credential in Vault, sorted.
-func (r *Runner) Names(ctx context.Context) ([]string, error) {
+func (r *Engine) Names(ctx context.Context) ([]string, error) {
 	infos, err := r.Store.ListCredentials(ctx)
 	if err != nil {
 		return nil, err
@@ -248,7 +249,7 @@ func (r *Runner) Names(ctx context.Context) ([]string, error) {
 
 // CheckAll checks names with bounded concurrency and returns the results
 // in the order of names. A Vault error (not a check's failure) stops it.
-func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]oauthcheck.Result, error) {
+func (r *Engine) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]oauthcheck.Result, error) {
 	limit := o.Parallel
 	if limit <= 0 {
 		limit = policies.DefaultParallel
@@ -276,8 +277,8 @@ func (r *Runner) CheckAll(ctx context.Context, names []string, o CheckOptions) (
 // not a misconfigured or unavailable check since, nor a state write that
 // failed. The state write has its own deadline (RecordTimeout), so a check
 // whose context ran out after the provider answered is still recorded.
-func (r *Runner) CheckOne(ctx context.Context, name string, force bool) (oauthcheck.Result, error) {
-	out, err := r.Check(ctx, name, force)
+func (r *Engine) CheckOne(ctx context.Context, name string, force bool) (oauthcheck.Result, error) {
+	out, err := r.CheckAndRecord(ctx, name, force)
 	return out.Result, err
 }
 
@@ -292,34 +293,35 @@ type Outcome struct {
 	Metadata vaultstore.CredentialMetadata
 }
 
-// Check is CheckOne with the state it recorded, so that what follows a
-// check (publishing, notices, metrics) reads the check's own answer and
-// never goes back to a cache for it. It reads top to bottom: gather (the
-// credential, its provider, its state), decide (the lockout record), act
-// (the token request, the refusal remembered, the state written).
-func (r *Runner) Check(ctx context.Context, name string, force bool) (Outcome, error) {
-	out, cred, err := r.check(ctx, name, force)
+// CheckAndRecord is CheckOne with the state it recorded, so that what
+// follows a check (publishing, notices, metrics) reads the check's own
+// answer and never goes back to a cache for it.
+func (r *Engine) CheckAndRecord(ctx context.Context, name string, force bool) (Outcome, error) {
+	out, cred, err := r.gatherRequestRecord(ctx, name, force)
 	if cred != nil {
 		out.Metadata = cred.Metadata
 	}
 	return out, err
 }
 
-func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *vaultstore.Credential, error) {
+// gatherRequestRecord reads top to bottom: gather (the credential, its
+// provider, its state), decide (the lockout record), act (the token
+// request, the refusal remembered, the state written).
+func (r *Engine) gatherRequestRecord(ctx context.Context, name string, force bool) (Outcome, *vaultstore.Credential, error) {
 	// Gather.
 	cred, err := r.credential(ctx, name)
 	switch {
 	case errors.Is(err, vaultstore.ErrMalformed) && cred != nil:
-		out, err := r.record(ctx, name, r.misconfigured(cred, err.Error()), nil)
+		out, err := r.record(ctx, name, Misconfigured(cred, r.now(), err.Error()), nil)
 		return out, cred, err
 	case errors.Is(err, vaultstore.ErrNotFound):
 		return Outcome{}, nil, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
 	case err != nil:
 		return Outcome{}, nil, err
 	}
-	provider, rotateBy, problem := r.resolve(cred)
+	provider, rotateBy, problem := Resolve(r.config(), cred)
 	if problem != "" {
-		out, err := r.record(ctx, name, r.misconfigured(cred, problem), nil)
+		out, err := r.record(ctx, name, Misconfigured(cred, r.now(), problem), nil)
 		return out, cred, err
 	}
 	prev, err := r.state(ctx, name)
@@ -343,13 +345,13 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 	// Act.
 	var res oauthcheck.Result
 	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
-		res = r.checker().CheckStoredToken(ctx, clientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
+		res = r.checker().CheckStoredToken(ctx, ClientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
 	} else {
-		res = r.checker().Check(ctx, clientOf(cred), provider.Endpoint(), rotateBy, r.now())
+		res = r.checker().RequestToken(ctx, ClientOf(cred), provider.Endpoint(), rotateBy, r.now())
 	}
 	switch {
 	case res.Class.IsCredentialFailure():
-		r.Cache.rememberRefusal(name, refusalOfResult(res))
+		r.Cache.RememberRefusal(name, refusalOfResult(res))
 	case res.Class == oauthcheck.ClassOK:
 		r.Cache.forgetRefusal(name)
 	}
@@ -363,8 +365,8 @@ func (r *Runner) check(ctx context.Context, name string, force bool) (Outcome, *
 	return out, cred, err
 }
 
-// clientOf is the pair of cred, as a check sends it.
-func clientOf(cred *vaultstore.Credential) oauthcheck.Client {
+// ClientOf is the pair of cred, as a check sends it.
+func ClientOf(cred *vaultstore.Credential) oauthcheck.Client {
 	return oauthcheck.Client{ID: cred.ClientID, Secret: cred.ClientSecret, Name: cred.Name, Environment: cred.Metadata.Environment, Version: cred.Version}
 }
 
@@ -375,8 +377,8 @@ func storedTokenOf(cred *vaultstore.Credential) oauthcheck.StoredToken {
 
 // rejection is the refusal of version, sent where and how e sends, that
 // Vault's state or this runner's memory holds, if either does.
-func (r *Runner) rejection(name string, st *vaultstore.State, version int, e oauthcheck.Endpoint) (Refusal, bool) {
-	if ref, ok := r.Cache.refusal(name, version); ok && ref.sentTo(e) {
+func (r *Engine) rejection(name string, st *vaultstore.State, version int, e oauthcheck.Endpoint) (Refusal, bool) {
+	if ref, ok := r.Cache.Refusal(name, version); ok && ref.sentTo(e) {
 		return ref, true
 	}
 	if ref, ok := refusalOf(st); ok && ref.Version == version && ref.sentTo(e) {
@@ -387,7 +389,7 @@ func (r *Runner) rejection(name string, st *vaultstore.State, version int, e oau
 
 // credential reads a credential, from the cache when its KV version has
 // not moved (then only its metadata is read).
-func (r *Runner) credential(ctx context.Context, name string) (*vaultstore.Credential, error) {
+func (r *Engine) credential(ctx context.Context, name string) (*vaultstore.Credential, error) {
 	if r.Cache == nil {
 		return r.Store.GetCredential(ctx, name)
 	}
@@ -407,7 +409,7 @@ func (r *Runner) credential(ctx context.Context, name string) (*vaultstore.Crede
 }
 
 // state reads state/NAME, or the cached copy of what was last written.
-func (r *Runner) state(ctx context.Context, name string) (*vaultstore.State, error) {
+func (r *Engine) state(ctx context.Context, name string) (*vaultstore.State, error) {
 	if st := r.Cache.State(name); st != nil {
 		return st, nil
 	}
@@ -421,20 +423,29 @@ func (r *Runner) state(ctx context.Context, name string) (*vaultstore.State, err
 	return st, err
 }
 
-func (r *Runner) checker() *oauthcheck.Checker {
+func (r *Engine) config() *policies.Config {
+	if r.Config != nil {
+		return r.Config
+	}
+	return policies.Default()
+}
+
+func (r *Engine) checker() *oauthcheck.Checker {
 	if r.Checker != nil {
 		return r.Checker
 	}
 	return &oauthcheck.Checker{}
 }
 
-// resolve finds a credential's provider and deadline: the config's
-// credential block first, then the metadata in Vault.
-func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.Time, string) {
-	cfg := r.config()
+// Resolve finds a credential's provider and deadline in cfg: the config's
+// credential block first, then the metadata in Vault. problem, when not
+// empty, says why the credential cannot be checked (a misconfigured
+// check's detail).
+func Resolve(cfg *policies.Config, cred *vaultstore.Credential) (p *policies.Provider, rotateBy time.Time, problem string) {
 	providerName := cred.Metadata.Provider
-	rotateBy := cred.Metadata.RotateBy
-	if decl, ok := cfg.Credential(cred.Name); ok {
+	rotateBy = cred.Metadata.RotateBy
+	decl, ok := cfg.Credential(cred.Name)
+	if ok {
 		providerName = decl.Provider
 		if rotateBy.IsZero() {
 			rotateBy = decl.RotateBy
@@ -443,17 +454,19 @@ func (r *Runner) resolve(cred *vaultstore.Credential) (*policies.Provider, time.
 	if providerName == "" {
 		return nil, rotateBy, "the credential names no provider: set it with credkeeper secret set " + cred.Name + " --provider P, or declare a credential block"
 	}
-	p, ok := cfg.Provider(providerName)
+	p, ok = cfg.Provider(providerName)
 	if !ok {
 		return nil, rotateBy, fmt.Sprintf("the credential's provider %q is neither a provider block nor a preset (%v): declare it in the config", providerName, policies.PresetNames())
 	}
 	return p, rotateBy, ""
 }
 
-func (r *Runner) misconfigured(cred *vaultstore.Credential, detail string) oauthcheck.Result {
+// Misconfigured is the result of a check of cred that could not be sent:
+// detail says why.
+func Misconfigured(cred *vaultstore.Credential, now time.Time, detail string) oauthcheck.Result {
 	return oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: cred.Metadata.Provider, RotateBy: cred.Metadata.RotateBy,
-		Class: oauthcheck.ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: r.now(),
+		Class: oauthcheck.ClassMisconfigured, Detail: detail, CredentialVersion: cred.Version, CheckedAt: now,
 	}
 }
 
@@ -484,7 +497,7 @@ const RecordTimeout = 10 * time.Second
 // record writes the result to state/NAME with check-and-set against prev
 // (read now when nil), re-reading and merging again when another writer
 // got there first, and returns the check's outcome.
-func (r *Runner) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) (Outcome, error) {
+func (r *Engine) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) (Outcome, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	out := Outcome{Result: res}
