@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/credkeeper/credkeeper/internal/version.Version=$(VERSION)
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: all build devvault demo test lint fuzz faults bench clean
+.PHONY: all build devvault demo test lint fuzz faults bench clean prerequisites-demo prerequisites-test
 
 all: build
 
@@ -23,15 +23,24 @@ devvault: bin/devvault
 bin/devvault: tools/devvault/go.mod tools/devvault/go.sum tools/devvault/*.go
 	cd tools/devvault && $(GO) build -o ../../bin/devvault .
 
+## prerequisites-*: what demo and test need besides Go and make, installed
+## from Debian's packages when missing and the machine allows it; otherwise
+## one line saying what to run, before any long build.
+prerequisites-demo prerequisites-test: prerequisites-%:
+	scripts/prerequisites.sh $*
+
 ## demo: devvault, the emulator, six credentials and the daemon, on loopback.
-demo: build devvault
+demo: prerequisites-demo
+	$(MAKE) build devvault
 	scripts/demo.sh
 
 ## test: vet and the whole test suite with the race detector, against a real
 ## Vault (a Vault test that cannot reach one fails) and, for the status page,
-## Debian's chromium (apt-get install chromium; .ci/run installs it). The full
-## log is bin/test.log; the status page's screenshots are bin/status-*.png.
-test: devvault
+## Debian's chromium, promtool and systemd-analyze (scripts/prerequisites.sh
+## installs them first when missing). The full log is bin/test.log; the
+## status page's screenshots are bin/status-*.png.
+test: prerequisites-test
+	$(MAKE) devvault
 	$(GO) vet ./...
 	CREDKEEPER_REQUIRE_VAULT=1 CREDKEEPER_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -v ./... 2>&1 | tee bin/test.log | awk -f scripts/test-summary.awk
 

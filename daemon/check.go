@@ -215,13 +215,14 @@ func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policie
 		if err != nil {
 			return false, time.Time{}
 		}
-		policy := d.config().RotationPolicyFor(name, info.Metadata.Rotation)
-		if remindAt = policy.NextReminder(info.Metadata.RotateBy, st.LastCheck); !remindAt.IsZero() && !now.Before(remindAt) {
-			return false, time.Time{} // a reminder fell due since the last check
+		facts := CredentialFacts{Name: name, Environment: info.Metadata.Environment, Provider: decl.Provider,
+			RotateBy: info.Metadata.RotateBy, Rotation: info.Metadata.Rotation, State: *st}
+		if pending, err := d.Notices.pending(ctx, facts, now); err != nil || pending {
+			// A notice due and not in the ledger (its check's process died
+			// before claiming it, say), or claimed and never sent.
+			return false, time.Time{}
 		}
-		if unsent, err := d.Notices.unsent(ctx, name); err != nil || unsent {
-			return false, time.Time{} // a notice claimed (by a process that died, say) and never sent
-		}
+		remindAt = d.config().RotationPolicyFor(name, info.Metadata.Rotation).NextReminder(info.Metadata.RotateBy, now)
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
 	return true, remindAt

@@ -183,6 +183,22 @@ func (n *Notifications) unsent(ctx context.Context, name string) (bool, error) {
 	return n.pipeline().Unsent(ctx, name)
 }
 
+// pending reports whether a tick at now would have anything to send: a
+// notice the decision wants that the ledger does not hold yet, or one it
+// holds unsent. It goes by the ledger alone, so that a check recorded by
+// a process that died before claiming what it decided is not taken for
+// a check whose notices went out.
+func (n *Notifications) pending(ctx context.Context, f CredentialFacts, now time.Time) (bool, error) {
+	l, err := n.pipeline().Held(ctx, f.Name)
+	if err != nil {
+		return false, err
+	}
+	if notify.Unsent(l) {
+		return true, nil
+	}
+	return len(policies.Due(n.input(n.setup().Config, l, f, now))) > 0, nil
+}
+
 // RefreshSilences reads every silence from Vault: one list request, and a
 // read for each silence there is. The daemon does it with each lease
 // renewal, so a silence set with the CLI holds within a third of the

@@ -17,6 +17,8 @@ import (
 
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
@@ -905,5 +907,42 @@ func TestOnlyAPredecessorsClaimIsTakenOverAtOnce(t *testing.T) {
 				t.Errorf("sent again at once: %v, want %v", got, tc.sendsAgainAtOnce)
 			}
 		})
+	}
+}
+
+// A process killed after its check was recorded and before the reminder
+// it decided on was claimed leaves a state whose last check is at the
+// reminder's moment and a ledger without the reminder. The next process's
+// first look goes by the ledger, not by the last check's time: the 7-day
+// reminder goes out within first_check_within, not superseded by the 3-day
+// tier four days later.
+func TestAReminderDecidedBeforeACrashIsSentByTheNextProcess(t *testing.T) {
+	w, f := newDaemonWorld(t, `notifier "webhook" "security" {
+  url = "http://127.0.0.1:1/unused"
+}
+credential "weekly" {
+  provider = "okta-stage"
+  check    = "@every 168h"
+  notify   = ["security"]
+}
+`)
+	w.Emu.AddClient(emulator.Client{ID: "0oa-weekly", Secrets: []string{"s"}})
+	deadline := f.Now().Add(7 * 24 * time.Hour).Truncate(24 * time.Hour).Add(24 * time.Hour)
+	w.Put("weekly", "okta-stage", "0oa-weekly", "s", deadline)
+	reminderAt := deadline.Add(-7 * 24 * time.Hour)
+	f.advanceTo(reminderAt)
+	// The crashed process's check at the reminder's moment, recorded;
+	// its claim never written.
+	if _, err := w.Store.PutState(context.Background(), "weekly", &vaultstore.State{LastClass: "ok", LastCheck: reminderAt, LastSuccess: reminderAt}, 0); err != nil {
+		t.Fatal(err)
+	}
+	security := &inbox{}
+	f.start(w.Store, w.Cfg, "replica-a", func(d *daemon.Daemon) {
+		d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-a", Channels: map[string]notify.Notifier{"security": security}}
+	})
+	f.advance(w.Cfg.Daemon.FirstCheckWithin + time.Minute)
+	want := "reminder/weekly/" + dates.Format(deadline) + "/7d"
+	if got := security.keys(); !slices.Contains(got, want) {
+		t.Errorf("within first_check_within of the restart: %v, want %s", got, want)
 	}
 }

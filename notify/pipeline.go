@@ -232,12 +232,24 @@ func (p *Pipeline) Unsent(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return Unsent(l), nil
+}
+
+// Unsent reports whether l holds a notice not yet sent nor superseded.
+func Unsent(l *vaultstore.Ledger) bool {
 	for _, e := range l.Entries {
 		if e.SentAt.IsZero() && !e.Superseded {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
+}
+
+// Held is the credential's ledger as the pipeline holds it (read from
+// Vault when it holds none), to be read only: the stages copy before they
+// change anything.
+func (p *Pipeline) Held(ctx context.Context, name string) (*vaultstore.Ledger, error) {
+	return p.ledger(ctx, name)
 }
 
 func (p *Pipeline) ledger(ctx context.Context, name string) (*vaultstore.Ledger, error) {

@@ -116,7 +116,7 @@ func browser(t *testing.T) context.Context {
 	path, err := exec.LookPath("chromium")
 	if err != nil {
 		if os.Getenv("CREDKEEPER_REQUIRE_BROWSER") == "1" {
-			t.Fatal("chromium is not installed: apt-get install chromium (.ci/run does), then run the tests again")
+			t.Fatal("chromium is not installed: scripts/prerequisites.sh test installs it (make test runs it), then run the tests again")
 		}
 		t.Skip("chromium is not installed (apt-get install chromium)")
 	}
