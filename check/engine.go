@@ -297,7 +297,15 @@ type Outcome struct {
 // follows a check (publishing, notices, metrics) reads the check's own
 // answer and never goes back to a cache for it.
 func (r *Engine) CheckAndRecord(ctx context.Context, name string, force bool) (Outcome, error) {
-	out, cred, err := r.gatherRequestRecord(ctx, name, force)
+	t := ResolveTarget(r.config(), name)
+	return r.CheckTarget(ctx, &t, force)
+}
+
+// CheckTarget is CheckAndRecord of a credential already resolved: it
+// looks nothing up in the configuration (but the provider a credential
+// the configuration does not declare names in Vault).
+func (r *Engine) CheckTarget(ctx context.Context, t *Target, force bool) (Outcome, error) {
+	out, cred, err := r.gatherRequestRecord(ctx, t, force)
 	if cred != nil {
 		out.Metadata = cred.Metadata
 	}
@@ -307,7 +315,8 @@ func (r *Engine) CheckAndRecord(ctx context.Context, name string, force bool) (O
 // gatherRequestRecord reads top to bottom: gather (the credential, its
 // provider, its state), decide (the lockout record), act (the token
 // request, the refusal remembered, the state written).
-func (r *Engine) gatherRequestRecord(ctx context.Context, name string, force bool) (Outcome, *vaultstore.Credential, error) {
+func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool) (Outcome, *vaultstore.Credential, error) {
+	name := t.Name
 	// Gather.
 	cred, err := r.credential(ctx, name)
 	switch {
@@ -319,7 +328,7 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, name string, force boo
 	case err != nil:
 		return Outcome{}, nil, err
 	}
-	provider, rotateBy, problem := Resolve(r.config(), cred)
+	provider, endpoint, rotateBy, problem := t.For(r.config(), cred)
 	if problem != "" {
 		out, err := r.record(ctx, name, Misconfigured(cred, r.now(), problem), nil)
 		return out, cred, err
@@ -332,7 +341,7 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, name string, force boo
 	// Decide: a version the provider refused is never sent again the
 	// same way to the same place.
 	if !force && cred.Version != 0 {
-		if ref, ok := r.rejection(name, prev, cred.Version, provider.Endpoint()); ok {
+		if ref, ok := r.rejection(name, prev, cred.Version, endpoint); ok {
 			res := notSent(cred, provider, ref, r.now())
 			if prev.RejectedVersion == cred.Version && prev.RejectedTokenURL == ref.TokenURL && prev.RejectedAuthStyle == string(ref.AuthStyle) {
 				return Outcome{Result: res, State: *prev}, cred, nil // Vault knows already
@@ -344,10 +353,10 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, name string, force boo
 
 	// Act.
 	var res oauthcheck.Result
-	if decl, ok := r.config().Credential(name); ok && decl.Grant == policies.GrantAuthorizationCode {
-		res = r.checker().CheckStoredToken(ctx, ClientOf(cred), storedTokenOf(cred), provider.Endpoint(), cred.Metadata.RotateBy, r.now())
+	if t.userGrant() {
+		res = r.checker().CheckStoredToken(ctx, ClientOf(cred), storedTokenOf(cred), endpoint, cred.Metadata.RotateBy, r.now())
 	} else {
-		res = r.checker().RequestToken(ctx, ClientOf(cred), provider.Endpoint(), rotateBy, r.now())
+		res = r.checker().RequestToken(ctx, ClientOf(cred), endpoint, rotateBy, r.now())
 	}
 	switch {
 	case res.Class.IsCredentialFailure():
@@ -435,30 +444,6 @@ func (r *Engine) checker() *oauthcheck.Checker {
 		return r.Checker
 	}
 	return &oauthcheck.Checker{}
-}
-
-// Resolve finds a credential's provider and deadline in cfg: the config's
-// credential block first, then the metadata in Vault. problem, when not
-// empty, says why the credential cannot be checked (a misconfigured
-// check's detail).
-func Resolve(cfg *policies.Config, cred *vaultstore.Credential) (p *policies.Provider, rotateBy time.Time, problem string) {
-	providerName := cred.Metadata.Provider
-	rotateBy = cred.Metadata.RotateBy
-	decl, ok := cfg.Credential(cred.Name)
-	if ok {
-		providerName = decl.Provider
-		if rotateBy.IsZero() {
-			rotateBy = decl.RotateBy
-		}
-	}
-	if providerName == "" {
-		return nil, rotateBy, "the credential names no provider: set it with credkeeper secret set " + cred.Name + " --provider P, or declare a credential block"
-	}
-	p, ok = cfg.Provider(providerName)
-	if !ok {
-		return nil, rotateBy, fmt.Sprintf("the credential's provider %q is neither a provider block nor a preset (%v): declare it in the config", providerName, policies.PresetNames())
-	}
-	return p, rotateBy, ""
 }
 
 // Misconfigured is the result of a check of cred that could not be sent:

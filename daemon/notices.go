@@ -252,6 +252,25 @@ type CredentialFacts struct {
 	// Rotation is the rotation policy its metadata in Vault names.
 	Rotation string
 	State    vaultstore.State
+	// Notify and Page are the channels its credential block names, and
+	// Policy its rotation policy: resolved with the credential, so that a
+	// tick looks nothing up by name. Tick fills them from its
+	// configuration when Policy is nil.
+	Notify, Page []string
+	Policy       *policies.RotationPolicy
+}
+
+// resolved is f with its block's channels and its rotation policy, from
+// cfg when f does not carry them.
+func (f CredentialFacts) resolved(cfg *policies.Config) CredentialFacts {
+	if f.Policy != nil {
+		return f
+	}
+	if decl, ok := cfg.Credential(f.Name); ok {
+		f.Notify, f.Page = decl.Notify, decl.Page
+	}
+	f.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
+	return f
 }
 
 // Setup is one configuration and the channels built from it: what a tick
@@ -265,11 +284,13 @@ type Setup struct {
 // notifications' current configuration. In steady state, when nothing is
 // due, it sends no request to Vault.
 func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Time) error {
-	return n.TickUnder(ctx, n.setup(), f, now)
+	s := n.setup()
+	return n.TickUnder(ctx, s, f.resolved(s.Config), now)
 }
 
-// TickUnder is Tick under a given setup: the daemon's snapshot of the
-// configuration its check ran under. It feeds the pipeline one round: the
+// TickUnder is Tick under a given setup, the daemon's snapshot of the
+// configuration its check ran under, for facts resolved with the
+// credential (their Policy set). It feeds the pipeline one round: the
 // decision (policies.Due, on the ledger the pipeline reads), the silence,
 // and what a reminder that is no longer current looks like.
 func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFacts, now time.Time) error {
@@ -323,10 +344,8 @@ func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f Cred
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
 		Sent: map[string]bool{}, Now: now}
-	if decl, ok := cfg.Credential(f.Name); ok {
-		in.Notify, in.Page = decl.Notify, decl.Page
-	}
-	in.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
+	f = f.resolved(cfg) // the daemon's facts are: nothing is looked up
+	in.Notify, in.Page, in.Policy = f.Notify, f.Page, f.Policy
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true

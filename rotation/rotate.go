@@ -54,13 +54,22 @@ func (r *Runner) Stage(ctx context.Context, req StageRequest) (oauthcheck.Result
 	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
 		return oauthcheck.Result{}, err
 	}
-	return r.checkPending(ctx, req.Name, info.Metadata, p)
+	t := check.ResolveTarget(r.config(), req.Name)
+	return r.checkPending(ctx, &t, info.Metadata, p)
 }
 
 // CheckPending checks the pair staged for name and records its class in
 // pending/NAME. A staged pair the provider refused is not sent again
 // (lockout protection) until it is staged anew.
 func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Result, error) {
+	t := check.ResolveTarget(r.config(), name)
+	return r.CheckStaged(ctx, &t)
+}
+
+// CheckStaged is CheckPending of a credential already resolved: it looks
+// nothing up in the configuration.
+func (r *Runner) CheckStaged(ctx context.Context, t *check.Target) (oauthcheck.Result, error) {
+	name := t.Name
 	p, err := r.Store.GetPending(ctx, name)
 	if err != nil {
 		return oauthcheck.Result{}, err
@@ -77,22 +86,23 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Resu
 		return oauthcheck.Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
 			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
 	}
-	return r.checkPending(ctx, name, info.Metadata, p)
+	return r.checkPending(ctx, t, info.Metadata, p)
 }
 
 // pendingKey is where the Cache remembers a refusal of name's staged pair
 // (a slash cannot be in a credential's name).
 func pendingKey(name string) string { return "pending/" + name }
 
-func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
+func (r *Runner) checkPending(ctx context.Context, t *check.Target, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
+	name := t.Name
 	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
-	provider, _, problem := check.Resolve(r.config(), cand)
+	_, endpoint, _, problem := t.For(r.config(), cand)
 	var res oauthcheck.Result
 	if problem != "" {
 		res = check.Misconfigured(cand, r.now(), problem)
 	} else {
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
-		res = r.checker().RequestToken(ctx, check.ClientOf(cand), provider.Endpoint(), time.Time{}, r.now())
+		res = r.checker().RequestToken(ctx, check.ClientOf(cand), endpoint, time.Time{}, r.now())
 	}
 	if res.Class.IsCredentialFailure() {
 		r.Cache.RememberRefusal(pendingKey(name), check.Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
