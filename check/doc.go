@@ -7,8 +7,15 @@
 // classify the answer, records the result in state/NAME with
 // check-and-set (NextState, a pure function of the previous state, the
 // result and now), and publishes a fresh token to tokens/NAME for CI
-// (PublishToken). It also reads the status of every credential
-// (StatusAll) from the records it keeps.
+// (PublishToken). It takes a credential resolved once from the
+// configuration (Target, from ResolveTarget) and looks nothing up again
+// by name.
+//
+// Records is the one door to a credential's records in Vault (the
+// credential, state/NAME, tokens/NAME, ledger/NAME, rotations/NAME) with
+// one memory of them between checks (Cache): the daemon and rotation
+// read and write them through it. StatusAll reads every credential's
+// status for `credkeeper status` and the status page.
 //
 // It must not schedule (the daemon does), notify (notify does), change a
 // credential's pair (rotation does) or plan the config (plan does). It

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
@@ -25,196 +24,6 @@ type Engine struct {
 	// written, so that a long-running daemon reads a secret only when it
 	// changed: a steady-state check is one metadata read and one state write.
 	Cache *Cache
-}
-
-// Cache is an Engine's memory between checks. The zero value is empty.
-//
-// Besides saving Vault reads it holds the lockout memory: every version a
-// provider refused, remembered the moment the refusal is seen and kept
-// whatever happens to the state write, so that a check whose result could
-// not be recorded never sends that version again.
-type Cache struct {
-	mu       sync.Mutex
-	creds    map[string]*vaultstore.Credential
-	state    map[string]cachedState
-	refusals map[string]Refusal
-}
-
-// Refusal is a credential version a provider refused, how, and where and
-// how it was sent: a version is not sent again to the same token URL in
-// the same auth style, but a corrected configuration is tried.
-type Refusal struct {
-	Version   int
-	Class     oauthcheck.Class
-	Status    int
-	ErrorCode string
-	At        time.Time
-	// TokenURL and AuthStyle are where and how the refused request went
-	// (empty when not known: then every configuration is refused).
-	TokenURL  string
-	AuthStyle oauthcheck.AuthStyle
-}
-
-// refusalOfResult is the refusal a check's result records: the version,
-// token URL and auth style its request carried, never the ones read
-// around it.
-func refusalOfResult(res oauthcheck.Result) Refusal {
-	return Refusal{Version: res.CredentialVersion, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt,
-		TokenURL: res.TokenURL, AuthStyle: res.AuthStyle}
-}
-
-// sentTo reports whether the refused request went where and how e would
-// send one now; a refusal that does not say, does.
-func (ref Refusal) sentTo(e oauthcheck.Endpoint) bool {
-	return (ref.TokenURL == "" || ref.TokenURL == e.TokenURL) && (ref.AuthStyle == "" || ref.AuthStyle == e.AuthStyle)
-}
-
-// refusalOf is the refusal a state records, if any. A state written before
-// rejected_class was kept falls back to the newest credential failure in
-// its history.
-func refusalOf(st *vaultstore.State) (Refusal, bool) {
-	if st == nil || st.RejectedVersion == 0 {
-		return Refusal{}, false
-	}
-	ref := Refusal{Version: st.RejectedVersion, Class: oauthcheck.Class(st.RejectedClass), At: st.RejectedAt,
-		TokenURL: st.RejectedTokenURL, AuthStyle: oauthcheck.AuthStyle(st.RejectedAuthStyle)}
-	for _, h := range st.History {
-		if oauthcheck.Class(h.Class).IsCredentialFailure() && (ref.Class == "" || ref.Class == oauthcheck.Class(h.Class)) {
-			ref.Class, ref.Status, ref.ErrorCode = oauthcheck.Class(h.Class), h.Status, h.ErrorCode
-			if ref.At.IsZero() {
-				ref.At = h.At
-			}
-			break
-		}
-	}
-	if ref.Class == "" {
-		ref.Class = oauthcheck.ClassInvalidClient
-	}
-	return ref, true
-}
-
-func (c *Cache) credential(name string, version int) *vaultstore.Credential {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cr := c.creds[name]; cr != nil && cr.Version == version {
-		cp := *cr
-		return &cp
-	}
-	return nil
-}
-
-func (c *Cache) putCredential(cr *vaultstore.Credential) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.creds == nil {
-		c.creds = map[string]*vaultstore.Credential{}
-	}
-	cp := *cr
-	c.creds[cr.Name] = &cp
-}
-
-// State returns the last state written or read for name, if any.
-func (c *Cache) State(name string) *vaultstore.State {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	cs, ok := c.state[name]
-	c.mu.Unlock()
-	if !ok {
-		return nil
-	}
-	return cs.decode()
-}
-
-// Brief returns the last state of name without its history and
-// conditions: what a scheduler needs to know, without decoding the rest.
-func (c *Cache) Brief(name string) *vaultstore.State {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cs, ok := c.state[name]; ok {
-		b := cs.brief
-		return &b
-	}
-	return nil
-}
-
-func (c *Cache) putState(name string, st *vaultstore.State) {
-	if c == nil {
-		return
-	}
-	var cs cachedState
-	if st != nil {
-		cs = encodeState(st)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state == nil {
-		c.state = map[string]cachedState{}
-	}
-	if st == nil {
-		delete(c.state, name)
-		return
-	}
-	c.state[name] = cs
-}
-
-// Refusal is the refusal remembered under key for version, if any. The
-// check remembers a credential's under its name; rotation remembers a
-// staged pair's under a key of its own.
-func (c *Cache) Refusal(name string, version int) (Refusal, bool) {
-	if c == nil {
-		return Refusal{}, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ref, ok := c.refusals[name]
-	return ref, ok && ref.Version == version
-}
-
-// RememberRefusal remembers ref under key, whatever becomes of the state
-// write that follows.
-func (c *Cache) RememberRefusal(name string, ref Refusal) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.refusals == nil {
-		c.refusals = map[string]Refusal{}
-	}
-	c.refusals[name] = ref
-}
-
-// ForgetVault drops what was read from Vault (credentials and state), so
-// that the next checks read Vault afresh, as a replica that becomes leader
-// must. It keeps the refusals: those are what providers answered, and
-// lockout protection depends on them until Vault has them too.
-func (c *Cache) ForgetVault() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.creds, c.state = nil, nil
-}
-
-func (c *Cache) forgetRefusal(name string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.refusals, name)
 }
 
 // CheckOptions tune one run of checks.
@@ -318,10 +127,10 @@ func (r *Engine) CheckTarget(ctx context.Context, t *Target, force bool) (Outcom
 func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool) (Outcome, *vaultstore.Credential, error) {
 	name := t.Name
 	// Gather.
-	cred, err := r.credential(ctx, name)
+	cred, err := r.Records().Credential(ctx, name)
 	switch {
 	case errors.Is(err, vaultstore.ErrMalformed) && cred != nil:
-		out, err := r.record(ctx, name, Misconfigured(cred, r.now(), err.Error()), nil)
+		out, err := r.Records().record(ctx, name, Misconfigured(cred, r.now(), err.Error()), nil)
 		return out, cred, err
 	case errors.Is(err, vaultstore.ErrNotFound):
 		return Outcome{}, nil, fmt.Errorf("credential %q not found in Vault (%w); add it with credkeeper secret set %s", name, err, name)
@@ -330,10 +139,10 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool)
 	}
 	provider, endpoint, rotateBy, problem := t.For(r.config(), cred)
 	if problem != "" {
-		out, err := r.record(ctx, name, Misconfigured(cred, r.now(), problem), nil)
+		out, err := r.Records().record(ctx, name, Misconfigured(cred, r.now(), problem), nil)
 		return out, cred, err
 	}
-	prev, err := r.state(ctx, name)
+	prev, err := r.Records().State(ctx, name)
 	if err != nil {
 		return Outcome{}, nil, err
 	}
@@ -346,7 +155,7 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool)
 			if prev.RejectedVersion == cred.Version && prev.RejectedTokenURL == ref.TokenURL && prev.RejectedAuthStyle == string(ref.AuthStyle) {
 				return Outcome{Result: res, State: *prev}, cred, nil // Vault knows already
 			}
-			out, err := r.record(ctx, name, res, prev)
+			out, err := r.Records().record(ctx, name, res, prev)
 			return out, cred, err
 		}
 	}
@@ -370,7 +179,7 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool)
 		// recorded all the same: lockout protection depends on it.
 		return Outcome{Result: res}, cred, fmt.Errorf("the check of %s was cancelled (%w): nothing recorded", name, context.Cause(ctx))
 	}
-	out, err := r.record(ctx, name, res, prev)
+	out, err := r.Records().record(ctx, name, res, prev)
 	return out, cred, err
 }
 
@@ -396,41 +205,8 @@ func (r *Engine) rejection(name string, st *vaultstore.State, version int, e oau
 	return Refusal{}, false
 }
 
-// credential reads a credential, from the cache when its KV version has
-// not moved (then only its metadata is read).
-func (r *Engine) credential(ctx context.Context, name string) (*vaultstore.Credential, error) {
-	if r.Cache == nil {
-		return r.Store.GetCredential(ctx, name)
-	}
-	info, err := r.Store.CredentialInfo(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if cred := r.Cache.credential(name, info.Version); cred != nil {
-		cred.Metadata = info.Metadata // metadata moves without a new version
-		return cred, nil
-	}
-	cred, err := r.Store.GetCredential(ctx, name)
-	if err == nil {
-		r.Cache.putCredential(cred)
-	}
-	return cred, err
-}
-
-// state reads state/NAME, or the cached copy of what was last written.
-func (r *Engine) state(ctx context.Context, name string) (*vaultstore.State, error) {
-	if st := r.Cache.State(name); st != nil {
-		return st, nil
-	}
-	st, err := r.Store.GetState(ctx, name)
-	if errors.Is(err, vaultstore.ErrNotFound) {
-		st, err = &vaultstore.State{}, nil
-	}
-	if err == nil {
-		r.Cache.putState(name, st)
-	}
-	return st, err
-}
+// Records is the engine's door to the records in Vault, through its Cache.
+func (r *Engine) Records() Records { return Records{Store: r.Store, Cache: r.Cache} }
 
 func (r *Engine) config() *policies.Config {
 	if r.Config != nil {
@@ -478,36 +254,3 @@ func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now
 // of its own, apart from the check's: a result the provider has given is
 // recorded even when the check's time ran out on the way.
 const RecordTimeout = 10 * time.Second
-
-// record writes the result to state/NAME with check-and-set against prev
-// (read now when nil), re-reading and merging again when another writer
-// got there first, and returns the check's outcome.
-func (r *Engine) record(ctx context.Context, name string, res oauthcheck.Result, prev *vaultstore.State) (Outcome, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
-	defer cancel()
-	out := Outcome{Result: res}
-	for attempt := 0; ; attempt++ {
-		if prev == nil {
-			var err error
-			prev, err = r.Store.GetState(ctx, name)
-			switch {
-			case errors.Is(err, vaultstore.ErrNotFound):
-				prev = &vaultstore.State{}
-			case err != nil:
-				return out, err
-			}
-		}
-		out.State = NextState(*prev, res, res.CheckedAt)
-		v, err := r.Store.PutState(ctx, name, &out.State, prev.Version)
-		if err == nil {
-			out.State.Version = v
-			r.Cache.putState(name, &out.State)
-			return out, nil
-		}
-		r.Cache.putState(name, nil)
-		if !errors.Is(err, vaultstore.ErrCASConflict) || attempt == 2 {
-			return out, err
-		}
-		prev = nil
-	}
-}

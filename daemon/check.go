@@ -221,7 +221,8 @@ func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner,
 // and of the last check tells them again.)
 func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remindAt time.Time) {
 	name, decl := j.Name, j.Decl
-	st, err := d.Store.GetState(ctx, name)
+	records := j.snap.engine.Records()
+	st, err := records.State(ctx, name)
 	if err != nil || st.LastCheck.IsZero() {
 		return false, time.Time{}
 	}
@@ -230,7 +231,7 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 		return false, time.Time{}
 	}
 	if d.Notices != nil {
-		info, err := d.Store.CredentialInfo(ctx, name)
+		info, err := records.CredentialInfo(ctx, name)
 		if err != nil {
 			return false, time.Time{}
 		}
@@ -266,7 +267,8 @@ func (d *Daemon) report(ctx context.Context, res oauthcheck.Result, st vaultstor
 // renewal (zero when it published none).
 func (d *Daemon) publish(ctx context.Context, j *job, res oauthcheck.Result) (time.Time, error) {
 	name, decl := j.Name, j.Decl
-	cur, err := d.publishedToken(ctx, name)
+	records := j.snap.engine.Records()
+	cur, err := records.PublishedToken(ctx, name)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -276,10 +278,9 @@ func (d *Daemon) publish(ctx context.Context, j *job, res oauthcheck.Result) (ti
 		if cur == nil {
 			return time.Time{}, nil
 		}
-		if err := d.Store.DeleteTokenIf(ctx, name, cur.Version); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		if err := records.RemoveToken(ctx, name, cur); err != nil {
 			return time.Time{}, err
 		}
-		d.setPublished(name, nil)
 		d.Observer.TokenPublished(name, time.Time{})
 		d.Logger.Warn("published token removed: the credential failed", "credential", name, "class", string(res.Class))
 		return time.Time{}, nil
@@ -295,43 +296,11 @@ func (d *Daemon) publish(ctx context.Context, j *job, res oauthcheck.Result) (ti
 	if j.Provider != nil {
 		maxTTL = j.Provider.MaxTokenTTL
 	}
-	tok, err := check.PublishToken(ctx, d.Store, res, cur, maxTTL)
+	tok, err := records.PublishToken(ctx, res, cur, maxTTL) // when it fails, tokens/NAME is read again next time
 	if err != nil {
-		d.setPublished(name, nil) // re-read next time
 		return time.Time{}, err
 	}
-	d.setPublished(name, tok)
 	d.Observer.TokenPublished(name, tok.ExpiresAt)
 	d.Logger.Info("token published", "credential", name, "expires_at", dates.FormatTime(tok.ExpiresAt))
 	return RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore), nil
-}
-
-func (d *Daemon) publishedToken(ctx context.Context, name string) (*vaultstore.Token, error) {
-	d.mu.Lock()
-	tok, known := d.published[name]
-	d.mu.Unlock()
-	if known {
-		return tok, nil
-	}
-	tok, err := d.Store.GetToken(ctx, name)
-	switch {
-	case errors.Is(err, vaultstore.ErrNotFound):
-		tok = nil
-	case errors.Is(err, vaultstore.ErrMalformed) && tok != nil:
-		// Replace it on the next write.
-	case err != nil:
-		return nil, err
-	}
-	d.setPublished(name, tok)
-	return tok, nil
-}
-
-func (d *Daemon) setPublished(name string, tok *vaultstore.Token) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if tok == nil {
-		delete(d.published, name)
-		return
-	}
-	d.published[name] = tok
 }

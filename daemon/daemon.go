@@ -65,12 +65,11 @@ type Daemon struct {
 	// Notices, when set, sends reminders and alerts after each check.
 	Notices *Notifications
 
-	mu        sync.Mutex
-	cfg       *policies.Config
-	engine    *check.Engine
-	rotator   *rotation.Runner
-	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
-	pending   map[string]bool              // credentials with a staged pair, refreshed with the lease
+	mu      sync.Mutex
+	cfg     *policies.Config
+	engine  *check.Engine
+	rotator *rotation.Runner
+	pending map[string]bool // credentials with a staged pair, refreshed with the lease
 	// budgets are the providers' request budgets.
 	budgets Budgets
 	// rotationErrs is each automated rotation's last failure, announced once.
@@ -110,7 +109,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	}
 	d := &Daemon{
 		Store: store, Checker: &oauthcheck.Checker{}, Logger: logger, Observer: obs, ID: id,
-		cfg: cfg, published: map[string]*vaultstore.Token{},
+		cfg:  cfg,
 		done: make(chan jobDone), reloaded: make(chan struct{}, 1), idleQ: make(chan chan time.Duration),
 	}
 	d.build(cfg, &check.Cache{})
@@ -182,7 +181,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 // delivery pipeline, which delivers on its own.
 func (d *Daemon) markStart(background bool) {
 	if d.Notices != nil {
-		d.Notices.start(d.now(), d.processNonce(), d.clock(), background)
+		var ledger notify.LedgerStore
+		if d.Store != nil {
+			ledger = d.checks().Records()
+		}
+		d.Notices.start(d.now(), d.processNonce(), d.clock(), ledger, background)
 	}
 }
 

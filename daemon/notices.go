@@ -70,6 +70,9 @@ type Notifications struct {
 
 	mu   sync.Mutex
 	pipe *notify.Pipeline
+	// ledger is the door the daemon reads and writes ledger/NAME through
+	// (its check engine's records); Store when nil.
+	ledger notify.LedgerStore
 	// background, while the daemon runs, is the context deliveries run
 	// under: they outlive the tick that fed them; stopBackground ends it.
 	background     context.Context
@@ -101,10 +104,14 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 				}
 			}
 		}
-		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
+		var ledger notify.LedgerStore = n.Store
+		if n.ledger != nil {
+			ledger = n.ledger
+		}
+		n.pipe = &notify.Pipeline{Ledger: ledger, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
 			ClaimTimeout: n.ClaimTimeout, SendTimeout: n.SendTimeout, MarkTimeout: MarkTimeout, Logger: n.Logger, Observe: n.Observe,
 			Hooks: notify.Hooks{AfterClaim: hook(&n.afterClaim), AfterSend: hook(&n.afterSend), AfterMark: hook(&n.afterMark)}}
-		if n.Store == nil {
+		if n.Store == nil && n.ledger == nil {
 			n.pipe.Ledger = nil
 		}
 	}
@@ -112,10 +119,14 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 }
 
 // start readies the notices for a run of the daemon: when this process
-// started, the daemon's clock, and (for Run) delivery in the background.
-func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, background bool) {
+// started, the daemon's clock, the door to the ledgers (nil: Store), and
+// (for Run) delivery in the background.
+func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, ledger notify.LedgerStore, background bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.ledger == nil && n.pipe == nil {
+		n.ledger = ledger
+	}
 	if n.Since.IsZero() {
 		n.Since = since
 	}

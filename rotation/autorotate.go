@@ -182,7 +182,7 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 	err = r.advance(ctx, t, ar, okta, rot, rep)
 	if rot.Owner == o.Owner && !rot.LeaseUntil.IsZero() {
 		rot.LeaseUntil = time.Time{} // given up: the next run may be anyone's
-		if v, perr := r.Store.PutRotation(ctx, name, rot, rot.Version); perr == nil {
+		if v, perr := r.records().PutRotation(ctx, name, rot, rot.Version); perr == nil {
 			rot.Version = v
 		}
 	}
@@ -243,7 +243,7 @@ func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
 func finished(step string) bool { return step == StepDone || step == StepAbandoned }
 
 func (r *Runner) rotationRecord(ctx context.Context, name string) (*vaultstore.Rotation, error) {
-	rot, err := r.Store.GetRotation(ctx, name)
+	rot, err := r.records().GetRotation(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
 		return nil, nil
 	}
@@ -264,7 +264,7 @@ func (r *Runner) takeLease(ctx context.Context, name string, rot *vaultstore.Rot
 		return err
 	}
 	rot.Owner, rot.LeaseUntil = owner, now.Add(RotationLease)
-	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
+	v, err := r.records().PutRotation(ctx, name, rot, rot.Version)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return r.lostRace(ctx, name, owner, now)
 	}
@@ -439,7 +439,7 @@ func (r *Runner) abandon(ctx context.Context, name string, rot *vaultstore.Rotat
 // AbandonmentAnnounced marks the abandonment rotations/NAME records as
 // told to the credential's channels.
 func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
-	rot, err := r.Store.GetRotation(ctx, name)
+	rot, err := r.records().GetRotation(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -447,7 +447,7 @@ func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
 		return nil
 	}
 	rot.Announced = true
-	_, err = r.Store.PutRotation(ctx, name, rot, rot.Version)
+	_, err = r.records().PutRotation(ctx, name, rot, rot.Version)
 	return err
 }
 
@@ -494,7 +494,7 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 		cas = prev.Version
 	}
 	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old.ID, StartedAt: now, CredentialVersion: cur.Version, Owner: owner, LeaseUntil: now.Add(RotationLease)}
-	v, err := r.Store.PutRotation(ctx, name, rot, cas)
+	v, err := r.records().PutRotation(ctx, name, rot, cas)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return nil, r.lostRace(ctx, name, owner, now)
 	}
@@ -726,7 +726,7 @@ func (r *Runner) saveRotation(ctx context.Context, name string, rot *vaultstore.
 	if !rot.LeaseUntil.IsZero() {
 		rot.LeaseUntil = r.now().Add(RotationLease)
 	}
-	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
+	v, err := r.records().PutRotation(ctx, name, rot, rot.Version)
 	if err != nil {
 		return fmt.Errorf("the step %q was done but not recorded in rotations/%s: %w; run again to resume", rot.Step, name, err)
 	}

@@ -367,7 +367,7 @@ func (r *Runner) Status(ctx context.Context, name string) (*RotationStatus, erro
 	case !errors.Is(err, vaultstore.ErrNotFound):
 		return nil, err
 	}
-	switch rot, err := r.Store.GetRotation(ctx, name); {
+	switch rot, err := r.records().GetRotation(ctx, name); {
 	case err == nil:
 		st.Auto = rot
 	case !errors.Is(err, vaultstore.ErrNotFound):

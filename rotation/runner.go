@@ -46,3 +46,7 @@ func (r *Runner) checker() *oauthcheck.Checker {
 func (r *Runner) engine() *check.Engine {
 	return &check.Engine{Store: r.Store, Config: r.Config, Checker: r.Checker, Now: r.Now, Cache: r.Cache}
 }
+
+// records is the door to the credential's records (rotations/NAME among
+// them), through the check engine's memory.
+func (r *Runner) records() check.Records { return check.Records{Store: r.Store, Cache: r.Cache} }
