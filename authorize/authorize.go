@@ -17,8 +17,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -26,7 +26,7 @@ import (
 // Config declares as such, and stores them in Vault.
 type Flow struct {
 	Store  *vaultstore.Store
-	Config *policies.Config
+	Config *config.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -38,11 +38,11 @@ func (f *Flow) now() time.Time {
 	return time.Now()
 }
 
-func (f *Flow) config() *policies.Config {
+func (f *Flow) config() *config.Config {
 	if f.Config != nil {
 		return f.Config
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 // Options tune Authorize.
@@ -110,8 +110,8 @@ func (f *Flow) Authorize(ctx context.Context, name string, o Options) (*Result, 
 // the credential's block, its provider, the loopback callback and the
 // app's pair in Vault.
 type userGrant struct {
-	decl     *policies.Credential
-	provider *policies.Provider
+	decl     *config.Credential
+	provider *config.Provider
 	endpoint oauthcheck.Endpoint
 	callback *url.URL
 	cred     *vaultstore.Credential
@@ -120,8 +120,8 @@ type userGrant struct {
 func (f *Flow) userGrant(ctx context.Context, name string) (*userGrant, error) {
 	cfg := f.config()
 	decl, ok := cfg.Credential(name)
-	if !ok || decl.Grant != policies.GrantAuthorizationCode {
-		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, policies.GrantAuthorizationCode)
+	if !ok || decl.Grant != config.GrantAuthorizationCode {
+		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, config.GrantAuthorizationCode)
 	}
 	provider, ok := cfg.Provider(decl.Provider)
 	if !ok {
@@ -146,7 +146,7 @@ func (f *Flow) userGrant(ctx context.Context, name string) (*userGrant, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userGrant{decl: decl, provider: provider, endpoint: provider.Endpoint(), callback: callback, cred: cred}, nil
+	return &userGrant{decl: decl, provider: provider, endpoint: check.EndpointOf(provider), callback: callback, cred: cred}, nil
 }
 
 // awaitAnswer listens on the callback, shows authURL (and opens a

@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // Engine checks credentials kept in Vault and records the results.
 type Engine struct {
 	Store   *vaultstore.Store
-	Config  *policies.Config
+	Config  *config.Config
 	Checker *oauthcheck.Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -61,7 +61,7 @@ func (r *Engine) Names(ctx context.Context) ([]string, error) {
 func (r *Engine) CheckAll(ctx context.Context, names []string, o CheckOptions) ([]oauthcheck.Result, error) {
 	limit := o.Parallel
 	if limit <= 0 {
-		limit = policies.DefaultParallel
+		limit = config.DefaultParallel
 	}
 	results := make([]oauthcheck.Result, len(names))
 	errs := make([]error, len(names))
@@ -208,11 +208,11 @@ func (r *Engine) rejection(name string, st *vaultstore.State, version int, e oau
 // Records is the engine's door to the records in Vault, through its Cache.
 func (r *Engine) Records() Records { return Records{Store: r.Store, Cache: r.Cache} }
 
-func (r *Engine) config() *policies.Config {
+func (r *Engine) config() *config.Config {
 	if r.Config != nil {
 		return r.Config
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 func (r *Engine) checker() *oauthcheck.Checker {
@@ -231,7 +231,7 @@ func Misconfigured(cred *vaultstore.Credential, now time.Time, detail string) oa
 	}
 }
 
-func notSent(cred *vaultstore.Credential, p *policies.Provider, ref Refusal, now time.Time) oauthcheck.Result {
+func notSent(cred *vaultstore.Credential, p *config.Provider, ref Refusal, now time.Time) oauthcheck.Result {
 	res := oauthcheck.Result{
 		Name: cred.Name, Environment: cred.Metadata.Environment, Provider: p.Name, RotateBy: cred.Metadata.RotateBy,
 		Class: ref.Class, Status: ref.Status, ErrorCode: ref.ErrorCode, NotSent: true, RefusedAt: ref.At,

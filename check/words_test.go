@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/web"
@@ -148,7 +149,7 @@ credential "victim" {
 	res := w.Check("victim", false)
 	t.Logf("class %s detail %q", res.Class, res.Detail)
 	ctx := context.Background()
-	doc, err := policies.PolicyDocument(policies.RoleAuditor, w.Env.Mount, w.Env.Prefix)
+	doc, err := policies.PolicyDocument(config.RoleAuditor, w.Env.Mount, w.Env.Prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ credential "victim" {
 	if strings.Contains(squashed, sec) {
 		t.Errorf("the auditor reads the client secret (with one space in it) in state/victim: %s", b)
 	}
-	pages := &web.Pages{Store: w.Store, Config: func() *policies.Config { return w.Cfg }, Now: func() time.Time { return w.Now }}
+	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Now: func() time.Time { return w.Now }}
 	srv := httptest.NewServer(pages.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/v1/credentials/victim")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -47,7 +48,7 @@ func (d *Daemon) resolveJob(snap snapshot, name string) *job {
 		j.budget = d.budgets.For(p)
 		j.requests = 1
 		switch {
-		case j.Decl.Grant == policies.GrantAuthorizationCode:
+		case j.Decl.Grant == config.GrantAuthorizationCode:
 		case p.Probe != nil:
 			j.requests = 2
 		}
@@ -75,7 +76,7 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		// The next reminder goes out at its moment, not up to an interval
 		// late; a notice that could not be sent or marked is tried again
 		// once its claim has lapsed, not at the next scheduled check.
-		done.remindAt = j.Policy.NextReminder(out.Result.RotateBy, d.now())
+		done.remindAt = policies.NextReminder(j.Policy, out.Result.RotateBy, d.now())
 		done.retryNotices = retryNotices
 	}
 	return done
@@ -197,7 +198,7 @@ func (d *Daemon) advanceRotation(ctx context.Context, j *job) {
 // announceAbandoned tells the credential's notify channels, once, that its
 // automated rotation was abandoned and why; rotations/NAME records that it
 // was told.
-func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *policies.Credential, reason string) {
+func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *config.Credential, reason string) {
 	d.Logger.Warn("automated rotation abandoned", "credential", decl.Name, "reason", reason)
 	if d.Notices != nil && len(decl.Notify) > 0 {
 		nt := notify.Notice{Key: "rotation_abandoned/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
@@ -243,7 +244,7 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 			// before claiming it, say), or claimed and never sent.
 			return false, time.Time{}
 		}
-		remindAt = j.Policy.NextReminder(info.Metadata.RotateBy, now)
+		remindAt = policies.NextReminder(j.Policy, info.Metadata.RotateBy, now)
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
 	return true, remindAt

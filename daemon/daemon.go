@@ -11,9 +11,9 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -66,7 +66,7 @@ type Daemon struct {
 	Notices *Notifications
 
 	mu      sync.Mutex
-	cfg     *policies.Config
+	cfg     *config.Config
 	engine  *check.Engine
 	rotator *rotation.Runner
 	pending map[string]bool // credentials with a staged pair, refreshed with the lease
@@ -100,7 +100,7 @@ type Daemon struct {
 }
 
 // NewDaemon returns a daemon for cfg.
-func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
+func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -118,7 +118,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 
 // build makes the check engine and the rotation runner for cfg, sharing
 // cache (under d.mu, or before the daemon runs).
-func (d *Daemon) build(cfg *policies.Config, cache *check.Cache) {
+func (d *Daemon) build(cfg *config.Config, cache *check.Cache) {
 	d.engine = &check.Engine{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
 	d.rotator = &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
 }
@@ -241,7 +241,7 @@ func (d *Daemon) Release() { d.releaseLease() }
 
 // Reload switches to a new config (and its channels, when notices are
 // on): schedules change without a restart.
-func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifier) {
+func (d *Daemon) Reload(cfg *config.Config, channels map[string]notify.Notifier) {
 	d.mu.Lock()
 	d.cfg = cfg
 	if d.Notices != nil {
@@ -257,9 +257,9 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 }
 
 // Config is the configuration in force (a reload replaces it).
-func (d *Daemon) Config() *policies.Config { return d.config() }
+func (d *Daemon) Config() *config.Config { return d.config() }
 
-func (d *Daemon) config() *policies.Config {
+func (d *Daemon) config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
@@ -292,7 +292,7 @@ func (d *Daemon) leaderContext() context.Context {
 // engine and rotation runner built for it, and the notices' setup, taken
 // together so that a reload never splits a check.
 type snapshot struct {
-	cfg     *policies.Config
+	cfg     *config.Config
 	engine  *check.Engine
 	runner  *rotation.Runner
 	notices Setup

@@ -14,11 +14,11 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -53,7 +53,7 @@ func benchDaemonCycle(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
-	cfg, diags := policies.Parse([]byte(src.String()), "bench.hcl")
+	cfg, diags := config.Parse([]byte(src.String()), "bench.hcl")
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -19,7 +20,6 @@ import (
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/plan"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -282,8 +282,8 @@ func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 	}
 }
 
-func parseRotConfig(t *testing.T) *policies.Config {
-	cfg, diags := policies.Parse([]byte("credential \"rot\" {\n  provider = \"ctrp-stage\"\n}\n"), "rot.hcl")
+func parseRotConfig(t *testing.T) *config.Config {
+	cfg, diags := config.Parse([]byte("credential \"rot\" {\n  provider = \"ctrp-stage\"\n}\n"), "rot.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -214,7 +215,7 @@ type fiveYears struct {
 	t     *testing.T
 	f     *fakeTime
 	w     *credtest.World
-	cfg   *policies.Config
+	cfg   *config.Config
 	op    *rotation.Runner // the operator's, on the operator's own path to Vault
 	creds []*simCred
 

@@ -8,7 +8,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // The run loop is the daemon's one scheduler (consul-template's and Vault
@@ -496,10 +495,7 @@ func (l *loop) forget(name string) {
 // first_check_within, spread the same way. RunOnce checks everything now.
 func (l *loop) reschedule(now time.Time, start bool) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	declared := make(map[string]bool, len(cfg.Credentials))
 	for _, cred := range cfg.Credentials {
 		name := cred.Name
@@ -537,10 +533,7 @@ func (l *loop) reschedule(now time.Time, start bool) {
 // may have left some unchecked for longer than their interval.
 func (l *loop) becameLeader(now time.Time) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	for name, it := range l.checks {
 		if it.index < 0 {
 			continue

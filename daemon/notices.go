@@ -11,6 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
@@ -43,7 +44,7 @@ const LedgerKeep = notify.LedgerKeep
 // CLI) a tick returns once every channel is done.
 type Notifications struct {
 	Store    *vaultstore.Store
-	Config   *policies.Config
+	Config   *config.Config
 	Channels map[string]notify.Notifier
 	Logger   *slog.Logger
 	// Replica names this process in claims, beside Nonce, the process's
@@ -241,7 +242,7 @@ func boundedSilence(si *vaultstore.Silence, maxSilence time.Duration, now time.T
 		return notify.Silence{}
 	}
 	if maxSilence <= 0 {
-		maxSilence = policies.DefaultMaxSilence
+		maxSilence = config.DefaultMaxSilence
 	}
 	until := si.Until
 	if limit := si.CreatedAt.Add(maxSilence); until.After(limit) {
@@ -268,12 +269,12 @@ type CredentialFacts struct {
 	// tick looks nothing up by name. Tick fills them from its
 	// configuration when Policy is nil.
 	Notify, Page []string
-	Policy       *policies.RotationPolicy
+	Policy       *config.RotationPolicy
 }
 
 // resolved is f with its block's channels and its rotation policy, from
 // cfg when f does not carry them.
-func (f CredentialFacts) resolved(cfg *policies.Config) CredentialFacts {
+func (f CredentialFacts) resolved(cfg *config.Config) CredentialFacts {
 	if f.Policy != nil {
 		return f
 	}
@@ -287,7 +288,7 @@ func (f CredentialFacts) resolved(cfg *policies.Config) CredentialFacts {
 // Setup is one configuration and the channels built from it: what a tick
 // decides and sends by, taken once so that a reload never splits a tick.
 type Setup struct {
-	Config   *policies.Config
+	Config   *config.Config
 	Channels map[string]notify.Notifier
 }
 
@@ -350,7 +351,7 @@ func (n *Notifications) setup() Setup {
 
 // input gathers the decision's inputs from the config, the facts and the
 // ledger. The silence is the pipeline's silence stage's, not the decision's.
-func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
+func (n *Notifications) input(cfg *config.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
 	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
@@ -395,7 +396,7 @@ func (n *Notifications) Announce(ctx context.Context, channels []string, nt noti
 }
 
 // SetConfig switches to a reloaded configuration and its channels.
-func (n *Notifications) SetConfig(cfg *policies.Config, channels map[string]notify.Notifier) {
+func (n *Notifications) SetConfig(cfg *config.Config, channels map[string]notify.Notifier) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.Config, n.Channels = cfg, channels

@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -190,7 +190,7 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 }
 
 // advance takes the steps after rot.Step, observing before each one.
-func (r *Runner) advance(ctx context.Context, t *check.Target, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
+func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
 	name := t.Name
 	for rot.Step != StepDone {
 		ob, err := r.observe(ctx, name, okta)
@@ -231,7 +231,7 @@ func (r *Runner) advance(ctx context.Context, t *check.Target, ar *policies.Auto
 
 // overlapEnd is when the old secret may be deactivated: the overlap after
 // the promotion, or after the last failed proof of the new secret alone.
-func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
+func overlapEnd(rot *vaultstore.Rotation, ar *config.AutoRotate) time.Time {
 	end := rot.PromotedAt.Add(ar.Overlap)
 	if rot.DeactivateAfter.After(end) {
 		end = rot.DeactivateAfter
@@ -548,7 +548,7 @@ func mayTouch(name string, s OktaSecret, ob observation) error {
 // autoStep does the step after rot.Step, on what ob shows, and moves rot
 // on; it returns what it did, or when it may go on (the end of the
 // overlap).
-func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	name := t.Name
 	switch rot.Step {
 	case StepStarted:
@@ -744,7 +744,7 @@ func ignoreGone(err error) error {
 }
 
 // dryRun says what the steps after step would do.
-func dryRun(step string, ar *policies.AutoRotate) []string {
+func dryRun(step string, ar *config.AutoRotate) []string {
 	if step == StepAbandoned {
 		step = StepDone
 	}
@@ -753,7 +753,7 @@ func dryRun(step string, ar *policies.AutoRotate) []string {
 		{StepStarted, "create a new client secret in Okta and stage it"},
 		{StepStaged, "prove the new secret with a token request"},
 		{StepProven, "promote it to the credential's current version"},
-		{StepPromoted, "after the overlap of " + policies.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
+		{StepPromoted, "after the overlap of " + config.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
 		{StepDeactivated, "prove the new secret works alone"},
 		{StepVerified, "delete the old secret"},
 	}
@@ -772,7 +772,7 @@ func dryRun(step string, ar *policies.AutoRotate) []string {
 	return out
 }
 
-func notAutomatable(name string, decl *policies.Credential) error {
+func notAutomatable(name string, decl *config.Credential) error {
 	provider := ""
 	if decl != nil {
 		provider = decl.Provider

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify/notifytest"
@@ -76,7 +77,7 @@ credential "svc-reporting" {
 	}
 	p, _ := cfg.Provider("acme-okta")
 	w.check = func(s string) oauthcheck.Class {
-		return (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, p.Endpoint(), time.Time{}, w.now).Class
+		return (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, check.EndpointOf(p), time.Time{}, w.now).Class
 	}
 	return w
 }

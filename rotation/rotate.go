@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -246,11 +246,11 @@ func (r *Runner) unfinished(name string, version int, step string, err error) er
 	return fmt.Errorf("the new pair is credentials/%s version %d, but %s failed: %w; run credkeeper rotate promote %s again to finish", name, version, step, err, name)
 }
 
-func (r *Runner) config() *policies.Config {
+func (r *Runner) config() *config.Config {
 	if r.Config != nil {
 		return r.Config
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 // RollbackOptions tune Rollback.
@@ -310,7 +310,7 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 		if problem != "" {
 			return nil, errors.New(problem)
 		}
-		rep.Check = r.checker().RequestToken(ctx, check.ClientOf(old), provider.Endpoint(), rotateBy, r.now())
+		rep.Check = r.checker().RequestToken(ctx, check.ClientOf(old), check.EndpointOf(provider), rotateBy, r.now())
 		if rep.Check.Class != oauthcheck.ClassOK {
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}

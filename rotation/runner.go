@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -15,7 +15,7 @@ import (
 // automated rotation makes is the check engine's (check.Engine).
 type Runner struct {
 	Store   *vaultstore.Store
-	Config  *policies.Config
+	Config  *config.Config
 	Checker *oauthcheck.Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time

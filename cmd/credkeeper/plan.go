@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/internal/progress"
 	"github.com/credkeeper/credkeeper/internal/view"
@@ -82,7 +83,7 @@ func planRun(ctx context.Context, o *PlanOptions) error {
 
 // makePlan loads the config, which plan and apply require, and plans.
 func (o *globalOptions) makePlan(ctx context.Context) (*plan.Plan, error) {
-	cfg, err := policies.Load(o.configPath)
+	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -218,14 +219,14 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 		Use:       "print [ROLE]",
 		Short:     "Print the policy documents (all, or one role's: daemon, operator, ci or auditor)",
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: policies.Roles,
+		ValidArgs: config.Roles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := opts.loadConfig()
 			if err != nil {
 				return err
 			}
 			sc := app.StoreConfig(cfg, app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
-			names := policies.DefaultVaultPolicyNames()
+			names := config.DefaultVaultPolicyNames()
 			if cfg.VaultPolicies != nil {
 				names = *cfg.VaultPolicies
 			}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/credkeeper/credkeeper/authorize"
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -40,7 +40,7 @@ type globalOptions struct {
 	reload <-chan struct{}
 	// daemonConfig, when set, adjusts each configuration the daemon loads:
 	// tests shorten its schedules below the language's floors.
-	daemonConfig func(*policies.Config)
+	daemonConfig func(*config.Config)
 }
 
 // runWith executes one command line and returns the process exit code.
@@ -81,7 +81,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		return usageError(c, err)
 	})
 
-	defaultConfig := policies.DefaultConfigFile
+	defaultConfig := config.DefaultConfigFile
 	if env := os.Getenv("CREDKEEPER_CONFIG"); env != "" {
 		defaultConfig = env
 	}
@@ -112,12 +112,12 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 
 // loadConfig loads the config, or the defaults when no file was named and
 // credkeeper.hcl does not exist.
-func (o *globalOptions) loadConfig() (*policies.Config, error) {
-	return policies.LoadOrDefault(o.configPath, o.configNamed)
+func (o *globalOptions) loadConfig() (*config.Config, error) {
+	return config.LoadOrDefault(o.configPath, o.configNamed)
 }
 
 // openStore loads the config and opens the Vault store it describes.
-func (o *globalOptions) openStore(ctx context.Context) (*policies.Config, *vaultstore.Store, error) {
+func (o *globalOptions) openStore(ctx context.Context) (*config.Config, *vaultstore.Store, error) {
 	cfg, err := o.loadConfig()
 	if err != nil {
 		return nil, nil, err

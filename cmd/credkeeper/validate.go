@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/config"
 )
 
 func newValidateCmd(opts *globalOptions) *cobra.Command {
@@ -18,7 +18,7 @@ is probably not what you meant) are printed on standard error and do not
 fail it. It contacts nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := policies.Load(opts.configPath)
+			cfg, err := config.Load(opts.configPath)
 			if err != nil {
 				return err
 			}

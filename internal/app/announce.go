@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/notify"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // SendTestNotice sends a test notice through the notifier of that name.
-func SendTestNotice(ctx context.Context, cfg *policies.Config, notifier string, now time.Time) error {
+func SendTestNotice(ctx context.Context, cfg *config.Config, notifier string, now time.Time) error {
 	if _, ok := cfg.Notifiers[notifier]; !ok {
 		return fmt.Errorf("no notifier named %q in %s", notifier, cfg.Filename)
 	}
@@ -23,7 +23,7 @@ func SendTestNotice(ctx context.Context, cfg *policies.Config, notifier string, 
 // AnnounceRotation tells a credential's notify and page channels that its
 // version now holds a new pair, and returns the channels it told (none
 // when the credential names none).
-func AnnounceRotation(ctx context.Context, cfg *policies.Config, name string, version int, now time.Time) ([]string, error) {
+func AnnounceRotation(ctx context.Context, cfg *config.Config, name string, version int, now time.Time) ([]string, error) {
 	decl, ok := cfg.Credential(name)
 	if !ok || len(decl.Notify)+len(decl.Page) == 0 {
 		return nil, nil
@@ -34,7 +34,7 @@ func AnnounceRotation(ctx context.Context, cfg *policies.Config, name string, ve
 		Provider: decl.Provider, Summary: fmt.Sprintf("%s was rotated: version %d holds the new pair.", name, version), Action: "nothing.", At: now})
 }
 
-func announce(ctx context.Context, cfg *policies.Config, channels []string, n notify.Notice) error {
+func announce(ctx context.Context, cfg *config.Config, channels []string, n notify.Notice) error {
 	built, err := BuildNotifiers(cfg, nil)
 	if err != nil {
 		return err

@@ -13,12 +13,12 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
 	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -54,14 +54,14 @@ type DaemonOptions struct {
 	// Reload receives a value for each SIGHUP; LoadConfig then reads the
 	// configuration again. A bad one is logged and the running one kept.
 	Reload     <-chan struct{}
-	LoadConfig func() (*policies.Config, error)
+	LoadConfig func() (*config.Config, error)
 }
 
 // RunDaemon runs the daemon for cfg until ctx ends: it opens the store
 // (with metrics on its requests), builds the channels, serves health and
 // metrics, keeps the Vault login alive, reloads on request, and stops the
 // HTTP server after the daemon has stopped.
-func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error {
+func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -158,7 +158,7 @@ func replicaID() string {
 // wants no resident process: it takes the leader lease, checks every
 // credential once now (publishing tokens and sending the notices due), gives
 // the lease back and returns the results.
-func RunDaemonOnce(ctx context.Context, cfg *policies.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
+func RunDaemonOnce(ctx context.Context, cfg *config.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -36,7 +36,7 @@ type World struct {
 	Emu    *emulator.Server
 	Env    *vaulttest.Env
 	URL    string // the emulator's
-	Cfg    *policies.Config
+	Cfg    *config.Config
 	Store  *vaultstore.Store
 	Engine *check.Engine
 	// Now is the time of the emulator and the engine; tests move it.
@@ -80,7 +80,7 @@ provider "doorkeeper" {
 }
 %[4]s
 `, w.URL, emulator.AuthServerStage, emulator.AuthServerProd, extra)
-	cfg, diags := policies.Parse([]byte(hcl), "test.hcl")
+	cfg, diags := config.Parse([]byte(hcl), "test.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -15,13 +15,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/web"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -99,7 +99,7 @@ credential "published" {
 		}
 		p.secrets = append(p.secrets, tok.AccessToken.Reveal())
 	}
-	pages := &web.Pages{Store: w.Store, Config: func() *policies.Config { return w.Cfg }, Now: func() time.Time { return now },
+	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Now: func() time.Time { return now },
 		Channels: func() []metrics.ChannelStatus {
 			return []metrics.ChannelStatus{{Name: "siem", Delivered: 3, LastSuccess: now.Add(-2 * time.Hour), Failed: 5, LastErrorAt: now.Add(-time.Minute),
 				Reason: "refused", LastError: "post to the webhook at 127.0.0.1:9: connection refused"}}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
@@ -38,7 +39,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 type Pages struct {
 	Store *vaultstore.Store
 	// Config is the configuration in force (it changes on reload).
-	Config func() *policies.Config
+	Config func() *config.Config
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Channels, when set, is each notifier's delivery record, shown on the
@@ -118,7 +119,7 @@ func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 
 // tokenExpiry is when the token published for name expires; zero when the
 // credential publishes none or none is there.
-func (p *Pages) tokenExpiry(ctx context.Context, cfg *policies.Config, name string) time.Time {
+func (p *Pages) tokenExpiry(ctx context.Context, cfg *config.Config, name string) time.Time {
 	if decl, ok := cfg.Credential(name); !ok || decl.PublishToken == nil {
 		return time.Time{}
 	}
@@ -129,18 +130,18 @@ func (p *Pages) tokenExpiry(ctx context.Context, cfg *policies.Config, name stri
 	return tok.ExpiresAt
 }
 
-func (p *Pages) config() *policies.Config {
+func (p *Pages) config() *config.Config {
 	if p.Config != nil {
 		if c := p.Config(); c != nil {
 			return c
 		}
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 // urgency marks a row: past its deadline, failing, or inside the first
 // tier of its reminders.
-func urgency(cfg *policies.Config, st check.CredentialStatus, now time.Time) string {
+func urgency(cfg *config.Config, st check.CredentialStatus, now time.Time) string {
 	switch {
 	case !st.RotateBy.IsZero() && !now.Before(st.RotateBy):
 		return "overdue"
@@ -319,7 +320,7 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 
 // NextStep is the advice the notices would give a credential in this
 // state: the same words, from notify.Compose.
-func NextStep(cfg *policies.Config, r Row, now time.Time) string {
+func NextStep(cfg *config.Config, r Row, now time.Time) string {
 	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures}
 	var kind string
 	switch {

@@ -1,4 +1,4 @@
-package policies
+package config
 
 import (
 	"slices"
@@ -145,3 +145,18 @@ func optInt(a *hcl.Attribute, dst *int, lo, hi int) hcl.Diagnostics {
 	*dst = int(n)
 	return diags
 }
+
+// Silences last at most the notifications block's max_silence, so that
+// none outlives the reason it was set for.
+const (
+	DefaultMaxSilence = 90 * 24 * time.Hour
+	MinMaxSilence     = 24 * time.Hour
+	MaxMaxSilence     = 365 * 24 * time.Hour
+)
+
+// DefaultOpsAfter is how many consecutive non-credential failures open an
+// ops notice.
+const DefaultOpsAfter = 3
+
+// DefaultPageEnvironments are the environments whose credential failures page.
+var DefaultPageEnvironments = []string{"prod", "production"}

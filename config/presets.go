@@ -1,21 +1,19 @@
-package policies
+package config
 
 import (
 	"sort"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-
-	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
 // Auth styles: how the client ID and secret reach the token endpoint.
 const (
 	// AuthStyleHeader is HTTP Basic (RFC 6749 client_secret_basic), as Okta wants.
-	AuthStyleHeader = string(oauthcheck.AuthStyleHeader)
+	AuthStyleHeader = "header"
 	// AuthStyleBody puts client_id and client_secret in the form body
 	// (client_secret_post), as Doorkeeper accepts.
-	AuthStyleBody = string(oauthcheck.AuthStyleBody)
+	AuthStyleBody = "body"
 )
 
 // DefaultRequestsPerSecond is a provider's request budget when it sets
@@ -24,7 +22,7 @@ const (
 const DefaultRequestsPerSecond = 10
 
 // DefaultProviderTimeout bounds one token request when a provider sets none.
-const DefaultProviderTimeout = oauthcheck.DefaultTimeout
+const DefaultProviderTimeout = 10 * time.Second
 
 // Provider is a token endpoint and how to talk to it.
 type Provider struct {
@@ -66,18 +64,15 @@ type Provider struct {
 // tells a token that works from one the API refuses.
 type Probe struct {
 	URL    string
-	Method string // GET (default), HEAD or POST
+	Method string // ProbeGet (default), ProbeHead or ProbePost
 }
 
-// Endpoint is the provider as a check sees it.
-func (p *Provider) Endpoint() oauthcheck.Endpoint {
-	e := oauthcheck.Endpoint{Name: p.Name, TokenURL: p.TokenURL, AuthStyle: oauthcheck.AuthStyle(p.AuthStyle),
-		Scopes: p.Scopes, Timeout: p.Timeout, InsecureHTTP: p.InsecureHTTP}
-	if p.Probe != nil {
-		e.Probe = &oauthcheck.Probe{URL: p.Probe.URL, Method: p.Probe.Method}
-	}
-	return e
-}
+// The probe methods: the HTTP methods a probe may use, by name.
+const (
+	ProbeGet  = "GET"
+	ProbeHead = "HEAD"
+	ProbePost = "POST"
+)
 
 // ctrpTokenURL is the Okta token endpoint of one CTRP authorization server.
 func ctrpTokenURL(authServerID string) string {
@@ -94,7 +89,7 @@ var presets = map[string]Provider{
 	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour},
 	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
 		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true, TokenLifetime: 7200 * time.Second,
-		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: "GET"}},
+		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: ProbeGet}},
 }
 
 // Preset returns the built-in provider of that name.

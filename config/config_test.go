@@ -1,4 +1,4 @@
-package policies
+package config
 
 import (
 	"errors"
@@ -235,5 +235,26 @@ credential "plain" {
 		if got := cfg.RotationPolicyFor(tc.name, tc.recorded).Name; got != tc.want {
 			t.Errorf("RotationPolicyFor(%q, %q) = %q, want %q", tc.name, tc.recorded, got, tc.want)
 		}
+	}
+}
+
+// first_check_within takes its default in the language, whether the file
+// has no daemon block, a daemon block without it, or no file at all, so
+// that the daemon reads the value in force and applies no default of its own.
+func TestFirstCheckWithinDefaultsInTheLanguage(t *testing.T) {
+	for _, tc := range []struct{ name, src string }{
+		{"no daemon block", ""},
+		{"a daemon block without first_check_within", "daemon {\n  parallel = 2\n}\n"},
+	} {
+		cfg, diags := Parse([]byte(tc.src), "first.hcl")
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", tc.name, diags)
+		}
+		if got := cfg.Daemon.FirstCheckWithin; got != DefaultFirstCheckWithin {
+			t.Errorf("%s: first_check_within = %s, want %s", tc.name, got, DefaultFirstCheckWithin)
+		}
+	}
+	if got := Default().Daemon.FirstCheckWithin; got != DefaultFirstCheckWithin {
+		t.Errorf("no file: first_check_within = %s, want %s", got, DefaultFirstCheckWithin)
 	}
 }

@@ -1,9 +1,8 @@
-package policies
+package config
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -482,12 +481,12 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 
 func decodeProbe(b *hcl.Block, p *Provider) hcl.Diagnostics {
 	content, diags := b.Body.Content(probeSchema)
-	probe := &Probe{Method: http.MethodGet}
+	probe := &Probe{Method: ProbeGet}
 	diags = append(diags, optString(content.Attributes["url"], &probe.URL)...)
 	diags = append(diags, optString(content.Attributes["method"], &probe.Method)...)
 	diags = append(diags, checkEndpointURL(content.Attributes["url"], probe.URL, "probe url", p.InsecureHTTP)...)
 	probe.Method = strings.ToUpper(probe.Method)
-	if a := content.Attributes["method"]; a != nil && probe.Method != http.MethodGet && probe.Method != http.MethodHead && probe.Method != http.MethodPost {
+	if a := content.Attributes["method"]; a != nil && probe.Method != ProbeGet && probe.Method != ProbeHead && probe.Method != ProbePost {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid probe method", "%q is not a probe method: use GET, HEAD or POST.", probe.Method))
 	}
 	p.Probe = probe

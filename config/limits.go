@@ -1,4 +1,4 @@
-package policies
+package config
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/robfig/cron/v3"
 
-	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/internal/urlcheck"
 )
 
 // The ranges a configuration's durations must fall in: values outside
@@ -80,7 +80,7 @@ func checkEndpointURL(a *hcl.Attribute, raw, what string, insecure bool) hcl.Dia
 	if a == nil {
 		return nil
 	}
-	if problem := oauthcheck.EndpointProblem(raw, what, insecure); problem != "" {
+	if problem := urlcheck.EndpointProblem(raw, what, insecure); problem != "" {
 		summary := "Invalid " + what
 		if strings.Contains(problem, "plain http") {
 			summary = "Cleartext " + what
