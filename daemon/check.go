@@ -44,6 +44,7 @@ func (d *Daemon) resolveJob(snap snapshot, name string) *job {
 	if !j.Declared() {
 		return nil
 	}
+	j.maxInFlight = snap.cfg.MaxInFlight(j.Decl.Provider)
 	if p := j.Provider; p != nil {
 		j.budget = d.budgets.For(p)
 		j.requests = 1
@@ -52,7 +53,6 @@ func (d *Daemon) resolveJob(snap snapshot, name string) *job {
 		case p.Probe != nil:
 			j.requests = 2
 		}
-		j.maxInFlight = snap.cfg.MaxInFlight(j.Decl.Provider)
 	}
 	return j
 }

@@ -248,7 +248,7 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		return
 	}
 	if it.kind == jobCheck {
-		if st := d.checks().Cache.Brief(it.name); st != nil {
+		if st := j.snap.engine.Cache.Brief(it.name); st != nil {
 			if nb := NotBefore(*st); now.Before(nb) {
 				d.Logger.Debug("check skipped: backing off", "credential", it.name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
 				l.next(it, now)
