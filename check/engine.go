@@ -20,9 +20,10 @@ type Engine struct {
 	Checker *oauthcheck.Checker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Cache keeps decoded credentials by KV version and the last state
-	// written, so that a long-running daemon reads a secret only when it
-	// changed: a steady-state check is one metadata read and one state write.
+	// Cache keeps decoded credentials by KV version, the last state
+	// written and the published tokens (Records), so that a long-running
+	// daemon reads a secret only when it changed: a steady-state check is
+	// one metadata read and one state write.
 	Cache *Cache
 }
 

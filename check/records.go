@@ -20,7 +20,9 @@ type Records struct {
 	Cache *Cache
 }
 
-// Cache is an Engine's memory between checks. The zero value is empty.
+// Cache is the memory of Records (and so of an Engine) between checks:
+// decoded credentials by KV version, the last state, the published tokens
+// and the refusals. The zero value is empty.
 //
 // Besides saving Vault reads it holds the lockout memory: every version a
 // provider refused, remembered the moment the refusal is seen and kept
@@ -31,8 +33,8 @@ type Cache struct {
 	creds    map[string]*vaultstore.Credential
 	state    map[string]cachedState
 	refusals map[string]Refusal
-	// tokens is what tokens/NAME holds, as last seen (nil: none); a name
-	// not in it is not known.
+	// tokens is what tokens/NAME holds, as last seen; a name not in it
+	// is not known (none published, or a write that failed): it is read.
 	tokens map[string]*vaultstore.Token
 }
 
