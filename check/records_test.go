@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/credkeeper/credkeeper/check"
-	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )

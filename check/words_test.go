@@ -11,9 +11,9 @@ import (
 
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
-	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/credtest"
+	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
 	"html"

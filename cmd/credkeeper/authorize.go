@@ -12,7 +12,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/authorize"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/view"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 

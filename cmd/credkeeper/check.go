@@ -9,7 +9,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/progress"
-	"github.com/credkeeper/credkeeper/internal/view"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 )
 
 // CheckOptions are check's arguments and flags.

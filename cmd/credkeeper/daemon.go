@@ -12,7 +12,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
-	"github.com/credkeeper/credkeeper/internal/view"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 )
 
 // DaemonOptions are daemon's flags.

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/check"
-	"github.com/credkeeper/credkeeper/internal/view"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 )
 
 // StatusOptions are status's flags.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/metrics"
-	"github.com/credkeeper/credkeeper/internal/server"
-	"github.com/credkeeper/credkeeper/internal/web"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
+	"github.com/credkeeper/credkeeper/internal/app/server"
+	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )

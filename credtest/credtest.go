@@ -1,7 +1,3 @@
-// Package credtest is the world the engine's tests run in: the token
-// endpoint emulator on loopback, a configuration whose providers point at
-// it, and a fresh prefix in the real Vault (vaulttest). Tests of check
-// and daemon share it; the product never imports it.
 package credtest
 
 import (

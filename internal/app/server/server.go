@@ -1,7 +1,3 @@
-// Package server is the daemon's HTTP face: /healthz (the process is
-// alive), /readyz (configuration loaded, Vault reachable and authenticated,
-// this replica's role), /metrics (Prometheus), and everything else from
-// the status page's handler (package web) when there is one.
 package server
 
 import (

@@ -12,4 +12,9 @@
 // provider's error description is untrusted text. Every answer, an
 // error's too, carries the security headers; the API answers errors as
 // JSON {"error": …}, and a name no credential has is 404.
+//
+// It lives under internal/app with the rest of what people see: it reads
+// the engine (config, vaultstore, rotation, policies, notify, oauthcheck)
+// and builds on view, metrics and server; only cmd/ and internal/app/...
+// import it.
 package web

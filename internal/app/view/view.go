@@ -1,8 +1,3 @@
-// Package view is how the command line shows what the engine found: the
-// tables and the --json shapes of check, status, secret list and show, and
-// rotate status (the plan's own views are in package plan). A view takes
-// data and a writer, and prints; it decides nothing and never sees a
-// secret.
 package view
 
 import (

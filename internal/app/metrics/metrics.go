@@ -1,6 +1,3 @@
-// Package metrics exposes what the daemon does as Prometheus metrics, on a
-// registry of its own. Timestamps are absolute (seconds since the epoch),
-// as Prometheus conventions ask, so that alert rules compute days left.
 package metrics
 
 import (

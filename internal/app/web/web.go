@@ -15,10 +15,10 @@ import (
 
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
+	"github.com/credkeeper/credkeeper/internal/app/server"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/metrics"
-	"github.com/credkeeper/credkeeper/internal/server"
-	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"

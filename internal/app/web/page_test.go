@@ -16,12 +16,12 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
+	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/internal/web"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -137,8 +137,8 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll("../../bin", 0o755); err == nil {
-		_ = os.WriteFile(filepath.Join("../../bin", name+".png"), png, 0o644)
+	if err := os.MkdirAll("../../../bin", 0o755); err == nil {
+		_ = os.WriteFile(filepath.Join("../../../bin", name+".png"), png, 0o644)
 	}
 }
 
