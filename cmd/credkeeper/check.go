@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/check"
-	"github.com/credkeeper/credkeeper/internal/progress"
 	"github.com/credkeeper/credkeeper/internal/app/view"
+	"github.com/credkeeper/credkeeper/internal/progress"
 )
 
 // CheckOptions are check's arguments and flags.
