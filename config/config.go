@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -49,6 +50,15 @@ type Config struct {
 	byName            map[string]*Credential // Credentials by name
 	declaredRotation  map[string]bool        // rotation_policy blocks seen, for duplicates
 	checkTimeoutRange *hcl.Range             // where check_timeout was set, for diagnostics
+	// lookups counts Credential and Provider calls (Lookups).
+	lookups struct{ credential, provider atomic.Int64 }
+}
+
+// Lookups is how many times Credential and Provider have been called on
+// c: what a caller's tests read to bound how often it resolves a
+// credential by its name (the daemon, once per check at most).
+func (c *Config) Lookups() (credential, provider int64) {
+	return c.lookups.credential.Load(), c.lookups.provider.Load()
 }
 
 // Vault is the vault block.
@@ -164,6 +174,7 @@ func Default() *Config {
 
 // Provider returns the provider of that name: a provider block, else a preset.
 func (c *Config) Provider(name string) (*Provider, bool) {
+	c.lookups.provider.Add(1)
 	if p, ok := c.Providers[name]; ok {
 		return p, true
 	}
@@ -198,6 +209,7 @@ func (c *Config) AutoRotated() []string {
 
 // Credential returns the credential block of that name.
 func (c *Config) Credential(name string) (*Credential, bool) {
+	c.lookups.credential.Add(1)
 	cr, ok := c.byName[name]
 	return cr, ok
 }

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -34,8 +34,8 @@ type World struct {
 	URL    string // the emulator's
 	Cfg    *config.Config
 	Store  *vaultstore.Store
-	Runner *rotation.Runner
-	// Now is the time of the emulator and the runner; tests move it.
+	Engine *check.Engine
+	// Now is the time of the emulator and the engine; tests move it.
 	Now time.Time
 }
 
@@ -83,7 +83,7 @@ provider "doorkeeper" {
 	w.Cfg = cfg
 	w.Env = vaulttest.New(t)
 	w.Store = w.Env.Store(t)
-	w.Runner = &rotation.Runner{Store: w.Store, Config: cfg, Now: func() time.Time { return w.Now }}
+	w.Engine = &check.Engine{Store: w.Store, Config: cfg, Now: func() time.Time { return w.Now }}
 	return w
 }
 
@@ -105,10 +105,10 @@ func (w *World) Put(name, provider, clientID, clientSecret string, rotateBy time
 	return v
 }
 
-// Check runs the runner's check of name and fails the test on a Vault error.
+// Check runs the engine's check of name and fails the test on a Vault error.
 func (w *World) Check(name string, force bool) oauthcheck.Result {
 	w.T.Helper()
-	r, err := w.Runner.CheckOne(context.Background(), name, force)
+	r, err := w.Engine.CheckOne(context.Background(), name, force)
 	if err != nil {
 		w.T.Fatalf("CheckOne(%s): %v", name, err)
 	}

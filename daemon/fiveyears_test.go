@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
@@ -301,7 +302,7 @@ rotation_policy "long-notice" {
 	// lease over once the dead process's lease lapses, in less than the
 	// shortest reminder tier (a day), so no reminder is lost to a restart.
 	s.cfg.Daemon.LeaseTTL = 12 * time.Hour
-	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &rotation.Cache{}, Now: s.f.Now}
+	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &check.Cache{}, Now: s.f.Now}
 	for _, c := range s.creds {
 		c.secret = s.freshSecret(c)
 		s.w.Emu.AddClient(emulator.Client{ID: c.clientID, Secrets: []string{c.secret}, Scopes: []string{"public", "read_dmps"}})

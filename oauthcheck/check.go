@@ -154,12 +154,12 @@ type Checker struct {
 	Transport http.RoundTripper
 }
 
-// Check requests one token for cl from e and classifies the outcome. It
+// RequestToken requests one token for cl from e and classifies the outcome. It
 // sends exactly one token request (and one probe request when e has a
 // probe and a token came), never retries, never follows a redirect, and
 // gives up after e.Timeout. rotateBy is the credential's deadline (zero
 // when unknown); now is the time the classification is made at.
-func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
+func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
 	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version, CheckedAt: now, RotateBy: rotateBy,
 		TokenURL: e.TokenURL, AuthStyle: e.AuthStyle}
 	if problem := endpointProblem(e); problem != "" {

@@ -39,7 +39,7 @@ func TestCleartextEndpointsAreRefusedBeforeSending(t *testing.T) {
 	transport := &refuseAll{}
 	checker := &oauthcheck.Checker{Transport: transport}
 	for name, e := range map[string]oauthcheck.Endpoint{"token_url": cleartext, "probe url": probed} {
-		r := checker.Check(context.Background(), cl, e, time.Time{}, now)
+		r := checker.RequestToken(context.Background(), cl, e, time.Time{}, now)
 		if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, "insecure_http") || !strings.Contains(r.Detail, name) {
 			t.Errorf("cleartext %s: %s %q", name, r.Class, r.Detail)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/authorize"
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
 	"github.com/credkeeper/credkeeper/rotation"
@@ -134,4 +136,22 @@ func (o *globalOptions) runner(ctx context.Context) (*rotation.Runner, error) {
 		return nil, err
 	}
 	return &rotation.Runner{Store: store, Config: cfg, Now: o.now}, nil
+}
+
+// engine opens the store and returns the check engine over it.
+func (o *globalOptions) engine(ctx context.Context) (*check.Engine, error) {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &check.Engine{Store: store, Config: cfg, Now: o.now}, nil
+}
+
+// authorizer opens the store and returns the user grant flow over it.
+func (o *globalOptions) authorizer(ctx context.Context) (*authorize.Flow, error) {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &authorize.Flow{Store: store, Config: cfg, Now: o.now}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -30,7 +31,7 @@ type StatusJSON struct {
 }
 
 // Statuses is rows as status --json prints them.
-func Statuses(rows []rotation.CredentialStatus) []StatusJSON {
+func Statuses(rows []check.CredentialStatus) []StatusJSON {
 	out := make([]StatusJSON, 0, len(rows))
 	for _, r := range rows {
 		j := StatusJSON{Name: r.Name, Environment: r.Environment, Provider: r.Provider, Owner: r.Owner, RotateBy: dates.Format(r.RotateBy),
@@ -48,7 +49,7 @@ func Statuses(rows []rotation.CredentialStatus) []StatusJSON {
 }
 
 // WriteStatusTable prints rows as status's table.
-func WriteStatusTable(w io.Writer, rows []rotation.CredentialStatus) error {
+func WriteStatusTable(w io.Writer, rows []check.CredentialStatus) error {
 	tw := table(w)
 	fmt.Fprintln(tw, "NAME\tENVIRONMENT\tROTATE BY\tDAYS LEFT\tLAST CHECK\tCLASS\tFAILURES\tPENDING\tSILENCED")
 	for _, j := range Statuses(rows) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app/metrics"
 	"github.com/credkeeper/credkeeper/internal/app/server"
@@ -21,7 +22,6 @@ import (
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -89,7 +89,7 @@ func (p *Pages) now() time.Time {
 
 // Row is one credential on the index page.
 type Row struct {
-	rotation.CredentialStatus
+	check.CredentialStatus
 	// Urgency is the row's mark: "overdue", "failing", "soon" (inside its
 	// first reminder tier) or "".
 	Urgency     string
@@ -101,7 +101,7 @@ type Row struct {
 // that publish one, sorted by urgency.
 func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	now := p.now()
-	sts, err := rotation.StatusAll(ctx, p.Store, now)
+	sts, err := check.StatusAll(ctx, p.Store, now)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (p *Pages) config() *config.Config {
 
 // urgency marks a row: past its deadline, failing, or inside the first
 // tier of its reminders.
-func urgency(cfg *config.Config, st rotation.CredentialStatus, now time.Time) string {
+func urgency(cfg *config.Config, st check.CredentialStatus, now time.Time) string {
 	switch {
 	case !st.RotateBy.IsZero() && !now.Before(st.RotateBy):
 		return "overdue"
@@ -299,7 +299,7 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 		d.Pending = pi
 	}
 	si, _ := p.Store.GetSilence(ctx, name)
-	row := rotation.StatusOf(*info, d.State, d.Pending, si, now)
+	row := check.StatusOf(*info, d.State, d.Pending, si, now)
 	cfg := p.config()
 	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now), TokenExpiry: p.tokenExpiry(ctx, cfg, name)}
 	if l, err := p.Store.GetLedger(ctx, name); err == nil {
@@ -356,7 +356,7 @@ func (p *Pages) apiList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := filterOf(r.URL.Query())
-	var sts []rotation.CredentialStatus
+	var sts []check.CredentialStatus
 	for _, row := range rows {
 		if f.keep(row) {
 			sts = append(sts, row.CredentialStatus)
@@ -374,7 +374,7 @@ func (p *Pages) apiOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = view.WriteJSON(w, view.Statuses([]rotation.CredentialStatus{d.CredentialStatus})[0])
+	_ = view.WriteJSON(w, view.Statuses([]check.CredentialStatus{d.CredentialStatus})[0])
 }
 
 // fail answers an error reading credential name (none for the list): 404

@@ -1,4 +1,4 @@
-package rotation
+package authorize
 
 import (
 	"context"
@@ -16,13 +16,37 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// AuthorizeOptions tune Authorize.
-type AuthorizeOptions struct {
+// Flow obtains user grants (authorization_code) for the credentials its
+// Config declares as such, and stores them in Vault.
+type Flow struct {
+	Store  *vaultstore.Store
+	Config *config.Config
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (f *Flow) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Flow) config() *config.Config {
+	if f.Config != nil {
+		return f.Config
+	}
+	return config.Default()
+}
+
+// Options tune Authorize.
+type Options struct {
 	// Timeout bounds the wait for the user's answer (default 5 minutes).
 	Timeout time.Duration
 	// Out hears the authorization URL, on a line of its own.
@@ -33,8 +57,8 @@ type AuthorizeOptions struct {
 	Transport http.RoundTripper
 }
 
-// AuthorizeResult is what a user granted. It holds no token.
-type AuthorizeResult struct {
+// Result is what a user granted. It holds no token.
+type Result struct {
 	Scope     string // as the provider returned it; it may differ from what was asked
 	ExpiresAt time.Time
 	NoExpiry  bool
@@ -47,12 +71,12 @@ type AuthorizeResult struct {
 // provider supports it, exchanges the returned code for a token, and
 // stores the token in credentials/NAME beside the app's client ID and
 // secret, with check-and-set. On any failure nothing is written.
-func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions) (*AuthorizeResult, error) {
-	g, err := r.userGrant(ctx, name)
+func (f *Flow) Authorize(ctx context.Context, name string, o Options) (*Result, error) {
+	g, err := f.userGrant(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	oc := g.endpoint.AuthCodeConfig(clientOf(g.cred), g.provider.AuthorizeURL, g.decl.RedirectURI, g.decl.Scopes)
+	oc := g.endpoint.AuthCodeConfig(check.ClientOf(g.cred), g.provider.AuthorizeURL, g.decl.RedirectURI, g.decl.Scopes)
 	state := randomString(24)
 	var authOpts, exchangeOpts []oauth2.AuthCodeOption
 	if g.provider.PKCE {
@@ -66,15 +90,15 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 	}
 	defer stop()
 
-	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, g.endpoint, oc, ans.code, r.now(), exchangeOpts...)
+	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, g.endpoint, oc, ans.code, f.now(), exchangeOpts...)
 	if err != nil {
 		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
 		return nil, err
 	}
-	res := &AuthorizeResult{Scope: grant.Scope, ExpiresAt: grant.ExpiresAt, NoExpiry: grant.NoExpiry}
+	res := &Result{Scope: grant.Scope, ExpiresAt: grant.ExpiresAt, NoExpiry: grant.NoExpiry}
 	g.cred.AccessToken = grant.Token
 	g.cred.Grant = vaultstore.StoredGrant{TokenType: grant.TokenType, Scope: grant.Scope, CreatedAt: grant.CreatedAt, ExpiresAt: grant.ExpiresAt}
-	if res.Version, err = r.Store.PutCredential(ctx, g.cred, g.cred.Version); err != nil {
+	if res.Version, err = f.Store.PutCredential(ctx, g.cred, g.cred.Version); err != nil {
 		ans.reply(http.StatusInternalServerError, "The token could not be stored in Vault; see the terminal.")
 		return nil, fmt.Errorf("the grant succeeded but the token was not stored: %w", err)
 	}
@@ -93,8 +117,8 @@ type userGrant struct {
 	cred     *vaultstore.Credential
 }
 
-func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error) {
-	cfg := r.config()
+func (f *Flow) userGrant(ctx context.Context, name string) (*userGrant, error) {
+	cfg := f.config()
 	decl, ok := cfg.Credential(name)
 	if !ok || decl.Grant != config.GrantAuthorizationCode {
 		return nil, fmt.Errorf("credential %q is not a user grant: declare it with grant = %q and a redirect_uri", name, config.GrantAuthorizationCode)
@@ -115,20 +139,20 @@ func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error)
 	if err != nil {
 		return nil, err
 	}
-	cred, err := r.Store.GetCredential(ctx, name)
+	cred, err := f.Store.GetCredential(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
 		return nil, fmt.Errorf("credential %q not found in Vault: set the app's client ID and secret first with credkeeper secret set %s", name, name)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &userGrant{decl: decl, provider: provider, endpoint: endpointOf(provider), callback: callback, cred: cred}, nil
+	return &userGrant{decl: decl, provider: provider, endpoint: check.EndpointOf(provider), callback: callback, cred: cred}, nil
 }
 
 // awaitAnswer listens on the callback, shows authURL (and opens a
 // browser), and waits for the answer with the right state until o.Timeout.
 // stop shuts the listener down once the answer's page is written.
-func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name string, o AuthorizeOptions) (ans callbackAnswer, stop func(), err error) {
+func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name string, o Options) (ans callbackAnswer, stop func(), err error) {
 	ln, err := net.Listen("tcp", callback.Host)
 	if err != nil {
 		return ans, nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)

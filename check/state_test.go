@@ -1,4 +1,4 @@
-package rotation
+package check
 
 import (
 	"encoding/json"
@@ -89,12 +89,12 @@ func TestForgetVaultKeepsRefusals(t *testing.T) {
 	var c Cache
 	c.putState("x", &vaultstore.State{LastClass: "ok"})
 	c.putCredential(&vaultstore.Credential{Name: "x", Version: 3})
-	c.rememberRefusal("x", Refusal{Version: 3, Class: oauthcheck.ClassInvalidGrant})
+	c.RememberRefusal("x", Refusal{Version: 3, Class: oauthcheck.ClassInvalidGrant})
 	c.ForgetVault()
 	if c.State("x") != nil || c.credential("x", 3) != nil {
 		t.Error("what was read from Vault should be forgotten")
 	}
-	if ref, ok := c.refusal("x", 3); !ok || ref.Class != oauthcheck.ClassInvalidGrant {
+	if ref, ok := c.Refusal("x", 3); !ok || ref.Class != oauthcheck.ClassInvalidGrant {
 		t.Error("the refusal must be kept")
 	}
 }

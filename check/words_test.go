@@ -1,4 +1,4 @@
-package rotation_test
+package check_test
 
 import (
 	"context"
@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
-	"github.com/credkeeper/credkeeper/rotation"
 	"html"
 	"io"
 	"net/http"
@@ -61,12 +61,12 @@ func TestStateStaysSmallAndCleanWhateverTheProviderAnswers(t *testing.T) {
 				provider = "doorkeeper"
 			}
 			w.Put("words", provider, "0oa-words", wordsSecret, credtest.Deadline)
-			for i := range rotation.HistoryLength + 5 {
+			for i := range check.HistoryLength + 5 {
 				w.Now = w.Now.Add(time.Minute)
 				w.Check("words", true)
-				if i == 0 || i == rotation.HistoryLength+4 {
+				if i == 0 || i == check.HistoryLength+4 {
 					st := storedState(t, w, "words")
-					if len(st) >= rotation.MaxStateBytes {
+					if len(st) >= check.MaxStateBytes {
 						t.Fatalf("after %d checks state/words is %d bytes", i+1, len(st))
 					}
 					if strings.Contains(st, `\u001b`) || strings.Contains(st, `\u009b`) || strings.Contains(st, "[31m") {

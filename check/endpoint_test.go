@@ -1,4 +1,4 @@
-package rotation
+package check
 
 import (
 	"testing"
@@ -20,7 +20,7 @@ func TestEndpointOfKeepsTheProvidersAuthStyleAndProbe(t *testing.T) {
 	} {
 		p := &config.Provider{Name: "idp", TokenURL: "https://idp.example.org/token", AuthStyle: tc.style, Scopes: []string{"public"},
 			Timeout: 7 * time.Second, InsecureHTTP: true, Probe: &config.Probe{URL: "https://idp.example.org/api", Method: config.ProbeHead}}
-		e := endpointOf(p)
+		e := EndpointOf(p)
 		if e.AuthStyle != tc.want {
 			t.Errorf("%s: auth style %q, want %q", tc.name, e.AuthStyle, tc.want)
 		}
@@ -33,7 +33,7 @@ func TestEndpointOfKeepsTheProvidersAuthStyleAndProbe(t *testing.T) {
 	}
 	for _, name := range config.PresetNames() {
 		p, _ := config.Preset(name)
-		if got := endpointOf(&p).AuthStyle; got != oauthcheck.AuthStyleHeader && got != oauthcheck.AuthStyleBody {
+		if got := EndpointOf(&p).AuthStyle; got != oauthcheck.AuthStyleHeader && got != oauthcheck.AuthStyleBody {
 			t.Errorf("preset %s: auth style %q is not one the checker knows", name, got)
 		}
 	}

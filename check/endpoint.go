@@ -1,13 +1,13 @@
-package rotation
+package check
 
 import (
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
-// endpointOf is provider p as a check sees it: the configuration's names
+// EndpointOf is provider p as a check sees it: the configuration's names
 // become the checker's plain values here, at the edge between the two.
-func endpointOf(p *config.Provider) oauthcheck.Endpoint {
+func EndpointOf(p *config.Provider) oauthcheck.Endpoint {
 	e := oauthcheck.Endpoint{Name: p.Name, TokenURL: p.TokenURL, AuthStyle: oauthcheck.AuthStyle(p.AuthStyle),
 		Scopes: p.Scopes, Timeout: p.Timeout, InsecureHTTP: p.InsecureHTTP}
 	if p.Probe != nil {

@@ -1,4 +1,4 @@
-package rotation_test
+package check_test
 
 import (
 	"context"
@@ -69,7 +69,7 @@ provider "probe-redirects" {
 	w.Put("dmp-moved", "doorkeeper", "dmp-moved", "Moved-Secret-2", credtest.Deadline)
 	w.Put("probed", "probe-redirects", "0oa-probed", "Moved-Secret-3", credtest.Deadline)
 	// The probe's redirect is served beside the emulator's token endpoint.
-	w.Runner.Checker = &oauthcheck.Checker{Transport: routeProbe{probe: probeMux}}
+	w.Engine.Checker = &oauthcheck.Checker{Transport: routeProbe{probe: probeMux}}
 
 	for _, name := range []string{"okta-moved", "dmp-moved"} {
 		r := w.Check(name, false)

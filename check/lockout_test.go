@@ -1,4 +1,4 @@
-package rotation_test
+package check_test
 
 import (
 	"context"
@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -23,14 +23,14 @@ path "` + env.Mount + `/metadata/` + env.Prefix + `/*" { capabilities = ["read",
 }
 
 // A refused version is sent once, whatever happens after: a state write
-// that fails, a Vault that is sealed and unsealed, a reload (a new Runner
+// that fails, a Vault that is sealed and unsealed, a reload (a new Engine
 // sharing the cache, as Daemon.Reload makes), a misconfigured check in
-// between, and a restart (a new Runner and an empty cache).
+// between, and a restart (a new Engine and an empty cache).
 func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) {
 	w := credtest.NewWorld(t, nil)
 	env, srv := vaulttest.NewPrivate(t)
 	w.Env, w.Store = env, env.Store(t)
-	w.Runner.Store = w.Store
+	w.Engine.Store = w.Store
 	ctx := context.Background()
 	w.Emu.AddClient(emulator.Client{ID: "0oa-lock", Secrets: []string{"right"}})
 	v1 := w.Put("locky", "okta-stage", "0oa-lock", "wrong", credtest.Deadline)
@@ -41,8 +41,8 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 		}
 	}
 
-	cache := &rotation.Cache{}
-	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
+	cache := &check.Cache{}
+	readOnly := &check.Engine{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Now: w.Engine.Now}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
@@ -64,7 +64,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	env.Unseal(t, srv)
 	requests(1, "across a sealed Vault")
 
-	reloaded := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
+	reloaded := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: cache, Now: w.Engine.Now}
 	res, err = reloaded.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent {
 		t.Fatalf("after a reload: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -93,7 +93,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 	setProvider("okta-stage")
 
-	restarted := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: &rotation.Cache{}, Now: w.Runner.Now}
+	restarted := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: &check.Cache{}, Now: w.Engine.Now}
 	res, err = restarted.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -127,9 +127,9 @@ func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing
 	v1 := w.Put("late", "okta-stage", "0oa-late", "wrong", credtest.Deadline)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w.Runner.Checker = &oauthcheck.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
+	w.Engine.Checker = &oauthcheck.Checker{Transport: cancelAfterResponse{base: http.DefaultTransport, cancel: cancel}}
 
-	res, err := w.Runner.CheckOne(ctx, "late", false)
+	res, err := w.Engine.CheckOne(ctx, "late", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err != nil {
 		t.Fatalf("check whose deadline passed after the response: %s, %v; want invalid_client recorded", res.Class, err)
 	}
@@ -142,13 +142,13 @@ func TestARefusalIsRecordedWhenTheCheckDeadlinePassesAfterTheResponse(t *testing
 func TestAMisconfiguredCheckDoesNotReArmARefusedVersion(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	refused := oauthcheck.Result{Class: oauthcheck.ClassInvalidGrant, CredentialVersion: 4, Status: 400, ErrorCode: "invalid_grant"}
-	st := rotation.NextState(vaultstore.State{}, refused, now)
-	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassMisconfigured, CredentialVersion: 4}, now.Add(time.Hour))
-	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassUnavailable, CredentialVersion: 4}, now.Add(2*time.Hour))
+	st := check.NextState(vaultstore.State{}, refused, now)
+	st = check.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassMisconfigured, CredentialVersion: 4}, now.Add(time.Hour))
+	st = check.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassUnavailable, CredentialVersion: 4}, now.Add(2*time.Hour))
 	if st.RejectedVersion != 4 || st.RejectedClass != string(oauthcheck.ClassInvalidGrant) || !st.RejectedAt.Equal(now) {
 		t.Errorf("the rejection outlives other classes: version %d class %q at %s", st.RejectedVersion, st.RejectedClass, st.RejectedAt)
 	}
-	st = rotation.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassOK, CredentialVersion: 4}, now.Add(3*time.Hour))
+	st = check.NextState(st, oauthcheck.Result{Class: oauthcheck.ClassOK, CredentialVersion: 4}, now.Add(3*time.Hour))
 	if st.RejectedVersion != 0 || st.RejectedClass != "" {
 		t.Errorf("a forced check that succeeds clears it: %+v", st)
 	}
@@ -188,7 +188,7 @@ provider "okta-style" {
 	} {
 		p.AuthStyle = step.style
 		if step.restart {
-			w.Runner = &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: w.Runner.Now, Cache: &rotation.Cache{}}
+			w.Engine = &check.Engine{Store: w.Store, Config: w.Cfg, Now: w.Engine.Now, Cache: &check.Cache{}}
 		}
 		res := w.Check("styled", false)
 		if res.Class != step.wantClass || res.NotSent != step.notSent || w.Emu.Requests("0oa-style") != step.requests {

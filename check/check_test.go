@@ -1,4 +1,4 @@
-package rotation_test
+package check_test
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
 
@@ -264,7 +264,7 @@ func TestRecordMissingAFieldIsMisconfigured(t *testing.T) {
 	if r := w.Check("orphan", false); r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, `"no-such-provider"`) {
 		t.Errorf("unknown provider: %s %q", r.Class, r.Detail)
 	}
-	if _, err := w.Runner.CheckOne(context.Background(), "nonexistent", false); err == nil {
+	if _, err := w.Engine.CheckOne(context.Background(), "nonexistent", false); err == nil {
 		t.Error("checking a credential that is not in Vault should be an error")
 	}
 }
@@ -278,7 +278,7 @@ func TestCheckAllKeepsOrderAndBoundsConcurrency(t *testing.T) {
 		w.Put(id, "okta-stage", id, "s-"+id, credtest.Deadline)
 		names = append(names, id)
 	}
-	results, err := w.Runner.CheckAll(context.Background(), names, rotation.CheckOptions{Parallel: 3})
+	results, err := w.Engine.CheckAll(context.Background(), names, check.CheckOptions{Parallel: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
