@@ -19,7 +19,10 @@ import (
 // result says.
 func TestMisbehavingTokenEndpoints(t *testing.T) {
 	const clientSecret = "Misbehave-Secret-0123456789"
-	const timeout = 700 * time.Millisecond
+	// The endpoints that never answer end at a short timeout; the ones
+	// that answer get a long one, so that a loaded machine reading 10 MB
+	// slowly is not taken for a provider that hangs.
+	const short, long = 700 * time.Millisecond, 30 * time.Second
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	tokenBody := func(expiresIn string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -31,11 +34,12 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 		name    string
 		handler http.Handler // nil: serve raw TCP with stall
 		stall   bool         // accept, never answer (a TLS handshake that never completes)
+		hangs   bool         // ends at the short timeout
 		tls     bool
 		want    Class
 		check   func(t *testing.T, r Result)
 	}{
-		{name: "a TLS handshake that never completes", stall: true, tls: true, want: ClassUnavailable},
+		{name: "a TLS handshake that never completes", stall: true, tls: true, hangs: true, want: ClassUnavailable},
 		{name: "a response that trickles one byte a second", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(200)
@@ -50,7 +54,7 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 				case <-time.After(time.Second):
 				}
 			}
-		}), want: ClassUnavailable},
+		}), hangs: true, want: ClassUnavailable},
 		{name: "a 10 MB body", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"access_token":"` + strings.Repeat("a", 10<<20) + `"}`))
@@ -110,6 +114,10 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 				srv := httptest.NewServer(tc.handler)
 				defer srv.Close()
 				url = srv.URL + "/oauth2/default/v1/token"
+			}
+			timeout := long
+			if tc.hangs {
+				timeout = short
 			}
 			c := &Checker{}
 			res := c.RequestToken(context.Background(), Client{ID: "0oa-misbehave", Secret: secret.New(clientSecret), Name: "x"},
