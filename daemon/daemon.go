@@ -57,12 +57,13 @@ type Daemon struct {
 	Observer Observer
 	// ID names this replica in the leader lease.
 	ID string
-	// Clock is the daemon's time: its schedule, the lease, the records it
-	// writes (the real clock when nil). Tests give a fake one and advance
-	// it instead of sleeping.
-	Clock clockwork.Clock
 	// Notices, when set, sends reminders and alerts after each check.
 	Notices *Notifications
+
+	// clock is the daemon's time: its schedule, the lease, the records it
+	// writes, its checks' and its notices' (NewDaemon's). Tests give a
+	// fake one and advance it instead of sleeping.
+	clock clockwork.Clock
 
 	mu        sync.Mutex
 	cfg       *policies.Config
@@ -98,8 +99,9 @@ type Daemon struct {
 	ready  atomic.Bool
 }
 
-// NewDaemon returns a daemon for cfg.
-func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
+// NewDaemon returns a daemon for cfg that runs on clock: everything it
+// schedules, waits for, records and judges goes by clock's time.
+func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string, clock clockwork.Clock) *Daemon {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -107,7 +109,7 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 		obs = nopObserver{}
 	}
 	d := &Daemon{
-		Store: store, Checker: &oauthcheck.Checker{}, Logger: logger, Observer: obs, ID: id,
+		Store: store, Checker: &oauthcheck.Checker{Clock: clock}, Logger: logger, Observer: obs, ID: id, clock: clock,
 		cfg: cfg, published: map[string]*vaultstore.Token{},
 		done: make(chan jobDone), reloaded: make(chan struct{}, 1), idleQ: make(chan chan time.Duration),
 	}
@@ -116,19 +118,10 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 }
 
 func (d *Daemon) newRunner(cfg *policies.Config, cache *rotation.Cache) *rotation.Runner {
-	return &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
+	return &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
 }
 
-func (d *Daemon) clock() clockwork.Clock {
-	if d.Clock != nil {
-		return d.Clock
-	}
-	return realClock
-}
-
-var realClock = clockwork.NewRealClock()
-
-func (d *Daemon) now() time.Time { return d.clock().Now() }
+func (d *Daemon) now() time.Time { return d.clock.Now() }
 
 // IsLeader reports whether this replica runs the checks.
 func (d *Daemon) IsLeader() bool { return d.leader.Load() }
@@ -177,7 +170,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // delivery pipeline, which delivers on its own.
 func (d *Daemon) markStart(background bool) {
 	if d.Notices != nil {
-		d.Notices.start(d.now(), d.processNonce(), d.clock(), background)
+		d.Notices.start(d.now(), d.processNonce(), d.clock, background)
 	}
 }
 

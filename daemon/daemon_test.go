@@ -35,8 +35,7 @@ func newDaemonWorld(t *testing.T, creds ...string) (*credtest.World, *fakeTime) 
 			s += strings.ReplaceAll(c, "EMULATOR_URL", url)
 		}
 		return s
-	}, func(o *emulator.Options) { o.Now = f.Now })
-	w.Now = f.Now()
+	}, func(o *emulator.Options) { o.Clock = f.fc })
 	return w, f
 }
 
@@ -404,7 +403,7 @@ func TestClockSkewDoesNotMakeTwoLeaders(t *testing.T) {
 	if !a.IsLeader() {
 		t.Fatal("a does not lead")
 	}
-	b, _ := f.start(w.Env.Store(t), w.Cfg, "replica-b", func(d *daemon.Daemon) { d.Clock = skewed{f.fc, time.Hour} })
+	b, _ := f.startOn(skewed{f.fc, time.Hour}, w.Env.Store(t), w.Cfg, "replica-b")
 	for range 3 * 30 { // three lease lifetimes
 		f.advance(time.Second)
 		if b.IsLeader() {

@@ -11,7 +11,7 @@
 // this replica stops leading.
 //
 // One run loop (loop.go) owns all of its timing, on an injected clock
-// (Daemon.Clock): tests advance a fake one instead of sleeping, and
+// (NewDaemon's clock): tests advance a fake one instead of sleeping, and
 // simulate years in seconds. What happens to one credential in one check
 // is rotation's (Runner); what is due when is policies' (pure). It reaches
 // Vault only through vaultstore, and must not read the wall clock: its

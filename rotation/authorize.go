@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -60,7 +61,7 @@ func (r *Runner) Authorize(ctx context.Context, name string, o AuthorizeOptions)
 		authOpts = append(authOpts, oauth2.S256ChallengeOption(verifier))
 		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(verifier))
 	}
-	ans, stop, err := awaitAnswer(ctx, g.callback, state, oc.AuthCodeURL(state, authOpts...), name, o)
+	ans, stop, err := awaitAnswer(ctx, r.Clock, g.callback, state, oc.AuthCodeURL(state, authOpts...), name, o)
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +127,10 @@ func (r *Runner) userGrant(ctx context.Context, name string) (*userGrant, error)
 }
 
 // awaitAnswer listens on the callback, shows authURL (and opens a
-// browser), and waits for the answer with the right state until o.Timeout.
+// browser), and waits for the answer with the right state until o.Timeout
+// has passed on clock.
 // stop shuts the listener down once the answer's page is written.
-func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name string, o AuthorizeOptions) (ans callbackAnswer, stop func(), err error) {
+func awaitAnswer(ctx context.Context, clock clockwork.Clock, callback *url.URL, state, authURL, name string, o AuthorizeOptions) (ans callbackAnswer, stop func(), err error) {
 	ln, err := net.Listen("tcp", callback.Host)
 	if err != nil {
 		return ans, nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
@@ -160,7 +162,7 @@ func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name st
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	giveUp := time.After(timeout)
+	giveUp := clock.After(timeout)
 	for ans.code == "" { // answers with the wrong state never arrive here
 		select {
 		case ans = <-answers:

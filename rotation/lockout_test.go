@@ -42,7 +42,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 
 	cache := &rotation.Cache{}
-	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
+	readOnly := &rotation.Runner{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Clock: w.Runner.Clock}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
@@ -64,7 +64,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	env.Unseal(t, srv)
 	requests(1, "across a sealed Vault")
 
-	reloaded := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: cache, Now: w.Runner.Now}
+	reloaded := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: cache, Clock: w.Runner.Clock}
 	res, err = reloaded.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent {
 		t.Fatalf("after a reload: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -93,7 +93,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 	setProvider("okta-stage")
 
-	restarted := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: &rotation.Cache{}, Now: w.Runner.Now}
+	restarted := &rotation.Runner{Store: w.Store, Config: w.Cfg, Cache: &rotation.Cache{}, Clock: w.Runner.Clock}
 	res, err = restarted.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -188,7 +188,7 @@ provider "okta-style" {
 	} {
 		p.AuthStyle = step.style
 		if step.restart {
-			w.Runner = &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: w.Runner.Now, Cache: &rotation.Cache{}}
+			w.Runner = &rotation.Runner{Store: w.Store, Config: w.Cfg, Clock: w.Runner.Clock, Cache: &rotation.Cache{}}
 		}
 		res := w.Check("styled", false)
 		if res.Class != step.wantClass || res.NotSent != step.notSent || w.Emu.Requests("0oa-style") != step.requests {

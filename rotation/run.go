@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -19,8 +21,9 @@ type Runner struct {
 	Store   *vaultstore.Store
 	Config  *policies.Config
 	Checker *oauthcheck.Checker
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the Runner's time: the records it writes, the rotation
+	// deadlines it judges, the waits of an authorization (required).
+	Clock clockwork.Clock
 	// Cache keeps decoded credentials by KV version and the last state
 	// written, so that a long-running daemon reads a secret only when it
 	// changed: a steady-state check is one metadata read and one state write.
@@ -226,12 +229,7 @@ type CheckOptions struct {
 	Done func()
 }
 
-func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Runner) now() time.Time { return r.Clock.Now() }
 
 // Names returns every credential in Vault, sorted.
 func (r *Runner) Names(ctx context.Context) ([]string, error) {
@@ -425,7 +423,7 @@ func (r *Runner) checker() *oauthcheck.Checker {
 	if r.Checker != nil {
 		return r.Checker
 	}
-	return &oauthcheck.Checker{}
+	return &oauthcheck.Checker{Clock: r.Clock}
 }
 
 // resolve finds a credential's provider and deadline: the config's

@@ -25,7 +25,7 @@ func newNotifyCmd(opts *globalOptions) *cobra.Command {
 			if cfg.Filename == "" {
 				cfg.Filename = opts.configPath
 			}
-			if err := app.SendTestNotice(cmd.Context(), cfg, args[0], opts.now()); err != nil {
+			if err := app.SendTestNotice(cmd.Context(), cfg, args[0], opts.clock); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintf(opts.Out, "Sent a test notice through %s.\n", args[0])

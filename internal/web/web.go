@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/server"
@@ -39,8 +41,9 @@ type Pages struct {
 	Store *vaultstore.Store
 	// Config is the configuration in force (it changes on reload).
 	Config func() *policies.Config
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the pages' time: deadlines, urgency and ages are judged at
+	// its now (required).
+	Clock clockwork.Clock
 	// Channels, when set, is each notifier's delivery record, shown on the
 	// index page.
 	Channels func() []metrics.ChannelStatus
@@ -79,12 +82,7 @@ func (p *Pages) Handler() http.Handler {
 	return server.SecurityHeaders(mux)
 }
 
-func (p *Pages) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
+func (p *Pages) now() time.Time { return p.Clock.Now() }
 
 // Row is one credential on the index page.
 type Row struct {
