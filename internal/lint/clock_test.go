@@ -27,9 +27,9 @@ var wallClockAllowed = map[string]string{
 	// Starts real devvault processes for tests and waits, in real time,
 	// for them to listen, to unseal and to stop.
 	"vaultstore/vaulttest": "waits on real Vault processes",
-	// Eventually polls a daemon that runs on its real schedule in another
-	// process (the command's end-to-end tests).
-	"internal/testutil": "polls real processes in tests",
+	// Eventually polls, in real time, what runs in real time in tests: a
+	// daemon in another process, a check whose HTTP answer is on its way.
+	"internal/testutil": "polls real processes and requests in tests",
 	// The emulator's delay fault holds a real HTTP answer for real time,
 	// which the client's own real timeout races; its notion of now is its
 	// Options.Clock.
