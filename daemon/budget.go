@@ -6,8 +6,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // Budget is one provider's request budget, because the binding limit of
@@ -77,7 +77,7 @@ type Budgets struct {
 }
 
 // For is provider p's budget.
-func (bs *Budgets) For(p *policies.Provider) *Budget {
+func (bs *Budgets) For(p *config.Provider) *Budget {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	if bs.by == nil {
@@ -85,7 +85,7 @@ func (bs *Budgets) For(p *policies.Provider) *Budget {
 	}
 	rps := p.RequestsPerSecond
 	if rps <= 0 {
-		rps = policies.DefaultRequestsPerSecond
+		rps = config.DefaultRequestsPerSecond
 	}
 	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) {
 		return b

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // A 429 pauses the provider until its reset; so does a rate limit nearly
@@ -24,7 +24,7 @@ func TestBudgetObservesTheProvidersLimits(t *testing.T) {
 		{"a reset far away", oauthcheck.Result{Class: oauthcheck.ClassRateLimited, RetryAt: now.Add(30 * 24 * time.Hour)}, now.Add(oauthcheck.MaxRetryAfter)},
 	} {
 		var bs Budgets
-		b := bs.For(&policies.Provider{Name: "p"})
+		b := bs.For(&config.Provider{Name: "p"})
 		b.Observe(tc.res, now)
 		if !b.pausedUntil.Equal(tc.want) {
 			t.Errorf("%s: paused until %v, want %v", tc.name, b.pausedUntil, tc.want)

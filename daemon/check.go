@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -14,58 +16,99 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
+// job is one credential whose check, first look or renewal has come,
+// resolved once by the loop from the configuration in force: its
+// declaration, provider, endpoint and rotation policy (check.Target), its
+// provider's budget and share of the slots, and the configuration and
+// what was built from it (snap). The check and every step after it take
+// the job and look nothing up again by name. The loop keeps it on the
+// credential's item until a reload replaces the configuration.
+type job struct {
+	check.Target
+	snap snapshot
+	// budget is the provider's request budget (nil: no provider, the
+	// check sends nothing).
+	budget *Budget
+	// requests is how many provider requests one check sends: the token
+	// request, and the probe when the provider has one (a user grant: the
+	// probe alone); a staged pair's is counted when it is dispatched.
+	requests int
+	// maxInFlight is the provider's share of the parallel slots.
+	maxInFlight int
+}
+
+// resolveJob resolves name under snap: the one lookup of its
+// configuration a check makes. nil: the configuration does not declare it.
+func (d *Daemon) resolveJob(snap snapshot, name string) *job {
+	j := &job{Target: check.ResolveTarget(snap.cfg, name), snap: snap}
+	if !j.Declared() {
+		return nil
+	}
+	j.maxInFlight = snap.cfg.MaxInFlight(j.Decl.Provider)
+	if p := j.Provider; p != nil {
+		j.budget = d.budgets.For(p)
+		j.requests = 1
+		switch {
+		case j.Decl.Grant == config.GrantAuthorizationCode:
+		case p.Probe != nil:
+			j.requests = 2
+		}
+	}
+	return j
+}
+
 // runJob runs one job the loop started, under the leader's context, and
 // reports what came of it.
 func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 	done := jobDone{it: &it}
-	snap := d.snapshot()
-	decl, ok := snap.cfg.Credential(it.name)
-	if !ok {
+	j := it.job
+	if j == nil {
 		return done
 	}
 	if it.kind == jobFirst {
-		recent, remindAt := d.recentlyChecked(leading, it.name, decl)
+		recent, remindAt := d.recentlyChecked(leading, j)
 		done.due, done.remindAt = !recent, remindAt
 		return done
 	}
-	out, renewAt, ran, retryNotices := d.check(leading, snap, decl, it.kind == jobRenewal)
+	out, renewAt, ran, retryNotices := d.checkAndFollowUp(leading, j, it.kind == jobRenewal)
 	done.res, done.renewAt, done.ran = out.Result, renewAt, ran
 	if ran && d.Notices != nil {
 		// The next reminder goes out at its moment, not up to an interval
 		// late; a notice that could not be sent or marked is tried again
 		// once its claim has lapsed, not at the next scheduled check.
-		done.remindAt = snap.cfg.RotationPolicyFor(decl.Name, out.Metadata.Rotation).NextReminder(out.Result.RotateBy, d.now())
+		done.remindAt = policies.NextReminder(j.Policy, out.Result.RotateBy, d.now())
 		done.retryNotices = retryNotices
 	}
 	return done
 }
 
-// check checks one credential and does what follows from the result:
+// checkAndFollowUp checks one credential and does what follows from the result:
 // report it, publish or remove its token, send the notices due, check a
 // staged pair and take an automated rotation a step further. It returns
 // what it found, when the published token is next due for renewal, and
 // whether the check ran (a Vault error stops it).
-func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Credential, renewal bool) (out rotation.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
-	name := decl.Name
+func (d *Daemon) checkAndFollowUp(leading context.Context, j *job, renewal bool) (out check.Outcome, renewAt time.Time, ran bool, retryNotices bool) {
+	name, decl, snap := j.Name, j.Decl, j.snap
 	ctx, cancel := context.WithTimeout(leading, snap.cfg.Daemon.CheckTimeout)
 	defer cancel()
-	out, err := snap.runner.Check(ctx, name, false)
+	out, err := snap.engine.CheckTarget(ctx, &j.Target, false)
 	if err != nil {
 		d.Logger.Error("check failed", "credential", name, "error", err)
-		return rotation.Outcome{}, time.Time{}, false, false
+		return check.Outcome{}, time.Time{}, false, false
 	}
-	if b := d.budgetFor(snap.cfg, decl); b != nil {
-		b.Observe(out.Result, d.now())
+	if j.budget != nil {
+		j.budget.Observe(out.Result, d.now())
 	}
 	d.report(ctx, out.Result, out.State)
 	if decl.PublishToken != nil {
-		if renewAt, err = d.publish(ctx, snap.cfg, decl, out.Result); err != nil {
+		if renewAt, err = d.publish(ctx, j, out.Result); err != nil {
 			d.Logger.Error("token not published", "credential", name, "error", err)
 		}
 	}
 	if d.Notices != nil {
 		res := out.Result
-		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State}
+		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State,
+			Notify: decl.Notify, Page: decl.Page, Policy: j.Policy}
 		if err := d.Notices.TickUnder(ctx, snap.notices, facts, d.now()); err != nil {
 			d.Logger.Error("notices", "credential", name, "error", err)
 			retryNotices = true
@@ -74,9 +117,9 @@ func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Cr
 		}
 	}
 	if !renewal {
-		d.checkStaged(ctx, snap.runner, name)
+		d.checkStaged(ctx, j)
 		if decl.AutoRotate != nil {
-			d.advanceRotation(ctx, snap, decl)
+			d.advanceRotation(ctx, j)
 		}
 	}
 	return out, renewAt, true, retryNotices
@@ -84,11 +127,12 @@ func (d *Daemon) check(leading context.Context, snap snapshot, decl *policies.Cr
 
 // checkStaged checks the pair staged for name, when there is one (the
 // loop took the provider's budget for it with the check's).
-func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name string) {
+func (d *Daemon) checkStaged(ctx context.Context, j *job) {
+	name := j.Name
 	if !d.hasStaged(name) {
 		return
 	}
-	pr, err := runner.CheckPending(ctx, name)
+	pr, err := j.snap.runner.CheckStaged(ctx, &j.Target)
 	switch {
 	case errors.Is(err, vaultstore.ErrNotFound):
 		d.mu.Lock()
@@ -110,14 +154,15 @@ func (d *Daemon) checkStaged(ctx context.Context, runner *rotation.Runner, name 
 // channels, never paged; the daemon then starts no new one until the
 // credential changes again. A run while another actor holds the
 // rotation's lease only waits.
-func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *policies.Credential) {
-	rep, err := snap.runner.AutoRotate(ctx, decl.Name, rotation.AutoRotateOptions{Transport: d.Checker.Transport, Owner: "daemon " + d.ID, Unattended: true})
+func (d *Daemon) advanceRotation(ctx context.Context, j *job) {
+	decl := j.Decl
+	rep, err := j.snap.runner.AutoRotateTarget(ctx, &j.Target, rotation.AutoRotateOptions{Transport: d.Checker.Transport, Owner: "daemon " + d.ID, Unattended: true})
 	if rep != nil {
 		for _, did := range rep.Did {
 			d.Logger.Info("automated rotation", "credential", decl.Name, "step", rep.Step, "did", did)
 		}
 		if rep.Abandoned != "" {
-			d.announceAbandoned(ctx, snap.runner, decl, rep.Abandoned)
+			d.announceAbandoned(ctx, j.snap.runner, decl, rep.Abandoned)
 		}
 	}
 	if errors.Is(err, rotation.ErrRotationBusy) {
@@ -153,7 +198,7 @@ func (d *Daemon) advanceRotation(ctx context.Context, snap snapshot, decl *polic
 // announceAbandoned tells the credential's notify channels, once, that its
 // automated rotation was abandoned and why; rotations/NAME records that it
 // was told.
-func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *policies.Credential, reason string) {
+func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner, decl *config.Credential, reason string) {
 	d.Logger.Warn("automated rotation abandoned", "credential", decl.Name, "reason", reason)
 	if d.Notices != nil && len(decl.Notify) > 0 {
 		nt := notify.Notice{Key: "rotation_abandoned/" + decl.Name, Kind: notify.KindRotationFailed, Credential: decl.Name, Environment: decl.Environment,
@@ -169,39 +214,16 @@ func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner,
 	}
 }
 
-// budgetFor is the request budget of the credential's provider.
-func (d *Daemon) budgetFor(cfg *policies.Config, decl *policies.Credential) *Budget {
-	p, ok := cfg.Provider(decl.Provider)
-	if !ok {
-		return nil // misconfigured: the check sends nothing
-	}
-	return d.budgets.For(p)
-}
-
-// requestsPerCheck is how many requests one check of decl sends: the token
-// request, and the probe when the provider has one (a user grant: the
-// probe alone).
-func requestsPerCheck(cfg *policies.Config, decl *policies.Credential) int {
-	p, ok := cfg.Provider(decl.Provider)
-	switch {
-	case !ok:
-		return 0
-	case decl.Grant == policies.GrantAuthorizationCode:
-		return 1
-	case p.Probe != nil:
-		return 2
-	}
-	return 1
-}
-
 // recentlyChecked reports whether name's last check, as Vault records it,
 // is younger than its interval and no reminder fell due since: then its
 // first check after a start waits for its schedule, or for remindAt, the
 // moment its next reminder falls due. (A process that restarts forgets
 // the reminder moments it had scheduled; Vault's record of the deadline
 // and of the last check tells them again.)
-func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policies.Credential) (recent bool, remindAt time.Time) {
-	st, err := d.Store.GetState(ctx, name)
+func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remindAt time.Time) {
+	name, decl := j.Name, j.Decl
+	records := j.snap.engine.Records()
+	st, err := records.State(ctx, name)
 	if err != nil || st.LastCheck.IsZero() {
 		return false, time.Time{}
 	}
@@ -210,18 +232,19 @@ func (d *Daemon) recentlyChecked(ctx context.Context, name string, decl *policie
 		return false, time.Time{}
 	}
 	if d.Notices != nil {
-		info, err := d.Store.CredentialInfo(ctx, name)
+		info, err := records.CredentialInfo(ctx, name)
 		if err != nil {
 			return false, time.Time{}
 		}
 		facts := CredentialFacts{Name: name, Environment: info.Metadata.Environment, Provider: decl.Provider,
-			RotateBy: info.Metadata.RotateBy, Rotation: info.Metadata.Rotation, State: *st}
+			RotateBy: info.Metadata.RotateBy, Rotation: info.Metadata.Rotation, State: *st,
+			Notify: decl.Notify, Page: decl.Page, Policy: j.Policy}
 		if pending, err := d.Notices.pending(ctx, facts, now); err != nil || pending {
 			// A notice due and not in the ledger (its check's process died
 			// before claiming it, say), or claimed and never sent.
 			return false, time.Time{}
 		}
-		remindAt = d.config().RotationPolicyFor(name, info.Metadata.Rotation).NextReminder(info.Metadata.RotateBy, now)
+		remindAt = policies.NextReminder(j.Policy, info.Metadata.RotateBy, now)
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
 	return true, remindAt
@@ -243,9 +266,10 @@ func (d *Daemon) report(ctx context.Context, res oauthcheck.Result, st vaultstor
 // published token when the credential failed, so CI never reads a token
 // that cannot work. It returns when the token it published is due for
 // renewal (zero when it published none).
-func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *policies.Credential, res oauthcheck.Result) (time.Time, error) {
-	name := decl.Name
-	cur, err := d.publishedToken(ctx, name)
+func (d *Daemon) publish(ctx context.Context, j *job, res oauthcheck.Result) (time.Time, error) {
+	name, decl := j.Name, j.Decl
+	records := j.snap.engine.Records()
+	cur, err := records.PublishedToken(ctx, name)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -255,10 +279,9 @@ func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *polici
 		if cur == nil {
 			return time.Time{}, nil
 		}
-		if err := d.Store.DeleteTokenIf(ctx, name, cur.Version); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		if err := records.RemoveToken(ctx, name, cur); err != nil {
 			return time.Time{}, err
 		}
-		d.setPublished(name, nil)
 		d.Observer.TokenPublished(name, time.Time{})
 		d.Logger.Warn("published token removed: the credential failed", "credential", name, "class", string(res.Class))
 		return time.Time{}, nil
@@ -271,46 +294,14 @@ func (d *Daemon) publish(ctx context.Context, cfg *policies.Config, decl *polici
 		}
 	}
 	var maxTTL time.Duration
-	if p, ok := cfg.Provider(res.Provider); ok {
-		maxTTL = p.MaxTokenTTL
+	if j.Provider != nil {
+		maxTTL = j.Provider.MaxTokenTTL
 	}
-	tok, err := rotation.PublishToken(ctx, d.Store, res, cur, maxTTL)
+	tok, err := records.PublishToken(ctx, res, cur, maxTTL) // when it fails, tokens/NAME is read again next time
 	if err != nil {
-		d.setPublished(name, nil) // re-read next time
 		return time.Time{}, err
 	}
-	d.setPublished(name, tok)
 	d.Observer.TokenPublished(name, tok.ExpiresAt)
 	d.Logger.Info("token published", "credential", name, "expires_at", dates.FormatTime(tok.ExpiresAt))
 	return RenewAt(tok.IssuedAt, tok.ExpiresAt, decl.PublishToken.RenewBefore), nil
-}
-
-func (d *Daemon) publishedToken(ctx context.Context, name string) (*vaultstore.Token, error) {
-	d.mu.Lock()
-	tok, known := d.published[name]
-	d.mu.Unlock()
-	if known {
-		return tok, nil
-	}
-	tok, err := d.Store.GetToken(ctx, name)
-	switch {
-	case errors.Is(err, vaultstore.ErrNotFound):
-		tok = nil
-	case errors.Is(err, vaultstore.ErrMalformed) && tok != nil:
-		// Replace it on the next write.
-	case err != nil:
-		return nil, err
-	}
-	d.setPublished(name, tok)
-	return tok, nil
-}
-
-func (d *Daemon) setPublished(name string, tok *vaultstore.Token) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if tok == nil {
-		delete(d.published, name)
-		return
-	}
-	d.published[name] = tok
 }

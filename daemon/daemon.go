@@ -10,9 +10,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -45,7 +46,7 @@ const LeaseReleaseTimeout = 5 * time.Second
 // marks (each on a deadline of its own: RecordTimeout, MarkTimeout), then
 // releasing the lease. A service manager's stop timeout must be longer
 // (deploy/ tests that it is).
-const StopTimeout = ShutdownGrace + rotation.RecordTimeout + MarkTimeout + LeaseReleaseTimeout
+const StopTimeout = ShutdownGrace + check.RecordTimeout + MarkTimeout + LeaseReleaseTimeout
 
 // Daemon checks every credential on its schedule, publishes tokens for CI
 // and keeps the leader lease, so that of several replicas sharing one
@@ -65,11 +66,11 @@ type Daemon struct {
 	// fake one and advance it instead of sleeping.
 	clock clockwork.Clock
 
-	mu        sync.Mutex
-	cfg       *policies.Config
-	run       *rotation.Runner
-	published map[string]*vaultstore.Token // what tokens/NAME holds, as last seen
-	pending   map[string]bool              // credentials with a staged pair, refreshed with the lease
+	mu      sync.Mutex
+	cfg     *config.Config
+	engine  *check.Engine
+	rotator *rotation.Runner
+	pending map[string]bool // credentials with a staged pair, refreshed with the lease
 	// budgets are the providers' request budgets.
 	budgets Budgets
 	// rotationErrs is each automated rotation's last failure, announced once.
@@ -101,7 +102,7 @@ type Daemon struct {
 
 // NewDaemon returns a daemon for cfg that runs on clock: everything it
 // schedules, waits for, records and judges goes by clock's time.
-func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logger, obs Observer, id string, clock clockwork.Clock) *Daemon {
+func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger, obs Observer, id string, clock clockwork.Clock) *Daemon {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -110,15 +111,18 @@ func NewDaemon(store *vaultstore.Store, cfg *policies.Config, logger *slog.Logge
 	}
 	d := &Daemon{
 		Store: store, Checker: &oauthcheck.Checker{Clock: clock}, Logger: logger, Observer: obs, ID: id, clock: clock,
-		cfg: cfg, published: map[string]*vaultstore.Token{},
+		cfg:  cfg,
 		done: make(chan jobDone), reloaded: make(chan struct{}, 1), idleQ: make(chan chan time.Duration),
 	}
-	d.run = d.newRunner(cfg, &rotation.Cache{})
+	d.build(cfg, &check.Cache{})
 	return d
 }
 
-func (d *Daemon) newRunner(cfg *policies.Config, cache *rotation.Cache) *rotation.Runner {
-	return &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
+// build makes the check engine and the rotation runner for cfg, sharing
+// cache (under d.mu, or before the daemon runs).
+func (d *Daemon) build(cfg *config.Config, cache *check.Cache) {
+	d.engine = &check.Engine{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
+	d.rotator = &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
 }
 
 func (d *Daemon) now() time.Time { return d.clock.Now() }
@@ -170,7 +174,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 // delivery pipeline, which delivers on its own.
 func (d *Daemon) markStart(background bool) {
 	if d.Notices != nil {
-		d.Notices.start(d.now(), d.processNonce(), d.clock, background)
+		var ledger notify.LedgerStore
+		if d.Store != nil {
+			ledger = d.checks().Records()
+		}
+		d.Notices.start(d.now(), d.processNonce(), d.clock, ledger, background)
 	}
 }
 
@@ -226,13 +234,13 @@ func (d *Daemon) Release() { d.releaseLease() }
 
 // Reload switches to a new config (and its channels, when notices are
 // on): schedules change without a restart.
-func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifier) {
+func (d *Daemon) Reload(cfg *config.Config, channels map[string]notify.Notifier) {
 	d.mu.Lock()
 	d.cfg = cfg
 	if d.Notices != nil {
 		d.Notices.SetConfig(cfg, channels)
 	}
-	d.run = d.newRunner(cfg, d.run.Cache)
+	d.build(cfg, d.engine.Cache)
 	d.mu.Unlock()
 	select {
 	case d.reloaded <- struct{}{}:
@@ -242,18 +250,18 @@ func (d *Daemon) Reload(cfg *policies.Config, channels map[string]notify.Notifie
 }
 
 // Config is the configuration in force (a reload replaces it).
-func (d *Daemon) Config() *policies.Config { return d.config() }
+func (d *Daemon) Config() *config.Config { return d.config() }
 
-func (d *Daemon) config() *policies.Config {
+func (d *Daemon) config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
 }
 
-func (d *Daemon) runner() *rotation.Runner {
+func (d *Daemon) checks() *check.Engine {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.run
+	return d.engine
 }
 
 func (d *Daemon) hasStaged(name string) bool {
@@ -273,11 +281,12 @@ func (d *Daemon) leaderContext() context.Context {
 	return d.leaderCtx
 }
 
-// snapshot is what one check runs under: one configuration, the runner
-// built for it, and the notices' setup, taken together so that a reload
-// never splits a check.
+// snapshot is what one check runs under: one configuration, the check
+// engine and rotation runner built for it, and the notices' setup, taken
+// together so that a reload never splits a check.
 type snapshot struct {
-	cfg     *policies.Config
+	cfg     *config.Config
+	engine  *check.Engine
 	runner  *rotation.Runner
 	notices Setup
 }
@@ -285,7 +294,7 @@ type snapshot struct {
 func (d *Daemon) snapshot() snapshot {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	s := snapshot{cfg: d.cfg, runner: d.run}
+	s := snapshot{cfg: d.cfg, engine: d.engine, runner: d.rotator}
 	if d.Notices != nil {
 		s.notices = d.Notices.setup()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,11 +17,11 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -31,7 +32,8 @@ import (
 // minimal loop that does the same irreducible work per credential at the
 // same concurrency: one KV metadata read, one token request, one
 // check-and-set state write. They report both throughputs, their ratio,
-// Vault requests per check and the process's resident memory.
+// Vault requests per check, the process's resident memory, and each
+// side's allocations per check.
 func BenchmarkDaemonCycle1000(b *testing.B)  { benchDaemonCycle(b, 1000) }
 func BenchmarkDaemonCycle10000(b *testing.B) { benchDaemonCycle(b, 10000) }
 
@@ -55,7 +57,7 @@ func benchDaemonCycle(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 	}
-	cfg, diags := policies.Parse([]byte(src.String()), "bench.hcl")
+	cfg, diags := config.Parse([]byte(src.String()), "bench.hcl")
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
@@ -70,17 +72,22 @@ func benchDaemonCycle(b *testing.B, n int) {
 	b.ResetTimer()
 	var daemonTime, minimalTime time.Duration
 	var vaultRequests int64
+	var daemonMem, minimalMem memDelta
 	for b.Loop() {
+		m0 := readMem()
 		r0, t0 := store.Requests(), time.Now()
 		if _, err := d.RunOnce(ctx); err != nil {
 			b.Fatal(err)
 		}
 		daemonTime += time.Since(t0)
 		vaultRequests += store.Requests() - r0
+		m1 := readMem()
+		daemonMem.add(m0, m1)
 
 		t0 = time.Now()
 		minimal.run(b, store, tokenURL, parallel)
 		minimalTime += time.Since(t0)
+		minimalMem.add(m1, readMem())
 	}
 	cycles := float64(b.N)
 	daemonRate := float64(n) * cycles / daemonTime.Seconds()
@@ -90,6 +97,26 @@ func benchDaemonCycle(b *testing.B, n int) {
 	b.ReportMetric(daemonRate/minimalRate, "daemon/minimal")
 	b.ReportMetric(float64(vaultRequests)/(float64(n)*cycles), "vault-requests/check")
 	b.ReportMetric(float64(rssKiB())/1024, "rss-MiB")
+	checks := float64(n) * cycles
+	b.ReportMetric(float64(daemonMem.mallocs)/checks, "daemon-allocs/check")
+	b.ReportMetric(float64(daemonMem.bytes)/checks, "daemon-B/check")
+	b.ReportMetric(float64(minimalMem.mallocs)/checks, "minimal-allocs/check")
+	b.ReportMetric(float64(minimalMem.bytes)/checks, "minimal-B/check")
+}
+
+// memDelta adds up the allocations of one side of the cycle (every
+// goroutine of the process: the emulator's share too, alike for both).
+type memDelta struct{ mallocs, bytes uint64 }
+
+func (m *memDelta) add(before, after runtime.MemStats) {
+	m.mallocs += after.Mallocs - before.Mallocs
+	m.bytes += after.TotalAlloc - before.TotalAlloc
+}
+
+func readMem() runtime.MemStats {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms
 }
 
 // minimalLoop is the least a check of each credential can cost: one KV

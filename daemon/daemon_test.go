@@ -12,14 +12,14 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/plan"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -194,6 +194,40 @@ func TestSteadyStateCheckCostsAtMostTwoVaultRequests(t *testing.T) {
 	}
 }
 
+// A scheduled check resolves its credential from the configuration once,
+// in the loop: the check, the budget, publishing, the notices and the
+// staged pair's check all take what the loop resolved, and the loop keeps
+// it while the configuration holds. A step that looked the credential or
+// its provider up again by name would show here once per check.
+func TestAScheduledCheckLooksItsConfigurationUpOnce(t *testing.T) {
+	w, f := newDaemonWorld(t, credBlock("once", "okta-stage", true))
+	w.Cfg.Daemon.LeaseTTL = time.Hour // count checks, not lease renewals
+	w.Emu.AddClient(emulator.Client{ID: "0oa-once", Secrets: []string{"s"}})
+	w.Emu.AddClient(emulator.Client{ID: "0oa-once-next", Secrets: []string{"next"}})
+	w.Put("once", "okta-stage", "0oa-once", "s", credtest.Deadline)
+	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Clock: f.fc}
+	if res, err := op.Stage(context.Background(), rotation.StageRequest{Name: "once", ClientID: "0oa-once-next", ClientSecret: secret.New("next")}); err != nil || res.Class != "ok" {
+		t.Fatalf("stage: %v %s", err, res.Class)
+	}
+	f.start(w.Store, w.Cfg, "replica-a", func(d *daemon.Daemon) {
+		d.Notices = &daemon.Notifications{Store: w.Store, Config: w.Cfg, Replica: "replica-a", Channels: map[string]notify.Notifier{}}
+	})
+	f.advance(10 * time.Second) // the first look and the first check resolve it
+
+	checks0, staged0 := w.Emu.Requests("0oa-once"), w.Emu.Requests("0oa-once-next")
+	cred0, prov0 := w.Cfg.Lookups()
+	f.advance(5 * time.Minute)
+	checks, staged := w.Emu.Requests("0oa-once")-checks0, w.Emu.Requests("0oa-once-next")-staged0
+	cred, prov := w.Cfg.Lookups()
+	cred, prov = cred-cred0, prov-prov0
+	if checks != 30 || staged != 30 {
+		t.Fatalf("%d checks and %d checks of the staged pair in 5m on @every 10s, want 30 of each", checks, staged)
+	}
+	if cred > 1 || prov > 1 {
+		t.Errorf("%d checks looked the credential up %d times and its provider %d times: want at most once each, by the loop", checks, cred, prov)
+	}
+}
+
 func TestTwoDaemonsOneLeaderAndHandover(t *testing.T) {
 	w, f := newDaemonWorld(t, credBlock("shared", "okta-stage", false))
 	w.Emu.AddClient(emulator.Client{ID: "0oa-sh", Secrets: []string{"s"}})
@@ -281,8 +315,8 @@ func TestDaemonChecksAStagedPairOnSchedule(t *testing.T) {
 	}
 }
 
-func parseRotConfig(t *testing.T) *policies.Config {
-	cfg, diags := policies.Parse([]byte("credential \"rot\" {\n  provider = \"ctrp-stage\"\n}\n"), "rot.hcl")
+func parseRotConfig(t *testing.T) *config.Config {
+	cfg, diags := config.Parse([]byte("credential \"rot\" {\n  provider = \"ctrp-stage\"\n}\n"), "rot.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

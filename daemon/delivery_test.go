@@ -14,10 +14,10 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
 	"github.com/credkeeper/credkeeper/internal/emulator"
-	"github.com/credkeeper/credkeeper/internal/metrics"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/webhook"

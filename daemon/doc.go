@@ -12,9 +12,17 @@
 //
 // One run loop (loop.go) owns all of its timing, on an injected clock
 // (NewDaemon's clock): tests advance a fake one instead of sleeping, and
-// simulate years in seconds. What happens to one credential in one check
-// is rotation's (Runner); what is due when is policies' (pure). It reaches
-// Vault only through vaultstore, and must not read the wall clock: its
-// pure timing rules (Backoff, NotBefore, RenewAt, Offset, Spread,
-// FirstCheckAt, CanTakeLease, RenewalOverdue) take now as an argument.
+// simulate years in seconds. The loop resolves each due credential from
+// the configuration once (a job: its check.Target, budget and share of the
+// slots), and every step after takes that job and looks nothing up again
+// by name. What happens to one credential in one check is the check
+// engine's (check.Engine); a staged pair's and an automated rotation's
+// are rotation's (Runner); what is due when is policies' (pure).
+//
+// It reads and writes a credential's records (state, published token,
+// ledger, through the check engine's check.Records and its one cache),
+// and holds only the loop and the lease, which it keeps through
+// vaultstore directly. It must not read the wall clock: its pure timing
+// rules (Backoff, NotBefore, RenewAt, Offset, Spread, FirstCheckAt,
+// CanTakeLease, RenewalOverdue) take now as an argument.
 package daemon

@@ -57,7 +57,7 @@ func (d *Daemon) SetLeader(leader bool) { d.setLeader(leader, d.ID) }
 // StartBackground readies the notices as Run does: deliveries in the
 // background on clock.
 func (n *Notifications) StartBackground(since time.Time, clock clockwork.Clock) {
-	n.start(since, "", clock, true)
+	n.start(since, "", clock, nil, true)
 }
 
 // Wait waits for every delivery in flight.

@@ -9,9 +9,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -47,14 +47,14 @@ func (f *fakeTime) Now() time.Time { return f.fc.Now() }
 
 // start runs a daemon on the fake clock until the test ends or stop is
 // called; stop returns once Run has.
-func (f *fakeTime) start(store *vaultstore.Store, cfg *policies.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
+func (f *fakeTime) start(store *vaultstore.Store, cfg *config.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
 	f.t.Helper()
 	return f.startOn(f.fc, store, cfg, id, setup...)
 }
 
 // startOn is start with the daemon on clock, a view of the fake clock
 // (one that runs ahead, say).
-func (f *fakeTime) startOn(clock clockwork.Clock, store *vaultstore.Store, cfg *policies.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
+func (f *fakeTime) startOn(clock clockwork.Clock, store *vaultstore.Store, cfg *config.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
 	f.t.Helper()
 	d := daemon.NewDaemon(store, cfg, nil, nil, id, clock)
 	for _, s := range setup {

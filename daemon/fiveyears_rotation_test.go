@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify"

@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/testutil"
@@ -213,7 +215,7 @@ type fiveYears struct {
 	t     *testing.T
 	f     *fakeTime
 	w     *credtest.World
-	cfg   *policies.Config
+	cfg   *config.Config
 	op    *rotation.Runner // the operator's, on the operator's own path to Vault
 	creds []*simCred
 
@@ -300,7 +302,7 @@ rotation_policy "long-notice" {
 	// lease over once the dead process's lease lapses, in less than the
 	// shortest reminder tier (a day), so no reminder is lost to a restart.
 	s.cfg.Daemon.LeaseTTL = 12 * time.Hour
-	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &rotation.Cache{}, Clock: s.f.fc}
+	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &check.Cache{}, Clock: s.f.fc}
 	for _, c := range s.creds {
 		c.secret = s.freshSecret(c)
 		s.w.Emu.AddClient(emulator.Client{ID: c.clientID, Secrets: []string{c.secret}, Scopes: []string{"public", "read_dmps"}})

@@ -70,7 +70,7 @@ func (d *Daemon) observe(cur *vaultstore.Lease, now time.Time) time.Time {
 // refreshPending learns which credentials have a staged pair: one list
 // request for all of them, made with each lease renewal.
 func (d *Daemon) refreshPending(ctx context.Context) {
-	set, err := d.Store.Staged(ctx)
+	set, err := d.checks().Records().Staged(ctx)
 	if err != nil {
 		d.Logger.Debug("staged pairs not listed", "error", err)
 		return
@@ -174,8 +174,7 @@ func (d *Daemon) setLeader(leader bool, holder string) {
 			// Start from Vault, not from what was cached when this replica
 			// last led: another leader may have moved state, refusals,
 			// published tokens and ledgers meanwhile.
-			d.run.Cache.ForgetVault()
-			d.published = map[string]*vaultstore.Token{}
+			d.engine.Cache.ForgetVault()
 			base := d.work
 			if base == nil {
 				base = context.Background()

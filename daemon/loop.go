@@ -8,7 +8,6 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // The run loop is the daemon's one scheduler (consul-template's and Vault
@@ -42,6 +41,9 @@ type item struct {
 	at       time.Time
 	reserved bool // the provider's budget is taken for it
 	index    int  // in the queue; -1 when out of it
+	// job is the credential resolved from the configuration in force
+	// (resolve), kept until a reload replaces it.
+	job *job
 }
 
 // queue is a min-heap of items by due time.
@@ -235,10 +237,9 @@ func (l *loop) dispatch(now time.Time) {
 // due handles one item whose time has come.
 func (l *loop) due(it *item, now time.Time, leader bool) {
 	d := l.d
-	cfg := d.config()
-	decl, ok := cfg.Credential(it.name)
+	j := l.resolve(it)
 	switch {
-	case !ok:
+	case j == nil:
 		l.forget(it.name)
 		return
 	case !leader || l.running[it.name]:
@@ -247,7 +248,7 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		return
 	}
 	if it.kind == jobCheck {
-		if st := d.runner().Cache.Brief(it.name); st != nil {
+		if st := j.snap.engine.Cache.Brief(it.name); st != nil {
 			if nb := NotBefore(*st); now.Before(nb) {
 				d.Logger.Debug("check skipped: backing off", "credential", it.name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
 				l.next(it, now)
@@ -260,8 +261,8 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		// The provider's budget first, then a slot: a check waiting for one
 		// provider never holds a slot another provider's checks could use.
 		// Waiting is queueing, not failing.
-		if b := d.budgetFor(cfg, decl); b != nil {
-			if wait, reserved := b.Reserve(now, l.requests(cfg, decl), it.reserved); wait > 0 {
+		if b := j.budget; b != nil {
+			if wait, reserved := b.Reserve(now, l.requests(j), it.reserved); wait > 0 {
 				it.at, it.reserved = now.Add(wait), reserved
 				heap.Push(&l.q, it)
 				return
@@ -272,10 +273,23 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 	l.ready = append(l.ready, it)
 }
 
-// requests is how many provider requests a check of decl may send.
-func (l *loop) requests(cfg *policies.Config, decl *policies.Credential) int {
-	n := requestsPerCheck(cfg, decl)
-	if n > 0 && l.d.hasStaged(decl.Name) {
+// resolve is the item's credential resolved from the configuration in
+// force: the job kept on the item while that configuration holds, else
+// resolved anew (the one lookup of its configuration a check makes). nil:
+// the configuration no longer declares it.
+func (l *loop) resolve(it *item) *job {
+	snap := l.d.snapshot()
+	if it.job != nil && it.job.snap.cfg == snap.cfg {
+		return it.job
+	}
+	it.job = l.d.resolveJob(snap, it.name)
+	return it.job
+}
+
+// requests is how many provider requests a check of j may send.
+func (l *loop) requests(j *job) int {
+	n := j.requests
+	if n > 0 && l.d.hasStaged(j.Name) {
 		n++
 	}
 	return n
@@ -296,8 +310,8 @@ func (l *loop) fillSlots() {
 			waiting = append(waiting, l.ready[i:]...)
 			break
 		}
-		provider, counted := l.providerOf(cfg, it)
-		if counted && l.byProvider[provider] >= cfg.MaxInFlight(provider) {
+		provider, counted := l.providerOf(it)
+		if counted && l.byProvider[provider] >= it.job.maxInFlight {
 			waiting = append(waiting, it)
 			continue
 		}
@@ -324,15 +338,11 @@ func (l *loop) fillSlots() {
 
 // providerOf is the provider whose share a job counts against: a check's
 // or a renewal's. A first look reads Vault only and counts against none.
-func (l *loop) providerOf(cfg *policies.Config, it *item) (string, bool) {
-	if it.kind == jobFirst {
+func (l *loop) providerOf(it *item) (string, bool) {
+	if it.kind == jobFirst || it.job == nil {
 		return "", false
 	}
-	decl, ok := cfg.Credential(it.name)
-	if !ok {
-		return "", false
-	}
-	return decl.Provider, true
+	return it.job.Decl.Provider, true
 }
 
 // finish takes a finished job's report.
@@ -485,10 +495,7 @@ func (l *loop) forget(name string) {
 // first_check_within, spread the same way. RunOnce checks everything now.
 func (l *loop) reschedule(now time.Time, start bool) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	declared := make(map[string]bool, len(cfg.Credentials))
 	for _, cred := range cfg.Credentials {
 		name := cred.Name
@@ -526,10 +533,7 @@ func (l *loop) reschedule(now time.Time, start bool) {
 // may have left some unchecked for longer than their interval.
 func (l *loop) becameLeader(now time.Time) {
 	cfg := l.d.config()
-	within := cfg.Daemon.FirstCheckWithin
-	if within <= 0 {
-		within = policies.DefaultFirstCheckWithin
-	}
+	within := cfg.Daemon.FirstCheckWithin // config applies its default
 	for name, it := range l.checks {
 		if it.index < 0 {
 			continue

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // slotWorld drives the run loop on a fake clock without Vault or a
@@ -34,7 +34,7 @@ type slotWorld struct {
 
 func newSlotWorld(t *testing.T, hcl string, hangs map[string]time.Duration) *slotWorld {
 	t.Helper()
-	cfg, diags := policies.Parse([]byte(hcl), "slots.hcl")
+	cfg, diags := config.Parse([]byte(hcl), "slots.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/policies"
@@ -43,7 +44,7 @@ const LedgerKeep = notify.LedgerKeep
 // CLI) a tick returns once every channel is done.
 type Notifications struct {
 	Store    *vaultstore.Store
-	Config   *policies.Config
+	Config   *config.Config
 	Channels map[string]notify.Notifier
 	Logger   *slog.Logger
 	// Replica names this process in claims, beside Nonce, the process's
@@ -70,6 +71,9 @@ type Notifications struct {
 
 	mu   sync.Mutex
 	pipe *notify.Pipeline
+	// ledger is the door the daemon reads and writes ledger/NAME through
+	// (its check engine's records); Store when nil.
+	ledger notify.LedgerStore
 	// background, while the daemon runs, is the context deliveries run
 	// under: they outlive the tick that fed them; stopBackground ends it.
 	background     context.Context
@@ -101,10 +105,14 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 				}
 			}
 		}
-		n.pipe = &notify.Pipeline{Ledger: n.Store, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
+		var ledger notify.LedgerStore = n.Store
+		if n.ledger != nil {
+			ledger = n.ledger
+		}
+		n.pipe = &notify.Pipeline{Ledger: ledger, Clock: n.Clock, Replica: n.Replica, Nonce: n.Nonce, Since: n.Since,
 			ClaimTimeout: n.ClaimTimeout, SendTimeout: n.SendTimeout, MarkTimeout: MarkTimeout, Logger: n.Logger, Observe: n.Observe,
 			Hooks: notify.Hooks{AfterClaim: hook(&n.afterClaim), AfterSend: hook(&n.afterSend), AfterMark: hook(&n.afterMark)}}
-		if n.Store == nil {
+		if n.Store == nil && n.ledger == nil {
 			n.pipe.Ledger = nil
 		}
 	}
@@ -112,10 +120,14 @@ func (n *Notifications) pipeline() *notify.Pipeline {
 }
 
 // start readies the notices for a run of the daemon: when this process
-// started, the daemon's clock, and (for Run) delivery in the background.
-func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, background bool) {
+// started, the daemon's clock, the door to the ledgers (nil: Store), and
+// (for Run) delivery in the background.
+func (n *Notifications) start(since time.Time, nonce string, clock clockwork.Clock, ledger notify.LedgerStore, background bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.ledger == nil && n.pipe == nil {
+		n.ledger = ledger
+	}
 	if n.Since.IsZero() {
 		n.Since = since
 	}
@@ -230,7 +242,7 @@ func boundedSilence(si *vaultstore.Silence, maxSilence time.Duration, now time.T
 		return notify.Silence{}
 	}
 	if maxSilence <= 0 {
-		maxSilence = policies.DefaultMaxSilence
+		maxSilence = config.DefaultMaxSilence
 	}
 	until := si.Until
 	if limit := si.CreatedAt.Add(maxSilence); until.After(limit) {
@@ -252,12 +264,31 @@ type CredentialFacts struct {
 	// Rotation is the rotation policy its metadata in Vault names.
 	Rotation string
 	State    vaultstore.State
+	// Notify and Page are the channels its credential block names, and
+	// Policy its rotation policy: resolved with the credential, so that a
+	// tick looks nothing up by name. Tick fills them from its
+	// configuration when Policy is nil.
+	Notify, Page []string
+	Policy       *config.RotationPolicy
+}
+
+// resolved is f with its block's channels and its rotation policy, from
+// cfg when f does not carry them.
+func (f CredentialFacts) resolved(cfg *config.Config) CredentialFacts {
+	if f.Policy != nil {
+		return f
+	}
+	if decl, ok := cfg.Credential(f.Name); ok {
+		f.Notify, f.Page = decl.Notify, decl.Page
+	}
+	f.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
+	return f
 }
 
 // Setup is one configuration and the channels built from it: what a tick
 // decides and sends by, taken once so that a reload never splits a tick.
 type Setup struct {
-	Config   *policies.Config
+	Config   *config.Config
 	Channels map[string]notify.Notifier
 }
 
@@ -265,11 +296,13 @@ type Setup struct {
 // notifications' current configuration. In steady state, when nothing is
 // due, it sends no request to Vault.
 func (n *Notifications) Tick(ctx context.Context, f CredentialFacts, now time.Time) error {
-	return n.TickUnder(ctx, n.setup(), f, now)
+	s := n.setup()
+	return n.TickUnder(ctx, s, f.resolved(s.Config), now)
 }
 
-// TickUnder is Tick under a given setup: the daemon's snapshot of the
-// configuration its check ran under. It feeds the pipeline one round: the
+// TickUnder is Tick under a given setup, the daemon's snapshot of the
+// configuration its check ran under, for facts resolved with the
+// credential (their Policy set). It feeds the pipeline one round: the
 // decision (policies.Due, on the ledger the pipeline reads), the silence,
 // and what a reminder that is no longer current looks like.
 func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFacts, now time.Time) error {
@@ -318,15 +351,13 @@ func (n *Notifications) setup() Setup {
 
 // input gathers the decision's inputs from the config, the facts and the
 // ledger. The silence is the pipeline's silence stage's, not the decision's.
-func (n *Notifications) input(cfg *policies.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
+func (n *Notifications) input(cfg *config.Config, l *vaultstore.Ledger, f CredentialFacts, now time.Time) policies.NoticeInput {
 	in := policies.NoticeInput{Credential: f.Name, Environment: f.Environment, RotateBy: f.RotateBy,
 		LastClass: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures,
 		PageEnvironments: cfg.Notifications.PageEnvironments, OpsAfter: cfg.Notifications.OpsAfter, PageOps: cfg.Notifications.PageOps,
 		Sent: map[string]bool{}, Now: now}
-	if decl, ok := cfg.Credential(f.Name); ok {
-		in.Notify, in.Page = decl.Notify, decl.Page
-	}
-	in.Policy = cfg.RotationPolicyFor(f.Name, f.Rotation)
+	f = f.resolved(cfg) // the daemon's facts are: nothing is looked up
+	in.Notify, in.Page, in.Policy = f.Notify, f.Page, f.Policy
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true
@@ -365,7 +396,7 @@ func (n *Notifications) Announce(ctx context.Context, channels []string, nt noti
 }
 
 // SetConfig switches to a reloaded configuration and its channels.
-func (n *Notifications) SetConfig(cfg *policies.Config, channels map[string]notify.Notifier) {
+func (n *Notifications) SetConfig(cfg *config.Config, channels map[string]notify.Notifier) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.Config, n.Channels = cfg, channels

@@ -15,13 +15,13 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/credtest"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/notify"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -54,9 +54,9 @@ func (b *inbox) keys() []string {
 	return out
 }
 
-func notifyConfig(t testing.TB) *policies.Config {
+func notifyConfig(t testing.TB) *config.Config {
 	t.Helper()
-	cfg, diags := policies.Parse([]byte(`
+	cfg, diags := config.Parse([]byte(`
 notifier "webhook" "security" {
   url = "http://127.0.0.1:1/unused"
 }
@@ -77,7 +77,7 @@ credential "ctrp-prod" {
 
 // engine is a replica's notices outside a daemon, whose deliveries keep
 // their deadlines in real time.
-func engine(store *vaultstore.Store, cfg *policies.Config, replica string, security, oncall *inbox) *daemon.Notifications {
+func engine(store *vaultstore.Store, cfg *config.Config, replica string, security, oncall *inbox) *daemon.Notifications {
 	return &daemon.Notifications{Store: store, Config: cfg, Replica: replica, SendTimeout: 200 * time.Millisecond,
 		Channels: map[string]notify.Notifier{"security": security, "oncall": oncall}, Clock: clockwork.NewRealClock()}
 }
@@ -684,7 +684,7 @@ func TestASilenceLastsAtMostMaxSilenceFromWhenItWasSet(t *testing.T) {
 		{name: "a silence set for ten years ends max_silence after it was set",
 			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, max: 30 * 24 * time.Hour, wantUntil: set.Add(30 * 24 * time.Hour)},
 		{name: "with no max_silence configured the default bounds it",
-			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, wantUntil: set.Add(policies.DefaultMaxSilence)},
+			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0), CreatedAt: set}, wantUntil: set.Add(config.DefaultMaxSilence)},
 		{name: "a silence that does not say when it was set holds nothing back",
 			silence: &vaultstore.Silence{Until: set.AddDate(10, 0, 0)}, max: 90 * 24 * time.Hour},
 		{name: "a silence that says it was set in the future holds nothing back",

@@ -20,7 +20,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/app"
-	"github.com/credkeeper/credkeeper/internal/metrics"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 

@@ -34,35 +34,67 @@ func (p *Pipeline) claim(ctx context.Context, r Round) ([]item, error) {
 	w := p.writer(r.Credential)
 	w.Lock()
 	defer w.Unlock()
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := p.ledger(ctx, r.Credential)
-		if err != nil {
-			return nil, err
-		}
-		next, items, marked, changed := p.plan(r, l, decide(r, l, muted))
+	var items []item
+	var marked []vaultstore.LedgerEntry
+	written, err := p.updateLedger(ctx, r.Credential, func(l *vaultstore.Ledger) *vaultstore.Ledger {
+		var next *vaultstore.Ledger
+		var changed bool
+		next, items, marked, changed = p.plan(r, l, decide(r, l, muted))
 		if !changed {
-			return nil, nil
+			return nil
 		}
-		v, err := p.Ledger.PutLedger(ctx, r.Credential, next, l.Version)
+		return next
+	})
+	if errors.Is(err, errLedgerKeptChanging) {
+		return nil, fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next round", r.Credential)
+	}
+	if err != nil || !written {
+		return nil, err
+	}
+	p.takeOff(r.Credential, items)
+	for _, e := range marked {
+		p.forgetUnmarked(e)
+		if p.Hooks.AfterMark != nil {
+			p.Hooks.AfterMark(e.Key)
+		}
+	}
+	return items, nil
+}
+
+// errLedgerKeptChanging: another writer changed the ledger before each of
+// updateLedger's writes.
+var errLedgerKeptChanging = errors.New("the ledger kept changing")
+
+// updateLedger is the one read, change and check-and-set write of a
+// credential's ledger, for the claim and mark stages; the caller holds
+// p.writer(name). change builds the next ledger from a read one (which it
+// must not modify), or returns nil when there is nothing to write. Another
+// writer first, the ledger is read again from Vault and changed again, up
+// to three times, then errLedgerKeptChanging. It reports whether it wrote;
+// what it wrote becomes the ledger this process holds.
+func (p *Pipeline) updateLedger(ctx context.Context, name string, change func(*vaultstore.Ledger) *vaultstore.Ledger) (bool, error) {
+	for attempt := 0; attempt < 3; attempt++ {
+		l, err := p.ledger(ctx, name)
+		if err != nil {
+			return false, err
+		}
+		next := change(l)
+		if next == nil {
+			return false, nil
+		}
+		v, err := p.Ledger.PutLedger(ctx, name, next, l.Version)
 		if errors.Is(err, vaultstore.ErrCASConflict) {
-			p.drop(r.Credential) // another replica claimed first: look again
+			p.drop(name) // another writer came first: look again
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		next.Version = v
-		p.keep(r.Credential, next)
-		p.takeOff(r.Credential, items)
-		for _, e := range marked {
-			p.forgetUnmarked(e)
-			if p.Hooks.AfterMark != nil {
-				p.Hooks.AfterMark(e.Key)
-			}
-		}
-		return items, nil
+		p.keep(name, next)
+		return true, nil
 	}
-	return nil, fmt.Errorf("ledger/%s kept changing under this replica; the notices will be tried on the next round", r.Credential)
+	return false, errLedgerKeptChanging
 }
 
 // plan returns the ledger with this round's claims, what to send, the

@@ -18,6 +18,10 @@
 //	mark.go     each delivery's outcome written to the ledger as soon as it is
 //	            done: sent, or not sent with the channel's error (LastError)
 //
+// claim and mark write the ledger through one read, change and
+// check-and-set loop (updateLedger), which writes nothing when nothing
+// changed.
+//
 // so a channel that fails, hangs or answers 500 forever never holds back
 // another: a page goes out while Slack is still being retried. The daemon
 // feeds the pipeline (Pipeline.Deliver) after each check and hears of each

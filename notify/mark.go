@@ -23,12 +23,9 @@ func (p *Pipeline) mark(base context.Context, name string, now time.Time, it ite
 	w := p.writer(name)
 	w.Lock()
 	defer w.Unlock()
-	for attempt := 0; attempt < 3; attempt++ {
-		l, err := p.ledger(ctx, name)
-		if err != nil {
-			return err
-		}
+	_, err := p.updateLedger(ctx, name, func(l *vaultstore.Ledger) *vaultstore.Ledger {
 		next := &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
+		changed := false
 		for j := range next.Entries {
 			e := &next.Entries[j]
 			if claimOf(*e) != claimOf(it.entry) || !e.SentAt.IsZero() {
@@ -39,24 +36,24 @@ func (p *Pipeline) mark(base context.Context, name string, now time.Time, it ite
 			} else {
 				e.ClaimedAt, e.LastError = time.Time{}, sendErr.Error()
 			}
+			changed = true
 		}
-		v, err := p.Ledger.PutLedger(ctx, name, next, l.Version)
-		if errors.Is(err, vaultstore.ErrCASConflict) {
-			p.drop(name)
-			continue
+		if !changed {
+			return nil // the claim is marked already, or is another's now
 		}
-		if err != nil {
-			return err
-		}
-		next.Version = v
-		p.keep(name, next)
-		if sendErr == nil {
-			p.forgetUnmarked(it.entry)
-			if p.Hooks.AfterMark != nil {
-				p.Hooks.AfterMark(it.entry.Key)
-			}
-		}
-		return nil
+		return next
+	})
+	if errors.Is(err, errLedgerKeptChanging) {
+		return fmt.Errorf("ledger/%s: the send of %s through %s was not marked; it may be repeated once", name, it.entry.Key, it.channel)
 	}
-	return fmt.Errorf("ledger/%s: the send of %s through %s was not marked; it may be repeated once", name, it.entry.Key, it.channel)
+	if err != nil {
+		return err
+	}
+	if sendErr == nil {
+		p.forgetUnmarked(it.entry)
+		if p.Hooks.AfterMark != nil {
+			p.Hooks.AfterMark(it.entry.Key)
+		}
+	}
+	return nil
 }

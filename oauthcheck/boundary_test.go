@@ -119,7 +119,7 @@ func TestAProviderEchoingTheSecretGetsItIntoNothingTheCheckSays(t *testing.T) {
 			srv := echoing(tc.contentType, tc.status, tc.body)
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "echo", TokenURL: srv.URL + "/token", AuthStyle: tc.style}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(echoSecret), Name: "echo"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(echoSecret), Name: "echo"}, e, time.Time{}, now)
 			said := fmt.Sprintf("%+v", r)
 			if found := leaks(id, echoSecret, said); len(found) > 0 {
 				t.Errorf("the result shows the secret as %q (class %s)", found, r.Class)
@@ -146,7 +146,7 @@ func TestAProvidersErrorIsBoundedAndFreeOfControlCharacters(t *testing.T) {
 			srv := echoing("application/json", 400, func(*http.Request) string { return tc.body })
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "big", TokenURL: srv.URL + "/token", AuthStyle: oauthcheck.AuthStyleHeader}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-big", Secret: secret.New("Big-Secret-000"), Name: "big"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-big", Secret: secret.New("Big-Secret-000"), Name: "big"}, e, time.Time{}, now)
 			if n := utf8.RuneCountInString(r.ErrorCode); n > 64 {
 				t.Errorf("the error code has %d characters", n)
 			}
@@ -199,7 +199,7 @@ func TestAComplaintAboutTheAuthenticationMethodIsMisconfigured(t *testing.T) {
 			})
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "okta", TokenURL: srv.URL + "/token", AuthStyle: tc.sent}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-method", Secret: secret.New("Method-Secret-000"), Name: "m"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-method", Secret: secret.New("Method-Secret-000"), Name: "m"}, e, time.Time{}, now)
 			if r.Class != tc.wantClass {
 				t.Errorf("class %s, want %s (%s)", r.Class, tc.wantClass, r.Detail)
 			}
@@ -237,7 +237,7 @@ func TestRedirectHints(t *testing.T) {
 			}))
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "moved", TokenURL: srv.URL + "/oauth2/token", AuthStyle: oauthcheck.AuthStyleHeader}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-moved", Secret: secret.New("Moved-Secret-000"), Name: "m"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-moved", Secret: secret.New("Moved-Secret-000"), Name: "m"}, e, time.Time{}, now)
 			if r.Class != oauthcheck.ClassMisconfigured {
 				t.Errorf("class %s", r.Class)
 			}
@@ -479,7 +479,7 @@ func TestASecretSplitByWhatTheBoundaryFoldsIsRemovedAllTheSame(t *testing.T) {
 			}))
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "split", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(sec), Name: "split"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: id, Secret: secret.New(sec), Name: "split"}, e, time.Time{}, now)
 			said := fmt.Sprintf("%s | %s | %s", r.ErrorCode, r.Description, r.Detail)
 			read := strings.Join(strings.Fields(unescape(said)), "")
 			for _, part := range []string{sec, b64[len(b64)-16:], sec[:half], sec[half:]} {
@@ -520,7 +520,7 @@ func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
 			srv := echoing("application/json", 200, func(*http.Request) string { return body })
 			defer srv.Close()
 			e := oauthcheck.Endpoint{Name: "huge", TokenURL: srv.URL, AuthStyle: oauthcheck.AuthStyleHeader}
-			r := (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-huge", Secret: secret.New("Huge-Secret-0123456789"), Name: "huge"}, e, time.Time{}, now)
+			r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-huge", Secret: secret.New("Huge-Secret-0123456789"), Name: "huge"}, e, time.Time{}, now)
 			if r.Class != oauthcheck.ClassOK {
 				t.Errorf("class %s: %s", r.Class, r.Detail)
 			}

@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/text"
+	"github.com/credkeeper/credkeeper/internal/urlcheck"
 )
 
 // maxBody is how much of a response body is read.
@@ -174,12 +173,12 @@ func (c *Checker) start() time.Time {
 	return c.Clock.Now()
 }
 
-// Check requests one token for cl from e and classifies the outcome. It
+// RequestToken requests one token for cl from e and classifies the outcome. It
 // sends exactly one token request (and one probe request when e has a
 // probe and a token came), never retries, never follows a redirect, and
 // gives up after e.Timeout. rotateBy is the credential's deadline (zero
 // when unknown); now is the time the classification is made at.
-func (c *Checker) Check(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
+func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotateBy time.Time, now time.Time) Result {
 	res := Result{Name: cl.Name, Environment: cl.Environment, Provider: e.Name, CredentialVersion: cl.Version, CheckedAt: now, RotateBy: rotateBy,
 		TokenURL: e.TokenURL, AuthStyle: e.AuthStyle}
 	if problem := endpointProblem(e); problem != "" {
@@ -301,27 +300,14 @@ func endpointProblem(e Endpoint) string {
 }
 
 // EndpointProblem says why credentials must not be sent to raw (what names
-// it: "token_url", "probe url"), or "" when they may: it must be an http(s)
-// URL, and https unless its host is loopback or insecure is set.
+// it: "token_url", "probe url"), or "" when they may: see
+// urlcheck.EndpointProblem, the rule the configuration language applies too.
 func EndpointProblem(raw, what string, insecure bool) string {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Sprintf("%s %q is not an http(s) URL", what, raw)
-	}
-	if u.Scheme == "http" && !insecure && !IsLoopback(u.Hostname()) {
-		return fmt.Sprintf("%s %q is plain http to %s: the client secret or token would cross the network unencrypted; use https, or set insecure_http = true in the provider if you really mean it", what, raw, u.Hostname())
-	}
-	return ""
+	return urlcheck.EndpointProblem(raw, what, insecure)
 }
 
 // IsLoopback reports whether host (a name or an address) is this machine.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return urlcheck.IsLoopback(host) }
 
 // NewHTTPClient is a client that never follows a redirect: a 3xx comes
 // back as the answer. Go's default client would send a client_secret_post

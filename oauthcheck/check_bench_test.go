@@ -38,7 +38,7 @@ func BenchmarkCheck(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if r := c.Check(context.Background(), cl, e, time.Time{}, now); r.Class == "" {
+				if r := c.RequestToken(context.Background(), cl, e, time.Time{}, now); r.Class == "" {
 					b.Fatal("no class")
 				}
 			}

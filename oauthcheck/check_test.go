@@ -39,33 +39,12 @@ func TestCleartextEndpointsAreRefusedBeforeSending(t *testing.T) {
 	transport := &refuseAll{}
 	checker := &oauthcheck.Checker{Transport: transport}
 	for name, e := range map[string]oauthcheck.Endpoint{"token_url": cleartext, "probe url": probed} {
-		r := checker.Check(context.Background(), cl, e, time.Time{}, now)
+		r := checker.RequestToken(context.Background(), cl, e, time.Time{}, now)
 		if r.Class != oauthcheck.ClassMisconfigured || !strings.Contains(r.Detail, "insecure_http") || !strings.Contains(r.Detail, name) {
 			t.Errorf("cleartext %s: %s %q", name, r.Class, r.Detail)
 		}
 	}
 	if transport.n != 0 {
 		t.Errorf("%d requests were sent", transport.n)
-	}
-}
-
-func TestEndpointProblem(t *testing.T) {
-	for _, tc := range []struct {
-		url      string
-		insecure bool
-		ok       bool
-	}{
-		{"https://idp.example.org/token", false, true},
-		{"http://127.0.0.1:8080/token", false, true},
-		{"http://[::1]:8080/token", false, true},
-		{"http://localhost/token", false, true},
-		{"http://idp.example.org/token", false, false},
-		{"http://idp.example.org/token", true, true},
-		{"ftp://idp.example.org/token", true, false},
-		{"idp.example.org/token", false, false},
-	} {
-		if got := oauthcheck.EndpointProblem(tc.url, "token_url", tc.insecure) == ""; got != tc.ok {
-			t.Errorf("EndpointProblem(%q, insecure=%v) ok = %v, want %v", tc.url, tc.insecure, got, tc.ok)
-		}
 	}
 }

@@ -112,7 +112,7 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 				url = srv.URL + "/oauth2/default/v1/token"
 			}
 			c := &Checker{}
-			res := c.Check(context.Background(), Client{ID: "0oa-misbehave", Secret: secret.New(clientSecret), Name: "x"},
+			res := c.RequestToken(context.Background(), Client{ID: "0oa-misbehave", Secret: secret.New(clientSecret), Name: "x"},
 				Endpoint{Name: "p", TokenURL: url, AuthStyle: AuthStyleHeader, Timeout: timeout}, time.Time{}, now)
 			if res.Class != tc.want {
 				t.Errorf("class %s (%s), want %s", res.Class, res.Detail, tc.want)

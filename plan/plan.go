@@ -15,6 +15,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -153,7 +154,7 @@ func (c Change) LeftInPlace() string {
 
 // MakePlan compares the config with what Vault holds and returns the
 // changes that would make Vault match. It writes nothing.
-func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, now time.Time) (*Plan, error) {
+func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *config.Config, now time.Time) (*Plan, error) {
 	p := &Plan{FormatVersion: PlanFormatVersion, Mount: store.Mount(), Prefix: store.Prefix(), CreatedAt: now.UTC().Truncate(time.Second), Changes: []Change{}, Notes: []Note{}}
 	infos, err := store.ListCredentials(ctx)
 	if err != nil {
@@ -236,7 +237,7 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *policies.Config
 
 // ManagedPolicies are the Vault ACL policies cfg's vault_policies block
 // asks for, generated for store's mount and prefix; none without the block.
-func ManagedPolicies(cfg *policies.Config, store *vaultstore.Store) ([]policies.ManagedPolicy, error) {
+func ManagedPolicies(cfg *config.Config, store *vaultstore.Store) ([]policies.ManagedPolicy, error) {
 	if cfg.VaultPolicies == nil {
 		return nil, nil
 	}
@@ -246,7 +247,7 @@ func ManagedPolicies(cfg *policies.Config, store *vaultstore.Store) ([]policies.
 // planCredential is the change a declared credential needs (nil when
 // none), given what Vault holds (nil when nothing), and the metadata the
 // config asks for.
-func planCredential(c *policies.Credential, cur *vaultstore.CredentialInfo) (*Change, vaultstore.CredentialMetadata) {
+func planCredential(c *config.Credential, cur *vaultstore.CredentialInfo) (*Change, vaultstore.CredentialMetadata) {
 	if cur == nil {
 		want := desiredMetadata(c, nil)
 		target := planned(want, vaultstore.MinMaxVersions)
@@ -271,7 +272,7 @@ func planCredential(c *policies.Credential, cur *vaultstore.CredentialInfo) (*Ch
 // desiredMetadata is the metadata the config asks for: what it declares,
 // over what Vault holds. Attributes the config leaves out (owner,
 // rotate_by) and issued_at, which only a new secret sets, are kept.
-func desiredMetadata(c *policies.Credential, cur *vaultstore.CredentialMetadata) vaultstore.CredentialMetadata {
+func desiredMetadata(c *config.Credential, cur *vaultstore.CredentialMetadata) vaultstore.CredentialMetadata {
 	var md vaultstore.CredentialMetadata
 	if cur != nil {
 		md = *cur
@@ -332,7 +333,7 @@ func fieldChanges(old, new PlannedMetadata) []FieldChange {
 }
 
 // credentialNotes are the plan's informational lines for a credential.
-func credentialNotes(c *policies.Credential, md vaultstore.CredentialMetadata, hasSecret bool, cfg *policies.Config, now time.Time) []Note {
+func credentialNotes(c *config.Credential, md vaultstore.CredentialMetadata, hasSecret bool, cfg *config.Config, now time.Time) []Note {
 	var out []Note
 	if !hasSecret {
 		out = append(out, Note{Name: c.Name, Message: "has no secret in Vault yet: set it with credkeeper secret set " + c.Name})
@@ -343,7 +344,7 @@ func credentialNotes(c *policies.Credential, md vaultstore.CredentialMetadata, h
 		if !rotateBy.IsZero() {
 			when = "from " + dates.Format(rotateBy.Add(-ar.StartBefore))
 		}
-		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotates by itself through Okta (app %s) %s: a new secret is created, proven and promoted, and the old one deleted after a %s overlap", ar.AppID, when, policies.ShortDuration(ar.Overlap))})
+		out = append(out, Note{Name: c.Name, Message: fmt.Sprintf("rotates by itself through Okta (app %s) %s: a new secret is created, proven and promoted, and the old one deleted after a %s overlap", ar.AppID, when, dates.ShortDuration(ar.Overlap))})
 	}
 	if rotateBy.IsZero() {
 		return out

@@ -9,17 +9,17 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
 
 var planNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func parseConfig(t testing.TB, src string) *policies.Config {
+func parseConfig(t testing.TB, src string) *config.Config {
 	t.Helper()
-	cfg, diags := policies.Parse([]byte(src), "test.hcl")
+	cfg, diags := config.Parse([]byte(src), "test.hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -38,7 +38,7 @@ credential "ctrp-prod" {
 }
 `
 
-func mustPlan(t *testing.T, store *vaultstore.Store, cfg *policies.Config) *Plan {
+func mustPlan(t *testing.T, store *vaultstore.Store, cfg *config.Config) *Plan {
 	t.Helper()
 	p, err := MakePlan(context.Background(), store, cfg, planNow)
 	if err != nil {

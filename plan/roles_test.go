@@ -10,8 +10,8 @@ import (
 
 	"github.com/hashicorp/vault/api"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -209,7 +209,7 @@ func TestTheAuditorRoleRunsStatusAndSeesNoSecret(t *testing.T) {
 	w := newRolesWorld(t)
 	ctx := w.ctx
 	a := w.as("auditor")
-	rows, err := rotation.StatusAll(ctx, a, planNow)
+	rows, err := check.StatusAll(ctx, a, planNow)
 	if err != nil {
 		t.Fatalf("status as the auditor: %v", err)
 	}

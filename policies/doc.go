@@ -1,12 +1,9 @@
-// Package policies owns credkeeper's configuration language and the pure
-// decisions made from it.
+// Package policies owns credkeeper's pure decisions, made from a decoded
+// configuration (package config) and gathered facts: which reminders,
+// escalations, incident and ops notices are due at now (silences are
+// inputs), when the next reminder falls, whether a silence may last until
+// a date, and the Vault ACL documents of every role.
 //
-// The language is HCL (github.com/hashicorp/hcl/v2), decoded strictly: an
-// unknown block or attribute is an error, and every error is a diagnostic
-// with file, line, column and the offending source line. Defaults apply
-// first, then the file. Providers come from provider blocks or from presets
-// (ctrp-int, ctrp-stage, ctrp-prod, dmptool) that need no block.
-//
-// policies does no I/O beyond reading the file it is asked to load, and
-// never reads the clock: decisions take `now` as an argument.
+// policies does no I/O and never reads the clock: decisions take `now` as
+// an argument. It does not parse the configuration language.
 package policies

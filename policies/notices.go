@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 )
 
@@ -18,20 +19,13 @@ const (
 	NoticeResolve  = "resolve"  // an incident or ops notice closed by an ok check
 )
 
-// DefaultOpsAfter is how many consecutive non-credential failures open an
-// ops notice.
-const DefaultOpsAfter = 3
-
-// DefaultPageEnvironments are the environments whose credential failures page.
-var DefaultPageEnvironments = []string{"prod", "production"}
-
 // NoticeInput is everything the notice decision looks at. It is gathered
 // by the caller; Due does no I/O and reads no clock.
 type NoticeInput struct {
 	Credential  string
 	Environment string
 	RotateBy    time.Time // zero: no deadline known, no reminders
-	Policy      *RotationPolicy
+	Policy      *config.RotationPolicy
 
 	// LastClass and ConsecutiveFailures are the last check's outcome.
 	LastClass           string
@@ -39,8 +33,8 @@ type NoticeInput struct {
 
 	Notify           []string // the credential's channels
 	Page             []string // its paging channels, for page environments
-	PageEnvironments []string // nil: DefaultPageEnvironments
-	OpsAfter         int      // zero: DefaultOpsAfter
+	PageEnvironments []string // nil: config.DefaultPageEnvironments
+	OpsAfter         int      // zero: config.DefaultOpsAfter
 	PageOps          bool     // page ops notices too (off by default)
 
 	// Sent holds the dedup keys already claimed or sent, from the ledger.
@@ -139,7 +133,7 @@ func dueReminders(in NoticeInput) []DueNotice {
 		if in.Sent[key] {
 			return nil
 		}
-		return []DueNotice{{Key: key, Kind: NoticeOverdue, Channels: in.Policy.channelsAt(0, in.Notify), DaysLeft: days}}
+		return []DueNotice{{Key: key, Kind: NoticeOverdue, Channels: channelsAt(in.Policy, 0, in.Notify), DaysLeft: days}}
 	}
 	// The nearest tier whose moment has come; tiers passed over while the
 	// daemon was down are superseded by it.
@@ -153,14 +147,14 @@ func dueReminders(in NoticeInput) []DueNotice {
 		if in.Sent[key] {
 			return nil
 		}
-		return []DueNotice{{Key: key, Kind: NoticeReminder, Channels: in.Policy.channelsAt(tier, in.Notify), Tier: tier, DaysLeft: days}}
+		return []DueNotice{{Key: key, Kind: NoticeReminder, Channels: channelsAt(in.Policy, tier, in.Notify), Tier: tier, DaysLeft: days}}
 	}
 	return nil
 }
 
 // channelsAt is the credential's channels plus every escalation whose tier
 // the reminder has reached (an escalation "7d" applies from 7 days out on).
-func (p *RotationPolicy) channelsAt(tier time.Duration, base []string) []string {
+func channelsAt(p *config.RotationPolicy, tier time.Duration, base []string) []string {
 	chans := slices.Clone(base)
 	for _, e := range p.Escalate {
 		if tier <= e.From {
@@ -196,7 +190,7 @@ func dueAlerts(in NoticeInput) []DueNotice {
 	case class != "":
 		opsAfter := in.OpsAfter
 		if opsAfter <= 0 {
-			opsAfter = DefaultOpsAfter
+			opsAfter = config.DefaultOpsAfter
 		}
 		key := OpsKey(in.Credential, class)
 		if in.ConsecutiveFailures >= opsAfter && !slices.Contains(in.Open, key) && !in.Sent[key] {
@@ -210,7 +204,7 @@ func dueAlerts(in NoticeInput) []DueNotice {
 func (in NoticeInput) pages(key string) bool {
 	envs := in.PageEnvironments
 	if envs == nil {
-		envs = DefaultPageEnvironments
+		envs = config.DefaultPageEnvironments
 	}
 	if !slices.Contains(envs, in.Environment) || len(in.Page) == 0 {
 		return false

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"github.com/credkeeper/credkeeper/config"
 	"slices"
 	"strings"
 	"testing"
@@ -11,9 +12,9 @@ var deadline = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 
 func day(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-func yearlyWithEscalation() *RotationPolicy {
-	p := Yearly()
-	p.Escalate = []Escalation{{From: day(7), Notify: []string{"oncall"}}}
+func yearlyWithEscalation() *config.RotationPolicy {
+	p := config.Yearly()
+	p.Escalate = []config.Escalation{{From: day(7), Notify: []string{"oncall"}}}
 	return p
 }
 
@@ -66,7 +67,7 @@ func TestDueReminders(t *testing.T) {
 
 func TestAMovedDeadlineStartsAFreshLadder(t *testing.T) {
 	sent := map[string]bool{"reminder/ctrp-stage/2027-03-01/14d": true}
-	in := NoticeInput{Credential: "ctrp-stage", RotateBy: deadline.AddDate(1, 0, 0), Policy: Yearly(), Now: deadline.AddDate(1, 0, 0).Add(-day(13)), Sent: sent}
+	in := NoticeInput{Credential: "ctrp-stage", RotateBy: deadline.AddDate(1, 0, 0), Policy: config.Yearly(), Now: deadline.AddDate(1, 0, 0).Add(-day(13)), Sent: sent}
 	if got := keys(Due(in)); !slices.Equal(got, []string{"reminder/ctrp-stage/2028-03-01/14d"}) {
 		t.Errorf("Due = %v", got)
 	}
@@ -122,7 +123,7 @@ func TestDueAlerts(t *testing.T) {
 // every tier of every deadline goes out exactly once, in order, except
 // tiers superseded while it was down.
 func TestLadderOverTwoYears(t *testing.T) {
-	policy := Yearly()
+	policy := config.Yearly()
 	first := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 	second := first.AddDate(1, 0, 0)
 	sent := map[string]bool{}
@@ -161,7 +162,7 @@ func TestLadderOverTwoYears(t *testing.T) {
 // "all" leaves incidents alone.
 func TestSilencesHoldBackTheirKindsUntilTheyLapse(t *testing.T) {
 	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	overdue := NoticeInput{Credential: "c", Environment: "prod", RotateBy: deadline, Policy: Yearly(), LastClass: "ok",
+	overdue := NoticeInput{Credential: "c", Environment: "prod", RotateBy: deadline, Policy: config.Yearly(), LastClass: "ok",
 		Notify: []string{"security"}, Page: []string{"oncall"}, Sent: map[string]bool{}, Now: deadline.Add(36 * time.Hour)}
 	refused := overdue
 	refused.RotateBy, refused.LastClass = time.Time{}, "invalid_client"

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"github.com/credkeeper/credkeeper/config"
 	"testing"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 func TestNextReminder(t *testing.T) {
 	day := 24 * time.Hour
 	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
-	p := Yearly()
+	p := config.Yearly()
 	for _, tc := range []struct {
 		now, want time.Time
 	}{
@@ -21,11 +22,11 @@ func TestNextReminder(t *testing.T) {
 		{deadline.Add(-time.Hour), deadline},
 		{deadline, time.Time{}},
 	} {
-		if got := p.NextReminder(deadline, tc.now); !got.Equal(tc.want) {
+		if got := NextReminder(p, deadline, tc.now); !got.Equal(tc.want) {
 			t.Errorf("at %v: next reminder %v, want %v", tc.now, got, tc.want)
 		}
 	}
-	if got := p.NextReminder(time.Time{}, deadline); !got.IsZero() {
+	if got := NextReminder(p, time.Time{}, deadline); !got.IsZero() {
 		t.Errorf("no deadline: %v", got)
 	}
 }

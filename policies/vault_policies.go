@@ -2,124 +2,11 @@ package policies
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
-
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/credname"
 )
-
-var policyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
-
-// Vault policy roles. Each is granted exactly what its users do:
-//
-//   - daemon reads credentials, staged pairs and silences, and writes only
-//     what the daemon writes: check state, published tokens, the notice
-//     ledger, the leader lease and staged pairs' results;
-//   - operator is the CLI's: secret set, rotate, apply, check, silence; it
-//     may write credentials, with their history, and silences;
-//   - ci reads published access tokens (all, or those of a scoped CI
-//     policy's credentials), never a client secret;
-//   - auditor reads check state, the ledger, silences, rotations' steps
-//     and the metadata of credentials and staged pairs, and lists the
-//     published tokens' names, never a secret or a token.
-const (
-	RoleDaemon   = "daemon"
-	RoleOperator = "operator"
-	RoleCI       = "ci"
-	RoleAuditor  = "auditor"
-)
-
-// Roles lists the roles in a stable order.
-var Roles = []string{RoleDaemon, RoleOperator, RoleCI, RoleAuditor}
-
-// VaultPolicyNames are the names of the Vault ACL policies credkeeper manages.
-type VaultPolicyNames struct {
-	Daemon, Operator, CI, Auditor string
-	// ScopedCI are further CI policies, each reading the tokens of some
-	// credentials only.
-	ScopedCI []ScopedCI
-}
-
-// ScopedCI is a ci block: a CI policy for some credentials' tokens.
-type ScopedCI struct {
-	Name string
-	// Credentials are names, or prefixes ending in "*" ("ctrp-*").
-	Credentials []string
-}
-
-// DefaultVaultPolicyNames are the names used when a vault_policies block
-// does not set them.
-func DefaultVaultPolicyNames() VaultPolicyNames {
-	return VaultPolicyNames{Daemon: "credkeeper-daemon", Operator: "credkeeper-operator", CI: "credkeeper-ci", Auditor: "credkeeper-auditor"}
-}
-
-// Name returns the policy name of a role.
-func (n VaultPolicyNames) Name(role string) string {
-	switch role {
-	case RoleDaemon:
-		return n.Daemon
-	case RoleOperator:
-		return n.Operator
-	case RoleCI:
-		return n.CI
-	case RoleAuditor:
-		return n.Auditor
-	}
-	return ""
-}
-
-var vaultPoliciesSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: RoleDaemon}, {Name: RoleOperator}, {Name: RoleCI}, {Name: RoleAuditor}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: RoleCI, LabelNames: []string{"name"}}},
-}
-
-var scopedCISchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "credentials", Required: true}},
-}
-
-func decodeVaultPolicies(b *hcl.Block, cfg *Config) hcl.Diagnostics {
-	content, diags := b.Body.Content(vaultPoliciesSchema)
-	n := DefaultVaultPolicyNames()
-	diags = append(diags, optString(content.Attributes[RoleDaemon], &n.Daemon)...)
-	diags = append(diags, optString(content.Attributes[RoleOperator], &n.Operator)...)
-	diags = append(diags, optString(content.Attributes[RoleCI], &n.CI)...)
-	diags = append(diags, optString(content.Attributes[RoleAuditor], &n.Auditor)...)
-	seen := map[string]string{}
-	for _, role := range Roles {
-		if a := content.Attributes[role]; a != nil && !policyName.MatchString(n.Name(role)) {
-			diags = append(diags, errAt(a.Expr.Range(), "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", n.Name(role)))
-		}
-		seen[n.Name(role)] = role
-	}
-	for _, sb := range content.Blocks {
-		sc := ScopedCI{Name: sb.Labels[0]}
-		if !policyName.MatchString(sc.Name) {
-			diags = append(diags, errAt(sb.LabelRanges[0], "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", sc.Name))
-		}
-		if other, dup := seen[sc.Name]; dup {
-			diags = append(diags, errAt(sb.LabelRanges[0], "Duplicate policy name", "The policy %q is already the %s policy.", sc.Name, other))
-		}
-		seen[sc.Name] = "scoped ci"
-		bc, d := sb.Body.Content(scopedCISchema)
-		diags = append(diags, d...)
-		diags = append(diags, optStringList(bc.Attributes["credentials"], &sc.Credentials)...)
-		if a := bc.Attributes["credentials"]; a != nil {
-			if len(sc.Credentials) == 0 {
-				diags = append(diags, errAt(a.Expr.Range(), "No credentials", "A scoped CI policy names at least one credential; the ci attribute names the policy for all of them."))
-			}
-			for _, c := range sc.Credentials {
-				if err := credname.Check(strings.TrimSuffix(c, "*")); err != nil {
-					diags = append(diags, errAt(a.Expr.Range(), "Invalid credential name", "%q: %s; a name may end in * to take every credential it begins.", c, err))
-				}
-			}
-		}
-		n.ScopedCI = append(n.ScopedCI, sc)
-	}
-	cfg.VaultPolicies = &n
-	return diags
-}
 
 // PolicyDocument is the Vault ACL policy of a role for credkeeper's records
 // under mount/prefix. It is a pure function of its arguments. autoRotated
@@ -132,7 +19,7 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 	mount, prefix = strings.Trim(mount, "/"), strings.Trim(prefix, "/")
 	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
 	switch role {
-	case RoleDaemon:
+	case config.RoleDaemon:
 		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.\n# Where it writes metadata it writes custom_metadata alone: never max_versions, delete_version_after\n# or cas_required, which would cut, expire or jam a secret's history.", mount, prefix)
 		d.path(d.data+"/credentials/*", "read")
 		d.path(d.meta+"/credentials/*", "read", "list")
@@ -153,16 +40,16 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 			d.path(d.data+"/pending/"+name, "create", "read", "update")
 			d.metaPath(d.meta+"/pending/"+name, customMetadataOnly, "read", "update", "delete")
 		}
-	case RoleOperator:
+	case config.RoleOperator:
 		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included. Its metadata writes set custom_metadata and max_versions\n# (credkeeper raises a credential's history), never delete_version_after or cas_required.", mount, prefix)
 		d.path(d.data+"/*", "create", "read", "update", "patch", "delete")
 		d.metaPath(d.meta+"/*", operatorMetadata, "create", "read", "update", "patch", "delete", "list")
 		d.path(mount+"/delete/"+prefix+"/*", "update")
 		d.path(mount+"/undelete/"+prefix+"/*", "update")
-	case RoleCI:
+	case config.RoleCI:
 		d.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
 		d.path(d.data+"/tokens/*", "read")
-	case RoleAuditor:
+	case config.RoleAuditor:
 		d.comment("credkeeper auditor: reads check state, the ledger, silences, rotations' steps, and the metadata of credentials\n# and staged pairs; lists the published tokens' names (for plan); never a secret or a token.")
 		d.path(d.data+"/state/*", "read")
 		d.path(d.data+"/ledger/*", "read")
@@ -173,20 +60,16 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 		}
 		d.path(d.meta+"/tokens/*", "list")
 	default:
-		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(Roles, ", "))
+		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(config.Roles, ", "))
 	}
 	return d.String(), nil
 }
 
-// CheckVaultFolder checks a mount or prefix (what says which) before it
-// becomes part of Vault ACL paths: see credname.CheckFolder.
-func CheckVaultFolder(what, p string) error { return credname.CheckFolder(what, p) }
-
 func checkMountAndPrefix(mount, prefix string) error {
-	if err := CheckVaultFolder("mount", mount); err != nil {
+	if err := credname.CheckFolder("mount", mount); err != nil {
 		return err
 	}
-	return CheckVaultFolder("prefix", prefix)
+	return credname.CheckFolder("prefix", prefix)
 }
 
 // ScopedCIDocument is the policy of a scoped CI block: read the published
@@ -252,12 +135,12 @@ type ManagedPolicy struct {
 
 // Documents returns every managed policy for mount/prefix: the roles' in
 // role order, then the scoped CI policies in file order.
-func Documents(names VaultPolicyNames, mount, prefix string, autoRotated ...string) ([]ManagedPolicy, error) {
+func Documents(names config.VaultPolicyNames, mount, prefix string, autoRotated ...string) ([]ManagedPolicy, error) {
 	if err := checkMountAndPrefix(mount, prefix); err != nil {
 		return nil, err
 	}
 	var out []ManagedPolicy
-	for _, role := range Roles {
+	for _, role := range config.Roles {
 		doc, err := PolicyDocument(role, mount, prefix, autoRotated...)
 		if err != nil {
 			return nil, err
@@ -265,7 +148,7 @@ func Documents(names VaultPolicyNames, mount, prefix string, autoRotated ...stri
 		out = append(out, ManagedPolicy{Name: names.Name(role), Role: role, Text: doc})
 	}
 	for _, sc := range names.ScopedCI {
-		out = append(out, ManagedPolicy{Name: sc.Name, Role: RoleCI, Text: ScopedCIDocument(mount, prefix, sc.Credentials), Scope: sc.Credentials})
+		out = append(out, ManagedPolicy{Name: sc.Name, Role: config.RoleCI, Text: ScopedCIDocument(mount, prefix, sc.Credentials), Scope: sc.Credentials})
 	}
 	return out, nil
 }

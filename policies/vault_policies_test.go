@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"github.com/credkeeper/credkeeper/config"
 	"strings"
 	"testing"
 )
@@ -26,7 +27,7 @@ func TestPolicyDocumentsRefuseAPrefixThatIsNotOneFolder(t *testing.T) {
 		{"an empty prefix is refused", "secret", "/", `prefix "/"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, role := range Roles {
+			for _, role := range config.Roles {
 				_, err := PolicyDocument(role, tc.mount, tc.prefix)
 				switch {
 				case tc.wantErr == "" && err != nil:
@@ -35,7 +36,7 @@ func TestPolicyDocumentsRefuseAPrefixThatIsNotOneFolder(t *testing.T) {
 					t.Errorf("%s: %v, want an error naming %s", role, err, tc.wantErr)
 				}
 			}
-			_, err := Documents(VaultPolicyNames{Daemon: "d", Operator: "o", CI: "c", Auditor: "a", ScopedCI: []ScopedCI{{Name: "s", Credentials: []string{"x"}}}}, tc.mount, tc.prefix)
+			_, err := Documents(config.VaultPolicyNames{Daemon: "d", Operator: "o", CI: "c", Auditor: "a", ScopedCI: []config.ScopedCI{{Name: "s", Credentials: []string{"x"}}}}, tc.mount, tc.prefix)
 			if (err != nil) != (tc.wantErr != "") {
 				t.Errorf("Documents: %v", err)
 			}

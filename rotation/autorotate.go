@@ -7,10 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -108,8 +109,15 @@ func (e *BusyError) Unwrap() error { return ErrRotationBusy }
 // or to its abandonment when credentials/NAME changed behind it (then the
 // report says why, and the error is nil).
 func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOptions) (*AutoRotateReport, error) {
-	decl, ok := r.config().Credential(name)
-	if !ok || decl.AutoRotate == nil {
+	t := check.ResolveTarget(r.config(), name)
+	return r.AutoRotateTarget(ctx, &t, o)
+}
+
+// AutoRotateTarget is AutoRotate of a credential already resolved: it
+// looks nothing up in the configuration.
+func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRotateOptions) (*AutoRotateReport, error) {
+	name, decl := t.Name, t.Decl
+	if decl == nil || decl.AutoRotate == nil {
 		return nil, notAutomatable(name, decl)
 	}
 	ar := decl.AutoRotate
@@ -171,10 +179,10 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 	} else if err := r.takeLease(ctx, name, rot, o.Owner, now); err != nil {
 		return rep, err
 	}
-	err = r.advance(ctx, name, ar, okta, rot, rep)
+	err = r.advance(ctx, t, ar, okta, rot, rep)
 	if rot.Owner == o.Owner && !rot.LeaseUntil.IsZero() {
 		rot.LeaseUntil = time.Time{} // given up: the next run may be anyone's
-		if v, perr := r.Store.PutRotation(ctx, name, rot, rot.Version); perr == nil {
+		if v, perr := r.records().PutRotation(ctx, name, rot, rot.Version); perr == nil {
 			rot.Version = v
 		}
 	}
@@ -182,7 +190,8 @@ func (r *Runner) AutoRotate(ctx context.Context, name string, o AutoRotateOption
 }
 
 // advance takes the steps after rot.Step, observing before each one.
-func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
+func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
+	name := t.Name
 	for rot.Step != StepDone {
 		ob, err := r.observe(ctx, name, okta)
 		if err == nil {
@@ -193,7 +202,7 @@ func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRota
 		var did string
 		var waiting time.Time
 		if err == nil {
-			did, waiting, err = r.autoStep(ctx, name, ar, okta, rot, ob)
+			did, waiting, err = r.autoStep(ctx, t, ar, okta, rot, ob)
 		}
 		var ab abandonment
 		if errors.As(err, &ab) {
@@ -222,7 +231,7 @@ func (r *Runner) advance(ctx context.Context, name string, ar *policies.AutoRota
 
 // overlapEnd is when the old secret may be deactivated: the overlap after
 // the promotion, or after the last failed proof of the new secret alone.
-func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
+func overlapEnd(rot *vaultstore.Rotation, ar *config.AutoRotate) time.Time {
 	end := rot.PromotedAt.Add(ar.Overlap)
 	if rot.DeactivateAfter.After(end) {
 		end = rot.DeactivateAfter
@@ -234,7 +243,7 @@ func overlapEnd(rot *vaultstore.Rotation, ar *policies.AutoRotate) time.Time {
 func finished(step string) bool { return step == StepDone || step == StepAbandoned }
 
 func (r *Runner) rotationRecord(ctx context.Context, name string) (*vaultstore.Rotation, error) {
-	rot, err := r.Store.GetRotation(ctx, name)
+	rot, err := r.records().GetRotation(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
 		return nil, nil
 	}
@@ -255,7 +264,7 @@ func (r *Runner) takeLease(ctx context.Context, name string, rot *vaultstore.Rot
 		return err
 	}
 	rot.Owner, rot.LeaseUntil = owner, now.Add(RotationLease)
-	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
+	v, err := r.records().PutRotation(ctx, name, rot, rot.Version)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return r.lostRace(ctx, name, owner, now)
 	}
@@ -430,7 +439,7 @@ func (r *Runner) abandon(ctx context.Context, name string, rot *vaultstore.Rotat
 // AbandonmentAnnounced marks the abandonment rotations/NAME records as
 // told to the credential's channels.
 func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
-	rot, err := r.Store.GetRotation(ctx, name)
+	rot, err := r.records().GetRotation(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -438,7 +447,7 @@ func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
 		return nil
 	}
 	rot.Announced = true
-	_, err = r.Store.PutRotation(ctx, name, rot, rot.Version)
+	_, err = r.records().PutRotation(ctx, name, rot, rot.Version)
 	return err
 }
 
@@ -485,7 +494,7 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 		cas = prev.Version
 	}
 	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old.ID, StartedAt: now, CredentialVersion: cur.Version, Owner: owner, LeaseUntil: now.Add(RotationLease)}
-	v, err := r.Store.PutRotation(ctx, name, rot, cas)
+	v, err := r.records().PutRotation(ctx, name, rot, cas)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return nil, r.lostRace(ctx, name, owner, now)
 	}
@@ -539,14 +548,15 @@ func mayTouch(name string, s OktaSecret, ob observation) error {
 // autoStep does the step after rot.Step, on what ob shows, and moves rot
 // on; it returns what it did, or when it may go on (the end of the
 // overlap).
-func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	name := t.Name
 	switch rot.Step {
 	case StepStarted:
 		return r.stageNewSecret(ctx, name, okta, rot, ob)
 	case StepStaged:
 		// Staging checked it already; check again only if that check was not ok.
 		if info, err := r.Store.PendingInfo(ctx, name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
-			res, err := r.CheckPending(ctx, name)
+			res, err := r.CheckStaged(ctx, t)
 			if err != nil {
 				return "", time.Time{}, err
 			}
@@ -592,7 +602,7 @@ func (r *Runner) autoStep(ctx context.Context, name string, ar *policies.AutoRot
 		rot.Step = StepDeactivated
 		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
 	case StepDeactivated:
-		out, err := r.Check(ctx, name, true)
+		out, err := r.engine().CheckTarget(ctx, t, true)
 		res := out.Result
 		switch {
 		case err == nil && res.CredentialVersion != ob.credVersion:
@@ -716,7 +726,7 @@ func (r *Runner) saveRotation(ctx context.Context, name string, rot *vaultstore.
 	if !rot.LeaseUntil.IsZero() {
 		rot.LeaseUntil = r.now().Add(RotationLease)
 	}
-	v, err := r.Store.PutRotation(ctx, name, rot, rot.Version)
+	v, err := r.records().PutRotation(ctx, name, rot, rot.Version)
 	if err != nil {
 		return fmt.Errorf("the step %q was done but not recorded in rotations/%s: %w; run again to resume", rot.Step, name, err)
 	}
@@ -734,7 +744,7 @@ func ignoreGone(err error) error {
 }
 
 // dryRun says what the steps after step would do.
-func dryRun(step string, ar *policies.AutoRotate) []string {
+func dryRun(step string, ar *config.AutoRotate) []string {
 	if step == StepAbandoned {
 		step = StepDone
 	}
@@ -743,7 +753,7 @@ func dryRun(step string, ar *policies.AutoRotate) []string {
 		{StepStarted, "create a new client secret in Okta and stage it"},
 		{StepStaged, "prove the new secret with a token request"},
 		{StepProven, "promote it to the credential's current version"},
-		{StepPromoted, "after the overlap of " + policies.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
+		{StepPromoted, "after the overlap of " + dates.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
 		{StepDeactivated, "prove the new secret works alone"},
 		{StepVerified, "delete the old secret"},
 	}
@@ -762,7 +772,7 @@ func dryRun(step string, ar *policies.AutoRotate) []string {
 	return out
 }
 
-func notAutomatable(name string, decl *policies.Credential) error {
+func notAutomatable(name string, decl *config.Credential) error {
 	provider := ""
 	if decl != nil {
 		provider = decl.Provider

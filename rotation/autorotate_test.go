@@ -14,6 +14,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify/notifytest"
@@ -87,7 +88,7 @@ credential "svc-reporting" {
 	}
 	p, _ := cfg.Provider("acme-okta")
 	w.check = func(s string) oauthcheck.Class {
-		return (&oauthcheck.Checker{}).Check(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, p.Endpoint(), time.Time{}, w.clock.Now()).Class
+		return (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, check.EndpointOf(p), time.Time{}, w.clock.Now()).Class
 	}
 	return w
 }
@@ -458,7 +459,7 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 			if rot.Step != StepAbandoned || !strings.Contains(rot.AbandonedReason, tc.reason) || rot.FinishedAt.IsZero() {
 				t.Errorf("rotations/svc-reporting: %+v; want abandoned because %q", rot, tc.reason)
 			}
-			if res, err := w.r.CheckOne(ctx, "svc-reporting", false); err != nil || res.Class != oauthcheck.ClassOK {
+			if res, err := w.r.engine().CheckOne(ctx, "svc-reporting", false); err != nil || res.Class != oauthcheck.ClassOK {
 				t.Errorf("the credential's check: %v %s %s", err, res.Class, res.Detail)
 			}
 			if st, err := w.r.Store.GetState(ctx, "svc-reporting"); err != nil || st.RejectedVersion != 0 {

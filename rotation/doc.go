@@ -1,8 +1,14 @@
-// Package rotation is credkeeper's engine: it checks credentials kept in
-// Vault (through oauthcheck, which sends the request and classifies the
-// answer) and records what it found, publishes tokens for CI, runs the
-// staged rotation workflow, and plans and applies the config.
+// Package rotation changes credentials' pairs in Vault: `secret set`
+// (SetSecret), the staged rotation (stage a new pair in pending/NAME,
+// prove it against the token endpoint, promote it, roll back), and the
+// automated rotation of secrets through a provider's API (Okta's client
+// secrets), reconciled against what Vault and the provider hold before
+// every destructive step and resumable from rotations/NAME.
 //
-// It reaches Vault only through vaultstore and never imports vault/api.
-// Decisions that need the time take `now` from the caller.
+// The check of a credential's current pair is the check engine's (package
+// check), which rotation calls after a promote and while proving an
+// automated rotation; it must not schedule, serve HTTP, or plan and apply
+// the config (package plan does). It reaches Vault only through
+// vaultstore and never imports vault/api. Decisions that need the time
+// take now from the caller.
 package rotation

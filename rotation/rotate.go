@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -53,13 +54,22 @@ func (r *Runner) Stage(ctx context.Context, req StageRequest) (oauthcheck.Result
 	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
 		return oauthcheck.Result{}, err
 	}
-	return r.checkPending(ctx, req.Name, info.Metadata, p)
+	t := check.ResolveTarget(r.config(), req.Name)
+	return r.checkPending(ctx, &t, info.Metadata, p)
 }
 
 // CheckPending checks the pair staged for name and records its class in
 // pending/NAME. A staged pair the provider refused is not sent again
 // (lockout protection) until it is staged anew.
 func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Result, error) {
+	t := check.ResolveTarget(r.config(), name)
+	return r.CheckStaged(ctx, &t)
+}
+
+// CheckStaged is CheckPending of a credential already resolved: it looks
+// nothing up in the configuration.
+func (r *Runner) CheckStaged(ctx context.Context, t *check.Target) (oauthcheck.Result, error) {
+	name := t.Name
 	p, err := r.Store.GetPending(ctx, name)
 	if err != nil {
 		return oauthcheck.Result{}, err
@@ -69,32 +79,33 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Resu
 		return oauthcheck.Result{}, err
 	}
 	refused := oauthcheck.Class(p.LastClass)
-	if ref, ok := r.Cache.refusal(pendingKey(name), p.Version); ok {
+	if ref, ok := r.Cache.Refusal(pendingKey(name), p.Version); ok {
 		refused = ref.Class // remembered though its record failed
 	}
 	if refused.IsCredentialFailure() {
 		return oauthcheck.Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
 			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
 	}
-	return r.checkPending(ctx, name, info.Metadata, p)
+	return r.checkPending(ctx, t, info.Metadata, p)
 }
 
 // pendingKey is where the Cache remembers a refusal of name's staged pair
 // (a slash cannot be in a credential's name).
 func pendingKey(name string) string { return "pending/" + name }
 
-func (r *Runner) checkPending(ctx context.Context, name string, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
+func (r *Runner) checkPending(ctx context.Context, t *check.Target, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
+	name := t.Name
 	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
-	provider, _, problem := r.resolve(cand)
+	_, endpoint, _, problem := t.For(r.config(), cand)
 	var res oauthcheck.Result
 	if problem != "" {
-		res = r.misconfigured(cand, problem)
+		res = check.Misconfigured(cand, r.now(), problem)
 	} else {
 		// The new pair's deadline is ahead of it: invalid_client means refused, not retired.
-		res = r.checker().Check(ctx, clientOf(cand), provider.Endpoint(), time.Time{}, r.now())
+		res = r.checker().RequestToken(ctx, check.ClientOf(cand), endpoint, time.Time{}, r.now())
 	}
 	if res.Class.IsCredentialFailure() {
-		r.Cache.rememberRefusal(pendingKey(name), Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
+		r.Cache.RememberRefusal(pendingKey(name), check.Refusal{Version: p.Version, Class: res.Class, Status: res.Status, ErrorCode: res.ErrorCode, At: res.CheckedAt})
 	}
 	p.LastClass, p.CheckedAt = string(res.Class), res.CheckedAt.UTC().Truncate(time.Second)
 	if err := r.Store.PutPendingResult(ctx, name, p.Version, p.LastClass, p.CheckedAt); err != nil {
@@ -184,7 +195,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		}
 	}
 
-	if rep.Check, err = r.CheckOne(ctx, name, true); err != nil {
+	if rep.Check, err = r.engine().CheckOne(ctx, name, true); err != nil {
 		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
 	}
 	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == oauthcheck.ClassOK {
@@ -199,7 +210,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		if errors.Is(err, vaultstore.ErrNotFound) {
 			cur = nil
 		}
-		if rep.Token, err = PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
+		if rep.Token, err = check.PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
 			return rep, r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
 		}
 	}
@@ -235,11 +246,11 @@ func (r *Runner) unfinished(name string, version int, step string, err error) er
 	return fmt.Errorf("the new pair is credentials/%s version %d, but %s failed: %w; run credkeeper rotate promote %s again to finish", name, version, step, err, name)
 }
 
-func (r *Runner) config() *policies.Config {
+func (r *Runner) config() *config.Config {
 	if r.Config != nil {
 		return r.Config
 	}
-	return policies.Default()
+	return config.Default()
 }
 
 // RollbackOptions tune Rollback.
@@ -295,11 +306,11 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 	}
 	rep := &RollbackReport{}
 	if !o.Force {
-		provider, rotateBy, problem := r.resolve(old)
+		provider, rotateBy, problem := check.Resolve(r.config(), old)
 		if problem != "" {
 			return nil, errors.New(problem)
 		}
-		rep.Check = r.checker().Check(ctx, clientOf(old), provider.Endpoint(), rotateBy, r.now())
+		rep.Check = r.checker().RequestToken(ctx, check.ClientOf(old), check.EndpointOf(provider), rotateBy, r.now())
 		if rep.Check.Class != oauthcheck.ClassOK {
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}
@@ -356,7 +367,7 @@ func (r *Runner) Status(ctx context.Context, name string) (*RotationStatus, erro
 	case !errors.Is(err, vaultstore.ErrNotFound):
 		return nil, err
 	}
-	switch rot, err := r.Store.GetRotation(ctx, name); {
+	switch rot, err := r.records().GetRotation(ctx, name); {
 	case err == nil:
 		st.Auto = rot
 	case !errors.Is(err, vaultstore.ErrNotFound):

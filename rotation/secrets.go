@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -37,7 +37,7 @@ type SetSecretReport struct {
 // SetSecret writes a client ID and secret to credentials/NAME with
 // check-and-set against the version it read. A user grant stored beside
 // the old pair is kept unless req.DropGrant.
-func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Config, req SetSecretRequest, now time.Time) (*SetSecretReport, error) {
+func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *config.Config, req SetSecretRequest, now time.Time) (*SetSecretReport, error) {
 	if req.ClientID == "" {
 		return nil, errors.New("the client ID is empty: pass --client-id")
 	}
@@ -65,14 +65,14 @@ func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *policies.Confi
 			return nil, err
 		}
 	}
-	var declared *policies.Credential
+	var declared *config.Credential
 	if cfg != nil {
 		declared, _ = cfg.Credential(req.Name)
 	}
 	md := ResolveMetadata(req, existing, declared, cfg, now)
 	if md.Provider != "" && cfg != nil {
 		if _, ok := cfg.Provider(md.Provider); !ok {
-			return nil, fmt.Errorf("unknown provider %q: declare a provider block or use a preset (%v)", md.Provider, policies.PresetNames())
+			return nil, fmt.Errorf("unknown provider %q: declare a provider block or use a preset (%v)", md.Provider, config.PresetNames())
 		}
 	}
 	c := &vaultstore.Credential{Name: req.Name, ClientID: req.ClientID, ClientSecret: req.ClientSecret, Metadata: md}
@@ -100,13 +100,13 @@ func carryGrant(next, cur *vaultstore.Credential, drop bool) bool {
 // in the config, the record already in Vault, and a default (issued today;
 // to be rotated a year after issue; the environment of the provider).
 // A new issued_at given on the command line moves the default deadline too.
-func ResolveMetadata(req SetSecretRequest, existing *vaultstore.CredentialMetadata, declared *policies.Credential, cfg *policies.Config, now time.Time) vaultstore.CredentialMetadata {
+func ResolveMetadata(req SetSecretRequest, existing *vaultstore.CredentialMetadata, declared *config.Credential, cfg *config.Config, now time.Time) vaultstore.CredentialMetadata {
 	var md vaultstore.CredentialMetadata
 	if existing != nil {
 		md = *existing
 	}
 	if declared == nil {
-		declared = &policies.Credential{}
+		declared = &config.Credential{}
 	}
 	md.Provider = first(req.Provider, declared.Provider, md.Provider)
 	md.Environment = first(req.Environment, declared.Environment, md.Environment)
@@ -129,7 +129,7 @@ func ResolveMetadata(req SetSecretRequest, existing *vaultstore.CredentialMetada
 	case !declared.RotateBy.IsZero():
 		md.RotateBy = declared.RotateBy
 	case !req.IssuedAt.IsZero() || md.RotateBy.IsZero():
-		md.RotateBy = md.IssuedAt.Add(policies.DefaultRotationPeriod)
+		md.RotateBy = md.IssuedAt.Add(config.DefaultRotationPeriod)
 	}
 	return md
 }

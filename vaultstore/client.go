@@ -1,9 +1,12 @@
 package vaultstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -133,22 +136,34 @@ func requestOp(r *http.Request) string {
 	return "write"
 }
 
+// requestOutcome names what a request's answer means for metrics, read as
+// wrapErr reads it.
 func requestOutcome(resp *http.Response, err error) string {
-	switch {
-	case err != nil:
-		return "unreachable"
-	case resp.StatusCode < 400:
-		return "ok"
-	case resp.StatusCode == http.StatusNotFound:
-		return "not_found"
-	case resp.StatusCode == http.StatusForbidden:
-		return "permission_denied"
-	case resp.StatusCode == http.StatusServiceUnavailable:
-		return "sealed"
-	case resp.StatusCode == http.StatusBadRequest:
-		return "rejected"
+	if err != nil {
+		return outcomeUnreachable
 	}
-	return "error"
+	return classifyAnswer(resp.StatusCode, answerMessages(resp)).outcome
+}
+
+// maxErrorBody bounds how much of an error answer is read to classify it.
+const maxErrorBody = 64 << 10
+
+// answerMessages reads the messages of an error answer ({"errors": [...]})
+// and leaves the body whole for the client to read again.
+func answerMessages(resp *http.Response) []string {
+	if resp.StatusCode < 400 || resp.Body == nil {
+		return nil
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
+	var answer struct {
+		Errors []string `json:"errors"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	return answer.Errors
 }
 
 func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {

@@ -14,7 +14,9 @@
 // Every read returns the KV version it read; every data write is a
 // check-and-set against the version the caller read. Failures are typed:
 // callers test them with errors.Is against ErrNotFound, ErrCASConflict,
-// ErrPermissionDenied, ErrSealed, ErrUnreachable and ErrInvalidName.
+// ErrPermissionDenied, ErrSealed, ErrNoActiveNode, ErrUnreachable and
+// ErrInvalidName. One reading of Vault's answers (classifyAnswer) gives both
+// an error its kind and a request its outcome for Config.Observe.
 //
 // vaultstore knows nothing of OAuth2: it stores what it is given.
 package vaultstore

@@ -93,29 +93,11 @@ func wrapErr(op, path, addr string, err error) error {
 	case errors.Is(err, api.ErrSecretNotFound):
 		e.Kind, e.Err = ErrNotFound, nil
 	case errors.As(err, &re):
-		switch {
-		case re.StatusCode == 404:
-			e.Kind, e.Err = ErrNotFound, nil
-		case re.StatusCode == 403:
-			e.Kind = ErrPermissionDenied
+		a := classifyAnswer(re.StatusCode, re.Errors)
+		e.Kind, e.Hint = a.kind, a.hint
+		if a.kind != nil {
 			e.Err = nil
-			e.Hint = "the Vault token's policies do not allow this: use a token, or an AppRole, whose policy grants it"
-		case re.StatusCode == 503 && containsAny(re.Errors, "sealed"):
-			e.Kind = ErrSealed
-			e.Err = nil
-			e.Hint = "unseal Vault (vault operator unseal) and try again"
-		case re.StatusCode >= 500 && containsAny(re.Errors, "active cluster node not found"):
-			e.Kind = ErrNoActiveNode
-			e.Err = nil
-			e.Hint = "the Vault cluster is electing an active node or has lost its quorum; see vault operator raft list-peers. Work resumes when a node is active"
-		case re.StatusCode == 400 && containsAny(re.Errors, "check-and-set"):
-			e.Kind = ErrCASConflict
-			e.Err = nil
-			e.Hint = "another writer changed it since it was read; read it again and retry"
-		case re.StatusCode >= 500:
-			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, vaultMessages(re.Errors))
-			e.Hint = "Vault is failing; check its logs and try again"
-		default:
+		} else {
 			e.Err = fmt.Errorf("vault answered %d: %s", re.StatusCode, vaultMessages(re.Errors))
 		}
 	case isTransport(err):
@@ -129,6 +111,48 @@ func wrapErr(op, path, addr string, err error) error {
 		}
 	}
 	return e
+}
+
+// answer is what one answer from Vault means, to an error and to the
+// request metric alike.
+type answer struct {
+	kind    error  // one of the Err values; nil when none fits
+	outcome string // the outcome label of credkeeper_vault_requests_total
+	hint    string // what to do next, for a person
+}
+
+// The outcome of a request that got no answer.
+const outcomeUnreachable = "unreachable"
+
+// classifyAnswer is the one reading of Vault's status codes and error
+// messages. During a failover Vault answers 503 both when it is sealed and
+// when a standby knows no active node ("no active Vault instance found"),
+// and 500 when a standby cannot forward for want of one: only the message
+// tells a sealed Vault from an election.
+func classifyAnswer(status int, msgs []string) answer {
+	switch {
+	case status < 400:
+		return answer{outcome: "ok"}
+	case status == 404:
+		return answer{kind: ErrNotFound, outcome: "not_found"}
+	case status == 403:
+		return answer{kind: ErrPermissionDenied, outcome: "permission_denied",
+			hint: "the Vault token's policies do not allow this: use a token, or an AppRole, whose policy grants it"}
+	case status == 503 && containsAny(msgs, "sealed"):
+		return answer{kind: ErrSealed, outcome: "sealed",
+			hint: "unseal Vault (vault operator unseal) and try again"}
+	case status >= 500 && containsAny(msgs, "active cluster node not found", "no active vault instance found", "node is not active", "in standby mode"):
+		return answer{kind: ErrNoActiveNode, outcome: "no_active_node",
+			hint: "the Vault cluster is electing an active node or has lost its quorum; see vault operator raft list-peers. Work resumes when a node is active"}
+	case status == 400 && containsAny(msgs, "check-and-set"):
+		return answer{kind: ErrCASConflict, outcome: "conflict",
+			hint: "another writer changed it since it was read; read it again and retry"}
+	case status == 400:
+		return answer{outcome: "rejected"}
+	case status >= 500:
+		return answer{outcome: "error", hint: "Vault is failing; check its logs and try again"}
+	}
+	return answer{outcome: "error"}
 }
 
 // cleanCause drops the client's multi-line response dumps from an error,
@@ -183,10 +207,14 @@ func vaultMessages(msgs []string) string {
 	return strings.Join(out, "; ")
 }
 
-func containsAny(msgs []string, sub string) bool {
+// containsAny says whether a message holds one of subs (lower case).
+func containsAny(msgs []string, subs ...string) bool {
 	for _, m := range msgs {
-		if strings.Contains(strings.ToLower(m), sub) {
-			return true
+		m = strings.ToLower(m)
+		for _, sub := range subs {
+			if strings.Contains(m, sub) {
+				return true
+			}
 		}
 	}
 	return false

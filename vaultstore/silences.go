@@ -3,7 +3,6 @@ package vaultstore
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/parallel"
@@ -23,13 +22,11 @@ type Silence struct {
 	Version int `json:"-"`
 }
 
-// Active reports whether the silence holds at now.
+// Active reports whether the silence's own Until is still ahead at now.
+// What the daemon holds back is decided elsewhere (the daemon bounds a
+// silence by max_silence from when it was set); this record only says what
+// was asked for.
 func (s *Silence) Active(now time.Time) bool { return s != nil && now.Before(s.Until) }
-
-// Silences holds kind for the credential at now.
-func (s *Silence) Silences(kind string, now time.Time) bool {
-	return s.Active(now) && slices.Contains(s.Kinds, kind)
-}
 
 // GetSilence reads silences/NAME.
 func (s *Store) GetSilence(ctx context.Context, name string) (*Silence, error) {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/authorize"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/view"
-	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -53,11 +53,11 @@ The token is never printed. A random state and PKCE (S256) protect the exchange.
 }
 
 func authorizeRun(ctx context.Context, o *AuthorizeOptions) error {
-	r, err := o.runner(ctx)
+	r, err := o.authorizer(ctx)
 	if err != nil {
 		return err
 	}
-	ao := rotation.AuthorizeOptions{Timeout: o.Timeout, Out: o.Out}
+	ao := authorize.Options{Timeout: o.Timeout, Out: o.Out}
 	if !o.NoBrowser {
 		ao.OpenBrowser = openBrowser
 	}

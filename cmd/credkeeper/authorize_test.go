@@ -71,15 +71,15 @@ credential "dmp-alice" {
 	return g
 }
 
-// authorize starts `credkeeper authorize` at testNow and returns the URL
-// it printed and a function that waits for it to end.
-func authorize(t *testing.T, args ...string) (string, func() result) {
+// runAuthorize starts `credkeeper authorize` at testNow and returns the
+// URL it printed and a function that waits for it to end.
+func runAuthorize(t *testing.T, args ...string) (string, func() result) {
 	t.Helper()
-	return authorizeOn(t, clockwork.NewFakeClockAt(testNow), args...)
+	return runAuthorizeOn(t, clockwork.NewFakeClockAt(testNow), args...)
 }
 
-// authorizeOn is authorize on clock, which the test advances.
-func authorizeOn(t *testing.T, clock clockwork.Clock, args ...string) (string, func() result) {
+// runAuthorizeOn is runAuthorize on clock, which the test advances.
+func runAuthorizeOn(t *testing.T, clock clockwork.Clock, args ...string) (string, func() result) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	var errb strings.Builder
@@ -138,7 +138,7 @@ func (g *grantEnv) storedToken(t *testing.T) string {
 
 func TestAuthorizeStoresAGrantThatCheckThenValidates(t *testing.T) {
 	g := newGrantEnv(t, "http://127.0.0.1:PORT/oauth2/callback", "http://127.0.0.1:PORT/oauth2/callback")
-	authURL, wait := authorize(t)
+	authURL, wait := runAuthorize(t)
 	u, _ := url.Parse(authURL)
 	q := u.Query()
 	if q.Get("client_id") != "12345" || q.Get("redirect_uri") != g.redirect || q.Get("response_type") != "code" || q.Get("scope") != "read_dmps" ||
@@ -193,7 +193,7 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 	var elsewhere atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
 	defer other.Close()
-	authURL, wait := authorize(t)
+	authURL, wait := runAuthorize(t)
 	g.emu.InjectFault("12345", emulator.Fault{Kind: emulator.FaultRedirect, Location: other.URL + "/oauth/token"})
 	if resp, err := http.Get(authURL); err == nil {
 		resp.Body.Close()
@@ -209,7 +209,7 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 
 	// The user says no.
 	g.emu.SetDeny("12345", true)
-	authURL, wait = authorize(t)
+	authURL, wait = runAuthorize(t)
 	if resp, err := http.Get(authURL); err == nil {
 		resp.Body.Close()
 	}
@@ -220,7 +220,7 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 	g.emu.SetDeny("12345", false)
 
 	// A code used once cannot be used again.
-	authURL, wait = authorize(t)
+	authURL, wait = runAuthorize(t)
 	first, err := noRedirects.Get(authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 		t.Fatalf("first authorize: %d %s", r.code, r.stderr)
 	}
 	firstToken := g.storedToken(t)
-	authURL, wait = authorize(t)
+	authURL, wait = runAuthorize(t)
 	u, _ := url.Parse(authURL)
 	cb, _ := url.Parse(callback)
 	replay := cb.Query()
@@ -255,7 +255,7 @@ func TestAuthorizeFailuresWriteNothing(t *testing.T) {
 // the browser and ignored: authorize keeps waiting for the real one.
 func TestAuthorizeIgnoresAnAnswerWithTheWrongState(t *testing.T) {
 	g := newGrantEnv(t, "http://127.0.0.1:PORT/oauth2/callback", "http://127.0.0.1:PORT/oauth2/callback")
-	authURL, wait := authorize(t)
+	authURL, wait := runAuthorize(t)
 	forged, err := http.Get(g.redirect + "?code=forged&state=not-the-state")
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +284,7 @@ func TestAuthorizeIgnoresAnAnswerWithTheWrongState(t *testing.T) {
 func TestAuthorizeRefusesARedirectTheProviderDoesNotKnowOrCannotReach(t *testing.T) {
 	g := newGrantEnv(t, "http://127.0.0.1:PORT/registered", "http://127.0.0.1:PORT/oauth2/callback")
 	clock := clockwork.NewFakeClockAt(testNow)
-	authURL, wait := authorizeOn(t, clock, "--timeout", "1s")
+	authURL, wait := runAuthorizeOn(t, clock, "--timeout", "1s")
 	resp, err := http.Get(authURL)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/progress"
-	"github.com/credkeeper/credkeeper/internal/view"
-	"github.com/credkeeper/credkeeper/rotation"
 )
 
 // CheckOptions are check's arguments and flags.
@@ -63,7 +63,7 @@ not the credential's (provider down, rate limited, misconfigured, protocol);
 }
 
 func checkRun(ctx context.Context, o *CheckOptions) error {
-	runner, err := o.runner(ctx)
+	runner, err := o.engine(ctx)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func checkRun(ctx context.Context, o *CheckOptions) error {
 		}
 	}
 	bar := progress.New(o.Err, "checking", len(names), o.clock)
-	results, err := runner.CheckAll(ctx, names, rotation.CheckOptions{Force: o.Force, Parallel: o.Parallel, Done: func() { bar.Add(1) }})
+	results, err := runner.CheckAll(ctx, names, check.CheckOptions{Force: o.Force, Parallel: o.Parallel, Done: func() { bar.Add(1) }})
 	bar.Done()
 	if err != nil {
 		return err

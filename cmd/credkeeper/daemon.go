@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
-	"github.com/credkeeper/credkeeper/internal/view"
-	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 )
 
 // DaemonOptions are daemon's flags.
@@ -111,8 +111,8 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 }
 
 // loadDaemonConfig loads the configuration file the daemon runs.
-func (o *globalOptions) loadDaemonConfig() (*policies.Config, error) {
-	cfg, err := policies.Load(o.configPath)
+func (o *globalOptions) loadDaemonConfig() (*config.Config, error) {
+	cfg, err := config.Load(o.configPath)
 	if err == nil && o.daemonConfig != nil {
 		o.daemonConfig(cfg)
 	}

@@ -20,9 +20,9 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/robfig/cron/v3"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // syncBuffer is a bytes.Buffer safe for the daemon's logger and the test.
@@ -52,7 +52,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // everySecond shortens every schedule to one second, below the language's
 // floor (which protects providers, not tests), so the wall-clock daemon
 // shows its work within a test's patience.
-func everySecond(cfg *policies.Config) {
+func everySecond(cfg *config.Config) {
 	for _, c := range cfg.Credentials {
 		c.Schedule = cron.Every(time.Second)
 	}

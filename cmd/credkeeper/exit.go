@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // Exit statuses, in one place. Every command exits 0 on success and 1 on
@@ -108,7 +108,7 @@ func reportError(w io.Writer, err error) int {
 			return code
 		}
 	}
-	var de *policies.DiagnosticsError
+	var de *config.DiagnosticsError
 	if errors.As(err, &de) {
 		fmt.Fprintln(w, de.Error())
 		fmt.Fprintf(w, "credkeeper: error: the configuration is invalid (%d %s)\n", len(de.Diags), plural(len(de.Diags), "problem", "problems"))

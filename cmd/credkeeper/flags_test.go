@@ -96,7 +96,7 @@ func TestRotateFlags(t *testing.T) {
 
 func TestPlanApplyTokenFmtDaemonFlags(t *testing.T) {
 	var pl *PlanOptions
-	if err := parse(t, NewCmdPlan(testGlobal(), func(_ context.Context, o *PlanOptions) error { pl = o; return nil }), "--out", "t.plan", "--detailed-exitcode"); err != nil || pl.Out != "t.plan" || !pl.DetailedExit || pl.JSON {
+	if err := parse(t, NewCmdPlan(testGlobal(), func(_ context.Context, o *PlanOptions) error { pl = o; return nil }), "--out", "t.plan", "--detailed-exitcode"); err != nil || pl.PlanFile != "t.plan" || !pl.DetailedExit || pl.JSON {
 		t.Errorf("plan: %v %+v", err, pl)
 	}
 	var ap *ApplyOptions
@@ -122,5 +122,80 @@ func TestPlanApplyTokenFmtDaemonFlags(t *testing.T) {
 	var au *AuthorizeOptions
 	if err := parse(t, NewCmdAuthorize(testGlobal(), func(_ context.Context, o *AuthorizeOptions) error { au = o; return nil }), "dmp-alice", "--no-browser", "--timeout", "1m"); err != nil || !au.NoBrowser || au.Timeout != time.Minute {
 		t.Errorf("authorize: %v %+v", err, au)
+	}
+}
+
+func TestSecretRotateSilenceNotifyAndVaultPoliciesFlags(t *testing.T) {
+	var list *SecretListOptions
+	if err := parse(t, NewCmdSecretList(testGlobal(), func(_ context.Context, o *SecretListOptions) error { list = o; return nil }), "--json"); err != nil || !list.JSON {
+		t.Errorf("secret list: %v %+v", err, list)
+	}
+	var show *SecretShowOptions
+	if err := parse(t, NewCmdSecretShow(testGlobal(), func(_ context.Context, o *SecretShowOptions) error { show = o; return nil }), "ctrp-stage", "--json"); err != nil || show.Name != "ctrp-stage" || !show.JSON {
+		t.Errorf("secret show: %v %+v", err, show)
+	}
+	if err := parse(t, NewCmdSecretShow(testGlobal(), func(context.Context, *SecretShowOptions) error { return nil }), "Bad Name"); err == nil {
+		t.Error("secret show: a bad name is refused before anything is read")
+	}
+	var rs *RotateStatusOptions
+	if err := parse(t, NewCmdRotateStatus(testGlobal(), func(_ context.Context, o *RotateStatusOptions) error { rs = o; return nil }), "ctrp-prod", "--json"); err != nil || rs.Name != "ctrp-prod" || !rs.JSON {
+		t.Errorf("rotate status: %v %+v", err, rs)
+	}
+	var si *SilenceOptions
+	if err := parse(t, NewCmdSilence(testGlobal(), func(_ context.Context, o *SilenceOptions) error { si = o; return nil }), "ctrp-prod", "--until", "2027-04-01", "--reason", "migration", "--kind", "reminder", "--kind", "ops"); err != nil ||
+		si.Name != "ctrp-prod" || si.Until != "2027-04-01" || si.Reason != "migration" || strings.Join(si.Kinds, ",") != "reminder,ops" {
+		t.Errorf("silence: %v %+v", err, si)
+	}
+	var sl *SilenceOptions
+	if err := parse(t, NewCmdSilenceList(testGlobal(), func(_ context.Context, o *SilenceOptions) error { sl = o; return nil }), "--json"); err != nil || !sl.JSON {
+		t.Errorf("silence list: %v %+v", err, sl)
+	}
+	var se *SilenceOptions
+	if err := parse(t, NewCmdSilenceExpire(testGlobal(), func(_ context.Context, o *SilenceOptions) error { se = o; return nil }), "ctrp-prod"); err != nil || se.Name != "ctrp-prod" {
+		t.Errorf("silence expire: %v %+v", err, se)
+	}
+	var nt *NotifyTestOptions
+	if err := parse(t, NewCmdNotifyTest(testGlobal(), func(_ context.Context, o *NotifyTestOptions) error { nt = o; return nil }), "oncall"); err != nil || nt.Notifier != "oncall" {
+		t.Errorf("notify test: %v %+v", err, nt)
+	}
+	var vp *VaultPoliciesPrintOptions
+	if err := parse(t, NewCmdVaultPoliciesPrint(testGlobal(), func(_ context.Context, o *VaultPoliciesPrintOptions) error { vp = o; return nil }), "ci"); err != nil || vp.Role != "ci" {
+		t.Errorf("vault-policies print: %v %+v", err, vp)
+	}
+	ran := 0
+	if err := parse(t, NewCmdValidate(testGlobal(), func(context.Context, *ValidateOptions) error { ran++; return nil })); err != nil {
+		t.Error(err)
+	}
+	if err := parse(t, NewCmdVersion(testGlobal(), func(context.Context, *VersionOptions) error { ran++; return nil })); err != nil {
+		t.Error(err)
+	}
+	if ran != 2 {
+		t.Errorf("validate and version ran %d times, want once each", ran)
+	}
+}
+
+// The run functions are called without cobra: the commands that need no
+// Vault print what their command lines do.
+func TestRunFunctionsRunWithoutCobra(t *testing.T) {
+	g := testGlobal()
+	g.configPath = t.TempDir() + "/credkeeper.hcl" // not named, not there: the defaults
+	out := g.Out.(*bytes.Buffer)
+	if err := vaultPoliciesPrintRun(context.Background(), &VaultPoliciesPrintOptions{globalOptions: g}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `# policy "credkeeper-daemon" (the daemon role)`) || !strings.Contains(out.String(), `# policy "credkeeper-auditor" (the auditor role)`) {
+		t.Errorf("vault-policies print:\n%s", out)
+	}
+	out.Reset()
+	g.prefix = "teams/sec"
+	if err := vaultPoliciesPrintRun(context.Background(), &VaultPoliciesPrintOptions{globalOptions: g, Role: "ci"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `path "secret/data/teams/sec/tokens/*" {`) || strings.Contains(out.String(), "credentials") {
+		t.Errorf("vault-policies print ci --prefix teams/sec:\n%s", out)
+	}
+	out.Reset()
+	if err := versionRun(context.Background(), &VersionOptions{globalOptions: g}); err != nil || !strings.HasPrefix(out.String(), "credkeeper ") {
+		t.Errorf("version: %v %q", err, out)
 	}
 }

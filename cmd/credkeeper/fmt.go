@@ -7,7 +7,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/config"
 )
 
 // FmtOptions are fmt's arguments and flags.
@@ -51,7 +51,7 @@ func fmtRun(o *FmtOptions) error {
 		if err != nil {
 			return err
 		}
-		out, err := policies.Format(src, path)
+		out, err := config.Format(src, path)
 		if err != nil {
 			return err
 		}

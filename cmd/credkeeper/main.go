@@ -2,8 +2,10 @@
 // valid: it checks them, classifies failures, publishes tokens for CI, and
 // reminds people before each rotation deadline.
 //
-// This package holds main and the cobra commands only: each command parses
-// its flags, calls a package, and prints.
+// This package holds main and the cobra commands only: each command is an
+// options struct, NewCmdX(globals, runF) and xRun(ctx, options); its RunE
+// only parses flags and calls xRun (or runF, for tests), and xRun calls a
+// package and prints through a view.
 package main
 
 import (

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -13,24 +14,44 @@ func newNotifyCmd(opts *globalOptions) *cobra.Command {
 		Use:   "notify",
 		Short: "The channels reminders and alerts go out on",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(NewCmdNotifyTest(opts, nil))
+	return cmd
+}
+
+// NotifyTestOptions are notify test's argument.
+type NotifyTestOptions struct {
+	*globalOptions
+	Notifier string
+}
+
+// NewCmdNotifyTest is `credkeeper notify test`. runF runs it (notifyTestRun when nil).
+func NewCmdNotifyTest(g *globalOptions, runF func(context.Context, *NotifyTestOptions) error) *cobra.Command {
+	o := &NotifyTestOptions{globalOptions: g}
+	return &cobra.Command{
 		Use:   "test NOTIFIER",
 		Short: "Send a test notice through one notifier of the configuration",
 		Args:  exactArgs(1, "NOTIFIER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := opts.loadConfig()
-			if err != nil {
-				return err
+			o.Notifier = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			if cfg.Filename == "" {
-				cfg.Filename = opts.configPath
-			}
-			if err := app.SendTestNotice(cmd.Context(), cfg, args[0], opts.clock); err != nil {
-				return err
-			}
-			_, err = fmt.Fprintf(opts.Out, "Sent a test notice through %s.\n", args[0])
-			return err
+			return notifyTestRun(cmd.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func notifyTestRun(ctx context.Context, o *NotifyTestOptions) error {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Filename == "" {
+		cfg.Filename = o.configPath
+	}
+	if err := app.SendTestNotice(ctx, cfg, o.Notifier, o.clock); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(o.Out, "Sent a test notice through %s.\n", o.Notifier)
+	return err
 }

@@ -11,18 +11,18 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/progress"
-	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/plan"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // PlanOptions are plan's flags.
 type PlanOptions struct {
 	*globalOptions
 	JSON         bool
-	Out          string // save the plan here
+	PlanFile     string // --out: save the plan here
 	DetailedExit bool
 }
 
@@ -48,7 +48,7 @@ an error and 2 when there are changes.`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "print the plan as JSON")
-	f.StringVar(&o.Out, "out", "", "save the plan to this file (mode 0600) for apply")
+	f.StringVar(&o.PlanFile, "out", "", "save the plan to this file (mode 0600) for apply")
 	f.BoolVar(&o.DetailedExit, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
 	return cmd
 }
@@ -58,21 +58,21 @@ func planRun(ctx context.Context, o *PlanOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Out != "" {
-		if err := plan.SavePlan(o.Out, p); err != nil {
+	if o.PlanFile != "" {
+		if err := plan.SavePlan(o.PlanFile, p); err != nil {
 			return fmt.Errorf("save the plan: %w", err)
 		}
 	}
 	if o.JSON {
-		err = view.WriteJSON(o.globalOptions.Out, p)
+		err = view.WriteJSON(o.Out, p)
 	} else {
-		err = plan.RenderPlan(o.globalOptions.Out, p)
+		err = plan.RenderPlan(o.Out, p)
 	}
 	if err != nil {
 		return err
 	}
-	if o.Out != "" && !o.JSON {
-		fmt.Fprintf(o.globalOptions.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", o.Out, o.Out)
+	if o.PlanFile != "" && !o.JSON {
+		fmt.Fprintf(o.Out, "\nSaved the plan to %s. To make exactly these changes, run: credkeeper apply %s\n", o.PlanFile, o.PlanFile)
 	}
 	if o.DetailedExit && p.HasChanges() {
 		return &codedError{code: planChanges}
@@ -82,7 +82,7 @@ func planRun(ctx context.Context, o *PlanOptions) error {
 
 // makePlan loads the config, which plan and apply require, and plans.
 func (o *globalOptions) makePlan(ctx context.Context) (*plan.Plan, error) {
-	cfg, err := policies.Load(o.configPath)
+	cfg, err := config.Load(o.configPath)
 	if err != nil {
 		return nil, err
 	}
@@ -214,45 +214,54 @@ func newVaultPoliciesCmd(opts *globalOptions) *cobra.Command {
 		Use:   "vault-policies",
 		Short: "The Vault ACL policies of the daemon, operator, CI and auditor roles",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(NewCmdVaultPoliciesPrint(opts, nil))
+	return cmd
+}
+
+// VaultPoliciesPrintOptions are vault-policies print's argument.
+type VaultPoliciesPrintOptions struct {
+	*globalOptions
+	Role string // "" prints every policy
+}
+
+// NewCmdVaultPoliciesPrint is `credkeeper vault-policies print`. runF runs
+// it (vaultPoliciesPrintRun when nil).
+func NewCmdVaultPoliciesPrint(g *globalOptions, runF func(context.Context, *VaultPoliciesPrintOptions) error) *cobra.Command {
+	o := &VaultPoliciesPrintOptions{globalOptions: g}
+	return &cobra.Command{
 		Use:       "print [ROLE]",
 		Short:     "Print the policy documents (all, or one role's: daemon, operator, ci or auditor)",
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: policies.Roles,
+		ValidArgs: config.Roles,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := opts.loadConfig()
-			if err != nil {
-				return err
-			}
-			sc := app.StoreConfig(cfg, app.StoreOverrides{Mount: opts.mount, Prefix: opts.prefix})
-			names := policies.DefaultVaultPolicyNames()
-			if cfg.VaultPolicies != nil {
-				names = *cfg.VaultPolicies
-			}
 			if len(args) == 1 {
-				doc, err := policies.PolicyDocument(args[0], sc.Mount, sc.Prefix, cfg.AutoRotated()...)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprint(opts.Out, doc)
-				return err
+				o.Role = args[0]
 			}
-			docs, err := policies.Documents(names, sc.Mount, sc.Prefix, cfg.AutoRotated()...)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			for i, d := range docs {
-				if i > 0 {
-					fmt.Fprintln(opts.Out)
-				}
-				role := "the " + d.Role + " role"
-				if len(d.Scope) > 0 {
-					role = "CI, for the tokens of " + strings.Join(d.Scope, ", ")
-				}
-				fmt.Fprintf(opts.Out, "# policy %q (%s)\n%s", d.Name, role, d.Text)
-			}
-			return nil
+			return vaultPoliciesPrintRun(cmd.Context(), o)
 		},
-	})
-	return cmd
+	}
+}
+
+func vaultPoliciesPrintRun(_ context.Context, o *VaultPoliciesPrintOptions) error {
+	cfg, err := o.loadConfig()
+	if err != nil {
+		return err
+	}
+	overrides := app.StoreOverrides{Mount: o.mount, Prefix: o.prefix}
+	if o.Role != "" {
+		doc, err := app.VaultPolicy(cfg, overrides, o.Role)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(o.Out, doc)
+		return err
+	}
+	docs, err := app.VaultPolicies(cfg, overrides)
+	if err != nil {
+		return err
+	}
+	return view.WriteVaultPolicies(o.Out, docs)
 }

@@ -8,8 +8,10 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/authorize"
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -38,7 +40,7 @@ type globalOptions struct {
 	reload <-chan struct{}
 	// daemonConfig, when set, adjusts each configuration the daemon loads:
 	// tests shorten its schedules below the language's floors.
-	daemonConfig func(*policies.Config)
+	daemonConfig func(*config.Config)
 }
 
 // runWith executes one command line on clock and returns the process exit
@@ -79,7 +81,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		return usageError(c, err)
 	})
 
-	defaultConfig := policies.DefaultConfigFile
+	defaultConfig := config.DefaultConfigFile
 	if env := os.Getenv("CREDKEEPER_CONFIG"); env != "" {
 		defaultConfig = env
 	}
@@ -89,7 +91,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 	pf.StringVar(&opts.prefix, "prefix", "", "folder under the mount (overrides the config; default \"credkeeper\")")
 
 	root.AddCommand(
-		newValidateCmd(opts),
+		NewCmdValidate(opts, nil),
 		newSecretCmd(opts),
 		NewCmdCheck(opts, nil),
 		NewCmdStatus(opts, nil),
@@ -102,20 +104,20 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newRotateCmd(opts),
 		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
-		newSilenceCmd(opts),
-		newVersionCmd(opts),
+		NewCmdSilence(opts, nil),
+		NewCmdVersion(opts, nil),
 	)
 	return root
 }
 
 // loadConfig loads the config, or the defaults when no file was named and
 // credkeeper.hcl does not exist.
-func (o *globalOptions) loadConfig() (*policies.Config, error) {
-	return policies.LoadOrDefault(o.configPath, o.configNamed)
+func (o *globalOptions) loadConfig() (*config.Config, error) {
+	return config.LoadOrDefault(o.configPath, o.configNamed)
 }
 
 // openStore loads the config and opens the Vault store it describes.
-func (o *globalOptions) openStore(ctx context.Context) (*policies.Config, *vaultstore.Store, error) {
+func (o *globalOptions) openStore(ctx context.Context) (*config.Config, *vaultstore.Store, error) {
 	cfg, err := o.loadConfig()
 	if err != nil {
 		return nil, nil, err
@@ -134,4 +136,22 @@ func (o *globalOptions) runner(ctx context.Context) (*rotation.Runner, error) {
 		return nil, err
 	}
 	return &rotation.Runner{Store: store, Config: cfg, Clock: o.clock}, nil
+}
+
+// engine opens the store and returns the check engine over it.
+func (o *globalOptions) engine(ctx context.Context) (*check.Engine, error) {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &check.Engine{Store: store, Config: cfg, Clock: o.clock}, nil
+}
+
+// authorizer opens the store and returns the user grant flow over it.
+func (o *globalOptions) authorizer(ctx context.Context) (*authorize.Flow, error) {
+	cfg, store, err := o.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &authorize.Flow{Store: store, Config: cfg, Clock: o.clock}, nil
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -26,7 +26,7 @@ pending/NAME, where they are checked against the real token endpoint; promote
 them only when they work; the old pair stays in Vault's history, one rollback
 away.`,
 	}
-	cmd.AddCommand(NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), NewCmdRotateAuto(opts, nil), newRotateStatusCmd(opts))
+	cmd.AddCommand(NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), NewCmdRotateAuto(opts, nil), NewCmdRotateStatus(opts, nil))
 	return cmd
 }
 
@@ -204,29 +204,45 @@ func rotateRollbackRun(ctx context.Context, o *RotateRollbackOptions) error {
 	return err
 }
 
-func newRotateStatusCmd(opts *globalOptions) *cobra.Command {
-	var asJSON bool
+// RotateStatusOptions are rotate status's argument and flags.
+type RotateStatusOptions struct {
+	*globalOptions
+	Name string
+	JSON bool
+}
+
+// NewCmdRotateStatus is `credkeeper rotate status`. runF runs it (rotateStatusRun when nil).
+func NewCmdRotateStatus(g *globalOptions, runF func(context.Context, *RotateStatusOptions) error) *cobra.Command {
+	o := &RotateStatusOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "status NAME",
 		Short: "The current version, the staged pair and its check, earlier versions, the deadline",
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := opts.runner(cmd.Context())
-			if err != nil {
-				return err
+			o.Name = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			st, err := r.Status(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return view.WriteJSON(opts.Out, view.RotateStatus(st))
-			}
-			return view.WriteRotateStatus(opts.Out, st)
+			return rotateStatusRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd
+}
+
+func rotateStatusRun(ctx context.Context, o *RotateStatusOptions) error {
+	r, err := o.runner(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := r.Status(ctx, o.Name)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return view.WriteJSON(o.Out, view.RotateStatus(st))
+	}
+	return view.WriteRotateStatus(o.Out, st)
 }
 
 // RotateAutoOptions are rotate auto's argument and flags.

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/rotation"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
@@ -23,7 +23,7 @@ func newSecretCmd(opts *globalOptions) *cobra.Command {
 		Use:   "secret",
 		Short: "Set, list and show the client credentials kept in Vault",
 	}
-	cmd.AddCommand(NewCmdSecretSet(opts, nil), newSecretListCmd(opts), newSecretShowCmd(opts))
+	cmd.AddCommand(NewCmdSecretSet(opts, nil), NewCmdSecretList(opts, nil), NewCmdSecretShow(opts, nil))
 	return cmd
 }
 
@@ -153,65 +153,95 @@ func parseDateFlag(flag, s string) (time.Time, error) {
 	return t, nil
 }
 
-func newSecretListCmd(opts *globalOptions) *cobra.Command {
-	var asJSON bool
+// SecretListOptions are secret list's flags.
+type SecretListOptions struct {
+	*globalOptions
+	JSON bool
+}
+
+// NewCmdSecretList is `credkeeper secret list`. runF runs it (secretListRun when nil).
+func NewCmdSecretList(g *globalOptions, runF func(context.Context, *SecretListOptions) error) *cobra.Command {
+	o := &SecretListOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the credentials in Vault with their metadata (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, store, err := opts.openStore(cmd.Context())
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			infos, err := store.ListCredentials(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return view.WriteJSON(opts.Out, view.Credentials(infos))
-			}
-			if len(infos) == 0 {
-				_, err := fmt.Fprintf(opts.Out, "No credentials under %s/%s/credentials/. Add one with credkeeper secret set.\n", store.Mount(), store.Prefix())
-				return err
-			}
-			return view.WriteCredentialTable(opts.Out, infos)
+			return secretListRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd
 }
 
-func newSecretShowCmd(opts *globalOptions) *cobra.Command {
-	var asJSON bool
+func secretListRun(ctx context.Context, o *SecretListOptions) error {
+	_, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	infos, err := store.ListCredentials(ctx)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return view.WriteJSON(o.Out, view.Credentials(infos))
+	}
+	if len(infos) == 0 {
+		_, err := fmt.Fprintf(o.Out, "No credentials under %s/%s/credentials/. Add one with credkeeper secret set.\n", store.Mount(), store.Prefix())
+		return err
+	}
+	return view.WriteCredentialTable(o.Out, infos)
+}
+
+// SecretShowOptions are secret show's argument and flags.
+type SecretShowOptions struct {
+	*globalOptions
+	Name string
+	JSON bool
+}
+
+// NewCmdSecretShow is `credkeeper secret show`. runF runs it (secretShowRun when nil).
+func NewCmdSecretShow(g *globalOptions, runF func(context.Context, *SecretShowOptions) error) *cobra.Command {
+	o := &SecretShowOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:     "show NAME",
 		Aliases: []string{"get-metadata"},
 		Short:   "Show one credential's metadata (never its secret)",
 		Args:    exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := vaultstore.ValidateName(args[0]); err != nil {
+			o.Name = args[0]
+			if err := vaultstore.ValidateName(o.Name); err != nil {
 				return err
 			}
-			_, store, err := opts.openStore(cmd.Context())
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			info, err := store.CredentialInfo(cmd.Context(), args[0])
-			if errors.Is(err, vaultstore.ErrNotFound) {
-				return fmt.Errorf("no credential %q under %s/%s/credentials/: add it with credkeeper secret set %s", args[0], store.Mount(), store.Prefix(), args[0])
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return view.WriteJSON(opts.Out, view.Credential(*info))
-			}
-			return view.WriteCredential(opts.Out, *info)
+			return secretShowRun(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 	return cmd
+}
+
+func secretShowRun(ctx context.Context, o *SecretShowOptions) error {
+	_, store, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := store.CredentialInfo(ctx, o.Name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return fmt.Errorf("no credential %q under %s/%s/credentials/: add it with credkeeper secret set %s", o.Name, store.Mount(), store.Prefix(), o.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return view.WriteJSON(o.Out, view.Credential(*info))
+	}
+	return view.WriteCredential(o.Out, *info)
 }
 
 func exactArgs(n int, names string) cobra.PositionalArgs {

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/internal/app"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/view"
 )
 
 // SilenceOptions are silence's flags.
@@ -23,8 +22,9 @@ type SilenceOptions struct {
 	JSON   bool
 }
 
-// newSilenceCmd is `credkeeper silence NAME`, with list and expire.
-func newSilenceCmd(g *globalOptions) *cobra.Command {
+// NewCmdSilence is `credkeeper silence NAME`, with list and expire. runF
+// runs it (silenceRun when nil).
+func NewCmdSilence(g *globalOptions, runF func(context.Context, *SilenceOptions) error) *cobra.Command {
 	o := &SilenceOptions{globalOptions: g}
 	cmd := &cobra.Command{
 		Use:   "silence NAME --until DATE --reason TEXT [--kind reminder|overdue|ops|incident|all]",
@@ -37,32 +37,52 @@ silence lasts at most the notifications block's max_silence (default 90d).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Name = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
 			return silenceRun(cmd.Context(), o)
 		},
 	}
 	cmd.Flags().StringVar(&o.Until, "until", "", "the date the silence lapses (YYYY-MM-DD, UTC), at most max_silence (default 90d) away")
 	cmd.Flags().StringVar(&o.Reason, "reason", "", "why, for whoever sees it")
 	cmd.Flags().StringSliceVar(&o.Kinds, "kind", nil, "kinds of notice to hold back: reminder, overdue, ops, incident, all (repeatable; default all)")
-	lo := &SilenceOptions{globalOptions: g}
-	list := &cobra.Command{
+	cmd.AddCommand(NewCmdSilenceList(g, nil), NewCmdSilenceExpire(g, nil))
+	return cmd
+}
+
+// NewCmdSilenceList is `credkeeper silence list`. runF runs it (silenceListRun when nil).
+func NewCmdSilenceList(g *globalOptions, runF func(context.Context, *SilenceOptions) error) *cobra.Command {
+	o := &SilenceOptions{globalOptions: g}
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "Every silence, active or lapsed",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return silenceListRun(cmd.Context(), lo) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return silenceListRun(cmd.Context(), o)
+		},
 	}
-	list.Flags().BoolVar(&lo.JSON, "json", false, "print JSON")
-	eo := &SilenceOptions{globalOptions: g}
-	expire := &cobra.Command{
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+// NewCmdSilenceExpire is `credkeeper silence expire`. runF runs it (silenceExpireRun when nil).
+func NewCmdSilenceExpire(g *globalOptions, runF func(context.Context, *SilenceOptions) error) *cobra.Command {
+	o := &SilenceOptions{globalOptions: g}
+	return &cobra.Command{
 		Use:   "expire NAME",
 		Short: "End a credential's silence now",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			eo.Name = args[0]
-			return silenceExpireRun(cmd.Context(), eo)
+			o.Name = args[0]
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return silenceExpireRun(cmd.Context(), o)
 		},
 	}
-	cmd.AddCommand(list, expire)
-	return cmd
 }
 
 func silenceRun(ctx context.Context, o *SilenceOptions) error {
@@ -105,7 +125,6 @@ func silenceListRun(ctx context.Context, o *SilenceOptions) error {
 		return err
 	}
 	rows := view.Silences(all, o.clock.Now())
-	slices.SortFunc(rows, func(a, b view.SilenceJSON) int { return strings.Compare(a.Credential, b.Credential) })
 	if o.JSON {
 		return view.WriteJSON(o.Out, rows)
 	}

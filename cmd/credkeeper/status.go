@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/internal/view"
-	"github.com/credkeeper/credkeeper/rotation"
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/internal/app/view"
 )
 
 // StatusOptions are status's flags.
@@ -40,7 +40,7 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	rows, err := rotation.StatusAll(ctx, store, o.clock.Now())
+	rows, err := check.StatusAll(ctx, store, o.clock.Now())
 	if err != nil {
 		return err
 	}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/view"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 

@@ -1,14 +1,22 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/config"
 )
 
-func newValidateCmd(opts *globalOptions) *cobra.Command {
+// ValidateOptions are validate's flags: the global ones alone.
+type ValidateOptions struct {
+	*globalOptions
+}
+
+// NewCmdValidate is `credkeeper validate`. runF runs it (validateRun when nil).
+func NewCmdValidate(g *globalOptions, runF func(context.Context, *ValidateOptions) error) *cobra.Command {
+	o := &ValidateOptions{globalOptions: g}
 	return &cobra.Command{
 		Use:   "validate",
 		Short: "Check the configuration file without contacting Vault",
@@ -18,15 +26,22 @@ is probably not what you meant) are printed on standard error and do not
 fail it. It contacts nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := policies.Load(opts.configPath)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
 			}
-			for _, w := range cfg.Warnings {
-				fmt.Fprintln(opts.Err, w)
-			}
-			_, err = fmt.Fprintln(opts.Out, "Success! The configuration is valid.")
-			return err
+			return validateRun(cmd.Context(), o)
 		},
 	}
+}
+
+func validateRun(_ context.Context, o *ValidateOptions) error {
+	cfg, err := config.Load(o.configPath)
+	if err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(o.Err, w)
+	}
+	_, err = fmt.Fprintln(o.Out, "Success! The configuration is valid.")
+	return err
 }

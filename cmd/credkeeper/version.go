@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 
@@ -9,14 +10,28 @@ import (
 	"github.com/credkeeper/credkeeper/internal/version"
 )
 
-func newVersionCmd(opts *globalOptions) *cobra.Command {
+// VersionOptions are version's flags: the global ones alone.
+type VersionOptions struct {
+	*globalOptions
+}
+
+// NewCmdVersion is `credkeeper version`. runF runs it (versionRun when nil).
+func NewCmdVersion(g *globalOptions, runF func(context.Context, *VersionOptions) error) *cobra.Command {
+	o := &VersionOptions{globalOptions: g}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print credkeeper's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(opts.Out, "credkeeper %s (%s, %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return versionRun(cmd.Context(), o)
 		},
 	}
+}
+
+func versionRun(_ context.Context, o *VersionOptions) error {
+	_, err := fmt.Fprintf(o.Out, "credkeeper %s (%s, %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
 }

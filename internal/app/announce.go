@@ -6,14 +6,14 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/notify"
-	"github.com/credkeeper/credkeeper/policies"
 )
 
 // SendTestNotice sends a test notice through the notifier of that name,
 // dated by clock, whose time its retries wait on.
-func SendTestNotice(ctx context.Context, cfg *policies.Config, notifier string, clock clockwork.Clock) error {
+func SendTestNotice(ctx context.Context, cfg *config.Config, notifier string, clock clockwork.Clock) error {
 	now := clock.Now()
 	if _, ok := cfg.Notifiers[notifier]; !ok {
 		return fmt.Errorf("no notifier named %q in %s", notifier, cfg.Filename)
@@ -27,7 +27,7 @@ func SendTestNotice(ctx context.Context, cfg *policies.Config, notifier string, 
 // version now holds a new pair, and returns the channels it told (none
 // when the credential names none). The notice is dated by clock, whose
 // time its retries wait on.
-func AnnounceRotation(ctx context.Context, cfg *policies.Config, name string, version int, clock clockwork.Clock) ([]string, error) {
+func AnnounceRotation(ctx context.Context, cfg *config.Config, name string, version int, clock clockwork.Clock) ([]string, error) {
 	decl, ok := cfg.Credential(name)
 	if !ok || len(decl.Notify)+len(decl.Page) == 0 {
 		return nil, nil
@@ -38,7 +38,7 @@ func AnnounceRotation(ctx context.Context, cfg *policies.Config, name string, ve
 		Provider: decl.Provider, Summary: fmt.Sprintf("%s was rotated: version %d holds the new pair.", name, version), Action: "nothing.", At: clock.Now()})
 }
 
-func announce(ctx context.Context, cfg *policies.Config, clock clockwork.Clock, channels []string, n notify.Notice) error {
+func announce(ctx context.Context, cfg *config.Config, clock clockwork.Clock, channels []string, n notify.Notice) error {
 	built, err := BuildNotifiers(cfg, nil, clock)
 	if err != nil {
 		return err

@@ -15,12 +15,12 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
-	"github.com/credkeeper/credkeeper/internal/metrics"
-	"github.com/credkeeper/credkeeper/internal/server"
-	"github.com/credkeeper/credkeeper/internal/web"
+	"github.com/credkeeper/credkeeper/internal/app/metrics"
+	"github.com/credkeeper/credkeeper/internal/app/server"
+	"github.com/credkeeper/credkeeper/internal/app/web"
 	"github.com/credkeeper/credkeeper/oauthcheck"
-	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -56,7 +56,7 @@ type DaemonOptions struct {
 	// Reload receives a value for each SIGHUP; LoadConfig then reads the
 	// configuration again. A bad one is logged and the running one kept.
 	Reload     <-chan struct{}
-	LoadConfig func() (*policies.Config, error)
+	LoadConfig func() (*config.Config, error)
 	// Clock is the daemon's time, and its pages', channels' and login's
 	// (required: main's real clock, or a test's).
 	Clock clockwork.Clock
@@ -66,29 +66,14 @@ type DaemonOptions struct {
 // (with metrics on its requests), builds the channels, serves health and
 // metrics, keeps the Vault login alive, reloads on request, and stops the
 // HTTP server after the daemon has stopped.
-func RunDaemon(ctx context.Context, cfg *policies.Config, o DaemonOptions) error {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
+	logger := o.logger()
 	tuneGC()
 	m := metrics.New()
-	sc := StoreConfig(cfg, o.Overrides)
-	sc.Observe = m.VaultRequest
-	store, err := vaultstore.Open(ctx, sc)
+	d, store, err := newDaemon(ctx, cfg, o, logger, m)
 	if err != nil {
 		return err
 	}
-	id := o.ReplicaID
-	if id == "" {
-		id = replicaID()
-	}
-	channels, err := BuildNotifiers(cfg, nil, o.Clock)
-	if err != nil {
-		return err
-	}
-	d := daemon.NewDaemon(store, cfg, logger, m, id, o.Clock)
-	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: m.NoticeDelivered}
 
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -163,14 +148,29 @@ func replicaID() string {
 // wants no resident process: it takes the leader lease, checks every
 // credential once now (publishing tokens and sending the notices due), gives
 // the lease back and returns the results.
-func RunDaemonOnce(ctx context.Context, cfg *policies.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	store, err := vaultstore.Open(ctx, StoreConfig(cfg, o.Overrides))
+func RunDaemonOnce(ctx context.Context, cfg *config.Config, o DaemonOptions) ([]oauthcheck.Result, error) {
+	d, _, err := newDaemon(ctx, cfg, o, o.logger(), nil)
 	if err != nil {
 		return nil, err
+	}
+	defer d.Release()
+	return d.RunOnce(ctx)
+}
+
+// newDaemon is the wiring RunDaemon and RunDaemonOnce share: the store
+// opened for cfg, the replica's name, the channels, and the daemon with its
+// notice pipeline. m, when set, counts Vault requests, checks and
+// deliveries.
+func newDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions, logger *slog.Logger, m *metrics.Metrics) (*daemon.Daemon, *vaultstore.Store, error) {
+	sc := StoreConfig(cfg, o.Overrides)
+	var obs daemon.Observer // nil, not a nil *metrics.Metrics, when m is
+	var delivered func(channel, kind string, err error, at time.Time)
+	if m != nil {
+		sc.Observe, obs, delivered = m.VaultRequest, m, m.NoticeDelivered
+	}
+	store, err := vaultstore.Open(ctx, sc)
+	if err != nil {
+		return nil, nil, err
 	}
 	id := o.ReplicaID
 	if id == "" {
@@ -178,10 +178,17 @@ func RunDaemonOnce(ctx context.Context, cfg *policies.Config, o DaemonOptions) (
 	}
 	channels, err := BuildNotifiers(cfg, nil, o.Clock)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	d := daemon.NewDaemon(store, cfg, logger, nil, id, o.Clock)
-	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id}
-	defer d.Release()
-	return d.RunOnce(ctx)
+	d := daemon.NewDaemon(store, cfg, logger, obs, id, o.Clock)
+	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: delivered}
+	return d, store, nil
+}
+
+// logger is o.Logger, or one that discards.
+func (o DaemonOptions) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
 }

@@ -20,7 +20,7 @@ type SilenceRequest struct {
 	Reason string
 	Kinds  []string // reminder, overdue, ops, incident, all (default: all)
 	// MaxSilence is the notifications block's max_silence: how far away
-	// Until may be (policies.DefaultMaxSilence when 0).
+	// Until may be (config.DefaultMaxSilence when 0).
 	MaxSilence time.Duration
 }
 

@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 
-	"github.com/credkeeper/credkeeper/policies"
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -16,7 +16,7 @@ type StoreOverrides struct {
 // StoreConfig is the vaultstore configuration a config file describes,
 // with the command line's overrides applied. Empty fields fall back to
 // the environment inside vaultstore.
-func StoreConfig(cfg *policies.Config, o StoreOverrides) vaultstore.Config {
+func StoreConfig(cfg *config.Config, o StoreOverrides) vaultstore.Config {
 	v := cfg.Vault
 	sc := vaultstore.Config{
 		Address: v.Address,
@@ -42,6 +42,6 @@ func StoreConfig(cfg *policies.Config, o StoreOverrides) vaultstore.Config {
 }
 
 // OpenStore opens the Vault store a config file describes.
-func OpenStore(ctx context.Context, cfg *policies.Config, o StoreOverrides) (*vaultstore.Store, error) {
+func OpenStore(ctx context.Context, cfg *config.Config, o StoreOverrides) (*vaultstore.Store, error) {
 	return vaultstore.Open(ctx, StoreConfig(cfg, o))
 }

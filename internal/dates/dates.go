@@ -1,10 +1,13 @@
-// Package dates is credkeeper's one way of writing dates and times: a day
-// as YYYY-MM-DD (rotation deadlines, issue dates) and an instant as RFC 3339,
-// both in UTC, the zero time as "". It does no I/O and reads no clock.
+// Package dates is credkeeper's one way of writing dates, times and
+// durations: a day as YYYY-MM-DD (rotation deadlines, issue dates) and an
+// instant as RFC 3339, both in UTC, the zero time as ""; a duration as the
+// configuration writes it ("365d", "10m", "1h30m"). It does no I/O and reads
+// no clock.
 package dates
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,4 +44,22 @@ func FormatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// ShortDuration writes d as the configuration language reads it: whole days
+// as "365d", otherwise Go's form without its zero units ("10m", not
+// "10m0s"; "8h", not "8h0m0s"); zero is "0s". It keeps what precision d
+// has: a caller that shows minutes rounds d first.
+func ShortDuration(d time.Duration) string {
+	if d != 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

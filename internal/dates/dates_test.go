@@ -29,3 +29,27 @@ func TestFormatAndParseRoundTrip(t *testing.T) {
 		t.Errorf("FormatTime = %q", got)
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    time.Duration
+		want string
+	}{
+		{"zero is zero seconds", 0, "0s"},
+		{"seconds stay", time.Second, "1s"},
+		{"a negative value keeps its sign", -5 * time.Second, "-5s"},
+		{"minutes drop the zero seconds", 10 * time.Minute, "10m"},
+		{"minutes and seconds stay", 90 * time.Second, "1m30s"},
+		{"hours drop the zero minutes and seconds", 8 * time.Hour, "8h"},
+		{"hours and minutes drop the zero seconds", 90 * time.Minute, "1h30m"},
+		{"a negative hour", -time.Hour, "-1h"},
+		{"a whole day is a day", 24 * time.Hour, "1d"},
+		{"whole days are days", 365 * 24 * time.Hour, "365d"},
+		{"a day and an hour is hours", 25 * time.Hour, "25h"},
+	} {
+		if got := ShortDuration(tc.d); got != tc.want {
+			t.Errorf("%s: ShortDuration(%v) = %q, want %q", tc.name, tc.d, got, tc.want)
+		}
+	}
+}

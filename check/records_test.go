@@ -1,0 +1,69 @@
+package check_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/credtest"
+	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/oauthcheck"
+)
+
+// The published token goes through the same door and memory as the
+// state: once known it is not read again, a write or a removal keeps the
+// memory true, and forgetting what was read from Vault (a change of
+// leader) forgets it with the rest.
+func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
+	w := credtest.NewWorld(t, nil)
+	w.Engine.Cache = &check.Cache{}
+	w.Emu.AddClient(emulator.Client{ID: "0oa-pub", Secrets: []string{"s"}})
+	w.Put("pub", "okta-stage", "0oa-pub", "s", credtest.Deadline)
+	ctx := context.Background()
+	rs := w.Engine.Records()
+	res := w.Check("pub", false)
+	if res.Class != oauthcheck.ClassOK {
+		t.Fatalf("check: %s %s", res.Class, res.Detail)
+	}
+
+	reads := func(f func()) int64 {
+		before := w.Store.Requests()
+		f()
+		return w.Store.Requests() - before
+	}
+	if n := reads(func() {
+		if tok, err := rs.PublishedToken(ctx, "pub"); err != nil || tok != nil {
+			t.Fatalf("before publishing: %+v %v", tok, err)
+		}
+	}); n != 1 {
+		t.Errorf("%d Vault requests to learn nothing is published, want 1", n)
+	}
+	tok, err := rs.PublishToken(ctx, res, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := reads(func() {
+		if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got == nil || got.Version != tok.Version {
+			t.Fatalf("after publishing: %+v %v", got, err)
+		}
+	}); n != 0 {
+		t.Errorf("%d Vault requests for the token just published, want none", n)
+	}
+
+	rs.Cache.ForgetVault()
+	if n := reads(func() {
+		if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got == nil || got.Version != tok.Version {
+			t.Fatalf("after forgetting: %+v %v", got, err)
+		}
+	}); n != 1 {
+		t.Errorf("%d Vault requests after forgetting, want 1: it is read again", n)
+	}
+
+	cur, _ := rs.PublishedToken(ctx, "pub")
+	if err := rs.RemoveToken(ctx, "pub", cur); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got != nil {
+		t.Errorf("after removing: %+v %v", got, err)
+	}
+}

@@ -1,0 +1,13 @@
+// Package credtest is the world the engine's tests run in: the token
+// endpoint emulator on loopback, a configuration whose providers point at
+// it, and a fresh prefix in the real Vault (vaulttest). Tests of check,
+// daemon and the status page share it; the product never imports it.
+//
+// It lives at the module's root, beside the engine packages it builds
+// (config, oauthcheck, vaultstore, check's engine), so that every
+// import it makes points down: under internal/ it would be a leaf
+// importing the engine, and under internal/app the engine's own tests
+// (check's, daemon's) would reach into the composition root's room.
+// It must not import daemon or internal/app/..., whose tests use it, and
+// only tests import it (internal/app's layers test holds both).
+package credtest
