@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 
 	"github.com/credkeeper/credkeeper/check"
@@ -27,16 +28,12 @@ import (
 type Flow struct {
 	Store  *vaultstore.Store
 	Config *config.Config
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the Flow's time: the grant's expiry, the wait for the
+	// browser's answer (required).
+	Clock clockwork.Clock
 }
 
-func (f *Flow) now() time.Time {
-	if f.Now != nil {
-		return f.Now()
-	}
-	return time.Now()
-}
+func (f *Flow) now() time.Time { return f.Clock.Now() }
 
 func (f *Flow) config() *config.Config {
 	if f.Config != nil {
@@ -84,7 +81,7 @@ func (f *Flow) Authorize(ctx context.Context, name string, o Options) (*Result, 
 		authOpts = append(authOpts, oauth2.S256ChallengeOption(verifier))
 		exchangeOpts = append(exchangeOpts, oauth2.VerifierOption(verifier))
 	}
-	ans, stop, err := awaitAnswer(ctx, g.callback, state, oc.AuthCodeURL(state, authOpts...), name, o)
+	ans, stop, err := awaitAnswer(ctx, f.Clock, g.callback, state, oc.AuthCodeURL(state, authOpts...), name, o)
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +147,10 @@ func (f *Flow) userGrant(ctx context.Context, name string) (*userGrant, error) {
 }
 
 // awaitAnswer listens on the callback, shows authURL (and opens a
-// browser), and waits for the answer with the right state until o.Timeout.
+// browser), and waits for the answer with the right state until o.Timeout
+// has passed on clock.
 // stop shuts the listener down once the answer's page is written.
-func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name string, o Options) (ans callbackAnswer, stop func(), err error) {
+func awaitAnswer(ctx context.Context, clock clockwork.Clock, callback *url.URL, state, authURL, name string, o Options) (ans callbackAnswer, stop func(), err error) {
 	ln, err := net.Listen("tcp", callback.Host)
 	if err != nil {
 		return ans, nil, fmt.Errorf("listen on the redirect URI's address %s: %w", callback.Host, err)
@@ -184,7 +182,7 @@ func awaitAnswer(ctx context.Context, callback *url.URL, state, authURL, name st
 	if timeout <= 0 {
 		timeout = 5 * time.Minute
 	}
-	giveUp := time.After(timeout)
+	giveUp := clock.After(timeout)
 	for ans.code == "" { // answers with the wrong state never arrive here
 		select {
 		case ans = <-answers:

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -44,7 +46,7 @@ func TestCheckEveryClassAgainstTheEmulator(t *testing.T) {
 		{"ok-dmp", "doorkeeper", "dmp-ok", "dmp-secret", credtest.Deadline, oauthcheck.ClassOK, "", ""},
 		{"unknown-client", "okta-stage", "nobody", "x-secret", credtest.Deadline, oauthcheck.ClassInvalidClient, "invalid_client", "Invalid value for 'client_id' parameter."},
 		{"wrong-secret", "okta-stage", "stage-ok", "not-it", credtest.Deadline, oauthcheck.ClassInvalidClient, "invalid_client", "The client secret supplied for a confidential client is invalid."},
-		{"retired", "okta-stage", "retired", "old-secret", w.Now.Add(-48 * time.Hour), oauthcheck.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
+		{"retired", "okta-stage", "retired", "old-secret", w.Clock.Now().Add(-48 * time.Hour), oauthcheck.ClassExpired, "invalid_client", "rotation deadline passed on 2026-11-21"},
 		{"timeout", "okta-stage", "slow", "slow-secret", credtest.Deadline, oauthcheck.ClassUnavailable, "", "timed out"},
 		{"down", "okta-stage", "down", "down-secret", credtest.Deadline, oauthcheck.ClassUnavailable, "server_error", "503"},
 		{"limited", "okta-stage", "limited", "limited-secret", credtest.Deadline, oauthcheck.ClassRateLimited, "E0000047", "in 1m30s"},
@@ -80,18 +82,18 @@ func TestCheckReadsOktaAndDoorkeeperTokens(t *testing.T) {
 	w.Put("dmp", "doorkeeper", "12345", "ABCDEFG", credtest.Deadline)
 
 	stage := w.Check("stage", false)
-	if stage.Class != oauthcheck.ClassOK || !stage.ExpiresAt.Equal(w.Now.Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
+	if stage.Class != oauthcheck.ClassOK || !stage.ExpiresAt.Equal(w.Clock.Now().Add(8*time.Hour)) || stage.TokenType != "Bearer" || stage.NoExpiry {
 		t.Errorf("stage: %s expires %v type %q", stage.Class, stage.ExpiresAt, stage.TokenType)
 	}
 	if w.Emu.AuthMethod("0oa-stage") != "basic" {
 		t.Errorf("Okta credentials went by %q, want HTTP Basic", w.Emu.AuthMethod("0oa-stage"))
 	}
 	prod := w.Check("prod", false)
-	if !prod.ExpiresAt.Equal(w.Now.Add(4 * time.Hour)) {
+	if !prod.ExpiresAt.Equal(w.Clock.Now().Add(4 * time.Hour)) {
 		t.Errorf("prod expires %v, want 4h", prod.ExpiresAt)
 	}
 	dmp := w.Check("dmp", false)
-	if dmp.Class != oauthcheck.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.Now.Add(7200*time.Second)) {
+	if dmp.Class != oauthcheck.ClassOK || dmp.Scope != "public read_dmps" || !dmp.ExpiresAt.Equal(w.Clock.Now().Add(7200*time.Second)) {
 		t.Errorf("dmp: %s scope %q expires %v", dmp.Class, dmp.Scope, dmp.ExpiresAt)
 	}
 	if w.Emu.AuthMethod("12345") != "body" {
@@ -132,7 +134,7 @@ func TestTokenLifetimesAreBounded(t *testing.T) {
 	w.Put("negative", "okta-stage", "0oa-negative", "s", credtest.Deadline)
 	w.Put("dmp-old", "doorkeeper", "dmp-old", "s", credtest.Deadline)
 
-	if r := w.Check("short", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.Equal(w.Now.Add(5*time.Minute)) {
+	if r := w.Check("short", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.Equal(w.Clock.Now().Add(5*time.Minute)) {
 		t.Errorf("a 5-minute token: %s expires %v", r.Class, r.ExpiresAt)
 	}
 	for _, name := range []string{"centuries", "overflow"} {
@@ -144,8 +146,8 @@ func TestTokenLifetimesAreBounded(t *testing.T) {
 	if r := w.Check("negative", false); r.Class != oauthcheck.ClassOK || !r.NoExpiry || !r.ExpiresAt.IsZero() {
 		t.Errorf("a negative expires_in is no lifetime: %s no-expiry=%v expires=%v", r.Class, r.NoExpiry, r.ExpiresAt)
 	}
-	if r := w.Check("dmp-old", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.After(w.Now) {
-		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.Now)
+	if r := w.Check("dmp-old", false); r.Class != oauthcheck.ClassOK || !r.ExpiresAt.After(w.Clock.Now()) {
+		t.Errorf("created_at a day ago: %s expires %v, want after %v", r.Class, r.ExpiresAt, w.Clock.Now())
 	}
 }
 
@@ -205,7 +207,7 @@ func TestEmulatorLockoutIsInvalidGrant(t *testing.T) {
 
 func TestProbeTellsAWorkingTokenFromARefusedOne(t *testing.T) {
 	// A second emulator has never issued these tokens: its APIs refuse them.
-	stranger := httptest.NewServer(emulator.New(emulator.Options{}))
+	stranger := httptest.NewServer(emulator.New(emulator.Options{Clock: clockwork.NewRealClock()}))
 	defer stranger.Close()
 	w := credtest.NewWorld(t, func(url string) string {
 		return fmt.Sprintf(`

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
@@ -18,8 +20,9 @@ type Engine struct {
 	Store   *vaultstore.Store
 	Config  *config.Config
 	Checker *oauthcheck.Checker
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the Engine's time: the records it writes and the rotation
+	// deadlines it judges (required).
+	Clock clockwork.Clock
 	// Cache keeps decoded credentials by KV version, the last state
 	// written and the published tokens (Records), so that a long-running
 	// daemon reads a secret only when it changed: a steady-state check is
@@ -37,12 +40,7 @@ type CheckOptions struct {
 	Done func()
 }
 
-func (r *Engine) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Engine) now() time.Time { return r.Clock.Now() }
 
 // Names returns every credential in Vault, sorted.
 func (r *Engine) Names(ctx context.Context) ([]string, error) {
@@ -220,7 +218,7 @@ func (r *Engine) checker() *oauthcheck.Checker {
 	if r.Checker != nil {
 		return r.Checker
 	}
-	return &oauthcheck.Checker{}
+	return &oauthcheck.Checker{Clock: r.Clock}
 }
 
 // Misconfigured is the result of a check of cred that could not be sent:

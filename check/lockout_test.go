@@ -42,7 +42,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 
 	cache := &check.Cache{}
-	readOnly := &check.Engine{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Now: w.Engine.Now}
+	readOnly := &check.Engine{Store: env.StoreWithPolicy(t, "read-only", readOnlyPolicy(env)), Config: w.Cfg, Cache: cache, Clock: w.Engine.Clock}
 	res, err := readOnly.CheckOne(ctx, "locky", false)
 	if res.Class != oauthcheck.ClassInvalidClient || err == nil {
 		t.Fatalf("first check under a read-only policy: %s, %v; want invalid_client and a write error", res.Class, err)
@@ -64,7 +64,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	env.Unseal(t, srv)
 	requests(1, "across a sealed Vault")
 
-	reloaded := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: cache, Now: w.Engine.Now}
+	reloaded := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: cache, Clock: w.Engine.Clock}
 	res, err = reloaded.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent {
 		t.Fatalf("after a reload: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -93,7 +93,7 @@ func TestARefusedVersionIsSentOnceThroughFaultsReloadsAndRestarts(t *testing.T) 
 	}
 	setProvider("okta-stage")
 
-	restarted := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: &check.Cache{}, Now: w.Engine.Now}
+	restarted := &check.Engine{Store: w.Store, Config: w.Cfg, Cache: &check.Cache{}, Clock: w.Engine.Clock}
 	res, err = restarted.CheckOne(ctx, "locky", false)
 	if err != nil || !res.NotSent || res.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("after a misconfigured check and a restart: %s not-sent=%v, %v", res.Class, res.NotSent, err)
@@ -188,7 +188,7 @@ provider "okta-style" {
 	} {
 		p.AuthStyle = step.style
 		if step.restart {
-			w.Engine = &check.Engine{Store: w.Store, Config: w.Cfg, Now: w.Engine.Now, Cache: &check.Cache{}}
+			w.Engine = &check.Engine{Store: w.Store, Config: w.Cfg, Clock: w.Engine.Clock, Cache: &check.Cache{}}
 		}
 		res := w.Check("styled", false)
 		if res.Class != step.wantClass || res.NotSent != step.notSent || w.Emu.Requests("0oa-style") != step.requests {

@@ -62,7 +62,7 @@ func TestStateStaysSmallAndCleanWhateverTheProviderAnswers(t *testing.T) {
 			}
 			w.Put("words", provider, "0oa-words", wordsSecret, credtest.Deadline)
 			for i := range check.HistoryLength + 5 {
-				w.Now = w.Now.Add(time.Minute)
+				w.Clock.Advance(time.Minute)
 				w.Check("words", true)
 				if i == 0 || i == check.HistoryLength+4 {
 					st := storedState(t, w, "words")
@@ -145,7 +145,7 @@ credential "victim" {
 }
 `
 	})
-	w.Put("victim", "hostile", "0oa-victim", sec, w.Now.AddDate(1, 0, 0))
+	w.Put("victim", "hostile", "0oa-victim", sec, w.Clock.Now().AddDate(1, 0, 0))
 	res := w.Check("victim", false)
 	t.Logf("class %s detail %q", res.Class, res.Detail)
 	ctx := context.Background()
@@ -163,7 +163,7 @@ credential "victim" {
 	if strings.Contains(squashed, sec) {
 		t.Errorf("the auditor reads the client secret (with one space in it) in state/victim: %s", b)
 	}
-	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Now: func() time.Time { return w.Now }}
+	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Clock: w.Clock}
 	srv := httptest.NewServer(pages.Handler())
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/v1/credentials/victim")

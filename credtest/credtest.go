@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -19,6 +21,9 @@ import (
 // OktaAPIToken is the API token the emulator's Okta client secrets API
 // accepts.
 const OktaAPIToken = "00Credtest-Okta-Api-Token-0123456789"
+
+// Start is when a World's clock starts.
+var Start = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 // Deadline is the rotation deadline tests give a credential that is not
 // about its deadline.
@@ -35,8 +40,9 @@ type World struct {
 	Cfg    *config.Config
 	Store  *vaultstore.Store
 	Engine *check.Engine
-	// Now is the time of the emulator and the engine; tests move it.
-	Now time.Time
+	// Clock is the time of the emulator and the engine: a fake clock at
+	// Start, or the one an option gives the emulator; tests advance it.
+	Clock *clockwork.FakeClock
 }
 
 // NewWorld makes a World; extraHCL, when not nil, adds configuration
@@ -44,11 +50,16 @@ type World struct {
 // emulator's options.
 func NewWorld(t *testing.T, extraHCL func(emulatorURL string) string, opts ...func(*emulator.Options)) *World {
 	t.Helper()
-	w := &World{T: t, Now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	eo := emulator.Options{LockoutAfter: 3, APIToken: OktaAPIToken, Now: func() time.Time { return w.Now }}
+	w := &World{T: t}
+	eo := emulator.Options{LockoutAfter: 3, APIToken: OktaAPIToken, Clock: clockwork.NewFakeClockAt(Start)}
 	for _, f := range opts {
 		f(&eo)
 	}
+	fc, ok := eo.Clock.(*clockwork.FakeClock)
+	if !ok {
+		t.Fatalf("credtest: the emulator's clock is a %T, not a fake clock", eo.Clock)
+	}
+	w.Clock = fc
 	w.Emu = emulator.New(eo)
 	srv := httptest.NewServer(w.Emu)
 	t.Cleanup(srv.Close)
@@ -83,7 +94,7 @@ provider "doorkeeper" {
 	w.Cfg = cfg
 	w.Env = vaulttest.New(t)
 	w.Store = w.Env.Store(t)
-	w.Engine = &check.Engine{Store: w.Store, Config: cfg, Now: func() time.Time { return w.Now }}
+	w.Engine = &check.Engine{Store: w.Store, Config: cfg, Clock: w.Clock}
 	return w
 }
 

@@ -73,7 +73,7 @@ credential "svc" {
 	if rot, err := w.Store.GetRotation(ctx, "svc"); err != nil || rot.Step != rotation.StepPromoted {
 		t.Fatalf("the rotation: %+v %v; want it promoted", rot, err)
 	}
-	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: f.Now}
+	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Clock: f.fc}
 	f.advance(2 * 24 * time.Hour)
 	if _, err := op.Rollback(ctx, "svc", rotation.RollbackOptions{}); err != nil {
 		t.Fatal(err)

@@ -58,12 +58,13 @@ type Daemon struct {
 	Observer Observer
 	// ID names this replica in the leader lease.
 	ID string
-	// Clock is the daemon's time: its schedule, the lease, the records it
-	// writes (the real clock when nil). Tests give a fake one and advance
-	// it instead of sleeping.
-	Clock clockwork.Clock
 	// Notices, when set, sends reminders and alerts after each check.
 	Notices *Notifications
+
+	// clock is the daemon's time: its schedule, the lease, the records it
+	// writes, its checks' and its notices' (NewDaemon's). Tests give a
+	// fake one and advance it instead of sleeping.
+	clock clockwork.Clock
 
 	mu      sync.Mutex
 	cfg     *config.Config
@@ -99,8 +100,9 @@ type Daemon struct {
 	ready  atomic.Bool
 }
 
-// NewDaemon returns a daemon for cfg.
-func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger, obs Observer, id string) *Daemon {
+// NewDaemon returns a daemon for cfg that runs on clock: everything it
+// schedules, waits for, records and judges goes by clock's time.
+func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger, obs Observer, id string, clock clockwork.Clock) *Daemon {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -108,7 +110,7 @@ func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger,
 		obs = nopObserver{}
 	}
 	d := &Daemon{
-		Store: store, Checker: &oauthcheck.Checker{}, Logger: logger, Observer: obs, ID: id,
+		Store: store, Checker: &oauthcheck.Checker{Clock: clock}, Logger: logger, Observer: obs, ID: id, clock: clock,
 		cfg:  cfg,
 		done: make(chan jobDone), reloaded: make(chan struct{}, 1), idleQ: make(chan chan time.Duration),
 	}
@@ -119,20 +121,11 @@ func NewDaemon(store *vaultstore.Store, cfg *config.Config, logger *slog.Logger,
 // build makes the check engine and the rotation runner for cfg, sharing
 // cache (under d.mu, or before the daemon runs).
 func (d *Daemon) build(cfg *config.Config, cache *check.Cache) {
-	d.engine = &check.Engine{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
-	d.rotator = &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Now: d.now}
+	d.engine = &check.Engine{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
+	d.rotator = &rotation.Runner{Store: d.Store, Config: cfg, Cache: cache, Checker: d.Checker, Clock: d.clock}
 }
 
-func (d *Daemon) clock() clockwork.Clock {
-	if d.Clock != nil {
-		return d.Clock
-	}
-	return realClock
-}
-
-var realClock = clockwork.NewRealClock()
-
-func (d *Daemon) now() time.Time { return d.clock().Now() }
+func (d *Daemon) now() time.Time { return d.clock.Now() }
 
 // IsLeader reports whether this replica runs the checks.
 func (d *Daemon) IsLeader() bool { return d.leader.Load() }
@@ -185,7 +178,7 @@ func (d *Daemon) markStart(background bool) {
 		if d.Store != nil {
 			ledger = d.checks().Records()
 		}
-		d.Notices.start(d.now(), d.processNonce(), d.clock(), ledger, background)
+		d.Notices.start(d.now(), d.processNonce(), d.clock, ledger, background)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -37,7 +39,7 @@ func BenchmarkDaemonCycle10000(b *testing.B) { benchDaemonCycle(b, 10000) }
 
 func benchDaemonCycle(b *testing.B, n int) {
 	const parallel = 8
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
 	tokenURL := srv.URL + "/oauth2/" + emulator.AuthServerStage + "/v1/token"
@@ -59,7 +61,7 @@ func benchDaemonCycle(b *testing.B, n int) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	d := daemon.NewDaemon(store, cfg, nil, nil, "bench")
+	d := daemon.NewDaemon(store, cfg, nil, nil, "bench", clockwork.NewRealClock())
 	if _, err := d.RunOnce(ctx); err != nil { // warm: read every secret once
 		b.Fatal(err)
 	}

@@ -35,8 +35,7 @@ func newDaemonWorld(t *testing.T, creds ...string) (*credtest.World, *fakeTime) 
 			s += strings.ReplaceAll(c, "EMULATOR_URL", url)
 		}
 		return s
-	}, func(o *emulator.Options) { o.Now = f.Now })
-	w.Now = f.Now()
+	}, func(o *emulator.Options) { o.Clock = f.fc })
 	return w, f
 }
 
@@ -206,7 +205,7 @@ func TestAScheduledCheckLooksItsConfigurationUpOnce(t *testing.T) {
 	w.Emu.AddClient(emulator.Client{ID: "0oa-once", Secrets: []string{"s"}})
 	w.Emu.AddClient(emulator.Client{ID: "0oa-once-next", Secrets: []string{"next"}})
 	w.Put("once", "okta-stage", "0oa-once", "s", credtest.Deadline)
-	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: f.Now}
+	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Clock: f.fc}
 	if res, err := op.Stage(context.Background(), rotation.StageRequest{Name: "once", ClientID: "0oa-once-next", ClientSecret: secret.New("next")}); err != nil || res.Class != "ok" {
 		t.Fatalf("stage: %v %s", err, res.Class)
 	}
@@ -438,7 +437,7 @@ func TestClockSkewDoesNotMakeTwoLeaders(t *testing.T) {
 	if !a.IsLeader() {
 		t.Fatal("a does not lead")
 	}
-	b, _ := f.start(w.Env.Store(t), w.Cfg, "replica-b", func(d *daemon.Daemon) { d.Clock = skewed{f.fc, time.Hour} })
+	b, _ := f.startOn(skewed{f.fc, time.Hour}, w.Env.Store(t), w.Cfg, "replica-b")
 	for range 3 * 30 { // three lease lifetimes
 		f.advance(time.Second)
 		if b.IsLeader() {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/app/metrics"
@@ -31,13 +33,15 @@ func TestDeliveryFailuresAreCounted(t *testing.T) {
 	store := vaulttest.New(t).Store(t)
 	cfg := notifyConfig(t)
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	hook, err := webhook.New(webhook.Config{URL: receiver.URL}, receiver.Client())
+	// The deliveries retry in real time until their one-second deadline.
+	clock := clockwork.NewRealClock()
+	hook, err := webhook.New(webhook.Config{URL: receiver.URL}, receiver.Client(), clock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := metrics.New()
 	eng := &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", SendTimeout: time.Second, ClaimTimeout: time.Hour,
-		Channels: map[string]notify.Notifier{"security": hook, "oncall": &inbox{}}, Observe: m.NoticeDelivered}
+		Channels: map[string]notify.Notifier{"security": hook, "oncall": &inbox{}}, Observe: m.NoticeDelivered, Clock: clock}
 
 	deadline := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 	tick := func(now time.Time) error {
@@ -240,7 +244,7 @@ credential "beta" {
   notify   = ["security"]
 }
 `, recv.URL)
-	}, func(o *emulator.Options) { o.Now = f.Now })
+	}, func(o *emulator.Options) { o.Clock = f.fc })
 	day := 24 * time.Hour
 	midnight := f.Now().Truncate(day).Add(day)
 	// At midnight alpha's 14-day tier and beta's 7-day tier fall due.
@@ -259,7 +263,7 @@ credential "beta" {
 	m := metrics.New()
 	channels := map[string]notify.Notifier{}
 	for _, name := range []string{"security", "oncall"} {
-		hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client())
+		hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client(), f.fc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -365,7 +369,7 @@ credential "ctrp-prod" {
   page     = ["pd"]
 }
 `, recv.URL)
-			}, func(o *emulator.Options) { o.Now = f.Now })
+			}, func(o *emulator.Options) { o.Clock = f.fc })
 			w.Emu.AddClient(emulator.Client{ID: "0oa-prod", Secrets: []string{"Secret-Of-Prod"}})
 			if _, err := w.Store.PutCredential(context.Background(), &vaultstore.Credential{Name: "ctrp-prod", ClientID: "0oa-prod", ClientSecret: secret.New("Secret-Of-Prod"),
 				Metadata: vaultstore.CredentialMetadata{Provider: "okta-prod", Environment: "prod", RotateBy: f.Now().AddDate(0, 0, 200)}}, 0); err != nil {
@@ -373,7 +377,7 @@ credential "ctrp-prod" {
 			}
 			channels := map[string]notify.Notifier{}
 			for _, name := range []string{"sl", "pd"} {
-				hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client())
+				hook, err := webhook.New(webhook.Config{URL: recv.URL + "/" + name}, recv.Client(), f.fc)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -11,7 +11,7 @@
 // this replica stops leading.
 //
 // One run loop (loop.go) owns all of its timing, on an injected clock
-// (Daemon.Clock): tests advance a fake one instead of sleeping, and
+// (NewDaemon's clock): tests advance a fake one instead of sleeping, and
 // simulate years in seconds. The loop resolves each due credential from
 // the configuration once (a job: its check.Target, budget and share of the
 // slots), and every step after takes that job and looks nothing up again

@@ -36,14 +36,16 @@ func (n *Notifications) SetCrashHooks(afterClaim, afterSend, afterMark func(key 
 // waits on the clock (held says how many attempts the test's receivers
 // hold open until their deadline), and returns the earliest moment one of
 // them wakes: zero when none is in flight.
-func (n *Notifications) SettleNotices(ctx context.Context, now func() time.Time, held func() int) (time.Time, error) {
+func (n *Notifications) SettleNotices(ctx context.Context, clock clockwork.Clock, held func() int) (time.Time, error) {
 	n.mu.Lock()
 	p := n.pipe
 	n.mu.Unlock()
 	if p == nil {
 		return time.Time{}, nil
 	}
-	return p.WaitSettled(ctx, now, held)
+	recheck := time.NewTicker(time.Millisecond)
+	defer recheck.Stop()
+	return p.WaitSettled(ctx, clock, held, recheck.C)
 }
 
 // BoundedSilence is boundedSilence, for the silence tests.

@@ -49,7 +49,14 @@ func (f *fakeTime) Now() time.Time { return f.fc.Now() }
 // called; stop returns once Run has.
 func (f *fakeTime) start(store *vaultstore.Store, cfg *config.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
 	f.t.Helper()
-	d := daemon.NewDaemon(store, cfg, nil, nil, id)
+	return f.startOn(f.fc, store, cfg, id, setup...)
+}
+
+// startOn is start with the daemon on clock, a view of the fake clock
+// (one that runs ahead, say).
+func (f *fakeTime) startOn(clock clockwork.Clock, store *vaultstore.Store, cfg *config.Config, id string, setup ...func(*daemon.Daemon)) (*daemon.Daemon, func()) {
+	f.t.Helper()
+	d := daemon.NewDaemon(store, cfg, nil, nil, id, clock)
 	for _, s := range setup {
 		s(d)
 	}
@@ -66,12 +73,9 @@ func (f *fakeTime) start(store *vaultstore.Store, cfg *config.Config, id string,
 	return d, stop
 }
 
-// launch runs d on the fake clock; cancel stops it, and done is closed
-// when Run returns.
+// launch runs d, made on the fake clock; cancel stops it, and done is
+// closed when Run returns.
 func (f *fakeTime) launch(d *daemon.Daemon) (cancel func(), done chan struct{}) {
-	if d.Clock == nil {
-		d.Clock = f.fc
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done = make(chan struct{})
 	go func() { _ = d.Run(ctx); close(done) }()
@@ -111,7 +115,7 @@ func (f *fakeTime) settle() time.Time {
 		in, err := d.WaitIdle(ctx)
 		var deliveryWake time.Time
 		if err == nil && d.Notices != nil {
-			deliveryWake, err = d.Notices.SettleNotices(ctx, f.fc.Now, f.held)
+			deliveryWake, err = d.Notices.SettleNotices(ctx, f.fc, f.held)
 		}
 		cancel()
 		if err != nil {
@@ -175,11 +179,11 @@ type skewed struct {
 
 func (s skewed) Now() time.Time { return s.FakeClock.Now().Add(s.by) }
 
-// runOnce runs d.RunOnce on the fake clock, advancing it whenever the
-// daemon waits (for a provider's budget, say), and returns its results.
+// runOnce runs d.RunOnce (d made on the fake clock), advancing the clock
+// whenever the daemon waits (for a provider's budget, say), and returns
+// its results.
 func (f *fakeTime) runOnce(d *daemon.Daemon) []oauthcheck.Result {
 	f.t.Helper()
-	d.Clock = f.fc
 	ctx, cancel := context.WithCancel(context.Background())
 	var (
 		results []oauthcheck.Result

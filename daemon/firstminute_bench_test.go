@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/emulator"
@@ -32,7 +34,7 @@ func BenchmarkFirstMinuteVaultReads10000(b *testing.B) { benchFirstMinute(b, 100
 
 func benchFirstMinute(b *testing.B, n int) {
 	ctx := context.Background()
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
 	tokenURL := srv.URL + "/oauth2/" + emulator.AuthServerStage + "/v1/token"

@@ -72,7 +72,7 @@ credential "svc-auto" {
   }
 }
 `, url, tokenFile)
-	}, func(o *emulator.Options) { o.Now = f.Now })
+	}, func(o *emulator.Options) { o.Clock = f.fc })
 	w.Cfg.Daemon.LeaseTTL = 7 * 24 * time.Hour // few lease renewals to step through
 	ctx := context.Background()
 	const name = "svc-auto"
@@ -102,7 +102,7 @@ credential "svc-auto" {
 
 	security, oncall := &simInbox{}, &simInbox{}
 	inc := &incarnation{}
-	d := daemon.NewDaemon(w.Store, w.Cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, "replica-1")
+	d := daemon.NewDaemon(w.Store, w.Cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, "replica-1", f.fc)
 	var touched []string
 	var touchedMu sync.Mutex
 	d.Checker.Transport = guardTransport{base: http.DefaultTransport, before: func(op, id string) {
@@ -121,7 +121,7 @@ credential "svc-auto" {
 	cancel, done := f.launch(d)
 	defer func() { f.forget(d); cancel(); <-done }()
 
-	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Now: f.Now}
+	op := &rotation.Runner{Store: w.Store, Config: w.Cfg, Clock: f.fc}
 	var (
 		rollbacks, restarts, completed int
 		rollbackAt, restartAt          time.Time

@@ -294,7 +294,7 @@ rotation_policy "long-notice" {
 		add(fmt.Sprintf("stage-%d", i), "okta-stage", "relaxed", "@every 168h", false)
 		add(fmt.Sprintf("dmp-%d", i), "doorkeeper", "long-notice", "@every 168h", false)
 	}
-	s.w = credtest.NewWorld(t, func(string) string { return hcl.String() }, func(o *emulator.Options) { o.Now = s.f.Now })
+	s.w = credtest.NewWorld(t, func(string) string { return hcl.String() }, func(o *emulator.Options) { o.Clock = s.f.fc })
 	s.cfg = s.w.Cfg
 	// A 12-hour lease keeps five years of renewals to a few thousand (the
 	// lease's own tests run it at its real length). A restarted process
@@ -302,7 +302,7 @@ rotation_policy "long-notice" {
 	// lease over once the dead process's lease lapses, in less than the
 	// shortest reminder tier (a day), so no reminder is lost to a restart.
 	s.cfg.Daemon.LeaseTTL = 12 * time.Hour
-	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &check.Cache{}, Now: s.f.Now}
+	s.op = &rotation.Runner{Store: s.w.Store, Config: s.cfg, Cache: &check.Cache{}, Clock: s.f.fc}
 	for _, c := range s.creds {
 		c.secret = s.freshSecret(c)
 		s.w.Emu.AddClient(emulator.Client{ID: c.clientID, Secrets: []string{c.secret}, Scopes: []string{"public", "read_dmps"}})
@@ -367,7 +367,7 @@ func (s *fiveYears) startProcess() {
 	if err != nil {
 		s.t.Fatalf("incarnation %d: %v", s.incarnations, err)
 	}
-	d := daemon.NewDaemon(store, s.cfg, slog.New(simLog{s: s, inc: s.incarnations}), nil, "replica-1")
+	d := daemon.NewDaemon(store, s.cfg, slog.New(simLog{s: s, inc: s.incarnations}), nil, "replica-1", s.f.fc)
 	d.Checker.Transport = simTransport{inc: inc, sim: s}
 	n := &daemon.Notifications{Store: store, Config: s.cfg, Replica: "replica-1", Logger: d.Logger, Channels: map[string]notify.Notifier{
 		"security": simChannel{inc: inc, name: "security", box: s.security, now: s.f.Now},

@@ -133,7 +133,7 @@ func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
 	d := l.d
 	l.reschedule(d.now(), true)
 	var graceC <-chan time.Time
-	timer := d.clock().NewTimer(time.Hour)
+	timer := d.clock.NewTimer(time.Hour)
 	defer func() { timer.Stop() }()
 	for {
 		now := d.now()
@@ -146,7 +146,7 @@ func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
 		wake := l.nextWake(now)
 		l.answerIdle(now, wake)
 		timer.Stop()
-		timer = d.clock().NewTimer(max(wake.Sub(now), 0))
+		timer = d.clock.NewTimer(max(wake.Sub(now), 0))
 		select {
 		case <-timer.Chan():
 		case r := <-d.done:
@@ -159,7 +159,7 @@ func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
 			if !l.stopping {
 				l.stopping = true
 				d.beginStop()
-				graceC = d.clock().After(ShutdownGrace)
+				graceC = d.clock.After(ShutdownGrace)
 			}
 			ctx = context.Background() // seen: wait for the jobs below
 		case <-graceC:

@@ -40,8 +40,7 @@ func newSlotWorld(t *testing.T, hcl string, hangs map[string]time.Duration) *slo
 	}
 	sw := &slotWorld{t: t, fc: clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)),
 		hangs: hangs, hung: map[string]time.Time{}, checks: map[string]int{}, inFlight: map[string]int{}}
-	sw.d = NewDaemon(nil, cfg, nil, nil, "slots")
-	sw.d.Clock = sw.fc
+	sw.d = NewDaemon(nil, cfg, nil, nil, "slots", sw.fc)
 	sw.d.work = context.Background()
 	sw.d.lastRenewed = sw.fc.Now()
 	sw.d.setLeader(true, sw.d.ID)

@@ -63,7 +63,7 @@ type Notifications struct {
 	// retries included (default 30s); every channel has its own.
 	SendTimeout time.Duration
 	// Clock is what deliveries wait on between retries and keep their
-	// deadlines by; the daemon gives its own (the real clock when nil).
+	// deadlines by; the daemon gives its own when it is nil.
 	Clock clockwork.Clock
 	// Observe, when set, hears of every delivery through a channel, its
 	// retries done: err nil is a delivery (for metrics).

@@ -75,9 +75,11 @@ credential "ctrp-prod" {
 	return cfg
 }
 
+// engine is a replica's notices outside a daemon, whose deliveries keep
+// their deadlines in real time.
 func engine(store *vaultstore.Store, cfg *config.Config, replica string, security, oncall *inbox) *daemon.Notifications {
 	return &daemon.Notifications{Store: store, Config: cfg, Replica: replica, SendTimeout: 200 * time.Millisecond,
-		Channels: map[string]notify.Notifier{"security": security, "oncall": oncall}}
+		Channels: map[string]notify.Notifier{"security": security, "oncall": oncall}, Clock: clockwork.NewRealClock()}
 }
 
 // Two yearly cycles against the real Vault core, with a fake clock and the
@@ -327,7 +329,7 @@ func TestASentNoticeIsMarkedEvenWhenTheCheckRanOutOfTime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	security := &slowChannel{cancel: cancel}
 	eng := &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", SendTimeout: time.Second,
-		Channels: map[string]notify.Notifier{"security": security, "oncall": &inbox{}}}
+		Channels: map[string]notify.Notifier{"security": security, "oncall": &inbox{}}, Clock: clockwork.NewRealClock()}
 	_ = eng.Tick(ctx, f, now)
 	if got := security.keys(); len(got) != 1 {
 		t.Fatalf("sent: %v", got)
@@ -461,8 +463,9 @@ func TestAReopenedIncidentIsPagedThoughAnEarlierPageOfItsKeyWentUnmarked(t *test
 	led := &flakyLedger{Store: store}
 	t0 := time.Date(2027, 1, 1, 12, 0, 0, 0, time.UTC)
 	pa, pb := &pager{}, &pager{}
-	a := &notify.Pipeline{Ledger: led, Replica: "a", Since: t0.Add(-time.Hour), SendTimeout: time.Second, MarkTimeout: time.Second}
-	b := &notify.Pipeline{Ledger: store, Replica: "b", Since: t0.Add(-time.Hour), SendTimeout: time.Second}
+	wall := clockwork.NewRealClock() // the deliveries keep their deadlines in real time
+	a := &notify.Pipeline{Ledger: led, Clock: wall, Replica: "a", Since: t0.Add(-time.Hour), SendTimeout: time.Second, MarkTimeout: time.Second}
+	b := &notify.Pipeline{Ledger: store, Clock: wall, Replica: "b", Since: t0.Add(-time.Hour), SendTimeout: time.Second}
 	a.Hooks.AfterSend = func(string) { led.fail.Store(true) } // the blip comes right after A's send
 	const K = "incident/ctrp-prod/invalid_client"
 	ctx := context.Background()
@@ -821,7 +824,7 @@ func TestAProcessThatStopsLeadingStopsItsDeliveries(t *testing.T) {
 			clock := clockwork.NewFakeClockAt(t0)
 			down := &downChannel{tried: make(chan struct{}, 10)}
 			cfg := notifyConfig(t)
-			d := daemon.NewDaemon(store, cfg, nil, nil, "replica-1")
+			d := daemon.NewDaemon(store, cfg, nil, nil, "replica-1", clock)
 			d.Notices = &daemon.Notifications{Store: store, Config: cfg, Replica: "replica-1", Channels: map[string]notify.Notifier{"security": down, "oncall": down}}
 			d.Notices.StartBackground(t0.Add(-time.Hour), clock)
 			d.SetLeader(true)
@@ -901,7 +904,7 @@ func TestOnlyAPredecessorsClaimIsTakenOverAtOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			oncall := &inbox{}
-			this := &notify.Pipeline{Ledger: store, Replica: "replica-1", Nonce: "this", Since: t0.Add(time.Minute)}
+			this := &notify.Pipeline{Ledger: store, Clock: clockwork.NewRealClock(), Replica: "replica-1", Nonce: "this", Since: t0.Add(time.Minute)}
 			round(this, oncall, t0.Add(2*time.Minute)) // within ClaimTimeout of the claim
 			if got := len(oncall.keys()) == 1; got != tc.sendsAgainAtOnce {
 				t.Errorf("sent again at once: %v, want %v", got, tc.sendsAgainAtOnce)

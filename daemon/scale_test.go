@@ -102,14 +102,14 @@ func TestProviderBudgetsKeepUnderTheRateLimit(t *testing.T) {
 	}
 	f := newFakeTime(t)
 	w := credtest.NewWorld(t, func(url string) string { return strings.ReplaceAll(hcl.String(), "EMULATOR_URL", url) },
-		func(o *emulator.Options) { o.OktaRequestsPerSecond = 20; o.Now = f.Now })
+		func(o *emulator.Options) { o.OktaRequestsPerSecond = 20; o.Clock = f.fc })
 	w.Emu.AddClient(emulator.Client{ID: "0oa-limited", Secrets: []string{"s"}})
 	putMany(t, w, "okta", "okta-limited", "0oa-limited", 600)
 	w.Emu.AddClient(emulator.Client{ID: "dmp", Secrets: []string{"s"}, Scopes: []string{"public", "read_dmps"}})
 	putMany(t, w, "dmp", "doorkeeper", "dmp", 8)
 
 	start := f.Now()
-	results := f.runOnce(daemon.NewDaemon(w.Store, w.Cfg, nil, nil, "replica-a"))
+	results := f.runOnce(daemon.NewDaemon(w.Store, w.Cfg, nil, nil, "replica-a", f.fc))
 	took := f.Now().Sub(start)
 	if len(results) != 608 {
 		t.Fatalf("%d of 608 credentials checked", len(results))

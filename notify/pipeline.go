@@ -77,7 +77,7 @@ type Hooks struct {
 type Pipeline struct {
 	Ledger LedgerStore
 	// Clock is what the retry stage waits on and deadlines are kept by
-	// (the real clock when nil).
+	// (required).
 	Clock clockwork.Clock
 	// Replica names this process in claims, and Nonce (the lease's
 	// per-process nonce) tells this process from another under the same
@@ -126,15 +126,6 @@ const (
 	DefaultSendTimeout  = 30 * time.Second
 	DefaultMarkTimeout  = 10 * time.Second
 )
-
-func (p *Pipeline) clock() clockwork.Clock {
-	if p.Clock == nil {
-		return realClock
-	}
-	return p.Clock
-}
-
-var realClock = clockwork.NewRealClock()
 
 func (p *Pipeline) logger() *slog.Logger {
 	if p.Logger == nil {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/pagerduty"
 	"github.com/credkeeper/credkeeper/notify/slack"
@@ -36,14 +38,14 @@ func TestNoChannelFollowsARedirect(t *testing.T) {
 		channel func(t *testing.T, url string) notify.Notifier
 	}{
 		{name: "a webhook answering 302 is not delivered", status: http.StatusFound, channel: func(t *testing.T, url string) notify.Notifier {
-			n, err := webhook.New(webhook.Config{URL: url + "/hook/" + secret}, nil)
+			n, err := webhook.New(webhook.Config{URL: url + "/hook/" + secret}, nil, clockwork.NewFakeClock())
 			if err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}},
 		{name: "a webhook answering 307 sends nothing to the other host", status: http.StatusTemporaryRedirect, channel: func(t *testing.T, url string) notify.Notifier {
-			n, err := webhook.New(webhook.Config{URL: url + "/hook/" + secret}, nil)
+			n, err := webhook.New(webhook.Config{URL: url + "/hook/" + secret}, nil, clockwork.NewFakeClock())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -35,9 +35,6 @@ func retry(ctx, stop context.Context, clock clockwork.Clock, nf Notifier, channe
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if clock == nil {
-		clock = clockwork.NewRealClock()
-	}
 	wait := FirstBackoff
 	lastErr := ""
 	for attempt := 1; ; attempt++ {

@@ -60,7 +60,7 @@ func (p *Pipeline) sendOne(base context.Context, name string, now time.Time, it 
 	if nf == nil {
 		err = fmt.Errorf("no notifier named %q", it.channel)
 	} else {
-		clock := p.clock()
+		clock := p.Clock
 		deadline := clock.Now().Add(p.sendTimeout())
 		ctx, cancel := withClockDeadline(context.WithoutCancel(base), clock, deadline)
 		err = retry(ctx, base, clock, nf, it.channel, it.notice, p.logger(), f, deadline)

@@ -20,7 +20,9 @@ func settle(t *testing.T, p *notify.Pipeline, clock *clockwork.FakeClock, held f
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	wake, err := p.WaitSettled(ctx, clock.Now, held)
+	recheck := time.NewTicker(time.Millisecond)
+	defer recheck.Stop()
+	wake, err := p.WaitSettled(ctx, clock, held, recheck.C)
 	if err != nil {
 		t.Fatal("the deliveries never settled")
 	}
@@ -46,15 +48,15 @@ func TestABrokenChannelNeverHoldsBackAnother(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sl, pd := notifytest.StartReceiver(t), notifytest.StartReceiver(t)
-			slack, err := webhook.New(webhook.Config{URL: tc.broken(sl) + "/sl"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pager, err := webhook.New(webhook.Config{URL: pd.URL + "/pd"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
 			clock := clockwork.NewFakeClock()
+			slack, err := webhook.New(webhook.Config{URL: tc.broken(sl) + "/sl"}, nil, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pager, err := webhook.New(webhook.Config{URL: pd.URL + "/pd"}, nil, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
 			start := clock.Now()
 			var failed []string
 			p := &notify.Pipeline{Clock: clock, Observe: func(channel, kind string, err error, at time.Time) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // What a delivery in flight is doing, as far as time is concerned.
@@ -107,19 +109,20 @@ func (p *Pipeline) Settled(now time.Time, held int) (settled bool, wake time.Tim
 	return settled, wake, t.changed
 }
 
-// WaitSettled waits until Settled says every delivery waits on the clock,
-// and returns the earliest moment one of them wakes. held is asked again
-// at each look: a test's receivers take and drop requests without telling
-// the pipeline, so it also looks again every millisecond.
-func (p *Pipeline) WaitSettled(ctx context.Context, now func() time.Time, held func() int) (time.Time, error) {
+// WaitSettled waits until Settled says every delivery waits on clock, and
+// returns the earliest moment one of them wakes. held is asked again at
+// each look: a test's receivers take and drop requests without telling
+// the pipeline, so it also looks again at each tick of recheck (a ticker
+// of the test's, in real time: the receivers run in real time).
+func (p *Pipeline) WaitSettled(ctx context.Context, clock clockwork.Clock, held func() int, recheck <-chan time.Time) (time.Time, error) {
 	for {
-		settled, wake, changed := p.Settled(now(), held())
+		settled, wake, changed := p.Settled(clock.Now(), held())
 		if settled {
 			return wake, nil
 		}
 		select {
 		case <-changed:
-		case <-time.After(time.Millisecond):
+		case <-recheck:
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
 		}

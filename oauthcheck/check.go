@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -152,6 +153,24 @@ type RateLimit struct {
 type Checker struct {
 	// Transport carries the requests; tests and the daemon may share one.
 	Transport http.RoundTripper
+	// Clock measures a request's Latency (none is measured when nil).
+	Clock clockwork.Clock
+}
+
+// since is how long ago start was by c's clock; zero without one.
+func (c *Checker) since(start time.Time) time.Duration {
+	if c.Clock == nil {
+		return 0
+	}
+	return c.Clock.Since(start)
+}
+
+// start is now by c's clock, to measure a latency from; zero without one.
+func (c *Checker) start() time.Time {
+	if c.Clock == nil {
+		return time.Time{}
+	}
+	return c.Clock.Now()
 }
 
 // RequestToken requests one token for cl from e and classifies the outcome. It
@@ -178,9 +197,9 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 		Scopes:       e.Scopes,
 		AuthStyle:    e.AuthStyle.OAuth2(),
 	}
-	start := time.Now()
+	start := c.start()
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
-	res.Latency = time.Since(start)
+	res.Latency = c.since(start)
 
 	resp := rec.response(PhaseToken, err)
 	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, NewBoundary(cl.ID, cl.Secret.Reveal())
@@ -236,9 +255,9 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredTok
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
-	start := time.Now()
+	start := c.start()
 	v, status := c.probe(ctx, e.Probe, NewBoundary(cl.ID, cl.Secret.Reveal(), tok.Token.Reveal()), tok.Token.Reveal(), now)
-	res.Latency, res.ProbeStatus, res.Status = time.Since(start), status, status
+	res.Latency, res.ProbeStatus, res.Status = c.since(start), status, status
 	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, text.Truncate(v.Detail, MaxDetail), v.RetryAt
 	switch res.Class {
 	case ClassOK:

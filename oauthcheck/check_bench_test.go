@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -25,7 +27,7 @@ func BenchmarkCheck(b *testing.B) {
 		{"doorkeeper-ok", "/oauth/token", oauthcheck.AuthStyleBody, "s"},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			emu := emulator.New(emulator.Options{})
+			emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 			emu.AddClient(emulator.Client{ID: "bench", Secrets: []string{"s"}})
 			srv := httptest.NewServer(emu)
 			defer srv.Close()

@@ -6,8 +6,10 @@
 // must not.
 //
 // It takes a client ID and secret (Client), a provider's description
-// (Endpoint) and now, and returns a Result. It knows nothing of Vault or
-// the configuration file: it imports neither vaultstore nor config (nor policies).
+// (Endpoint) and now, and returns a Result; it reads no clock but the
+// Checker's own (Clock), which only measures a request's latency. It knows
+// nothing of Vault or the configuration file: it imports neither
+// vaultstore nor config (nor policies).
 // Credentials travel to their own endpoint only: no request follows a
 // redirect, and plain http is refused but on loopback.
 //

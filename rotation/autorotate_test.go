@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -25,19 +27,28 @@ const oktaAPIToken = "00Okta-Api-Token-For-Tests-0123456789"
 
 // oktaWorld: an Okta org in the emulator (token endpoint and client
 // secrets API), a credential svc-reporting with auto_rotate, and a fresh
-// Vault prefix; now is a clock the test moves.
+// Vault prefix; clock is a fake clock the test moves.
 type oktaWorld struct {
 	t     *testing.T
 	r     *Runner
 	emu   *emulator.Server
-	now   time.Time
+	clock *clockwork.FakeClock
 	check func(secret string) oauthcheck.Class
+}
+
+// setNow moves the clock forward to at.
+func (w *oktaWorld) setNow(at time.Time) {
+	w.t.Helper()
+	if at.Before(w.clock.Now()) {
+		w.t.Fatalf("the clock cannot go back from %v to %v", w.clock.Now(), at)
+	}
+	w.clock.Advance(at.Sub(w.clock.Now()))
 }
 
 func newOktaWorld(t *testing.T, secrets ...string) *oktaWorld {
 	t.Helper()
-	w := &oktaWorld{t: t, now: time.Date(2027, 2, 10, 9, 0, 0, 0, time.UTC)}
-	w.emu = emulator.New(emulator.Options{APIToken: oktaAPIToken, Now: func() time.Time { return w.now }})
+	w := &oktaWorld{t: t, clock: clockwork.NewFakeClockAt(time.Date(2027, 2, 10, 9, 0, 0, 0, time.UTC))}
+	w.emu = emulator.New(emulator.Options{APIToken: oktaAPIToken, Clock: w.clock})
 	srv := httptest.NewServer(w.emu)
 	t.Cleanup(srv.Close)
 	if len(secrets) == 0 {
@@ -70,14 +81,14 @@ credential "svc-reporting" {
 }
 `, srv.URL, emulator.AuthServerStage, tokenFile))
 	store := vaulttest.New(t).Store(t)
-	w.r = &Runner{Store: store, Config: cfg, Now: func() time.Time { return w.now }}
+	w.r = &Runner{Store: store, Config: cfg, Clock: w.clock}
 	if _, err := store.PutCredential(context.Background(), &vaultstore.Credential{Name: "svc-reporting", ClientID: "0oa-svc", ClientSecret: secret.New(secrets[0]),
 		Metadata: vaultstore.CredentialMetadata{Provider: "acme-okta", Rotation: "quarterly", IssuedAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), RotateBy: time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)}}, 0); err != nil {
 		t.Fatal(err)
 	}
 	p, _ := cfg.Provider("acme-okta")
 	w.check = func(s string) oauthcheck.Class {
-		return (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, check.EndpointOf(p), time.Time{}, w.now).Class
+		return (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "0oa-svc", Secret: secret.New(s)}, check.EndpointOf(p), time.Time{}, w.clock.Now()).Class
 	}
 	return w
 }
@@ -111,9 +122,9 @@ func TestAutoRotateEndToEnd(t *testing.T) {
 	if err != nil || rep.Step != "" || !rep.Waiting.Equal(time.Date(2027, 2, 15, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("before start_before: %+v %v (want waiting until 14 days before the deadline)", rep, err)
 	}
-	w.now = time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC)
+	w.setNow(time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC))
 	rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
-	if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.now.Add(7*24*time.Hour)) {
+	if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.clock.Now().Add(7*24*time.Hour)) {
 		t.Fatalf("first run: %+v %v", rep, err)
 	}
 	newSecret := w.current()
@@ -127,7 +138,7 @@ func TestAutoRotateEndToEnd(t *testing.T) {
 		t.Errorf("the new deadline follows the quarterly policy: %v", info.Metadata.RotateBy)
 	}
 
-	w.now = w.now.Add(7*24*time.Hour + time.Minute)
+	w.clock.Advance(7*24*time.Hour + time.Minute)
 	rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
 	if err != nil || rep.Step != StepDone {
 		t.Fatalf("after the overlap: %+v %v", rep, err)
@@ -141,7 +152,7 @@ func TestAutoRotateEndToEnd(t *testing.T) {
 	if _, err := w.r.Store.GetPending(ctx, "svc-reporting"); !errors.Is(err, vaultstore.ErrNotFound) {
 		t.Errorf("nothing stays staged: %v", err)
 	}
-	if rot := w.rotation(); rot.Step != StepDone || !rot.FinishedAt.Equal(w.now) || rot.OldSecretID == rot.NewSecretID || rot.LastError != "" {
+	if rot := w.rotation(); rot.Step != StepDone || !rot.FinishedAt.Equal(w.clock.Now()) || rot.OldSecretID == rot.NewSecretID || rot.LastError != "" {
 		t.Errorf("rotations/svc-reporting: %+v", rot)
 	}
 	notifytest.AssertNoSecret(t, "the report", rep.Did, oktaAPIToken, newSecret, "Svc-Secret-2026")
@@ -167,7 +178,7 @@ func TestAutoRotateResumesAfterEveryStep(t *testing.T) {
 			var err error
 			for i := 0; i < 3 && err == nil; i++ {
 				_, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true})
-				w.now = w.now.Add(8 * 24 * time.Hour)
+				w.clock.Advance(8 * 24 * time.Hour)
 			}
 			if err == nil || !strings.Contains(err.Error(), "killed") {
 				t.Fatalf("the run was not killed after %s: %v", stop, err)
@@ -178,7 +189,7 @@ func TestAutoRotateResumesAfterEveryStep(t *testing.T) {
 				if rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err != nil {
 					t.Fatalf("resumed after %s: %v", stop, err)
 				}
-				w.now = w.now.Add(8 * 24 * time.Hour)
+				w.clock.Advance(8 * 24 * time.Hour)
 			}
 			if rep.Step != StepDone {
 				t.Fatalf("resumed after %s: %+v", stop, rep)
@@ -390,7 +401,7 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newOktaWorld(t)
-			w.now = time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC)
+			w.setNow(time.Date(2027, 2, 16, 9, 0, 0, 0, time.UTC))
 			var rep *AutoRotateReport
 			var err error
 			switch tc.stopAt {
@@ -401,7 +412,7 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 				}
 			case "deactivated": // killed once the old secret is deactivated
 				_, _ = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
-				w.now = w.now.Add(8 * 24 * time.Hour)
+				w.clock.Advance(8 * 24 * time.Hour)
 				w.r.afterAutoStep = func(step string) error {
 					if step == StepDeactivated {
 						return errors.New("killed")
@@ -432,7 +443,7 @@ func TestAutoRotateAbandonsWhenTheCredentialChangesBehindIt(t *testing.T) {
 				}
 			}
 			for range 3 {
-				w.now = w.now.Add(8 * 24 * time.Hour)
+				w.clock.Advance(8 * 24 * time.Hour)
 				rep, err = w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Unattended: true})
 				if err != nil || rep.Step != StepAbandoned {
 					t.Fatalf("after the change: %+v %v; want it abandoned", rep, err)
@@ -489,7 +500,7 @@ func TestAutoRotateReportsWhatIsKnownWhenOktaAnswersBadly(t *testing.T) {
 				t.Fatal(err)
 			}
 			w.emu.InjectFault(emulator.OktaFaultKey(tc.op), tc.fault)
-			w.now = w.now.Add(8 * 24 * time.Hour)
+			w.clock.Advance(8 * 24 * time.Hour)
 			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
 			switch {
 			case tc.wantErr == "" && err != nil, tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
@@ -526,7 +537,7 @@ func TestAutoRotateOneOwnerAtATime(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newOktaWorld(t)
-			daemonRun := &Runner{Store: w.r.Store, Config: w.r.Config, Now: func() time.Time { return w.now }}
+			daemonRun := &Runner{Store: w.r.Store, Config: w.r.Config, Clock: w.clock}
 			var busyErr error
 			w.r.afterAutoStep = func(step string) error {
 				if step != tc.during {
@@ -555,7 +566,7 @@ func TestAutoRotateOneOwnerAtATime(t *testing.T) {
 				if _, err := daemonRun.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "daemon replica-1", Now: true}); !errors.Is(err, ErrRotationBusy) {
 					t.Errorf("before the lease lapses: %v", err)
 				}
-				w.now = w.now.Add(RotationLease)
+				w.clock.Advance(RotationLease)
 				rep, err = daemonRun.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Owner: "daemon replica-1", Now: true})
 			}
 			if err != nil || rep.Step != StepPromoted || len(w.emu.AppSecrets("0oa-svc")) != 2 || w.check(w.current()) != oauthcheck.ClassOK {
@@ -620,7 +631,7 @@ func TestAutoRotateWaitsAnOverlapAfterAFailedProof(t *testing.T) {
 			if _, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{Now: true}); err != nil {
 				t.Fatal(err)
 			}
-			w.now = w.now.Add(8 * 24 * time.Hour)
+			w.clock.Advance(8 * 24 * time.Hour)
 			w.r.afterAutoStep = func(step string) error {
 				if step == StepDeactivated {
 					w.emu.InjectFault("0oa-svc", tc.fault)
@@ -632,12 +643,12 @@ func TestAutoRotateWaitsAnOverlapAfterAFailedProof(t *testing.T) {
 			}
 			w.r.afterAutoStep = nil
 			w.emu.ClearFaults()
-			w.now = w.now.Add(time.Hour)
+			w.clock.Advance(time.Hour)
 			rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{})
-			if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.now.Add(-time.Hour).Add(7*24*time.Hour)) || !w.activeInOkta("Svc-Secret-2026") {
+			if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.clock.Now().Add(-time.Hour).Add(7*24*time.Hour)) || !w.activeInOkta("Svc-Secret-2026") {
 				t.Fatalf("an hour later: %+v %v; want it waiting a new overlap, the old secret active", rep, err)
 			}
-			w.now = w.now.Add(7 * 24 * time.Hour)
+			w.clock.Advance(7 * 24 * time.Hour)
 			if rep, err := w.r.AutoRotate(ctx, "svc-reporting", AutoRotateOptions{}); err != nil || rep.Step != StepDone {
 				t.Fatalf("after the new overlap: %+v %v", rep, err)
 			}

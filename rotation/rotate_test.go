@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -21,7 +23,7 @@ import (
 // overlap, a credential that publishes its token, and a fresh Vault prefix.
 func rotationWorld(t *testing.T) (*Runner, *emulator.Server) {
 	t.Helper()
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	cfg := parseConfig(t, fmt.Sprintf(`
@@ -34,7 +36,7 @@ credential "ctrp-stage" {
 }
 `, srv.URL, emulator.AuthServerStage))
 	store := vaulttest.New(t).Store(t)
-	r := &Runner{Store: store, Config: cfg, Now: func() time.Time { return planNow }}
+	r := &Runner{Store: store, Config: cfg, Clock: clockwork.NewFakeClockAt(planNow)}
 	emu.AddClient(emulator.Client{ID: "0oa-2026", Secrets: []string{"secret-2026"}})
 	if _, err := store.PutCredential(context.Background(), &vaultstore.Credential{Name: "ctrp-stage", ClientID: "0oa-2026", ClientSecret: secret.New("secret-2026"),
 		Metadata: vaultstore.CredentialMetadata{Provider: "ctrp-stage", Environment: "stage", IssuedAt: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC), RotateBy: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}, 0); err != nil {
@@ -229,7 +231,7 @@ path "%[1]s/data/%[2]s/*" { capabilities = ["create", "read", "update"] }
 path "%[1]s/metadata/%[2]s/*" { capabilities = ["read", "list"] }
 `, r.Store.Mount(), r.Store.Prefix())
 	env.Prefix = r.Store.Prefix()
-	half := &Runner{Store: env.StoreWithPolicy(t, "no-metadata", policy), Config: r.Config, Now: r.Now}
+	half := &Runner{Store: env.StoreWithPolicy(t, "no-metadata", policy), Config: r.Config, Clock: r.Clock}
 	if _, err := half.Promote(ctx, "ctrp-stage", PromoteOptions{}); !errors.Is(err, vaultstore.ErrPermissionDenied) {
 		t.Fatalf("promote without metadata rights: %v, want permission denied", err)
 	}

@@ -3,6 +3,8 @@ package rotation
 import (
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -17,8 +19,9 @@ type Runner struct {
 	Store   *vaultstore.Store
 	Config  *config.Config
 	Checker *oauthcheck.Checker
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the Runner's time: the records it writes and the rotation
+	// deadlines it judges (required).
+	Clock clockwork.Clock
 	// Cache is the check engine's memory, shared so that a staged pair the
 	// provider refused is not sent again, and so that a check this runner
 	// makes warms the daemon's (nil: no memory between calls).
@@ -28,23 +31,18 @@ type Runner struct {
 	afterAutoStep     func(step string) error // a test's hook, to stop an automated rotation after a step
 }
 
-func (r *Runner) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
+func (r *Runner) now() time.Time { return r.Clock.Now() }
 
 func (r *Runner) checker() *oauthcheck.Checker {
 	if r.Checker != nil {
 		return r.Checker
 	}
-	return &oauthcheck.Checker{}
+	return &oauthcheck.Checker{Clock: r.Clock}
 }
 
 // engine is the check engine over the runner's store, config and memory.
 func (r *Runner) engine() *check.Engine {
-	return &check.Engine{Store: r.Store, Config: r.Config, Checker: r.Checker, Now: r.Now, Cache: r.Cache}
+	return &check.Engine{Store: r.Store, Config: r.Config, Checker: r.Checker, Clock: r.Clock, Cache: r.Cache}
 }
 
 // records is the door to the credential's records (rotations/NAME among

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/vault/api"
 	"github.com/hashicorp/vault/api/auth/approle"
 	"github.com/hashicorp/vault/api/auth/kubernetes"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/backoff"
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -236,23 +237,24 @@ func (a *authenticator) loginWith(ctx context.Context, method api.AuthMethod) (*
 // KeepLoggedIn renews the login with api.LifetimeWatcher and logs in again
 // when the token can no longer be renewed, until ctx ends. A failed login is
 // retried with backoff. A static token (token auth) is renewed while it can
-// be; when it cannot, KeepLoggedIn reports "expiring" and waits. onEvent
+// be; when it cannot, KeepLoggedIn reports "expiring" and waits. Its own
+// waits (a backoff, a login's two thirds of life) are on clock. onEvent
 // (which may be nil) hears of each step.
-func (s *Store) KeepLoggedIn(ctx context.Context, onEvent func(AuthEvent)) error {
+func (s *Store) KeepLoggedIn(ctx context.Context, clock clockwork.Clock, onEvent func(AuthEvent)) error {
 	if onEvent == nil {
 		onEvent = func(AuthEvent) {}
 	}
-	return s.auth.keep(ctx, onEvent)
+	return s.auth.keep(ctx, clock, onEvent)
 }
 
-func (a *authenticator) keep(ctx context.Context, onEvent func(AuthEvent)) error {
+func (a *authenticator) keep(ctx context.Context, clock clockwork.Clock, onEvent func(AuthEvent)) error {
 	failures := 0
 	for ctx.Err() == nil {
 		sec, err := a.current(ctx, onEvent)
 		if err != nil {
 			failures++
 			onEvent(AuthEvent{Kind: "error", Err: err})
-			if !sleepCtx(ctx, LoginBackoff(failures)) {
+			if !sleepCtx(ctx, clock, LoginBackoff(failures)) {
 				return nil
 			}
 			continue
@@ -270,7 +272,7 @@ func (a *authenticator) keep(ctx context.Context, onEvent func(AuthEvent)) error
 			}
 		case a.cfg.Method != AuthToken:
 			// Not renewable: log in again at two thirds of its life.
-			if !sleepCtx(ctx, ttl*2/3) {
+			if !sleepCtx(ctx, clock, ttl*2/3) {
 				return nil
 			}
 		}
@@ -309,13 +311,13 @@ func (a *authenticator) current(ctx context.Context, onEvent func(AuthEvent)) (*
 	return sec, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
+func sleepCtx(ctx context.Context, clock clockwork.Clock, d time.Duration) bool {
+	t := clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
-	case <-t.C:
+	case <-t.Chan():
 		return true
 	}
 }

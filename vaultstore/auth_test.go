@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -81,7 +82,9 @@ func TestAppRoleLoginRenewsAndLogsInAgain(t *testing.T) {
 	events := make(chan vaultstore.AuthEvent, 64)
 	keepCtx, stopKeeping := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- store.KeepLoggedIn(keepCtx, func(e vaultstore.AuthEvent) { events <- e }) }()
+	go func() {
+		done <- store.KeepLoggedIn(keepCtx, clockwork.NewRealClock(), func(e vaultstore.AuthEvent) { events <- e })
+	}()
 
 	var renewed, relogged bool
 	for !(renewed && relogged) {
@@ -202,7 +205,9 @@ func TestStaticTokenIsRenewedUntilItCannotBe(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := make(chan vaultstore.AuthEvent, 64)
-	go func() { _ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) { events <- e }) }()
+	go func() {
+		_ = store.KeepLoggedIn(ctx, clockwork.NewRealClock(), func(e vaultstore.AuthEvent) { events <- e })
+	}()
 	var renewed bool
 	for {
 		select {

@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 )
 
@@ -77,7 +79,7 @@ func run() error {
 		return fmt.Errorf("refusing to listen on %q: the emulator is for loopback only", *listen)
 	}
 
-	emu := emulator.New(emulator.Options{LockoutAfter: *lockoutAfter, LockoutFor: *lockoutFor})
+	emu := emulator.New(emulator.Options{LockoutAfter: *lockoutAfter, LockoutFor: *lockoutFor, Clock: clockwork.NewRealClock()})
 	for _, c := range clients {
 		emu.AddClient(c)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -41,7 +43,7 @@ const appSecret = "App-Secret-Dmp-0099"
 
 func newGrantEnv(t *testing.T, registered, configured string) *grantEnv {
 	t.Helper()
-	g := &grantEnv{env: cliEnv(t), emu: emulator.New(emulator.Options{})}
+	g := &grantEnv{env: cliEnv(t), emu: emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})}
 	srv := httptest.NewServer(g.emu)
 	t.Cleanup(srv.Close)
 	g.emuURL = srv.URL
@@ -69,17 +71,23 @@ credential "dmp-alice" {
 	return g
 }
 
-// runAuthorize starts `credkeeper authorize` and returns the URL it printed
-// and a function that waits for it to end.
+// runAuthorize starts `credkeeper authorize` at testNow and returns the
+// URL it printed and a function that waits for it to end.
 func runAuthorize(t *testing.T, args ...string) (string, func() result) {
+	t.Helper()
+	return runAuthorizeOn(t, clockwork.NewFakeClockAt(testNow), args...)
+}
+
+// runAuthorizeOn is runAuthorize on clock, which the test advances.
+func runAuthorizeOn(t *testing.T, clock clockwork.Clock, args ...string) (string, func() result) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	var errb strings.Builder
 	done := make(chan result, 1)
 	var out strings.Builder
 	go func() {
-		code := runWith(context.Background(), append([]string{"authorize", "dmp-alice", "--no-browser"}, args...),
-			streams{In: strings.NewReader(""), Out: pw, Err: &errb}, func(o *globalOptions) { o.now = func() time.Time { return testNow } })
+		code := runWith(context.Background(), clock, append([]string{"authorize", "dmp-alice", "--no-browser"}, args...),
+			streams{In: strings.NewReader(""), Out: pw, Err: &errb}, nil)
 		pw.Close()
 		done <- result{code: code}
 	}()
@@ -275,7 +283,8 @@ func TestAuthorizeIgnoresAnAnswerWithTheWrongState(t *testing.T) {
 
 func TestAuthorizeRefusesARedirectTheProviderDoesNotKnowOrCannotReach(t *testing.T) {
 	g := newGrantEnv(t, "http://127.0.0.1:PORT/registered", "http://127.0.0.1:PORT/oauth2/callback")
-	authURL, wait := runAuthorize(t, "--timeout", "1s")
+	clock := clockwork.NewFakeClockAt(testNow)
+	authURL, wait := runAuthorizeOn(t, clock, "--timeout", "1s")
 	resp, err := http.Get(authURL)
 	if err != nil {
 		t.Fatal(err)
@@ -284,6 +293,13 @@ func TestAuthorizeRefusesARedirectTheProviderDoesNotKnowOrCannotReach(t *testing
 	if resp.StatusCode != 400 {
 		t.Errorf("the provider should refuse a redirect_uri it does not know: %d", resp.StatusCode)
 	}
+	// No answer comes: the wait for one ends when its second has passed.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal("authorize never waited for the browser's answer")
+	}
+	clock.Advance(time.Second)
 	if r := wait(); r.code != 1 || !strings.Contains(r.stderr, "no answer from the browser within 1s") {
 		t.Errorf("mismatched redirect_uri: exit %d %q", r.code, r.stderr)
 	}

@@ -76,7 +76,7 @@ func checkRun(ctx context.Context, o *CheckOptions) error {
 			return fmt.Errorf("no credentials under %s/%s/credentials/: add one with credkeeper secret set", runner.Store.Mount(), runner.Store.Prefix())
 		}
 	}
-	bar := progress.New(o.Err, "checking", len(names))
+	bar := progress.New(o.Err, "checking", len(names), o.clock)
 	results, err := runner.CheckAll(ctx, names, check.CheckOptions{Force: o.Force, Parallel: o.Parallel, Done: func() { bar.Add(1) }})
 	bar.Done()
 	if err != nil {
@@ -85,7 +85,7 @@ func checkRun(ctx context.Context, o *CheckOptions) error {
 	if o.JSON {
 		err = view.WriteJSON(o.Out, view.Checks(results))
 	} else {
-		err = view.WriteCheckTable(o.Out, results, o.now())
+		err = view.WriteCheckTable(o.Out, results, o.clock.Now())
 	}
 	if err != nil {
 		return err

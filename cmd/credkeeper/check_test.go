@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -18,7 +20,7 @@ import (
 func checkEnv(t *testing.T) (*vaulttest.Env, *emulator.Server) {
 	t.Helper()
 	env := cliEnv(t)
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	cfg := fmt.Sprintf(`vault {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
+	"github.com/jonboulle/clockwork"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -46,8 +47,7 @@ func runCLI(t *testing.T, stdin string, terminal bool, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	s := streams{In: strings.NewReader(stdin), Out: &out, Err: &errb}
-	code := runWith(context.Background(), args, s, func(o *globalOptions) {
-		o.now = func() time.Time { return testNow }
+	code := runWith(context.Background(), clockwork.NewFakeClockAt(testNow), args, s, func(o *globalOptions) {
 		o.isTerminal = func() bool { return terminal }
 	})
 	return result{out.String(), errb.String(), code}

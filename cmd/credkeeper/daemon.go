@@ -74,11 +74,11 @@ func daemonRun(ctx context.Context, o *DaemonOptions) error {
 	}
 	if o.Once {
 		results, err := app.RunDaemonOnce(ctx, cfg, app.DaemonOptions{ReplicaID: o.ReplicaID, Logger: logger,
-			Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix}})
+			Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix}, Clock: o.clock})
 		if err != nil {
 			return err
 		}
-		if err := view.WriteCheckTable(o.Out, results, o.now()); err != nil {
+		if err := view.WriteCheckTable(o.Out, results, o.clock.Now()); err != nil {
 			return err
 		}
 		return checkExit(results)
@@ -86,7 +86,7 @@ func daemonRun(ctx context.Context, o *DaemonOptions) error {
 	return app.RunDaemon(ctx, cfg, app.DaemonOptions{
 		Listen: o.Listen, BasicAuthFile: o.BasicAuthFile, ReplicaID: o.ReplicaID, Logger: logger,
 		Overrides: app.StoreOverrides{Mount: o.mount, Prefix: o.prefix},
-		Reload:    o.reload, LoadConfig: o.loadDaemonConfig,
+		Reload:    o.reload, LoadConfig: o.loadDaemonConfig, Clock: o.clock,
 	})
 }
 

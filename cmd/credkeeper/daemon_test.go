@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/jonboulle/clockwork"
 	"github.com/robfig/cron/v3"
 
 	"github.com/credkeeper/credkeeper/config"
@@ -59,7 +60,7 @@ func everySecond(cfg *config.Config) {
 
 func TestDaemonServesMetricsPublishesForCIAndReloads(t *testing.T) {
 	env := cliEnv(t)
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	const stageSecret, dmpSecret, prodSecret = "Stage-Daemon-Secret-77", "Dmp-Daemon-Secret-88", "Prod-Wrong-Secret-99"
@@ -224,8 +225,8 @@ type runningDaemon struct {
 	stop      func()
 }
 
-// startDaemon starts the daemon as replica, with setup's changes to its
-// options, and returns once it serves; it is stopped when the test ends,
+// startDaemon starts the daemon as replica, on the real clock, with
+// setup's changes to its options, and returns once it serves; it is stopped when the test ends,
 // if stop was not called before.
 func startDaemon(t *testing.T, replica string, setup ...func(*globalOptions)) *runningDaemon {
 	t.Helper()
@@ -233,7 +234,7 @@ func startDaemon(t *testing.T, replica string, setup ...func(*globalOptions)) *r
 	ctx, cancel := context.WithCancel(context.Background())
 	exit := make(chan int, 1)
 	go func() {
-		exit <- runWith(ctx, []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", replica},
+		exit <- runWith(ctx, clockwork.NewRealClock(), []string{"daemon", "--listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "debug", "--replica-id", replica},
 			streams{In: strings.NewReader(""), Out: d.out, Err: d.logs}, func(o *globalOptions) {
 				o.daemonConfig = everySecond
 				for _, s := range setup {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
@@ -41,7 +42,7 @@ func newClusterWorld(t *testing.T) *clusterWorld {
 	t.Setenv("CREDKEEPER_CONFIG", "")
 	t.Chdir(t.TempDir())
 
-	w.emu = emulator.New(emulator.Options{})
+	w.emu = emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(w.emu)
 	t.Cleanup(emuSrv.Close)
 	const hmacKey = "Failover-HMAC-Key-31"
@@ -335,7 +336,7 @@ func TestFaultVaultSealedThenUnsealed(t *testing.T) {
 	env.Setenv(t)
 	t.Setenv("CREDKEEPER_CONFIG", "")
 	t.Chdir(t.TempDir())
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	recv, recvURL := newReceiver(t, "")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +27,7 @@ func parse(t *testing.T, cmd *cobra.Command, args ...string) error {
 }
 
 func testGlobal() *globalOptions {
-	return &globalOptions{streams: streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, now: func() time.Time { return testNow }}
+	return &globalOptions{streams: streams{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}}, clock: clockwork.NewFakeClockAt(testNow)}
 }
 
 func TestCheckFlags(t *testing.T) {

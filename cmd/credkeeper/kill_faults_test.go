@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -37,7 +39,7 @@ func TestFaultDaemonKilled50Times(t *testing.T) {
 	env := vaulttest.New(t)
 	store := env.Store(t)
 	ctx := context.Background()
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	// The receiver counts a notice as it arrives and answers a little later,

@@ -13,10 +13,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // Signals are handled here only: SIGINT and SIGTERM end the context,
-// SIGHUP asks the daemon to reload its configuration.
+// SIGHUP asks the daemon to reload its configuration. The real clock is
+// made here, once: every command, and the daemon, take time from it.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	hup := make(chan os.Signal, 1)
@@ -30,7 +33,7 @@ func main() {
 			}
 		}
 	}()
-	code := runWith(ctx, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) { o.reload = reload })
+	code := runWith(ctx, clockwork.NewRealClock(), os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) { o.reload = reload })
 	stop()
 	os.Exit(code)
 }

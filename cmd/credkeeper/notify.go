@@ -49,7 +49,7 @@ func notifyTestRun(ctx context.Context, o *NotifyTestOptions) error {
 	if cfg.Filename == "" {
 		cfg.Filename = o.configPath
 	}
-	if err := app.SendTestNotice(ctx, cfg, o.Notifier, o.now()); err != nil {
+	if err := app.SendTestNotice(ctx, cfg, o.Notifier, o.clock); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(o.Out, "Sent a test notice through %s.\n", o.Notifier)

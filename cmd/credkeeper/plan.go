@@ -90,7 +90,7 @@ func (o *globalOptions) makePlan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return plan.MakePlan(ctx, store, cfg, o.now())
+	return plan.MakePlan(ctx, store, cfg, o.clock.Now())
 }
 
 // ApplyOptions are apply's argument and flags.
@@ -163,7 +163,7 @@ func applyRun(ctx context.Context, o *ApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	bar := progress.New(o.Err, "applying", len(p.Changes))
+	bar := progress.New(o.Err, "applying", len(p.Changes), o.clock)
 	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed, Done: func() { bar.Add(1) }})
 	bar.Done()
 	if rep != nil {

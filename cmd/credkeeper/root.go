@@ -4,8 +4,8 @@ import (
 	"context"
 	"io"
 	"os"
-	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/authorize"
@@ -32,8 +32,8 @@ type globalOptions struct {
 	configNamed bool
 	mount       string
 	prefix      string
-	// now is the clock; tests replace it.
-	now func() time.Time
+	// clock is every command's time: main's real clock, or a test's fake.
+	clock clockwork.Clock
 	// isTerminal reports whether standard input is a terminal to ask on.
 	isTerminal func() bool
 	// reload receives a value for each SIGHUP (main's signal handling).
@@ -43,11 +43,11 @@ type globalOptions struct {
 	daemonConfig func(*config.Config)
 }
 
-// runWith executes one command line and returns the process exit code.
-// setup, when given, adjusts the options first: main hands over its
-// reload signal; tests stop the clock and stand in for a terminal.
-func runWith(ctx context.Context, args []string, s streams, setup func(*globalOptions)) int {
-	opts := &globalOptions{streams: s, now: time.Now}
+// runWith executes one command line on clock and returns the process exit
+// code. setup, when given, adjusts the options first: main hands over its
+// reload signal; tests stand in for a terminal.
+func runWith(ctx context.Context, clock clockwork.Clock, args []string, s streams, setup func(*globalOptions)) int {
+	opts := &globalOptions{streams: s, clock: clock}
 	opts.isTerminal = func() bool { return stdinIsTerminal(s.In) }
 	if setup != nil {
 		setup(opts)
@@ -135,7 +135,7 @@ func (o *globalOptions) runner(ctx context.Context) (*rotation.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &rotation.Runner{Store: store, Config: cfg, Now: o.now}, nil
+	return &rotation.Runner{Store: store, Config: cfg, Clock: o.clock}, nil
 }
 
 // engine opens the store and returns the check engine over it.
@@ -144,7 +144,7 @@ func (o *globalOptions) engine(ctx context.Context) (*check.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &check.Engine{Store: store, Config: cfg, Now: o.now}, nil
+	return &check.Engine{Store: store, Config: cfg, Clock: o.clock}, nil
 }
 
 // authorizer opens the store and returns the user grant flow over it.
@@ -153,5 +153,5 @@ func (o *globalOptions) authorizer(ctx context.Context) (*authorize.Flow, error)
 	if err != nil {
 		return nil, err
 	}
-	return &authorize.Flow{Store: store, Config: cfg, Now: o.now}, nil
+	return &authorize.Flow{Store: store, Config: cfg, Clock: o.clock}, nil
 }

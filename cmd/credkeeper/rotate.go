@@ -147,7 +147,7 @@ func rotatePromoteRun(ctx context.Context, o *RotatePromoteOptions) error {
 		fmt.Fprintf(o.Out, "Published a token from the new pair, expiring %s.\n", dates.FormatTime(rep.Token.ExpiresAt))
 	}
 	fmt.Fprintf(o.Out, "The previous pair is version %d in Vault's history: credkeeper rotate rollback %s\n", rep.Version-1, o.Name)
-	targets, err := app.AnnounceRotation(ctx, r.Config, o.Name, rep.Version, o.now())
+	targets, err := app.AnnounceRotation(ctx, r.Config, o.Name, rep.Version, o.clock)
 	switch {
 	case err != nil:
 		fmt.Fprintf(o.Err, "credkeeper: warning: the rotated notice was not sent everywhere: %v\n", err)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -65,7 +67,7 @@ func BenchmarkDaemonHeap10000(b *testing.B) {
 		var logs syncBuffer
 		done := make(chan int, 1)
 		go func() {
-			done <- runWith(ctx, []string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--log-format", "json", "--replica-id", "bench"},
+			done <- runWith(ctx, clockwork.NewRealClock(), []string{"daemon", "--config", cfg, "--listen", "127.0.0.1:0", "--log-format", "json", "--replica-id", "bench"},
 				streams{In: strings.NewReader(""), Out: io.Discard, Err: &logs}, nil)
 		}()
 		url := ""
@@ -104,7 +106,7 @@ func BenchmarkDaemonHeap10000(b *testing.B) {
 // an emulator, and writes a configuration that declares them all (check
 // hourly, first checked within 10s); it returns the configuration's path.
 func benchFleet(b *testing.B, n int) (string, *vaulttest.Env) {
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	srv := httptest.NewServer(emu)
 	b.Cleanup(srv.Close)
 	env := vaulttest.New(b)

@@ -17,6 +17,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/jonboulle/clockwork"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
@@ -41,7 +42,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("CREDKEEPER_CONFIG", "")
 			e.Setenv(envNow, testNow.Format(time.RFC3339))
 			// A token endpoint emulator of the script's own, on loopback.
-			emu := emulator.New(emulator.Options{LockoutAfter: 3, APIToken: scriptOktaAPIToken})
+			emu := emulator.New(emulator.Options{LockoutAfter: 3, APIToken: scriptOktaAPIToken, Clock: clockwork.NewRealClock()})
 			srv := httptest.NewServer(emu)
 			e.Defer(srv.Close)
 			e.Values[emulatorKey{}] = emu
@@ -72,10 +73,11 @@ const (
 
 // scriptMain is credkeeper as the scripts run it.
 func scriptMain() int {
-	return runWith(context.Background(), os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) {
-		if now, err := time.Parse(time.RFC3339, os.Getenv(envNow)); err == nil {
-			o.now = func() time.Time { return now }
-		}
+	var clock clockwork.Clock = clockwork.NewRealClock()
+	if now, err := time.Parse(time.RFC3339, os.Getenv(envNow)); err == nil {
+		clock = clockwork.NewFakeClockAt(now)
+	}
+	return runWith(context.Background(), clock, os.Args[1:], streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}, func(o *globalOptions) {
 		if os.Getenv(envTerminal) == "1" {
 			o.isTerminal = func() bool { return true }
 		}

@@ -94,7 +94,7 @@ func secretSetRun(ctx context.Context, o *SecretSetOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := rotation.SetSecret(ctx, store, cfg, req, o.now())
+	rep, err := rotation.SetSecret(ctx, store, cfg, req, o.clock.Now())
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/testutil"
@@ -124,7 +125,7 @@ func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
 
 	const oktaAPIToken = "Scan-Okta-Api-Token-0010"
 	s.secret("Okta API token", oktaAPIToken)
-	emu := emulator.New(emulator.Options{APIToken: oktaAPIToken})
+	emu := emulator.New(emulator.Options{APIToken: oktaAPIToken, Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	secrets := map[string]string{
@@ -374,7 +375,7 @@ func jsonForms(v string) []string {
 func TestNoSecretAProviderWritesBackReachesAnythingAPersonSees(t *testing.T) {
 	env := cliEnv(t)
 	ctx := context.Background()
-	emu := emulator.New(emulator.Options{})
+	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
 	emuSrv := httptest.NewServer(emu)
 	t.Cleanup(emuSrv.Close)
 	modes := []struct {

@@ -91,7 +91,7 @@ func silenceRun(ctx context.Context, o *SilenceOptions) error {
 		return err
 	}
 	req := app.SilenceRequest{Name: o.Name, Until: o.Until, Reason: o.Reason, Kinds: o.Kinds, MaxSilence: cfg.Notifications.MaxSilence}
-	si, warnings, err := app.SetSilence(ctx, store, req, o.now())
+	si, warnings, err := app.SetSilence(ctx, store, req, o.clock.Now())
 	for _, w := range warnings {
 		fmt.Fprintln(o.Err, "warning: "+w)
 	}
@@ -107,7 +107,7 @@ func silenceExpireRun(ctx context.Context, o *SilenceOptions) error {
 	if err != nil {
 		return err
 	}
-	si, err := app.ExpireSilence(ctx, store, o.Name, o.now())
+	si, err := app.ExpireSilence(ctx, store, o.Name, o.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func silenceListRun(ctx context.Context, o *SilenceOptions) error {
 	if err != nil {
 		return err
 	}
-	rows := view.Silences(all, o.now())
+	rows := view.Silences(all, o.clock.Now())
 	if o.JSON {
 		return view.WriteJSON(o.Out, rows)
 	}

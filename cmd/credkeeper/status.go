@@ -40,7 +40,7 @@ func statusRun(ctx context.Context, o *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	rows, err := check.StatusAll(ctx, store, o.now())
+	rows, err := check.StatusAll(ctx, store, o.clock.Now())
 	if err != nil {
 		return err
 	}

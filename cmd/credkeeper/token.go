@@ -62,7 +62,7 @@ func tokenRun(ctx context.Context, o *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	left := tok.ExpiresAt.Sub(o.now())
+	left := tok.ExpiresAt.Sub(o.clock.Now())
 	switch {
 	case left <= 0:
 		return fmt.Errorf("the token for %q expired at %s: the daemon has not renewed it; check the daemon and credkeeper check %s", name, dates.FormatTime(tok.ExpiresAt), name)

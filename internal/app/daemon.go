@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/app/metrics"
@@ -55,6 +57,9 @@ type DaemonOptions struct {
 	// configuration again. A bad one is logged and the running one kept.
 	Reload     <-chan struct{}
 	LoadConfig func() (*config.Config, error)
+	// Clock is the daemon's time, and its pages', channels' and login's
+	// (required: main's real clock, or a test's).
+	Clock clockwork.Clock
 }
 
 // RunDaemon runs the daemon for cfg until ctx ends: it opens the store
@@ -80,7 +85,7 @@ func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
 			return err
 		}
 	}
-	pages := &web.Pages{Store: store, Config: d.Config, Now: time.Now, Channels: m.Channels}
+	pages := &web.Pages{Store: store, Config: d.Config, Clock: o.Clock, Channels: m.Channels}
 	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler(), auth), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -90,7 +95,7 @@ func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
 	logger.Info("serving health and metrics", "addr", "http://"+ln.Addr().String(), "status_page", "http://"+ln.Addr().String()+"/")
 
 	go func() {
-		_ = store.KeepLoggedIn(ctx, func(e vaultstore.AuthEvent) {
+		_ = store.KeepLoggedIn(ctx, o.Clock, func(e vaultstore.AuthEvent) {
 			if e.Kind == "error" {
 				logger.Error("vault login", "error", e.Err)
 			} else {
@@ -122,7 +127,7 @@ func reloadOnRequest(ctx context.Context, o DaemonOptions, d *daemon.Daemon, log
 				logger.Error("configuration not reloaded; the running one is kept", "error", err)
 				continue
 			}
-			channels, err := BuildNotifiers(cfg, nil)
+			channels, err := BuildNotifiers(cfg, nil, o.Clock)
 			if err != nil {
 				logger.Error("configuration not reloaded; the running one is kept", "error", err)
 				continue
@@ -171,11 +176,11 @@ func newDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions, logger 
 	if id == "" {
 		id = replicaID()
 	}
-	channels, err := BuildNotifiers(cfg, nil)
+	channels, err := BuildNotifiers(cfg, nil, o.Clock)
 	if err != nil {
 		return nil, nil, err
 	}
-	d := daemon.NewDaemon(store, cfg, logger, obs, id)
+	d := daemon.NewDaemon(store, cfg, logger, obs, id, o.Clock)
 	d.Notices = &daemon.Notifications{Store: store, Config: cfg, Channels: channels, Logger: logger, Replica: id, Observe: delivered}
 	return d, store, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/email"
@@ -14,8 +16,9 @@ import (
 
 // BuildNotifiers makes the channels the config declares, reading their
 // secrets from their files. This is the one place that wires notify's
-// channels to the configuration.
-func BuildNotifiers(cfg *config.Config, client *http.Client) (map[string]notify.Notifier, error) {
+// channels to the configuration. clock dates what a channel stamps itself
+// (a webhook's signed timestamp).
+func BuildNotifiers(cfg *config.Config, client *http.Client, clock clockwork.Clock) (map[string]notify.Notifier, error) {
 	out := make(map[string]notify.Notifier, len(cfg.Notifiers))
 	for name, n := range cfg.Notifiers {
 		var (
@@ -30,7 +33,7 @@ func BuildNotifiers(cfg *config.Config, client *http.Client) (map[string]notify.
 		case config.NotifierPagerDuty:
 			nf, err = pagerduty.New(pagerduty.Config{RoutingKeyFile: n.RoutingKeyFile, EventsURL: n.EventsURL}, client)
 		case config.NotifierWebhook:
-			nf, err = webhook.New(webhook.Config{URL: n.URL, HMACSecretFile: n.HMACSecretFile}, client)
+			nf, err = webhook.New(webhook.Config{URL: n.URL, HMACSecretFile: n.HMACSecretFile}, client, clock)
 		default:
 			err = fmt.Errorf("unknown type %q", n.Type)
 		}

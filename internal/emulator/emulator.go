@@ -12,6 +12,9 @@
 // CTRP-style API answering RFC 6750 invalid_token, and DMPTool's API
 // answering its documented 401 body.
 //
+// Its time is its Options.Clock, but for the delay fault: that holds a
+// real answer for real time, which the client's own timeout races.
+//
 // The product never imports it.
 package emulator
 
@@ -29,6 +32,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 // The bodies the providers document, byte for byte.
@@ -163,8 +168,10 @@ type Options struct {
 	LockoutAfter int
 	// LockoutFor is how long a lockout lasts (default 15 minutes).
 	LockoutFor time.Duration
-	// Now is the clock (default time.Now).
-	Now func() time.Time
+	// Clock is the emulator's time: lockouts, token and code lifetimes,
+	// rate-limit windows, secrets' timestamps (required). A delay fault
+	// holds its answer for real time whatever the Clock.
+	Clock clockwork.Clock
 	// NoticeLog hears the notices posted to /_emulator/notices (default standard error).
 	NoticeLog io.Writer
 	// APIToken is the Okta API token (SSWS) the client secrets API accepts.
@@ -218,9 +225,6 @@ type issued struct {
 
 // New returns an emulator with no clients.
 func New(opts Options) *Server {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if opts.LockoutFor == 0 {
 		opts.LockoutFor = 15 * time.Minute
 	}
@@ -309,7 +313,7 @@ func (s *Server) AuthMethod(clientID string) string {
 func (s *Server) Lock(clientID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.lockedUntil[clientID] = s.opts.Now().Add(s.opts.LockoutFor)
+	s.lockedUntil[clientID] = s.opts.Clock.Now().Add(s.opts.LockoutFor)
 }
 
 // RateLimited is how many token requests OktaRequestsPerSecond refused.
@@ -325,7 +329,7 @@ func (s *Server) overOktaRate() bool {
 	if s.opts.OktaRequestsPerSecond <= 0 {
 		return false
 	}
-	now := s.opts.Now().Unix()
+	now := s.opts.Clock.Now().Unix()
 	if now != s.rateSecond {
 		s.rateSecond, s.rateCount = now, 0
 	}
@@ -422,7 +426,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		h := w.Header()
 		h.Set("X-Rate-Limit-Limit", "600")
 		h.Set("X-Rate-Limit-Remaining", "0")
-		h.Set("X-Rate-Limit-Reset", fmt.Sprint(s.opts.Now().Add(reset).Unix()))
+		h.Set("X-Rate-Limit-Reset", fmt.Sprint(s.opts.Clock.Now().Add(reset).Unix()))
 		writeJSON(w, http.StatusTooManyRequests, `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeEmulatedRateLimit","errorCauses":[]}`)
 	case FaultHTML:
 		status := f.Status
@@ -451,7 +455,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 func (s *Server) authenticate(tr tokenRequest) (*Client, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	if until, ok := s.lockedUntil[tr.clientID]; ok && now.Before(until) {
 		return nil, "locked"
 	}
@@ -477,7 +481,7 @@ func (s *Server) issue(clientID string, scopes []string, lifetime time.Duration)
 	token = "emu_" + base64.RawURLEncoding.EncodeToString(b)
 	scope = strings.Join(scopes, " ")
 	s.mu.Lock()
-	s.tokens[token] = issued{clientID: clientID, scope: scope, expires: s.opts.Now().Add(lifetime)}
+	s.tokens[token] = issued{clientID: clientID, scope: scope, expires: s.opts.Clock.Now().Add(lifetime)}
 	s.mu.Unlock()
 	return token, scope
 }
@@ -571,7 +575,7 @@ func (s *Server) doorkeeperToken(w http.ResponseWriter, r *http.Request) {
 	}
 	token, scope := s.issue(c.ID, scopes, DoorkeeperLifetime)
 	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"expires_in\": %d,\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
-		token, c.expiresIn(DoorkeeperLifetime), jsonEscape(scope), s.opts.Now().Add(c.CreatedAtOffset).Unix()))
+		token, c.expiresIn(DoorkeeperLifetime), jsonEscape(scope), s.opts.Clock.Now().Add(c.CreatedAtOffset).Unix()))
 }
 
 // doorkeeperInvalidGrant is Doorkeeper's body for a bad, used or expired code.
@@ -620,7 +624,7 @@ func (s *Server) doorkeeperAuthorize(w http.ResponseWriter, r *http.Request) {
 		_, _ = rand.Read(b)
 		code := base64.RawURLEncoding.EncodeToString(b)
 		s.mu.Lock()
-		s.codes[code] = &authCode{clientID: c.ID, redirectURI: redirectURI, scopes: scopes, challenge: q.Get("code_challenge"), expires: s.opts.Now().Add(CodeLifetime)}
+		s.codes[code] = &authCode{clientID: c.ID, redirectURI: redirectURI, scopes: scopes, challenge: q.Get("code_challenge"), expires: s.opts.Clock.Now().Add(CodeLifetime)}
 		s.mu.Unlock()
 		answer.Set("code", code)
 	}
@@ -638,7 +642,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *Client)
 	}
 	s.mu.Lock()
 	ac, ok := s.codes[r.PostForm.Get("code")]
-	valid := ok && !ac.used && ac.clientID == c.ID && ac.redirectURI == r.PostForm.Get("redirect_uri") && s.opts.Now().Before(ac.expires)
+	valid := ok && !ac.used && ac.clientID == c.ID && ac.redirectURI == r.PostForm.Get("redirect_uri") && s.opts.Clock.Now().Before(ac.expires)
 	if valid && ac.challenge != "" {
 		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
 		valid = base64.RawURLEncoding.EncodeToString(sum[:]) == ac.challenge
@@ -653,7 +657,7 @@ func (s *Server) exchangeCode(w http.ResponseWriter, r *http.Request, c *Client)
 	}
 	token, scope := s.issue(c.ID, ac.scopes, UserGrantLifetime)
 	writeJSON(w, http.StatusOK, fmt.Sprintf("{\n  \"access_token\": \"%s\",\n  \"token_type\": \"Bearer\",\n  \"scope\": \"%s\",\n  \"created_at\": %d\n}",
-		token, jsonEscape(scope), s.opts.Now().Unix()))
+		token, jsonEscape(scope), s.opts.Clock.Now().Unix()))
 }
 
 func htmlError(w http.ResponseWriter, status int, msg string) {
@@ -706,7 +710,7 @@ func (s *Server) bearer(r *http.Request) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	is, ok := s.tokens[tok]
-	return tok, ok && !is.revoked && s.opts.Now().Before(is.expires)
+	return tok, ok && !is.revoked && s.opts.Clock.Now().Before(is.expires)
 }
 
 // resourceFault applies an injected global fault to the resource APIs.
@@ -739,7 +743,7 @@ func (s *Server) dmptoolAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	source := r.Method + " " + r.URL.Path
-	now := s.opts.Now().Format(time.RFC3339)
+	now := s.opts.Clock.Now().Format(time.RFC3339)
 	if _, live := s.bearer(r); !live {
 		writeJSON(w, http.StatusUnauthorized, fmt.Sprintf("{\n  \"api_version\": 2,\n  \"source\": \"%s\",\n  \"time\": \"%s\",\n  \"code\": 401,\n  \"message\": \"Unauthorized\",\n  \"total_items\": 0,\n  \"items\": [],\n  \"errors\": [\n    \"%s\"\n  ]\n}", jsonEscape(source), now, DMPToolRevoked))
 		return

@@ -12,18 +12,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 )
 
 type fixture struct {
 	t   *testing.T
 	srv *httptest.Server
 	emu *Server
-	now time.Time
+	now *clockwork.FakeClock
 }
 
 func newFixture(t *testing.T, opts Options) *fixture {
-	f := &fixture{t: t, now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	opts.Now = func() time.Time { return f.now }
+	f := &fixture{t: t, now: clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))}
+	opts.Clock = f.now
 	f.emu = New(opts)
 	f.srv = httptest.NewServer(f.emu)
 	t.Cleanup(f.srv.Close)
@@ -101,7 +103,7 @@ func TestOktaAnswersTheDocumentedBodiesByteForByte(t *testing.T) {
 		}
 	}
 	// The lockout ends.
-	f.now = f.now.Add(16 * time.Minute)
+	f.now.Advance(16 * time.Minute)
 	if status, _, body := f.post(stagePath, "0oa1", "right", true, nil); status != 200 {
 		t.Errorf("after the lockout: %d %s", status, body)
 	}
@@ -157,7 +159,7 @@ func TestDoorkeeper(t *testing.T) {
 	status, _, body := f.post("/oauth/token", "12345", "ABCDEFG", false, nil)
 	var tok map[string]any
 	_ = json.Unmarshal([]byte(body), &tok)
-	if status != 200 || tok["scope"] != "public" || tok["expires_in"] != float64(7200) || tok["created_at"] != float64(f.now.Unix()) {
+	if status != 200 || tok["scope"] != "public" || tok["expires_in"] != float64(7200) || tok["created_at"] != float64(f.now.Now().Unix()) {
 		t.Errorf("default scope public, 7200 s, created_at: %d %s", status, body)
 	}
 	if f.emu.AuthMethod("12345") != "body" {
@@ -231,7 +233,7 @@ func TestResourceAPIsAcceptOnlyLiveTokens(t *testing.T) {
 	if status != 401 || !strings.Contains(h.Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Errorf("an unknown token: %d %v", status, h)
 	}
-	f.now = f.now.Add(9 * time.Hour) // past Stage's 8 h
+	f.now.Advance(9 * time.Hour) // past Stage's 8 h
 	if status, _, _ := f.get(ctrp, tok.AccessToken); status != 401 {
 		t.Errorf("an expired token: %d", status)
 	}
@@ -243,7 +245,7 @@ func TestResourceAPIsAcceptOnlyLiveTokens(t *testing.T) {
 	}
 	f.emu.RevokeAll("12345")
 	status, _, body = f.get("/api/v2/templates", tok.AccessToken)
-	want := strings.Replace(seedBody(t, "dmptool-api-unauthorized.json"), "2021-05-18T09:34:47-07:00", f.now.Format(time.RFC3339), 1)
+	want := strings.Replace(seedBody(t, "dmptool-api-unauthorized.json"), "2021-05-18T09:34:47-07:00", f.now.Now().Format(time.RFC3339), 1)
 	if status != 401 || body != want {
 		t.Errorf("DMPTool API with a revoked token: %d\n%s\nwant\n%s", status, body, want)
 	}
@@ -284,7 +286,7 @@ func TestAuthorizationCodeGrant(t *testing.T) {
 		t.Errorf("a different redirect_uri at the exchange: %d %s", status, body)
 	}
 	late := code(redirect)
-	f.now = f.now.Add(CodeLifetime + time.Second)
+	f.now.Advance(CodeLifetime + time.Second)
 	if status, _ := exchange(late, redirect, verifier); status != 400 {
 		t.Errorf("an expired code: %d", status)
 	}

@@ -116,7 +116,7 @@ func (s *Server) oktaSecrets(h func(w http.ResponseWriter, r *http.Request, c *C
 			case FaultRateLimit:
 				w.Header().Set("X-Rate-Limit-Limit", "100")
 				w.Header().Set("X-Rate-Limit-Remaining", "0")
-				w.Header().Set("X-Rate-Limit-Reset", fmtUnix(s.opts.Now().Add(time.Minute)))
+				w.Header().Set("X-Rate-Limit-Reset", fmtUnix(s.opts.Clock.Now().Add(time.Minute)))
 				writeJSON(w, http.StatusTooManyRequests, `{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests.","errorLink":"E0000047","errorId":"oaeEmulatedRateLimit","errorCauses":[]}`)
 				return
 			case FaultStatus:
@@ -157,7 +157,7 @@ func (s *Server) secretsOf(c *Client) []*appSecret {
 	if objs, ok := s.appSecrets[c.ID]; ok {
 		return objs
 	}
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	var objs []*appSecret
 	for _, v := range c.Secrets {
 		objs = append(objs, &appSecret{ID: newSecretID(), Value: v, Status: "ACTIVE", Created: now, LastUpdated: now})
@@ -204,7 +204,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request, c *Client)
 	if req.Status != "INACTIVE" {
 		req.Status = "ACTIVE"
 	}
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	o := &appSecret{ID: newSecretID(), Value: req.ClientSecret, Status: req.Status, Created: now, LastUpdated: now}
 	s.appSecrets[c.ID] = append(objs, o)
 	s.sync(c)
@@ -237,7 +237,7 @@ func (s *Server) secretLifecycle(w http.ResponseWriter, r *http.Request, c *Clie
 		writeJSON(w, http.StatusNotFound, sprintfJSON(oktaNotFound, r.PathValue("action")))
 		return
 	}
-	o.LastUpdated = s.opts.Now()
+	o.LastUpdated = s.opts.Clock.Now()
 	s.sync(c)
 	b, _ := json.Marshal(o.json(false))
 	writeJSON(w, http.StatusOK, string(b))

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/term"
 )
 
@@ -20,6 +21,7 @@ type Bar struct {
 	w     io.Writer // nil: silent
 	what  string
 	total int
+	clock clockwork.Clock // what "ten times a second" is measured by
 
 	mu   sync.Mutex
 	done int
@@ -27,9 +29,9 @@ type Bar struct {
 }
 
 // New returns a bar for total items, drawn on w only when w is a
-// terminal.
-func New(w io.Writer, what string, total int) *Bar {
-	b := &Bar{what: what, total: total}
+// terminal, at most ten times a second by clock.
+func New(w io.Writer, what string, total int, clock clockwork.Clock) *Bar {
+	b := &Bar{what: what, total: total, clock: clock}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 1 {
 		b.w = w
 	}
@@ -37,7 +39,9 @@ func New(w io.Writer, what string, total int) *Bar {
 }
 
 // Forced returns a bar drawn on w whatever it is (for tests).
-func Forced(w io.Writer, what string, total int) *Bar { return &Bar{w: w, what: what, total: total} }
+func Forced(w io.Writer, what string, total int, clock clockwork.Clock) *Bar {
+	return &Bar{w: w, what: what, total: total, clock: clock}
+}
 
 // Add counts n more items done; it is safe for concurrent use.
 func (b *Bar) Add(n int) {
@@ -47,7 +51,7 @@ func (b *Bar) Add(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.done += n
-	if now := time.Now(); b.done < b.total && now.Sub(b.last) < 100*time.Millisecond {
+	if now := b.clock.Now(); b.done < b.total && now.Sub(b.last) < 100*time.Millisecond {
 		return
 	} else {
 		b.last = now

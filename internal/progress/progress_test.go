@@ -5,11 +5,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jonboulle/clockwork"
 )
 
 func TestBarCountsAndClears(t *testing.T) {
 	var buf bytes.Buffer
-	b := Forced(&buf, "checking", 50)
+	b := Forced(&buf, "checking", 50, clockwork.NewFakeClock())
 	var wg sync.WaitGroup
 	for range 50 {
 		wg.Add(1)
@@ -26,7 +28,7 @@ func TestBarCountsAndClears(t *testing.T) {
 // Not a terminal: nothing at all.
 func TestBarIsSilentOffATerminal(t *testing.T) {
 	var buf bytes.Buffer
-	b := New(&buf, "checking", 50)
+	b := New(&buf, "checking", 50, clockwork.NewFakeClock())
 	b.Add(10)
 	b.Done()
 	if buf.Len() != 0 {

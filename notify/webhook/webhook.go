@@ -16,7 +16,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/notify"
@@ -39,15 +40,16 @@ type Notifier struct {
 	url    string
 	key    secret.Value
 	client *http.Client
-	now    func() time.Time
+	clock  clockwork.Clock
 }
 
-// New reads the HMAC secret, if any, from its file.
-func New(c Config, client *http.Client) (*Notifier, error) {
+// New reads the HMAC secret, if any, from its file. clock dates each
+// signed notice (the timestamp header).
+func New(c Config, client *http.Client, clock clockwork.Clock) (*Notifier, error) {
 	if !strings.HasPrefix(c.URL, "http://") && !strings.HasPrefix(c.URL, "https://") {
 		return nil, fmt.Errorf("%w: webhook url %q is not an http(s) URL", notify.ErrConfig, c.URL)
 	}
-	w := &Notifier{url: c.URL, client: client, now: time.Now}
+	w := &Notifier{url: c.URL, client: client, clock: clock}
 	if c.HMACSecretFile != "" {
 		key, err := notify.ReadSecretFile(c.HMACSecretFile, "the webhook HMAC secret")
 		if err != nil {
@@ -76,7 +78,7 @@ func (w *Notifier) Notify(ctx context.Context, n notify.Notice) (bool, error) {
 		return false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	ts := strconv.FormatInt(w.now().Unix(), 10)
+	ts := strconv.FormatInt(w.clock.Now().Unix(), 10)
 	req.Header.Set(TimestampHeader, ts)
 	if !w.key.IsZero() {
 		req.Header.Set(SignatureHeader, Sign([]byte(w.key.Reveal()), ts, body))

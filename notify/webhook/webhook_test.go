@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/notify/notifytest"
 )
@@ -34,11 +36,10 @@ func TestWebhookIsSigned(t *testing.T) {
 	defer srv.Close()
 	file := filepath.Join(t.TempDir(), "hmac")
 	_ = os.WriteFile(file, []byte(key), 0o600)
-	w, err := New(Config{URL: srv.URL, HMACSecretFile: file}, nil)
+	w, err := New(Config{URL: srv.URL, HMACSecretFile: file}, nil, clockwork.NewFakeClockAt(time.Unix(1795435200, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.now = func() time.Time { return time.Unix(1795435200, 0) }
 	n := notify.Notice{Key: "reminder/ctrp-stage/2027-03-01/14d", Kind: "reminder", Credential: "ctrp-stage", DaysLeft: 14, Summary: "s"}
 	if _, err := w.Notify(context.Background(), n); err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestWebhookFailuresLeakNoSecret(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "hmac")
 	_ = os.WriteFile(file, []byte(key), 0o600)
 	hook := srv.URL + "/hooks/s3cr3t-path-token"
-	w, err := New(Config{URL: hook, HMACSecretFile: file}, nil)
+	w, err := New(Config{URL: hook, HMACSecretFile: file}, nil, clockwork.NewFakeClock())
 	if err != nil {
 		t.Fatal(err)
 	}

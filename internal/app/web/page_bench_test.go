@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/daemon"
 	"github.com/credkeeper/credkeeper/internal/app/metrics"
@@ -34,8 +36,9 @@ func BenchmarkStatusPage10000(b *testing.B) { benchStatusPage(b, 10000) }
 
 func benchStatusPage(b *testing.B, n int) {
 	ctx := context.Background()
-	now := time.Now().UTC().Truncate(time.Second)
-	emu := emulator.New(emulator.Options{})
+	clock := clockwork.NewRealClock()
+	now := clock.Now().UTC().Truncate(time.Second)
+	emu := emulator.New(emulator.Options{Clock: clock})
 	tokens := httptest.NewServer(emu)
 	defer tokens.Close()
 	tokenURL := tokens.URL + "/oauth2/" + emulator.AuthServerStage + "/v1/token"
@@ -84,13 +87,13 @@ func benchStatusPage(b *testing.B, n int) {
 	if diags.HasErrors() {
 		b.Fatal(diags)
 	}
-	d := daemon.NewDaemon(setup, cfg, nil, nil, "bench")
+	d := daemon.NewDaemon(setup, cfg, nil, nil, "bench", clock)
 	if _, err := d.RunOnce(ctx); err != nil {
 		b.Fatal(err)
 	}
 	d.Release()
 
-	pages := &web.Pages{Store: store, Config: func() *config.Config { return cfg }, Now: func() time.Time { return now },
+	pages := &web.Pages{Store: store, Config: func() *config.Config { return cfg }, Clock: clockwork.NewFakeClockAt(now),
 		Channels: func() []metrics.ChannelStatus {
 			return []metrics.ChannelStatus{{Name: "security-email", Delivered: 3, LastSuccess: now.Add(-2 * time.Hour)}}
 		}}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/credtest"
@@ -63,7 +64,6 @@ credential "published" {
 }
 `
 	})
-	w.Now = now
 	p := &pageWorld{w: w}
 	add := func(name, provider, id, secretText string, rotateBy time.Time, owner, env string) {
 		if _, err := w.Store.PutCredential(context.Background(), &vaultstore.Credential{Name: name, ClientID: id, ClientSecret: secret.New(secretText),
@@ -87,7 +87,9 @@ credential "published" {
 	add("down-stage", "okta-stage", "0oa-down", "Down-Secret-456789", now.Add(100*day), "bob@example.org", "stage")
 	add("published", "doorkeeper", "12345", "Dmp-Secret-567890", now.Add(250*day), "carol@example.org", "")
 
-	d := daemon.NewDaemon(w.Store, w.Cfg, nil, nil, "page-test")
+	// One real cycle of the daemon (it waits out a provider's backoff in
+	// real time) writes the states and the token the pages show.
+	d := daemon.NewDaemon(w.Store, w.Cfg, nil, nil, "page-test", clockwork.NewRealClock())
 	if _, err := d.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +101,7 @@ credential "published" {
 		}
 		p.secrets = append(p.secrets, tok.AccessToken.Reveal())
 	}
-	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Now: func() time.Time { return now },
+	pages := &web.Pages{Store: w.Store, Config: func() *config.Config { return w.Cfg }, Clock: w.Clock,
 		Channels: func() []metrics.ChannelStatus {
 			return []metrics.ChannelStatus{{Name: "siem", Delivered: 3, LastSuccess: now.Add(-2 * time.Hour), Failed: 5, LastErrorAt: now.Add(-time.Minute),
 				Reason: "refused", LastError: "post to the webhook at 127.0.0.1:9: connection refused"}}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/app/metrics"
@@ -40,8 +42,9 @@ type Pages struct {
 	Store *vaultstore.Store
 	// Config is the configuration in force (it changes on reload).
 	Config func() *config.Config
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the pages' time: deadlines, urgency and ages are judged at
+	// its now (required).
+	Clock clockwork.Clock
 	// Channels, when set, is each notifier's delivery record, shown on the
 	// index page.
 	Channels func() []metrics.ChannelStatus
@@ -80,12 +83,7 @@ func (p *Pages) Handler() http.Handler {
 	return server.SecurityHeaders(mux)
 }
 
-func (p *Pages) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
-}
+func (p *Pages) now() time.Time { return p.Clock.Now() }
 
 // Row is one credential on the index page.
 type Row struct {
