@@ -309,52 +309,8 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	content, diags := file.Body.Content(rootSchema)
 	cfg := Default()
 	cfg.Filename = filename
-
-	var vaultSeen, policiesSeen, daemonSeen, notificationsSeen *hcl.Range
-	var credBlocks []*hcl.Block
-	for _, b := range content.Blocks {
-		switch b.Type {
-		case "notifier":
-			diags = append(diags, decodeNotifier(b, cfg)...)
-		case "notifications":
-			if notificationsSeen != nil {
-				diags = append(diags, errAt(b.DefRange, "Duplicate notifications block", "Only one notifications block is allowed; the first is at %s.", rangeStart(*notificationsSeen)))
-				continue
-			}
-			notificationsSeen = b.DefRange.Ptr()
-			diags = append(diags, decodeNotifications(b, &cfg.Notifications)...)
-		case "daemon":
-			if daemonSeen != nil {
-				diags = append(diags, errAt(b.DefRange, "Duplicate daemon block", "Only one daemon block is allowed; the first is at %s.", rangeStart(*daemonSeen)))
-				continue
-			}
-			daemonSeen = b.DefRange.Ptr()
-			diags = append(diags, decodeDaemon(b, &cfg.Daemon)...)
-			if a := b.Body.(*hclsyntax.Body).Attributes["check_timeout"]; a != nil {
-				cfg.checkTimeoutRange = a.Expr.Range().Ptr()
-			}
-		case "rotation_policy":
-			diags = append(diags, decodeRotationPolicy(b, cfg)...)
-		case "vault_policies":
-			if policiesSeen != nil {
-				diags = append(diags, errAt(b.DefRange, "Duplicate vault_policies block", "Only one vault_policies block is allowed; the first is at %s.", rangeStart(*policiesSeen)))
-				continue
-			}
-			policiesSeen = b.DefRange.Ptr()
-			diags = append(diags, decodeVaultPolicies(b, cfg)...)
-		case "vault":
-			if vaultSeen != nil {
-				diags = append(diags, errAt(b.DefRange, "Duplicate vault block", "Only one vault block is allowed; the first is at %s.", rangeStart(*vaultSeen)))
-				continue
-			}
-			vaultSeen = b.DefRange.Ptr()
-			diags = append(diags, decodeVault(b.Body, &cfg.Vault)...)
-		case "provider":
-			diags = append(diags, decodeProvider(b, cfg)...)
-		case "credential":
-			credBlocks = append(credBlocks, b)
-		}
-	}
+	credBlocks, d := decodeRootBlocks(content.Blocks, cfg)
+	diags = append(diags, d...)
 	// Credentials last, so that they may name providers and rotation
 	// policies declared below them.
 	channels := map[*Credential]hcl.Attributes{}
@@ -364,6 +320,46 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	diags = append(diags, checkChannels(cfg, channels)...)
 	diags = append(diags, checkTimeouts(cfg)...)
 	return cfg, diags
+}
+
+// singleBlocks are the top-level blocks a file may hold only once.
+var singleBlocks = map[string]bool{"notifications": true, "daemon": true, "vault_policies": true, "vault": true}
+
+// decodeRootBlocks decodes every top-level block into cfg but the
+// credentials, which it returns for decoding once all else is known.
+func decodeRootBlocks(blocks hcl.Blocks, cfg *Config) (credBlocks []*hcl.Block, diags hcl.Diagnostics) {
+	firstAt := map[string]hcl.Range{}
+	for _, b := range blocks {
+		if singleBlocks[b.Type] {
+			if first, seen := firstAt[b.Type]; seen {
+				diags = append(diags, errAt(b.DefRange, "Duplicate "+b.Type+" block", "Only one %s block is allowed; the first is at %s.", b.Type, rangeStart(first)))
+				continue
+			}
+			firstAt[b.Type] = b.DefRange
+		}
+		switch b.Type {
+		case "notifier":
+			diags = append(diags, decodeNotifier(b, cfg)...)
+		case "notifications":
+			diags = append(diags, decodeNotifications(b, &cfg.Notifications)...)
+		case "daemon":
+			diags = append(diags, decodeDaemon(b, &cfg.Daemon)...)
+			if a := b.Body.(*hclsyntax.Body).Attributes["check_timeout"]; a != nil {
+				cfg.checkTimeoutRange = a.Expr.Range().Ptr()
+			}
+		case "rotation_policy":
+			diags = append(diags, decodeRotationPolicy(b, cfg)...)
+		case "vault_policies":
+			diags = append(diags, decodeVaultPolicies(b, cfg)...)
+		case "vault":
+			diags = append(diags, decodeVault(b.Body, &cfg.Vault)...)
+		case "provider":
+			diags = append(diags, decodeProvider(b, cfg)...)
+		case "credential":
+			credBlocks = append(credBlocks, b)
+		}
+	}
+	return credBlocks, diags
 }
 
 func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
@@ -439,7 +435,27 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["authorize_url"], &p.AuthorizeURL)...)
 	diags = append(diags, optBool(content.Attributes["pkce"], &p.PKCE)...)
 	diags = append(diags, optBool(content.Attributes["insecure_http"], &p.InsecureHTTP)...)
-	if a := content.Attributes["requests_per_second"]; a != nil {
+	diags = append(diags, decodeProviderLimits(content.Attributes, &p)...)
+	if p.timeoutRange == nil {
+		p.timeoutRange = b.DefRange.Ptr()
+	}
+	diags = append(diags, checkProviderEndpoints(b, content.Attributes, &p, isPreset)...)
+	for i, pb := range content.Blocks {
+		if i > 0 {
+			diags = append(diags, errAt(pb.DefRange, "Duplicate probe block", "A provider has at most one probe."))
+			continue
+		}
+		diags = append(diags, decodeProbe(pb, &p)...)
+	}
+	cfg.Providers[name] = &p
+	return diags
+}
+
+// decodeProviderLimits decodes a provider's request budget: its
+// requests_per_second and max_in_flight.
+func decodeProviderLimits(attrs hcl.Attributes, p *Provider) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if a := attrs["requests_per_second"]; a != nil {
 		v, d := attrValue(a, cty.Number)
 		diags = append(diags, d...)
 		if v != cty.NilVal {
@@ -451,7 +467,7 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 			}
 		}
 	}
-	if a := content.Attributes["max_in_flight"]; a != nil {
+	if a := attrs["max_in_flight"]; a != nil {
 		v, d := attrValue(a, cty.Number)
 		diags = append(diags, d...)
 		if v != cty.NilVal {
@@ -463,31 +479,27 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 			}
 		}
 	}
-	if p.timeoutRange == nil {
-		p.timeoutRange = b.DefRange.Ptr()
-	}
+	return diags
+}
 
+// checkProviderEndpoints checks a provider's token endpoint, its auth
+// style and its authorize URL; a preset may leave the first two out.
+func checkProviderEndpoints(b *hcl.Block, attrs hcl.Attributes, p *Provider, isPreset bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	name := p.Name
 	if !isPreset {
-		if content.Attributes["token_url"] == nil {
+		if attrs["token_url"] == nil {
 			diags = append(diags, errAt(b.DefRange, "Missing token_url", "Provider %q needs token_url, the URL of its token endpoint (only presets %s may leave it out).", name, strings.Join(PresetNames(), ", ")))
 		}
-		if content.Attributes["auth_style"] == nil {
+		if attrs["auth_style"] == nil {
 			diags = append(diags, errAt(b.DefRange, "Missing auth_style", "Provider %q needs auth_style: \"header\" (HTTP Basic, as Okta wants) or \"body\" (client_secret in the form, as Doorkeeper accepts).", name))
 		}
 	}
-	if a := content.Attributes["auth_style"]; a != nil && p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody {
+	if a := attrs["auth_style"]; a != nil && p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "%q is not an auth style: use \"header\" (HTTP Basic) or \"body\" (client_secret in the form).", p.AuthStyle))
 	}
-	diags = append(diags, checkEndpointURL(content.Attributes["token_url"], p.TokenURL, "token_url", p.InsecureHTTP)...)
-	diags = append(diags, checkEndpointURL(content.Attributes["authorize_url"], p.AuthorizeURL, "authorize_url", p.InsecureHTTP)...)
-	for i, pb := range content.Blocks {
-		if i > 0 {
-			diags = append(diags, errAt(pb.DefRange, "Duplicate probe block", "A provider has at most one probe."))
-			continue
-		}
-		diags = append(diags, decodeProbe(pb, &p)...)
-	}
-	cfg.Providers[name] = &p
+	diags = append(diags, checkEndpointURL(attrs["token_url"], p.TokenURL, "token_url", p.InsecureHTTP)...)
+	diags = append(diags, checkEndpointURL(attrs["authorize_url"], p.AuthorizeURL, "authorize_url", p.InsecureHTTP)...)
 	return diags
 }
 
@@ -519,53 +531,86 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 		cfg.byName = map[string]*Credential{}
 	}
 	cfg.byName[name] = c
-	diags = append(diags, optString(content.Attributes["grant"], &c.Grant)...)
-	diags = append(diags, optStringList(content.Attributes["scopes"], &c.Scopes)...)
-	diags = append(diags, optString(content.Attributes["redirect_uri"], &c.RedirectURI)...)
-	diags = append(diags, optStringList(content.Attributes["notify"], &c.Notify)...)
-	diags = append(diags, optStringList(content.Attributes["page"], &c.Page)...)
 	channels[c] = content.Attributes
-	if a := content.Attributes["grant"]; a != nil && c.Grant != GrantClientCredentials && c.Grant != GrantAuthorizationCode {
+	diags = append(diags, decodeCredentialGrant(b, content.Attributes, c)...)
+	diags = append(diags, decodeCredentialRefs(content.Attributes, c, cfg)...)
+	checkRange := b.DefRange
+	if a := content.Attributes["check"]; a != nil {
+		checkRange = a.Expr.Range()
+	}
+	c.Schedule, diags = decodeSchedule(c.Check, checkRange, diags)
+	diags = append(diags, decodeRotateBy(content.Attributes["rotate_by"], c)...)
+	diags = append(diags, decodeCredentialBlocks(content.Blocks, c, cfg)...)
+	cfg.Credentials = append(cfg.Credentials, c)
+	return diags
+}
+
+// decodeCredentialGrant decodes what a credential asks of its provider:
+// the grant, scopes and redirect URI, and whom its notices go to.
+func decodeCredentialGrant(b *hcl.Block, attrs hcl.Attributes, c *Credential) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	diags = append(diags, optString(attrs["grant"], &c.Grant)...)
+	diags = append(diags, optStringList(attrs["scopes"], &c.Scopes)...)
+	diags = append(diags, optString(attrs["redirect_uri"], &c.RedirectURI)...)
+	diags = append(diags, optStringList(attrs["notify"], &c.Notify)...)
+	diags = append(diags, optStringList(attrs["page"], &c.Page)...)
+	if a := attrs["grant"]; a != nil && c.Grant != GrantClientCredentials && c.Grant != GrantAuthorizationCode {
 		diags = append(diags, errAt(a.Expr.Range(), "Invalid grant", "%q is not a grant credkeeper keeps: use %q or %q.", c.Grant, GrantClientCredentials, GrantAuthorizationCode))
 	}
-	if c.Grant == GrantAuthorizationCode && content.Attributes["redirect_uri"] == nil {
+	if c.Grant == GrantAuthorizationCode && attrs["redirect_uri"] == nil {
 		diags = append(diags, errAt(b.DefRange, "Missing redirect_uri", "A user grant (grant = %q) needs redirect_uri, exactly as registered with the provider.", GrantAuthorizationCode))
 	}
-	diags = append(diags, optString(content.Attributes["provider"], &c.Provider)...)
-	diags = append(diags, optString(content.Attributes["rotation"], &c.Rotation)...)
-	if a := content.Attributes["rotation"]; a != nil {
+	return diags
+}
+
+// decodeCredentialRefs decodes the provider and rotation policy a
+// credential names, which must exist, and its environment (the
+// provider's unless set), owner and check schedule.
+func decodeCredentialRefs(attrs hcl.Attributes, c *Credential, cfg *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	diags = append(diags, optString(attrs["provider"], &c.Provider)...)
+	diags = append(diags, optString(attrs["rotation"], &c.Rotation)...)
+	if a := attrs["rotation"]; a != nil {
 		if _, ok := cfg.RotationPolicies[c.Rotation]; !ok {
 			diags = append(diags, errAt(a.Expr.Range(), "Unknown rotation policy", "No rotation_policy is named %q; declare one, or use the built-in %q.", c.Rotation, DefaultRotationPolicy))
 		}
 	}
-	diags = append(diags, optString(content.Attributes["environment"], &c.Environment)...)
-	diags = append(diags, optString(content.Attributes["owner"], &c.Owner)...)
-	diags = append(diags, optString(content.Attributes["check"], &c.Check)...)
-
-	if a := content.Attributes["provider"]; a != nil && c.Provider != "" {
+	diags = append(diags, optString(attrs["environment"], &c.Environment)...)
+	diags = append(diags, optString(attrs["owner"], &c.Owner)...)
+	diags = append(diags, optString(attrs["check"], &c.Check)...)
+	if a := attrs["provider"]; a != nil && c.Provider != "" {
 		if p, ok := cfg.Provider(c.Provider); !ok {
 			diags = append(diags, errAt(a.Expr.Range(), "Unknown provider", "No provider block or preset is named %q; the presets are %s.", c.Provider, strings.Join(PresetNames(), ", ")))
 		} else if c.Environment == "" {
 			c.Environment = p.Environment
 		}
 	}
-	checkRange := b.DefRange
-	if a := content.Attributes["check"]; a != nil {
-		checkRange = a.Expr.Range()
+	return diags
+}
+
+// decodeRotateBy decodes a credential's rotate_by date, if a is set.
+func decodeRotateBy(a *hcl.Attribute, c *Credential) hcl.Diagnostics {
+	if a == nil {
+		return nil
 	}
-	c.Schedule, diags = decodeSchedule(c.Check, checkRange, diags)
-	if a := content.Attributes["rotate_by"]; a != nil {
-		var s string
-		if d := optString(a, &s); d.HasErrors() {
-			diags = append(diags, d...)
-		} else if t, err := time.Parse(dates.Layout, s); err != nil {
-			diags = append(diags, errAt(a.Expr.Range(), "Invalid rotate_by", "%q is not a date: write it as YYYY-MM-DD.", s))
-		} else {
-			c.RotateBy = t
-		}
+	var s string
+	if d := optString(a, &s); d.HasErrors() {
+		return d
 	}
+	t, err := time.Parse(dates.Layout, s)
+	if err != nil {
+		return hcl.Diagnostics{errAt(a.Expr.Range(), "Invalid rotate_by", "%q is not a date: write it as YYYY-MM-DD.", s)}
+	}
+	c.RotateBy = t
+	return nil
+}
+
+// decodeCredentialBlocks decodes a credential's publish_token and
+// auto_rotate blocks, at most one of each.
+func decodeCredentialBlocks(blocks hcl.Blocks, c *Credential, cfg *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	seen := map[string]bool{}
-	for _, pb := range content.Blocks {
+	for _, pb := range blocks {
 		if seen[pb.Type] {
 			diags = append(diags, errAt(pb.DefRange, "Duplicate "+pb.Type+" block", "A credential has at most one %s block.", pb.Type))
 			continue
@@ -578,7 +623,6 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 			diags = append(diags, decodeAutoRotate(pb, c)...)
 		}
 	}
-	cfg.Credentials = append(cfg.Credentials, c)
 	return diags
 }
 

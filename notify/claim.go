@@ -111,64 +111,104 @@ func (p *Pipeline) updateLedger(ctx context.Context, name string, change func(*v
 // no claim looks lapsed while its notice is still queued behind others.
 func (p *Pipeline) plan(r Round, l *vaultstore.Ledger, due []Due) (next *vaultstore.Ledger, items []item, marked []vaultstore.LedgerEntry, changed bool) {
 	next = &vaultstore.Ledger{Entries: slices.Clone(l.Entries), Incidents: slices.Clone(l.Incidents)}
-	for i := range next.Entries {
-		e := &next.Entries[i]
+	marked = p.markUnmarked(next)
+	c := &claimer{p: p, r: r, perChannel: p.claimsPerChannel(), claimed: map[string]int{}}
+	appended := c.appendDue(next, due)
+	superseded := c.reclaimEarlier(next)
+	next.Entries = trim(next, r.Stale)
+	return next, c.items, marked, appended || len(c.items) > 0 || len(marked) > 0 || superseded
+}
+
+// markUnmarked marks sent the entries of l this process sent earlier
+// whose mark failed, and returns them.
+func (p *Pipeline) markUnmarked(l *vaultstore.Ledger) (marked []vaultstore.LedgerEntry) {
+	for i := range l.Entries {
+		e := &l.Entries[i]
 		if at, ok := p.unmarkedAt(*e); ok && e.SentAt.IsZero() {
 			e.SentAt, e.LastError = at, ""
 			marked = append(marked, *e)
 		}
 	}
-	perChannel := p.claimsPerChannel()
-	claimed := map[string]int{}
-	mayClaim := func(channel string) bool {
-		return claimed[channel] < perChannel && !p.busy(r.Credential, channel)
-	}
-	appended := false
-	claim := func(e *vaultstore.LedgerEntry) {
-		claimed[e.Channel]++
-		e.ClaimedAt, e.ClaimedBy, e.ClaimNonce = r.Now, p.Replica, p.Nonce
-		e.Attempts++
-		var nt Notice
-		_ = json.Unmarshal(e.Notice, &nt)
-		items = append(items, item{entry: *e, channel: e.Channel, notice: nt})
-	}
+	return marked
+}
+
+// claimer claims a round's notices, no more per channel than perChannel,
+// and gathers what to send.
+type claimer struct {
+	p          *Pipeline
+	r          Round
+	perChannel int
+	claimed    map[string]int
+	items      []item
+}
+
+// mayClaim reports whether a notice of channel may be claimed now: the
+// channel has room left this round and is not delivering the credential's
+// notices already.
+func (c *claimer) mayClaim(channel string) bool {
+	return c.claimed[channel] < c.perChannel && !c.p.busy(c.r.Credential, channel)
+}
+
+// claim marks e claimed by this process now and queues it for sending.
+func (c *claimer) claim(e *vaultstore.LedgerEntry) {
+	c.claimed[e.Channel]++
+	e.ClaimedAt, e.ClaimedBy, e.ClaimNonce = c.r.Now, c.p.Replica, c.p.Nonce
+	e.Attempts++
+	var nt Notice
+	_ = json.Unmarshal(e.Notice, &nt)
+	c.items = append(c.items, item{entry: *e, channel: e.Channel, notice: nt})
+}
+
+// appendDue writes the due notices into l, one entry per channel,
+// opening and closing their incidents and setting aside what they
+// supersede, and claims those it may. It reports whether it appended any.
+func (c *claimer) appendDue(l *vaultstore.Ledger, due []Due) (appended bool) {
 	for _, d := range due {
-		payload, _ := json.Marshal(Compose(d, r.About, r.Now))
+		payload, _ := json.Marshal(Compose(d, c.r.About, c.r.Now))
 		if d.Supersedes != "" {
-			supersede(next, d.Supersedes, d.Key)
+			supersede(l, d.Supersedes, d.Key)
 		}
 		switch d.Kind {
 		case KindIncident, KindOps:
-			next.Incidents = append(next.Incidents, vaultstore.Incident{Key: d.Key, Class: d.Class, OpenedAt: r.Now})
+			l.Incidents = append(l.Incidents, vaultstore.Incident{Key: d.Key, Class: d.Class, OpenedAt: c.r.Now})
 		case KindResolve:
-			next.Incidents = slices.DeleteFunc(next.Incidents, func(i vaultstore.Incident) bool { return i.Key == d.Resolves })
+			l.Incidents = slices.DeleteFunc(l.Incidents, func(i vaultstore.Incident) bool { return i.Key == d.Resolves })
 		}
 		for _, ch := range d.Channels {
-			next.Entries = append(next.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
+			l.Entries = append(l.Entries, vaultstore.LedgerEntry{Key: d.Key, Channel: ch, Notice: payload})
 			appended = true
-			if mayClaim(ch) {
-				claim(&next.Entries[len(next.Entries)-1])
+			if c.mayClaim(ch) {
+				c.claim(&l.Entries[len(l.Entries)-1])
 			}
 		}
 	}
-	// Earlier sends that failed, or whose claim lapsed unconfirmed.
-	superseded := false
-	timeout := p.claimTimeout()
-	for i := range next.Entries {
-		e := &next.Entries[i]
-		if !e.SentAt.IsZero() || e.Superseded || slices.ContainsFunc(items, func(it item) bool { return it.entry.Key == e.Key && it.channel == e.Channel }) {
+	return appended
+}
+
+// reclaimEarlier claims again the earlier sends that failed, or whose
+// claim lapsed unconfirmed, and sets aside those gone stale. It reports
+// whether it set any aside.
+func (c *claimer) reclaimEarlier(l *vaultstore.Ledger) (superseded bool) {
+	timeout := c.p.claimTimeout()
+	for i := range l.Entries {
+		e := &l.Entries[i]
+		if !e.SentAt.IsZero() || e.Superseded || c.queued(e) {
 			continue
 		}
-		if r.Stale != nil && r.Stale(e.Key) {
+		if c.r.Stale != nil && c.r.Stale(e.Key) {
 			e.Superseded, superseded = true, true
 			continue
 		}
-		if (e.ClaimedAt.IsZero() || r.Now.Sub(e.ClaimedAt) >= timeout || p.predecessors(e)) && mayClaim(e.Channel) {
-			claim(e)
+		if (e.ClaimedAt.IsZero() || c.r.Now.Sub(e.ClaimedAt) >= timeout || c.p.predecessors(e)) && c.mayClaim(e.Channel) {
+			c.claim(e)
 		}
 	}
-	next.Entries = trim(next, r.Stale)
-	return next, items, marked, appended || len(items) > 0 || len(marked) > 0 || superseded
+	return superseded
+}
+
+// queued reports whether e was claimed for sending in this round.
+func (c *claimer) queued(e *vaultstore.LedgerEntry) bool {
+	return slices.ContainsFunc(c.items, func(it item) bool { return it.entry.Key == e.Key && it.channel == e.Channel })
 }
 
 // claimsPerChannel is how many notices one round claims for one channel:

@@ -41,13 +41,11 @@ func retry(ctx, stop context.Context, clock clockwork.Clock, nf Notifier, channe
 		if stop.Err() != nil && ctx.Err() == nil {
 			ctx = stop // no new attempt once stopped
 		}
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			if lastErr != "" {
 				return fmt.Errorf("%s after %d attempts: %s", channel, attempt-1, lastErr)
 			}
 			return ctxErr(ctx)
-		default:
 		}
 		f.enter(stateAttempt, deadline)
 		retry, err := nf.Notify(ctx, n)
@@ -62,25 +60,38 @@ func retry(ctx, stop context.Context, clock clockwork.Clock, nf Notifier, channe
 		if !retry {
 			return fmt.Errorf("%s: %w", channel, err)
 		}
-		jittered := wait/2 + time.Duration(rand.Int64N(int64(wait)))
-		timer := clock.NewTimer(jittered)
-		until := clock.Now().Add(jittered)
-		if !deadline.IsZero() && deadline.Before(until) {
-			until = deadline
-		}
-		f.enter(stateWaiting, until)
-		select {
-		case <-stop.Done():
-			timer.Stop()
-			f.enter(stateBusy, time.Time{})
+		if !backoff(ctx, stop, clock, f, jitter(wait), deadline) {
 			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
-		case <-ctx.Done():
-			timer.Stop()
-			f.enter(stateBusy, time.Time{})
-			return fmt.Errorf("%s after %d attempts: %w", channel, attempt, err)
-		case <-timer.Chan():
 		}
-		f.enter(stateBusy, time.Time{})
 		wait = min(wait*2, MaxBackoff)
+	}
+}
+
+// jitter is a wait drawn at random between half of wait and one and a
+// half times wait.
+func jitter(wait time.Duration) time.Duration {
+	return wait/2 + time.Duration(rand.Int64N(int64(wait)))
+}
+
+// backoff waits d on clock, telling f it waits until the earlier of d's
+// end and deadline. It reports false when stop or ctx ended first.
+func backoff(ctx, stop context.Context, clock clockwork.Clock, f *flight, d time.Duration, deadline time.Time) bool {
+	timer := clock.NewTimer(d)
+	defer func() {
+		timer.Stop()
+		f.enter(stateBusy, time.Time{})
+	}()
+	until := clock.Now().Add(d)
+	if !deadline.IsZero() && deadline.Before(until) {
+		until = deadline
+	}
+	f.enter(stateWaiting, until)
+	select {
+	case <-stop.Done():
+		return false
+	case <-ctx.Done():
+		return false
+	case <-timer.Chan():
+		return true
 	}
 }

@@ -136,23 +136,16 @@ func Classify(r Response, rotateBy, now time.Time) Verdict {
 	return classifyToken(r, rotateBy, now)
 }
 
+// classifyToken sorts a token endpoint's answer: the provider's trouble
+// first (429, 5xx), then a redirect, a complaint about the auth method,
+// an OAuth2 error code, a success, and last what the status alone says.
 func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 	pe, parsed := parseProviderError(r)
 	code := r.Boundary.Code(pe.code())
 	v := Verdict{ErrorCode: code, Description: r.Boundary.Description(pe.description())}
-
-	switch {
-	case r.Status == http.StatusTooManyRequests:
-		v.Class = ClassRateLimited
-		v.RetryAt = retryAt(r.Header, now)
-		v.Detail = "the token endpoint is rate limiting (429)" + retryHint(v.RetryAt, now) + "; not a credential problem"
-		return v
-	case r.Status >= 500:
-		v.Class = ClassUnavailable
-		v.Detail = fmt.Sprintf("the token endpoint failed with %d%s; the provider is having trouble, not the credential: it will be retried", r.Status, bodyHint(r, parsed))
-		return v
+	if t, ok := classifyProviderTrouble(v, r, parsed, now); ok {
+		return t
 	}
-
 	if r.Status >= 300 && r.Status < 400 {
 		v.Class = ClassMisconfigured
 		v.Detail = redirectDetail(r, "the token endpoint", "credentials are never sent after a redirect: set token_url to the final URL")
@@ -169,19 +162,48 @@ func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 		return classifyErrorCode(v, r.Status, rotateBy, now)
 	}
 	if r.Status >= 200 && r.Status < 300 {
-		if parsed && pe.AccessToken != "" {
-			v.Class = ClassOK
-			v.Detail = "a token was issued"
-			return v
-		}
-		v.Class = ClassProtocol
-		if parsed {
-			v.Detail = fmt.Sprintf("the token endpoint answered %d without an access_token%s; check token_url points at the token endpoint", r.Status, bodyHint(r, false))
-		} else {
-			v.Detail = fmt.Sprintf("the token endpoint answered %d with a body that is not a token%s; check token_url", r.Status, bodyHint(r, false))
-		}
+		return classifyTokenSuccess(v, r, pe, parsed)
+	}
+	return classifyTokenStatus(v, r, parsed, rotateBy, now)
+}
+
+// classifyProviderTrouble sorts the answers that say the provider, not
+// the credential, is in trouble: rate limiting (429) and failure (5xx).
+func classifyProviderTrouble(v Verdict, r Response, parsed bool, now time.Time) (Verdict, bool) {
+	switch {
+	case r.Status == http.StatusTooManyRequests:
+		v.Class = ClassRateLimited
+		v.RetryAt = retryAt(r.Header, now)
+		v.Detail = "the token endpoint is rate limiting (429)" + retryHint(v.RetryAt, now) + "; not a credential problem"
+		return v, true
+	case r.Status >= 500:
+		v.Class = ClassUnavailable
+		v.Detail = fmt.Sprintf("the token endpoint failed with %d%s; the provider is having trouble, not the credential: it will be retried", r.Status, bodyHint(r, parsed))
+		return v, true
+	}
+	return v, false
+}
+
+// classifyTokenSuccess sorts a 2xx with no OAuth2 error: ok when it
+// carries an access_token, a protocol failure otherwise.
+func classifyTokenSuccess(v Verdict, r Response, pe providerError, parsed bool) Verdict {
+	if parsed && pe.AccessToken != "" {
+		v.Class = ClassOK
+		v.Detail = "a token was issued"
 		return v
 	}
+	v.Class = ClassProtocol
+	if parsed {
+		v.Detail = fmt.Sprintf("the token endpoint answered %d without an access_token%s; check token_url points at the token endpoint", r.Status, bodyHint(r, false))
+	} else {
+		v.Detail = fmt.Sprintf("the token endpoint answered %d with a body that is not a token%s; check token_url", r.Status, bodyHint(r, false))
+	}
+	return v
+}
+
+// classifyTokenStatus sorts a failure with no OAuth2 error code by its
+// status alone.
+func classifyTokenStatus(v Verdict, r Response, parsed bool, rotateBy, now time.Time) Verdict {
 	switch {
 	case r.Status == http.StatusUnauthorized && len(bytes.TrimSpace(r.Body)) == 0:
 		v.Class = ClassInvalidClient

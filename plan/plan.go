@@ -164,15 +164,33 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *config.Config, 
 	for _, in := range infos {
 		inVault[in.Name] = in
 	}
-
-	hasPending, err := store.Staged(ctx)
+	if err := p.planDeclared(ctx, store, cfg, inVault, now); err != nil {
+		return nil, err
+	}
+	records, err := store.Records(ctx)
 	if err != nil {
 		return nil, err
 	}
-
 	declared := map[string]bool{}
 	for _, c := range cfg.Credentials {
 		declared[c.Name] = true
+	}
+	p.Changes = append(p.Changes, undeclaredChanges(infos, declared, records)...)
+	p.Changes = append(p.Changes, leftoverRecordChanges(records, inVault, declared)...)
+	if err := p.planPolicies(ctx, store, cfg); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// planDeclared adds the change and the notes of every declared
+// credential, a staged pair's note among them.
+func (p *Plan) planDeclared(ctx context.Context, store *vaultstore.Store, cfg *config.Config, inVault map[string]vaultstore.CredentialInfo, now time.Time) error {
+	hasPending, err := store.Staged(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cfg.Credentials {
 		cur, exists := inVault[c.Name]
 		var curInfo *vaultstore.CredentialInfo
 		if exists {
@@ -184,55 +202,79 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *config.Config, 
 		}
 		p.Notes = append(p.Notes, credentialNotes(c, want, exists && cur.Version > 0, cfg, now)...)
 		if exists && hasPending[c.Name] {
-			switch pend, err := store.PendingInfo(ctx, c.Name); {
-			case err == nil:
-				p.Notes = append(p.Notes, Note{Name: c.Name, Message: pendingNote(pend, now)})
-			case !errors.Is(err, vaultstore.ErrNotFound):
-				return nil, err
+			if err := p.notePending(ctx, store, c.Name, now); err != nil {
+				return err
 			}
 		}
 	}
-	records, err := store.Records(ctx)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+// notePending adds a note on the pair staged for name, if it is still
+// there.
+func (p *Plan) notePending(ctx context.Context, store *vaultstore.Store, name string, now time.Time) error {
+	pend, err := store.PendingInfo(ctx, name)
+	switch {
+	case err == nil:
+		p.Notes = append(p.Notes, Note{Name: name, Message: pendingNote(pend, now)})
+	case !errors.Is(err, vaultstore.ErrNotFound):
+		return err
 	}
+	return nil
+}
+
+// undeclaredChanges are the deletions of the credentials in Vault that the
+// configuration does not declare, with their records.
+func undeclaredChanges(infos []vaultstore.CredentialInfo, declared map[string]bool, records map[string][]string) []Change {
+	var changes []Change
 	for _, in := range infos {
 		if declared[in.Name] {
 			continue
 		}
-		p.Changes = append(p.Changes, Change{
+		changes = append(changes, Change{
 			Action: ActionDelete, Type: TypeCredential, Name: in.Name, Metadata: planned(in.Metadata, in.MaxVersions),
 			Version: in.Version, Fingerprint: in.Fingerprint, Records: records[in.Name],
 			Note: "not declared in the configuration; deleted only by apply --prune",
 		})
 	}
-	// Records of a name neither declared nor in Vault's credentials: left
-	// behind by a credential deleted by other means. A credential of that
-	// name created later would inherit them (a silence, above all).
+	return changes
+}
+
+// leftoverRecordChanges are the deletions of the records of a name neither
+// declared nor in Vault's credentials: left behind by a credential deleted
+// by other means. A credential of that name created later would inherit
+// them (a silence, above all).
+func leftoverRecordChanges(records map[string][]string, inVault map[string]vaultstore.CredentialInfo, declared map[string]bool) []Change {
+	var changes []Change
 	for _, name := range slices.Sorted(maps.Keys(records)) {
 		if _, exists := inVault[name]; exists || declared[name] {
 			continue
 		}
-		p.Changes = append(p.Changes, Change{
+		changes = append(changes, Change{
 			Action: ActionDelete, Type: TypeRecords, Name: name, Records: records[name],
 			Note: "kept for a credential no longer in Vault; deleted only by apply --prune",
 		})
 	}
+	return changes
+}
 
+// planPolicies adds the changes that make Vault's managed ACL policies
+// match the configuration.
+func (p *Plan) planPolicies(ctx context.Context, store *vaultstore.Store, cfg *config.Config) error {
 	managed, err := ManagedPolicies(cfg, store)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, mp := range managed {
 		c, err := planPolicy(ctx, store, mp)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if c != nil {
 			p.Changes = append(p.Changes, *c)
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // ManagedPolicies are the Vault ACL policies cfg's vault_policies block

@@ -20,49 +20,71 @@ func PolicyDocument(role, mount, prefix string, autoRotated ...string) (string, 
 	d := policyWriter{data: mount + "/data/" + prefix, meta: mount + "/metadata/" + prefix}
 	switch role {
 	case config.RoleDaemon:
-		d.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.\n# Where it writes metadata it writes custom_metadata alone: never max_versions, delete_version_after\n# or cas_required, which would cut, expire or jam a secret's history.", mount, prefix)
-		d.path(d.data+"/credentials/*", "read")
-		d.path(d.meta+"/credentials/*", "read", "list")
-		d.path(d.data+"/pending/*", "read")
-		d.metaPath(d.meta+"/pending/*", customMetadataOnly, "read", "list", "update")
-		for _, kind := range []string{"state", "ledger", "leases", "rotations"} {
-			d.path(d.data+"/"+kind+"/*", "create", "read", "update")
-			d.path(d.meta+"/"+kind+"/*", "read", "list")
-		}
-		d.path(d.data+"/tokens/*", "create", "read", "update")
-		d.path(d.meta+"/tokens/*", "read", "list", "delete")
-		d.path(d.data+"/silences/*", "read")
-		d.path(d.meta+"/silences/*", "read", "list")
-		for _, name := range autoRotated {
-			d.comment("%s rotates by itself (auto_rotate): the daemon stages and promotes its new pair.", name)
-			d.path(d.data+"/credentials/"+name, "create", "read", "update")
-			d.metaPath(d.meta+"/credentials/"+name, customMetadataOnly, "read", "update")
-			d.path(d.data+"/pending/"+name, "create", "read", "update")
-			d.metaPath(d.meta+"/pending/"+name, customMetadataOnly, "read", "update", "delete")
-		}
+		d.daemonPaths(mount, prefix, autoRotated)
 	case config.RoleOperator:
-		d.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included. Its metadata writes set custom_metadata and max_versions\n# (credkeeper raises a credential's history), never delete_version_after or cas_required.", mount, prefix)
-		d.path(d.data+"/*", "create", "read", "update", "patch", "delete")
-		d.metaPath(d.meta+"/*", operatorMetadata, "create", "read", "update", "patch", "delete", "list")
-		d.path(mount+"/delete/"+prefix+"/*", "update")
-		d.path(mount+"/undelete/"+prefix+"/*", "update")
+		d.operatorPaths(mount, prefix)
 	case config.RoleCI:
-		d.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
-		d.path(d.data+"/tokens/*", "read")
+		d.ciPaths(mount, prefix)
 	case config.RoleAuditor:
-		d.comment("credkeeper auditor: reads check state, the ledger, silences, rotations' steps, and the metadata of credentials\n# and staged pairs; lists the published tokens' names (for plan); never a secret or a token.")
-		d.path(d.data+"/state/*", "read")
-		d.path(d.data+"/ledger/*", "read")
-		d.path(d.data+"/silences/*", "read")
-		d.path(d.data+"/rotations/*", "read")
-		for _, kind := range []string{"state", "ledger", "silences", "rotations", "credentials", "pending"} {
-			d.path(d.meta+"/"+kind+"/*", "read", "list")
-		}
-		d.path(d.meta+"/tokens/*", "list")
+		d.auditorPaths()
 	default:
 		return "", fmt.Errorf("unknown role %q: use %s", role, strings.Join(config.Roles, ", "))
 	}
 	return d.String(), nil
+}
+
+// daemonPaths grants the daemon its reads and its writes of state, tokens,
+// the ledger, leases, rotations and staged results; for the auto-rotated
+// credentials alone, staging and promoting a new pair.
+func (w *policyWriter) daemonPaths(mount, prefix string, autoRotated []string) {
+	w.comment("credkeeper daemon: reads credentials and staged pairs; writes only check state, published tokens,\n# the notice ledger, the leader lease, automated rotations' steps and staged pairs' results under %s/%s/.\n# Where it writes metadata it writes custom_metadata alone: never max_versions, delete_version_after\n# or cas_required, which would cut, expire or jam a secret's history.", mount, prefix)
+	w.path(w.data+"/credentials/*", "read")
+	w.path(w.meta+"/credentials/*", "read", "list")
+	w.path(w.data+"/pending/*", "read")
+	w.metaPath(w.meta+"/pending/*", customMetadataOnly, "read", "list", "update")
+	for _, kind := range []string{"state", "ledger", "leases", "rotations"} {
+		w.path(w.data+"/"+kind+"/*", "create", "read", "update")
+		w.path(w.meta+"/"+kind+"/*", "read", "list")
+	}
+	w.path(w.data+"/tokens/*", "create", "read", "update")
+	w.path(w.meta+"/tokens/*", "read", "list", "delete")
+	w.path(w.data+"/silences/*", "read")
+	w.path(w.meta+"/silences/*", "read", "list")
+	for _, name := range autoRotated {
+		w.comment("%s rotates by itself (auto_rotate): the daemon stages and promotes its new pair.", name)
+		w.path(w.data+"/credentials/"+name, "create", "read", "update")
+		w.metaPath(w.meta+"/credentials/"+name, customMetadataOnly, "read", "update")
+		w.path(w.data+"/pending/"+name, "create", "read", "update")
+		w.metaPath(w.meta+"/pending/"+name, customMetadataOnly, "read", "update", "delete")
+	}
+}
+
+// operatorPaths grants the operator every record, credentials included.
+func (w *policyWriter) operatorPaths(mount, prefix string) {
+	w.comment("credkeeper operator (secret set, rotate, apply, check): reads and writes every record under %s/%s/,\n# credentials and their history included. Its metadata writes set custom_metadata and max_versions\n# (credkeeper raises a credential's history), never delete_version_after or cas_required.", mount, prefix)
+	w.path(w.data+"/*", "create", "read", "update", "patch", "delete")
+	w.metaPath(w.meta+"/*", operatorMetadata, "create", "read", "update", "patch", "delete", "list")
+	w.path(mount+"/delete/"+prefix+"/*", "update")
+	w.path(mount+"/undelete/"+prefix+"/*", "update")
+}
+
+// ciPaths grants CI the published tokens, nothing else.
+func (w *policyWriter) ciPaths(mount, prefix string) {
+	w.comment("credkeeper CI: reads the access tokens published under %s/%s/tokens/, nothing else.", mount, prefix)
+	w.path(w.data+"/tokens/*", "read")
+}
+
+// auditorPaths grants the auditor everything but secrets and tokens.
+func (w *policyWriter) auditorPaths() {
+	w.comment("credkeeper auditor: reads check state, the ledger, silences, rotations' steps, and the metadata of credentials\n# and staged pairs; lists the published tokens' names (for plan); never a secret or a token.")
+	w.path(w.data+"/state/*", "read")
+	w.path(w.data+"/ledger/*", "read")
+	w.path(w.data+"/silences/*", "read")
+	w.path(w.data+"/rotations/*", "read")
+	for _, kind := range []string{"state", "ledger", "silences", "rotations", "credentials", "pending"} {
+		w.path(w.meta+"/"+kind+"/*", "read", "list")
+	}
+	w.path(w.meta+"/tokens/*", "list")
 }
 
 func checkMountAndPrefix(mount, prefix string) error {

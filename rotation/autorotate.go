@@ -125,37 +125,19 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 	if err != nil {
 		return nil, err
 	}
-	rep := &AutoRotateReport{}
-	if rot != nil {
-		rep.Step = rot.Step
-		if rot.Step == StepAbandoned && !rot.Announced {
-			rep.Abandoned = rot.AbandonedReason
-		}
-	}
+	rep := reportOf(rot)
 	now := r.now()
 	if rot == nil || finished(rot.Step) {
-		info, err := r.Store.CredentialInfo(ctx, name)
+		wait, err := r.beforeStart(ctx, name, ar, rot, o, now, rep)
 		if err != nil {
 			return nil, err
 		}
-		if o.Unattended && rot != nil && rot.Step == StepAbandoned && info.Version == rot.CredentialVersion {
-			return rep, nil // a person took over: the person starts the next
-		}
-		if start := info.Metadata.RotateBy.Add(-ar.StartBefore); !o.Now && now.Before(start) {
-			rep.Waiting = start
+		if wait {
 			return rep, nil
 		}
 	} else if rot.Step == StepPromoted {
-		// The overlap: nothing to do in Okta until it ends, unless
-		// credentials/NAME changed (read in Vault alone).
-		end := overlapEnd(rot, ar)
-		same, err := r.holdsNewSecret(ctx, name, rot)
-		if err != nil {
+		if wait, err := r.inOverlap(ctx, name, ar, rot, now, rep); wait || err != nil {
 			return rep, err
-		}
-		if same && now.Before(end) {
-			rep.Waiting = end
-			return rep, nil
 		}
 	}
 	if o.DryRun {
@@ -167,26 +149,85 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 		return nil, err
 	}
 	okta := &OktaSecrets{OrgURL: ar.OktaOrgURL, AppID: ar.AppID, Token: token, Transport: o.Transport}
-	if rot == nil || finished(rot.Step) {
-		if rot, err = r.startRotation(ctx, name, okta, rot, o.Owner, now); err != nil {
-			return rep, err
-		}
-		rep.Step, rep.Abandoned = rot.Step, ""
-		rep.Did = append(rep.Did, "found the current secret in Okta ("+rot.OldSecretID+")")
-		if err := r.stepDone(rot.Step); err != nil {
-			return rep, err
-		}
-	} else if err := r.takeLease(ctx, name, rot, o.Owner, now); err != nil {
+	if rot, err = r.startOrResume(ctx, name, okta, rot, o.Owner, now, rep); err != nil {
 		return rep, err
 	}
 	err = r.advance(ctx, t, ar, okta, rot, rep)
-	if rot.Owner == o.Owner && !rot.LeaseUntil.IsZero() {
-		rot.LeaseUntil = time.Time{} // given up: the next run may be anyone's
+	r.releaseLease(ctx, name, rot, o.Owner)
+	return rep, err
+}
+
+// reportOf is the report of a run that has done nothing yet: the step
+// rot stands at, and why it was abandoned if no one was told yet.
+func reportOf(rot *vaultstore.Rotation) *AutoRotateReport {
+	rep := &AutoRotateReport{}
+	if rot != nil {
+		rep.Step = rot.Step
+		if rot.Step == StepAbandoned && !rot.Announced {
+			rep.Abandoned = rot.AbandonedReason
+		}
+	}
+	return rep
+}
+
+// beforeStart reports whether a new rotation is not due at now: before
+// its start, which it sets in rep.Waiting, or, unattended, after a person
+// took over the last one.
+func (r *Runner) beforeStart(ctx context.Context, name string, ar *config.AutoRotate, rot *vaultstore.Rotation, o AutoRotateOptions, now time.Time, rep *AutoRotateReport) (bool, error) {
+	info, err := r.Store.CredentialInfo(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	if o.Unattended && rot != nil && rot.Step == StepAbandoned && info.Version == rot.CredentialVersion {
+		return true, nil // a person took over: the person starts the next
+	}
+	if start := info.Metadata.RotateBy.Add(-ar.StartBefore); !o.Now && now.Before(start) {
+		rep.Waiting = start
+		return true, nil
+	}
+	return false, nil
+}
+
+// inOverlap reports whether a promoted rotation is in its overlap at now,
+// with nothing to do in Okta until it ends (set in rep.Waiting), unless
+// credentials/NAME changed (read in Vault alone).
+func (r *Runner) inOverlap(ctx context.Context, name string, ar *config.AutoRotate, rot *vaultstore.Rotation, now time.Time, rep *AutoRotateReport) (bool, error) {
+	end := overlapEnd(rot, ar)
+	same, err := r.holdsNewSecret(ctx, name, rot)
+	if err != nil {
+		return false, err
+	}
+	if same && now.Before(end) {
+		rep.Waiting = end
+		return true, nil
+	}
+	return false, nil
+}
+
+// startOrResume starts a new rotation when rot is none or finished, and
+// otherwise takes the lease of the one under way.
+func (r *Runner) startOrResume(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, owner string, now time.Time, rep *AutoRotateReport) (*vaultstore.Rotation, error) {
+	if rot != nil && !finished(rot.Step) {
+		return rot, r.takeLease(ctx, name, rot, owner, now)
+	}
+	rot, err := r.startRotation(ctx, name, okta, rot, owner, now)
+	if err != nil {
+		return rot, err
+	}
+	rep.Step, rep.Abandoned = rot.Step, ""
+	rep.Did = append(rep.Did, "found the current secret in Okta ("+rot.OldSecretID+")")
+	return rot, r.stepDone(rot.Step)
+}
+
+// releaseLease gives up owner's lease on rot, so that the next run may be
+// anyone's. A failure to write it leaves the lease to lapse.
+func (r *Runner) releaseLease(ctx context.Context, name string, rot *vaultstore.Rotation, owner string) {
+	if rot.Owner == owner && !rot.LeaseUntil.IsZero() {
+		rot.LeaseUntil = time.Time{}
 		if v, perr := r.records().PutRotation(ctx, name, rot, rot.Version); perr == nil {
 			rot.Version = v
 		}
 	}
-	return rep, err
 }
 
 // advance takes the steps after rot.Step, observing before each one.
@@ -478,16 +519,9 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 	if !ok {
 		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.AppID, name, name)
 	}
-	var leftover *OktaSecret
-	for _, s := range secrets {
-		if s.ID == old.ID {
-			continue
-		}
-		if prev != nil && prev.Step == StepAbandoned && (s.ID == prev.NewSecretID || prev.NewSecretHash != "" && s.SecretHash == prev.NewSecretHash) {
-			leftover = &s
-			continue
-		}
-		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows, and %s is not one credkeeper created: deactivate and delete the one not in Vault, then run again", okta.AppID, len(secrets), s.ID)
+	leftover, err := leftoverSecret(okta.AppID, secrets, old, prev)
+	if err != nil {
+		return nil, err
 	}
 	cas := 0
 	if prev != nil {
@@ -503,18 +537,43 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 	}
 	rot.Version = v
 	if leftover != nil {
-		if leftover.SecretHash == pending {
-			// Staged by the abandoned rotation; the new one stages its own.
-			if err := r.Store.DeletePending(ctx, name); err != nil {
-				return rot, err
-			}
-			ob.pending = ""
-		}
-		if err := retireOwn(ctx, okta, name, *leftover, ob); err != nil {
-			return rot, fmt.Errorf("removing the secret an abandoned rotation created (%s): %w", leftover.ID, err)
-		}
+		return rot, r.removeLeftover(ctx, name, okta, *leftover, ob)
 	}
 	return rot, nil
+}
+
+// leftoverSecret is the secret beside old among the app's secrets that
+// prev, an abandoned rotation, created and left, if any. Any other second
+// secret is an error: credkeeper deletes no secret it did not create.
+func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *vaultstore.Rotation) (*OktaSecret, error) {
+	var leftover *OktaSecret
+	for _, s := range secrets {
+		if s.ID == old.ID {
+			continue
+		}
+		if prev != nil && prev.Step == StepAbandoned && (s.ID == prev.NewSecretID || prev.NewSecretHash != "" && s.SecretHash == prev.NewSecretHash) {
+			leftover = &s
+			continue
+		}
+		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows, and %s is not one credkeeper created: deactivate and delete the one not in Vault, then run again", appID, len(secrets), s.ID)
+	}
+	return leftover, nil
+}
+
+// removeLeftover removes the secret an abandoned rotation created and
+// left, and the staged pair that holds it, if one does: the new rotation
+// stages its own.
+func (r *Runner) removeLeftover(ctx context.Context, name string, okta *OktaSecrets, leftover OktaSecret, ob observation) error {
+	if leftover.SecretHash == ob.pending {
+		if err := r.Store.DeletePending(ctx, name); err != nil {
+			return err
+		}
+		ob.pending = ""
+	}
+	if err := retireOwn(ctx, okta, name, leftover, ob); err != nil {
+		return fmt.Errorf("removing the secret an abandoned rotation created (%s): %w", leftover.ID, err)
+	}
+	return nil
 }
 
 // retireOwn deactivates and deletes s, a secret the rotation created that
@@ -554,92 +613,122 @@ func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoR
 	case StepStarted:
 		return r.stageNewSecret(ctx, name, okta, rot, ob)
 	case StepStaged:
-		// Staging checked it already; check again only if that check was not ok.
-		if info, err := r.Store.PendingInfo(ctx, name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
-			res, err := r.CheckStaged(ctx, t)
-			if err != nil {
-				return "", time.Time{}, err
-			}
-			if res.Class != oauthcheck.ClassOK {
-				return "", time.Time{}, fmt.Errorf("the new secret was refused (%s: %s)", res.Class, res.Detail)
-			}
-		}
-		rot.Step = StepProven
-		return "proved the new secret with a token request", time.Time{}, nil
+		return r.proveStaged(ctx, t, rot)
 	case StepProven:
-		rep, err := r.Promote(ctx, name, PromoteOptions{FromVersion: ob.credVersion})
-		if err != nil && !errors.Is(err, errNothingStaged) {
+		return r.promoteProven(ctx, name, rot, ob)
+	case StepPromoted:
+		return r.deactivateOld(ctx, name, ar, okta, rot, ob)
+	case StepDeactivated:
+		return r.proveAlone(ctx, t, ar, okta, rot, ob)
+	case StepVerified:
+		return r.deleteOld(ctx, name, okta, rot, ob)
+	}
+	return "", time.Time{}, fmt.Errorf("rotations/%s records an unknown step %q", name, rot.Step)
+}
+
+// proveStaged proves the staged secret with a token request. Staging
+// checked it already; it checks again only if that check was not ok.
+func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultstore.Rotation) (string, time.Time, error) {
+	if info, err := r.Store.PendingInfo(ctx, t.Name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
+		res, err := r.CheckStaged(ctx, t)
+		if err != nil {
 			return "", time.Time{}, err
 		}
-		rot.Step, rot.PromotedAt = StepPromoted, r.now()
-		if rep != nil {
-			rot.CredentialVersion = rep.Version
-			return fmt.Sprintf("promoted it: credentials/%s is version %d", name, rep.Version), time.Time{}, nil
+		if res.Class != oauthcheck.ClassOK {
+			return "", time.Time{}, fmt.Errorf("the new secret was refused (%s: %s)", res.Class, res.Detail)
 		}
-		rot.CredentialVersion = ob.credVersion
-		return "promoted it", time.Time{}, nil
-	case StepPromoted:
-		if end := overlapEnd(rot, ar); r.now().Before(end) {
-			return "", end, nil
+	}
+	rot.Step = StepProven
+	return "proved the new secret with a token request", time.Time{}, nil
+}
+
+// promoteProven promotes the proven secret into credentials/NAME, unless
+// an earlier run did.
+func (r *Runner) promoteProven(ctx context.Context, name string, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	rep, err := r.Promote(ctx, name, PromoteOptions{FromVersion: ob.credVersion})
+	if err != nil && !errors.Is(err, errNothingStaged) {
+		return "", time.Time{}, err
+	}
+	rot.Step, rot.PromotedAt = StepPromoted, r.now()
+	if rep != nil {
+		rot.CredentialVersion = rep.Version
+		return fmt.Sprintf("promoted it: credentials/%s is version %d", name, rep.Version), time.Time{}, nil
+	}
+	rot.CredentialVersion = ob.credVersion
+	return "promoted it", time.Time{}, nil
+}
+
+// deactivateOld deactivates the old secret once the overlap is over, and
+// returns the overlap's end until then.
+func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	if end := overlapEnd(rot, ar); r.now().Before(end) {
+		return "", end, nil
+	}
+	old, ok := ob.find(rot.OldSecretID)
+	if !ok || old.Status != "ACTIVE" {
+		rot.Step = StepDeactivated
+		return "the overlap is over: the old secret (" + rot.OldSecretID + ") was no longer active in Okta", time.Time{}, nil
+	}
+	if err := mayTouch(name, old, ob); err != nil {
+		return "", time.Time{}, err
+	}
+	if err := ignoreGone(okta.Deactivate(ctx, old.ID)); err != nil {
+		// Okta may have done it and lost its answer: ask.
+		switch st, lerr := okta.Status(ctx, old.ID); {
+		case lerr != nil:
+			return "", time.Time{}, knownError{fmt.Errorf("%w; and listing the app's secrets failed too: %v", err, lerr), "whether the old secret was deactivated is not known: Okta's admin console shows its status"}
+		case st == "ACTIVE":
+			return "", time.Time{}, err
 		}
-		old, ok := ob.find(rot.OldSecretID)
-		if !ok || old.Status != "ACTIVE" {
-			rot.Step = StepDeactivated
-			return "the overlap is over: the old secret (" + rot.OldSecretID + ") was no longer active in Okta", time.Time{}, nil
+	}
+	rot.Step = StepDeactivated
+	return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
+}
+
+// proveAlone proves the new secret works with the old one deactivated.
+// When it does not, it activates the old secret again, and the next try
+// waits a whole overlap.
+func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	out, err := r.engine().CheckTarget(ctx, t, true)
+	res := out.Result
+	switch {
+	case err == nil && res.CredentialVersion != ob.credVersion:
+		return "", time.Time{}, abandonment(fmt.Sprintf("credentials/%s moved from version %d to %d while the new secret was being proven alone", t.Name, ob.credVersion, res.CredentialVersion))
+	case err == nil && res.Class != oauthcheck.ClassOK:
+		err = fmt.Errorf("the new secret no longer works alone (%s: %s)", res.Class, res.Detail)
+	}
+	if err != nil {
+		if aerr := okta.Activate(ctx, rot.OldSecretID); aerr != nil {
+			return "", time.Time{}, fmt.Errorf("%w; and the old secret could not be activated again: %v", err, aerr)
 		}
+		// The old secret works again; the next try waits a whole
+		// overlap, so that its consumers are not cut off at every run.
+		rot.Step, rot.DeactivateAfter = StepPromoted, r.now().Add(ar.Overlap)
+		return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again, and is deactivated again no sooner than %s", err, dates.FormatTime(rot.DeactivateAfter))
+	}
+	rot.Step = StepVerified
+	return "proved the new secret works alone", time.Time{}, nil
+}
+
+// deleteOld deletes the deactivated old secret, which completes the
+// rotation; an old secret active again abandons it.
+func (r *Runner) deleteOld(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+	old, ok := ob.find(rot.OldSecretID)
+	if ok && old.Status == "ACTIVE" {
+		return "", time.Time{}, abandonment(fmt.Sprintf("the old secret (%s) is active again in Okta: someone activated it after the rotation deactivated it", old.ID))
+	}
+	if ok {
 		if err := mayTouch(name, old, ob); err != nil {
 			return "", time.Time{}, err
 		}
-		if err := ignoreGone(okta.Deactivate(ctx, old.ID)); err != nil {
-			// Okta may have done it and lost its answer: ask.
-			switch st, lerr := okta.Status(ctx, old.ID); {
-			case lerr != nil:
-				return "", time.Time{}, knownError{fmt.Errorf("%w; and listing the app's secrets failed too: %v", err, lerr), "whether the old secret was deactivated is not known: Okta's admin console shows its status"}
-			case st == "ACTIVE":
+		if err := ignoreGone(okta.Delete(ctx, old.ID)); err != nil {
+			if st, lerr := okta.Status(ctx, old.ID); lerr != nil || st != "" {
 				return "", time.Time{}, err
 			}
 		}
-		rot.Step = StepDeactivated
-		return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
-	case StepDeactivated:
-		out, err := r.engine().CheckTarget(ctx, t, true)
-		res := out.Result
-		switch {
-		case err == nil && res.CredentialVersion != ob.credVersion:
-			return "", time.Time{}, abandonment(fmt.Sprintf("credentials/%s moved from version %d to %d while the new secret was being proven alone", name, ob.credVersion, res.CredentialVersion))
-		case err == nil && res.Class != oauthcheck.ClassOK:
-			err = fmt.Errorf("the new secret no longer works alone (%s: %s)", res.Class, res.Detail)
-		}
-		if err != nil {
-			if aerr := okta.Activate(ctx, rot.OldSecretID); aerr != nil {
-				return "", time.Time{}, fmt.Errorf("%w; and the old secret could not be activated again: %v", err, aerr)
-			}
-			// The old secret works again; the next try waits a whole
-			// overlap, so that its consumers are not cut off at every run.
-			rot.Step, rot.DeactivateAfter = StepPromoted, r.now().Add(ar.Overlap)
-			return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again, and is deactivated again no sooner than %s", err, dates.FormatTime(rot.DeactivateAfter))
-		}
-		rot.Step = StepVerified
-		return "proved the new secret works alone", time.Time{}, nil
-	case StepVerified:
-		old, ok := ob.find(rot.OldSecretID)
-		if ok && old.Status == "ACTIVE" {
-			return "", time.Time{}, abandonment(fmt.Sprintf("the old secret (%s) is active again in Okta: someone activated it after the rotation deactivated it", old.ID))
-		}
-		if ok {
-			if err := mayTouch(name, old, ob); err != nil {
-				return "", time.Time{}, err
-			}
-			if err := ignoreGone(okta.Delete(ctx, old.ID)); err != nil {
-				if st, lerr := okta.Status(ctx, old.ID); lerr != nil || st != "" {
-					return "", time.Time{}, err
-				}
-			}
-		}
-		rot.Step, rot.FinishedAt = StepDone, r.now()
-		return "deleted the old secret: the rotation is complete", time.Time{}, nil
 	}
-	return "", time.Time{}, fmt.Errorf("rotations/%s records an unknown step %q", name, rot.Step)
+	rot.Step, rot.FinishedAt = StepDone, r.now()
+	return "deleted the old secret: the rotation is complete", time.Time{}, nil
 }
 
 // stageNewSecret creates the new secret and stages it. Its hash is

@@ -158,66 +158,103 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return nil, err
 	}
-	rep := &PromoteReport{Version: cur.Version}
+	var rep *PromoteReport
 	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
-		rep.Resumed = true
-		rep.KeptGrant = !cur.AccessToken.IsZero()
-		if err := r.finishMetadata(ctx, name, cur); err != nil {
-			return rep, r.unfinished(name, rep.Version, "writing the new pair's dates to its metadata", err)
+		if rep, err = r.resumePromote(ctx, name, cur); err != nil {
+			return rep, err
 		}
-	} else {
-		if !o.Force && oauthcheck.Class(p.LastClass) != oauthcheck.ClassOK {
-			last := p.LastClass
-			if last == "" {
-				last = "never checked"
-			}
-			return nil, fmt.Errorf("the staged pair's last check was %s: promote refuses it; stage a pair that works, or pass --force to promote it unchecked", last)
-		}
-		if o.FromVersion != 0 && cur.Version != o.FromVersion {
-			return nil, fmt.Errorf("credentials/%s moved from version %d to %d meanwhile: promote refuses to replace a pair written by another", name, o.FromVersion, cur.Version)
-		}
-		md := cur.Metadata
-		now := r.now().UTC()
-		md.IssuedAt = now.Truncate(24 * time.Hour)
-		md.RotateBy = p.RotateBy
-		if md.RotateBy.IsZero() {
-			md.RotateBy = md.IssuedAt.Add(r.config().RotationPolicyFor(name, md.Rotation).Period)
-		}
-		next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
-		rep.KeptGrant = carryGrant(next, cur, o.DropGrant)
-		if rep.Version, err = r.Store.PutCredential(ctx, next, cur.Version); err != nil {
-			return nil, fmt.Errorf("promote %s: %w", name, err)
-		}
+	} else if rep, err = r.writeStaged(ctx, name, p, cur, o); err != nil {
+		return nil, err
 	}
 	if r.afterPromoteWrite != nil {
 		if err := r.afterPromoteWrite(); err != nil {
 			return rep, r.unfinished(name, rep.Version, "the step after the write", err)
 		}
 	}
-
 	if rep.Check, err = r.engine().CheckOne(ctx, name, true); err != nil {
 		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
 	}
-	if decl, ok := r.config().Credential(name); ok && decl.PublishToken != nil && rep.Check.Class == oauthcheck.ClassOK {
-		var maxTTL time.Duration
-		if prov, ok := r.config().Provider(rep.Check.Provider); ok {
-			maxTTL = prov.MaxTokenTTL
-		}
-		cur, err := r.Store.GetToken(ctx, name)
-		if err != nil && !errors.Is(err, vaultstore.ErrNotFound) && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
-			return rep, r.unfinished(name, rep.Version, "reading the published token", err)
-		}
-		if errors.Is(err, vaultstore.ErrNotFound) {
-			cur = nil
-		}
-		if rep.Token, err = check.PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
-			return rep, r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
-		}
+	if err := r.publishPromoted(ctx, name, rep); err != nil {
+		return rep, err
 	}
 	if err := r.Store.DeletePending(ctx, name); err != nil {
 		return rep, r.unfinished(name, rep.Version, "removing pending/"+name, err)
 	}
 	return rep, nil
+}
+
+// resumePromote picks up a promote that wrote the pair and stopped: it
+// finishes the pair's metadata.
+func (r *Runner) resumePromote(ctx context.Context, name string, cur *vaultstore.Credential) (*PromoteReport, error) {
+	rep := &PromoteReport{Version: cur.Version, Resumed: true, KeptGrant: !cur.AccessToken.IsZero()}
+	if err := r.finishMetadata(ctx, name, cur); err != nil {
+		return rep, r.unfinished(name, rep.Version, "writing the new pair's dates to its metadata", err)
+	}
+	return rep, nil
+}
+
+// writeStaged writes the staged pair over cur as the credential's new
+// version, dated today, unless promoteRefusal refuses it.
+func (r *Runner) writeStaged(ctx context.Context, name string, p *vaultstore.Pending, cur *vaultstore.Credential, o PromoteOptions) (*PromoteReport, error) {
+	if err := promoteRefusal(name, p, cur, o); err != nil {
+		return nil, err
+	}
+	md := cur.Metadata
+	now := r.now().UTC()
+	md.IssuedAt = now.Truncate(24 * time.Hour)
+	md.RotateBy = p.RotateBy
+	if md.RotateBy.IsZero() {
+		md.RotateBy = md.IssuedAt.Add(r.config().RotationPolicyFor(name, md.Rotation).Period)
+	}
+	next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	rep := &PromoteReport{KeptGrant: carryGrant(next, cur, o.DropGrant)}
+	v, err := r.Store.PutCredential(ctx, next, cur.Version)
+	if err != nil {
+		return nil, fmt.Errorf("promote %s: %w", name, err)
+	}
+	rep.Version = v
+	return rep, nil
+}
+
+// promoteRefusal says why the staged pair p may not replace cur: its last
+// check was not ok (without o.Force), or cur is not the version
+// o.FromVersion names.
+func promoteRefusal(name string, p *vaultstore.Pending, cur *vaultstore.Credential, o PromoteOptions) error {
+	if !o.Force && oauthcheck.Class(p.LastClass) != oauthcheck.ClassOK {
+		last := p.LastClass
+		if last == "" {
+			last = "never checked"
+		}
+		return fmt.Errorf("the staged pair's last check was %s: promote refuses it; stage a pair that works, or pass --force to promote it unchecked", last)
+	}
+	if o.FromVersion != 0 && cur.Version != o.FromVersion {
+		return fmt.Errorf("credentials/%s moved from version %d to %d meanwhile: promote refuses to replace a pair written by another", name, o.FromVersion, cur.Version)
+	}
+	return nil
+}
+
+// publishPromoted publishes a token from the new pair, when the
+// credential publishes one and the pair's check was ok.
+func (r *Runner) publishPromoted(ctx context.Context, name string, rep *PromoteReport) error {
+	decl, ok := r.config().Credential(name)
+	if !ok || decl.PublishToken == nil || rep.Check.Class != oauthcheck.ClassOK {
+		return nil
+	}
+	var maxTTL time.Duration
+	if prov, ok := r.config().Provider(rep.Check.Provider); ok {
+		maxTTL = prov.MaxTokenTTL
+	}
+	cur, err := r.Store.GetToken(ctx, name)
+	if err != nil && !errors.Is(err, vaultstore.ErrNotFound) && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+		return r.unfinished(name, rep.Version, "reading the published token", err)
+	}
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		cur = nil
+	}
+	if rep.Token, err = check.PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
+		return r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
+	}
+	return nil
 }
 
 // finishMetadata makes the custom metadata carry the dates the current
