@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -103,6 +104,19 @@ type Credential struct {
 	// AutoRotate, when set, rotates the secret through the provider's API.
 	AutoRotate *AutoRotate
 	DeclRange  hcl.Range
+}
+
+// Channels is every notifier the credential names, its notify channels
+// then its page channels, each once: a notice meant for all of them (a
+// rotation told) reaches a channel named in both lists once.
+func (c *Credential) Channels() []string {
+	out := make([]string, 0, len(c.Notify)+len(c.Page))
+	for _, name := range append(append([]string{}, c.Notify...), c.Page...) {
+		if !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // AutoRotate is a credential's auto_rotate block: rotation without a

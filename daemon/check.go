@@ -184,7 +184,7 @@ func (d *Daemon) advanceRotation(ctx context.Context, j *job) {
 		return
 	}
 	d.Logger.Error("automated rotation stopped", "credential", decl.Name, "error", err)
-	targets := append(append([]string{}, decl.Notify...), decl.Page...)
+	targets := decl.Channels()
 	if d.Notices == nil || len(targets) == 0 || prev == err.Error() {
 		return // told once per failure, not at every check
 	}

@@ -32,7 +32,7 @@ func AnnounceRotation(ctx context.Context, cfg *config.Config, name string, vers
 	if !ok || len(decl.Notify)+len(decl.Page) == 0 {
 		return nil, nil
 	}
-	targets := append(append([]string{}, decl.Notify...), decl.Page...)
+	targets := decl.Channels()
 	return targets, announce(ctx, cfg, clock, targets, notify.Notice{
 		Key: fmt.Sprintf("rotated/%s/%d", name, version), Kind: notify.KindRotated, Credential: name, Environment: decl.Environment,
 		Provider: decl.Provider, Summary: fmt.Sprintf("%s was rotated: version %d holds the new pair.", name, version), Action: "nothing.", At: clock.Now()})
