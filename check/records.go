@@ -36,6 +36,41 @@ type Cache struct {
 	// tokens is what tokens/NAME holds, as last seen; a name not in it
 	// is not known (none published, or a write that failed): it is read.
 	tokens map[string]*vaultstore.Token
+	// forms is each credential's pair boundary (every form of its
+	// secret), made once per KV version.
+	forms map[string]pairForms
+}
+
+// pairForms is the boundary of one version of a pair.
+type pairForms struct {
+	version        int
+	clientID, clientSecret string
+	b              *oauthcheck.Boundary
+}
+
+// Forms is the boundary of cred's pair, made at its version's first
+// check and kept until the version or the pair changes (nil Cache: made
+// each time).
+func (c *Cache) Forms(cred *vaultstore.Credential) *oauthcheck.Boundary {
+	sec := cred.ClientSecret.Reveal()
+	if c == nil || cred.Version == 0 {
+		b := oauthcheck.NewBoundary(cred.ClientID, sec)
+		return &b
+	}
+	c.mu.Lock()
+	f, ok := c.forms[cred.Name]
+	c.mu.Unlock()
+	if ok && f.version == cred.Version && f.clientID == cred.ClientID && f.clientSecret == sec {
+		return f.b
+	}
+	b := oauthcheck.NewBoundary(cred.ClientID, sec)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forms == nil {
+		c.forms = map[string]pairForms{}
+	}
+	c.forms[cred.Name] = pairForms{version: cred.Version, clientID: cred.ClientID, clientSecret: sec, b: &b}
+	return &b
 }
 
 // Refusal is a credential version a provider refused, how, and where and
@@ -204,7 +239,7 @@ func (c *Cache) ForgetVault() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.creds, c.state, c.tokens = nil, nil, nil
+	c.creds, c.state, c.tokens, c.forms = nil, nil, nil, nil
 }
 
 func (c *Cache) token(name string) (tok *vaultstore.Token, known bool) {

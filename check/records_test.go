@@ -2,12 +2,15 @@ package check_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // The published token goes through the same door and memory as the
@@ -65,5 +68,22 @@ func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
 	}
 	if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got != nil {
 		t.Errorf("after removing: %+v %v", got, err)
+	}
+}
+
+func TestAPairsFormsAreMadeOncePerVersion(t *testing.T) {
+	var c check.Cache
+	cred := &vaultstore.Credential{Name: "a", ClientID: "id-a", ClientSecret: secret.New("first-secret"), Version: 1}
+	first := c.Forms(cred)
+	if again := c.Forms(cred); again != first {
+		t.Error("the same version's forms were made again")
+	}
+	next := &vaultstore.Credential{Name: "a", ClientID: "id-a", ClientSecret: secret.New("second-secret"), Version: 2}
+	second := c.Forms(next)
+	if second == first {
+		t.Fatal("a new version kept the old version's forms")
+	}
+	if got := second.Text("it was second-secret", 100); strings.Contains(got, "second-secret") {
+		t.Errorf("the new version's forms do not remove its secret: %q", got)
 	}
 }
