@@ -43,9 +43,9 @@ type Cache struct {
 
 // pairForms is the boundary of one version of a pair.
 type pairForms struct {
-	version        int
+	version                int
 	clientID, clientSecret string
-	b              *oauthcheck.Boundary
+	b                      *oauthcheck.Boundary
 }
 
 // Forms is the boundary of cred's pair, made at its version's first
