@@ -19,6 +19,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/app/server"
 	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -98,7 +99,7 @@ type Row struct {
 }
 
 // rows gathers every credential's status, with token expiry for those
-// that publish one, sorted by urgency.
+// that publish one (read several at a time), sorted by urgency.
 func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	now := p.now()
 	sts, err := check.StatusAll(ctx, p.Store, now)
@@ -107,15 +108,25 @@ func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	}
 	cfg := p.config()
 	out := make([]Row, len(sts))
+	var publishing []int
 	for i, st := range sts {
 		r := Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero()}
 		r.Urgency = urgency(cfg, st, now)
-		r.TokenExpiry = p.tokenExpiry(ctx, cfg, st.Name)
 		out[i] = r
+		if decl, ok := cfg.Credential(st.Name); ok && decl.PublishToken != nil {
+			publishing = append(publishing, i)
+		}
 	}
+	parallel.Do(len(publishing), tokenReads, func(k int) {
+		r := &out[publishing[k]]
+		r.TokenExpiry = p.tokenExpiry(ctx, cfg, r.Name)
+	})
 	SortByUrgency(out)
 	return out, nil
 }
+
+// tokenReads is how many published tokens the page reads at once.
+const tokenReads = 16
 
 // tokenExpiry is when the token published for name expires; zero when the
 // credential publishes none or none is there.
