@@ -2,6 +2,7 @@ package check_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -85,5 +86,36 @@ func TestAPairsFormsAreMadeOncePerVersion(t *testing.T) {
 	}
 	if got := second.Text("it was second-secret", 100); strings.Contains(got, "second-secret") {
 		t.Errorf("the new version's forms do not remove its secret: %q", got)
+	}
+}
+
+// The status page of the leading replica answers from the records its
+// checks hold: the same rows as from Vault, with the three lists as its
+// only Vault reads; a credential the records lack is read.
+func TestStatusHeldAnswersFromTheRecordsAndReadsOnlyWhatTheyLack(t *testing.T) {
+	w := credtest.NewWorld(t, nil)
+	w.Engine.Cache = &check.Cache{}
+	ctx := context.Background()
+	for _, name := range []string{"a", "b", "c"} {
+		w.Emu.AddClient(emulator.Client{ID: "0oa-" + name, Secrets: []string{"s-" + name}})
+		w.Put(name, "okta-stage", "0oa-"+name, "s-"+name, credtest.Deadline)
+	}
+	w.Check("a", false)
+	w.Check("b", false) // c is never checked: the records lack it
+	now := w.Now
+	want, err := check.StatusAll(ctx, w.Store, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.Store.Requests()
+	got, err := check.StatusHeld(ctx, w.Store, w.Engine.Cache, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.Store.Requests() - before; n != 3+2 {
+		t.Errorf("%d Vault requests, want 5: three lists, and c's metadata and state", n)
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("StatusHeld = %+v\nStatusAll = %+v", got, want)
 	}
 }

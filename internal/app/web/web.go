@@ -46,6 +46,10 @@ type Pages struct {
 	// Channels, when set, is each notifier's delivery record, shown on the
 	// index page.
 	Channels func() []metrics.ChannelStatus
+	// Held, when set, is the leading replica's records (nil while this
+	// replica does not lead): the index answers from them, and reads
+	// Vault only for what they lack.
+	Held func() *check.Cache
 }
 
 // Handler returns the pages' routes, to mount on the daemon's mux. Every
@@ -99,10 +103,15 @@ type Row struct {
 }
 
 // rows gathers every credential's status, with token expiry for those
-// that publish one (read several at a time), sorted by urgency.
+// that publish one, sorted by urgency: from the leading replica's records
+// where they hold it (Held), else read from Vault several at a time.
 func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	now := p.now()
-	sts, err := check.StatusAll(ctx, p.Store, now)
+	var held *check.Cache
+	if p.Held != nil {
+		held = p.Held()
+	}
+	sts, err := check.StatusHeld(ctx, p.Store, held, now)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +122,16 @@ func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 		r := Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero()}
 		r.Urgency = urgency(cfg, st, now)
 		out[i] = r
-		if decl, ok := cfg.Credential(st.Name); ok && decl.PublishToken != nil {
-			publishing = append(publishing, i)
+		if decl, ok := cfg.Credential(st.Name); !ok || decl.PublishToken == nil {
+			continue
 		}
+		if tok, known := held.HeldToken(st.Name); known {
+			if tok != nil {
+				out[i].TokenExpiry = tok.ExpiresAt
+			}
+			continue
+		}
+		publishing = append(publishing, i)
 	}
 	parallel.Do(len(publishing), tokenReads, func(k int) {
 		r := &out[publishing[k]]
