@@ -216,8 +216,8 @@ func (c *Cache) putInfo(info *vaultstore.CredentialInfo) {
 }
 
 // Held is what the cache holds of name for a status row: its version and
-// metadata and its state, as last read or written, and ok when it holds
-// both.
+// metadata and its state (without history and conditions, as Brief), as
+// last read or written, and ok when it holds both.
 func (c *Cache) Held(name string) (info vaultstore.CredentialInfo, st *vaultstore.State, ok bool) {
 	if c == nil {
 		return info, nil, false
@@ -229,7 +229,8 @@ func (c *Cache) Held(name string) (info vaultstore.CredentialInfo, st *vaultstor
 	if !ok || !stOK {
 		return vaultstore.CredentialInfo{}, nil, false
 	}
-	return info, cs.decode(), true
+	brief := cs.brief
+	return info, &brief, true
 }
 
 // HeldToken is what tokens/NAME holds as last seen (nil: nothing), and
