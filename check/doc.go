@@ -15,7 +15,8 @@
 // credential, state/NAME, tokens/NAME, ledger/NAME, rotations/NAME) with
 // one memory of them between checks (Cache): the daemon and rotation
 // read and write them through it. StatusAll reads every credential's
-// status for `credkeeper status` and the status page.
+// status for `credkeeper status`; StatusHeld answers the status page from
+// what the leading replica's Cache holds, reading Vault only for the rest.
 //
 // It must not schedule (the daemon does), notify (notify does), change a
 // credential's pair (rotation does) or plan the config (plan does). It

@@ -161,10 +161,12 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool)
 
 	// Act.
 	var res oauthcheck.Result
+	client := ClientOf(cred)
+	client.Forms = r.Cache.Forms(cred)
 	if t.userGrant() {
-		res = r.checker().CheckStoredToken(ctx, ClientOf(cred), storedTokenOf(cred), endpoint, cred.Metadata.RotateBy, r.now())
+		res = r.checker().CheckStoredToken(ctx, client, storedTokenOf(cred), endpoint, cred.Metadata.RotateBy, r.now())
 	} else {
-		res = r.checker().RequestToken(ctx, ClientOf(cred), endpoint, rotateBy, r.now())
+		res = r.checker().RequestToken(ctx, client, endpoint, rotateBy, r.now())
 	}
 	switch {
 	case res.Class.IsCredentialFailure():

@@ -36,6 +36,43 @@ type Cache struct {
 	// tokens is what tokens/NAME holds, as last seen; a name not in it
 	// is not known (none published, or a write that failed): it is read.
 	tokens map[string]*vaultstore.Token
+	// infos is each credential's version and metadata, as last read.
+	infos map[string]vaultstore.CredentialInfo
+	// forms is each credential's pair boundary (every form of its
+	// secret), made once per KV version.
+	forms map[string]pairForms
+}
+
+// pairForms is the boundary of one version of a pair.
+type pairForms struct {
+	version                int
+	clientID, clientSecret string
+	b                      *oauthcheck.Boundary
+}
+
+// Forms is the boundary of cred's pair, made at its version's first
+// check and kept until the version or the pair changes (nil Cache: made
+// each time).
+func (c *Cache) Forms(cred *vaultstore.Credential) *oauthcheck.Boundary {
+	sec := cred.ClientSecret.Reveal()
+	if c == nil || cred.Version == 0 {
+		b := oauthcheck.NewBoundary(cred.ClientID, sec)
+		return &b
+	}
+	c.mu.Lock()
+	f, ok := c.forms[cred.Name]
+	c.mu.Unlock()
+	if ok && f.version == cred.Version && f.clientID == cred.ClientID && f.clientSecret == sec {
+		return f.b
+	}
+	b := oauthcheck.NewBoundary(cred.ClientID, sec)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forms == nil {
+		c.forms = map[string]pairForms{}
+	}
+	c.forms[cred.Name] = pairForms{version: cred.Version, clientID: cred.ClientID, clientSecret: sec, b: &b}
+	return &b
 }
 
 // Refusal is a credential version a provider refused, how, and where and
@@ -166,6 +203,42 @@ func (c *Cache) putState(name string, st *vaultstore.State) {
 	c.state[name] = cs
 }
 
+func (c *Cache) putInfo(info *vaultstore.CredentialInfo) {
+	if c == nil || info == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.infos == nil {
+		c.infos = map[string]vaultstore.CredentialInfo{}
+	}
+	c.infos[info.Name] = *info
+}
+
+// Held is what the cache holds of name for a status row: its version and
+// metadata and its state (without history and conditions, as Brief), as
+// last read or written, and ok when it holds both.
+func (c *Cache) Held(name string) (info vaultstore.CredentialInfo, st *vaultstore.State, ok bool) {
+	if c == nil {
+		return info, nil, false
+	}
+	c.mu.Lock()
+	info, ok = c.infos[name]
+	cs, stOK := c.state[name]
+	c.mu.Unlock()
+	if !ok || !stOK {
+		return vaultstore.CredentialInfo{}, nil, false
+	}
+	brief := cs.brief
+	return info, &brief, true
+}
+
+// HeldToken is what tokens/NAME holds as last seen (nil: nothing), and
+// known when it has been seen.
+func (c *Cache) HeldToken(name string) (tok *vaultstore.Token, known bool) {
+	return c.token(name)
+}
+
 // Refusal is the refusal remembered under key for version, if any. The
 // check remembers a credential's under its name; rotation remembers a
 // staged pair's under a key of its own.
@@ -204,7 +277,7 @@ func (c *Cache) ForgetVault() {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.creds, c.state, c.tokens = nil, nil, nil
+	c.creds, c.state, c.tokens, c.forms, c.infos = nil, nil, nil, nil, nil
 }
 
 func (c *Cache) token(name string) (tok *vaultstore.Token, known bool) {
@@ -253,6 +326,7 @@ func (rs Records) Credential(ctx context.Context, name string) (*vaultstore.Cred
 	if err != nil {
 		return nil, err
 	}
+	rs.Cache.putInfo(info)
 	if cred := rs.Cache.credential(name, info.Version); cred != nil {
 		cred.Metadata = info.Metadata // metadata moves without a new version
 		return cred, nil
@@ -315,7 +389,11 @@ func (rs Records) record(ctx context.Context, name string, res oauthcheck.Result
 // CredentialInfo reads a credential's version and metadata (never its
 // secret).
 func (rs Records) CredentialInfo(ctx context.Context, name string) (*vaultstore.CredentialInfo, error) {
-	return rs.Store.CredentialInfo(ctx, name)
+	info, err := rs.Store.CredentialInfo(ctx, name)
+	if err == nil {
+		rs.Cache.putInfo(info)
+	}
+	return info, err
 }
 
 // PublishedToken is what tokens/NAME holds (nil: nothing), as last seen,

@@ -2,12 +2,16 @@ package check_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/credkeeper/credkeeper/check"
 	"github.com/credkeeper/credkeeper/credtest"
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
+	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // The published token goes through the same door and memory as the
@@ -65,5 +69,53 @@ func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
 	}
 	if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got != nil {
 		t.Errorf("after removing: %+v %v", got, err)
+	}
+}
+
+func TestAPairsFormsAreMadeOncePerVersion(t *testing.T) {
+	var c check.Cache
+	cred := &vaultstore.Credential{Name: "a", ClientID: "id-a", ClientSecret: secret.New("first-secret"), Version: 1}
+	first := c.Forms(cred)
+	if again := c.Forms(cred); again != first {
+		t.Error("the same version's forms were made again")
+	}
+	next := &vaultstore.Credential{Name: "a", ClientID: "id-a", ClientSecret: secret.New("second-secret"), Version: 2}
+	second := c.Forms(next)
+	if second == first {
+		t.Fatal("a new version kept the old version's forms")
+	}
+	if got := second.Text("it was second-secret", 100); strings.Contains(got, "second-secret") {
+		t.Errorf("the new version's forms do not remove its secret: %q", got)
+	}
+}
+
+// The status page of the leading replica answers from the records its
+// checks hold: the same rows as from Vault, with the three lists as its
+// only Vault reads; a credential the records lack is read.
+func TestStatusHeldAnswersFromTheRecordsAndReadsOnlyWhatTheyLack(t *testing.T) {
+	w := credtest.NewWorld(t, nil)
+	w.Engine.Cache = &check.Cache{}
+	ctx := context.Background()
+	for _, name := range []string{"a", "b", "c"} {
+		w.Emu.AddClient(emulator.Client{ID: "0oa-" + name, Secrets: []string{"s-" + name}})
+		w.Put(name, "okta-stage", "0oa-"+name, "s-"+name, credtest.Deadline)
+	}
+	w.Check("a", false)
+	w.Check("b", false) // c is never checked: the records lack it
+	now := w.Clock.Now()
+	want, err := check.StatusAll(ctx, w.Store, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := w.Store.Requests()
+	got, err := check.StatusHeld(ctx, w.Store, w.Engine.Cache, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := w.Store.Requests() - before; n != 3+2 {
+		t.Errorf("%d Vault requests, want 5: three lists, and c's metadata and state", n)
+	}
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Errorf("StatusHeld = %+v\nStatusAll = %+v", got, want)
 	}
 }

@@ -40,6 +40,8 @@ func NextState(prev vaultstore.State, r oauthcheck.Result, now time.Time) vaults
 	next.LastClass = string(r.Class)
 	next.LastCheck = now
 	next.RetryAt = r.RetryAt
+	rotateBy := r.RotateBy
+	next.RotateBy = &rotateBy
 	switch {
 	case r.Class == oauthcheck.ClassOK:
 		next.LastSuccess = now

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/parallel"
@@ -53,13 +54,26 @@ func StatusOf(in vaultstore.CredentialInfo, st *vaultstore.State, pending *vault
 	return row
 }
 
-// StatusAll gathers every credential's status: metadata, state and
-// whether a pair is staged, reading state several at a time.
+// StatusAll gathers every credential's status from Vault: metadata,
+// state and whether a pair is staged, several credentials at a time.
 func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]CredentialStatus, error) {
-	infos, err := store.ListCredentials(ctx)
+	return StatusHeld(ctx, store, nil, now)
+}
+
+// statusReads is how many credentials a status reads at once.
+const statusReads = 16
+
+// StatusHeld is StatusAll answered from what held (the leading replica's
+// Cache) holds: the lists of credentials, staged pairs and silences are
+// read, and a credential's metadata and state only when held lacks them
+// (a credential the configuration does not declare, or not checked yet),
+// several at a time. A nil held reads every credential.
+func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now time.Time) ([]CredentialStatus, error) {
+	names, err := store.CredentialNames(ctx)
 	if err != nil {
 		return nil, err
 	}
+	slices.Sort(names)
 	hasPending, err := store.Staged(ctx)
 	if err != nil {
 		return nil, err
@@ -71,29 +85,65 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]CredentialStatus, len(infos))
-	errs := make([]error, len(infos))
-	parallel.Do(len(infos), 16, func(i int) {
-		in := infos[i]
-		st, err := store.GetState(ctx, in.Name)
-		switch {
-		case errors.Is(err, vaultstore.ErrNotFound):
-			st = nil
-		case err != nil:
-			errs[i] = err
-			return
+	rows := make([]CredentialStatus, len(names))
+	found := make([]bool, len(names))
+	errs := make([]error, len(names))
+	var unheld []int
+	for i, name := range names {
+		if hasPending[name] {
+			unheld = append(unheld, i) // the staged pair's state is read
+			continue
 		}
-		var pending *vaultstore.PendingInfo
-		if hasPending[in.Name] {
-			switch pending, err = store.PendingInfo(ctx, in.Name); {
-			case errors.Is(err, vaultstore.ErrNotFound):
-				pending = nil
-			case err != nil:
-				errs[i] = err
-				return
+		if info, st, ok := held.Held(name); ok {
+			if st.LastCheck.IsZero() {
+				st = nil // never checked
 			}
+			rows[i], found[i] = StatusOf(info, st, nil, silences[name], now), true
+			continue
 		}
-		rows[i] = StatusOf(in, st, pending, silences[in.Name], now)
+		unheld = append(unheld, i)
+	}
+	parallel.Do(len(unheld), statusReads, func(k int) {
+		i := unheld[k]
+		rows[i], found[i], errs[i] = readStatus(ctx, store, names[i], hasPending[names[i]], silences[names[i]], now)
 	})
-	return rows, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := rows[:0]
+	for i, row := range rows {
+		if found[i] {
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}
+
+// readStatus reads one credential's status from Vault; found is false
+// when it was deleted since it was listed.
+func readStatus(ctx context.Context, store *vaultstore.Store, name string, staged bool, si *vaultstore.Silence, now time.Time) (CredentialStatus, bool, error) {
+	in, err := store.CredentialInfo(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		return CredentialStatus{}, false, nil
+	case err != nil:
+		return CredentialStatus{}, false, err
+	}
+	st, err := store.GetState(ctx, name)
+	switch {
+	case errors.Is(err, vaultstore.ErrNotFound):
+		st = nil
+	case err != nil:
+		return CredentialStatus{}, false, err
+	}
+	var pending *vaultstore.PendingInfo
+	if staged {
+		switch pending, err = store.PendingInfo(ctx, name); {
+		case errors.Is(err, vaultstore.ErrNotFound):
+			pending = nil
+		case err != nil:
+			return CredentialStatus{}, false, err
+		}
+	}
+	return StatusOf(*in, st, pending, si, now), true, nil
 }

@@ -232,6 +232,12 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 		return false, time.Time{}
 	}
 	if d.Notices != nil {
+		if at, quiet := QuietSinceLastCheck(j.Policy, *st, decl.AutoRotate != nil, now); quiet {
+			// The state alone tells: no notice may be due, so neither the
+			// metadata nor the ledger is read.
+			d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
+			return true, at
+		}
 		info, err := records.CredentialInfo(ctx, name)
 		if err != nil {
 			return false, time.Time{}
@@ -248,6 +254,38 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
 	return true, remindAt
+}
+
+// QuietSinceLastCheck reports whether st, recorded by a recent check,
+// tells on its own that no notice of the credential may be due at now, and
+// when its next reminder falls due: st records the deadline the check went
+// by, no reminder tier of p has been reached (the longest is further
+// away), and its checks were all ok (no alert, and no resolution, may be
+// waiting in the ledger); a credential that rotates itself may have a
+// rotation notice waiting, so it is never quiet. When it is not, the
+// first look reads the metadata and the ledger: a reminder decided by a
+// process that died before claiming it is found there.
+func QuietSinceLastCheck(p *config.RotationPolicy, st vaultstore.State, autoRotates bool, now time.Time) (remindAt time.Time, quiet bool) {
+	if st.RotateBy == nil || autoRotates || p == nil || st.LastClass != string(oauthcheck.ClassOK) || st.ConsecutiveFailures != 0 {
+		return time.Time{}, false
+	}
+	for _, h := range st.History {
+		if h.Class != string(oauthcheck.ClassOK) {
+			return time.Time{}, false
+		}
+	}
+	rotateBy := *st.RotateBy
+	if rotateBy.IsZero() {
+		return time.Time{}, true
+	}
+	var longest time.Duration
+	for _, tier := range p.Remind {
+		longest = max(longest, tier)
+	}
+	if !now.Before(rotateBy.Add(-longest)) {
+		return time.Time{}, false
+	}
+	return policies.NextReminder(p, rotateBy, now), true
 }
 
 // report tells the observer and the log what a check found.

@@ -258,6 +258,16 @@ func (d *Daemon) config() *config.Config {
 	return d.cfg
 }
 
+// HeldRecords is what this replica holds of the credentials' records
+// (its check engine's Cache) while it leads, for the status page to
+// answer from; nil when it does not lead (then what it holds may be old).
+func (d *Daemon) HeldRecords() *check.Cache {
+	if !d.IsLeader() {
+		return nil
+	}
+	return d.checks().Cache
+}
+
 func (d *Daemon) checks() *check.Engine {
 	d.mu.Lock()
 	defer d.mu.Unlock()

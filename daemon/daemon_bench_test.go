@@ -45,7 +45,7 @@ func benchDaemonCycle(b *testing.B, n int) {
 	tokenURL := srv.URL + "/oauth2/" + emulator.AuthServerStage + "/v1/token"
 
 	var src strings.Builder
-	fmt.Fprintf(&src, "daemon {\n  parallel = %d\n}\nprovider \"bench\" {\n  token_url = %q\n  auth_style = \"header\"\n  requests_per_second = 10000\n}\n", parallel, tokenURL)
+	fmt.Fprintf(&src, "daemon {\n  parallel = %d\n}\nprovider \"bench\" {\n  token_url = %q\n  auth_style = \"header\"\n  requests_per_second = 10000\n  max_in_flight = 8\n}\n", parallel, tokenURL)
 	store := vaulttest.New(b).Store(b)
 	ctx := context.Background()
 	for i := range n {

@@ -94,21 +94,21 @@ type loop struct {
 	q        queue
 	checks   map[string]*item // each credential's next check
 	renewals map[string]*item // each published token's next renewal
-	ready    []*item          // budget taken, waiting for a slot
-	running  map[string]bool
-	// byProvider counts the checks in flight of each provider, which
-	// holds at most its share of the slots (Config.MaxInFlight); slotOf
-	// is the provider each running check counts against.
-	byProvider map[string]int
-	slotOf     map[string]string
-	unrun      map[string]int // checks in a row that could not run
-	unsent     map[string]int // checks in a row that left a notice unsent
-	inflight   int            // checks running
-	leaseBusy  bool           // a lease renewal running
-	leaseAt    time.Time
-	wasLeader  bool
-	results    map[string]oauthcheck.Result // RunOnce's
-	stopping   bool
+	// ready are the items whose budget is taken, waiting for a slot, by
+	// provider; it counts each provider's checks in flight, which are at
+	// most its share of the slots (Config.MaxInFlight). slotOf is the
+	// provider each running check counts against.
+	ready     *readyQueue
+	running   map[string]bool
+	slotOf    map[string]string
+	unrun     map[string]int // checks in a row that could not run
+	unsent    map[string]int // checks in a row that left a notice unsent
+	inflight  int            // checks running
+	leaseBusy bool           // a lease renewal running
+	leaseAt   time.Time
+	wasLeader bool
+	results   map[string]oauthcheck.Result // RunOnce's
+	stopping  bool
 
 	idle []chan time.Duration // WaitIdle's callers
 
@@ -119,7 +119,7 @@ type loop struct {
 
 func newLoop(d *Daemon, once bool) *loop {
 	l := &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
-		running: map[string]bool{}, byProvider: map[string]int{}, slotOf: map[string]string{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
+		running: map[string]bool{}, ready: newReadyQueue(), slotOf: map[string]string{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
 	l.start = func(leading context.Context, it item) {
 		go func() { d.done <- d.runJob(leading, it) }()
 	}
@@ -172,7 +172,7 @@ func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
 
 // finished reports whether RunOnce's work is done.
 func (l *loop) finished() bool {
-	return l.q.Len() == 0 && len(l.ready) == 0 && l.inflight == 0
+	return l.q.Len() == 0 && l.ready.Len() == 0 && l.inflight == 0
 }
 
 // nextWake is when the loop must next look at the queue or the lease.
@@ -270,7 +270,8 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		}
 		it.reserved = true
 	}
-	l.ready = append(l.ready, it)
+	provider, counted := l.providerOf(it)
+	l.ready.push(it, provider, counted)
 }
 
 // resolve is the item's credential resolved from the configuration in
@@ -304,16 +305,10 @@ func (l *loop) fillSlots() {
 	d := l.d
 	cfg := d.config()
 	limit := max(cfg.Daemon.Parallel, 1)
-	waiting := l.ready[:0]
-	for i, it := range l.ready {
-		if l.inflight >= limit {
-			waiting = append(waiting, l.ready[i:]...)
-			break
-		}
-		provider, counted := l.providerOf(it)
-		if counted && l.byProvider[provider] >= it.job.maxInFlight {
-			waiting = append(waiting, it)
-			continue
+	for l.inflight < limit {
+		it, pq, ok := l.ready.pop()
+		if !ok {
+			return
 		}
 		now := d.now()
 		leading := d.leaderContext()
@@ -323,17 +318,15 @@ func (l *loop) fillSlots() {
 		}
 		l.inflight++
 		l.running[it.name] = true
-		if counted {
-			l.byProvider[provider]++
-			l.slotOf[it.name] = provider
+		if pq.counted {
+			l.ready.started(pq)
+			l.slotOf[it.name] = pq.name
 		}
 		l.start(leading, *it)
 		if it.kind != jobFirst {
 			l.next(it, now)
 		}
 	}
-	clear(l.ready[len(waiting):])
-	l.ready = waiting
 }
 
 // providerOf is the provider whose share a job counts against: a check's
@@ -361,7 +354,7 @@ func (l *loop) finish(r jobDone) {
 	l.inflight--
 	delete(l.running, r.it.name)
 	if p, ok := l.slotOf[r.it.name]; ok {
-		l.byProvider[p]--
+		l.ready.ended(p)
 		delete(l.slotOf, r.it.name)
 	}
 	if l.once && r.ran {

@@ -53,6 +53,9 @@ const minSecret = 4
 //
 // The zero Boundary knows no secret but still folds and bounds.
 type Boundary struct {
+	// clientID is the client ID the request carried (the Basic header
+	// pairs it with each secret).
+	clientID string
 	// secrets are the values, as runes, to find however escaped.
 	secrets [][]rune
 	// literals are forms found as they are: Basic headers, base64 cores.
@@ -68,14 +71,19 @@ type Boundary struct {
 // secrets (the client secret, a token): clientID itself is not secret,
 // but the Basic header made of it and a secret is.
 func NewBoundary(clientID string, secrets ...string) Boundary {
-	var b Boundary
-	seen := map[string]bool{}
+	return Boundary{clientID: clientID}.With(secrets...)
+}
+
+// With is b that also removes every form of secrets: a pair's boundary,
+// made once, with the token issued to it. b is left as it was.
+func (b Boundary) With(secrets ...string) Boundary {
+	b.secrets, b.literals, b.parts = slices.Clip(b.secrets), slices.Clip(b.literals), slices.Clip(b.parts)
 	literal := func(s string) {
-		if len(s) >= minSecret && !seen[s] {
-			seen[s] = true
+		if len(s) >= minSecret && !slices.Contains(b.literals, s) {
 			b.literals = append(b.literals, s)
 		}
 	}
+	clientID := b.clientID
 	for _, s := range secrets {
 		if len(s) < minSecret {
 			continue

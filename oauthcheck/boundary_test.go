@@ -530,3 +530,31 @@ func TestAHugeTokenRepeatedInTheScopeCostsNoMoreThanALine(t *testing.T) {
 		})
 	}
 }
+
+func TestABoundaryWithATokenRemovesWhatOneMadeWithBothDoes(t *testing.T) {
+	const id, sec = "client-1", "s3cr3t-pair-value"
+	pair := oauthcheck.NewBoundary(id, sec)
+	tokA, tokB := "tokenAAAA-1234567890", "tokenBBBB-0987654321"
+	withA := pair.With(tokA)
+	withB := pair.With(tokB) // made after withA from the same pair: must not share its forms
+	basic := base64.StdEncoding.EncodeToString([]byte(id + ":" + sec))
+	for _, s := range []string{
+		"secret " + sec + " token " + tokA,
+		"escaped " + url.QueryEscape(tokA) + " basic " + basic,
+		"half " + tokA[:10] + " and " + sec[5:],
+		"other token " + tokB,
+	} {
+		want := oauthcheck.NewBoundary(id, sec, tokA).Text(s, 300)
+		if got := withA.Text(s, 300); got != want {
+			t.Errorf("With(tokA).Text(%q) = %q, want %q", s, got, want)
+		}
+		want = oauthcheck.NewBoundary(id, sec, tokB).Text(s, 300)
+		if got := withB.Text(s, 300); got != want {
+			t.Errorf("With(tokB).Text(%q) = %q, want %q", s, got, want)
+		}
+		want = oauthcheck.NewBoundary(id, sec).Text(s, 300)
+		if got := pair.Text(s, 300); got != want {
+			t.Errorf("the pair's boundary changed: Text(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

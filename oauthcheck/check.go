@@ -75,6 +75,17 @@ type Client struct {
 	Name        string
 	Environment string
 	Version     int
+	// Forms, when set, is the boundary of ID and Secret (NewBoundary),
+	// made once for the version rather than at each request.
+	Forms *Boundary
+}
+
+// boundary is the boundary of the pair cl carries.
+func (cl Client) boundary() Boundary {
+	if cl.Forms != nil {
+		return *cl.Forms
+	}
+	return NewBoundary(cl.ID, cl.Secret.Reveal())
 }
 
 // AuthStyle is how the client ID and secret reach the token endpoint.
@@ -202,14 +213,15 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 	res.Latency = c.since(start)
 
 	resp := rec.response(PhaseToken, err)
-	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, NewBoundary(cl.ID, cl.Secret.Reveal())
+	pair := cl.boundary()
+	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, pair
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)
 	v := Classify(resp, rotateBy, now)
 
 	if v.Class == ClassOK && tok != nil {
 		res.AccessToken = secret.New(tok.AccessToken)
-		issued := NewBoundary(cl.ID, cl.Secret.Reveal(), tok.AccessToken)
+		issued := pair.With(tok.AccessToken)
 		res.TokenType = issued.Code(tok.TokenType)
 		fields := tokenFields(rec.body())
 		res.Scope = issued.Text(fields.Scope, MaxScope)
@@ -218,7 +230,7 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 		if problem != "" {
 			v = Verdict{Class: ClassProtocol, Detail: problem + "; the token is not used: check the provider"}
 		} else if e.Probe != nil {
-			pv, status := c.probe(ctx, e.Probe, NewBoundary(cl.ID, cl.Secret.Reveal(), tok.AccessToken), tok.AccessToken, now)
+			pv, status := c.probe(ctx, e.Probe, issued, tok.AccessToken, now)
 			res.ProbeStatus = status
 			v = pv
 		}
@@ -256,7 +268,7 @@ func (c *Checker) CheckStoredToken(ctx context.Context, cl Client, tok StoredTok
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 	start := c.start()
-	v, status := c.probe(ctx, e.Probe, NewBoundary(cl.ID, cl.Secret.Reveal(), tok.Token.Reveal()), tok.Token.Reveal(), now)
+	v, status := c.probe(ctx, e.Probe, cl.boundary().With(tok.Token.Reveal()), tok.Token.Reveal(), now)
 	res.Latency, res.ProbeStatus, res.Status = c.since(start), status, status
 	res.Class, res.ErrorCode, res.Description, res.Detail, res.RetryAt = v.Class, v.ErrorCode, v.Description, text.Truncate(v.Detail, MaxDetail), v.RetryAt
 	switch res.Class {

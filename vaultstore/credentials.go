@@ -245,6 +245,16 @@ func (s *Store) CredentialInfo(ctx context.Context, name string) (*CredentialInf
 // listConcurrency bounds the metadata reads of one listing.
 const listConcurrency = 16
 
+// CredentialNames lists the credentials' names: one list request, no
+// metadata read.
+func (s *Store) CredentialNames(ctx context.Context) ([]string, error) {
+	names, err := s.list(ctx, KindCredentials)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return ValidateName(n) != nil }), nil // not records credkeeper wrote
+}
+
 // ListCredentials returns every credential's metadata, sorted by name.
 // It reads metadata only: one list request, then one read per credential,
 // several at a time.

@@ -31,7 +31,11 @@ type State struct {
 	RejectedTokenURL  string    `json:"rejected_token_url,omitempty"`
 	RejectedAuthStyle string    `json:"rejected_auth_style,omitempty"`
 	// RetryAt is when a rate-limited provider said to try again.
-	RetryAt    time.Time      `json:"retry_at,omitzero"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// RotateBy is the deadline the last check went by (zero: none); nil
+	// in a state written before it was kept. A first look after a start
+	// tells from it whether a reminder may be due.
+	RotateBy   *time.Time     `json:"rotate_by,omitempty"`
 	History    []CheckSummary `json:"history,omitempty"`
 	Conditions []Condition    `json:"conditions,omitempty"`
 	// Version is the KV version this state was read from; not stored.

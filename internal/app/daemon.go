@@ -86,6 +86,7 @@ func RunDaemon(ctx context.Context, cfg *config.Config, o DaemonOptions) error {
 		}
 	}
 	pages := &web.Pages{Store: store, Config: d.Config, Clock: o.Clock, Channels: m.Channels}
+	pages.Held = d.HeldRecords
 	srv := &http.Server{Handler: server.New(m.Registry, d, pages.Handler(), auth), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

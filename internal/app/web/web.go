@@ -21,6 +21,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/app/server"
 	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/notify"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/policies"
@@ -48,6 +49,10 @@ type Pages struct {
 	// Channels, when set, is each notifier's delivery record, shown on the
 	// index page.
 	Channels func() []metrics.ChannelStatus
+	// Held, when set, is the leading replica's records (nil while this
+	// replica does not lead): the index answers from them, and reads
+	// Vault only for what they lack.
+	Held func() *check.Cache
 }
 
 // Handler returns the pages' routes, to mount on the daemon's mux. Every
@@ -96,24 +101,46 @@ type Row struct {
 }
 
 // rows gathers every credential's status, with token expiry for those
-// that publish one, sorted by urgency.
+// that publish one, sorted by urgency: from the leading replica's records
+// where they hold it (Held), else read from Vault several at a time.
 func (p *Pages) rows(ctx context.Context) ([]Row, error) {
 	now := p.now()
-	sts, err := check.StatusAll(ctx, p.Store, now)
+	var held *check.Cache
+	if p.Held != nil {
+		held = p.Held()
+	}
+	sts, err := check.StatusHeld(ctx, p.Store, held, now)
 	if err != nil {
 		return nil, err
 	}
 	cfg := p.config()
 	out := make([]Row, len(sts))
+	var publishing []int
 	for i, st := range sts {
 		r := Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero()}
 		r.Urgency = urgency(cfg, st, now)
-		r.TokenExpiry = p.tokenExpiry(ctx, cfg, st.Name)
 		out[i] = r
+		if decl, ok := cfg.Credential(st.Name); !ok || decl.PublishToken == nil {
+			continue
+		}
+		if tok, known := held.HeldToken(st.Name); known {
+			if tok != nil {
+				out[i].TokenExpiry = tok.ExpiresAt
+			}
+			continue
+		}
+		publishing = append(publishing, i)
 	}
+	parallel.Do(len(publishing), tokenReads, func(k int) {
+		r := &out[publishing[k]]
+		r.TokenExpiry = p.tokenExpiry(ctx, cfg, r.Name)
+	})
 	SortByUrgency(out)
 	return out, nil
 }
+
+// tokenReads is how many published tokens the page reads at once.
+const tokenReads = 16
 
 // tokenExpiry is when the token published for name expires; zero when the
 // credential publishes none or none is there.
