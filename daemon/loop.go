@@ -519,6 +519,21 @@ func (l *loop) reschedule(now time.Time, start bool) {
 			l.forget(name)
 		}
 	}
+	l.requeueReady()
+}
+
+// requeueReady resolves the items waiting for a slot under the
+// configuration just loaded: one the configuration no longer declares is
+// dropped, one whose provider changed waits for the new provider's share,
+// and each keeps its place in the order.
+func (l *loop) requeueReady() {
+	for _, it := range l.ready.drain() {
+		if l.resolve(it) == nil {
+			continue
+		}
+		provider, counted := l.providerOf(it)
+		l.ready.push(it, provider, counted)
+	}
 }
 
 // becameLeader starts from Vault: every credential is looked at within

@@ -1,6 +1,10 @@
 package daemon
 
-import "container/heap"
+import (
+	"cmp"
+	"container/heap"
+	"slices"
+)
 
 // readyQueue holds the items whose budget is taken and that wait for a
 // slot: one FIFO per provider, and a heap of the providers that may start
@@ -146,4 +150,23 @@ func (h *providerHeap) Pop() any {
 	*h = old[:len(old)-1]
 	pq.index = -1
 	return pq
+}
+
+// drain takes every waiting item out, in the order they became ready,
+// keeping each provider's checks in flight counted.
+func (r *readyQueue) drain() []*item {
+	all := make([]readyItem, 0, r.n)
+	for _, pq := range r.byName {
+		all = append(all, pq.items[pq.head:]...)
+		clear(pq.items)
+		pq.items, pq.head = pq.items[:0], 0
+		r.update(pq)
+	}
+	slices.SortFunc(all, func(a, b readyItem) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]*item, len(all))
+	for i, ri := range all {
+		out[i] = ri.it
+	}
+	r.n = 0
+	return out
 }
