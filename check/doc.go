@@ -13,8 +13,11 @@
 //
 // Records is the one door to a credential's records in Vault (the
 // credential, state/NAME, tokens/NAME, ledger/NAME, rotations/NAME) with
-// one memory of them between checks (Cache): the daemon and rotation
-// read and write them through it. StatusAll reads every credential's
+// one memory of them between checks (Cache): the daemon's checks and
+// automated rotation read and write them through it. The commands that
+// change a pair by hand (rotation's stage, promote and rollback,
+// authorize) write through vaultstore, and the Cache follows them by KV
+// version and check-and-set at the next check. StatusAll reads every credential's
 // status for `credkeeper status`; StatusHeld answers the status page from
 // what the leading replica's Cache holds, reading Vault only for the rest.
 //

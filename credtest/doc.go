@@ -7,7 +7,7 @@
 // (config, oauthcheck, vaultstore, check's engine), so that every
 // import it makes points down: under internal/ it would be a leaf
 // importing the engine, and under internal/app the engine's own tests
-// (check's, daemon's) would reach into the composition root's room.
+// (check's, daemon's) would import the composition root's package tree.
 // It must not import daemon or internal/app/..., whose tests use it, and
 // only tests import it (internal/app's layers test holds both).
 package credtest

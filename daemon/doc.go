@@ -22,7 +22,7 @@
 // It reads and writes a credential's records (state, published token,
 // ledger, through the check engine's check.Records and its one cache),
 // and holds only the loop and the lease, which it keeps through
-// vaultstore directly. It must not read the wall clock: its pure timing
+// vaultstore directly, as it lists the silences. It must not read the wall clock: its pure timing
 // rules (Backoff, NotBefore, RenewAt, Offset, Spread, FirstCheckAt,
 // CanTakeLease, RenewalOverdue) take now as an argument.
 package daemon

@@ -20,10 +20,8 @@
 //
 // claim and mark write the ledger through one read, change and
 // check-and-set loop (updateLedger), which writes nothing when nothing
-// changed.
-//
-// so a channel that fails, hangs or answers 500 forever never holds back
-// another: a page goes out while Slack is still being retried. The daemon
+// changed. Each channel is delivered on its own, so a channel that
+// fails, hangs or answers 500 forever never holds back another: a page goes out while Slack is still being retried. The daemon
 // feeds the pipeline (Pipeline.Deliver) after each check and hears of each
 // delivery through Observe.
 //

@@ -10,8 +10,8 @@
 // --json shapes), metrics (Prometheus) and server (the HTTP endpoints).
 // This is the top of the house: only cmd/ and internal/app/... import
 // internal/app/..., and only they and the daemon's own packages import
-// the daemon. Below are the engine (daemon, rotation, plan, notify,
-// policies, oauthcheck, config, vaultstore) and, at the bottom,
+// the daemon. Below are the engine (daemon, check, rotation, authorize,
+// plan, notify, policies, oauthcheck, config, vaultstore) and, at the bottom,
 // internal/'s leaves (dates, secret, text, credname, backoff, parallel,
 // version, progress, urlcheck, testutil, emulator), which import nothing
 // of the project but each other. layers_test.go reads the import graph

@@ -16,7 +16,7 @@
 // JSON {"error": …}, and a name no credential has is 404.
 //
 // It lives under internal/app with the rest of what people see: it reads
-// the engine (config, vaultstore, rotation, policies, notify, oauthcheck)
+// the engine (config, vaultstore, check, policies, notify, oauthcheck)
 // and builds on view, metrics and server; only cmd/ and internal/app/...
 // import it.
 package web
