@@ -66,8 +66,8 @@ func (d *Daemon) runJob(leading context.Context, it item) jobDone {
 		return done
 	}
 	if it.kind == jobFirst {
-		recent, remindAt := d.recentlyChecked(leading, j)
-		done.due, done.remindAt = !recent, remindAt
+		recent, remindAt, renewAt := d.recentlyChecked(leading, j)
+		done.due, done.remindAt, done.renewAt = !recent, remindAt, renewAt
 		return done
 	}
 	out, renewAt, ran, retryNotices := d.checkAndFollowUp(leading, j, it.kind == jobRenewal)
@@ -215,32 +215,39 @@ func (d *Daemon) announceAbandoned(ctx context.Context, runner *rotation.Runner,
 }
 
 // recentlyChecked reports whether name's last check, as Vault records it,
-// is younger than its interval and no reminder fell due since: then its
-// first check after a start waits for its schedule, or for remindAt, the
-// moment its next reminder falls due. (A process that restarts forgets
-// the reminder moments it had scheduled; Vault's record of the deadline
-// and of the last check tells them again.)
-func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remindAt time.Time) {
+// is younger than its interval and nothing fell due since: then its first
+// check after a start waits for its schedule, for remindAt (the moment its
+// next reminder falls due) or for renewAt (when its published token is to
+// be renewed). A process that restarts forgets the moments it had
+// scheduled; Vault's records of the deadline, the last check and the
+// published token tell them again.
+func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remindAt, renewAt time.Time) {
 	name, decl := j.Name, j.Decl
 	records := j.snap.engine.Records()
 	st, err := records.State(ctx, name)
 	if err != nil || st.LastCheck.IsZero() {
-		return false, time.Time{}
+		return false, time.Time{}, time.Time{}
 	}
 	now := d.now()
 	if now.Sub(st.LastCheck) >= Interval(decl.Schedule, now) {
-		return false, time.Time{}
+		return false, time.Time{}, time.Time{}
+	}
+	if decl.PublishToken != nil {
+		var follows bool
+		if renewAt, follows = d.tokenFollowsState(ctx, j, st, now); !follows {
+			return false, time.Time{}, time.Time{}
+		}
 	}
 	if d.Notices != nil {
 		if at, quiet := QuietSinceLastCheck(j.Policy, *st, decl.AutoRotate != nil, now); quiet {
 			// The state alone tells: no notice may be due, so neither the
 			// metadata nor the ledger is read.
 			d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
-			return true, at
+			return true, at, renewAt
 		}
 		info, err := records.CredentialInfo(ctx, name)
 		if err != nil {
-			return false, time.Time{}
+			return false, time.Time{}, time.Time{}
 		}
 		facts := CredentialFacts{Name: name, Environment: info.Metadata.Environment, Provider: decl.Provider,
 			RotateBy: info.Metadata.RotateBy, Rotation: info.Metadata.Rotation, State: *st,
@@ -248,12 +255,34 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 		if pending, err := d.Notices.pending(ctx, facts, now); err != nil || pending {
 			// A notice due and not in the ledger (its check's process died
 			// before claiming it, say), or claimed and never sent.
-			return false, time.Time{}
+			return false, time.Time{}, time.Time{}
 		}
 		remindAt = policies.NextReminder(j.Policy, info.Metadata.RotateBy, now)
 	}
 	d.Logger.Debug("first check skipped: checked recently", "credential", name, "last_check", dates.FormatTime(st.LastCheck))
-	return true, remindAt
+	return true, remindAt, renewAt
+}
+
+// tokenFollowsState reports whether tokens/NAME is as the recorded check
+// left it, and when it is due for renewal: published and not yet due
+// after an ok check, absent after a credential failure. A process killed
+// between its state write and its publishing, or a restart that forgot
+// when the token was to be renewed, leaves it otherwise: the first look
+// then checks now, or schedules the renewal.
+func (d *Daemon) tokenFollowsState(ctx context.Context, j *job, st *vaultstore.State, now time.Time) (renewAt time.Time, follows bool) {
+	cur, err := j.snap.engine.Records().PublishedToken(ctx, j.Name)
+	if err != nil {
+		return time.Time{}, false
+	}
+	class := oauthcheck.Class(st.LastClass)
+	switch {
+	case class.IsCredentialFailure():
+		return time.Time{}, cur == nil
+	case cur == nil:
+		return time.Time{}, class != oauthcheck.ClassOK
+	}
+	at := RenewAt(cur.IssuedAt, cur.ExpiresAt, j.Decl.PublishToken.RenewBefore)
+	return at, now.Before(at)
 }
 
 // QuietSinceLastCheck reports whether st, recorded by a recent check,
