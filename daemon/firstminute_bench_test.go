@@ -16,7 +16,6 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
@@ -42,13 +41,7 @@ func benchFirstMinute(b *testing.B, n int) {
 
 	env := vaulttest.New(b)
 	setup := env.Store(b)
-	proxy := testutil.NewCountingProxy(b, env.Addr)
-	vcfg := env.Config()
-	vcfg.Address = proxy.URL()
-	store, err := vaultstore.Open(ctx, vcfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	store, proxy := env.CountedStore(b)
 
 	var src strings.Builder
 	fmt.Fprintf(&src, "provider \"bench\" {\n  token_url = %q\n  auth_style = \"header\"\n  requests_per_second = 10000\n}\n", tokenURL)

@@ -34,6 +34,7 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
@@ -188,6 +189,21 @@ func (e *Env) Store(t testing.TB) *vaultstore.Store {
 		t.Fatalf("open store: %v", err)
 	}
 	return s
+}
+
+// CountedStore opens a store whose requests pass through a counting proxy
+// to this Env's Vault, and returns the proxy: a benchmark reads from it how
+// many reads and writes a piece of work cost.
+func (e *Env) CountedStore(t testing.TB) (*vaultstore.Store, *testutil.CountingProxy) {
+	t.Helper()
+	proxy := testutil.NewCountingProxy(t, e.Addr)
+	cfg := e.Config()
+	cfg.Address = proxy.URL()
+	s, err := vaultstore.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return s, proxy
 }
 
 // StoreWithPolicy writes an ACL policy named name (made unique to this

@@ -21,7 +21,6 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
-	"github.com/credkeeper/credkeeper/internal/testutil"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -49,13 +48,7 @@ func benchStatusPage(b *testing.B, n int, leading bool) {
 
 	env := vaulttest.New(b)
 	setup := env.Store(b)
-	proxy := testutil.NewCountingProxy(b, env.Addr)
-	vcfg := env.Config()
-	vcfg.Address = proxy.URL()
-	store, err := vaultstore.Open(ctx, vcfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	store, proxy := env.CountedStore(b)
 
 	var src strings.Builder
 	fmt.Fprintf(&src, "daemon {\n  parallel = 8\n}\nprovider \"bench\" {\n  token_url = %q\n  auth_style = \"header\"\n  requests_per_second = 10000\n}\n", tokenURL)
