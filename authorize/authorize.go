@@ -50,7 +50,7 @@ type Options struct {
 	Out io.Writer
 	// OpenBrowser, when set, is asked to open the URL.
 	OpenBrowser func(url string) error
-	// Transport carries the code exchange (http.DefaultTransport when nil).
+	// Transport carries the code exchange (oauthcheck.DefaultTransport when nil).
 	Transport http.RoundTripper
 }
 

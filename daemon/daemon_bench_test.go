@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -22,6 +23,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/oauthcheck"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
@@ -130,7 +132,9 @@ type minimalLoop struct {
 func newMinimalLoop(n int) *minimalLoop { return &minimalLoop{n: n, versions: make([]int, n)} }
 
 func (m *minimalLoop) run(b *testing.B, store *vaultstore.Store, tokenURL string, limit int) {
-	ctx := context.Background()
+	// the same connection pool as the daemon's checks: the comparison is of
+	// the work per check, not of how many connections each side dials
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: oauthcheck.DefaultTransport})
 	parallel.Do(m.n, limit, func(i int) {
 		name := fmt.Sprintf("c%05d", i)
 		if _, err := store.CredentialInfo(ctx, name); err != nil {

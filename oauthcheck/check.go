@@ -160,7 +160,7 @@ type RateLimit struct {
 	Seen      bool
 }
 
-// Checker sends token requests. The zero value uses http.DefaultTransport.
+// Checker sends token requests. The zero value uses DefaultTransport.
 type Checker struct {
 	// Transport carries the requests; tests and the daemon may share one.
 	Transport http.RoundTripper
@@ -328,7 +328,7 @@ func IsLoopback(host string) bool { return urlcheck.IsLoopback(host) }
 // only. Every request credkeeper sends with a secret or a token uses it.
 func NewHTTPClient(transport http.RoundTripper) *http.Client {
 	if transport == nil {
-		transport = http.DefaultTransport
+		transport = DefaultTransport
 	}
 	return &http.Client{
 		Transport:     transport,
@@ -340,7 +340,25 @@ func (c *Checker) transport() http.RoundTripper {
 	if c.Transport != nil {
 		return c.Transport
 	}
-	return http.DefaultTransport
+	return DefaultTransport
+}
+
+// MaxIdlePerHost is how many idle connections DefaultTransport keeps to
+// each host: more than a provider's max_in_flight, so the checks running
+// side by side reuse their connections.
+const MaxIdlePerHost = 32
+
+// DefaultTransport carries every request whose caller names no transport.
+// It is Go's default transport keeping MaxIdlePerHost idle connections per
+// host instead of two: with two, each burst of parallel checks to one
+// provider closed all but two connections after use and dialed (and with
+// TLS, handshook) again for the next burst.
+var DefaultTransport http.RoundTripper = pooledTransport()
+
+func pooledTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxIdlePerHost
+	return t
 }
 
 // recorder keeps the status, headers and body of the one response that

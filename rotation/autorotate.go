@@ -57,7 +57,7 @@ type AutoRotateOptions struct {
 	Now bool
 	// DryRun says what the next run would do, without writing anywhere.
 	DryRun bool
-	// Transport carries Okta API requests (http.DefaultTransport when nil).
+	// Transport carries Okta API requests (oauthcheck.DefaultTransport when nil).
 	Transport http.RoundTripper
 	// Owner names who runs the rotation ("daemon replica-1", "cli alice@host
 	// pid 42"). The record carries it with a lease: while another owner's

@@ -29,7 +29,7 @@ type OktaSecrets struct {
 	OrgURL string // https://acme.okta.com
 	AppID  string
 	Token  secret.Value
-	// Transport carries the requests (http.DefaultTransport when nil); no
+	// Transport carries the requests (oauthcheck.DefaultTransport when nil); no
 	// request follows a redirect.
 	Transport http.RoundTripper
 }

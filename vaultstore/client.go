@@ -166,6 +166,10 @@ func answerMessages(resp *http.Response) []string {
 	return answer.Errors
 }
 
+// maxIdleConns is how many idle connections to Vault a Store keeps: more
+// than the daemon's parallel checks.
+const maxIdleConns = 32
+
 func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {
 	// DefaultConfig reads VAULT_ADDR, VAULT_CACERT, VAULT_CAPATH,
 	// VAULT_SKIP_VERIFY, VAULT_CLIENT_CERT and friends.
@@ -183,6 +187,12 @@ func newClient(cfg Config, requests *atomic.Int64) (*api.Client, error) {
 	}
 	// One backoff of credkeeper's governs; the client's own retries are off.
 	vc.MaxRetries = 0
+	// The pooled transport keeps GOMAXPROCS+1 idle connections: on a small
+	// machine the daemon's parallel checks closed the rest after each
+	// request and dialed again for the next one.
+	if t, ok := vc.HttpClient.Transport.(*http.Transport); ok {
+		t.MaxIdleConnsPerHost = maxIdleConns
+	}
 	vc.HttpClient.Transport = countingTransport{base: vc.HttpClient.Transport, n: requests, observe: cfg.Observe}
 	vc.Timeout = cfg.Timeout
 	if vc.Timeout <= 0 {
