@@ -87,40 +87,29 @@ func (s *Store) readData(ctx context.Context, kind, name string) (map[string]any
 // writeData writes a new version of a record if its current version is
 // still cas (0: only if the record does not exist). It returns the new
 // version. data is anything that encodes to a JSON object; it is encoded
-// once, straight into the request (a daemon writes state/NAME at every
-// check, and the API's own encoding and decoding of a secret cost it more
-// than the rest of the check).
+// once, and goes into the request as it is.
+//
+// It goes through the API's WriteWithContext, which reads the answer
+// before it returns: WriteRawWithContext cancels the request's context as
+// it returns, before its caller can read the answer, and the transport
+// then closes the connection: each check dialed Vault again.
 func (s *Store) writeData(ctx context.Context, kind, name string, data any, cas int) (int, error) {
 	if err := ValidateName(name); err != nil {
 		return 0, err
 	}
-	body, err := json.Marshal(struct {
-		Options struct {
-			CAS int `json:"cas"`
-		} `json:"options"`
-		Data any `json:"data"`
-	}{Options: struct {
-		CAS int `json:"cas"`
-	}{cas}, Data: data})
+	raw, err := json.Marshal(data)
 	if err != nil {
 		return 0, &Error{Op: "write", Path: s.dataPath(kind, name), Err: err}
 	}
-	resp, err := s.client.Logical().WriteRawWithContext(ctx, s.dataPath(kind, name), body)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
+	body := map[string]any{"options": map[string]int{"cas": cas}, "data": json.RawMessage(raw)}
+	sec, err := s.client.Logical().WriteWithContext(ctx, s.dataPath(kind, name), body)
 	if err != nil {
 		return 0, wrapErr("write", s.dataPath(kind, name), s.Address(), err)
 	}
-	var out struct {
-		Data struct {
-			Version int `json:"version"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Data.Version == 0 {
+	if sec == nil || intField(sec.Data["version"]) == 0 {
 		return 0, &Error{Op: "write", Path: s.dataPath(kind, name), Err: errors.New("vault returned no version")}
 	}
-	return out.Data.Version, nil
+	return intField(sec.Data["version"]), nil
 }
 
 // readMeta reads a record's KV v2 metadata (decoded here, not through
