@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,7 +174,6 @@ func TestCIAccessPlanApplyPlanConverges(t *testing.T) {
 		t.Errorf("another branch logs in: %v", err)
 	}
 }
-
 
 // A changed identity is an update of the role's changed fields alone; a
 // block no longer declared is a deletion of its role and its policy,

@@ -11,6 +11,6 @@
 // metadata, policies and CI auth roles only (it deletes a role or policy
 // only if credkeeper made it for this mount and prefix, and only with
 // --prune; the auth mounts themselves are an administrator's, and plan
-// notes one that is missing or trusts another issuer): secrets enter Vault through rotation's
-// SetSecret.
+// notes one that is missing or trusts another issuer): secrets enter Vault
+// through rotation's SetSecret.
 package plan
