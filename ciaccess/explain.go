@@ -98,7 +98,12 @@ func Explain(vaultReason string, role policies.CIRole, c Claims, decoded bool, n
 		r.Cause = CauseExpired
 		r.Explanation = "the JWT has expired"
 		if exp, ok := c.Time("exp"); ok {
-			r.Explanation = fmt.Sprintf("the JWT expired at %s, %s before now (%s)", dates.FormatTime(exp), now.Sub(exp).Round(time.Second), dates.FormatTime(now))
+			r.Explanation = fmt.Sprintf("the JWT expired at %s", dates.FormatTime(exp))
+			if now.After(exp) {
+				r.Explanation += fmt.Sprintf(", %s before now (%s)", now.Sub(exp).Round(time.Second), dates.FormatTime(now))
+			} else {
+				r.Explanation += " by Vault's clock"
+			}
 		}
 		r.Explanation += ": CI ID tokens live minutes; verify with one fresh from a job"
 	case strings.Contains(reason, "(nbf)") || strings.Contains(reason, "(iat)") || strings.Contains(reason, "not valid yet"):

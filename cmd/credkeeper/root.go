@@ -106,6 +106,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newNotifyCmd(opts),
 		NewCmdSilence(opts, nil),
 		NewCmdVersion(opts, nil),
+		newCIVerifyParent(opts),
 	)
 	return root
 }
