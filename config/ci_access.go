@@ -18,6 +18,12 @@ const (
 	DefaultKubernetesMount = "kubernetes"
 )
 
+// The OIDC issuers of GitHub Actions and of gitlab.com.
+const (
+	DefaultGitHubIssuer = "https://token.actions.githubusercontent.com"
+	DefaultGitLabIssuer = "https://gitlab.com"
+)
+
 // CI access token lifetimes: the Vault token a CI job's login gives lives
 // DefaultCITokenTTL unless token_ttl says otherwise, and never longer than
 // MaxCITokenTTL.
@@ -190,7 +196,32 @@ func decodeCIMounts(attrs hcl.Attributes, v *Vault) hcl.Diagnostics {
 			diags = append(diags, errAt(a.Expr.Range(), "Invalid "+m.attr, "The %s.", err))
 		}
 	}
+	for _, m := range []struct {
+		attr string
+		dst  *string
+	}{{"github_issuer", &v.GitHubIssuer}, {"gitlab_issuer", &v.GitLabIssuer}} {
+		a := attrs[m.attr]
+		d := optString(a, m.dst)
+		diags = append(diags, d...)
+		if a == nil || d.HasErrors() {
+			continue
+		}
+		*m.dst = strings.TrimRight(*m.dst, "/")
+		diags = append(diags, checkEndpointURL(a, *m.dst, m.attr, false)...)
+	}
 	return diags
+}
+
+// CIIssuer is the OIDC issuer the block's JWT mount is expected to trust;
+// "" for a Kubernetes identity.
+func (c *Config) CIIssuer(a CIAccess) string {
+	switch a.Kind() {
+	case CIKindGitHub:
+		return c.Vault.GitHubIssuer
+	case CIKindGitLab:
+		return c.Vault.GitLabIssuer
+	}
+	return ""
 }
 
 // decodeCIAccess decodes a ci_access block, once the credentials and the

@@ -76,6 +76,12 @@ type Vault struct {
 	GitHubJWTMount  string
 	GitLabJWTMount  string
 	KubernetesMount string
+	// GitHubIssuer and GitLabIssuer are the OIDC issuers the JWT mounts
+	// are expected to trust: https://token.actions.githubusercontent.com
+	// and https://gitlab.com unless the vault block says otherwise (GitHub
+	// Enterprise Server, a GitLab of one's own).
+	GitHubIssuer string
+	GitLabIssuer string
 }
 
 // VaultAuth is the vault block's auth block.
@@ -186,7 +192,8 @@ const (
 func Default() *Config {
 	return &Config{
 		Vault: Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"},
-			GitHubJWTMount: DefaultGitHubJWTMount, GitLabJWTMount: DefaultGitLabJWTMount, KubernetesMount: DefaultKubernetesMount},
+			GitHubJWTMount: DefaultGitHubJWTMount, GitLabJWTMount: DefaultGitLabJWTMount, KubernetesMount: DefaultKubernetesMount,
+			GitHubIssuer: DefaultGitHubIssuer, GitLabIssuer: DefaultGitLabIssuer},
 		Providers:        map[string]*Provider{},
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin},
@@ -284,7 +291,8 @@ var publishTokenSchema = &hcl.BodySchema{
 
 var vaultSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "address"}, {Name: "mount"}, {Name: "prefix"},
-		{Name: "github_jwt_mount"}, {Name: "gitlab_jwt_mount"}, {Name: "kubernetes_mount"}},
+		{Name: "github_jwt_mount"}, {Name: "gitlab_jwt_mount"}, {Name: "kubernetes_mount"},
+		{Name: "github_issuer"}, {Name: "gitlab_issuer"}},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"method"}}},
 }
 

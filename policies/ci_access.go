@@ -64,7 +64,9 @@ func CIRolesAt(cfg *config.Config, mount, prefix string) []CIRole {
 			r.Method = CIMethodKubernetes
 			common["bound_service_account_names"] = []string{a.Kubernetes.ServiceAccount}
 			common["bound_service_account_namespaces"] = []string{a.Kubernetes.Namespace}
-			common["audience"] = a.Audience
+			if a.Audience != "" {
+				common["audience"] = a.Audience
+			}
 		default:
 			r.Method = CIMethodJWT
 			claim, claims := jwtClaims(a)
