@@ -197,3 +197,34 @@ func wrapLoginErr(path, addr string, err error) error {
 	}
 	return wrapErr("log in", path, addr, err)
 }
+
+// ReadAllowed tells whether this store's token may read the data of the
+// record kind/name (a record not written yet counts as allowed when the
+// policy allows the read) and whether one is there. It keeps nothing of
+// what it read: it proves what a CI login can and cannot read.
+func (s *Store) ReadAllowed(ctx context.Context, kind, name string) (allowed, exists bool, err error) {
+	_, _, err = s.readData(ctx, kind, name)
+	return accessOutcome(err)
+}
+
+// ListAllowed tells whether this store's token may list the records of
+// kind, and whether there are any.
+func (s *Store) ListAllowed(ctx context.Context, kind string) (allowed, exists bool, err error) {
+	names, err := s.list(ctx, kind)
+	if err == nil && len(names) == 0 {
+		return true, false, nil
+	}
+	return accessOutcome(err)
+}
+
+func accessOutcome(err error) (allowed, exists bool, _ error) {
+	switch {
+	case err == nil:
+		return true, true, nil
+	case errors.Is(err, ErrNotFound):
+		return true, false, nil
+	case errors.Is(err, ErrPermissionDenied):
+		return false, false, nil
+	}
+	return false, false, err
+}

@@ -171,7 +171,10 @@ func TestVaultRefusesEveryJobTheRoleDoesNotBind(t *testing.T) {
 		reason string // a word of Vault's reason
 	}{
 		{"a job of another repository", f.world.GitHubMount,
-			iss.MintGitHub(with(func(j *oidcissuer.GitHub) { j.Repository = "cancer-center/other"; j.Audience = "https://github.com/cancer-center" })), "repository"},
+			iss.MintGitHub(with(func(j *oidcissuer.GitHub) {
+				j.Repository = "cancer-center/other"
+				j.Audience = "https://github.com/cancer-center"
+			})), "repository"},
 		{"a job of another branch", f.world.GitHubMount,
 			iss.MintGitHub(with(func(j *oidcissuer.GitHub) { j.Ref = "refs/heads/feature" })), "ref"},
 		{"a job of a fork's owner, whose audience is its own", f.world.GitHubMount,
