@@ -24,6 +24,7 @@ Vault token is stored in CI. apply writes its Vault role and policy; these
 commands print what an administrator and the pipeline need.`,
 	}
 	ci.AddCommand(NewCmdCISetupCommands(g, nil), NewCmdCISnippet(g, nil))
+	ci.AddCommand(NewCmdCIVerify(g, nil))
 	return ci
 }
 

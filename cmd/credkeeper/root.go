@@ -107,7 +107,6 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		NewCmdSilence(opts, nil),
 		newCICmd(opts),
 		NewCmdVersion(opts, nil),
-		newCIVerifyParent(opts),
 	)
 	return root
 }
