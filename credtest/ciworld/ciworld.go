@@ -50,7 +50,8 @@ func New(t testing.TB, env *vaulttest.Env, clock clockwork.Clock) *World {
 }
 
 // VaultHCL is the configuration lines of a vault block that name this
-// world's mounts.
+// world's mounts and the issuer they trust.
 func (w *World) VaultHCL() string {
-	return fmt.Sprintf("  github_jwt_mount = %q\n  gitlab_jwt_mount = %q\n  kubernetes_mount = %q\n", w.GitHubMount, w.GitLabMount, w.KubernetesMount)
+	return fmt.Sprintf("  github_jwt_mount = %q\n  gitlab_jwt_mount = %q\n  kubernetes_mount = %q\n  github_issuer    = %q\n  gitlab_issuer    = %q\n",
+		w.GitHubMount, w.GitLabMount, w.KubernetesMount, w.Issuer.URL, w.Issuer.URL)
 }

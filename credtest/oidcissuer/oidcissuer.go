@@ -49,20 +49,33 @@ type Issuer struct {
 // it stops when the test ends.
 func New(t testing.TB, clock clockwork.Clock) *Issuer {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	i, err := Start(clock)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(i.Close)
+	return i
+}
+
+// Start starts an issuer on loopback whose tokens are issued at clock's
+// now; Close stops it.
+func Start(clock clockwork.Clock) (*Issuer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
 	unknown, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	i := &Issuer{clock: clock, key: key, unknown: unknown, kid: keyID(&key.PublicKey)}
 	i.srv = httptest.NewServer(http.HandlerFunc(i.serve))
 	i.URL = i.srv.URL
-	t.Cleanup(i.srv.Close)
-	return i
+	return i, nil
 }
+
+// Close stops the issuer.
+func (i *Issuer) Close() { i.srv.Close() }
 
 // DiscoveryURL is the URL Vault's oidc_discovery_url takes: the issuer's.
 func (i *Issuer) DiscoveryURL() string { return i.URL }

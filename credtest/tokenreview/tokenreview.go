@@ -28,6 +28,7 @@ type API struct {
 	// URL is the API server's address, Vault's kubernetes_host.
 	URL string
 
+	srv      *httptest.Server
 	mu       sync.Mutex
 	valid    map[string]ServiceAccount
 	reviewed []string
@@ -36,12 +37,21 @@ type API struct {
 // New starts a TokenReview endpoint on loopback; it stops when the test ends.
 func New(t testing.TB) *API {
 	t.Helper()
-	k := &API{valid: map[string]ServiceAccount{}}
-	srv := httptest.NewServer(k)
-	k.URL = srv.URL
-	t.Cleanup(srv.Close)
+	k := Start()
+	t.Cleanup(k.Close)
 	return k
 }
+
+// Start starts a TokenReview endpoint on loopback; Close stops it.
+func Start() *API {
+	k := &API{valid: map[string]ServiceAccount{}}
+	k.srv = httptest.NewServer(k)
+	k.URL = k.srv.URL
+	return k
+}
+
+// Close stops the endpoint.
+func (k *API) Close() { k.srv.Close() }
 
 // Issue makes a service account token for sa and tells the endpoint to
 // authenticate it, as the API server does for a pod's projected token.
