@@ -116,7 +116,7 @@ func jwtClaims(a config.CIAccess) (string, map[string]any) {
 func CIAccessDocument(a config.CIAccess, mount, prefix string, credentials []string) string {
 	d := policyWriter{data: mount + "/data/" + prefix}
 	fmt.Fprintf(&d.b, "%s%s for %s/%s\n", CIPolicyMarker, a.Name, mount, prefix)
-	d.comment("%s reads the access tokens of %s, nothing else.", describeIdentity(a), strings.Join(credentials, ", "))
+	d.comment("%s read the access tokens of %s, nothing else.", describeIdentity(a), strings.Join(credentials, ", "))
 	for _, c := range credentials {
 		d.path(d.data+"/tokens/"+c, "read")
 	}

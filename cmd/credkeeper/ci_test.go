@@ -433,3 +433,58 @@ ci_access "reporting" {
 		t.Errorf("a job time under a minute: exit %d: %s", r.code, r.all())
 	}
 }
+
+// The README's "CI reads a token" shows what ci setup-commands and ci
+// snippet print for its configuration, exactly: each such command's output
+// is the fenced block that follows it.
+func TestReadmeCIExamplesAreWhatTheCommandsPrint(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, ok := strings.CutPrefix(string(readme)[strings.Index(string(readme), "\n## CI reads a token\n")+1:], "## CI reads a token\n")
+	if !ok {
+		t.Fatal("README.md has no section \"CI reads a token\"")
+	}
+	section = section[:strings.Index(section, "\n## ")]
+	// The fenced blocks, in order, with their info strings.
+	type block struct{ info, body string }
+	var blocks []block
+	for rest := section; ; {
+		i := strings.Index(rest, "```")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+3:]
+		nl := strings.Index(rest, "\n")
+		info := rest[:nl]
+		end := strings.Index(rest[nl+1:], "```")
+		blocks = append(blocks, block{info, rest[nl+1 : nl+1+end]})
+		rest = rest[nl+1+end+3:]
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("CREDKEEPER_CONFIG", "")
+	t.Setenv("VAULT_ADDR", "")
+	if len(blocks) == 0 || blocks[0].info != "hcl" {
+		t.Fatalf("the section's first block is not its configuration: %+v", blocks)
+	}
+	writeConfig(t, blocks[0].body)
+	ran := 0
+	for i, b := range blocks {
+		line := strings.TrimSpace(b.body)
+		if b.info != "sh" || !strings.HasPrefix(line, "credkeeper ci ") || strings.Contains(line, "\n") {
+			continue
+		}
+		r := credkeeper(t, "", strings.Fields(line)[1:]...)
+		if r.code != 0 {
+			t.Fatalf("%s: %s", line, r.all())
+		}
+		if i+1 >= len(blocks) || blocks[i+1].body != r.stdout {
+			t.Errorf("README.md's output of %s is not what it prints:\n%s", line, r.stdout)
+		}
+		ran++
+	}
+	if ran != 4 {
+		t.Errorf("ran %d of the section's ci commands, want setup-commands and three snippets", ran)
+	}
+}
