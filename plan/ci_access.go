@@ -169,9 +169,10 @@ func (p *Plan) planUndeclaredCI(ctx context.Context, store *vaultstore.Store, cf
 	if err != nil {
 		return err
 	}
-	owned := map[string]string{} // a ci_access policy of ours: its name → its block's
+	// The ci_access policies of ours, declared or not: its name → its block's.
+	owned := map[string]string{}
 	for _, n := range names {
-		if !strings.HasPrefix(n, prefix) || declaredPolicy[n] {
+		if !strings.HasPrefix(n, prefix) {
 			continue
 		}
 		text, err := store.ReadPolicy(ctx, n)
@@ -222,6 +223,9 @@ func (p *Plan) planUndeclaredCI(ctx context.Context, store *vaultstore.Store, cf
 		}
 	}
 	for _, n := range slices.Sorted(maps.Keys(owned)) {
+		if declaredPolicy[n] {
+			continue
+		}
 		text, err := store.ReadPolicy(ctx, n)
 		if err != nil {
 			return err

@@ -35,7 +35,7 @@ func newCIPlanWorld(t *testing.T) *ciPlanWorld {
 	env := vaulttest.New(t)
 	world := ciworld.New(t, env, clockwork.NewFakeClockAt(time.Now()))
 	w := &ciPlanWorld{t: t, env: env, world: world, store: env.Store(t), name: env.UniqueName}
-	w.vault = fmt.Sprintf("vault {\n  address = %q\n%s  github_issuer = %q\n  gitlab_issuer = %q\n}\n", env.Addr, world.VaultHCL(), world.Issuer.URL, world.Issuer.URL)
+	w.vault = fmt.Sprintf("vault {\n  address = %q\n%s}\n", env.Addr, world.VaultHCL())
 	return w
 }
 
@@ -339,5 +339,29 @@ credential "ctrp-stage" {
 	}
 	if roles != 1 {
 		t.Errorf("roles planned: %d, want nightly's alone", roles)
+	}
+}
+
+// A block whose identity moves to another kind keeps its name and policy:
+// its role is made under the new mount and deleted (with prune) from the
+// old one.
+func TestCIAccessMovedToAnotherMount(t *testing.T) {
+	w := newCIPlanWorld(t)
+	cfg := w.config(ciBlocks)
+	w.apply(cfg, mustPlan(t, w.store, cfg), false)
+	moved := w.config(strings.Replace(ciBlocks, `kubernetes {
+    namespace       = "reporting"
+    service_account = "accrual-sync"
+  }`, `github {
+    repository = "cancer-center/reporting"
+  }`, 1))
+	p := mustPlan(t, w.store, moved)
+	want := "~ sys/policies/acl/" + w.name("ci") + "-reporting,+ auth/" + w.world.GitHubMount + "/role/reporting,- auth/" + w.world.KubernetesMount + "/role/reporting"
+	if got := strings.Join(w.changeKeys(p), ","); got != want {
+		t.Fatalf("changes = %s\nwant %s", got, want)
+	}
+	w.apply(moved, p, true)
+	if again := mustPlan(t, w.store, moved); again.HasChanges() {
+		t.Fatalf("changes remain: %v", w.changeKeys(again))
 	}
 }
