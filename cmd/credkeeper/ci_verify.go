@@ -113,11 +113,3 @@ func readJWT(o *CIVerifyOptions) (secret.Value, error) {
 	}
 	return v, nil
 }
-
-// newCIVerifyParent is a ci command holding verify alone, until the ci
-// command with its other subcommands takes verify in.
-func newCIVerifyParent(g *globalOptions) *cobra.Command {
-	ci := &cobra.Command{Use: "ci", Short: "Give CI jobs their tokens with their own identity"}
-	ci.AddCommand(NewCmdCIVerify(g, nil))
-	return ci
-}
