@@ -3,29 +3,34 @@ package vaultstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/credtest/ciworld"
 	"github.com/credkeeper/credkeeper/credtest/oidcissuer"
 	"github.com/credkeeper/credkeeper/credtest/tokenreview"
 	"github.com/credkeeper/credkeeper/internal/secret"
+	"github.com/credkeeper/credkeeper/policies"
 	"github.com/credkeeper/credkeeper/vaultstore"
 	"github.com/credkeeper/credkeeper/vaultstore/vaulttest"
 )
 
-// ciFixture is a Vault holding two credentials with published tokens, a
-// policy that reads ctrp-prod's token alone, and roles granting it to one
-// GitHub repository's main branch, one GitLab project's protected refs and
-// one Kubernetes service account, written with the shape credkeeper's CI
-// roles have.
+// ciFixture is a Vault holding two credentials with published tokens, and
+// the roles and policies credkeeper generates (policies.CIRoles) for three
+// ci_access blocks reading ctrp-prod's token: one GitHub repository's main
+// branch, one GitLab project's protected refs, one Kubernetes service
+// account.
 type ciFixture struct {
 	env   *vaulttest.Env
 	world *ciworld.World
 	clock *clockwork.FakeClock
+	// roleAt is the role of the block at each auth mount.
+	roleAt map[string]string
 }
 
 func newCIFixture(t *testing.T) *ciFixture {
@@ -48,53 +53,65 @@ func newCIFixture(t *testing.T) *ciFixture {
 			t.Fatal(err)
 		}
 	}
-	policy := env.PolicyName("credkeeper-ci-deploy")
-	if err := root.WritePolicy(ctx, policy, `path "`+env.Mount+`/data/`+env.Prefix+`/tokens/ctrp-prod" { capabilities = ["read"] }`); err != nil {
-		t.Fatal(err)
+	src := fmt.Sprintf(`
+vault {
+  address = %q
+  mount   = %q
+  prefix  = %q
+%s}
+vault_policies {
+  ci = %q
+}
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+}
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+}
+ci_access "deploy" {
+  credentials = ["ctrp-prod"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+ci_access "deploy-gitlab" {
+  credentials = ["ctrp-prod"]
+  gitlab {
+    project_path  = "cancer-center/dmp-sync"
+    ref_protected = true
+  }
+}
+ci_access "deploy-pod" {
+  credentials = ["ctrp-prod"]
+  kubernetes {
+    namespace       = "reporting"
+    service_account = "accrual-sync"
+  }
+}
+`, env.Addr, env.Mount, env.Prefix, world.VaultHCL(), env.PolicyName("ci"))
+	cfg, diags := config.Parse([]byte(src), "ci.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
 	}
-	common := map[string]any{
-		"token_ttl": 600, "token_max_ttl": 600, "token_policies": []string{policy}, "token_no_default_policy": true,
-	}
-	role := func(extra map[string]any) map[string]any {
-		r := map[string]any{}
-		for k, v := range common {
-			r[k] = v
+	f := &ciFixture{env: env, world: world, clock: clock, roleAt: map[string]string{}}
+	for _, r := range policies.CIRoles(cfg) {
+		if err := root.WritePolicy(ctx, r.PolicyName, r.Policy); err != nil {
+			t.Fatal(err)
 		}
-		for k, v := range extra {
-			r[k] = v
+		if err := root.PutAuthRole(ctx, r.Mount, r.Name, r.Data); err != nil {
+			t.Fatalf("write role %s: %v", r.Path(), err)
 		}
-		return r
+		f.roleAt[r.Mount] = r.Name
 	}
-	roles := []struct {
-		mount string
-		data  map[string]any
-	}{
-		{world.GitHubMount, role(map[string]any{
-			"role_type": "jwt", "user_claim": "sub", "bound_audiences": []string{"https://github.com/cancer-center"},
-			"bound_claims_type": "string",
-			"bound_claims":      map[string]any{"repository": "cancer-center/accrual-sync", "ref": "refs/heads/main"},
-		})},
-		{world.GitLabMount, role(map[string]any{
-			"role_type": "jwt", "user_claim": "sub", "bound_audiences": []string{env.Addr},
-			"bound_claims_type": "string",
-			"bound_claims":      map[string]any{"project_path": "cancer-center/dmp-sync", "ref_protected": "true"},
-		})},
-		{world.KubernetesMount, role(map[string]any{
-			"bound_service_account_names": []string{"accrual-sync"}, "bound_service_account_namespaces": []string{"reporting"},
-		})},
-	}
-	for _, r := range roles {
-		if err := root.PutAuthRole(ctx, r.mount, "deploy", r.data); err != nil {
-			t.Fatalf("write role deploy at %s: %v", r.mount, err)
-		}
-	}
-	return &ciFixture{env: env, world: world, clock: clock}
+	return f
 }
 
-// login opens a store in the fixture's prefix with a CI job's JWT.
+// login opens a store in the fixture's prefix with a CI job's JWT, as the
+// role at mount.
 func (f *ciFixture) login(method, mount, jwt string) (*vaultstore.Store, error) {
 	cfg := f.env.Config()
-	cfg.Auth = vaultstore.AuthConfig{Method: method, Mount: mount, Role: "deploy", JWT: secret.New(jwt)}
+	cfg.Auth = vaultstore.AuthConfig{Method: method, Mount: mount, Role: f.roleAt[mount], JWT: secret.New(jwt)}
 	return vaultstore.Open(context.Background(), cfg)
 }
 
@@ -276,7 +293,7 @@ func TestTheCIRolesDoorReadsWritesListsAndDeletesRoles(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("AuthRole: %v %v", ok, err)
 	}
-	if role["role_type"] != "jwt" || role["user_claim"] != "sub" {
+	if role["role_type"] != "jwt" || role["user_claim"] != "repository" {
 		t.Errorf("AuthRole = %v", role)
 	}
 	if _, ok, err := root.AuthRole(ctx, f.world.GitHubMount, "absent"); ok || err != nil {
@@ -295,7 +312,7 @@ func TestTheCIRolesDoorReadsWritesListsAndDeletesRoles(t *testing.T) {
 	if err := root.DeleteAuthRole(ctx, f.world.GitHubMount, "nightly"); err != nil {
 		t.Errorf("deleting a role already gone: %v", err)
 	}
-	if err := root.DeleteAuthRole(ctx, f.world.GitLabMount, "deploy"); err != nil {
+	if err := root.DeleteAuthRole(ctx, f.world.GitLabMount, "deploy-gitlab"); err != nil {
 		t.Fatal(err)
 	}
 	if names, err := root.AuthRoles(ctx, f.world.GitLabMount); err != nil || len(names) != 0 {
