@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -248,6 +249,9 @@ func decodeCIAccess(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if !diags.HasErrors() {
 		diags = append(diags, checkCIRef(b, a, cfg)...)
 	}
+	if !diags.HasErrors() {
+		diags = append(diags, unpublishedWarnings(b, a, cfg)...)
+	}
 	cfg.CIAccess = append(cfg.CIAccess, a)
 	return diags
 }
@@ -431,4 +435,18 @@ func checkCIRef(b *hcl.Block, a CIAccess, cfg *Config) hcl.Diagnostics {
 		}
 	}
 	return nil
+}
+
+// unpublishedWarnings warn of a credential the block reads whose token is
+// never published (no publish_token): the job would find none.
+func unpublishedWarnings(b *hcl.Block, a CIAccess, cfg *Config) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, name := range cfg.CIAccessCredentials(a) {
+		if cr, ok := cfg.byName[name]; ok && cr.PublishToken == nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No token to read",
+				Detail:  fmt.Sprintf("ci_access %q reads the token of %s, which has no publish_token block: the daemon publishes no token for it, and the job would find none.", a.Name, name),
+				Subject: b.DefRange.Ptr()})
+		}
+	}
+	return diags
 }

@@ -2,8 +2,11 @@ package config
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/hcl/v2"
 )
 
 const ciAccessExample = `
@@ -166,5 +169,31 @@ ci_access "x" {
 				t.Errorf("diags = %v", diags)
 			}
 		})
+	}
+}
+
+// A ci_access block reading a credential that publishes no token loads,
+// with a warning: the job would find no token.
+func TestCIAccessOfAnUnpublishedTokenWarns(t *testing.T) {
+	cfg, diags := Parse([]byte(`credential "s" {
+  provider = "ctrp-stage"
+}
+credential "p" {
+  provider = "ctrp-stage"
+  publish_token {}
+}
+ci_access "x" {
+  credentials = ["s", "p"]
+  kubernetes {
+    namespace       = "n"
+    service_account = "a"
+  }
+}
+`), "w.hcl")
+	if diags.HasErrors() || len(diags) != 1 || cfg == nil {
+		t.Fatalf("diags = %v", diags)
+	}
+	if d := diags[0]; d.Severity != hcl.DiagWarning || !strings.Contains(d.Detail, `ci_access "x" reads the token of s, which has no publish_token block`) {
+		t.Errorf("warning = %v", d)
 	}
 }
