@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadPlan$$' -fuzztime $(FUZZTIME) ./plan
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecords$$' -fuzztime $(FUZZTIME) ./vaultstore
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeUnverified$$' -fuzztime $(FUZZTIME) ./ciaccess
 
 ## faults: the whole fault suite, with the runs too long for test: the
 ## daemon's process killed with SIGKILL 50 times, each while it leads (about 6 min) beside the

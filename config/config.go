@@ -43,7 +43,10 @@ type Config struct {
 	// Notifiers by name, and the notifications block.
 	Notifiers     map[string]*Notifier
 	Notifications Notifications
-	Filename      string
+	// CIAccess are the ci_access blocks, in file order: the CI jobs that
+	// log in to Vault with their own identity to read some tokens.
+	CIAccess []CIAccess
+	Filename string
 	// Warnings are diagnostics that do not stop the file from loading,
 	// rendered as file:line:col lines for validate to print.
 	Warnings []string
@@ -68,6 +71,17 @@ type Vault struct {
 	Mount   string
 	Prefix  string
 	Auth    VaultAuth
+	// The auth mounts ci_access roles are written under (see CIAccess):
+	// by default jwt-github, jwt-gitlab and kubernetes.
+	GitHubJWTMount  string
+	GitLabJWTMount  string
+	KubernetesMount string
+	// GitHubIssuer and GitLabIssuer are the OIDC issuers the JWT mounts
+	// are expected to trust: https://token.actions.githubusercontent.com
+	// and https://gitlab.com unless the vault block says otherwise (GitHub
+	// Enterprise Server, a GitLab of one's own).
+	GitHubIssuer string
+	GitLabIssuer string
 }
 
 // VaultAuth is the vault block's auth block.
@@ -177,7 +191,9 @@ const (
 // Vault from the environment.
 func Default() *Config {
 	return &Config{
-		Vault:            Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"}},
+		Vault: Vault{Mount: DefaultMount, Prefix: DefaultPrefix, Auth: VaultAuth{Method: "token"},
+			GitHubJWTMount: DefaultGitHubJWTMount, GitLabJWTMount: DefaultGitLabJWTMount, KubernetesMount: DefaultKubernetesMount,
+			GitHubIssuer: DefaultGitHubIssuer, GitLabIssuer: DefaultGitLabIssuer},
 		Providers:        map[string]*Provider{},
 		RotationPolicies: map[string]*RotationPolicy{DefaultRotationPolicy: Yearly()},
 		Daemon:           Daemon{Parallel: DefaultParallel, CheckTimeout: DefaultCheckTimeout, LeaseTTL: DefaultLeaseTTL, FirstCheckWithin: DefaultFirstCheckWithin},
@@ -261,6 +277,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "daemon"},
 		{Type: "notifier", LabelNames: []string{"type", "name"}},
 		{Type: "notifications"},
+		{Type: "ci_access", LabelNames: []string{"name"}},
 	},
 }
 
@@ -273,8 +290,10 @@ var publishTokenSchema = &hcl.BodySchema{
 }
 
 var vaultSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "address"}, {Name: "mount"}, {Name: "prefix"}},
-	Blocks:     []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"method"}}},
+	Attributes: []hcl.AttributeSchema{{Name: "address"}, {Name: "mount"}, {Name: "prefix"},
+		{Name: "github_jwt_mount"}, {Name: "gitlab_jwt_mount"}, {Name: "kubernetes_mount"},
+		{Name: "github_issuer"}, {Name: "gitlab_issuer"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "auth", LabelNames: []string{"method"}}},
 }
 
 var authSchemas = map[string]*hcl.BodySchema{
@@ -323,7 +342,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	content, diags := file.Body.Content(rootSchema)
 	cfg := Default()
 	cfg.Filename = filename
-	credBlocks, d := decodeRootBlocks(content.Blocks, cfg)
+	credBlocks, ciBlocks, d := decodeRootBlocks(content.Blocks, cfg)
 	diags = append(diags, d...)
 	// Credentials last, so that they may name providers and rotation
 	// policies declared below them.
@@ -333,6 +352,10 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	}
 	diags = append(diags, checkChannels(cfg, channels)...)
 	diags = append(diags, checkTimeouts(cfg)...)
+	// CI access last: it names credentials and the CI policies' names.
+	for _, b := range ciBlocks {
+		diags = append(diags, decodeCIAccess(b, cfg)...)
+	}
 	return cfg, diags
 }
 
@@ -340,8 +363,9 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 var singleBlocks = map[string]bool{"notifications": true, "daemon": true, "vault_policies": true, "vault": true}
 
 // decodeRootBlocks decodes every top-level block into cfg but the
-// credentials, which it returns for decoding once all else is known.
-func decodeRootBlocks(blocks hcl.Blocks, cfg *Config) (credBlocks []*hcl.Block, diags hcl.Diagnostics) {
+// credentials and the ci_access blocks, which it returns for decoding once
+// all else is known.
+func decodeRootBlocks(blocks hcl.Blocks, cfg *Config) (credBlocks, ciBlocks []*hcl.Block, diags hcl.Diagnostics) {
 	firstAt := map[string]hcl.Range{}
 	for _, b := range blocks {
 		if singleBlocks[b.Type] {
@@ -371,9 +395,11 @@ func decodeRootBlocks(blocks hcl.Blocks, cfg *Config) (credBlocks []*hcl.Block, 
 			diags = append(diags, decodeProvider(b, cfg)...)
 		case "credential":
 			credBlocks = append(credBlocks, b)
+		case "ci_access":
+			ciBlocks = append(ciBlocks, b)
 		}
 	}
-	return credBlocks, diags
+	return credBlocks, ciBlocks, diags
 }
 
 func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
@@ -383,6 +409,7 @@ func decodeVault(body hcl.Body, v *Vault) hcl.Diagnostics {
 	diags = append(diags, optString(content.Attributes["prefix"], &v.Prefix)...)
 	v.Mount = strings.Trim(v.Mount, "/")
 	v.Prefix = strings.Trim(v.Prefix, "/")
+	diags = append(diags, decodeCIMounts(content.Attributes, v)...)
 	if a := content.Attributes["mount"]; a != nil && v.Mount == "" {
 		diags = append(diags, errAt(a.Expr.Range(), "Empty mount", "The KV v2 mount may not be empty; the default is %q.", DefaultMount))
 	}

@@ -6,7 +6,9 @@
 // first, then the file. Providers come from provider blocks or from presets
 // (ctrp-int, ctrp-stage, ctrp-prod, dmptool) that need no block. The
 // package holds the decoded types (Config, Credential, Provider, notifier
-// blocks, rotation policies, the names of the Vault policies), their
+// blocks, rotation policies, the names of the Vault policies, the
+// ci_access blocks that let a CI identity read some tokens, and the auth
+// mounts their roles live under), their
 // defaults and limits, durations, validation, and Format for `fmt`.
 //
 // config does no I/O beyond reading the file it is asked to load, never

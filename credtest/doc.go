@@ -2,6 +2,10 @@
 // endpoint emulator on loopback, a configuration whose providers point at
 // it, and a fresh prefix in the real Vault (vaulttest). Tests of check,
 // daemon and the status page share it; the product never imports it.
+// Beside it, a CI job's world: oidcissuer (an OIDC issuer minting GitHub-
+// and GitLab-shaped ID tokens), tokenreview (the Kubernetes API server's
+// TokenReview, standing in) and ciworld (Vault's JWT and Kubernetes auth
+// methods mounted and configured against them).
 //
 // It lives at the module's root, beside the engine packages it builds
 // (config, oauthcheck, vaultstore, check's engine), so that every

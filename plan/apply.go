@@ -34,6 +34,10 @@ type ApplyOptions struct {
 	// is exactly what they generate: a plan file is data, and a tampered
 	// one must not write any policy it likes into Vault.
 	Policies []policies.ManagedPolicy
+	// CIRoles are the CI roles the configuration asks for now (CIRoles):
+	// a plan's role change is applied only if its data is exactly theirs,
+	// and a deletion only of a role no longer declared.
+	CIRoles []policies.CIRole
 	// Done, when set, is called after each change applied.
 	Done func()
 
@@ -54,15 +58,13 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 	for _, mp := range o.Policies {
 		want[mp.Name] = mp.Text
 	}
+	roles := make(map[string]policies.CIRole, len(o.CIRoles))
+	for _, r := range o.CIRoles {
+		roles[r.Mount+"/"+r.Name] = r
+	}
 	for _, c := range p.Changes {
-		if c.Type == TypePolicy {
-			text, ok := want[c.Name]
-			if !ok {
-				return nil, fmt.Errorf("%w: the configuration does not manage policy %q: run plan again", ErrStalePlan, c.Name)
-			}
-			if text != c.Policy {
-				return nil, fmt.Errorf("%w: the plan's text for policy %q is not what this credkeeper generates from the configuration (was the plan file edited?): run plan again", ErrStalePlan, c.Name)
-			}
+		if err := checkWanted(ctx, store, c, want, roles); err != nil {
+			return nil, err
 		}
 		if err := checkCurrent(ctx, store, c); err != nil {
 			return nil, err
@@ -89,6 +91,27 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 	return rep, nil
 }
 
+// checkWanted refuses a policy or CI role change that the configuration
+// does not ask for now: a plan file is data, and a tampered one must not
+// write any policy or role it likes into Vault.
+func checkWanted(ctx context.Context, store *vaultstore.Store, c Change, managed map[string]string, roles map[string]policies.CIRole) error {
+	switch {
+	case c.Type == TypeCIRole:
+		return checkCIRoleChange(c, roles)
+	case c.Type == TypePolicy && c.Action == ActionDelete:
+		return checkCIPolicyDeletion(ctx, store, c, managed)
+	case c.Type == TypePolicy:
+		text, ok := managed[c.Name]
+		if !ok {
+			return fmt.Errorf("%w: the configuration does not manage policy %q: run plan again", ErrStalePlan, c.Name)
+		}
+		if text != c.Policy {
+			return fmt.Errorf("%w: the plan's text for policy %q is not what this credkeeper generates from the configuration (was the plan file edited?): run plan again", ErrStalePlan, c.Name)
+		}
+	}
+	return nil
+}
+
 // checkCurrent refuses a change whose target moved since the plan.
 func checkCurrent(ctx context.Context, store *vaultstore.Store, c Change) error {
 	current, err := currentFingerprint(ctx, store, c)
@@ -109,6 +132,12 @@ func currentFingerprint(ctx context.Context, store *vaultstore.Store, c Change) 
 			return "", nil
 		}
 		return textFingerprint(text), err
+	case TypeCIRole:
+		data, exists, err := store.AuthRole(ctx, c.Mount, c.Name)
+		if err != nil || !exists {
+			return "", err
+		}
+		return roleFingerprint(data), nil
 	default:
 		info, err := store.CredentialInfo(ctx, c.Name)
 		if errors.Is(err, vaultstore.ErrNotFound) {
@@ -123,12 +152,13 @@ func currentFingerprint(ctx context.Context, store *vaultstore.Store, c Change) 
 
 func applyChange(ctx context.Context, store *vaultstore.Store, c Change) error {
 	switch {
-	case c.Type == TypePolicy:
-		// Vault has no check-and-set for policies: re-read just before writing.
+	case c.Type == TypePolicy || c.Type == TypeCIRole:
+		// Vault has no check-and-set for policies nor roles: re-read just
+		// before writing.
 		if err := checkCurrent(ctx, store, c); err != nil {
 			return err
 		}
-		return store.WritePolicy(ctx, c.Name, c.Policy)
+		return applyPolicyOrRole(ctx, store, c)
 	case c.Action == ActionDelete:
 		return store.DeleteAll(ctx, c.Name)
 	}
@@ -143,4 +173,16 @@ func applyChange(ctx context.Context, store *vaultstore.Store, c Change) error {
 		return store.CreateCredentialMetadata(ctx, c.Name, md)
 	}
 	return store.PutCredentialMetadata(ctx, c.Name, md, c.Fingerprint)
+}
+
+func applyPolicyOrRole(ctx context.Context, store *vaultstore.Store, c Change) error {
+	switch {
+	case c.Type == TypePolicy && c.Action == ActionDelete:
+		return store.DeletePolicy(ctx, c.Name)
+	case c.Type == TypePolicy:
+		return store.WritePolicy(ctx, c.Name, c.Policy)
+	case c.Action == ActionDelete:
+		return store.DeleteAuthRole(ctx, c.Mount, c.Name)
+	}
+	return store.PutAuthRole(ctx, c.Mount, c.Name, c.Role)
 }

@@ -83,6 +83,10 @@ type Change struct {
 	// Records are what a deletion removes, each as KIND/NAME
 	// ("silences/legacy"): every record kept for the credential.
 	Records []string `json:"records,omitempty"`
+	// Mount is a CI role's auth mount; Role, its data after the change
+	// (Fields show each field's old and new value, as JSON).
+	Mount string         `json:"mount,omitempty"`
+	Role  map[string]any `json:"role,omitempty"`
 	// Version is the credential's KV version the change was computed against.
 	Version int `json:"version"`
 	// Fingerprint identifies the state the change was computed against
@@ -140,6 +144,8 @@ func (c Change) Path() string {
 		return "sys/policies/acl/" + c.Name
 	case TypeRecords:
 		return c.Name + "'s records"
+	case TypeCIRole:
+		return "auth/" + c.Mount + "/role/" + c.Name
 	}
 	return "credentials/" + c.Name
 }
@@ -178,6 +184,9 @@ func MakePlan(ctx context.Context, store *vaultstore.Store, cfg *config.Config, 
 	p.Changes = append(p.Changes, undeclaredChanges(infos, declared, records)...)
 	p.Changes = append(p.Changes, leftoverRecordChanges(records, inVault, declared)...)
 	if err := p.planPolicies(ctx, store, cfg); err != nil {
+		return nil, err
+	}
+	if err := p.planCIAccess(ctx, store, cfg); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -261,7 +270,7 @@ func leftoverRecordChanges(records map[string][]string, inVault map[string]vault
 // planPolicies adds the changes that make Vault's managed ACL policies
 // match the configuration.
 func (p *Plan) planPolicies(ctx context.Context, store *vaultstore.Store, cfg *config.Config) error {
-	managed, err := ManagedPolicies(cfg, store)
+	managed, err := rolePolicies(cfg, store)
 	if err != nil {
 		return err
 	}
@@ -278,8 +287,21 @@ func (p *Plan) planPolicies(ctx context.Context, store *vaultstore.Store, cfg *c
 }
 
 // ManagedPolicies are the Vault ACL policies cfg's vault_policies block
-// asks for, generated for store's mount and prefix; none without the block.
+// asks for (none without the block), then those of its ci_access blocks,
+// generated for store's mount and prefix.
 func ManagedPolicies(cfg *config.Config, store *vaultstore.Store) ([]policies.ManagedPolicy, error) {
+	out, err := rolePolicies(cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range CIRoles(cfg, store) {
+		out = append(out, policies.ManagedPolicy{Name: r.PolicyName, Role: config.RoleCI, Text: r.Policy, Scope: r.Credentials})
+	}
+	return out, nil
+}
+
+// rolePolicies are the policies of cfg's vault_policies block, if any.
+func rolePolicies(cfg *config.Config, store *vaultstore.Store) ([]policies.ManagedPolicy, error) {
 	if cfg.VaultPolicies == nil {
 		return nil, nil
 	}

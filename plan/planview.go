@@ -58,8 +58,10 @@ func writeChange(b *strings.Builder, c Change) {
 		}
 	case c.Type == TypePolicy:
 		for _, line := range strings.Split(strings.TrimRight(c.Policy, "\n"), "\n") {
-			fmt.Fprintf(b, "%s\n", strings.TrimRight("      + "+line, " "))
+			fmt.Fprintf(b, "%s\n", strings.TrimRight("      "+sym+" "+line, " "))
 		}
+	case c.Type == TypeCIRole:
+		writeRoleFields(b, c)
 	case c.Action == ActionDelete:
 		if c.Metadata != nil {
 			for _, f := range fieldChanges(PlannedMetadata{}, *c.Metadata) {
@@ -82,6 +84,25 @@ func writeChange(b *strings.Builder, c Change) {
 		}
 	}
 	b.WriteString("    }\n")
+}
+
+// writeRoleFields shows a CI role's fields, their values as Vault takes
+// them (JSON).
+func writeRoleFields(b *strings.Builder, c Change) {
+	width := 0
+	for _, f := range c.Fields {
+		width = max(width, len(f.Field))
+	}
+	for _, f := range c.Fields {
+		switch {
+		case c.Action == ActionDelete:
+			fmt.Fprintf(b, "      - %-*s = %s\n", width, f.Field, f.New)
+		case c.Action == ActionCreate || f.Old == "":
+			fmt.Fprintf(b, "      + %-*s = %s\n", width, f.Field, f.New)
+		default:
+			fmt.Fprintf(b, "      ~ %-*s = %s -> %s\n", width, f.Field, f.Old, f.New)
+		}
+	}
 }
 
 func quoteAll(items []string) string {

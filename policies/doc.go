@@ -2,7 +2,9 @@
 // configuration (package config) and gathered facts: which reminders,
 // escalations, incident and ops notices are due at now (silences are
 // inputs), when the next reminder falls, whether a silence may last until
-// a date, and the Vault ACL documents of every role.
+// a date, the Vault ACL documents of every role, and the Vault auth roles
+// (JWT for GitHub Actions and GitLab, Kubernetes) with their policies that
+// ci_access blocks ask for (CIRoles).
 //
 // policies does no I/O and never reads the clock: decisions take `now` as
 // an argument. It does not parse the configuration language.

@@ -21,6 +21,9 @@ const (
 	AuthToken      = "token"
 	AuthAppRole    = "approle"
 	AuthKubernetes = "kubernetes"
+	// AuthJWT is Vault's JWT/OIDC method used with a JWT in hand, as a CI
+	// job logs in with its platform's OIDC ID token.
+	AuthJWT = "jwt"
 )
 
 // DefaultKubernetesJWTFile is where Kubernetes mounts a pod's service account token.
@@ -43,9 +46,12 @@ type AuthConfig struct {
 	// unwraps to the secret ID.
 	SecretIDWrapped bool
 
-	// Role and JWTFile, for Kubernetes.
+	// Role and JWTFile, for Kubernetes; Role for JWT.
 	Role    string
 	JWTFile string
+	// JWT, for JWT auth (and Kubernetes auth instead of JWTFile): the
+	// token itself, held as a secret.
+	JWT secret.Value
 }
 
 // AuthEvent reports what the login keeper did, for logs and metrics.
@@ -78,11 +84,18 @@ func newAuthenticator(client *api.Client, cfg AuthConfig) (*authenticator, error
 		if cfg.Role == "" {
 			return nil, errors.New("kubernetes auth needs a role")
 		}
-		if cfg.JWTFile == "" {
+		if cfg.JWTFile == "" && cfg.JWT.IsZero() {
 			cfg.JWTFile = DefaultKubernetesJWTFile
 		}
+	case AuthJWT:
+		if cfg.Role == "" {
+			return nil, errors.New("jwt auth needs a role")
+		}
+		if cfg.JWT.IsZero() {
+			return nil, errors.New("jwt auth needs a JWT")
+		}
 	default:
-		return nil, fmt.Errorf("unknown Vault auth method %q: use token, approle or kubernetes", cfg.Method)
+		return nil, fmt.Errorf("unknown Vault auth method %q: use token, approle, kubernetes or jwt", cfg.Method)
 	}
 	if cfg.Mount == "" {
 		cfg.Mount = cfg.Method
@@ -104,6 +117,8 @@ func (a *authenticator) login(ctx context.Context) error {
 		sec, err = a.loginAppRole(ctx)
 	case AuthKubernetes:
 		sec, err = a.loginKubernetes(ctx)
+	case AuthJWT:
+		sec, err = a.loginWith(ctx, jwtLogin{mount: a.cfg.Mount, role: a.cfg.Role, jwt: a.cfg.JWT})
 	}
 	if err != nil {
 		return err
@@ -210,12 +225,15 @@ func (a *authenticator) unwrappedSecretID(ctx context.Context) (secret.Value, er
 }
 
 func (a *authenticator) loginKubernetes(ctx context.Context) (*api.Secret, error) {
-	if _, err := readTrimmed(a.cfg.JWTFile, "Kubernetes service account token"); err != nil {
-		return nil, err
+	token := kubernetes.WithServiceAccountToken(a.cfg.JWT.Reveal())
+	if a.cfg.JWT.IsZero() {
+		if _, err := readTrimmed(a.cfg.JWTFile, "Kubernetes service account token"); err != nil {
+			return nil, err
+		}
+		token = kubernetes.WithServiceAccountTokenPath(a.cfg.JWTFile)
 	}
 	method, err := kubernetes.NewKubernetesAuth(a.cfg.Role,
-		kubernetes.WithMountPath(a.cfg.Mount),
-		kubernetes.WithServiceAccountTokenPath(a.cfg.JWTFile))
+		kubernetes.WithMountPath(a.cfg.Mount), token)
 	if err != nil {
 		return nil, &Error{Op: "login", Path: "auth/" + a.cfg.Mount, Err: err}
 	}
@@ -226,7 +244,7 @@ func (a *authenticator) loginWith(ctx context.Context, method api.AuthMethod) (*
 	path := "auth/" + a.cfg.Mount + "/login"
 	sec, err := a.client.Auth().Login(ctx, method)
 	if err != nil {
-		return nil, wrapErr("log in", path, a.client.Address(), err)
+		return nil, wrapLoginErr(path, a.client.Address(), err)
 	}
 	if sec == nil || sec.Auth == nil {
 		return nil, &Error{Op: "log in", Path: path, Err: errors.New("vault returned no token")}

@@ -3,7 +3,10 @@
 //
 // It owns the Vault client (configured from credkeeper's config or from the
 // environment exactly as the vault CLI reads it), the login and its renewal
-// (token, AppRole, Kubernetes), and credkeeper's records in a KV v2 mount:
+// (token, AppRole, Kubernetes, and a CI job's JWT: LoginJWT, LoginKubernetes),
+// the CI auth roles credkeeper writes into the JWT and Kubernetes auth
+// methods and what it reads of their mounts (ciauth.go), and credkeeper's
+// records in a KV v2 mount:
 //
 //	<mount>/<prefix>/credentials/NAME  client ID and secret; custom metadata
 //	<mount>/<prefix>/pending/NAME      a new pair staged for rotation
@@ -14,9 +17,10 @@
 // Every read returns the KV version it read; every data write is a
 // check-and-set against the version the caller read. Failures are typed:
 // callers test them with errors.Is against ErrNotFound, ErrCASConflict,
-// ErrPermissionDenied, ErrSealed, ErrNoActiveNode, ErrUnreachable and
-// ErrInvalidName. One reading of Vault's answers (classifyAnswer) gives both
-// an error its kind and a request its outcome for Config.Observe.
+// ErrPermissionDenied, ErrSealed, ErrNoActiveNode, ErrUnreachable,
+// ErrInvalidName and ErrLoginRefused (whose Vault reason LoginRefusal
+// gives). One reading of Vault's answers (classifyAnswer) gives both an
+// error its kind and a request its outcome for Config.Observe.
 //
 // vaultstore knows nothing of OAuth2: it stores what it is given.
 package vaultstore

@@ -49,6 +49,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("EMULATOR", srv.URL)
 			e.Setenv("CTRP_STAGE_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerStage+"/v1/token")
 			e.Setenv("CTRP_PROD_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerProd+"/v1/token")
+			e.Values[ciWorldKey{}] = &scriptCIWorld{}
 			return nil
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
@@ -58,6 +59,8 @@ func TestScripts(t *testing.T) {
 			"vault-set-meta":  cmdVaultSetMeta,
 			"emulator-client": cmdEmulatorClient,
 			"emulator-app":    cmdEmulatorApp,
+			"ci-world":        cmdCIWorld,
+			"mint-jwt":        cmdMintJWT,
 		},
 		RequireExplicitExec: true,
 	})

@@ -6,6 +6,9 @@
 // It initializes a core with a single unseal key, unseals it, mounts KV v2 at
 // secret/, AppRole at approle/ and Kubernetes auth at kubernetes/ (the latter
 // unconfigured), and serves the Vault HTTP API on the given loopback address.
+// Vault's JWT/OIDC auth method is registered as the builtin credential type
+// "jwt" but not mounted: tests mount and configure it (against their own
+// OIDC issuer) as an operator would.
 //
 // When it is ready it prints exactly one JSON line to standard output:
 //
@@ -36,6 +39,7 @@ import (
 	"time"
 
 	log "github.com/hashicorp/go-hclog"
+	jwtauth "github.com/hashicorp/vault-plugin-auth-jwt"
 	kubeauth "github.com/hashicorp/vault-plugin-auth-kubernetes"
 	kv "github.com/hashicorp/vault-plugin-secrets-kv"
 	"github.com/hashicorp/vault/api"
@@ -141,8 +145,8 @@ func run() error {
 	return nil
 }
 
-// coreConfig is what every core devvault runs has: KV, AppRole and
-// Kubernetes auth, and no mlock.
+// coreConfig is what every core devvault runs has: KV, AppRole, Kubernetes
+// and JWT auth, and no mlock.
 func coreConfig() *vault.CoreConfig {
 	return &vault.CoreConfig{
 		DisableMlock:    true,
@@ -150,6 +154,7 @@ func coreConfig() *vault.CoreConfig {
 		CredentialBackends: map[string]logical.Factory{
 			"approle":    approle.Factory,
 			"kubernetes": kubeauth.Factory,
+			"jwt":        jwtauth.Factory,
 		},
 		BuiltinRegistry: corehelpers.NewMockBuiltinRegistry(),
 	}

@@ -353,3 +353,42 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// EnableJWTAuth enables Vault's JWT auth method at mount and configures it
+// to trust the OIDC issuer at discoveryURL (whose tokens must carry iss =
+// boundIssuer), as an operator does for GitHub Actions or GitLab: vault
+// auth enable -path=MOUNT jwt; vault write auth/MOUNT/config
+// oidc_discovery_url=… bound_issuer=…. The mount is removed when the test
+// ends.
+func (e *Env) EnableJWTAuth(t testing.TB, mount, discoveryURL, boundIssuer string) {
+	t.Helper()
+	e.enableAuth(t, mount, "jwt", map[string]any{"oidc_discovery_url": discoveryURL, "bound_issuer": boundIssuer})
+}
+
+// EnableKubernetesAuth enables Vault's Kubernetes auth method at mount and
+// points it at the API server at host (a TokenReview stand-in), as an
+// operator does: vault auth enable -path=MOUNT kubernetes; vault write
+// auth/MOUNT/config kubernetes_host=…. The mount is removed when the test
+// ends.
+func (e *Env) EnableKubernetesAuth(t testing.TB, mount, host string) {
+	t.Helper()
+	e.enableAuth(t, mount, "kubernetes", map[string]any{
+		"kubernetes_host": host, "token_reviewer_jwt": "reviewer-jwt", "disable_local_ca_jwt": true,
+	})
+}
+
+func (e *Env) enableAuth(t testing.TB, mount, typ string, config map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.Root.Sys().EnableAuthWithOptionsWithContext(ctx, mount, &api.EnableAuthOptions{Type: typ}); err != nil {
+		t.Fatalf("enable %s auth at %s: %v", typ, mount, err)
+	}
+	t.Cleanup(func() { _ = e.Root.Sys().DisableAuthWithContext(context.Background(), mount) })
+	if _, err := e.Root.Logical().WriteWithContext(ctx, "auth/"+mount+"/config", config); err != nil {
+		t.Fatalf("configure %s auth at %s: %v", typ, mount, err)
+	}
+}
+
+// UniqueName makes a name (a mount path, a role) unique to this Env:
+// name-<prefix>.
+func (e *Env) UniqueName(name string) string { return e.PolicyName(name) }
