@@ -5,8 +5,9 @@
 // environment exactly as the vault CLI reads it), the login and its renewal
 // (token, AppRole, Kubernetes, and a CI job's JWT: LoginJWT, LoginKubernetes),
 // the CI auth roles credkeeper writes into the JWT and Kubernetes auth
-// methods and what it reads of their mounts (ciauth.go), and credkeeper's
-// records in a KV v2 mount:
+// methods and what it reads of their mounts (ciauth.go), the ACL policies
+// credkeeper manages (read, write, list, delete: policies.go), and
+// credkeeper's records in a KV v2 mount:
 //
 //	<mount>/<prefix>/credentials/NAME  client ID and secret; custom metadata
 //	<mount>/<prefix>/pending/NAME      a new pair staged for rotation
