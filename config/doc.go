@@ -8,8 +8,10 @@
 // package holds the decoded types (Config, Credential, Provider, notifier
 // blocks, rotation policies, the names of the Vault policies, the
 // ci_access blocks that let a CI identity read some tokens, and the auth
-// mounts their roles live under), their
-// defaults and limits, durations, validation, and Format for `fmt`.
+// mounts their roles live under), their defaults and limits, durations,
+// validation, the request budget groups (BudgetGroups: the providers on
+// one token host, or naming one budget_group, and their budget, as
+// validate explains them), and Format for `fmt`.
 //
 // config does no I/O beyond reading the file it is asked to load, never
 // reads the clock, and imports no HTTP package nor the checker: what it
