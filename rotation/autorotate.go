@@ -281,7 +281,8 @@ func overlapEnd(rot *vaultstore.Rotation, ar *config.AutoRotate) time.Time {
 }
 
 // finished reports whether step ends a rotation: the next run starts anew.
-func finished(step string) bool { return step == StepDone || step == StepAbandoned }
+// A record with no step holds only a person's request and history.
+func finished(step string) bool { return step == "" || step == StepDone || step == StepAbandoned }
 
 func (r *Runner) rotationRecord(ctx context.Context, name string) (*vaultstore.Rotation, error) {
 	rot, err := r.records().GetRotation(ctx, name)
@@ -528,6 +529,10 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 		cas = prev.Version
 	}
 	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old.ID, StartedAt: now, CredentialVersion: cur.Version, Owner: owner, LeaseUntil: now.Add(RotationLease)}
+	if prev != nil {
+		rot.Request, rot.History = prev.Request, prev.History // a new rotation keeps the record's past
+	}
+	rot.Append(vaultstore.RotationEvent{Step: vaultstore.EventStarted, At: now, By: owner, ClientID: cur.ClientID, Version: cur.Version, Deadline: cur.Metadata.RotateBy})
 	v, err := r.records().PutRotation(ctx, name, rot, cas)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return nil, r.lostRace(ctx, name, owner, now)
