@@ -376,3 +376,27 @@ func day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// ParsePeriod reads --since and --until (YYYY-MM-DD, UTC; either empty
+// for DefaultPeriod's) at now, refusing a period that ends before it
+// starts.
+func ParsePeriod(since, until string, now time.Time) (Period, error) {
+	p := DefaultPeriod(now)
+	for _, f := range []struct {
+		flag, value string
+		into        *time.Time
+	}{{"--since", since, &p.Since}, {"--until", until, &p.Until}} {
+		if f.value == "" {
+			continue
+		}
+		d, err := dates.Parse(f.value)
+		if err != nil {
+			return p, fmt.Errorf("%s %q is not a date: use YYYY-MM-DD (UTC)", f.flag, f.value)
+		}
+		*f.into = d
+	}
+	if p.Until.Before(p.Since) {
+		return p, fmt.Errorf("--until %s is before --since %s", dates.Format(p.Until), dates.Format(p.Since))
+	}
+	return p, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -16,8 +17,19 @@ import (
 // Formats a report is written in.
 var Formats = []string{"table", "json", "csv", "html"}
 
+// CheckFormat refuses a format Write does not know.
+func CheckFormat(format string) error {
+	if format == "" || slices.Contains(Formats, format) {
+		return nil
+	}
+	return fmt.Errorf("unknown report format %q: use %s", format, strings.Join(Formats, ", "))
+}
+
 // Write writes r in format: table, json, csv or html.
 func Write(w io.Writer, r *Report, format string) error {
+	if err := CheckFormat(format); err != nil {
+		return err
+	}
 	switch format {
 	case "", "table":
 		return WriteTable(w, r)
@@ -28,7 +40,7 @@ func Write(w io.Writer, r *Report, format string) error {
 	case "html":
 		return WriteHTML(w, r)
 	}
-	return fmt.Errorf("unknown report format %q: use %s", format, strings.Join(Formats, ", "))
+	return nil
 }
 
 // WriteJSON writes r as indented JSON.
