@@ -65,6 +65,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /credentials/{name}", p.credential)
 	mux.HandleFunc("GET /api/v1/credentials", p.apiList)
 	mux.HandleFunc("GET /api/v1/credentials/{name}", p.apiOne)
+	mux.HandleFunc("GET /report", p.auditReport)
 	mux.HandleFunc("GET /static/page.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -252,6 +253,7 @@ type indexData struct {
 	Total                 int
 	Filter                Filter
 	Envs, Classes, Owners []string
+	Timeline              template.HTML // every deadline of the next twelve months, unfiltered
 }
 
 func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
@@ -261,7 +263,7 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := filterOf(r.URL.Query())
-	data := indexData{Now: p.now(), Total: len(rows), Filter: f}
+	data := indexData{Now: p.now(), Total: len(rows), Filter: f, Timeline: timeline(rows, p.now())}
 	if p.Channels != nil {
 		data.Channels = p.Channels()
 	}
