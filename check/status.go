@@ -28,6 +28,9 @@ type CredentialStatus struct {
 	Pending     string // the staged pair's last class, "staged" when unchecked, "" when none
 	// Silence is the credential's silence while it holds (nil otherwise).
 	Silence *vaultstore.Silence
+	// Rotation is rotations/NAME (nil: none): the open request for a new
+	// pair, the history of rotations, an automated rotation's progress.
+	Rotation *vaultstore.Rotation
 }
 
 // StatusOf is one credential's status from what Vault holds for it: its
@@ -64,8 +67,8 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 const statusReads = 16
 
 // StatusHeld is StatusAll answered from what held (the leading replica's
-// Cache) holds: the lists of credentials, staged pairs and silences are
-// read, and a credential's metadata and state only when held lacks them
+// Cache) holds: the lists of credentials, staged pairs, silences and
+// rotations are read (and each silence and rotation record there is), and a credential's metadata and state only when held lacks them
 // (a credential the configuration does not declare, or not checked yet),
 // several at a time. A nil held reads every credential.
 func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now time.Time) ([]CredentialStatus, error) {
@@ -81,6 +84,13 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 	silences, err := store.ListSilences(ctx)
 	if errors.Is(err, vaultstore.ErrPermissionDenied) {
 		silences, err = nil, nil // a policy written before silences: they are not shown
+	}
+	if err != nil {
+		return nil, err
+	}
+	rotations, err := store.ListRotations(ctx)
+	if errors.Is(err, vaultstore.ErrPermissionDenied) {
+		rotations, err = nil, nil // a policy that cannot read them: requests are not shown
 	}
 	if err != nil {
 		return nil, err
@@ -113,6 +123,7 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 	out := rows[:0]
 	for i, row := range rows {
 		if found[i] {
+			row.Rotation = rotations[row.Name]
 			out = append(out, row)
 		}
 	}

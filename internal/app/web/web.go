@@ -325,6 +325,7 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 	}
 	si, _ := p.Store.GetSilence(ctx, name)
 	row := check.StatusOf(*info, d.State, d.Pending, si, now)
+	row.Rotation, _ = p.Store.GetRotation(ctx, name)
 	cfg := p.config()
 	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now), TokenExpiry: p.tokenExpiry(ctx, cfg, name)}
 	if l, err := p.Store.GetLedger(ctx, name); err == nil {
@@ -346,7 +347,10 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 // NextStep is the advice the notices would give a credential in this
 // state: the same words, from notify.Compose.
 func NextStep(cfg *config.Config, r Row, now time.Time) string {
-	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures}
+	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures, Staged: r.Pending != ""}
+	if r.Rotation != nil {
+		about.Request = r.Rotation.Request
+	}
 	var kind string
 	switch {
 	case oauthcheck.Class(r.LastClass).IsCredentialFailure():
