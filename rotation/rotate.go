@@ -317,14 +317,14 @@ func (r *Runner) publishPromoted(ctx context.Context, name string, rep *PromoteR
 	if prov, ok := r.config().Provider(rep.Check.Provider); ok {
 		maxTTL = prov.MaxTokenTTL
 	}
-	cur, err := r.Store.GetToken(ctx, name)
-	if err != nil && !errors.Is(err, vaultstore.ErrNotFound) && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
+	// Through the check engine's door, so that its memory of tokens/NAME
+	// follows the token published here.
+	records := r.records()
+	cur, err := records.PublishedToken(ctx, name)
+	if err != nil {
 		return r.unfinished(name, rep.Version, "reading the published token", err)
 	}
-	if errors.Is(err, vaultstore.ErrNotFound) {
-		cur = nil
-	}
-	if rep.Token, err = check.PublishToken(ctx, r.Store, rep.Check, cur, maxTTL); err != nil {
+	if rep.Token, err = records.PublishToken(ctx, rep.Check, cur, maxTTL); err != nil {
 		return r.unfinished(name, rep.Version, "publishing a token from the new pair", err)
 	}
 	return nil
