@@ -105,6 +105,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
 		NewCmdSilence(opts, nil),
+		NewCmdReport(opts, nil),
 		NewCmdVersion(opts, nil),
 	)
 	return root
