@@ -68,8 +68,10 @@ const statusReads = 16
 
 // StatusHeld is StatusAll answered from what held (the leading replica's
 // Cache) holds: the lists of credentials, staged pairs, silences and
-// rotations are read (and each silence and rotation record there is), and a credential's metadata and state only when held lacks them
-// (a credential the configuration does not declare, or not checked yet),
+// rotations are read, each silence, the rotation records of the rows
+// within RequestHorizon of their deadline or with a pair staged, and a
+// credential's metadata and state only when held lacks them (a
+// credential the configuration does not declare, or not checked yet),
 // several at a time. A nil held reads every credential.
 func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now time.Time) ([]CredentialStatus, error) {
 	names, err := store.CredentialNames(ctx)
@@ -88,7 +90,7 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 	if err != nil {
 		return nil, err
 	}
-	rotations, err := store.ListRotations(ctx)
+	rotations, err := store.RotationNames(ctx)
 	if errors.Is(err, vaultstore.ErrPermissionDenied) {
 		rotations, err = nil, nil // a policy that cannot read them: requests are not shown
 	}
@@ -123,11 +125,45 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 	out := rows[:0]
 	for i, row := range rows {
 		if found[i] {
-			row.Rotation = rotations[row.Name]
 			out = append(out, row)
 		}
 	}
-	return out, nil
+	return out, readRotations(ctx, store, out, rotations)
+}
+
+// RequestHorizon is how near its deadline a credential's rotations/NAME is
+// read for a status row: a request for a new pair is made in the weeks
+// before the deadline and stays open until a pair is promoted. A row with
+// a staged pair, or past its deadline, is read too; others (a deadline
+// met and a year away) show no step in the list, and a credential's own
+// page reads its record whatever the date.
+const RequestHorizon = 120 * 24 * time.Hour
+
+// readRotations sets the Rotation of the rows that have a rotations/NAME
+// record (names) and may show a request's step, reading them several at
+// a time.
+func readRotations(ctx context.Context, store *vaultstore.Store, rows []CredentialStatus, names []string) error {
+	has := make(map[string]bool, len(names))
+	for _, n := range names {
+		has[n] = true
+	}
+	var read []int
+	for i, r := range rows {
+		if has[r.Name] && (r.Pending != "" || !r.RotateBy.IsZero() && r.DaysLeft <= int(RequestHorizon/(24*time.Hour))) {
+			read = append(read, i)
+		}
+	}
+	errs := make([]error, len(read))
+	parallel.Do(len(read), statusReads, func(k int) {
+		rot, err := store.GetRotation(ctx, rows[read[k]].Name)
+		switch {
+		case err == nil:
+			rows[read[k]].Rotation = rot
+		case !errors.Is(err, vaultstore.ErrNotFound) && !errors.Is(err, vaultstore.ErrPermissionDenied):
+			errs[k] = err
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // readStatus reads one credential's status from Vault; found is false

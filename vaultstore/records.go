@@ -3,14 +3,12 @@ package vaultstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"strconv"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
-	"github.com/credkeeper/credkeeper/internal/parallel"
 	"github.com/credkeeper/credkeeper/internal/secret"
 )
 
@@ -587,29 +585,8 @@ func (s *Store) PutRotation(ctx context.Context, name string, r *Rotation, cas i
 	return s.putJSON(ctx, KindRotations, name, r, cas)
 }
 
-// ListRotations reads every rotations/NAME there is, by credential name:
-// one list, and a read of each record (several at a time).
-func (s *Store) ListRotations(ctx context.Context) (map[string]*Rotation, error) {
-	names, err := s.list(ctx, KindRotations)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*Rotation, len(names))
-	errs := make([]error, len(names))
-	parallel.Do(len(names), 8, func(i int) {
-		r, err := s.GetRotation(ctx, names[i])
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			errs[i] = err
-		}
-		if err == nil {
-			out[i] = r
-		}
-	})
-	m := make(map[string]*Rotation, len(names))
-	for i, n := range names {
-		if out[i] != nil {
-			m[n] = out[i]
-		}
-	}
-	return m, errors.Join(errs...)
+// RotationNames lists the credentials that have a rotations/NAME record:
+// one list request.
+func (s *Store) RotationNames(ctx context.Context) ([]string, error) {
+	return s.list(ctx, KindRotations)
 }
