@@ -125,7 +125,11 @@ func RequestLine(j *RequestJSON) string {
 		line += ", ticket " + j.Ticket
 	}
 	if n := len(j.FollowUps); n > 0 && j.Step == vaultstore.RequestStepRequested {
-		line += fmt.Sprintf(" (followed up %d times since %s)", n, j.RequestedAt)
+		times := fmt.Sprintf("%d times", n)
+		if n == 1 {
+			times = "once"
+		}
+		line += fmt.Sprintf(" (first asked %s, followed up %s)", j.RequestedAt, times)
 	}
 	return line
 }
