@@ -33,8 +33,9 @@ type Cache struct {
 	creds    map[string]*vaultstore.Credential
 	state    map[string]cachedState
 	refusals map[string]Refusal
-	// tokens is what tokens/NAME holds, as last seen; a name not in it
-	// is not known (none published, or a write that failed): it is read.
+	// tokens is what tokens/NAME holds, as last seen: nil when nothing is
+	// published there (read so, or removed). A name not in it is not known
+	// (never read, or a write or removal that failed): it is read.
 	tokens map[string]*vaultstore.Token
 	// infos is each credential's version and metadata, as last read.
 	infos map[string]vaultstore.CredentialInfo
@@ -397,8 +398,12 @@ func (rs Records) CredentialInfo(ctx context.Context, name string) (*vaultstore.
 }
 
 // PublishedToken is what tokens/NAME holds (nil: nothing), as last seen,
-// read from Vault when not known. A record that does not decode is
-// returned to be replaced on the next write.
+// read from Vault when not known. That nothing is published is remembered
+// too, so a credential that publishes none (failing, or not yet checked
+// ok) costs no read until a write or a removal through this door changes
+// it; one written past it (by another process) shows as a check-and-set
+// conflict at the next publish, which forgets it. A record that does not
+// decode is returned to be replaced on the next write.
 func (rs Records) PublishedToken(ctx context.Context, name string) (*vaultstore.Token, error) {
 	if tok, known := rs.Cache.token(name); known {
 		return tok, nil
@@ -412,7 +417,7 @@ func (rs Records) PublishedToken(ctx context.Context, name string) (*vaultstore.
 	case err != nil:
 		return nil, err
 	}
-	rs.Cache.putToken(name, tok, tok != nil)
+	rs.Cache.putToken(name, tok, true) // nil: none published, remembered as well
 	return tok, nil
 }
 
@@ -425,12 +430,14 @@ func (rs Records) PublishToken(ctx context.Context, res oauthcheck.Result, cur *
 }
 
 // RemoveToken deletes tokens/NAME if it is still cur (check-and-set on its
-// version); gone already is not an error.
+// version); gone already is not an error. That nothing is published is
+// then known; when the removal fails, tokens/NAME is read again next time.
 func (rs Records) RemoveToken(ctx context.Context, name string, cur *vaultstore.Token) error {
 	if err := rs.Store.DeleteTokenIf(ctx, name, cur.Version); err != nil && !errors.Is(err, vaultstore.ErrNotFound) {
+		rs.Cache.putToken(name, nil, false)
 		return err
 	}
-	rs.Cache.putToken(name, nil, false)
+	rs.Cache.putToken(name, nil, true)
 	return nil
 }
 

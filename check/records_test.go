@@ -15,8 +15,8 @@ import (
 )
 
 // The published token goes through the same door and memory as the
-// state: once known it is not read again, a write or a removal keeps the
-// memory true, and forgetting what was read from Vault (a change of
+// state: once known, a token or that none is published, it is not read
+// again, a write or a removal keeps the memory true, and forgetting what was read from Vault (a change of
 // leader) forgets it with the rest.
 func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
 	w := credtest.NewWorld(t, nil)
@@ -41,6 +41,16 @@ func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
 		}
 	}); n != 1 {
 		t.Errorf("%d Vault requests to learn nothing is published, want 1", n)
+	}
+	if n := reads(func() {
+		if tok, err := rs.PublishedToken(ctx, "pub"); err != nil || tok != nil {
+			t.Fatalf("asked again before publishing: %+v %v", tok, err)
+		}
+	}); n != 0 {
+		t.Errorf("%d Vault requests to be told again that nothing is published, want none: it is remembered", n)
+	}
+	if tok, known := rs.Cache.HeldToken("pub"); tok != nil || !known {
+		t.Errorf("the records hold %+v (known %v) for a credential that publishes nothing, want known to be none", tok, known)
 	}
 	tok, err := rs.PublishToken(ctx, res, nil, 0)
 	if err != nil {
@@ -67,8 +77,12 @@ func TestRecordsRememberThePublishedTokenWithTheRest(t *testing.T) {
 	if err := rs.RemoveToken(ctx, "pub", cur); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got != nil {
-		t.Errorf("after removing: %+v %v", got, err)
+	if n := reads(func() {
+		if got, err := rs.PublishedToken(ctx, "pub"); err != nil || got != nil {
+			t.Errorf("after removing: %+v %v", got, err)
+		}
+	}); n != 0 {
+		t.Errorf("%d Vault requests after the removal, want none: the removal is remembered", n)
 	}
 }
 
@@ -112,8 +126,8 @@ func TestStatusHeldAnswersFromTheRecordsAndReadsOnlyWhatTheyLack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := w.Store.Requests() - before; n != 3+2 {
-		t.Errorf("%d Vault requests, want 5: three lists, and c's metadata and state", n)
+	if n := w.Store.Requests() - before; n != 4+2 {
+		t.Errorf("%d Vault requests, want 6: four lists, and c's metadata and state", n)
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("StatusHeld = %+v\nStatusAll = %+v", got, want)

@@ -1,7 +1,8 @@
 // Package policies owns credkeeper's pure decisions, made from a decoded
 // configuration (package config) and gathered facts: which reminders,
 // escalations, incident and ops notices are due at now (silences are
-// inputs), when the next reminder falls, whether a silence may last until
+// inputs), whether a request to a provider's support for a new pair is due
+// a follow-up (the open request and whether a pair is staged are inputs), when the next reminder falls, whether a silence may last until
 // a date, and the Vault ACL documents of every role.
 //
 // policies does no I/O and never reads the clock: decisions take `now` as

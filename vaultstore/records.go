@@ -584,3 +584,9 @@ func (s *Store) GetRotation(ctx context.Context, name string) (*Rotation, error)
 func (s *Store) PutRotation(ctx context.Context, name string, r *Rotation, cas int) (int, error) {
 	return s.putJSON(ctx, KindRotations, name, r, cas)
 }
+
+// RotationNames lists the credentials that have a rotations/NAME record:
+// one list request.
+func (s *Store) RotationNames(ctx context.Context) ([]string, error) {
+	return s.list(ctx, KindRotations)
+}

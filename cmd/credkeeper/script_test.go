@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/notify/notifytest"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/jonboulle/clockwork"
@@ -30,6 +31,7 @@ import (
 // $PREFIX and other variables in a file.
 func TestScripts(t *testing.T) {
 	env := vaulttest.New(t)
+	cert, caFile := notifytest.TestCert(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
@@ -49,7 +51,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("EMULATOR", srv.URL)
 			e.Setenv("CTRP_STAGE_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerStage+"/v1/token")
 			e.Setenv("CTRP_PROD_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerProd+"/v1/token")
-			return nil
+			return setupScriptRelay(t, e, cert, caFile)
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":           cmdExits,
@@ -58,6 +60,7 @@ func TestScripts(t *testing.T) {
 			"vault-set-meta":  cmdVaultSetMeta,
 			"emulator-client": cmdEmulatorClient,
 			"emulator-app":    cmdEmulatorApp,
+			"mail-save":       cmdMailSave,
 		},
 		RequireExplicitExec: true,
 	})

@@ -1,6 +1,7 @@
 // Package view is how the command line shows what the engine found: the
 // tables and the --json shapes of check, status, secret list and show,
-// rotate status and silence list, and the policy documents of vault-policies
+// rotate status (with a request's step and the rotation history), the
+// request rotate request composed, silence list, and the policy documents of vault-policies
 // print (the plan's own views are in package plan). A view takes
 // data and a writer, and prints; it decides nothing and never sees a
 // secret.

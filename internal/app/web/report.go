@@ -62,9 +62,14 @@ func (p *Pages) auditReport(w http.ResponseWriter, r *http.Request) {
 func timeline(rows []Row, now time.Time) template.HTML {
 	marks := make([]report.Mark, 0, len(rows))
 	for _, r := range rows {
-		if r.HasDeadline {
-			marks = append(marks, report.Mark{Name: r.Name, Deadline: r.RotateBy, Staged: r.Pending != ""})
+		if !r.HasDeadline {
+			continue
 		}
+		m := report.Mark{Name: r.Name, Deadline: r.RotateBy, Staged: r.Pending != ""}
+		if rot := r.Rotation; rot != nil && rot.Request != nil {
+			m.Requested, m.Ticket = rot.Request.RequestedAt, rot.Request.LastTicket()
+		}
+		marks = append(marks, m)
 	}
 	return report.Timeline(marks, now)
 }

@@ -163,7 +163,7 @@ func TestReportInABrowser(t *testing.T) {
 
 // The status page's timeline in a real browser: one mark per deadline of
 // the next twelve months coloured by urgency, the overdue one apart, the
-// staged pair a diamond.
+// open request ringed.
 func TestStatusPageTimelineInABrowser(t *testing.T) {
 	p := newReportWorld(t)
 	ctx := browser(t)
@@ -173,7 +173,7 @@ func TestStatusPageTimelineInABrowser(t *testing.T) {
 	marks := evaluate[[]string](t, ctx, `Array.from(document.querySelectorAll('#timeline g.mark')).map(g => g.dataset.name + ':' + g.getAttribute('class') + ':' + getComputedStyle(g.querySelector('circle, path')).fill)`)
 	want := map[string]string{
 		"overdue-prod": "mark overdue:rgb(198, 40, 40)",
-		"soon-stage":   "mark soon:rgb(249, 168, 37)",
+		"soon-stage":   "mark soon requested:rgb(249, 168, 37)",
 		"down-stage":   "mark later:rgb(46, 125, 50)",
 		"refused-prod": "mark later:rgb(46, 125, 50)",
 		"published":    "mark later:rgb(46, 125, 50)",

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"datetime": func(t time.Time) string { return view.Dash(dates.FormatTime(t)) },
 	"dash":     view.Dash,
 	"join":     strings.Join,
+	"add":      func(a, b int) int { return a + b },
 }).ParseFS(files, "templates/*.html"))
 
 // Pages serves the status page and its JSON API.
@@ -101,43 +103,54 @@ type Row struct {
 	HasDeadline bool
 }
 
-// rows gathers every credential's status, with token expiry for those
-// that publish one, sorted by urgency: from the leading replica's records
-// where they hold it (Held), else read from Vault several at a time.
-func (p *Pages) rows(ctx context.Context) ([]Row, error) {
-	now := p.now()
-	var held *check.Cache
-	if p.Held != nil {
-		held = p.Held()
-	}
+// rows gathers every credential's status sorted by urgency: from the
+// leading replica's records where they hold it (Held), else read from
+// Vault several at a time. The published tokens' expiry is left for
+// withTokens, for the rows that are shown.
+func (p *Pages) rows(ctx context.Context, cfg *config.Config, held *check.Cache, now time.Time) ([]Row, error) {
 	sts, err := check.StatusHeld(ctx, p.Store, held, now)
 	if err != nil {
 		return nil, err
 	}
-	cfg := p.config()
 	out := make([]Row, len(sts))
-	var publishing []int
 	for i, st := range sts {
-		r := Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero()}
-		r.Urgency = urgency(cfg, st, now)
-		out[i] = r
-		if decl, ok := cfg.Credential(st.Name); !ok || decl.PublishToken == nil {
+		out[i] = Row{CredentialStatus: st, HasDeadline: !st.RotateBy.IsZero(), Urgency: urgency(cfg, st, now)}
+	}
+	SortByUrgency(out)
+	return out, nil
+}
+
+// held is the leading replica's records, nil while this replica does not
+// lead.
+func (p *Pages) held() *check.Cache {
+	if p.Held == nil {
+		return nil
+	}
+	return p.Held()
+}
+
+// withTokens sets the published token's expiry of the rows whose
+// credential publishes one: from held where it knows what tokens/NAME
+// holds (a token, or that none is published), else read from Vault
+// several at a time.
+func (p *Pages) withTokens(ctx context.Context, cfg *config.Config, held *check.Cache, rows []Row) {
+	var unknown []int
+	for i := range rows {
+		if decl, ok := cfg.Credential(rows[i].Name); !ok || decl.PublishToken == nil {
 			continue
 		}
-		if tok, known := held.HeldToken(st.Name); known {
+		if tok, known := held.HeldToken(rows[i].Name); known {
 			if tok != nil {
-				out[i].TokenExpiry = tok.ExpiresAt
+				rows[i].TokenExpiry = tok.ExpiresAt
 			}
 			continue
 		}
-		publishing = append(publishing, i)
+		unknown = append(unknown, i)
 	}
-	parallel.Do(len(publishing), tokenReads, func(k int) {
-		r := &out[publishing[k]]
+	parallel.Do(len(unknown), tokenReads, func(k int) {
+		r := &rows[unknown[k]]
 		r.TokenExpiry = p.tokenExpiry(ctx, cfg, r.Name)
 	})
-	SortByUrgency(out)
-	return out, nil
 }
 
 // tokenReads is how many published tokens the page reads at once.
@@ -194,7 +207,9 @@ func SortByUrgency(rows []Row) {
 		}
 		return 3
 	}
-	slices.SortStableFunc(rows, func(a, b Row) int {
+	// The order is total (names are unique), so an unstable sort gives
+	// the same rows in the same order, faster.
+	slices.SortFunc(rows, func(a, b Row) int {
 		if d := rank(a) - rank(b); d != 0 {
 			return d
 		}
@@ -210,18 +225,37 @@ func SortByUrgency(rows []Row) {
 	})
 }
 
-// Filter is the index page's query: environment, class and owner.
-type Filter struct{ Env, Class, Owner string }
+// Filter is the index page's query: environment, class, owner, urgency
+// and a search (q: part of a credential's name, owner, provider or
+// environment, in any case).
+type Filter struct{ Env, Class, Owner, Urgency, Query string }
 
 func filterOf(q url.Values) Filter {
-	return Filter{Env: q.Get("env"), Class: q.Get("class"), Owner: q.Get("owner")}
+	return Filter{Env: q.Get("env"), Class: q.Get("class"), Owner: q.Get("owner"), Urgency: q.Get("urgency"), Query: strings.TrimSpace(q.Get("q"))}
 }
 
 func (f Filter) keep(r Row) bool {
-	return (f.Env == "" || r.Environment == f.Env) && (f.Class == "" || r.LastClass == f.Class) && (f.Owner == "" || r.Owner == f.Owner)
+	return (f.Env == "" || r.Environment == f.Env) && (f.Class == "" || r.LastClass == f.Class) && (f.Owner == "" || r.Owner == f.Owner) &&
+		(f.Urgency == "" || r.Urgency == f.Urgency) && f.matches(r)
 }
 
-// Link is the index page's URL for this filter with one field changed.
+// matches reports whether the search is empty or found in the row's
+// name, owner, provider or environment.
+func (f Filter) matches(r Row) bool {
+	if f.Query == "" {
+		return true
+	}
+	q := strings.ToLower(f.Query)
+	for _, s := range []string{r.Name, r.Owner, r.Provider, r.Environment} {
+		if strings.Contains(strings.ToLower(s), q) {
+			return true
+		}
+	}
+	return false
+}
+
+// Link is the index page's URL for this filter with one field changed
+// (an empty value clears it), at its first page.
 func (f Filter) Link(field, value string) string {
 	switch field {
 	case "env":
@@ -230,12 +264,24 @@ func (f Filter) Link(field, value string) string {
 		f.Class = value
 	case "owner":
 		f.Owner = value
+	case "urgency":
+		f.Urgency = value
+	case "q":
+		f.Query = value
 	}
+	return f.PageLink(1)
+}
+
+// PageLink is the index page's URL for this filter at page n (from 1).
+func (f Filter) PageLink(n int) string {
 	q := url.Values{}
-	for k, v := range map[string]string{"env": f.Env, "class": f.Class, "owner": f.Owner} {
+	for k, v := range map[string]string{"env": f.Env, "class": f.Class, "owner": f.Owner, "urgency": f.Urgency, "q": f.Query} {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if n > 1 {
+		q.Set("page", strconv.Itoa(n))
 	}
 	if len(q) == 0 {
 		return "/"
@@ -246,38 +292,84 @@ func (f Filter) Link(field, value string) string {
 // Active reports whether any field is set.
 func (f Filter) Active() bool { return f != Filter{} }
 
+// PageSize is how many rows the index shows at once: the most urgent
+// first, the rest a page link, a filter or a search away.
+const PageSize = 100
+
+// UrgencyCount is how many of the matching credentials carry an urgency
+// mark.
+type UrgencyCount struct {
+	Urgency string
+	Count   int
+}
+
 type indexData struct {
-	Channels              []metrics.ChannelStatus
-	Now                   time.Time
-	Rows                  []Row
-	Total                 int
+	Channels []metrics.ChannelStatus
+	Now      time.Time
+	// Rows are the page's rows: at most PageSize of the Matching ones.
+	Rows []Row
+	// Total is how many credentials there are; Matching, how many the
+	// filter keeps; Urgent, how many of those are overdue, failing or
+	// soon.
+	Total, Matching       int
+	Urgent                []UrgencyCount
 	Filter                Filter
 	Envs, Classes, Owners []string
-	Timeline              template.HTML // every deadline of the next twelve months, unfiltered
+	// Page is the page shown (from 1) of Pages; First and Last number
+	// its rows among the matching ones (from 1).
+	Page, Pages, First, Last int
+	// Timeline is every deadline of the next twelve months, unfiltered.
+	Timeline template.HTML
+}
+
+// pageOf is the page a query asks for: its page parameter, from 1.
+func pageOf(q url.Values) int {
+	n, err := strconv.Atoi(q.Get("page"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
-	rows, err := p.rows(r.Context())
+	now, cfg, held := p.now(), p.config(), p.held()
+	rows, err := p.rows(r.Context(), cfg, held, now)
 	if err != nil {
 		fail(w, false, "", err)
 		return
 	}
-	f := filterOf(r.URL.Query())
-	data := indexData{Now: p.now(), Total: len(rows), Filter: f, Timeline: timeline(rows, p.now())}
+	q := r.URL.Query()
+	f := filterOf(q)
+	data := indexData{Now: now, Total: len(rows), Filter: f, Timeline: timeline(rows, now)}
 	if p.Channels != nil {
 		data.Channels = p.Channels()
 	}
+	urgent := map[string]int{}
+	var matching []Row
 	for _, row := range rows {
 		data.Envs = appendNew(data.Envs, row.Environment)
 		data.Classes = appendNew(data.Classes, row.LastClass)
 		data.Owners = appendNew(data.Owners, row.Owner)
 		if f.keep(row) {
-			data.Rows = append(data.Rows, row)
+			matching = append(matching, row)
+			urgent[row.Urgency]++
 		}
 	}
 	for _, s := range [][]string{data.Envs, data.Classes, data.Owners} {
 		slices.Sort(s)
 	}
+	for _, u := range []string{"overdue", "failing", "soon"} {
+		if urgent[u] > 0 {
+			data.Urgent = append(data.Urgent, UrgencyCount{Urgency: u, Count: urgent[u]})
+		}
+	}
+	data.Matching = len(matching)
+	data.Pages = max(1, (len(matching)+PageSize-1)/PageSize)
+	data.Page = min(pageOf(q), data.Pages)
+	from := (data.Page - 1) * PageSize
+	data.Rows = matching[from:min(from+PageSize, len(matching))]
+	data.First, data.Last = from+1, from+len(data.Rows)
+	p.withTokens(r.Context(), cfg, held, data.Rows)
 	render(w, "index.html", data)
 }
 
@@ -327,6 +419,7 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 	}
 	si, _ := p.Store.GetSilence(ctx, name)
 	row := check.StatusOf(*info, d.State, d.Pending, si, now)
+	row.Rotation, _ = p.Store.GetRotation(ctx, name)
 	cfg := p.config()
 	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now), TokenExpiry: p.tokenExpiry(ctx, cfg, name)}
 	if l, err := p.Store.GetLedger(ctx, name); err == nil {
@@ -348,7 +441,10 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 // NextStep is the advice the notices would give a credential in this
 // state: the same words, from notify.Compose.
 func NextStep(cfg *config.Config, r Row, now time.Time) string {
-	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures}
+	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures, Staged: r.Pending != ""}
+	if r.Rotation != nil {
+		about.Request = r.Rotation.Request
+	}
 	var kind string
 	switch {
 	case oauthcheck.Class(r.LastClass).IsCredentialFailure():
@@ -377,7 +473,7 @@ func (p *Pages) credential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Pages) apiList(w http.ResponseWriter, r *http.Request) {
-	rows, err := p.rows(r.Context())
+	rows, err := p.rows(r.Context(), p.config(), p.held(), p.now())
 	if err != nil {
 		fail(w, true, "", err)
 		return
