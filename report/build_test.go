@@ -73,12 +73,12 @@ func TestTimeline(t *testing.T) {
 	}
 	svg := string(report.Timeline(marks, now))
 	for _, s := range []string{
-		`<g class="mark overdue" data-name="overdue"><title>overdue: rotate by 2026-11-21 (2 days overdue)</title><circle cx="62.0"`,
-		`<g class="mark urgent requested" data-name="urgent"><title>urgent: rotate by 2026-12-03 (10 days left); new pair requested 2026-11-20, ticket INC&lt;1&gt;</title>`,
+		`<g class="mark overdue" data-credential="overdue"><title>overdue: rotate by 2026-11-21 (2 days overdue)</title><circle cx="62.0"`,
+		`<g class="mark urgent requested" data-credential="urgent"><title>urgent: rotate by 2026-12-03 (10 days left); new pair requested 2026-11-20, ticket INC&lt;1&gt;</title>`,
 		`fill="#ef6c00"/><circle`, // the ring of the open request
-		`<g class="mark soon staged" data-name="soon"><title>soon: rotate by 2027-01-02 (40 days left); new pair staged</title><path d=`,
-		`<g class="mark later" data-name="later">`,
-		`data-name="&lt;script&gt;alert(1)&lt;/script&gt;"`,
+		`<g class="mark soon staged" data-credential="soon"><title>soon: rotate by 2027-01-02 (40 days left); new pair staged</title><path d=`,
+		`<g class="mark later" data-credential="later">`,
+		`data-credential="&lt;script&gt;alert(1)&lt;/script&gt;"`,
 		`1 more after 2027-11-23`,
 		`>Jan 2027</text>`,
 	} {

@@ -220,7 +220,7 @@ func markSVG(m Mark, urgency string, x, y float64, now time.Time) string {
 	if m.Staged {
 		classes += " staged"
 	}
-	fmt.Fprintf(&b, `<g class="%s" data-name="%s"><title>%s</title>`, classes, esc(m.Name), esc(title))
+	fmt.Fprintf(&b, `<g class="%s" data-credential="%s"><title>%s</title>`, classes, esc(m.Name), esc(title))
 	if m.Staged {
 		fmt.Fprintf(&b, `<path d="%s" fill="%s"/>`, diamond(x, y), UrgencyColors[urgency])
 	} else {

@@ -170,7 +170,7 @@ func TestStatusPageTimelineInABrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.url+"/"), chromedp.WaitVisible("#timeline svg")); err != nil {
 		t.Fatal(err)
 	}
-	marks := evaluate[[]string](t, ctx, `Array.from(document.querySelectorAll('#timeline g.mark')).map(g => g.dataset.name + ':' + g.getAttribute('class') + ':' + getComputedStyle(g.querySelector('circle, path')).fill)`)
+	marks := evaluate[[]string](t, ctx, `Array.from(document.querySelectorAll('#timeline g.mark')).map(g => g.dataset.credential + ':' + g.getAttribute('class') + ':' + getComputedStyle(g.querySelector('circle, path')).fill)`)
 	want := map[string]string{
 		"overdue-prod": "mark overdue:rgb(198, 40, 40)",
 		"soon-stage":   "mark soon requested:rgb(249, 168, 37)",
