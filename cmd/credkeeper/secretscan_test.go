@@ -276,6 +276,10 @@ credential "svc" {
 	must("", "rotate", "auto", "svc", "--now", "--dry-run")
 	must("", "rotate", "auto", "svc", "--now")
 	must("", "rotate", "status", "svc")
+	for _, format := range []string{"table", "json", "csv"} {
+		must("", "report", "--format", format)
+	}
+	must("", "report", "--format", "html", "--out", "report.html")
 	created, err := env.Store(t).GetCredential(ctx, "svc")
 	if err != nil || created.ClientSecret.Reveal() == secrets["svc"] {
 		t.Fatalf("rotate auto did not put Okta's new secret in Vault: %v", err)
@@ -305,8 +309,11 @@ credential "svc" {
 	testutil.Eventually(t, 20*time.Second, "tokens published and ctrp-prod paged", func() bool {
 		return d.count("token published", "") >= 2 && len(pager.requests()) >= 2
 	})
-	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/metrics", "/readyz", "/healthz"} {
-		_, body := httpGet(t, d.addr+path)
+	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/report", "/report?format=json", "/report?format=csv", "/metrics", "/readyz", "/healthz"} {
+		code, body := httpGet(t, d.addr+path)
+		if strings.HasPrefix(path, "/report") && code != http.StatusOK {
+			t.Errorf("the daemon's %s under the daemon role: %d\n%s", path, code, body)
+		}
 		s.saw("the daemon's "+path, body)
 	}
 	d.stop()
