@@ -142,7 +142,7 @@ type ChannelNotices struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// Silence is a silence set on the credential's notices.
+// Silence is a silence set on the credential's notices, as it last stood.
 type Silence struct {
 	Kinds     []string  `json:"kinds"`
 	Reason    string    `json:"reason"`
@@ -199,10 +199,35 @@ func credential(cr CredentialRecords, period Period, now time.Time) Credential {
 		c.Incidents = incidents(cr.Ledger, period)
 		c.Notices = notices(cr.Ledger, period)
 	}
-	if si := cr.Silence; si != nil && period.overlaps(si.CreatedAt, si.Until) {
-		c.Silences = append(c.Silences, Silence{Kinds: si.Kinds, Reason: si.Reason, By: si.CreatedBy, CreatedAt: si.CreatedAt, Until: si.Until})
-	}
+	c.Silences = silences(cr.Silences, period)
 	return c
+}
+
+// silences are the silences that held at some time in the period: each
+// silence set once, as its last version says (an early end shortens it
+// and says who ended it).
+func silences(versions []*vaultstore.Silence, period Period) []Silence {
+	type set struct {
+		at time.Time
+		by string
+	}
+	last := map[set]*vaultstore.Silence{}
+	var order []set
+	for _, si := range versions {
+		k := set{si.CreatedAt, si.CreatedBy}
+		if last[k] == nil {
+			order = append(order, k)
+		}
+		last[k] = si
+	}
+	out := []Silence{}
+	for _, k := range order {
+		si := last[k]
+		if period.overlaps(si.CreatedAt, si.Until) {
+			out = append(out, Silence{Kinds: si.Kinds, Reason: si.Reason, By: si.CreatedBy, CreatedAt: si.CreatedAt, Until: si.Until})
+		}
+	}
+	return out
 }
 
 // deadlines are the credential's deadlines in the period: each one a

@@ -21,7 +21,9 @@ type CredentialRecords struct {
 	Info     vaultstore.CredentialInfo
 	Rotation *vaultstore.Rotation
 	Ledger   *vaultstore.Ledger
-	Silence  *vaultstore.Silence
+	// Silences are the versions of silences/NAME KV v2 still holds,
+	// oldest first: every silence set, and every change to one.
+	Silences []*vaultstore.Silence
 	Pending  *vaultstore.PendingInfo
 }
 
@@ -29,7 +31,7 @@ type CredentialRecords struct {
 const gatherReads = 8
 
 // Gather reads every credential's metadata, rotation record, ledger,
-// silence and staged pair's metadata: what the auditor policy grants,
+// silences (every version kept) and staged pair's metadata: what the auditor policy grants,
 // never a secret. A record that does not exist is left nil; any other
 // failure (Vault down, a permission denied) is returned.
 func Gather(ctx context.Context, store *vaultstore.Store) (*Records, error) {
@@ -50,8 +52,8 @@ func Gather(ctx context.Context, store *vaultstore.Store) (*Records, error) {
 		if r.Ledger, err = store.GetLedger(ctx, name); err != nil {
 			r.Ledger, all = nil, append(all, absent(err))
 		}
-		if r.Silence, err = store.GetSilence(ctx, name); err != nil {
-			r.Silence, all = nil, append(all, absent(err))
+		if r.Silences, err = store.SilenceHistory(ctx, name); err != nil {
+			r.Silences, all = nil, append(all, absent(err))
 		}
 		if r.Pending, err = store.PendingInfo(ctx, name); err != nil {
 			r.Pending, all = nil, append(all, absent(err))

@@ -120,7 +120,17 @@ func newAuditWorld(t *testing.T) *auditWorld {
 	if _, err := w.root.PutLedger(ctx, "dmp", ledger, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.root.PutSilence(ctx, "dmp", &vaultstore.Silence{Until: now.Add(10 * day), Reason: "=HYPERLINK(\"x\") provider migration", Kinds: []string{"ops"}, CreatedBy: "token-dave", CreatedAt: now.Add(-2 * day)}, 0); err != nil {
+	// Two silences: one set in the summer and ended early (two versions
+	// of one silence), then the one in force.
+	summer := &vaultstore.Silence{Until: date("2026-07-30"), Reason: "provider outage", Kinds: []string{"ops", "reminder"}, CreatedBy: "token-erin", CreatedAt: date("2026-07-01")}
+	if _, err := w.root.PutSilence(ctx, "dmp", summer, 0); err != nil {
+		t.Fatal(err)
+	}
+	summer.Until, summer.Reason = date("2026-07-10"), "provider outage (expired early by token-erin)"
+	if _, err := w.root.PutSilence(ctx, "dmp", summer, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.root.PutSilence(ctx, "dmp", &vaultstore.Silence{Until: now.Add(10 * day), Reason: "=HYPERLINK(\"x\") provider migration", Kinds: []string{"ops"}, CreatedBy: "token-dave", CreatedAt: now.Add(-2 * day)}, 2); err != nil {
 		t.Fatal(err)
 	}
 	// far: nothing happened; its deadline is beyond the period.
@@ -201,8 +211,9 @@ func TestTheReportUnderTheAuditorPolicy(t *testing.T) {
 	if got, _ := json.Marshal(by["dmp"].Notices); string(got) != string(must(json.Marshal(wantNotices))) {
 		t.Errorf("dmp's notices per channel:\n got %s\nwant %s", got, must(json.Marshal(wantNotices)))
 	}
-	if si := by["dmp"].Silences; len(si) != 1 || si[0].By != "token-dave" {
-		t.Errorf("dmp's silences: %+v", si)
+	if si := by["dmp"].Silences; len(si) != 2 || si[0].By != "token-erin" || si[0].Reason != "provider outage (expired early by token-erin)" ||
+		!si[0].Until.Equal(date("2026-07-10")) || si[1].By != "token-dave" {
+		t.Errorf("dmp's silences, each once as it last stood: %+v", si)
 	}
 
 	// Every format, without a secret.
