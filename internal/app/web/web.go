@@ -345,19 +345,16 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 		data.Channels = p.Channels()
 	}
 	urgent := map[string]int{}
+	envs, classes, owners := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	var matching []Row
 	for _, row := range rows {
-		data.Envs = appendNew(data.Envs, row.Environment)
-		data.Classes = appendNew(data.Classes, row.LastClass)
-		data.Owners = appendNew(data.Owners, row.Owner)
+		envs[row.Environment], classes[row.LastClass], owners[row.Owner] = true, true, true
 		if f.keep(row) {
 			matching = append(matching, row)
 			urgent[row.Urgency]++
 		}
 	}
-	for _, s := range [][]string{data.Envs, data.Classes, data.Owners} {
-		slices.Sort(s)
-	}
+	data.Envs, data.Classes, data.Owners = sortedKeys(envs), sortedKeys(classes), sortedKeys(owners)
 	for _, u := range []string{"overdue", "failing", "soon"} {
 		if urgent[u] > 0 {
 			data.Urgent = append(data.Urgent, UrgencyCount{Urgency: u, Count: urgent[u]})
@@ -373,11 +370,16 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 	render(w, "index.html", data)
 }
 
-func appendNew(s []string, v string) []string {
-	if v == "" || slices.Contains(s, v) {
-		return s
+// sortedKeys are the set's members but the empty string, sorted.
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		if k != "" {
+			out = append(out, k)
+		}
 	}
-	return append(s, v)
+	slices.Sort(out)
+	return out
 }
 
 // Detail is everything the page of one credential shows.
