@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +54,9 @@ type Config struct {
 	checkTimeoutRange *hcl.Range             // where check_timeout was set, for diagnostics
 	// lookups counts Credential and Provider calls (Lookups).
 	lookups struct{ credential, provider atomic.Int64 }
+	// budgetGroups are the providers' budget groups, made on first use.
+	budgetGroups     []BudgetGroup
+	budgetGroupsOnce sync.Once
 }
 
 // Lookups is how many times Credential and Provider have been called on
@@ -298,7 +302,7 @@ var authSchemas = map[string]*hcl.BodySchema{
 var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
 		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}, {Name: "requests_per_second"},
-		{Name: "max_in_flight"}},
+		{Name: "max_in_flight"}, {Name: "budget_group"}},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}, {Type: "support"}},
 }
 
@@ -459,6 +463,7 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optBool(content.Attributes["pkce"], &p.PKCE)...)
 	diags = append(diags, optBool(content.Attributes["insecure_http"], &p.InsecureHTTP)...)
 	diags = append(diags, decodeProviderLimits(content.Attributes, &p)...)
+	diags = append(diags, decodeBudgetGroup(content.Attributes, &p)...)
 	if p.timeoutRange == nil {
 		p.timeoutRange = b.DefRange.Ptr()
 	}

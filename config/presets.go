@@ -45,8 +45,13 @@ type Provider struct {
 	// InsecureHTTP allows plain http URLs on hosts other than loopback.
 	InsecureHTTP bool
 	// RequestsPerSecond is the provider's request budget: the daemon's
-	// checks, probes and renewals of its credentials share it.
+	// checks, probes and renewals of its credentials share it, within
+	// the budget of its group (BudgetGroup).
 	RequestsPerSecond float64
+	// BudgetGroup, when set, names the budget group the provider shares
+	// a request budget with; empty, the providers on its token
+	// endpoint's host share one (BudgetGroupName).
+	BudgetGroup string
 	// MaxInFlight is how many of the daemon's parallel slots the
 	// provider's checks may hold at once, so that a provider that hangs
 	// delays only its own checks; zero means the default, half of

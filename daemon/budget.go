@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -11,44 +12,94 @@ import (
 )
 
 // Budget is one provider's request budget, because the binding limit of
-// this product is the provider's rate limit, not its CPU: a token bucket
-// at the provider's requests_per_second that its checks, probes, renewals
-// and staged-pair checks share. It adapts to what the provider says: when
-// X-Rate-Limit-Remaining falls below a tenth of X-Rate-Limit-Limit, and
-// after a 429, the provider's requests wait for its reset (at most
-// oauthcheck.MaxRetryAfter). It takes the time it is asked at, never the
-// wall clock's: the run loop queues the work that must wait, never drops
-// it.
+// this product is the providers' rate limits, not its CPU. Okta limits an
+// org, not an authorization server, so the budget is taken in two steps:
+// the provider's share (a token bucket at its requests_per_second that its
+// checks, probes, renewals and staged-pair checks share), then its
+// group's (config.BudgetGroup: the providers on one token host, or named
+// by budget_group), which never lets more than the group's budget out in
+// any one second, whichever of its providers asks. It adapts to what the
+// provider says: when X-Rate-Limit-Remaining falls below a tenth of
+// X-Rate-Limit-Limit, and after a 429, every provider of the group waits
+// for the reset (at most oauthcheck.MaxRetryAfter). It takes the time it
+// is asked at, never the wall clock's: the run loop queues the work that
+// must wait, never drops it.
 type Budget struct {
 	limiter *rate.Limiter
+	group   *GroupBudget
+}
+
+// GroupBudget is the request budget the providers of one budget group
+// share: at most its budget in any one second (a sliding window of the
+// times its requests were let out), and the pause a rate limit asks for.
+type GroupBudget struct {
+	// Name is the group's (config.BudgetGroup.Name): the metric's label.
+	Name string
+	// RequestsPerSecond is the group's budget.
+	RequestsPerSecond float64
 
 	mu          sync.Mutex
 	pausedUntil time.Time
+	window      window
 }
 
-// Reserve takes n requests' worth of the budget at now and returns how
-// long the caller must wait before sending them: zero to send now. A
-// provider paused by its rate limit gives the time left of the pause and
-// takes nothing (reserved is false); otherwise the requests are taken,
-// and the wait is their place in the bucket's queue. held says the caller
-// reserved already and waited its turn: only a pause holds it back.
-func (b *Budget) Reserve(now time.Time, n int, held bool) (wait time.Duration, reserved bool) {
-	b.mu.Lock()
-	until := b.pausedUntil
-	b.mu.Unlock()
-	if now.Before(until) {
-		return until.Sub(now), false
+// hold is how much of its budget an item waiting for a slot has taken.
+type hold uint8
+
+const (
+	// holdNone: nothing taken yet.
+	holdNone hold = iota
+	// holdShare: the provider's share is taken, the group's is next.
+	holdShare
+	// holdTaken: both are taken; only a pause holds it back.
+	holdTaken
+)
+
+// Reserve takes n requests' worth of the budget at now, as far as held
+// says is left to take, and returns how long the caller must wait and what
+// it holds then: it calls again when the wait is over, with what it
+// holds, until the wait is zero and it holds the budget (holdTaken). A
+// group paused by a rate limit gives the time left of the pause and
+// takes the caller back to the start (holdNone): the requests it had
+// taken may have been the ones that went out during the pause.
+func (b *Budget) Reserve(now time.Time, n int, held hold) (wait time.Duration, holds hold) {
+	if until := b.group.paused(); now.Before(until) {
+		return until.Sub(now), holdNone
 	}
-	if held {
-		return 0, true
+	switch held {
+	case holdTaken:
+		return 0, holdTaken
+	case holdNone:
+		r := b.limiter.ReserveN(now, min(n, b.limiter.Burst()))
+		if wait := r.DelayFrom(now); wait > 0 {
+			return wait, holdShare
+		}
 	}
-	r := b.limiter.ReserveN(now, min(n, b.limiter.Burst()))
-	return r.DelayFrom(now), true
+	return b.group.reserve(now, n), holdTaken
 }
+
+// Group is the budget group the provider's budget is part of.
+func (b *Budget) Group() *GroupBudget { return b.group }
 
 // Observe learns from a check's answer: a 429, or a rate limit nearly
-// spent, pauses the provider until its reset.
+// spent, pauses the provider's group until its reset.
 func (b *Budget) Observe(res oauthcheck.Result, now time.Time) {
+	b.group.observe(res, now)
+}
+
+func (g *GroupBudget) paused() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pausedUntil
+}
+
+func (g *GroupBudget) reserve(now time.Time, n int) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.window.reserve(now, n)
+}
+
+func (g *GroupBudget) observe(res oauthcheck.Result, now time.Time) {
 	var until time.Time
 	rl := res.RateLimit
 	switch {
@@ -63,36 +114,91 @@ func (b *Budget) Observe(res oauthcheck.Result, now time.Time) {
 	if limit := now.Add(oauthcheck.MaxRetryAfter); until.After(limit) {
 		until = limit
 	}
-	b.mu.Lock()
-	if until.After(b.pausedUntil) {
-		b.pausedUntil = until
+	g.mu.Lock()
+	if until.After(g.pausedUntil) {
+		g.pausedUntil = until
 	}
-	b.mu.Unlock()
+	g.mu.Unlock()
 }
 
-// Budgets are the budgets of every provider, made on first use.
+// window lets at most max requests out in any period: a ring of the
+// times it let the last ones out, oldest first. It is asked at times that
+// never go back (the run loop's), and lets requests out in the order they
+// ask.
+type window struct {
+	max    int
+	period time.Duration
+	sent   []time.Time // the ring, made on first use
+	head   int         // the oldest's index
+	count  int
+	last   time.Time
+}
+
+// newWindow is the window of a budget of rps requests a second: at most
+// rps (rounded down) in any one second, or, below one a second, one in
+// each 1/rps seconds.
+func newWindow(rps float64) window {
+	if rps >= 1 {
+		return window{max: int(math.Floor(rps)), period: time.Second}
+	}
+	return window{max: 1, period: time.Duration(float64(time.Second) / rps)}
+}
+
+// reserve lets n requests (at most max) out at the earliest time from now
+// that keeps every period's count within max, after every request let
+// out before, and returns how long from now that is.
+func (w *window) reserve(now time.Time, n int) time.Duration {
+	if w.sent == nil {
+		w.sent = make([]time.Time, w.max)
+	}
+	n = max(1, min(n, w.max))
+	at := now
+	if at.Before(w.last) {
+		at = w.last
+	}
+	if over := w.count + n - w.max; over > 0 {
+		// The over-th oldest must be a period before the new ones; it and
+		// those before it are out of every window from then on.
+		if t := w.sent[(w.head+over-1)%w.max].Add(w.period); t.After(at) {
+			at = t
+		}
+		w.head, w.count = (w.head+over)%w.max, w.count-over
+	}
+	for range n {
+		w.sent[(w.head+w.count)%w.max] = at
+		w.count++
+	}
+	w.last = at
+	return at.Sub(now)
+}
+
+// Budgets are the providers' budgets and their groups', made on first use
+// and made again when the configuration changes their rates.
 type Budgets struct {
-	mu sync.Mutex
-	by map[string]*Budget
+	mu     sync.Mutex
+	by     map[string]*Budget
+	groups map[string]*GroupBudget
 }
 
-// For is provider p's budget.
-func (bs *Budgets) For(p *config.Provider) *Budget {
+// For is provider p's budget, within g, its group's.
+func (bs *Budgets) For(p *config.Provider, g config.BudgetGroup) *Budget {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	if bs.by == nil {
-		bs.by = map[string]*Budget{}
+		bs.by, bs.groups = map[string]*Budget{}, map[string]*GroupBudget{}
 	}
-	rps := p.RequestsPerSecond
-	if rps <= 0 {
-		rps = config.DefaultRequestsPerSecond
+	grp := bs.groups[g.Name]
+	if grp == nil || grp.RequestsPerSecond != g.RequestsPerSecond {
+		grp = &GroupBudget{Name: g.Name, RequestsPerSecond: g.RequestsPerSecond, window: newWindow(g.RequestsPerSecond)}
+		bs.groups[g.Name] = grp
 	}
-	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) {
+	rps := p.RequestsPerSecondOrDefault()
+	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) && b.group == grp {
 		return b
 	}
-	// A small burst: in any one second at most rps plus a quarter of it go
-	// out, so a provider's per-second limit set at 1.25x the budget holds.
-	b := &Budget{limiter: rate.NewLimiter(rate.Limit(rps), max(2, int(rps/4)))}
+	// A small burst for the provider's share; the group's window keeps
+	// the whole group within its budget in every second.
+	b := &Budget{limiter: rate.NewLimiter(rate.Limit(rps), max(2, int(rps/4))), group: grp}
 	bs.by[p.Name] = b
 	return b
 }

@@ -46,7 +46,11 @@ func (d *Daemon) resolveJob(snap snapshot, name string) *job {
 	}
 	j.maxInFlight = snap.cfg.MaxInFlight(j.Decl.Provider)
 	if p := j.Provider; p != nil {
-		j.budget = d.budgets.For(p)
+		g, ok := snap.cfg.BudgetGroupOf(p.Name)
+		if !ok {
+			g = config.BudgetGroup{Name: p.BudgetGroupName(), Providers: []string{p.Name}, RequestsPerSecond: p.RequestsPerSecondOrDefault()}
+		}
+		j.budget = d.budgets.For(p, g)
 		j.requests = 1
 		switch {
 		case j.Decl.Grant == config.GrantAuthorizationCode:

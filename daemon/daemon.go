@@ -29,6 +29,23 @@ type Observer interface {
 	Leader(bool)
 }
 
+// BudgetObserver, when the Observer is one too, hears the requests let out
+// of each budget group (config.BudgetGroup): a provider's request budget is
+// its share of its group's.
+type BudgetObserver interface {
+	// BudgetTaken reports n requests taken from the group's budget of
+	// requestsPerSecond.
+	BudgetTaken(group string, requestsPerSecond float64, n int)
+}
+
+// budgetTaken tells the observer, if it listens, of n requests taken
+// from g.
+func (d *Daemon) budgetTaken(g *GroupBudget, n int) {
+	if o, ok := d.Observer.(BudgetObserver); ok {
+		o.BudgetTaken(g.Name, g.RequestsPerSecond, n)
+	}
+}
+
 type nopObserver struct{}
 
 func (nopObserver) CheckDone(oauthcheck.Result, time.Time) {}

@@ -1,6 +1,8 @@
 // Package daemon runs credkeeper's checks over time: each credential on its
 // schedule (spread so that thousands do not fire at once), with backoff
-// from a provider that is down, each provider's request budget and share
+// from a provider that is down, each provider's request budget within
+// its budget group's (the providers on one token host, one Okta org, share
+// one: never more than its budget in any one second; budget.go) and share
 // of the parallel slots (so that a provider that hangs delays only its own
 // checks), token publishing and renewal for CI, feeding each check's facts
 // and policies' decision to notify's delivery pipeline (which claims, sends

@@ -35,12 +35,12 @@ const (
 
 // item is one credential's next check, or its next renewal, in the queue.
 type item struct {
-	name     string
-	kind     jobKind
-	sched    cron.Schedule // a check's spread schedule; nil for a renewal
-	at       time.Time
-	reserved bool // the provider's budget is taken for it
-	index    int  // in the queue; -1 when out of it
+	name  string
+	kind  jobKind
+	sched cron.Schedule // a check's spread schedule; nil for a renewal
+	at    time.Time
+	held  hold // how much of its provider's budget is taken for it
+	index int  // in the queue; -1 when out of it
 	// job is the credential resolved from the configuration in force
 	// (resolve), kept until a reload replaces it.
 	job *job
@@ -262,13 +262,18 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		// provider never holds a slot another provider's checks could use.
 		// Waiting is queueing, not failing.
 		if b := j.budget; b != nil {
-			if wait, reserved := b.Reserve(now, l.requests(j), it.reserved); wait > 0 {
-				it.at, it.reserved = now.Add(wait), reserved
+			n, before := l.requests(j), it.held
+			wait, held := b.Reserve(now, n, it.held)
+			if held == holdTaken && before != holdTaken {
+				d.budgetTaken(b.Group(), n)
+			}
+			if wait > 0 {
+				it.at, it.held = now.Add(wait), held
 				heap.Push(&l.q, it)
 				return
 			}
 		}
-		it.reserved = true
+		it.held = holdTaken
 	}
 	provider, counted := l.providerOf(it)
 	l.ready.push(it, provider, counted)
@@ -404,7 +409,7 @@ func (l *loop) retryNotices(r jobDone, now time.Time) {
 // bringForward moves a credential's next check to at, when at comes first.
 func (l *loop) bringForward(name string, at time.Time) {
 	if it := l.checks[name]; it != nil && it.index >= 0 && at.Before(it.at) {
-		it.at, it.kind, it.reserved = at, jobCheck, false
+		it.at, it.kind, it.held = at, jobCheck, holdNone
 		heap.Fix(&l.q, it.index)
 	}
 }
@@ -427,7 +432,7 @@ func (l *loop) retryUnrun(r jobDone, now time.Time) {
 // next run; a renewal is done with (the check it led to renews again when
 // due); RunOnce reschedules nothing.
 func (l *loop) next(it *item, now time.Time) {
-	it.reserved = false
+	it.held = holdNone
 	if l.once || it.kind == jobRenewal {
 		if it.kind == jobRenewal && l.renewals[it.name] == it {
 			delete(l.renewals, it.name)
@@ -461,7 +466,7 @@ func (l *loop) setRenewal(name string, at time.Time) {
 		it = &item{name: name, kind: jobRenewal, index: -1}
 		l.renewals[name] = it
 	}
-	it.at, it.reserved = at, false
+	it.at, it.held = at, holdNone
 	if it.index >= 0 {
 		heap.Fix(&l.q, it.index)
 	} else {
@@ -547,7 +552,7 @@ func (l *loop) becameLeader(now time.Time) {
 			continue
 		}
 		if first := FirstCheckAt(it.sched, name, within, now); it.kind == jobCheck && first.Before(it.at) {
-			it.kind, it.at, it.reserved = jobFirst, first, false
+			it.kind, it.at, it.held = jobFirst, first, holdNone
 			heap.Fix(&l.q, it.index)
 		}
 	}

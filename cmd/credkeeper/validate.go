@@ -23,7 +23,8 @@ func NewCmdValidate(g *globalOptions, runF func(context.Context, *ValidateOption
 		Long: `Validate reads the configuration file (--config, default credkeeper.hcl) and
 reports every problem with file:line:col. Warnings (a value that works but
 is probably not what you meant) are printed on standard error and do not
-fail it. It contacts nothing.`,
+fail it. It prints the request budgets the providers share (one per token
+endpoint host, or per budget_group), a line each. It contacts nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -41,6 +42,9 @@ func validateRun(_ context.Context, o *ValidateOptions) error {
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintln(o.Err, w)
+	}
+	for _, g := range cfg.BudgetGroups() {
+		fmt.Fprintln(o.Out, g)
 	}
 	_, err = fmt.Fprintln(o.Out, "Success! The configuration is valid.")
 	return err

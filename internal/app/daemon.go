@@ -158,6 +158,9 @@ func RunDaemonOnce(ctx context.Context, cfg *config.Config, o DaemonOptions) ([]
 	return d.RunOnce(ctx)
 }
 
+// The metrics hear the budget groups' requests as well as the checks.
+var _ daemon.BudgetObserver = (*metrics.Metrics)(nil)
+
 // newDaemon is the wiring RunDaemon and RunDaemonOnce share: the store
 // opened for cfg, the replica's name, the channels, and the daemon with its
 // notice pipeline. m, when set, counts Vault requests, checks and

@@ -18,6 +18,10 @@ type Metrics struct {
 	duration prometheus.Histogram
 	vault    *prometheus.CounterVec
 	leader   prometheus.Gauge
+	// budgetTaken and budget are each budget group's requests and
+	// budget, labelled by the group (a token host or a budget_group).
+	budgetTaken *prometheus.CounterVec
+	budget      *prometheus.GaugeVec
 }
 
 // New registers credkeeper's metrics, and the Go and process collectors,
@@ -40,8 +44,16 @@ func New() *Metrics {
 			Name: "credkeeper_leader",
 			Help: "1 on the replica that holds the leader lease and runs the checks.",
 		}),
+		budgetTaken: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "credkeeper_budget_requests_total",
+			Help: "Provider requests let out of each request budget group (providers on one token host, or naming one budget_group).",
+		}, []string{"group"}),
+		budget: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "credkeeper_budget_requests_per_second",
+			Help: "Each request budget group's budget: the most requests its providers send in any one second.",
+		}, []string{"group"}),
 	}
-	m.Registry.MustRegister(m.creds, m.duration, m.vault, m.leader, m.notices.sent, m.notices.failures, m.notices.lastSuccess,
+	m.Registry.MustRegister(m.creds, m.duration, m.vault, m.leader, m.budgetTaken, m.budget, m.notices.sent, m.notices.failures, m.notices.lastSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -83,6 +95,12 @@ func (m *Metrics) Leader(leader bool) {
 		v = 1
 	}
 	m.leader.Set(v)
+}
+
+// BudgetTaken implements daemon.BudgetObserver.
+func (m *Metrics) BudgetTaken(group string, requestsPerSecond float64, n int) {
+	m.budgetTaken.WithLabelValues(group).Add(float64(n))
+	m.budget.WithLabelValues(group).Set(requestsPerSecond)
 }
 
 // VaultRequest counts one request to Vault; it is vaultstore's Observe hook.

@@ -51,3 +51,26 @@ credkeeper_token_expiry_timestamp_seconds{credential="ctrp-prod"} 1.7955504e+09
 		t.Error(err)
 	}
 }
+
+// The daemon's budget groups are series labelled by the group: the
+// requests let out of it and its budget (Metrics is the daemon's
+// BudgetObserver).
+func TestBudgetSeriesCarryTheGroup(t *testing.T) {
+	m := New()
+	m.BudgetTaken("bioappdev.okta.com", 10, 1)
+	m.BudgetTaken("bioappdev.okta.com", 10, 2)
+	m.BudgetTaken("partners", 5, 1)
+	want := `
+# HELP credkeeper_budget_requests_per_second Each request budget group's budget: the most requests its providers send in any one second.
+# TYPE credkeeper_budget_requests_per_second gauge
+credkeeper_budget_requests_per_second{group="bioappdev.okta.com"} 10
+credkeeper_budget_requests_per_second{group="partners"} 5
+# HELP credkeeper_budget_requests_total Provider requests let out of each request budget group (providers on one token host, or naming one budget_group).
+# TYPE credkeeper_budget_requests_total counter
+credkeeper_budget_requests_total{group="bioappdev.okta.com"} 3
+credkeeper_budget_requests_total{group="partners"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(want), "credkeeper_budget_requests_per_second", "credkeeper_budget_requests_total"); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,6 @@
+provider "ctrp-stage" {
+  budget_group = "Okta Org"
+}
+provider "ctrp-prod" {
+  budget_group = ""
+}
