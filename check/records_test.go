@@ -126,8 +126,8 @@ func TestStatusHeldAnswersFromTheRecordsAndReadsOnlyWhatTheyLack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := w.Store.Requests() - before; n != 3+2 {
-		t.Errorf("%d Vault requests, want 5: three lists, and c's metadata and state", n)
+	if n := w.Store.Requests() - before; n != 4+2 {
+		t.Errorf("%d Vault requests, want 6: four lists, and c's metadata and state", n)
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("StatusHeld = %+v\nStatusAll = %+v", got, want)

@@ -28,6 +28,9 @@ type CredentialStatus struct {
 	Pending     string // the staged pair's last class, "staged" when unchecked, "" when none
 	// Silence is the credential's silence while it holds (nil otherwise).
 	Silence *vaultstore.Silence
+	// Rotation is rotations/NAME (nil: none): the open request for a new
+	// pair, the history of rotations, an automated rotation's progress.
+	Rotation *vaultstore.Rotation
 }
 
 // StatusOf is one credential's status from what Vault holds for it: its
@@ -64,9 +67,11 @@ func StatusAll(ctx context.Context, store *vaultstore.Store, now time.Time) ([]C
 const statusReads = 16
 
 // StatusHeld is StatusAll answered from what held (the leading replica's
-// Cache) holds: the lists of credentials, staged pairs and silences are
-// read, and a credential's metadata and state only when held lacks them
-// (a credential the configuration does not declare, or not checked yet),
+// Cache) holds: the lists of credentials, staged pairs, silences and
+// rotations are read, each silence, the rotation records of the rows
+// within RequestHorizon of their deadline or with a pair staged, and a
+// credential's metadata and state only when held lacks them (a
+// credential the configuration does not declare, or not checked yet),
 // several at a time. A nil held reads every credential.
 func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now time.Time) ([]CredentialStatus, error) {
 	names, err := store.CredentialNames(ctx)
@@ -81,6 +86,13 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 	silences, err := store.ListSilences(ctx)
 	if errors.Is(err, vaultstore.ErrPermissionDenied) {
 		silences, err = nil, nil // a policy written before silences: they are not shown
+	}
+	if err != nil {
+		return nil, err
+	}
+	rotations, err := store.RotationNames(ctx)
+	if errors.Is(err, vaultstore.ErrPermissionDenied) {
+		rotations, err = nil, nil // a policy that cannot read them: requests are not shown
 	}
 	if err != nil {
 		return nil, err
@@ -116,7 +128,42 @@ func StatusHeld(ctx context.Context, store *vaultstore.Store, held *Cache, now t
 			out = append(out, row)
 		}
 	}
-	return out, nil
+	return out, readRotations(ctx, store, out, rotations)
+}
+
+// RequestHorizon is how near its deadline a credential's rotations/NAME is
+// read for a status row: a request for a new pair is made in the weeks
+// before the deadline and stays open until a pair is promoted. A row with
+// a staged pair, or past its deadline, is read too; others (a deadline
+// met and a year away) show no step in the list, and a credential's own
+// page reads its record whatever the date.
+const RequestHorizon = 120 * 24 * time.Hour
+
+// readRotations sets the Rotation of the rows that have a rotations/NAME
+// record (names) and may show a request's step, reading them several at
+// a time.
+func readRotations(ctx context.Context, store *vaultstore.Store, rows []CredentialStatus, names []string) error {
+	has := make(map[string]bool, len(names))
+	for _, n := range names {
+		has[n] = true
+	}
+	var read []int
+	for i, r := range rows {
+		if has[r.Name] && (r.Pending != "" || !r.RotateBy.IsZero() && r.DaysLeft <= int(RequestHorizon/(24*time.Hour))) {
+			read = append(read, i)
+		}
+	}
+	errs := make([]error, len(read))
+	parallel.Do(len(read), statusReads, func(k int) {
+		rot, err := store.GetRotation(ctx, rows[read[k]].Name)
+		switch {
+		case err == nil:
+			rows[read[k]].Rotation = rot
+		case !errors.Is(err, vaultstore.ErrNotFound) && !errors.Is(err, vaultstore.ErrPermissionDenied):
+			errs[k] = err
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // readStatus reads one credential's status from Vault; found is false

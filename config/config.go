@@ -121,7 +121,14 @@ type Credential struct {
 	Page        []string // notifiers that page on-call, for page environments
 	// AutoRotate, when set, rotates the secret through the provider's API.
 	AutoRotate *AutoRotate
-	DeclRange  hcl.Range
+	// Account is the provider's user account the pair belongs to (CTRP
+	// issues a pair to an Okta user account), named in a request for a
+	// new pair.
+	Account string
+	// FollowUpAfter is how long a request for a new pair may go with no
+	// pair staged before a follow-up is due (DefaultFollowUpAfter).
+	FollowUpAfter time.Duration
+	DeclRange     hcl.Range
 }
 
 // Channels is every notifier the credential names, its notify channels
@@ -315,7 +322,7 @@ var providerSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "token_url"}, {Name: "auth_style"}, {Name: "scopes"}, {Name: "timeout"}, {Name: "environment"}, {Name: "max_token_ttl"},
 		{Name: "authorize_url"}, {Name: "pkce"}, {Name: "insecure_http"}, {Name: "requests_per_second"},
 		{Name: "max_in_flight"}, {Name: "budget_group"}},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "probe"}, {Type: "support"}},
 }
 
 var probeSchema = &hcl.BodySchema{
@@ -326,6 +333,7 @@ var credentialSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "provider", Required: true}, {Name: "environment"}, {Name: "owner"}, {Name: "check"}, {Name: "rotate_by"},
 		{Name: "rotation"}, {Name: "grant"}, {Name: "scopes"}, {Name: "redirect_uri"}, {Name: "notify"}, {Name: "page"},
+		{Name: "account"}, {Name: "follow_up_after"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "publish_token"}, {Type: "auto_rotate"}},
 }
@@ -355,6 +363,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 		diags = append(diags, decodeCredential(b, cfg, channels)...)
 	}
 	diags = append(diags, checkChannels(cfg, channels)...)
+	diags = append(diags, checkSupportVia(cfg)...)
 	diags = append(diags, checkTimeouts(cfg)...)
 	// CI access last: it names credentials and the CI policies' names.
 	for _, b := range ciBlocks {
@@ -486,12 +495,19 @@ func decodeProvider(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 		p.timeoutRange = b.DefRange.Ptr()
 	}
 	diags = append(diags, checkProviderEndpoints(b, content.Attributes, &p, isPreset)...)
-	for i, pb := range content.Blocks {
-		if i > 0 {
-			diags = append(diags, errAt(pb.DefRange, "Duplicate probe block", "A provider has at most one probe."))
+	seen := map[string]bool{}
+	for _, pb := range content.Blocks {
+		if seen[pb.Type] {
+			diags = append(diags, errAt(pb.DefRange, "Duplicate "+pb.Type+" block", "A provider has at most one %s block.", pb.Type))
 			continue
 		}
-		diags = append(diags, decodeProbe(pb, &p)...)
+		seen[pb.Type] = true
+		switch pb.Type {
+		case "probe":
+			diags = append(diags, decodeProbe(pb, &p)...)
+		case "support":
+			diags = append(diags, decodeSupport(pb, &p)...)
+		}
 	}
 	cfg.Providers[name] = &p
 	return diags
@@ -572,7 +588,7 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 	if prev, ok := cfg.Credential(name); ok {
 		return append(diags, errAt(b.LabelRanges[0], "Duplicate credential", "A credential named %q is already declared at %s.", name, rangeStart(prev.DeclRange)))
 	}
-	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, Grant: GrantClientCredentials, DeclRange: b.DefRange}
+	c := &Credential{Name: name, Check: DefaultCheck, Rotation: DefaultRotationPolicy, Grant: GrantClientCredentials, FollowUpAfter: DefaultFollowUpAfter, DeclRange: b.DefRange}
 	if cfg.byName == nil {
 		cfg.byName = map[string]*Credential{}
 	}
@@ -586,6 +602,8 @@ func decodeCredential(b *hcl.Block, cfg *Config, channels map[*Credential]hcl.At
 	}
 	c.Schedule, diags = decodeSchedule(c.Check, checkRange, diags)
 	diags = append(diags, decodeRotateBy(content.Attributes["rotate_by"], c)...)
+	diags = append(diags, optString(content.Attributes["account"], &c.Account)...)
+	diags = append(diags, optDurationIn(content.Attributes["follow_up_after"], &c.FollowUpAfter, time.Hour, 365*24*time.Hour)...)
 	diags = append(diags, decodeCredentialBlocks(content.Blocks, c, cfg)...)
 	cfg.Credentials = append(cfg.Credentials, c)
 	return diags

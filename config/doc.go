@@ -11,7 +11,10 @@
 // mounts their roles live under), their defaults and limits, durations,
 // validation, the request budget groups (BudgetGroups: the providers on
 // one token host, or naming one budget_group, and their budget, as
-// validate explains them), and Format for `fmt`.
+// validate explains them), a provider's support contact with the
+// text/template of a request for a new pair (the CTRP presets carry CTRP
+// support's address), parsed and tried on sample data when the file
+// loads, and Format for `fmt`.
 //
 // config does no I/O beyond reading the file it is asked to load, never
 // reads the clock, and imports no HTTP package nor the checker: what it

@@ -61,8 +61,12 @@ type Provider struct {
 	// (presets only; zero when unknown). validate warns when a
 	// publish_token's renew_before is not shorter.
 	TokenLifetime time.Duration
+	// Support is who issues the provider's new pairs (the CTRP presets
+	// carry CTRP support's address), for credkeeper rotate request.
+	Support Support
 
-	timeoutRange *hcl.Range // where timeout was set, for diagnostics
+	timeoutRange    *hcl.Range // where timeout was set, for diagnostics
+	supportViaRange *hcl.Range // where support's via was set
 }
 
 // Probe is a request to a resource API with a freshly issued token: it
@@ -89,9 +93,9 @@ func ctrpTokenURL(authServerID string) string {
 // client_credentials tokens carry expires_in 7200. Checks always use the
 // response's expires_in; these only let validate warn about renew_before.
 var presets = map[string]Provider{
-	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int", TokenLifetime: 1800 * time.Second},
-	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage", TokenLifetime: 8 * time.Hour},
-	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour},
+	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int", TokenLifetime: 1800 * time.Second, Support: ctrpSupport},
+	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage", TokenLifetime: 8 * time.Hour, Support: ctrpSupport},
+	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour, Support: ctrpSupport},
 	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
 		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true, TokenLifetime: 7200 * time.Second,
 		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: ProbeGet}},

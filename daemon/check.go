@@ -113,6 +113,7 @@ func (d *Daemon) checkAndFollowUp(leading context.Context, j *job, renewal bool)
 		res := out.Result
 		facts := CredentialFacts{Name: name, Environment: res.Environment, Provider: res.Provider, RotateBy: res.RotateBy, Rotation: out.Metadata.Rotation, State: out.State,
 			Notify: decl.Notify, Page: decl.Page, Policy: j.Policy}
+		facts = d.withRequest(ctx, j, facts, d.now())
 		if err := d.Notices.TickUnder(ctx, snap.notices, facts, d.now()); err != nil {
 			d.Logger.Error("notices", "credential", name, "error", err)
 			retryNotices = true
@@ -256,6 +257,7 @@ func (d *Daemon) recentlyChecked(ctx context.Context, j *job) (recent bool, remi
 		facts := CredentialFacts{Name: name, Environment: info.Metadata.Environment, Provider: decl.Provider,
 			RotateBy: info.Metadata.RotateBy, Rotation: info.Metadata.Rotation, State: *st,
 			Notify: decl.Notify, Page: decl.Page, Policy: j.Policy}
+		facts = d.withRequest(ctx, j, facts, now)
 		if pending, err := d.Notices.pending(ctx, facts, now); err != nil || pending {
 			// A notice due and not in the ledger (its check's process died
 			// before claiming it, say), or claimed and never sent.

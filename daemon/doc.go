@@ -22,7 +22,10 @@
 // are rotation's (Runner); what is due when is policies' (pure).
 //
 // It reads and writes a credential's records (state, published token,
-// ledger, through the check engine's check.Records and its one cache),
+// ledger, through the check engine's check.Records and its one cache;
+// rotations/NAME, read once a credential's reminders may be due, for the
+// open request to its provider's support that reminders word and
+// follow-ups are due for),
 // and holds only the loop and the lease, which it keeps through
 // vaultstore directly, as it lists the silences. It must not read the wall clock: its pure timing
 // rules (Backoff, NotBefore, RenewAt, Offset, Spread, FirstCheckAt,

@@ -270,6 +270,12 @@ type CredentialFacts struct {
 	// configuration when Policy is nil.
 	Notify, Page []string
 	Policy       *config.RotationPolicy
+	// Request is the open request for a new pair (nil: none, or not
+	// read); Staged, whether a new pair is staged; FollowUpAfter, the
+	// credential's follow_up_after (zero: the default).
+	Request       *vaultstore.RotationRequest
+	Staged        bool
+	FollowUpAfter time.Duration
 }
 
 // resolved is f with its block's channels and its rotation policy, from
@@ -311,7 +317,7 @@ func (n *Notifications) TickUnder(ctx context.Context, s Setup, f CredentialFact
 		Credential: f.Name,
 		Now:        now,
 		About: notify.About{Credential: f.Name, Environment: f.Environment, Provider: f.Provider, Deadline: f.RotateBy,
-			Class: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures},
+			Class: f.State.LastClass, ConsecutiveFailures: f.State.ConsecutiveFailures, Request: f.Request, Staged: f.Staged},
 		Decide: func(l *vaultstore.Ledger) []notify.Due {
 			return decided(f.Name, policies.Due(n.input(s.Config, l, f, now)))
 		},
@@ -358,6 +364,9 @@ func (n *Notifications) input(cfg *config.Config, l *vaultstore.Ledger, f Creden
 		Sent: map[string]bool{}, Now: now}
 	f = f.resolved(cfg) // the daemon's facts are: nothing is looked up
 	in.Notify, in.Page, in.Policy = f.Notify, f.Page, f.Policy
+	if f.Request != nil {
+		in.RequestedAt, in.Staged, in.FollowUpAfter = f.Request.LastAt(), f.Staged, f.FollowUpAfter
+	}
 	for _, e := range l.Entries {
 		if strings.HasPrefix(e.Key, "reminder/") {
 			in.Sent[e.Key] = true

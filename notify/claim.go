@@ -269,7 +269,7 @@ func trim(l *vaultstore.Ledger, stale func(key string) bool) []vaultstore.Ledger
 		}
 		var nt Notice
 		_ = json.Unmarshal(e.Notice, &nt)
-		if nt.Kind != KindReminder && nt.Kind != KindOverdue {
+		if nt.Kind != KindReminder && nt.Kind != KindOverdue && nt.Kind != KindFollowUp {
 			return dropSettled
 		}
 		if stale != nil && stale(e.Key) || e.Superseded {

@@ -19,6 +19,7 @@ const (
 	KindIncident       = "incident"        // a credential failure opened an incident
 	KindOps            = "ops"             // repeated failures that are not the credential's
 	KindResolve        = "resolve"         // an incident or ops notice closed by an ok check
+	KindFollowUp       = "follow_up"       // a request for a new pair went unanswered for follow_up_after
 	KindRotated        = "rotated"         // a rotation completed (a PagerDuty change event)
 	KindRotationFailed = "rotation_failed" // an automated rotation stopped at a step
 	KindTest           = "test"            // credkeeper notify test
@@ -36,6 +37,7 @@ type Notice struct {
 	Class       string    `json:"class,omitempty"`    // the last check's class
 	Page        bool      `json:"page,omitempty"`     // page on-call where the channel pages
 	Resolves    string    `json:"resolves,omitempty"` // for a resolve: the key it closes
+	Request     string    `json:"request,omitempty"`  // the open request for a new pair, worded (RequestLine)
 	Summary     string    `json:"summary"`            // one line
 	Action      string    `json:"action"`             // what to do next
 	At          time.Time `json:"at"`
@@ -69,6 +71,8 @@ func Subject(n Notice) string {
 		return fmt.Sprintf("[credkeeper] %s%s is past its rotation deadline (%s)", n.Credential, env, dates.Format(n.Deadline))
 	case "reminder":
 		return fmt.Sprintf("[credkeeper] %s%s must be rotated by %s: %d days left", n.Credential, env, dates.Format(n.Deadline), n.DaysLeft)
+	case KindFollowUp:
+		return fmt.Sprintf("[credkeeper] %s%s: no new pair yet, follow up the request (%d days left)", n.Credential, env, n.DaysLeft)
 	case KindRotated:
 		return fmt.Sprintf("[credkeeper] %s%s was rotated", n.Credential, env)
 	case KindRotationFailed:
@@ -94,6 +98,7 @@ func Text(n Notice) string {
 		row("Days left", fmt.Sprint(n.DaysLeft))
 	}
 	row("Last check", n.Class)
+	row("Request", n.Request)
 	if n.Action != "" {
 		b.WriteString("\nWhat to do: " + n.Action + "\n")
 	}

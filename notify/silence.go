@@ -10,6 +10,9 @@ import (
 // back is due again after it, if the decision still finds it due.
 func silenced(s Silence, now time.Time) func(kind string) bool {
 	return func(kind string) bool {
+		if kind == KindFollowUp {
+			kind = KindReminder // a silence of reminders holds back their follow-ups
+		}
 		return now.Before(s.Until) && slices.Contains(s.Kinds, kind)
 	}
 }

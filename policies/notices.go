@@ -17,6 +17,10 @@ const (
 	NoticeIncident = "incident" // a credential failure opened an incident
 	NoticeOps      = "ops"      // repeated failures that are not the credential's
 	NoticeResolve  = "resolve"  // an incident or ops notice closed by an ok check
+	// NoticeFollowUp: a request to the provider's support for a new pair
+	// went unanswered (no pair staged) for follow_up_after. A silence of
+	// reminders holds it back too.
+	NoticeFollowUp = "follow_up"
 )
 
 // NoticeInput is everything the notice decision looks at. It is gathered
@@ -50,6 +54,15 @@ type NoticeInput struct {
 	SilencedUntil time.Time
 	SilencedKinds []string
 
+	// RequestedAt is when the open request to the provider's support for
+	// a new pair was last made or followed up (zero: none is open);
+	// Staged, whether a new pair is staged. A request older than
+	// FollowUpAfter (zero: config.DefaultFollowUpAfter) with nothing
+	// staged is due a follow-up.
+	RequestedAt   time.Time
+	Staged        bool
+	FollowUpAfter time.Duration
+
 	Now time.Time
 }
 
@@ -77,7 +90,16 @@ func ExpandSilenceKinds(kinds []string) ([]string, error) {
 }
 
 func (in NoticeInput) silenced(kind string) bool {
-	return in.Now.Before(in.SilencedUntil) && slices.Contains(in.SilencedKinds, kind)
+	return in.Now.Before(in.SilencedUntil) && slices.Contains(in.SilencedKinds, SilenceKindOf(kind))
+}
+
+// SilenceKindOf is the kind of silence that holds back a notice of kind:
+// its own, but a follow-up is a reminder's.
+func SilenceKindOf(kind string) string {
+	if kind == NoticeFollowUp {
+		return NoticeReminder
+	}
+	return kind
 }
 
 // DueNotice is one message due, with the key that keeps it from going out twice.
@@ -115,7 +137,7 @@ func tierName(d time.Duration) string {
 // the order they should go out.
 func Due(in NoticeInput) []DueNotice {
 	var out []DueNotice
-	for _, d := range append(dueReminders(in), dueAlerts(in)...) {
+	for _, d := range slices.Concat(dueReminders(in), dueFollowUp(in), dueAlerts(in)) {
 		if !in.silenced(d.Kind) {
 			out = append(out, d)
 		}
@@ -150,6 +172,36 @@ func dueReminders(in NoticeInput) []DueNotice {
 		return []DueNotice{{Key: key, Kind: NoticeReminder, Channels: channelsAt(in.Policy, tier, in.Notify), Tier: tier, DaysLeft: days}}
 	}
 	return nil
+}
+
+// FollowUpKey is a follow-up's dedup key:
+// reminder/NAME/DEADLINE/follow-up/REQUESTED, one for each time the
+// request was made, so that following it up starts the wait anew. It is
+// one of the reminder keys: a nearer reminder sets it aside, and a new
+// deadline makes it stale.
+func FollowUpKey(name string, rotateBy, requestedAt time.Time) string {
+	return fmt.Sprintf("reminder/%s/%s/follow-up/%s", name, dates.Format(rotateBy), requestedAt.UTC().Format("20060102T150405Z"))
+}
+
+// dueFollowUp is the follow-up due when the open request is older than
+// follow_up_after with no pair staged: to the credential's channels and
+// every escalation's, before the deadline or after it.
+func dueFollowUp(in NoticeInput) []DueNotice {
+	if in.RequestedAt.IsZero() || in.Staged || in.RotateBy.IsZero() || in.Policy == nil {
+		return nil
+	}
+	after := in.FollowUpAfter
+	if after <= 0 {
+		after = config.DefaultFollowUpAfter
+	}
+	if in.Now.Sub(in.RequestedAt) < after {
+		return nil
+	}
+	key := FollowUpKey(in.Credential, in.RotateBy, in.RequestedAt)
+	if in.Sent[key] {
+		return nil
+	}
+	return []DueNotice{{Key: key, Kind: NoticeFollowUp, Channels: channelsAt(in.Policy, 0, in.Notify), DaysLeft: CalendarDays(in.Now, in.RotateBy)}}
 }
 
 // channelsAt is the credential's channels plus every escalation whose tier

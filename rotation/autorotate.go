@@ -281,7 +281,8 @@ func overlapEnd(rot *vaultstore.Rotation, ar *config.AutoRotate) time.Time {
 }
 
 // finished reports whether step ends a rotation: the next run starts anew.
-func finished(step string) bool { return step == StepDone || step == StepAbandoned }
+// A record with no step holds only a person's request and history.
+func finished(step string) bool { return step == "" || step == StepDone || step == StepAbandoned }
 
 func (r *Runner) rotationRecord(ctx context.Context, name string) (*vaultstore.Rotation, error) {
 	rot, err := r.records().GetRotation(ctx, name)
@@ -469,6 +470,7 @@ func (a abandonment) Error() string { return string(a) }
 func (r *Runner) abandon(ctx context.Context, name string, rot *vaultstore.Rotation, reason string, credVersion int, rep *AutoRotateReport) error {
 	rot.Step, rot.AbandonedReason, rot.FinishedAt, rot.LastError = StepAbandoned, reason, r.now(), ""
 	rot.CredentialVersion, rot.Announced = credVersion, false
+	appendEvents(rot, rot.Owner, vaultstore.RotationEvent{Step: vaultstore.EventAbandoned, At: r.now(), Version: credVersion, Note: reason})
 	if err := r.saveRotation(ctx, name, rot); err != nil {
 		return err
 	}
@@ -528,6 +530,10 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 		cas = prev.Version
 	}
 	rot := &vaultstore.Rotation{Step: StepStarted, OldSecretID: old.ID, StartedAt: now, CredentialVersion: cur.Version, Owner: owner, LeaseUntil: now.Add(RotationLease)}
+	if prev != nil {
+		rot.Request, rot.History = prev.Request, prev.History // a new rotation keeps the record's past
+	}
+	rot.Append(vaultstore.RotationEvent{Step: vaultstore.EventStarted, At: now, By: owner, ClientID: cur.ClientID, Version: cur.Version, Deadline: cur.Metadata.RotateBy})
 	v, err := r.records().PutRotation(ctx, name, rot, cas)
 	if errors.Is(err, vaultstore.ErrCASConflict) {
 		return nil, r.lostRace(ctx, name, owner, now)
@@ -630,7 +636,10 @@ func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoR
 // checked it already; it checks again only if that check was not ok.
 func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultstore.Rotation) (string, time.Time, error) {
 	if info, err := r.Store.PendingInfo(ctx, t.Name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
-		res, err := r.CheckStaged(ctx, t)
+		res, ev, err := r.checkStaged(ctx, t)
+		if ev != nil {
+			appendEvents(rot, rot.Owner, *ev)
+		}
 		if err != nil {
 			return "", time.Time{}, err
 		}
@@ -645,7 +654,8 @@ func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultsto
 // promoteProven promotes the proven secret into credentials/NAME, unless
 // an earlier run did.
 func (r *Runner) promoteProven(ctx context.Context, name string, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
-	rep, err := r.Promote(ctx, name, PromoteOptions{FromVersion: ob.credVersion})
+	rep, evs, err := r.promote(ctx, name, PromoteOptions{FromVersion: ob.credVersion})
+	appendEvents(rot, rot.Owner, evs...)
 	if err != nil && !errors.Is(err, errNothingStaged) {
 		return "", time.Time{}, err
 	}
@@ -728,6 +738,7 @@ func (r *Runner) deleteOld(ctx context.Context, name string, okta *OktaSecrets, 
 		}
 	}
 	rot.Step, rot.FinishedAt = StepDone, r.now()
+	appendEvents(rot, rot.Owner, vaultstore.RotationEvent{Step: vaultstore.EventRetired, At: r.now(), Version: rot.CredentialVersion, Note: "old client secret " + rot.OldSecretID + " deleted in Okta"})
 	return "deleted the old secret: the rotation is complete", time.Time{}, nil
 }
 
@@ -770,7 +781,9 @@ func (r *Runner) stageNewSecret(ctx context.Context, name string, okta *OktaSecr
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: clientID, ClientSecret: value}); err != nil {
+	_, evs, err := r.stage(ctx, StageRequest{Name: name, ClientID: clientID, ClientSecret: value})
+	appendEvents(rot, rot.Owner, evs...)
+	if err != nil {
 		return "", time.Time{}, err
 	}
 	rot.Step = StepStaged

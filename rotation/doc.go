@@ -3,7 +3,11 @@
 // prove it against the token endpoint, promote it, roll back), and the
 // automated rotation of secrets through a provider's API (Okta's client
 // secrets), reconciled against what Vault and the provider hold before
-// every destructive step and resumable from rotations/NAME.
+// every destructive step and resumable from rotations/NAME; and the
+// request a person makes to a provider's support for a new pair (Request:
+// composed from the provider's template, sent through a SupportMail the
+// caller gives, followed up). Every step is appended to rotations/NAME's
+// history with who took it, never a secret.
 //
 // The check of a credential's current pair is the check engine's (package
 // check), which rotation calls after a promote and while proving an

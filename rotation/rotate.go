@@ -32,30 +32,47 @@ type StageRequest struct {
 // Stage writes the new pair to pending/NAME (replacing a pair staged
 // before) and checks it at once. A pair that fails stays staged, with its
 // class recorded; promote refuses it.
+// The steps are recorded in rotations/NAME's history: staged, and proven
+// with the check's class.
 func (r *Runner) Stage(ctx context.Context, req StageRequest) (oauthcheck.Result, error) {
+	res, evs, err := r.stage(ctx, req)
+	if err != nil {
+		return res, err
+	}
+	return res, r.record(ctx, req.Name, evs...)
+}
+
+// stage is Stage, returning the events to record rather than recording
+// them (an automated rotation records them in its own record).
+func (r *Runner) stage(ctx context.Context, req StageRequest) (oauthcheck.Result, []vaultstore.RotationEvent, error) {
 	if req.ClientID == "" || req.ClientSecret.IsZero() {
-		return oauthcheck.Result{}, errors.New("a staged pair needs a client ID and a secret")
+		return oauthcheck.Result{}, nil, errors.New("a staged pair needs a client ID and a secret")
 	}
 	info, err := r.Store.CredentialInfo(ctx, req.Name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return oauthcheck.Result{}, fmt.Errorf("credential %q not found in Vault: set its first pair with credkeeper secret set %s", req.Name, req.Name)
+		return oauthcheck.Result{}, nil, fmt.Errorf("credential %q not found in Vault: set its first pair with credkeeper secret set %s", req.Name, req.Name)
 	}
 	if err != nil {
-		return oauthcheck.Result{}, err
+		return oauthcheck.Result{}, nil, err
 	}
 	cas := 0
 	switch cur, err := r.Store.GetPending(ctx, req.Name); {
 	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && cur != nil:
 		cas = cur.Version
 	case !errors.Is(err, vaultstore.ErrNotFound):
-		return oauthcheck.Result{}, err
+		return oauthcheck.Result{}, nil, err
 	}
 	p := &vaultstore.Pending{ClientID: req.ClientID, ClientSecret: req.ClientSecret, RotateBy: req.RotateBy, StagedAt: r.now().UTC().Truncate(time.Second)}
 	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
-		return oauthcheck.Result{}, err
+		return oauthcheck.Result{}, nil, err
 	}
+	evs := []vaultstore.RotationEvent{{Step: vaultstore.EventStaged, At: p.StagedAt, ClientID: p.ClientID, Deadline: info.Metadata.RotateBy}}
 	t := check.ResolveTarget(r.config(), req.Name)
-	return r.checkPending(ctx, &t, info.Metadata, p)
+	res, err := r.checkPending(ctx, &t, info.Metadata, p)
+	if !res.CheckedAt.IsZero() {
+		evs = append(evs, provenEvent(res, "", p.ClientID, 0))
+	}
+	return res, evs, err
 }
 
 // CheckPending checks the pair staged for name and records its class in
@@ -67,16 +84,34 @@ func (r *Runner) CheckPending(ctx context.Context, name string) (oauthcheck.Resu
 }
 
 // CheckStaged is CheckPending of a credential already resolved: it looks
-// nothing up in the configuration.
+// nothing up in the configuration. A proof whose class differs from the
+// last one recorded for the pair is recorded in rotations/NAME's history.
 func (r *Runner) CheckStaged(ctx context.Context, t *check.Target) (oauthcheck.Result, error) {
+	res, ev, err := r.checkStaged(ctx, t)
+	if err != nil || ev == nil || !r.proofIsNew(ctx, t.Name, *ev) {
+		return res, err
+	}
+	return res, r.record(ctx, t.Name, *ev)
+}
+
+// proofIsNew reports whether the history of name lacks proof (reading
+// alone, so that a check that repeats the last class writes nothing).
+func (r *Runner) proofIsNew(ctx context.Context, name string, proof vaultstore.RotationEvent) bool {
+	rot, err := r.rotationRecord(ctx, name)
+	return err != nil || rot == nil || newProof(rot, proof)
+}
+
+// checkStaged is CheckStaged, returning the proof to record (nil when no
+// request was sent) rather than recording it.
+func (r *Runner) checkStaged(ctx context.Context, t *check.Target) (oauthcheck.Result, *vaultstore.RotationEvent, error) {
 	name := t.Name
 	p, err := r.Store.GetPending(ctx, name)
 	if err != nil {
-		return oauthcheck.Result{}, err
+		return oauthcheck.Result{}, nil, err
 	}
 	info, err := r.Store.CredentialInfo(ctx, name)
 	if err != nil {
-		return oauthcheck.Result{}, err
+		return oauthcheck.Result{}, nil, err
 	}
 	refused := oauthcheck.Class(p.LastClass)
 	if ref, ok := r.Cache.Refusal(pendingKey(name), p.Version); ok {
@@ -84,9 +119,14 @@ func (r *Runner) CheckStaged(ctx context.Context, t *check.Target) (oauthcheck.R
 	}
 	if refused.IsCredentialFailure() {
 		return oauthcheck.Result{Name: name, Class: refused, NotSent: true, CheckedAt: r.now(),
-			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil
+			Detail: "not re-sent: the provider refused the staged pair as " + string(refused) + "; stage a corrected pair with credkeeper rotate stage " + name}, nil, nil
 	}
-	return r.checkPending(ctx, t, info.Metadata, p)
+	res, err := r.checkPending(ctx, t, info.Metadata, p)
+	if res.CheckedAt.IsZero() {
+		return res, nil, err
+	}
+	ev := provenEvent(res, "", p.ClientID, 0)
+	return res, &ev, err
 }
 
 // pendingKey is where the Cache remembers a refusal of name's staged pair
@@ -146,41 +186,74 @@ type PromoteReport struct {
 // finishes the job: it finds the pair already written and resumes.
 // Without o.Force, only a staged pair whose last check was ok is promoted.
 // A user grant stored beside the old pair is kept unless o.DropGrant.
+//
+// The promotion is recorded in rotations/NAME's history with the new
+// version and the deadline it met or missed (the old pair's rotate_by),
+// with the new pair's proof; it closes the open request for a new pair.
 func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*PromoteReport, error) {
+	rep, evs, err := r.promote(ctx, name, o)
+	if rerr := r.record(ctx, name, evs...); rerr != nil && err == nil {
+		err = rerr
+	}
+	return rep, err
+}
+
+// promote is Promote, returning the events to record rather than
+// recording them (an automated rotation records them in its own record).
+func (r *Runner) promote(ctx context.Context, name string, o PromoteOptions) (*PromoteReport, []vaultstore.RotationEvent, error) {
 	p, err := r.Store.GetPending(ctx, name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
-		return nil, fmt.Errorf("%w for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", errNothingStaged, name, name)
+		return nil, nil, fmt.Errorf("%w for %q: stage one with credkeeper rotate stage %s (after a finished promote there is nothing left to do)", errNothingStaged, name, name)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cur, err := r.Store.GetCredential(ctx, name)
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
-		return nil, err
+		return nil, nil, err
 	}
 	var rep *PromoteReport
+	deadline := cur.Metadata.RotateBy
 	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
 		if rep, err = r.resumePromote(ctx, name, cur); err != nil {
-			return rep, err
+			return rep, nil, err
 		}
+		deadline = r.deadlineBefore(ctx, name, cur.Version)
 	} else if rep, err = r.writeStaged(ctx, name, p, cur, o); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	evs := []vaultstore.RotationEvent{{Step: vaultstore.EventPromoted, At: r.now(), Version: rep.Version, ClientID: p.ClientID, Deadline: deadline}}
 	if r.afterPromoteWrite != nil {
 		if err := r.afterPromoteWrite(); err != nil {
-			return rep, r.unfinished(name, rep.Version, "the step after the write", err)
+			return rep, evs, r.unfinished(name, rep.Version, "the step after the write", err)
 		}
 	}
 	if rep.Check, err = r.engine().CheckOne(ctx, name, true); err != nil {
-		return rep, r.unfinished(name, rep.Version, "checking the new pair", err)
+		return rep, evs, r.unfinished(name, rep.Version, "checking the new pair", err)
+	}
+	if !rep.Check.CheckedAt.IsZero() && !rep.Check.NotSent {
+		evs = append(evs, provenEvent(rep.Check, "", p.ClientID, rep.Version))
 	}
 	if err := r.publishPromoted(ctx, name, rep); err != nil {
-		return rep, err
+		return rep, evs, err
 	}
 	if err := r.Store.DeletePending(ctx, name); err != nil {
-		return rep, r.unfinished(name, rep.Version, "removing pending/"+name, err)
+		return rep, evs, r.unfinished(name, rep.Version, "removing pending/"+name, err)
 	}
-	return rep, nil
+	return rep, evs, nil
+}
+
+// deadlineBefore is the rotate_by of the version before version: the
+// deadline a promote that wrote version met or missed (zero when unknown).
+func (r *Runner) deadlineBefore(ctx context.Context, name string, version int) time.Time {
+	if version <= 1 {
+		return time.Time{}
+	}
+	prev, err := r.Store.GetCredentialVersion(ctx, name, version-1)
+	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && prev != nil) {
+		return time.Time{}
+	}
+	return prev.Metadata.RotateBy
 }
 
 // resumePromote picks up a promote that wrote the pair and stopped: it
@@ -357,7 +430,8 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 	if rep.Version, err = r.Store.PutCredential(ctx, back, cur.Version); err != nil {
 		return nil, err
 	}
-	return rep, nil
+	return rep, r.record(ctx, name, vaultstore.RotationEvent{Step: vaultstore.EventRolledBack, At: r.now(), Version: rep.Version, ClientID: old.ClientID,
+		Deadline: old.Metadata.RotateBy, Note: fmt.Sprintf("version %d written back over version %d", toVersion, cur.Version)})
 }
 
 // RotationStatus is what `rotate status` shows. It holds no secret.

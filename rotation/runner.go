@@ -26,6 +26,9 @@ type Runner struct {
 	// provider refused is not sent again, and so that a check this runner
 	// makes warms the daemon's (nil: no memory between calls).
 	Cache *check.Cache
+	// By names who acts, in the history rotations/NAME keeps; empty: the
+	// Vault token in use (its display name and entity).
+	By string
 
 	afterPromoteWrite func() error            // a test's hook, to fail a promote midway
 	afterAutoStep     func(step string) error // a test's hook, to stop an automated rotation after a step

@@ -14,6 +14,12 @@
 //	<mount>/<prefix>/state/NAME        the last check results
 //	<mount>/<prefix>/tokens/NAME       an access token published for CI
 //	<mount>/<prefix>/ledger/NAME       notices sent and incidents open
+//	<mount>/<prefix>/rotations/NAME    an automated rotation's progress, a
+//	                                   person's open request for a new pair,
+//	                                   and every rotation step's history
+//	<mount>/<prefix>/silences/NAME     who silenced which notices, why, until
+//	                                   when (every version read back for the
+//	                                   audit report)
 //
 // Every read returns the KV version it read; every data write is a
 // check-and-set against the version the caller read. Failures are typed:

@@ -400,12 +400,15 @@ func intField(v any) int {
 }
 
 // Rotation is rotations/NAME: how far an automated rotation has come, so
-// that a crash at any step resumes there, and who is running it. It holds
+// that a crash at any step resumes there, and who is running it; the
+// request a person made to the provider's support, while it is open; and
+// the history of every rotation's steps, for the audit report. It holds
 // secret IDs and the hash of the secret the rotation generated (random,
 // so its hash tells nothing), never a secret nor the hash of a secret a
 // person chose: the auditor role reads it.
 type Rotation struct {
-	// Step is the last step completed.
+	// Step is the automated rotation's last step completed; "" when no
+	// automated rotation has run (a record holding a request alone).
 	Step string `json:"step"`
 	// OldSecretID and NewSecretID are the provider's IDs of the secret
 	// being replaced and of its replacement.
@@ -436,7 +439,133 @@ type Rotation struct {
 	// credential's channels were told.
 	AbandonedReason string `json:"abandoned_reason,omitempty"`
 	Announced       bool   `json:"announced,omitempty"`
-	Version         int    `json:"-"`
+	// Request is the open request a person made to the provider's support
+	// for a new pair (credkeeper rotate request); nil when none is open.
+	// It is independent of Step: a record may hold a request and no
+	// automated rotation (Step ""), and an automated rotation never reads
+	// it. Promoting a new pair closes it (moves it into History).
+	Request *RotationRequest `json:"request,omitempty"`
+	// History is every completed step of the credential's rotations,
+	// oldest first, appended to and never rewritten; never a secret.
+	History []RotationEvent `json:"history,omitempty"`
+	Version int             `json:"-"`
+}
+
+// RotationRequest is a request a person made to a provider's support for
+// a new pair, with the follow-ups made since.
+type RotationRequest struct {
+	RequestedAt time.Time `json:"requested_at"`
+	RequestedBy string    `json:"requested_by,omitempty"`
+	Ticket      string    `json:"ticket,omitempty"`
+	Note        string    `json:"note,omitempty"`
+	// SentTo is the address the request was mailed to (--send); empty
+	// when it was only printed.
+	SentTo    string            `json:"sent_to,omitempty"`
+	FollowUps []RequestFollowUp `json:"follow_ups,omitempty"`
+}
+
+// RequestFollowUp is a later request on the same open request.
+type RequestFollowUp struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by,omitempty"`
+	Ticket string    `json:"ticket,omitempty"`
+	Note   string    `json:"note,omitempty"`
+	SentTo string    `json:"sent_to,omitempty"`
+}
+
+// LastAt is when the request was last made or followed up.
+func (q *RotationRequest) LastAt() time.Time {
+	if n := len(q.FollowUps); n > 0 && q.FollowUps[n-1].At.After(q.RequestedAt) {
+		return q.FollowUps[n-1].At
+	}
+	return q.RequestedAt
+}
+
+// LastTicket is the ticket of the request's latest follow-up that named
+// one, else the request's own.
+func (q *RotationRequest) LastTicket() string {
+	for i := len(q.FollowUps) - 1; i >= 0; i-- {
+		if q.FollowUps[i].Ticket != "" {
+			return q.FollowUps[i].Ticket
+		}
+	}
+	return q.Ticket
+}
+
+// The steps a RotationEvent records. The automated rotation's steps
+// (started, promoted, retired, abandoned) use the same words.
+const (
+	EventRequested  = "requested"
+	EventFollowedUp = "followed_up"
+	EventStaged     = "staged"
+	EventProven     = "proven"
+	EventPromoted   = "promoted"
+	EventRolledBack = "rolled_back"
+	EventRetired    = "retired"
+	EventStarted    = "started"
+	EventAbandoned  = "abandoned"
+)
+
+// RotationEvent is one completed step of a rotation, as kept in
+// Rotation.History. It names the pair by its client ID, never its secret.
+type RotationEvent struct {
+	Step   string    `json:"step"`
+	At     time.Time `json:"at"`
+	By     string    `json:"by,omitempty"`
+	Ticket string    `json:"ticket,omitempty"`
+	Note   string    `json:"note,omitempty"`
+	// Version is the version of credentials/NAME the step concerns, where
+	// one does (promoted: the new version; rolled_back: the version
+	// written back).
+	Version  int    `json:"version,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	// Class is a proof's class (proven: the class of the token request).
+	Class string `json:"class,omitempty"`
+	// Deadline is the rotate_by the step was against (promoted: the
+	// deadline it met or missed).
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// Append adds ev to the rotation's history.
+func (r *Rotation) Append(ev RotationEvent) {
+	ev.At = ev.At.UTC().Truncate(time.Second)
+	if !ev.Deadline.IsZero() {
+		ev.Deadline = ev.Deadline.UTC()
+	}
+	r.History = append(r.History, ev)
+}
+
+// The steps RequestStep reports.
+const (
+	RequestStepNone      = ""
+	RequestStepRequested = "requested"
+	RequestStepStaged    = "staged"
+	RequestStepDone      = "done"
+)
+
+// RequestStep is where the person's rotation stands, from r (nil: no
+// record) and whether a pair is staged now: "" (nothing asked, nothing
+// staged), "requested" (asked, nothing staged yet), "staged" (a pair
+// waits in pending/NAME), or "done" (the last request ended in a
+// promotion and nothing is open).
+func RequestStep(r *Rotation, staged bool) string {
+	switch {
+	case staged:
+		return RequestStepStaged
+	case r != nil && r.Request != nil:
+		return RequestStepRequested
+	}
+	if r != nil {
+		for i := len(r.History) - 1; i >= 0; i-- {
+			switch r.History[i].Step {
+			case EventPromoted:
+				return RequestStepDone
+			case EventRequested, EventFollowedUp, EventStaged, EventRolledBack:
+				return RequestStepNone
+			}
+		}
+	}
+	return RequestStepNone
 }
 
 // GetRotation reads rotations/NAME.
@@ -454,4 +583,10 @@ func (s *Store) GetRotation(ctx context.Context, name string) (*Rotation, error)
 // returns the new version.
 func (s *Store) PutRotation(ctx context.Context, name string, r *Rotation, cas int) (int, error) {
 	return s.putJSON(ctx, KindRotations, name, r, cas)
+}
+
+// RotationNames lists the credentials that have a rotations/NAME record:
+// one list request.
+func (s *Store) RotationNames(ctx context.Context) ([]string, error) {
+	return s.list(ctx, KindRotations)
 }

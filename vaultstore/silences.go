@@ -2,7 +2,10 @@ package vaultstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/parallel"
@@ -85,4 +88,45 @@ func (s *Store) WhoAmI(ctx context.Context) string {
 		name += " (entity " + entity + ")"
 	}
 	return name
+}
+
+// SilenceHistory reads every version of silences/NAME that KV v2 still
+// holds, oldest first: each silence set on the credential, and each change
+// to one (an early end). A version deleted or destroyed is left out. It
+// reads what the auditor policy grants (the record's metadata and data),
+// for the audit report.
+func (s *Store) SilenceHistory(ctx context.Context, name string) ([]*Silence, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	rel := s.relPath(KindSilences, name)
+	versions, err := s.kv.GetVersionsAsList(ctx, rel)
+	if err != nil {
+		return nil, wrapErr("read metadata", s.metaPath(KindSilences, name), s.Address(), err)
+	}
+	var out []*Silence
+	for _, v := range versions {
+		if !v.DeletionTime.IsZero() || v.Destroyed {
+			continue
+		}
+		sec, err := s.kv.GetVersion(ctx, rel, v.Version)
+		if err != nil {
+			return nil, wrapErr("read", fmt.Sprintf("%s?version=%d", s.dataPath(KindSilences, name), v.Version), s.Address(), err)
+		}
+		if sec.Data == nil {
+			continue
+		}
+		var si Silence
+		b, err := json.Marshal(sec.Data)
+		if err == nil {
+			err = json.Unmarshal(b, &si)
+		}
+		if err != nil {
+			return nil, &Error{Op: "read", Path: s.dataPath(KindSilences, name), Kind: ErrMalformed, Err: err}
+		}
+		si.Version = v.Version
+		out = append(out, &si)
+	}
+	slices.SortFunc(out, func(a, b *Silence) int { return a.Version - b.Version })
+	return out, nil
 }

@@ -106,6 +106,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		newNotifyCmd(opts),
 		NewCmdSilence(opts, nil),
 		newCICmd(opts),
+		NewCmdReport(opts, nil),
 		NewCmdVersion(opts, nil),
 	)
 	return root

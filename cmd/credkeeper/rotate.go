@@ -26,8 +26,64 @@ pending/NAME, where they are checked against the real token endpoint; promote
 them only when they work; the old pair stays in Vault's history, one rollback
 away.`,
 	}
-	cmd.AddCommand(NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), NewCmdRotateAuto(opts, nil), NewCmdRotateStatus(opts, nil))
+	cmd.AddCommand(NewCmdRotateRequest(opts, nil), NewCmdRotateStage(opts, nil), NewCmdRotatePromote(opts, nil), NewCmdRotateRollback(opts, nil), NewCmdRotateAuto(opts, nil), NewCmdRotateStatus(opts, nil))
 	return cmd
+}
+
+// RotateRequestOptions are rotate request's argument and flags.
+type RotateRequestOptions struct {
+	*globalOptions
+	rotation.RequestOptions
+}
+
+// NewCmdRotateRequest is `credkeeper rotate request`. runF runs it (rotateRequestRun when nil).
+func NewCmdRotateRequest(g *globalOptions, runF func(context.Context, *RotateRequestOptions) error) *cobra.Command {
+	o := &RotateRequestOptions{globalOptions: g}
+	cmd := &cobra.Command{
+		Use:   "request NAME [--send] [--ticket REF] [--note TEXT]",
+		Short: "Write (and with --send, mail) the request for a new pair to the provider's support, and track it",
+		Long: `Request composes the request a person would write to the provider's support
+for a new client ID and secret (CTRP support, for the CTRP presets): the
+environment, the user account the pair belongs to (the credential's account),
+the current client ID (never the secret), the deadline, and who to answer (the
+credential's owner). The provider's support block may give its own template.
+
+It prints the request, to paste into a ticket system or mail client; --send
+mails it through the email notifier the provider's support block names
+(support { via = "NOTIFIER" }), with Reply-To the owner. The request is recorded
+in rotations/NAME with who made it, when, --ticket and --note; reminders then
+say so, and a follow-up is due when no new pair is staged within
+follow_up_after (7d by default). Running request again adds a follow-up to the
+same request. Staging the new pair (rotate stage) and promoting it close it.`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Name = args[0]
+			if err := vaultstore.ValidateName(o.Name); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), o)
+			}
+			return rotateRequestRun(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.Send, "send", false, "mail the request through the provider's support notifier")
+	cmd.Flags().StringVar(&o.Ticket, "ticket", "", "a reference in your ticket system, recorded with the request")
+	cmd.Flags().StringVar(&o.Note, "note", "", "a note added to the request and its record")
+	return cmd
+}
+
+func rotateRequestRun(ctx context.Context, o *RotateRequestOptions) error {
+	r, err := o.runner(ctx)
+	if err != nil {
+		return err
+	}
+	o.Mail = app.SupportMail(r.Config)
+	rep, err := r.Request(ctx, o.RequestOptions)
+	if err != nil {
+		return err
+	}
+	return view.WriteRequest(o.Out, o.Name, rep)
 }
 
 // RotateStageOptions are rotate stage's argument and flags.

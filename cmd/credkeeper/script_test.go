@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/emulator"
+	"github.com/credkeeper/credkeeper/notify/notifytest"
 
 	"github.com/hashicorp/vault/api"
 	"github.com/jonboulle/clockwork"
@@ -30,6 +31,7 @@ import (
 // $PREFIX and other variables in a file.
 func TestScripts(t *testing.T) {
 	env := vaulttest.New(t)
+	cert, caFile := notifytest.TestCert(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {
@@ -50,7 +52,7 @@ func TestScripts(t *testing.T) {
 			e.Setenv("CTRP_STAGE_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerStage+"/v1/token")
 			e.Setenv("CTRP_PROD_TOKEN_URL", srv.URL+"/oauth2/"+emulator.AuthServerProd+"/v1/token")
 			e.Values[ciWorldKey{}] = &scriptCIWorld{}
-			return nil
+			return setupScriptRelay(t, e, cert, caFile)
 		},
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":           cmdExits,
@@ -61,6 +63,7 @@ func TestScripts(t *testing.T) {
 			"emulator-app":    cmdEmulatorApp,
 			"ci-world":        cmdCIWorld,
 			"mint-jwt":        cmdMintJWT,
+			"mail-save":       cmdMailSave,
 		},
 		RequireExplicitExec: true,
 	})

@@ -178,6 +178,10 @@ provider "dmptool" {
   auth_style = "body"
   scopes     = ["public", "read_dmps"]
   probe { url = "%[1]s/api/v2/templates" }
+  support {
+    email = "dmptool-help@example.org"
+    via   = "mail"
+  }
 }
 notifier "webhook" "siem" {
   url              = %[3]q
@@ -260,6 +264,9 @@ credential "svc" {
 	must("", "silence", "dmptool", "--until", time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02"), "--reason", "scan", "--kind", "reminder")
 	must("", "silence", "list")
 	must("", "silence", "list", "--json")
+	must("", "rotate", "request", "dmptool", "--send", "--ticket", "SCAN-1", "--note", "a scan")
+	must("", "rotate", "request", "dmptool")
+	must("", "rotate", "status", "dmptool", "--json")
 	must(stagedSecret+"\n", "rotate", "stage", "ctrp-stage", "--client-id", "0oa-scan-stage-2027")
 	must("", "rotate", "status", "ctrp-stage")
 	must("", "rotate", "promote", "ctrp-stage")
@@ -269,11 +276,27 @@ credential "svc" {
 	must("", "rotate", "auto", "svc", "--now", "--dry-run")
 	must("", "rotate", "auto", "svc", "--now")
 	must("", "rotate", "status", "svc")
+	for _, format := range []string{"table", "json", "csv"} {
+		must("", "report", "--format", format)
+	}
+	must("", "report", "--format", "html", "--out", "report.html")
 	created, err := env.Store(t).GetCredential(ctx, "svc")
 	if err != nil || created.ClientSecret.Reveal() == secrets["svc"] {
 		t.Fatalf("rotate auto did not put Okta's new secret in Vault: %v", err)
 	}
 	s.secret("client secret Okta created", created.ClientSecret.Reveal())
+	// rotations/NAME as Vault holds it: the request, the history of every step.
+	for _, name := range []string{"dmptool", "ctrp-stage", "svc"} {
+		sec, err := env.Root.KVv2("secret").Get(ctx, env.Prefix+"/rotations/"+name)
+		if err != nil {
+			t.Fatalf("rotations/%s: %v", name, err)
+		}
+		b, _ := json.Marshal(sec.Data)
+		if !strings.Contains(string(b), `"history"`) {
+			t.Errorf("rotations/%s records no history: %s", name, b)
+		}
+		s.saw("rotations/"+name+" in Vault", string(b))
+	}
 
 	// The daemon, at debug level, under the daemon role's token.
 	daemonTok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{"daemon-" + suffix}, TTL: "10m"})
@@ -286,8 +309,11 @@ credential "svc" {
 	testutil.Eventually(t, 20*time.Second, "tokens published and ctrp-prod paged", func() bool {
 		return d.count("token published", "") >= 2 && len(pager.requests()) >= 2
 	})
-	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/metrics", "/readyz", "/healthz"} {
-		_, body := httpGet(t, d.addr+path)
+	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/report", "/report?format=json", "/report?format=csv", "/metrics", "/readyz", "/healthz"} {
+		code, body := httpGet(t, d.addr+path)
+		if strings.HasPrefix(path, "/report") && code != http.StatusOK {
+			t.Errorf("the daemon's %s under the daemon role: %d\n%s", path, code, body)
+		}
 		s.saw("the daemon's "+path, body)
 	}
 	d.stop()

@@ -94,6 +94,46 @@ func (n *Notifier) Message(nt notify.Notice) (*mail.Msg, error) {
 	return m, nil
 }
 
+// Letter is a mail written for one reader rather than a notice: a
+// request to a provider's support, sent through the notifier's relay and
+// from its address, to To (not the notifier's to), with Reply-To set.
+type Letter struct {
+	To      []string
+	ReplyTo string
+	Subject string
+	Body    string
+}
+
+// LetterMessage builds the mail for a letter.
+func (n *Notifier) LetterMessage(l Letter) (*mail.Msg, error) {
+	m := mail.NewMsg()
+	if err := m.From(n.cfg.From); err != nil {
+		return nil, fmt.Errorf("from %q: %w", n.cfg.From, err)
+	}
+	if err := m.To(l.To...); err != nil {
+		return nil, fmt.Errorf("to %v: %w", l.To, err)
+	}
+	if l.ReplyTo != "" {
+		if err := m.ReplyTo(l.ReplyTo); err != nil {
+			return nil, fmt.Errorf("reply-to %q: %w", l.ReplyTo, err)
+		}
+	}
+	m.Subject(l.Subject)
+	m.SetBodyString(mail.TypeTextPlain, l.Body)
+	return m, nil
+}
+
+// Send sends a letter through the relay, once: the caller tells a person
+// whether it went.
+func (n *Notifier) Send(ctx context.Context, l Letter) error {
+	m, err := n.LetterMessage(l)
+	if err != nil {
+		return err
+	}
+	_, err = n.send(ctx, m)
+	return err
+}
+
 // Notify implements notify.Notifier. A refused login or address is not
 // retried; a connection or temporary (4xx) failure is.
 func (n *Notifier) Notify(ctx context.Context, nt notify.Notice) (bool, error) {
@@ -101,6 +141,12 @@ func (n *Notifier) Notify(ctx context.Context, nt notify.Notice) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return n.send(ctx, m)
+}
+
+// send delivers m through the relay; retry says whether trying again can
+// help.
+func (n *Notifier) send(ctx context.Context, m *mail.Msg) (bool, error) {
 	opts := []mail.Option{mail.WithPort(n.port), mail.WithTLSConfig(n.tls), mail.WithTimeout(15 * time.Second)}
 	if n.cfg.StartTLS {
 		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))

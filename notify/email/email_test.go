@@ -135,3 +135,33 @@ func TestARelayFailingForeverIsRetriedNotRefused(t *testing.T) {
 		t.Errorf("the relay recovered, and the notice was not taken: %v", err)
 	}
 }
+
+func TestLetterGoesToItsOwnReaderWithReplyTo(t *testing.T) {
+	cert, caFile := notifytest.TestCert(t)
+	r := &notifytest.Relay{User: "credkeeper", Password: smtpPassword}
+	addr := notifytest.StartRelay(t, r, cert)
+	pwFile := filepath.Join(t.TempDir(), "smtp-password")
+	_ = os.WriteFile(pwFile, []byte(smtpPassword+"\n"), 0o600)
+	n, err := New(Config{SMTP: addr, From: "credkeeper@example.org", To: []string{"security@example.org"},
+		Username: "credkeeper", PasswordFile: pwFile, StartTLS: true, CAFile: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = n.Send(context.Background(), Letter{To: []string{"CTRP_support@nih.gov"}, ReplyTo: "owner@example.org", Subject: "New client ID and secret for stage", Body: "Please issue a new pair.\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, rcpts := r.Messages()
+	if len(msgs) != 1 || len(rcpts) != 1 || rcpts[0] != "CTRP_support@nih.gov" {
+		t.Fatalf("the relay got %d messages for %v", len(msgs), rcpts)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(msgs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(msg.Body)
+	if msg.Header.Get("Reply-To") != "<owner@example.org>" || msg.Header.Get("To") != "<CTRP_support@nih.gov>" || !strings.Contains(string(body), "Please issue a new pair.") {
+		t.Errorf("headers %v, body %q", msg.Header, body)
+	}
+	notifytest.AssertNoSecret(t, "the letter", []string{string(msgs[0])}, smtpPassword)
+}

@@ -28,6 +28,9 @@ type StatusJSON struct {
 	// SilencedUntil and Silenced: the credential's silence while it holds.
 	SilencedUntil string   `json:"silenced_until,omitempty"`
 	Silenced      []string `json:"silenced,omitempty"`
+	// Request is where a person's rotation stands (requested, staged,
+	// done), with who, when and the ticket; absent when nothing was asked.
+	Request *RequestJSON `json:"request,omitempty"`
 }
 
 // Statuses is rows as status --json prints them.
@@ -43,6 +46,7 @@ func Statuses(rows []check.CredentialStatus) []StatusJSON {
 		if r.Silence != nil {
 			j.SilencedUntil, j.Silenced = dates.FormatTime(r.Silence.Until), r.Silence.Kinds
 		}
+		j.Request = Request(r.Rotation, r.Pending != "")
 		out = append(out, j)
 	}
 	return out
@@ -64,7 +68,11 @@ func WriteStatusTable(w io.Writer, rows []check.CredentialStatus) error {
 		if j.SilencedUntil != "" {
 			silenced = strings.Join(j.Silenced, ",") + " until " + j.SilencedUntil
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.Name, Dash(j.Environment), Dash(j.RotateBy), days, Dash(j.LastCheck), Dash(j.LastClass), j.Failures, Dash(j.Pending), silenced)
+		pending := j.Pending
+		if j.Request != nil && j.Request.Step == "requested" {
+			pending = "requested " + strings.SplitN(j.Request.At, "T", 2)[0] + Prefixed(", ", j.Request.Ticket)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.Name, Dash(j.Environment), Dash(j.RotateBy), days, Dash(j.LastCheck), Dash(j.LastClass), j.Failures, Dash(pending), silenced)
 	}
 	return tw.Flush()
 }
@@ -136,6 +144,10 @@ type RotateStatusJSON struct {
 	Pending        *PendingJSON        `json:"pending"`
 	Versions       []VersionStatusJSON `json:"versions"`
 	AutoRotation   *AutoRotationJSON   `json:"auto_rotation,omitempty"`
+	// Request is where a person's rotation stands; History every step
+	// rotations/NAME records.
+	Request *RequestJSON        `json:"request,omitempty"`
+	History []RotationEventJSON `json:"history,omitempty"`
 }
 
 // AutoRotationJSON is an automated rotation's step, by secret IDs only.
@@ -181,7 +193,8 @@ func RotateStatus(st *rotation.RotationStatus) RotateStatusJSON {
 	for _, v := range st.Versions {
 		j.Versions = append(j.Versions, VersionStatusJSON{Version: v.Version, Created: dates.FormatTime(v.CreatedTime), Deleted: v.Deleted})
 	}
-	if a := st.Auto; a != nil {
+	j.Request, j.History = Request(st.Auto, st.Pending != nil), History(st.Auto)
+	if a := st.Auto; a != nil && a.Step != "" {
 		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, StartedAt: dates.FormatTime(a.StartedAt),
 			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError,
 			AbandonedReason: a.AbandonedReason, Owner: a.Owner, LeaseUntil: dates.FormatTime(a.LeaseUntil)}
@@ -213,6 +226,12 @@ func WriteRotateStatus(w io.Writer, st *rotation.RotationStatus) error {
 			note = " (deleted)"
 		}
 		fmt.Fprintf(tw, "version %d\twritten %s%s\n", v.Version, v.Created, note)
+	}
+	if j.Request != nil {
+		fmt.Fprintf(tw, "request\t%s\n", RequestLine(j.Request))
+	}
+	for _, ev := range j.History {
+		fmt.Fprintf(tw, "history\t%s\n", EventLine(ev))
 	}
 	if a := j.AutoRotation; a != nil {
 		line := a.Step + ", started " + a.StartedAt

@@ -3,11 +3,13 @@
 // parameters, counted, PageSize rows a page, the most urgent first), a
 // page per credential (/credentials/NAME), and the same data as JSON
 // (/api/v1/credentials, /api/v1/credentials/NAME, with status --json's
-// fields). The index answers from the leading replica's records
-// (check.Cache) and reads Vault through vaultstore for what they lack (all
-// of it on a standby), a published token's expiry only for the rows it
-// shows; it words its advice with notify's, so the page says what the
-// notices say.
+// fields); above the index's table the deadline timeline, and at /report
+// the audit report, both drawn by package report (the report's HTML under
+// a policy that lets in its inline style, never a script). The index
+// answers from the leading replica's records (check.Cache) and reads Vault
+// through vaultstore for what they lack (all of it on a standby), a
+// published token's expiry only for the rows it shows; it words its advice
+// with notify's, so the page says what the notices say.
 //
 // It renders with html/template from embedded files: no CDN, no
 // JavaScript needed. It must never show a secret, a token, a webhook URL

@@ -67,6 +67,7 @@ func (p *Pages) Handler() http.Handler {
 	mux.HandleFunc("GET /credentials/{name}", p.credential)
 	mux.HandleFunc("GET /api/v1/credentials", p.apiList)
 	mux.HandleFunc("GET /api/v1/credentials/{name}", p.apiOne)
+	mux.HandleFunc("GET /report", p.auditReport)
 	mux.HandleFunc("GET /static/page.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 		w.Header().Set("Cache-Control", "max-age=3600")
@@ -317,6 +318,8 @@ type indexData struct {
 	// Page is the page shown (from 1) of Pages; First and Last number
 	// its rows among the matching ones (from 1).
 	Page, Pages, First, Last int
+	// Timeline is every deadline of the next twelve months, unfiltered.
+	Timeline template.HTML
 }
 
 // pageOf is the page a query asks for: its page parameter, from 1.
@@ -337,7 +340,7 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	f := filterOf(q)
-	data := indexData{Now: now, Total: len(rows), Filter: f}
+	data := indexData{Now: now, Total: len(rows), Filter: f, Timeline: timeline(rows, now)}
 	if p.Channels != nil {
 		data.Channels = p.Channels()
 	}
@@ -418,6 +421,7 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 	}
 	si, _ := p.Store.GetSilence(ctx, name)
 	row := check.StatusOf(*info, d.State, d.Pending, si, now)
+	row.Rotation, _ = p.Store.GetRotation(ctx, name)
 	cfg := p.config()
 	d.Row = Row{CredentialStatus: row, HasDeadline: !row.RotateBy.IsZero(), Urgency: urgency(cfg, row, now), TokenExpiry: p.tokenExpiry(ctx, cfg, name)}
 	if l, err := p.Store.GetLedger(ctx, name); err == nil {
@@ -439,7 +443,10 @@ func (p *Pages) detail(ctx context.Context, name string) (*Detail, error) {
 // NextStep is the advice the notices would give a credential in this
 // state: the same words, from notify.Compose.
 func NextStep(cfg *config.Config, r Row, now time.Time) string {
-	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures}
+	about := notify.About{Credential: r.Name, Environment: r.Environment, Provider: r.Provider, Deadline: r.RotateBy, Class: r.LastClass, ConsecutiveFailures: r.Failures, Staged: r.Pending != ""}
+	if r.Rotation != nil {
+		about.Request = r.Rotation.Request
+	}
 	var kind string
 	switch {
 	case oauthcheck.Class(r.LastClass).IsCredentialFailure():

@@ -1,0 +1,4 @@
+credential "ctrp-int" {
+  provider        = "ctrp-int"
+  follow_up_after = "10m"
+}

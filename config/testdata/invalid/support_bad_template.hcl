@@ -1,0 +1,5 @@
+provider "ctrp-int" {
+  support {
+    template = "Subject: for {{.Credential}}\n\nthe secret is {{.ClientSecret}}"
+  }
+}

@@ -1,0 +1,5 @@
+provider "ctrp-int" {
+  support {
+    template = "Please rotate {{.ClientID}}"
+  }
+}

@@ -1,0 +1,5 @@
+provider "ctrp-int" {
+  support {
+    via = "mail"
+  }
+}
