@@ -34,7 +34,7 @@ import (
 // rotations of a dozen credentials under four rotation policies, while
 // the process is killed at random moments (idle, after a provider's answer
 // and before its record, between a notice's claim and its send, between a
-// send and its mark), Vault is unreachable for random hours, secrets are
+// send and its mark; at most one crash a day, see crashGap), Vault is unreachable for random hours, secrets are
 // revoked and providers go down. The operator rotates each credential
 // once its last reminder has come, and fixes a revoked one once told.
 //
@@ -208,7 +208,7 @@ func (t simTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, errors.New("the process is dead")
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil && t.sim.chance(0.002) {
+	if err == nil && t.sim.crashes(0.002) {
 		t.sim.kill(t.inc, &t.sim.answerCrashes)
 	}
 	return resp, err
@@ -222,8 +222,9 @@ type fiveYears struct {
 	op    *rotation.Runner // the operator's, on the operator's own path to Vault
 	creds []*simCred
 
-	rngMu sync.Mutex
-	rng   *rand.Rand
+	rngMu    sync.Mutex
+	rng      *rand.Rand
+	lastKill time.Time // guarded by rngMu
 
 	security, oncall, chat *simInbox
 	inc                    *incarnation
@@ -347,6 +348,24 @@ func (s *fiveYears) chance(p float64) bool {
 	return s.rng.Float64() < p
 }
 
+// crashGap is the least time between two crashes. The simulation's lease
+// lasts 12 hours, not 30 seconds, so a restarted process waits up to 12
+// hours to lead; two crashes within a day could leave no leader for longer
+// than the shortest reminder tier (a day), which no lease could survive.
+const crashGap = 24 * time.Hour
+
+// crashes reports whether the process crashes now, with chance p, and
+// never within crashGap of the last crash.
+func (s *fiveYears) crashes(p float64) bool {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	if s.rng.Float64() >= p || (!s.lastKill.IsZero() && s.f.Now().Sub(s.lastKill) < crashGap) {
+		return false
+	}
+	s.lastKill = s.f.Now()
+	return true
+}
+
 func (s *fiveYears) intN(n int) int {
 	s.rngMu.Lock()
 	defer s.rngMu.Unlock()
@@ -381,13 +400,13 @@ func (s *fiveYears) startProcess() {
 	}}
 	n.SetCrashHooks(
 		func(string) {
-			if s.chance(0.02) {
+			if s.crashes(0.02) {
 				s.kill(inc, &s.claimCrashes)
 			}
 		},
 		func(key string) {
 			inc.addUnmarked(key, 1)
-			if s.chance(0.02) {
+			if s.crashes(0.02) {
 				s.kill(inc, &s.sendCrashes)
 			}
 		},
@@ -452,7 +471,7 @@ func (s *fiveYears) tick() {
 	if s.inc == nil && !now.Before(s.restartAt) && !now.Before(s.vaultDownUntil) {
 		s.startProcess()
 	}
-	if s.inc != nil && s.chance(perStep(8)) {
+	if s.inc != nil && s.crashes(perStep(8)) {
 		s.kill(s.inc, &s.idleCrashes)
 	}
 	// Vault, as this process reaches it.
