@@ -111,11 +111,11 @@ type Pending struct {
 	PrivateKey secret.Value
 	KeyID      string
 	KeyAlg     string
-	RotateBy     time.Time // a date; zero means the rotation policy decides
-	StagedAt     time.Time
-	LastClass    string // the class of the pending pair's last check
-	CheckedAt    time.Time
-	Version      int
+	RotateBy   time.Time // a date; zero means the rotation policy decides
+	StagedAt   time.Time
+	LastClass  string // the class of the pending pair's last check
+	CheckedAt  time.Time
+	Version    int
 }
 
 // Lease is leases/daemon: which replica runs the checks, until when.
