@@ -92,6 +92,9 @@ type Client struct {
 	RedirectURIs []string
 	// Deny makes the user decline every authorization request.
 	Deny bool
+	// Keys are the client's public keys for private_key_jwt, managed
+	// through Okta's JWKS API under AppID.
+	Keys []ClientKey
 }
 
 // expiresIn is the expires_in to answer for a token of that lifetime.
@@ -196,6 +199,7 @@ type Server struct {
 	tokens      map[string]issued
 	codes       map[string]*authCode
 	appSecrets  map[string][]*appSecret // Okta's secret objects, by client ID
+	keyUpdated  map[string]time.Time    // lastUpdated of Okta's key objects, by their id
 	rateSecond  int64                   // the second rateCount counts
 	rateCount   int
 	rateLimited int // 429s answered for OktaRequestsPerSecond
@@ -233,6 +237,7 @@ func New(opts Options) *Server {
 		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
 		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
 		tokens: map[string]issued{}, codes: map[string]*authCode{}, appSecrets: map[string][]*appSecret{},
+		keyUpdated: map[string]time.Time{},
 	}
 	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
 	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
@@ -241,6 +246,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
 	s.registerOktaSecrets()
+	s.registerOktaJWKS()
 	return s
 }
 
@@ -260,6 +266,7 @@ func (s *Server) AddClient(c Client) {
 	defer s.mu.Unlock()
 	cc := c
 	cc.Secrets = slices.Clone(c.Secrets)
+	cc.Keys = slices.Clone(c.Keys)
 	s.clients[c.ID] = &cc
 }
 
