@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/internal/urlcheck"
@@ -70,6 +71,9 @@ type Result struct {
 type Client struct {
 	ID     string
 	Secret secret.Value
+	// Key, for AuthStylePrivateKeyJWT, signs the client assertion sent
+	// instead of a secret.
+	Key *clientkey.Key
 	// Name and Environment are the credential's; Version is the KV
 	// version the pair was read from.
 	Name        string
@@ -98,6 +102,9 @@ const (
 	// AuthStyleBody puts client_id and client_secret in the form body
 	// (client_secret_post), as Doorkeeper accepts.
 	AuthStyleBody AuthStyle = "body"
+	// AuthStylePrivateKeyJWT sends a client assertion signed with the
+	// client's private key (RFC 7523 private_key_jwt) and no secret.
+	AuthStylePrivateKeyJWT AuthStyle = "private_key_jwt"
 )
 
 // OAuth2 is the style as golang.org/x/oauth2 names it: always explicit,

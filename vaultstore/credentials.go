@@ -27,11 +27,18 @@ const (
 	metaRotation    = "rotation"
 )
 
-// Credential is credentials/NAME: an OAuth2 client's ID and secret.
+// Credential is credentials/NAME: an OAuth2 client's ID and either its
+// secret or its private key (PEM) with the key's ID and algorithm, never
+// both.
 type Credential struct {
 	Name         string
 	ClientID     string
 	ClientSecret secret.Value
+	// PrivateKey is the client's private key as PEM, for private_key_jwt;
+	// KeyID and KeyAlg name it. Empty for a credential with a secret.
+	PrivateKey secret.Value
+	KeyID      string
+	KeyAlg     string
 	// AccessToken is a stored long-lived token (a user grant); usually
 	// empty. Grant describes it.
 	AccessToken secret.Value
@@ -142,12 +149,20 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 		return v
 	}
 	c.ClientID = str("client_id", true)
-	c.ClientSecret = secret.New(str("client_secret", true))
+	c.PrivateKey = secret.New(str("private_key", false))
+	c.KeyID = str("key_id", false)
+	c.KeyAlg = str("key_alg", false)
+	c.ClientSecret = secret.New(str("client_secret", c.PrivateKey.IsZero()))
 	c.AccessToken = secret.New(str("access_token", false))
 	c.Grant.TokenType = str("token_type", false)
 	c.Grant.Scope = str("scope", false)
 	c.Grant.CreatedAt, _ = time.Parse(time.RFC3339, str("token_created_at", false))
 	c.Grant.ExpiresAt, _ = time.Parse(time.RFC3339, str("token_expires_at", false))
+	if !c.PrivateKey.IsZero() && !c.ClientSecret.IsZero() {
+		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
+			Err:  fmt.Errorf("the record holds both a client secret and a private key"),
+			Hint: "set the pair again with credkeeper secret set " + c.Name}
+	}
 	if len(missing) > 0 {
 		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
 			Err:  fmt.Errorf("the record has no %s", strings.Join(missing, " or ")),
@@ -156,14 +171,39 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 	return nil
 }
 
+// HasKey reports whether the credential authenticates with a private key
+// (private_key_jwt) rather than a secret.
+func (c *Credential) HasKey() bool { return !c.PrivateKey.IsZero() }
+
+// checkPair refuses a pair that lacks its client ID, or holds neither or
+// both of a secret and a key.
+func checkPair(clientID string, clientSecret, privateKey secret.Value) error {
+	switch {
+	case clientID == "" || (clientSecret.IsZero() && privateKey.IsZero()):
+		return fmt.Errorf("a credential needs both a client ID and a client secret or private key")
+	case !clientSecret.IsZero() && !privateKey.IsZero():
+		return fmt.Errorf("a credential holds a client secret or a private key, not both")
+	}
+	return nil
+}
+
+// putPairSecret adds the pair's secret or key to a record's data.
+func putPairSecret(data map[string]any, clientSecret, privateKey secret.Value, keyID, keyAlg string) {
+	if !privateKey.IsZero() {
+		data["private_key"] = privateKey.Reveal()
+		data["key_id"] = keyID
+		data["key_alg"] = keyAlg
+		return
+	}
+	data["client_secret"] = clientSecret.Reveal()
+}
+
 // credentialData is what a version of credentials/NAME holds: the pair,
 // and the pair's own issue date and deadline, so that rolling back to a
 // version can restore its dates too.
 func credentialData(c *Credential) map[string]any {
-	data := map[string]any{
-		"client_id":     c.ClientID,
-		"client_secret": c.ClientSecret.Reveal(),
-	}
+	data := map[string]any{"client_id": c.ClientID}
+	putPairSecret(data, c.ClientSecret, c.PrivateKey, c.KeyID, c.KeyAlg)
 	if !c.Metadata.IssuedAt.IsZero() {
 		data["issued_at"] = dates.Format(c.Metadata.IssuedAt)
 	}
@@ -188,9 +228,8 @@ func credentialData(c *Credential) map[string]any {
 // current version is still cas (0: only if none exists), then sets its
 // custom metadata. It returns the new version.
 func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int, error) {
-	if c.ClientID == "" || c.ClientSecret.IsZero() {
-		return 0, &Error{Op: "write", Path: s.dataPath(KindCredentials, c.Name), Kind: ErrMalformed,
-			Err: fmt.Errorf("a credential needs both a client ID and a client secret")}
+	if err := checkPair(c.ClientID, c.ClientSecret, c.PrivateKey); err != nil {
+		return 0, &Error{Op: "write", Path: s.dataPath(KindCredentials, c.Name), Kind: ErrMalformed, Err: err}
 	}
 	version, err := s.writeData(ctx, KindCredentials, c.Name, credentialData(c), cas)
 	if err != nil {

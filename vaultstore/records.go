@@ -107,11 +107,15 @@ type Token struct {
 type Pending struct {
 	ClientID     string
 	ClientSecret secret.Value
-	RotateBy     time.Time // a date; zero means the rotation policy decides
-	StagedAt     time.Time
-	LastClass    string // the class of the pending pair's last check
-	CheckedAt    time.Time
-	Version      int
+	// PrivateKey, KeyID and KeyAlg hold a staged key instead of a secret.
+	PrivateKey secret.Value
+	KeyID      string
+	KeyAlg     string
+	RotateBy   time.Time // a date; zero means the rotation policy decides
+	StagedAt   time.Time
+	LastClass  string // the class of the pending pair's last check
+	CheckedAt  time.Time
+	Version    int
 }
 
 // Lease is leases/daemon: which replica runs the checks, until when.
@@ -296,6 +300,9 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	p := &Pending{
 		ClientID:     str("client_id"),
 		ClientSecret: secret.New(str("client_secret")),
+		PrivateKey:   secret.New(str("private_key")),
+		KeyID:        str("key_id"),
+		KeyAlg:       str("key_alg"),
 		LastClass:    str("last_class"), // where an older credkeeper kept it
 		Version:      v,
 	}
@@ -309,9 +316,9 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	if info := pendingInfo(m); info.Version == v && info.LastClass != "" {
 		p.LastClass, p.CheckedAt = info.LastClass, info.CheckedAt
 	}
-	if p.ClientID == "" || p.ClientSecret.IsZero() {
+	if err := checkPair(p.ClientID, p.ClientSecret, p.PrivateKey); err != nil {
 		return p, &Error{Op: "read", Path: s.dataPath(KindPending, name), Kind: ErrMalformed,
-			Err: fmt.Errorf("the staged pair lacks its client ID or secret"), Hint: "stage it again with credkeeper rotate stage " + name}
+			Err: fmt.Errorf("the staged pair lacks its client ID or secret, or holds both a secret and a key"), Hint: "stage it again with credkeeper rotate stage " + name}
 	}
 	return p, nil
 }
@@ -321,11 +328,11 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 // The new version is unchecked until PutPendingResult records its class.
 func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int) (int, error) {
 	data := map[string]any{
-		"client_id":     p.ClientID,
-		"client_secret": p.ClientSecret.Reveal(),
-		"staged_at":     dates.FormatTime(p.StagedAt),
-		"rotate_by":     "",
+		"client_id": p.ClientID,
+		"staged_at": dates.FormatTime(p.StagedAt),
+		"rotate_by": "",
 	}
+	putPairSecret(data, p.ClientSecret, p.PrivateKey, p.KeyID, p.KeyAlg)
 	if !p.RotateBy.IsZero() {
 		data["rotate_by"] = dates.Format(p.RotateBy)
 	}

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -92,9 +93,24 @@ type Client struct {
 	RedirectURIs []string
 	// Deny makes the user decline every authorization request.
 	Deny bool
-	// Keys are the client's public keys for private_key_jwt, managed
-	// through Okta's JWKS API under AppID.
+	// Keys are the client's registered public keys, for private_key_jwt:
+	// an assertion is verified against the ACTIVE key its kid names.
+	// Okta's JWKS API under AppID manages them.
 	Keys []ClientKey
+}
+
+// The statuses of a ClientKey, as Okta's JWKS API names them.
+const (
+	KeyActive   = "ACTIVE"
+	KeyInactive = "INACTIVE"
+)
+
+// ClientKey is a public key registered for a client (Okta's app JWKS).
+type ClientKey struct {
+	ID      string
+	JWK     jose.JSONWebKey
+	Status  string // KeyActive or KeyInactive
+	Created time.Time
 }
 
 // expiresIn is the expires_in to answer for a token of that lifetime.

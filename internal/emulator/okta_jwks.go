@@ -29,17 +29,6 @@ import (
 // MaxAppKeys is how many JSON Web Keys an Okta app may hold.
 const MaxAppKeys = 50
 
-// ClientKey is one of a client's public keys, as Okta's JWKS API holds it.
-type ClientKey struct {
-	// ID is Okta's id of the key object (not its kid).
-	ID  string
-	JWK jose.JSONWebKey
-	// Status is ACTIVE or INACTIVE: the token endpoint accepts assertions
-	// signed by ACTIVE keys only.
-	Status  string
-	Created time.Time
-}
-
 // Okta's error bodies for the JWKS API.
 const (
 	oktaTooManyKeys = `{"errorCode":"E0000001","errorSummary":"Api validation failed: jwks","errorLink":"E0000001","errorId":"oaeEmulatedKeyLimit","errorCauses":[{"errorSummary":"You can only have a maximum of 50 JSON Web Keys per application."}]}`
@@ -130,8 +119,8 @@ func (s *Server) addKey(w http.ResponseWriter, r *http.Request, c *Client) {
 			return
 		}
 	}
-	if req.Status != "INACTIVE" {
-		req.Status = "ACTIVE"
+	if req.Status != KeyInactive {
+		req.Status = KeyActive
 	}
 	c.Keys = append(c.Keys, ClientKey{ID: newKeyID(), JWK: jwk, Status: req.Status, Created: s.opts.Clock.Now()})
 	s.writeKey(w, http.StatusCreated, &c.Keys[len(c.Keys)-1])
@@ -145,19 +134,19 @@ func (s *Server) keyLifecycle(w http.ResponseWriter, r *http.Request, c *Client)
 	}
 	switch r.PathValue("action") {
 	case "activate":
-		k.Status = "ACTIVE"
+		k.Status = KeyActive
 	case "deactivate":
 		active := 0
 		for _, x := range c.Keys {
-			if x.Status == "ACTIVE" {
+			if x.Status == KeyActive {
 				active++
 			}
 		}
-		if k.Status == "ACTIVE" && active == 1 {
+		if k.Status == KeyActive && active == 1 {
 			writeJSON(w, http.StatusBadRequest, oktaLastKey)
 			return
 		}
-		k.Status = "INACTIVE"
+		k.Status = KeyInactive
 	default:
 		writeJSON(w, http.StatusNotFound, sprintfJSON(oktaNotFound, r.PathValue("action")))
 		return
@@ -172,7 +161,7 @@ func (s *Server) deleteKey(w http.ResponseWriter, r *http.Request, c *Client) {
 		writeJSON(w, http.StatusNotFound, sprintfJSON(oktaNotFound, r.PathValue("keyId")))
 		return
 	}
-	if k.Status == "ACTIVE" {
+	if k.Status == KeyActive {
 		writeJSON(w, http.StatusBadRequest, oktaDeleteKey)
 		return
 	}
