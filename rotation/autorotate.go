@@ -148,7 +148,10 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 	if err != nil {
 		return nil, err
 	}
-	okta := &OktaSecrets{OrgURL: ar.OktaOrgURL, AppID: ar.AppID, Token: token, Transport: o.Transport}
+	okta, err := r.oktaAPI(ctx, name, ar, token, o.Transport)
+	if err != nil {
+		return nil, err
+	}
 	if rot, err = r.startOrResume(ctx, name, okta, rot, o.Owner, now, rep); err != nil {
 		return rep, err
 	}
@@ -206,7 +209,7 @@ func (r *Runner) inOverlap(ctx context.Context, name string, ar *config.AutoRota
 
 // startOrResume starts a new rotation when rot is none or finished, and
 // otherwise takes the lease of the one under way.
-func (r *Runner) startOrResume(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, owner string, now time.Time, rep *AutoRotateReport) (*vaultstore.Rotation, error) {
+func (r *Runner) startOrResume(ctx context.Context, name string, okta oktaCredentials, rot *vaultstore.Rotation, owner string, now time.Time, rep *AutoRotateReport) (*vaultstore.Rotation, error) {
 	if rot != nil && !finished(rot.Step) {
 		return rot, r.takeLease(ctx, name, rot, owner, now)
 	}
@@ -231,7 +234,7 @@ func (r *Runner) releaseLease(ctx context.Context, name string, rot *vaultstore.
 }
 
 // advance takes the steps after rot.Step, observing before each one.
-func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
+func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
 	name := t.Name
 	for rot.Step != StepDone {
 		ob, err := r.observe(ctx, name, okta)
@@ -348,7 +351,7 @@ func (r *Runner) holdsNewSecret(ctx context.Context, name string, rot *vaultstor
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return false, err
 	}
-	return HashClientSecret(cur.ClientSecret) == rot.NewSecretHash, nil
+	return credentialHash(cur) == rot.NewSecretHash, nil
 }
 
 // observation is what Vault and Okta hold now, secrets as hashes: what
@@ -381,13 +384,13 @@ func (ob observation) byHash(h string) (OktaSecret, bool) {
 }
 
 // observe reads credentials/NAME and pending/NAME, and lists Okta's secrets.
-func (r *Runner) observe(ctx context.Context, name string, okta *OktaSecrets) (observation, error) {
+func (r *Runner) observe(ctx context.Context, name string, okta oktaCredentials) (observation, error) {
 	var ob observation
 	cur, err := r.Store.GetCredential(ctx, name)
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return ob, err
 	}
-	ob.current, ob.credVersion = HashClientSecret(cur.ClientSecret), cur.Version
+	ob.current, ob.credVersion = credentialHash(cur), cur.Version
 	if ob.pending, err = r.pendingHash(ctx, name); err != nil {
 		return ob, err
 	}
@@ -403,7 +406,7 @@ func (r *Runner) pendingHash(ctx context.Context, name string) (string, error) {
 	case err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && p != nil):
 		return "", err
 	}
-	return HashClientSecret(p.ClientSecret), nil
+	return pendingCredentialHash(p), nil
 }
 
 // drift says why rot cannot go on from what ob shows ("" when it can):
@@ -449,7 +452,7 @@ func drift(name string, rot *vaultstore.Rotation, ob observation) string {
 // reactivateInUse activates the secret the rotation replaced again when
 // credentials/NAME holds it once more (a rollback) and the rotation had
 // deactivated it, and says so.
-func reactivateInUse(ctx context.Context, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) string {
+func reactivateInUse(ctx context.Context, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) string {
 	old, ok := ob.find(rot.OldSecretID)
 	if !ok || old.SecretHash != ob.current || old.Status == "ACTIVE" {
 		return ""
@@ -498,7 +501,7 @@ func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
 // left is removed, once the new record holds the lease; any other second
 // secret stops it: a third cannot be created, and credkeeper deletes no
 // secret it did not create.
-func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecrets, prev *vaultstore.Rotation, owner string, now time.Time) (*vaultstore.Rotation, error) {
+func (r *Runner) startRotation(ctx context.Context, name string, okta oktaCredentials, prev *vaultstore.Rotation, owner string, now time.Time) (*vaultstore.Rotation, error) {
 	if err := busy(name, prev, owner, now); err != nil {
 		return nil, err
 	}
@@ -514,12 +517,13 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 	if err != nil {
 		return nil, err
 	}
-	ob := observation{current: HashClientSecret(cur.ClientSecret), credVersion: cur.Version, pending: pending, okta: secrets}
+	ob := observation{current: credentialHash(cur), credVersion: cur.Version, pending: pending, okta: secrets}
 	old, ok := ob.byHash(ob.current)
 	if !ok {
-		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.AppID, name, name)
+		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.app(), name, name)
 	}
-	leftover, err := leftoverSecret(okta.AppID, secrets, old, prev)
+	_, keys := okta.(oktaKeyCredentials)
+	leftover, err := leftoverSecret(okta.app(), secrets, old, prev, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -544,8 +548,10 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 
 // leftoverSecret is the secret beside old among the app's secrets that
 // prev, an abandoned rotation, created and left, if any. Any other second
-// secret is an error: credkeeper deletes no secret it did not create.
-func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *vaultstore.Rotation) (*OktaSecret, error) {
+// secret is an error: credkeeper deletes no secret it did not create. An
+// app's other keys (keys is set) are no error: an app holds many keys, and
+// the rotation leaves those it did not create alone.
+func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *vaultstore.Rotation, keys bool) (*OktaSecret, error) {
 	var leftover *OktaSecret
 	for _, s := range secrets {
 		if s.ID == old.ID {
@@ -553,6 +559,9 @@ func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *va
 		}
 		if prev != nil && prev.Step == StepAbandoned && (s.ID == prev.NewSecretID || prev.NewSecretHash != "" && s.SecretHash == prev.NewSecretHash) {
 			leftover = &s
+			continue
+		}
+		if keys {
 			continue
 		}
 		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows, and %s is not one credkeeper created: deactivate and delete the one not in Vault, then run again", appID, len(secrets), s.ID)
@@ -563,7 +572,7 @@ func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *va
 // removeLeftover removes the secret an abandoned rotation created and
 // left, and the staged pair that holds it, if one does: the new rotation
 // stages its own.
-func (r *Runner) removeLeftover(ctx context.Context, name string, okta *OktaSecrets, leftover OktaSecret, ob observation) error {
+func (r *Runner) removeLeftover(ctx context.Context, name string, okta oktaCredentials, leftover OktaSecret, ob observation) error {
 	if leftover.SecretHash == ob.pending {
 		if err := r.Store.DeletePending(ctx, name); err != nil {
 			return err
@@ -578,7 +587,7 @@ func (r *Runner) removeLeftover(ctx context.Context, name string, okta *OktaSecr
 
 // retireOwn deactivates and deletes s, a secret the rotation created that
 // nothing holds, after making sure of that again by hash.
-func retireOwn(ctx context.Context, okta *OktaSecrets, name string, s OktaSecret, ob observation) error {
+func retireOwn(ctx context.Context, okta oktaCredentials, name string, s OktaSecret, ob observation) error {
 	if err := mayTouch(name, s, ob); err != nil {
 		return err
 	}
@@ -607,11 +616,14 @@ func mayTouch(name string, s OktaSecret, ob observation) error {
 // autoStep does the step after rot.Step, on what ob shows, and moves rot
 // on; it returns what it did, or when it may go on (the end of the
 // overlap).
-func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	name := t.Name
 	switch rot.Step {
 	case StepStarted:
-		return r.stageNewSecret(ctx, name, okta, rot, ob)
+		if keys, ok := okta.(oktaKeyCredentials); ok {
+			return r.stageNewKey(ctx, name, keys, rot, ob)
+		}
+		return r.stageNewSecret(ctx, name, okta.(*OktaSecrets), rot, ob)
 	case StepStaged:
 		return r.proveStaged(ctx, t, rot)
 	case StepProven:
@@ -660,7 +672,7 @@ func (r *Runner) promoteProven(ctx context.Context, name string, rot *vaultstore
 
 // deactivateOld deactivates the old secret once the overlap is over, and
 // returns the overlap's end until then.
-func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	if end := overlapEnd(rot, ar); r.now().Before(end) {
 		return "", end, nil
 	}
@@ -688,7 +700,7 @@ func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.Auto
 // proveAlone proves the new secret works with the old one deactivated.
 // When it does not, it activates the old secret again, and the next try
 // waits a whole overlap.
-func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	out, err := r.engine().CheckTarget(ctx, t, true)
 	res := out.Result
 	switch {
@@ -712,7 +724,7 @@ func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.Aut
 
 // deleteOld deletes the deactivated old secret, which completes the
 // rotation; an old secret active again abandons it.
-func (r *Runner) deleteOld(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) deleteOld(ctx context.Context, name string, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	old, ok := ob.find(rot.OldSecretID)
 	if ok && old.Status == "ACTIVE" {
 		return "", time.Time{}, abandonment(fmt.Sprintf("the old secret (%s) is active again in Okta: someone activated it after the rotation deactivated it", old.ID))
@@ -743,7 +755,7 @@ func (r *Runner) stageNewSecret(ctx context.Context, name string, okta *OktaSecr
 			continue
 		}
 		if rot.NewSecretHash == "" || s.SecretHash != rot.NewSecretHash {
-			return "", time.Time{}, fmt.Errorf("app %s holds a client secret (%s) that is neither the one in credentials/%s nor one this rotation created: credkeeper deletes only secrets it created; if nothing uses it, deactivate and delete it in Okta, then run again", okta.AppID, s.ID, name)
+			return "", time.Time{}, fmt.Errorf("app %s holds a client secret (%s) that is neither the one in credentials/%s nor one this rotation created: credkeeper deletes only secrets it created; if nothing uses it, deactivate and delete it in Okta, then run again", okta.app(), s.ID, name)
 		}
 		if s.SecretHash == ob.pending {
 			rot.Step, rot.NewSecretID = StepStaged, s.ID

@@ -95,7 +95,7 @@ func pendingKey(name string) string { return "pending/" + name }
 
 func (r *Runner) checkPending(ctx context.Context, t *check.Target, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
 	name := t.Name
-	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, PrivateKey: p.PrivateKey, KeyID: p.KeyID, KeyAlg: p.KeyAlg, Metadata: md}
 	_, endpoint, _, problem := t.For(r.config(), cand)
 	var res oauthcheck.Result
 	if problem != "" {
@@ -159,7 +159,7 @@ func (r *Runner) Promote(ctx context.Context, name string, o PromoteOptions) (*P
 		return nil, err
 	}
 	var rep *PromoteReport
-	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
+	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) && cur.PrivateKey.Equal(p.PrivateKey) {
 		if rep, err = r.resumePromote(ctx, name, cur); err != nil {
 			return rep, err
 		}
@@ -206,7 +206,7 @@ func (r *Runner) writeStaged(ctx context.Context, name string, p *vaultstore.Pen
 	if md.RotateBy.IsZero() {
 		md.RotateBy = md.IssuedAt.Add(r.config().RotationPolicyFor(name, md.Rotation).Period)
 	}
-	next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, PrivateKey: p.PrivateKey, KeyID: p.KeyID, KeyAlg: p.KeyAlg, Metadata: md}
 	rep := &PromoteReport{KeptGrant: carryGrant(next, cur, o.DropGrant)}
 	v, err := r.Store.PutCredential(ctx, next, cur.Version)
 	if err != nil {
@@ -352,7 +352,7 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}
 	}
-	back := &vaultstore.Credential{Name: name, ClientID: old.ClientID, ClientSecret: old.ClientSecret, Metadata: old.Metadata}
+	back := &vaultstore.Credential{Name: name, ClientID: old.ClientID, ClientSecret: old.ClientSecret, PrivateKey: old.PrivateKey, KeyID: old.KeyID, KeyAlg: old.KeyAlg, Metadata: old.Metadata}
 	rep.KeptGrant = carryGrant(back, cur, o.DropGrant)
 	if rep.Version, err = r.Store.PutCredential(ctx, back, cur.Version); err != nil {
 		return nil, err
