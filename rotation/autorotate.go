@@ -25,6 +25,12 @@ import (
 // support, and Doorkeeper (DMPTool) keeps one secret per application, so
 // no overlap is possible there: those are staged and promoted by hand.
 //
+// A credential that holds a key rotates the same way through Okta's JWKS
+// API (autorotate_keys.go): the app may hold many keys, so the new key's
+// public half is added beside the old one, and the keys are compared by
+// their public thumbprint where secrets are compared by hash. The app's
+// other keys are not the rotation's: it leaves them alone.
+//
 // The record of the last step is a hint for resuming, never the truth:
 // before every step the rotation observes again what credentials/NAME,
 // pending/NAME and Okta hold, and compares them by hash. A change it did
