@@ -74,6 +74,9 @@ type Client struct {
 	// Key, for AuthStylePrivateKeyJWT, signs the client assertion sent
 	// instead of a secret.
 	Key *clientkey.Key
+	// KeyProblem says why the credential's private key could not be
+	// read (Key is then nil); nothing is sent.
+	KeyProblem string
 	// Name and Environment are the credential's; Version is the KV
 	// version the pair was read from.
 	Name        string
@@ -206,21 +209,27 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 
+	auth, problem := cl.authentication(e, now)
+	if problem != "" {
+		res.Class, res.Detail = ClassMisconfigured, text.Truncate(problem, MaxDetail-20)+": nothing was sent"
+		return res
+	}
 	rec := &recorder{base: c.transport()}
 	client := NewHTTPClient(rec)
 	cc := clientcredentials.Config{
-		ClientID:     cl.ID,
-		ClientSecret: cl.Secret.Reveal(),
-		TokenURL:     e.TokenURL,
-		Scopes:       e.Scopes,
-		AuthStyle:    e.AuthStyle.OAuth2(),
+		ClientID:       cl.ID,
+		ClientSecret:   auth.secret,
+		TokenURL:       e.TokenURL,
+		Scopes:         e.Scopes,
+		AuthStyle:      auth.style,
+		EndpointParams: auth.params,
 	}
 	start := c.start()
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 	res.Latency = c.since(start)
 
 	resp := rec.response(PhaseToken, err)
-	pair := cl.boundary()
+	pair := auth.boundary
 	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, pair
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)
