@@ -28,6 +28,23 @@ type oktaCredentials interface {
 
 func (o *OktaSecrets) app() string { return o.AppID }
 
+// nounOf names what okta rotates: "key" or "secret".
+func nounOf(okta oktaCredentials) string {
+	if _, ok := okta.(oktaKeyCredentials); ok {
+		return "key"
+	}
+	return "secret"
+}
+
+// rotatedNoun is what credentials/NAME holds, "key" or "secret", for a
+// dry run, which asks Okta nothing ("secret" when it cannot be read).
+func (r *Runner) rotatedNoun(ctx context.Context, name string) string {
+	if cur, err := r.Store.GetCredential(ctx, name); cur != nil && cur.HasKey() && (err == nil || errors.Is(err, vaultstore.ErrMalformed)) {
+		return "key"
+	}
+	return "secret"
+}
+
 // oktaKeyCredentials is the JWKS API seen as an app's credentials.
 type oktaKeyCredentials struct{ *OktaKeys }
 

@@ -147,6 +147,10 @@ func TestAutoRotateKeyEndToEnd(t *testing.T) {
 	if w.check(w.old) != oauthcheck.ClassOK {
 		t.Fatal("the old key works before the rotation")
 	}
+	dry, err := w.r.AutoRotate(ctx, "svc-keys", AutoRotateOptions{DryRun: true})
+	if err != nil || len(dry.Did) != 7 || !strings.Contains(dry.Did[1], "generate a new key pair") || dry.Did[6] != "delete the old key" || len(w.keys()) != 1 {
+		t.Fatalf("a dry run says what a key's rotation does and does nothing: %q %v", dry.Did, err)
+	}
 	rep, err := w.r.AutoRotate(ctx, "svc-keys", AutoRotateOptions{})
 	if err != nil || rep.Step != StepPromoted || !rep.Waiting.Equal(w.clock.Now().Add(7*24*time.Hour)) {
 		t.Fatalf("first run: %+v %v", rep, err)
@@ -340,7 +344,7 @@ func TestAutoRotateKeyAbandonsWhenTheKeyChangesBehindIt(t *testing.T) {
 	}
 	w.clock.Advance(8 * 24 * time.Hour)
 	rep, err = w.r.AutoRotate(ctx, "svc-keys", AutoRotateOptions{Now: true})
-	if err != nil || rep.Step != StepAbandoned || !strings.Contains(rep.Abandoned, "no longer holds the secret the rotation promoted") {
+	if err != nil || rep.Step != StepAbandoned || !strings.Contains(rep.Abandoned, "no longer holds the key the rotation promoted") {
 		t.Fatalf("after the change: %+v %v", rep, err)
 	}
 	got := strings.Join(w.keys(), "\n")
