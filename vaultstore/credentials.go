@@ -25,6 +25,11 @@ const (
 	metaIssuedAt    = "issued_at"
 	metaRotateBy    = "rotate_by"
 	metaRotation    = "rotation"
+	// A key credential's public description, written with each version's
+	// data (never the key itself).
+	metaKeyAlg         = "key_alg"
+	metaKeyID          = "key_id"
+	metaKeyFingerprint = "key_fingerprint"
 )
 
 // Credential is credentials/NAME: an OAuth2 client's ID and either its
@@ -39,6 +44,8 @@ type Credential struct {
 	PrivateKey secret.Value
 	KeyID      string
 	KeyAlg     string
+	// KeyFingerprint is the public key's thumbprint, safe to show.
+	KeyFingerprint string
 	// AccessToken is a stored long-lived token (a user grant); usually
 	// empty. Grant describes it.
 	AccessToken secret.Value
@@ -66,7 +73,22 @@ type CredentialMetadata struct {
 	Rotation    string    // the rotation policy's name
 	IssuedAt    time.Time // a date, UTC; zero when unknown
 	RotateBy    time.Time // a date, UTC; zero when unknown
+	// Key describes the current version's private key, if it holds one:
+	// PutCredential writes it from the data, and a metadata write that
+	// leaves it zero keeps what Vault has.
+	Key KeyInfo
 }
+
+// KeyInfo is a private key's public description: algorithm, key ID and
+// public fingerprint.
+type KeyInfo struct {
+	Alg         string
+	ID          string
+	Fingerprint string
+}
+
+// IsZero reports whether k describes no key.
+func (k KeyInfo) IsZero() bool { return k == KeyInfo{} }
 
 // CredentialInfo is a credential as listings show it: metadata, never data.
 type CredentialInfo struct {
@@ -97,6 +119,9 @@ func (m CredentialMetadata) toCustom() map[string]string {
 	if !m.RotateBy.IsZero() {
 		c[metaRotateBy] = dates.Format(m.RotateBy)
 	}
+	set(metaKeyAlg, m.Key.Alg)
+	set(metaKeyID, m.Key.ID)
+	set(metaKeyFingerprint, m.Key.Fingerprint)
 	return c
 }
 
@@ -106,6 +131,7 @@ func metadataFromCustom(path string, c map[string]string) (CredentialMetadata, e
 		Environment: c[metaEnvironment],
 		Owner:       c[metaOwner],
 		Rotation:    c[metaRotation],
+		Key:         KeyInfo{Alg: c[metaKeyAlg], ID: c[metaKeyID], Fingerprint: c[metaKeyFingerprint]},
 	}
 	var err error
 	if m.IssuedAt, err = dates.Parse(c[metaIssuedAt]); err != nil {
@@ -152,6 +178,7 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 	c.PrivateKey = secret.New(str("private_key", false))
 	c.KeyID = str("key_id", false)
 	c.KeyAlg = str("key_alg", false)
+	c.KeyFingerprint = str("key_fingerprint", false)
 	c.ClientSecret = secret.New(str("client_secret", c.PrivateKey.IsZero()))
 	c.AccessToken = secret.New(str("access_token", false))
 	c.Grant.TokenType = str("token_type", false)
@@ -188,11 +215,12 @@ func checkPair(clientID string, clientSecret, privateKey secret.Value) error {
 }
 
 // putPairSecret adds the pair's secret or key to a record's data.
-func putPairSecret(data map[string]any, clientSecret, privateKey secret.Value, keyID, keyAlg string) {
+func putPairSecret(data map[string]any, clientSecret, privateKey secret.Value, keyID, keyAlg, keyFingerprint string) {
 	if !privateKey.IsZero() {
 		data["private_key"] = privateKey.Reveal()
 		data["key_id"] = keyID
 		data["key_alg"] = keyAlg
+		data["key_fingerprint"] = keyFingerprint
 		return
 	}
 	data["client_secret"] = clientSecret.Reveal()
@@ -203,7 +231,7 @@ func putPairSecret(data map[string]any, clientSecret, privateKey secret.Value, k
 // version can restore its dates too.
 func credentialData(c *Credential) map[string]any {
 	data := map[string]any{"client_id": c.ClientID}
-	putPairSecret(data, c.ClientSecret, c.PrivateKey, c.KeyID, c.KeyAlg)
+	putPairSecret(data, c.ClientSecret, c.PrivateKey, c.KeyID, c.KeyAlg, c.KeyFingerprint)
 	if !c.Metadata.IssuedAt.IsZero() {
 		data["issued_at"] = dates.Format(c.Metadata.IssuedAt)
 	}
@@ -243,6 +271,10 @@ func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int,
 		return version, &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, c.Name), Kind: ErrCASConflict,
 			Err: fmt.Errorf("version %d was written after ours (%d)", meta.CurrentVersion, version)}
 	}
+	c.Metadata.Key = KeyInfo{}
+	if c.HasKey() {
+		c.Metadata.Key = KeyInfo{Alg: c.KeyAlg, ID: c.KeyID, Fingerprint: c.KeyFingerprint}
+	}
 	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), raisedHistory(meta.MaxVersions)); err != nil {
 		return version, err
 	}
@@ -263,6 +295,9 @@ func (s *Store) PutCredentialMetadata(ctx context.Context, name string, m Creden
 		return &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, name), Kind: ErrCASConflict,
 			Err:  fmt.Errorf("its version or metadata changed since it was read"),
 			Hint: "read it again and retry"}
+	}
+	if m.Key.IsZero() { // the key's description follows the data, not the declaration
+		m.Key = KeyInfo{Alg: cur.Custom[metaKeyAlg], ID: cur.Custom[metaKeyID], Fingerprint: cur.Custom[metaKeyFingerprint]}
 	}
 	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), raisedHistory(cur.MaxVersions))
 }

@@ -108,14 +108,15 @@ type Pending struct {
 	ClientID     string
 	ClientSecret secret.Value
 	// PrivateKey, KeyID and KeyAlg hold a staged key instead of a secret.
-	PrivateKey secret.Value
-	KeyID      string
-	KeyAlg     string
-	RotateBy   time.Time // a date; zero means the rotation policy decides
-	StagedAt   time.Time
-	LastClass  string // the class of the pending pair's last check
-	CheckedAt  time.Time
-	Version    int
+	PrivateKey     secret.Value
+	KeyID          string
+	KeyAlg         string
+	KeyFingerprint string
+	RotateBy       time.Time // a date; zero means the rotation policy decides
+	StagedAt       time.Time
+	LastClass      string // the class of the pending pair's last check
+	CheckedAt      time.Time
+	Version        int
 }
 
 // Lease is leases/daemon: which replica runs the checks, until when.
@@ -298,13 +299,14 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	}
 	str := func(k string) string { x, _ := data[k].(string); return x }
 	p := &Pending{
-		ClientID:     str("client_id"),
-		ClientSecret: secret.New(str("client_secret")),
-		PrivateKey:   secret.New(str("private_key")),
-		KeyID:        str("key_id"),
-		KeyAlg:       str("key_alg"),
-		LastClass:    str("last_class"), // where an older credkeeper kept it
-		Version:      v,
+		ClientID:       str("client_id"),
+		ClientSecret:   secret.New(str("client_secret")),
+		PrivateKey:     secret.New(str("private_key")),
+		KeyID:          str("key_id"),
+		KeyAlg:         str("key_alg"),
+		KeyFingerprint: str("key_fingerprint"),
+		LastClass:      str("last_class"), // where an older credkeeper kept it
+		Version:        v,
 	}
 	p.RotateBy, _ = dates.Parse(str("rotate_by"))
 	p.StagedAt, _ = time.Parse(time.RFC3339, str("staged_at"))
@@ -332,7 +334,7 @@ func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int
 		"staged_at": dates.FormatTime(p.StagedAt),
 		"rotate_by": "",
 	}
-	putPairSecret(data, p.ClientSecret, p.PrivateKey, p.KeyID, p.KeyAlg)
+	putPairSecret(data, p.ClientSecret, p.PrivateKey, p.KeyID, p.KeyAlg, p.KeyFingerprint)
 	if !p.RotateBy.IsZero() {
 		data["rotate_by"] = dates.Format(p.RotateBy)
 	}

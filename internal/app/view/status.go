@@ -80,6 +80,11 @@ type CredentialJSON struct {
 	RotateBy    string `json:"rotate_by"`
 	Version     int    `json:"version"`
 	UpdatedTime string `json:"updated_time"`
+	// The private key's public description, for a credential holding a
+	// key (private_key_jwt): never the key.
+	KeyAlg         string `json:"key_alg,omitempty"`
+	KeyID          string `json:"key_id,omitempty"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
 }
 
 // Credential is i as secret list and show print it.
@@ -88,6 +93,7 @@ func Credential(i vaultstore.CredentialInfo) CredentialJSON {
 		Name: i.Name, Provider: i.Metadata.Provider, Environment: i.Metadata.Environment, Owner: i.Metadata.Owner,
 		IssuedAt: dates.Format(i.Metadata.IssuedAt), RotateBy: dates.Format(i.Metadata.RotateBy),
 		Version: i.Version, UpdatedTime: dates.FormatTime(i.UpdatedTime),
+		KeyAlg: i.Metadata.Key.Alg, KeyID: i.Metadata.Key.ID, KeyFingerprint: i.Metadata.Key.Fingerprint,
 	}
 }
 
@@ -118,6 +124,12 @@ func WriteCredential(w io.Writer, i vaultstore.CredentialInfo) error {
 		{"name", r.Name}, {"provider", Dash(r.Provider)}, {"environment", Dash(r.Environment)}, {"owner", Dash(r.Owner)},
 		{"issued_at", Dash(r.IssuedAt)}, {"rotate_by", Dash(r.RotateBy)}, {"version", fmt.Sprint(r.Version)}, {"updated_time", r.UpdatedTime},
 	} {
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+	}
+	if r.KeyAlg == "" && r.KeyID == "" {
+		return tw.Flush()
+	}
+	for _, kv := range [][2]string{{"key_alg", Dash(r.KeyAlg)}, {"key_id", Dash(r.KeyID)}, {"key_fingerprint", Dash(r.KeyFingerprint)}} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
 	return tw.Flush()
