@@ -423,10 +423,15 @@ type Rotation struct {
 	// NewSecretHash is the hash of the secret the rotation generated,
 	// recorded before it asks the provider to create it: a secret listed
 	// with this hash is the rotation's own.
-	NewSecretHash string    `json:"new_secret_hash,omitempty"`
-	StartedAt     time.Time `json:"started_at,omitzero"`
-	PromotedAt    time.Time `json:"promoted_at,omitzero"`
-	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	NewSecretHash string `json:"new_secret_hash,omitempty"`
+	// NewKeyID is the kid of the key a rotation of a key credential
+	// generated, recorded with its public thumbprint (NewSecretHash)
+	// before the provider is asked to add it; the private key waits in
+	// pending/NAME, never here.
+	NewKeyID   string    `json:"new_key_id,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	PromotedAt time.Time `json:"promoted_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 	// DeactivateAfter, when set, is the earliest the old secret is
 	// deactivated again, after a proof of the new one alone failed.
 	DeactivateAfter time.Time `json:"deactivate_after,omitzero"`

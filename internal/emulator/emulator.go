@@ -98,6 +98,7 @@ type Client struct {
 	Deny bool
 	// Keys are the client's registered public keys, for private_key_jwt:
 	// an assertion is verified against the ACTIVE key its kid names.
+	// Okta's JWKS API under AppID manages them.
 	Keys []ClientKey
 }
 
@@ -217,6 +218,7 @@ type Server struct {
 	tokens      map[string]issued
 	codes       map[string]*authCode
 	appSecrets  map[string][]*appSecret // Okta's secret objects, by client ID
+	keyUpdated  map[string]time.Time    // lastUpdated of Okta's key objects, by their id
 	rateSecond  int64                   // the second rateCount counts
 	rateCount   int
 	rateLimited int // 429s answered for OktaRequestsPerSecond
@@ -257,7 +259,7 @@ func New(opts Options) *Server {
 		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
 		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
 		tokens: map[string]issued{}, codes: map[string]*authCode{}, appSecrets: map[string][]*appSecret{},
-		assertionIDs: map[string]time.Time{},
+		keyUpdated: map[string]time.Time{}, assertionIDs: map[string]time.Time{},
 	}
 	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
 	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
@@ -266,6 +268,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
 	s.registerOktaSecrets()
+	s.registerOktaJWKS()
 	return s
 }
 
