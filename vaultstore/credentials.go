@@ -496,3 +496,23 @@ func (s *Store) Staged(ctx context.Context) (map[string]bool, error) {
 func (s *Store) DeleteCredential(ctx context.Context, name string) error {
 	return s.destroy(ctx, KindCredentials, name)
 }
+
+// WithPair is a new credential named name with p's pair (client ID and
+// secret, or key) and metadata md: what promoting p writes.
+func (p *Pending) WithPair(name string, md CredentialMetadata) *Credential {
+	return &Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, PrivateKey: p.PrivateKey,
+		KeyID: p.KeyID, KeyAlg: p.KeyAlg, KeyFingerprint: p.KeyFingerprint, Metadata: md}
+}
+
+// PairOnly is a new credential with c's name, pair (client ID and secret,
+// or key) and metadata, without its stored user grant or version: what
+// rolling back to c writes.
+func (c *Credential) PairOnly() *Credential {
+	return &Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, PrivateKey: c.PrivateKey,
+		KeyID: c.KeyID, KeyAlg: c.KeyAlg, KeyFingerprint: c.KeyFingerprint, Metadata: c.Metadata}
+}
+
+// SamePair reports whether c holds p's pair.
+func (c *Credential) SamePair(p *Pending) bool {
+	return c.ClientID == p.ClientID && c.ClientSecret.Equal(p.ClientSecret) && c.PrivateKey.Equal(p.PrivateKey) && c.KeyID == p.KeyID
+}
