@@ -194,15 +194,7 @@ func (r *Runner) newStagedKey(ctx context.Context, name string, rot *vaultstore.
 	if err := r.saveRotation(ctx, name, rot); err != nil {
 		return nil, err
 	}
-	cas := 0
-	switch p, err := r.Store.GetPending(ctx, name); {
-	case err == nil || errors.Is(err, vaultstore.ErrMalformed) && p != nil:
-		cas = p.Version
-	case !errors.Is(err, vaultstore.ErrNotFound):
-		return nil, err
-	}
-	p := &vaultstore.Pending{ClientID: cur.ClientID, PrivateKey: key.PEM(), KeyID: key.KeyID, KeyAlg: key.Alg, StagedAt: r.now().UTC().Truncate(time.Second)}
-	if _, err := r.Store.PutPending(ctx, name, p, cas); err != nil {
+	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: cur.ClientID, Key: key, Unchecked: true}); err != nil {
 		return nil, fmt.Errorf("staging the new key in pending/%s: %w", name, err)
 	}
 	return key, nil

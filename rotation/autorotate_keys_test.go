@@ -356,4 +356,15 @@ func TestAutoRotateKeyAbandonsWhenTheKeyChangesBehindIt(t *testing.T) {
 	if w.check(hand) != oauthcheck.ClassOK {
 		t.Error("the key set by hand works")
 	}
+
+	// A rotation started by hand later removes the key the abandoned one
+	// created (nothing holds it), rotates the hand-made key, and leaves
+	// the first key, which it neither created nor retired.
+	if rep, err = w.r.AutoRotate(ctx, "svc-keys", AutoRotateOptions{Now: true}); err != nil || rep.Step != StepPromoted {
+		t.Fatalf("a rotation by hand after the abandonment: %+v %v", rep, err)
+	}
+	got = strings.Join(w.keys(), "\n")
+	if strings.Contains(got, promoted.KeyID) || !strings.Contains(got, w.old.KeyID+" ACTIVE") || !strings.Contains(got, hand.KeyID+" ACTIVE") || !strings.Contains(got, w.current().KeyID+" ACTIVE") {
+		t.Errorf("after the new start:\n%s", got)
+	}
 }
