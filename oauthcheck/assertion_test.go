@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,16 +26,30 @@ type keyWorld struct {
 	key      *clientkey.Key
 }
 
+// testKeys are the tests' keys, one per algorithm, made once: an RSA key
+// takes a while to generate on a loaded machine.
+var testKeys sync.Map
+
+func testKey(t *testing.T, alg string) *clientkey.Key {
+	t.Helper()
+	if k, ok := testKeys.Load(alg); ok {
+		return k.(*clientkey.Key)
+	}
+	k, err := clientkey.Generate(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testKeys.Store(alg, k)
+	return k
+}
+
 func newKeyWorld(t *testing.T, alg string) keyWorld {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	emu := emulator.New(emulator.Options{Clock: clock})
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	key, err := clientkey.Generate(alg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := testKey(t, alg)
 	emu.AddClient(emulator.Client{ID: "0oa-keyed", Keys: []emulator.ClientKey{
 		{ID: key.KeyID, JWK: key.PublicJWK(), Status: emulator.KeyActive, Created: clock.Now()},
 	}})

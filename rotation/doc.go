@@ -1,5 +1,7 @@
 // Package rotation changes credentials' pairs in Vault: `secret set`
-// (SetSecret), the staged rotation (stage a new pair in pending/NAME,
+// (SetSecret, a secret or a private key), `keygen` (Keygen: a new key
+// pair, its private key written or staged unchecked, its public JWKS
+// returned), the staged rotation (stage a new pair in pending/NAME,
 // prove it against the token endpoint, promote it, roll back), and the
 // automated rotation through a provider's API (Okta's client secrets API
 // for a secret, its JWKS API for a key: OktaSecrets, OktaKeys),

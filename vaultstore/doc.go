@@ -5,7 +5,10 @@
 // environment exactly as the vault CLI reads it), the login and its renewal
 // (token, AppRole, Kubernetes), and credkeeper's records in a KV v2 mount:
 //
-//	<mount>/<prefix>/credentials/NAME  client ID and secret; custom metadata
+//	<mount>/<prefix>/credentials/NAME  client ID and secret, or private key (PEM,
+//	                                   key ID, algorithm); custom metadata (a
+//	                                   key's algorithm, ID and public fingerprint,
+//	                                   never the key)
 //	<mount>/<prefix>/pending/NAME      a new pair staged for rotation
 //	<mount>/<prefix>/state/NAME        the last check results
 //	<mount>/<prefix>/tokens/NAME       an access token published for CI
