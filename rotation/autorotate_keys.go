@@ -132,9 +132,15 @@ func (r *Runner) stageNewKey(ctx context.Context, name string, okta oktaKeyCrede
 			return "", time.Time{}, err
 		}
 	}
+	if err := r.stepDone(keyStaged); err != nil {
+		return "", time.Time{}, err
+	}
 	added, err := okta.Add(ctx, key.PublicJWK(), keyAddedInactive)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("adding the new public key (kid %s) to app %s: %w", key.KeyID, okta.AppID, err)
+	}
+	if err := r.stepDone(keyAdded); err != nil {
+		return "", time.Time{}, err
 	}
 	s := OktaSecret{ID: added.ID, Status: added.Status, SecretHash: added.Thumbprint}
 	if s.SecretHash != rot.NewSecretHash {
@@ -142,6 +148,15 @@ func (r *Runner) stageNewKey(ctx context.Context, name string, okta oktaKeyCrede
 	}
 	return r.activateNewKey(ctx, name, okta, rot, s, "generated a new key pair (kid "+key.KeyID+"), staged its private key in pending/"+name+", added its public key to Okta ("+added.ID+")")
 }
+
+// The moments within the step after StepStarted of a key rotation where a
+// test's hook stops a run, as it stops one after a recorded step: the new
+// key's thumbprint recorded, its private key staged, its public key added.
+const (
+	keyRecorded = "key recorded"
+	keyStaged   = "key staged"
+	keyAdded    = "key added"
+)
 
 // keyAddedInactive is the status a new key is added with: it signs
 // nothing the token endpoint accepts until it is activated.
@@ -192,6 +207,9 @@ func (r *Runner) newStagedKey(ctx context.Context, name string, rot *vaultstore.
 	}
 	rot.NewSecretID, rot.NewKeyID, rot.NewSecretHash = "", key.KeyID, key.Fingerprint()
 	if err := r.saveRotation(ctx, name, rot); err != nil {
+		return nil, err
+	}
+	if err := r.stepDone(keyRecorded); err != nil {
 		return nil, err
 	}
 	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: cur.ClientID, Key: key, Unchecked: true}); err != nil {

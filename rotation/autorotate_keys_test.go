@@ -194,11 +194,13 @@ func TestAutoRotateKeyEndToEnd(t *testing.T) {
 	assertNoKeyMaterial(t, "the reports and the rotation record", append(append(rep.Did, rep2.Did...), fmt.Sprintf("%+v", *raw)), w.old, newKey)
 }
 
-// Killed after any step, and resumed: the end is the same as an unbroken
-// run, the app holds at most the old key and one new one at any step, and
-// the key credentials/NAME holds always works.
+// Killed after any step (and within the step that makes the new key:
+// once its thumbprint is recorded, once its private key is staged, once
+// its public key is added), and resumed: the end is the same as an
+// unbroken run, the app holds at most the old key and one new one at any
+// step, and the key credentials/NAME holds always works.
 func TestAutoRotateKeyResumesAfterEveryStep(t *testing.T) {
-	for _, stop := range []string{StepStarted, StepStaged, StepProven, StepPromoted, StepDeactivated, StepVerified} {
+	for _, stop := range []string{StepStarted, keyRecorded, keyStaged, keyAdded, StepStaged, StepProven, StepPromoted, StepDeactivated, StepVerified} {
 		t.Run(stop, func(t *testing.T) {
 			w := newKeyWorld(t)
 			ctx := context.Background()

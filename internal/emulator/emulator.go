@@ -13,7 +13,11 @@
 //
 // It also serves the resource APIs that accept the tokens it issued: a
 // CTRP-style API answering RFC 6750 invalid_token, and DMPTool's API
-// answering its documented 401 body.
+// answering its documented 401 body; and Okta's Management API for an
+// app's client credentials, with an API token (SSWS): its client secrets
+// (okta_secrets.go, two per app) and its public keys, the JWKS API
+// (okta_jwks.go, 50 per app), which the token endpoint's assertions are
+// verified against.
 //
 // Its time is its Options.Clock, but for the delay fault: that holds a
 // real answer for real time, which the client's own timeout races.
