@@ -134,13 +134,13 @@ credential "svc-stranger" {
 	if staged.code != 0 || !strings.Contains(staged.stderr, "Staged a new RS256 key") {
 		t.Fatalf("keygen --stage: %s", staged.all())
 	}
-	second := registeredKeys(t, staged.stdout, testNow)
+	registeredKeys(t, staged.stdout, testNow) // a JWKS, left unregistered
 	if promote := run("rotate", "promote", "svc-keys"); promote.code != 1 || !strings.Contains(promote.all(), "invalid_client") {
 		t.Errorf("promote of a key not yet registered: exit %d\n%s", promote.code, promote.all())
 	}
 	// Staged anew after registering (a refused staged key is not sent again).
 	staged = run("keygen", "svc-keys", "--client-id", "0oa-keys", "--alg", "RS256", "--stage")
-	second = registeredKeys(t, staged.stdout, testNow)
+	second := registeredKeys(t, staged.stdout, testNow)
 	emu.AddClient(emulator.Client{ID: "0oa-keys", Keys: append(first, second...)})
 	if promote := run("rotate", "promote", "svc-keys"); promote.code != 0 {
 		t.Fatalf("promote: exit %d\n%s", promote.code, promote.all())
