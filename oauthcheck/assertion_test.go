@@ -160,7 +160,7 @@ func TestAnAssertionEchoedByTheProviderIsRemoved(t *testing.T) {
 	}))
 	defer srv.Close()
 	e := oauthcheck.Endpoint{Name: "echo", TokenURL: srv.URL + "/token", AuthStyle: oauthcheck.AuthStylePrivateKeyJWT}
-	r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "c", Key: key}, e, time.Time{}, time.Now())
+	r := (&oauthcheck.Checker{}).RequestToken(context.Background(), oauthcheck.Client{ID: "c", Key: key}, e, time.Time{}, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	if sent == "" || r.Class != oauthcheck.ClassInvalidClient {
 		t.Fatalf("class %s %q", r.Class, r.Detail)
 	}

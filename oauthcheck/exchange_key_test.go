@@ -24,7 +24,7 @@ func TestACodeExchangeAuthenticatesWithTheKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	var srvURL, sent string
 	refuse := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/credtest/oidcprovider"
@@ -62,9 +63,11 @@ func TestPrivateKeyJWTAgainstNodeOIDCProvider(t *testing.T) {
 		{"through the same rewrite, the token URL's own audience gets a token", oauthcheck.Client{ID: "svc-es", Key: es}, e, pathRewriter{"/token"}, oauthcheck.ClassOK},
 		{"an assertion for another audience is invalid_client", oauthcheck.Client{ID: "svc-es", Key: es}, otherAud, pathRewriter{"/token"}, oauthcheck.ClassInvalidClient},
 	}
+	// oidc-provider judges an assertion's times by its own (real) clock.
+	clock := clockwork.NewRealClock()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := (&oauthcheck.Checker{Transport: c.transport}).RequestToken(context.Background(), c.client, c.e, time.Time{}, time.Now())
+			r := (&oauthcheck.Checker{Transport: c.transport}).RequestToken(context.Background(), c.client, c.e, time.Time{}, clock.Now())
 			if r.Class != c.want {
 				t.Fatalf("class %s (%d %s: %s), want %s", r.Class, r.Status, r.ErrorCode, r.Detail, c.want)
 			}
