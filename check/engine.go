@@ -258,8 +258,12 @@ func notSent(cred *vaultstore.Credential, p *config.Provider, ref Refusal, now t
 	if ref.AuthStyle != "" {
 		how = fmt.Sprintf(" with auth_style %q", ref.AuthStyle)
 	}
-	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d%s as %s%s; set the new secret with credkeeper secret set %s, correct the provider if it was sent wrong, or check --force",
-		ref.Version, how, ref.Class, when, cred.Name)
+	fix := "set the new secret with credkeeper secret set " + cred.Name
+	if cred.HasKey() {
+		fix = "register the key's JWKS at the provider, or make a new key with credkeeper keygen " + cred.Name
+	}
+	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d%s as %s%s; %s, correct the provider if it was sent wrong, or check --force",
+		ref.Version, how, ref.Class, when, fix)
 	return res
 }
 

@@ -178,15 +178,7 @@ credential "svc-stranger" {
 			if err != nil || !c.HasKey() {
 				continue
 			}
-			pem := c.PrivateKey.Reveal()
-			s.secret(fmt.Sprintf("private key of %s v%d", name, v), pem)
-			lines := strings.Split(strings.TrimSpace(pem), "\n")
-			s.secret(fmt.Sprintf("base64 body of the private key of %s v%d", name, v), strings.Join(lines[1:len(lines)-1], ""))
-			for i, l := range lines[1 : len(lines)-1] {
-				if len(l) >= 32 {
-					s.secret(fmt.Sprintf("line %d of the private key of %s v%d", i+1, name, v), l)
-				}
-			}
+			scanKey(s, fmt.Sprintf("%s v%d", name, v), c.PrivateKey.Reveal())
 		}
 	}
 	assertions := tap.assertions()
@@ -194,8 +186,7 @@ credential "svc-stranger" {
 		t.Fatalf("%d assertions seen", len(assertions))
 	}
 	for i, a := range assertions {
-		s.secret(fmt.Sprintf("assertion %d", i+1), a)
-		s.secret(fmt.Sprintf("signature of assertion %d", i+1), a[strings.LastIndex(a, ".")+1:])
+		scanAssertion(s, i+1, a)
 	}
 	for _, name := range []string{"svc-keys", "svc-stranger"} {
 		st, err := env.Root.KVv2("secret").Get(ctx, env.Prefix+"/state/"+name)
@@ -216,4 +207,25 @@ credential "svc-stranger" {
 		t.Fatalf("only %d secrets to scan for", len(s.secrets))
 	}
 	s.check(t)
+}
+
+// scanKey adds a private key to the scanner's list: its PEM, its base64
+// body on one line, and each full line of the body.
+func scanKey(s *scanner, what, pem string) {
+	s.secret("private key of "+what, pem)
+	lines := strings.Split(strings.TrimSpace(pem), "\n")
+	body := lines[1 : len(lines)-1]
+	s.secret("base64 body of the private key of "+what, strings.Join(body, ""))
+	for i, l := range body {
+		if len(l) >= 32 {
+			s.secret(fmt.Sprintf("line %d of the private key of %s", i+1, what), l)
+		}
+	}
+}
+
+// scanAssertion adds a client assertion to the scanner's list, and its
+// signature alone.
+func scanAssertion(s *scanner, n int, a string) {
+	s.secret(fmt.Sprintf("client assertion %d", n), a)
+	s.secret(fmt.Sprintf("signature of client assertion %d", n), a[strings.LastIndex(a, ".")+1:])
 }
