@@ -74,7 +74,13 @@ credential "svc-keys" {
 	if keys := emu.AppKeys("0oa-keys"); len(keys) != 2 {
 		t.Fatalf("during the overlap Okta holds both keys: %v", keys)
 	}
-	if st := run("rotate", "status", "svc-keys"); st.code != 0 || !strings.Contains(st.stdout, "promoted") {
+	newKid := ""
+	for _, k := range emu.AppKeys("0oa-keys") {
+		if f := strings.Fields(k); f[1] != first[0].ID {
+			newKid = f[1]
+		}
+	}
+	if st := run("rotate", "status", "svc-keys"); st.code != 0 || !strings.Contains(st.stdout, "promoted, started ") || !strings.Contains(st.stdout, ", new key "+newKid) {
 		t.Errorf("rotate status: %s", st.all())
 	}
 	if class, detail := checkClass(t, "svc-keys"); class != "ok" {

@@ -155,10 +155,12 @@ type AutoRotationJSON struct {
 	Step        string `json:"step"`
 	OldSecretID string `json:"old_secret_id,omitempty"`
 	NewSecretID string `json:"new_secret_id,omitempty"`
-	StartedAt   string `json:"started_at,omitempty"`
-	PromotedAt  string `json:"promoted_at,omitempty"`
-	FinishedAt  string `json:"finished_at,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
+	// NewKeyID is the kid of the key a rotation of a key generated.
+	NewKeyID   string `json:"new_key_id,omitempty"`
+	StartedAt  string `json:"started_at,omitempty"`
+	PromotedAt string `json:"promoted_at,omitempty"`
+	FinishedAt string `json:"finished_at,omitempty"`
+	LastError  string `json:"last_error,omitempty"`
 	// AbandonedReason says why the rotation was abandoned.
 	AbandonedReason string `json:"abandoned_reason,omitempty"`
 	// Owner runs (or last ran) the rotation; LeaseUntil is when its claim lapses.
@@ -194,7 +196,7 @@ func RotateStatus(st *rotation.RotationStatus) RotateStatusJSON {
 		j.Versions = append(j.Versions, VersionStatusJSON{Version: v.Version, Created: dates.FormatTime(v.CreatedTime), Deleted: v.Deleted})
 	}
 	if a := st.Auto; a != nil {
-		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, StartedAt: dates.FormatTime(a.StartedAt),
+		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, NewKeyID: a.NewKeyID, StartedAt: dates.FormatTime(a.StartedAt),
 			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError,
 			AbandonedReason: a.AbandonedReason, Owner: a.Owner, LeaseUntil: dates.FormatTime(a.LeaseUntil)}
 	}
@@ -228,6 +230,9 @@ func WriteRotateStatus(w io.Writer, st *rotation.RotationStatus) error {
 	}
 	if a := j.AutoRotation; a != nil {
 		line := a.Step + ", started " + a.StartedAt
+		if a.NewKeyID != "" {
+			line += ", new key " + a.NewKeyID
+		}
 		if a.LastError != "" {
 			line += "; stopped: " + a.LastError
 		}
