@@ -42,7 +42,7 @@ demo: prerequisites-demo
 test: prerequisites-test
 	$(MAKE) devvault
 	$(GO) vet ./...
-	CREDKEEPER_REQUIRE_VAULT=1 CREDKEEPER_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 30m -v ./... 2>&1 | tee bin/test.log | awk -f scripts/test-summary.awk
+	CREDKEEPER_REQUIRE_VAULT=1 CREDKEEPER_REQUIRE_BROWSER=1 CREDKEEPER_REQUIRE_OIDC_PROVIDER=1 $(GO) test -race -count=1 -timeout 30m -v ./... 2>&1 | tee bin/test.log | awk -f scripts/test-summary.awk
 
 ## lint: gofmt, vet and staticcheck, the fault suite's files included.
 lint:

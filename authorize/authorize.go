@@ -73,7 +73,8 @@ func (f *Flow) Authorize(ctx context.Context, name string, o Options) (*Result, 
 	if err != nil {
 		return nil, err
 	}
-	oc := g.endpoint.AuthCodeConfig(check.ClientOf(g.cred), g.provider.AuthorizeURL, g.decl.RedirectURI, g.decl.Scopes)
+	client := check.ClientOf(g.cred)
+	oc := g.endpoint.AuthCodeConfig(client, g.provider.AuthorizeURL, g.decl.RedirectURI, g.decl.Scopes)
 	state := randomString(24)
 	var authOpts, exchangeOpts []oauth2.AuthCodeOption
 	if g.provider.PKCE {
@@ -87,7 +88,7 @@ func (f *Flow) Authorize(ctx context.Context, name string, o Options) (*Result, 
 	}
 	defer stop()
 
-	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, g.endpoint, oc, ans.code, f.now(), exchangeOpts...)
+	grant, err := oauthcheck.ExchangeCode(ctx, o.Transport, g.endpoint, client, oc, ans.code, f.now(), exchangeOpts...)
 	if err != nil {
 		ans.reply(http.StatusBadGateway, "The provider refused the code: "+err.Error())
 		return nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/parallel"
@@ -185,8 +186,19 @@ func (r *Engine) gatherRequestRecord(ctx context.Context, t *Target, force bool)
 }
 
 // ClientOf is the pair of cred, as a check sends it.
+// A credential holding a private key carries it parsed, or why it cannot
+// be read.
 func ClientOf(cred *vaultstore.Credential) oauthcheck.Client {
-	return oauthcheck.Client{ID: cred.ClientID, Secret: cred.ClientSecret, Name: cred.Name, Environment: cred.Metadata.Environment, Version: cred.Version}
+	cl := oauthcheck.Client{ID: cred.ClientID, Secret: cred.ClientSecret, Name: cred.Name, Environment: cred.Metadata.Environment, Version: cred.Version}
+	if cred.HasKey() {
+		k, err := clientkey.Parse([]byte(cred.PrivateKey.Reveal()), cred.KeyID)
+		if err != nil {
+			cl.KeyProblem = err.Error()
+		} else {
+			cl.Key = k
+		}
+	}
+	return cl
 }
 
 // storedTokenOf is the user grant's token cred holds, if any.
@@ -246,8 +258,12 @@ func notSent(cred *vaultstore.Credential, p *config.Provider, ref Refusal, now t
 	if ref.AuthStyle != "" {
 		how = fmt.Sprintf(" with auth_style %q", ref.AuthStyle)
 	}
-	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d%s as %s%s; set the new secret with credkeeper secret set %s, correct the provider if it was sent wrong, or check --force",
-		ref.Version, how, ref.Class, when, cred.Name)
+	fix := "set the new secret with credkeeper secret set " + cred.Name
+	if cred.HasKey() {
+		fix = "register the key's JWKS at the provider, or make a new key with credkeeper keygen " + cred.Name
+	}
+	res.Detail = fmt.Sprintf("not re-sent: the provider refused version %d%s as %s%s; %s, correct the provider if it was sent wrong, or check --force",
+		ref.Version, how, ref.Class, when, fix)
 	return res
 }
 

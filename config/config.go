@@ -557,8 +557,12 @@ func checkProviderEndpoints(b *hcl.Block, attrs hcl.Attributes, p *Provider, isP
 			diags = append(diags, errAt(b.DefRange, "Missing auth_style", "Provider %q needs auth_style: \"header\" (HTTP Basic, as Okta wants) or \"body\" (client_secret in the form, as Doorkeeper accepts).", name))
 		}
 	}
-	if a := attrs["auth_style"]; a != nil && p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody {
-		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "%q is not an auth style: use \"header\" (HTTP Basic) or \"body\" (client_secret in the form).", p.AuthStyle))
+	switch a := attrs["auth_style"]; {
+	case a == nil:
+	case p.AuthStyle == AuthStylePrivateKeyJWT && isPreset && !p.KeyAuth:
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "Provider %q does not accept private_key_jwt: use \"header\" or \"body\" with a client secret.", name))
+	case p.AuthStyle != AuthStyleHeader && p.AuthStyle != AuthStyleBody && p.AuthStyle != AuthStylePrivateKeyJWT:
+		diags = append(diags, errAt(a.Expr.Range(), "Invalid auth_style", "%q is not an auth style: use \"header\" (HTTP Basic), \"body\" (client_secret in the form) or \"private_key_jwt\" (an assertion signed with the credential's key).", p.AuthStyle))
 	}
 	diags = append(diags, checkEndpointURL(attrs["token_url"], p.TokenURL, "token_url", p.InsecureHTTP)...)
 	diags = append(diags, checkEndpointURL(attrs["authorize_url"], p.AuthorizeURL, "authorize_url", p.InsecureHTTP)...)

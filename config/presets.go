@@ -14,6 +14,9 @@ const (
 	// AuthStyleBody puts client_id and client_secret in the form body
 	// (client_secret_post), as Doorkeeper accepts.
 	AuthStyleBody = "body"
+	// AuthStylePrivateKeyJWT sends a client assertion signed with the
+	// credential's private key (RFC 7523 private_key_jwt), no secret.
+	AuthStylePrivateKeyJWT = "private_key_jwt"
 )
 
 // DefaultRequestsPerSecond is a provider's request budget when it sets
@@ -64,6 +67,10 @@ type Provider struct {
 	// Support is who issues the provider's new pairs (the CTRP presets
 	// carry CTRP support's address), for credkeeper rotate request.
 	Support Support
+	// KeyAuth: the provider accepts private_key_jwt (presets only; a
+	// provider block may set auth_style = "private_key_jwt" on a preset
+	// only when it does).
+	KeyAuth bool
 
 	timeoutRange    *hcl.Range // where timeout was set, for diagnostics
 	supportViaRange *hcl.Range // where support's via was set
@@ -93,9 +100,9 @@ func ctrpTokenURL(authServerID string) string {
 // client_credentials tokens carry expires_in 7200. Checks always use the
 // response's expires_in; these only let validate warn about renew_before.
 var presets = map[string]Provider{
-	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, Environment: "int", TokenLifetime: 1800 * time.Second, Support: ctrpSupport},
-	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, Environment: "stage", TokenLifetime: 8 * time.Hour, Support: ctrpSupport},
-	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, Environment: "prod", TokenLifetime: 4 * time.Hour, Support: ctrpSupport},
+	"ctrp-int":   {TokenURL: ctrpTokenURL("aus3ym6wniM6O3MGE297"), AuthStyle: AuthStyleHeader, KeyAuth: true, Environment: "int", TokenLifetime: 1800 * time.Second, Support: ctrpSupport},
+	"ctrp-stage": {TokenURL: ctrpTokenURL("aus478s3eb0x3du23297"), AuthStyle: AuthStyleHeader, KeyAuth: true, Environment: "stage", TokenLifetime: 8 * time.Hour, Support: ctrpSupport},
+	"ctrp-prod":  {TokenURL: ctrpTokenURL("aus8jhc6kdbWPrwYa297"), AuthStyle: AuthStyleHeader, KeyAuth: true, Environment: "prod", TokenLifetime: 4 * time.Hour, Support: ctrpSupport},
 	"dmptool": {TokenURL: "https://dmptool.org/oauth/token", AuthStyle: AuthStyleBody, Scopes: []string{"public"}, Environment: "prod",
 		AuthorizeURL: "https://dmptool.org/oauth/authorize", PKCE: true, TokenLifetime: 7200 * time.Second,
 		Probe: &Probe{URL: "https://dmptool.org/api/v2/templates", Method: ProbeGet}},

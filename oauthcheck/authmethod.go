@@ -13,8 +13,11 @@ var methodName = regexp.MustCompile(`(?i)\b(client_secret_basic|client_secret_po
 
 // sentMethod is the authentication method an auth style sends.
 func sentMethod(a AuthStyle) string {
-	if a == AuthStyleBody {
+	switch a {
+	case AuthStyleBody:
 		return "client_secret_post"
+	case AuthStylePrivateKeyJWT:
+		return "private_key_jwt"
 	}
 	return "client_secret_basic"
 }
@@ -26,6 +29,8 @@ func styleFor(method string) AuthStyle {
 		return AuthStyleHeader
 	case "client_secret_post":
 		return AuthStyleBody
+	case "private_key_jwt":
+		return AuthStylePrivateKeyJWT
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/internal/urlcheck"
@@ -70,6 +71,12 @@ type Result struct {
 type Client struct {
 	ID     string
 	Secret secret.Value
+	// Key, for AuthStylePrivateKeyJWT, signs the client assertion sent
+	// instead of a secret.
+	Key *clientkey.Key
+	// KeyProblem says why the credential's private key could not be
+	// read (Key is then nil); nothing is sent.
+	KeyProblem string
 	// Name and Environment are the credential's; Version is the KV
 	// version the pair was read from.
 	Name        string
@@ -98,6 +105,9 @@ const (
 	// AuthStyleBody puts client_id and client_secret in the form body
 	// (client_secret_post), as Doorkeeper accepts.
 	AuthStyleBody AuthStyle = "body"
+	// AuthStylePrivateKeyJWT sends a client assertion signed with the
+	// client's private key (RFC 7523 private_key_jwt) and no secret.
+	AuthStylePrivateKeyJWT AuthStyle = "private_key_jwt"
 )
 
 // OAuth2 is the style as golang.org/x/oauth2 names it: always explicit,
@@ -199,21 +209,27 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 
+	auth, problem := cl.authentication(e, now)
+	if problem != "" {
+		res.Class, res.Detail = ClassMisconfigured, text.Truncate(problem, MaxDetail-20)+": nothing was sent"
+		return res
+	}
 	rec := &recorder{base: c.transport()}
 	client := NewHTTPClient(rec)
 	cc := clientcredentials.Config{
-		ClientID:     cl.ID,
-		ClientSecret: cl.Secret.Reveal(),
-		TokenURL:     e.TokenURL,
-		Scopes:       e.Scopes,
-		AuthStyle:    e.AuthStyle.OAuth2(),
+		ClientID:       cl.ID,
+		ClientSecret:   auth.secret,
+		TokenURL:       e.TokenURL,
+		Scopes:         e.Scopes,
+		AuthStyle:      auth.style,
+		EndpointParams: auth.params,
 	}
 	start := c.start()
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, client))
 	res.Latency = c.since(start)
 
 	resp := rec.response(PhaseToken, err)
-	pair := cl.boundary()
+	pair := auth.boundary
 	resp.URL, resp.AuthStyle, resp.Boundary = e.TokenURL, e.AuthStyle, pair
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)

@@ -151,6 +151,11 @@ func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 		v.Detail = redirectDetail(r, "the token endpoint", "credentials are never sent after a redirect: set token_url to the final URL")
 		return v
 	}
+	if code == "invalid_client" && r.AuthStyle == AuthStylePrivateKeyJWT {
+		if a, ok := classifyAssertionRefusal(v, r.Boundary.clean(pe.description())); ok {
+			return a
+		}
+	}
 	if code == "invalid_client" {
 		if m := methodComplaint(r.Boundary.clean(pe.description())); m.named {
 			v.Class = ClassMisconfigured
@@ -159,7 +164,11 @@ func classifyToken(r Response, rotateBy, now time.Time) Verdict {
 		}
 	}
 	if code != "" {
-		return classifyErrorCode(v, r.Status, rotateBy, now)
+		v = classifyErrorCode(v, r.Status, rotateBy, now)
+		if v.Class == ClassInvalidClient && r.AuthStyle == AuthStylePrivateKeyJWT {
+			v.Detail = "the provider does not accept this client ID or key" + descHint(v) + "; the key is unknown to it or deactivated: register the key's JWKS (credkeeper keygen printed it) or rotate to a new key"
+		}
+		return v
 	}
 	if r.Status >= 200 && r.Status < 300 {
 		return classifyTokenSuccess(v, r, pe, parsed)

@@ -5,8 +5,12 @@
 // in, from ok to the credential failures that page and the outages that
 // must not.
 //
-// It takes a client ID and secret (Client), a provider's description
-// (Endpoint) and now, and returns a Result; it reads no clock but the
+// It takes a client ID and secret, or a client ID and private key
+// (Client; private_key_jwt signs a client assertion at now, RFC 7523), a
+// provider's description (Endpoint) and now, and returns a Result; the
+// secret or the assertion is put on a request in one place
+// (Client.authentication), for checks and code exchanges alike, and the
+// request's Boundary knows the assertion as it knows the secret; it reads no clock but the
 // Checker's own (Clock), which only measures a request's latency. It knows
 // nothing of Vault or the configuration file: it imports neither
 // vaultstore nor config (nor policies).

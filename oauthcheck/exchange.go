@@ -14,11 +14,17 @@ import (
 
 // AuthCodeConfig is the x/oauth2 configuration of a user grant of cl at e:
 // the authorization URL a browser visits, and the code exchange.
+// For private_key_jwt it carries no secret: ExchangeCode adds the client
+// assertion.
 func (e Endpoint) AuthCodeConfig(cl Client, authorizeURL, redirectURI string, scopes []string) *oauth2.Config {
-	return &oauth2.Config{
+	oc := &oauth2.Config{
 		ClientID: cl.ID, ClientSecret: cl.Secret.Reveal(), RedirectURL: redirectURI, Scopes: scopes,
 		Endpoint: oauth2.Endpoint{AuthURL: authorizeURL, TokenURL: e.TokenURL, AuthStyle: e.AuthStyle.OAuth2()},
 	}
+	if e.AuthStyle == AuthStylePrivateKeyJWT {
+		oc.ClientSecret, oc.Endpoint.AuthStyle = "", oauth2.AuthStyleInParams
+	}
+	return oc
 }
 
 // Grant is the token a code exchange obtained. It never prints the token.
@@ -34,18 +40,27 @@ type Grant struct {
 // ExchangeCode trades an authorization code for a user grant's token: one
 // request to e's token endpoint, bounded by e's timeout as a check is,
 // never following a redirect. Its lifetime follows the same rule as a
-// checked token's. An error never shows the client secret.
-func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, oc *oauth2.Config, code string, now time.Time, opts ...oauth2.AuthCodeOption) (*Grant, error) {
+// checked token's. cl authenticates as a check's request does (its secret
+// through oc, or a client assertion signed at now). An error never shows
+// the client secret or the assertion.
+func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, cl Client, oc *oauth2.Config, code string, now time.Time, opts ...oauth2.AuthCodeOption) (*Grant, error) {
 	if problem := endpointProblem(e); problem != "" {
 		return nil, errors.New(problem + ": nothing was sent")
+	}
+	auth, problem := cl.authentication(e, now)
+	if problem != "" {
+		return nil, errors.New(problem + ": nothing was sent")
+	}
+	for k, vs := range auth.params {
+		opts = append(opts, oauth2.SetAuthURLParam(k, vs[0]))
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.timeout())
 	defer cancel()
 	tok, err := oc.Exchange(context.WithValue(ctx, oauth2.HTTPClient, NewHTTPClient(transport)), code, opts...)
 	if err != nil {
-		return nil, exchangeError(err, e, oc)
+		return nil, exchangeError(err, e, auth.boundary)
 	}
-	b := NewBoundary(oc.ClientID, oc.ClientSecret, tok.AccessToken)
+	b := auth.boundary.With(tok.AccessToken)
 	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: b.Code(tok.TokenType), CreatedAt: now}
 	scope, _ := tok.Extra("scope").(string)
 	g.Scope = b.Text(scope, MaxScope)
@@ -53,7 +68,6 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	if fields.CreatedAt > 0 {
 		g.CreatedAt = time.Unix(fields.CreatedAt, 0).UTC()
 	}
-	var problem string
 	if g.ExpiresAt, g.NoExpiry, problem = expiry(fields, now); problem != "" {
 		return nil, errors.New(problem + ": the token is not stored; check the provider")
 	}
@@ -62,8 +76,7 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 
 // exchangeError describes a failed code exchange without the client
 // secret: every word of the provider's crosses the request's Boundary.
-func exchangeError(err error, e Endpoint, oc *oauth2.Config) error {
-	b := NewBoundary(oc.ClientID, oc.ClientSecret)
+func exchangeError(err error, e Endpoint, b Boundary) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response.StatusCode >= 300 && re.Response.StatusCode < 400 {
 		return errors.New(redirectDetail(Response{Status: re.Response.StatusCode, Header: re.Response.Header, URL: e.TokenURL, Boundary: b},

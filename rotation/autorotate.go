@@ -25,6 +25,12 @@ import (
 // support, and Doorkeeper (DMPTool) keeps one secret per application, so
 // no overlap is possible there: those are staged and promoted by hand.
 //
+// A credential that holds a key rotates the same way through Okta's JWKS
+// API (autorotate_keys.go): the app may hold many keys, so the new key's
+// public half is added beside the old one, and the keys are compared by
+// their public thumbprint where secrets are compared by hash. The app's
+// other keys are not the rotation's: it leaves them alone.
+//
 // The record of the last step is a hint for resuming, never the truth:
 // before every step the rotation observes again what credentials/NAME,
 // pending/NAME and Okta hold, and compares them by hash. A change it did
@@ -141,14 +147,17 @@ func (r *Runner) AutoRotateTarget(ctx context.Context, t *check.Target, o AutoRo
 		}
 	}
 	if o.DryRun {
-		rep.Did = dryRun(rep.Step, ar)
+		rep.Did = dryRun(rep.Step, ar, r.rotatedNoun(ctx, name))
 		return rep, nil
 	}
 	token, err := secret.ReadFile(ar.APITokenFile, "the Okta API token")
 	if err != nil {
 		return nil, err
 	}
-	okta := &OktaSecrets{OrgURL: ar.OktaOrgURL, AppID: ar.AppID, Token: token, Transport: o.Transport}
+	okta, err := r.oktaAPI(ctx, name, ar, token, o.Transport)
+	if err != nil {
+		return nil, err
+	}
 	if rot, err = r.startOrResume(ctx, name, okta, rot, o.Owner, now, rep); err != nil {
 		return rep, err
 	}
@@ -206,7 +215,7 @@ func (r *Runner) inOverlap(ctx context.Context, name string, ar *config.AutoRota
 
 // startOrResume starts a new rotation when rot is none or finished, and
 // otherwise takes the lease of the one under way.
-func (r *Runner) startOrResume(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, owner string, now time.Time, rep *AutoRotateReport) (*vaultstore.Rotation, error) {
+func (r *Runner) startOrResume(ctx context.Context, name string, okta oktaCredentials, rot *vaultstore.Rotation, owner string, now time.Time, rep *AutoRotateReport) (*vaultstore.Rotation, error) {
 	if rot != nil && !finished(rot.Step) {
 		return rot, r.takeLease(ctx, name, rot, owner, now)
 	}
@@ -215,7 +224,7 @@ func (r *Runner) startOrResume(ctx context.Context, name string, okta *OktaSecre
 		return rot, err
 	}
 	rep.Step, rep.Abandoned = rot.Step, ""
-	rep.Did = append(rep.Did, "found the current secret in Okta ("+rot.OldSecretID+")")
+	rep.Did = append(rep.Did, "found the current "+nounOf(okta)+" in Okta ("+rot.OldSecretID+")")
 	return rot, r.stepDone(rot.Step)
 }
 
@@ -231,7 +240,7 @@ func (r *Runner) releaseLease(ctx context.Context, name string, rot *vaultstore.
 }
 
 // advance takes the steps after rot.Step, observing before each one.
-func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
+func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, rep *AutoRotateReport) error {
 	name := t.Name
 	for rot.Step != StepDone {
 		ob, err := r.observe(ctx, name, okta)
@@ -252,7 +261,7 @@ func (r *Runner) advance(ctx context.Context, t *check.Target, ar *config.AutoRo
 		if err != nil {
 			rot.LastError = fmt.Sprintf("after %s: %v", rot.Step, err)
 			_ = r.saveRotation(ctx, name, rot)
-			return fmt.Errorf("automated rotation of %s stopped after the step %q: %w; %s; run credkeeper rotate auto %s again once it is fixed", name, rot.Step, err, knownAfter(rot.Step, err), name)
+			return fmt.Errorf("automated rotation of %s stopped after the step %q: %w; %s; run credkeeper rotate auto %s again once it is fixed", name, rot.Step, err, knownAfter(rot.Step, err, nounOf(okta)), name)
 		}
 		if !waiting.IsZero() {
 			rep.Waiting = waiting
@@ -349,7 +358,7 @@ func (r *Runner) holdsNewSecret(ctx context.Context, name string, rot *vaultstor
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return false, err
 	}
-	return HashClientSecret(cur.ClientSecret) == rot.NewSecretHash, nil
+	return credentialHash(cur) == rot.NewSecretHash, nil
 }
 
 // observation is what Vault and Okta hold now, secrets as hashes: what
@@ -358,7 +367,16 @@ type observation struct {
 	current     string // the hash of credentials/NAME's secret
 	credVersion int    // credentials/NAME's version
 	pending     string // the hash of pending/NAME's secret; "" when none
+	noun        string // what the rotation rotates: "secret" or "key"
 	okta        []OktaSecret
+}
+
+// what names what the rotation rotates: "secret" unless noun says.
+func (ob observation) what() string {
+	if ob.noun == "" {
+		return "secret"
+	}
+	return ob.noun
 }
 
 // find is the secret Okta lists as id.
@@ -382,13 +400,13 @@ func (ob observation) byHash(h string) (OktaSecret, bool) {
 }
 
 // observe reads credentials/NAME and pending/NAME, and lists Okta's secrets.
-func (r *Runner) observe(ctx context.Context, name string, okta *OktaSecrets) (observation, error) {
-	var ob observation
+func (r *Runner) observe(ctx context.Context, name string, okta oktaCredentials) (observation, error) {
+	ob := observation{noun: nounOf(okta)}
 	cur, err := r.Store.GetCredential(ctx, name)
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return ob, err
 	}
-	ob.current, ob.credVersion = HashClientSecret(cur.ClientSecret), cur.Version
+	ob.current, ob.credVersion = credentialHash(cur), cur.Version
 	if ob.pending, err = r.pendingHash(ctx, name); err != nil {
 		return ob, err
 	}
@@ -404,7 +422,7 @@ func (r *Runner) pendingHash(ctx context.Context, name string) (string, error) {
 	case err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && p != nil):
 		return "", err
 	}
-	return HashClientSecret(p.ClientSecret), nil
+	return pendingCredentialHash(p), nil
 }
 
 // drift says why rot cannot go on from what ob shows ("" when it can):
@@ -423,26 +441,26 @@ func drift(name string, rot *vaultstore.Rotation, ob observation) string {
 		}
 		old, ok := ob.find(rot.OldSecretID)
 		if !ok || old.SecretHash != ob.current {
-			why := fmt.Sprintf("credentials/%s no longer holds the secret the rotation started from (%s): it was changed by hand", name, rot.OldSecretID)
+			why := fmt.Sprintf("credentials/%s no longer holds the %s the rotation started from (%s): it was changed by hand", name, ob.what(), rot.OldSecretID)
 			if !ok {
-				why += ", and Okta no longer lists that secret"
+				why += ", and Okta no longer lists that " + ob.what()
 			}
 			return why
 		}
 		if rot.Step != StepStarted && (newHash == "" || ob.pending != newHash) {
-			return fmt.Sprintf("pending/%s no longer holds the secret the rotation staged (%s): another pair was staged, or it was removed", name, rot.NewSecretID)
+			return fmt.Sprintf("pending/%s no longer holds the %s the rotation staged (%s): another pair was staged, or it was removed", name, ob.what(), rot.NewSecretID)
 		}
 	case StepPromoted, StepDeactivated, StepVerified:
 		if newHash == "" || ob.current == newHash {
 			return ""
 		}
-		holds := "a secret Okta does not list"
+		holds := "a " + ob.what() + " Okta does not list"
 		if old, ok := ob.find(rot.OldSecretID); ok && old.SecretHash == ob.current {
-			holds = fmt.Sprintf("the secret the rotation replaced (%s) again, as after a rollback", old.ID)
+			holds = fmt.Sprintf("the %s the rotation replaced (%s) again, as after a rollback", ob.what(), old.ID)
 		} else if s, ok := ob.byHash(ob.current); ok {
-			holds = fmt.Sprintf("another of the app's secrets (%s), as after a rotation by hand", s.ID)
+			holds = fmt.Sprintf("another of the app's %ss (%s), as after a rotation by hand", ob.what(), s.ID)
 		}
-		return fmt.Sprintf("credentials/%s no longer holds the secret the rotation promoted (%s): it holds %s", name, rot.NewSecretID, holds)
+		return fmt.Sprintf("credentials/%s no longer holds the %s the rotation promoted (%s): it holds %s", name, ob.what(), rot.NewSecretID, holds)
 	}
 	return ""
 }
@@ -450,7 +468,7 @@ func drift(name string, rot *vaultstore.Rotation, ob observation) string {
 // reactivateInUse activates the secret the rotation replaced again when
 // credentials/NAME holds it once more (a rollback) and the rotation had
 // deactivated it, and says so.
-func reactivateInUse(ctx context.Context, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) string {
+func reactivateInUse(ctx context.Context, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) string {
 	old, ok := ob.find(rot.OldSecretID)
 	if !ok || old.SecretHash != ob.current || old.Status == "ACTIVE" {
 		return ""
@@ -500,7 +518,7 @@ func (r *Runner) AbandonmentAnnounced(ctx context.Context, name string) error {
 // left is removed, once the new record holds the lease; any other second
 // secret stops it: a third cannot be created, and credkeeper deletes no
 // secret it did not create.
-func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecrets, prev *vaultstore.Rotation, owner string, now time.Time) (*vaultstore.Rotation, error) {
+func (r *Runner) startRotation(ctx context.Context, name string, okta oktaCredentials, prev *vaultstore.Rotation, owner string, now time.Time) (*vaultstore.Rotation, error) {
 	if err := busy(name, prev, owner, now); err != nil {
 		return nil, err
 	}
@@ -516,12 +534,13 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 	if err != nil {
 		return nil, err
 	}
-	ob := observation{current: HashClientSecret(cur.ClientSecret), credVersion: cur.Version, pending: pending, okta: secrets}
+	ob := observation{current: credentialHash(cur), credVersion: cur.Version, pending: pending, okta: secrets, noun: nounOf(okta)}
 	old, ok := ob.byHash(ob.current)
 	if !ok {
-		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.AppID, name, name)
+		return nil, fmt.Errorf("none of app %s's client secrets is the one in credentials/%s: set the right pair first (credkeeper secret set %s), or check app_id", okta.app(), name, name)
 	}
-	leftover, err := leftoverSecret(okta.AppID, secrets, old, prev)
+	_, keys := okta.(oktaKeyCredentials)
+	leftover, err := leftoverSecret(okta.app(), secrets, old, prev, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -550,8 +569,10 @@ func (r *Runner) startRotation(ctx context.Context, name string, okta *OktaSecre
 
 // leftoverSecret is the secret beside old among the app's secrets that
 // prev, an abandoned rotation, created and left, if any. Any other second
-// secret is an error: credkeeper deletes no secret it did not create.
-func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *vaultstore.Rotation) (*OktaSecret, error) {
+// secret is an error: credkeeper deletes no secret it did not create. An
+// app's other keys (keys is set) are no error: an app holds many keys, and
+// the rotation leaves those it did not create alone.
+func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *vaultstore.Rotation, keys bool) (*OktaSecret, error) {
 	var leftover *OktaSecret
 	for _, s := range secrets {
 		if s.ID == old.ID {
@@ -559,6 +580,9 @@ func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *va
 		}
 		if prev != nil && prev.Step == StepAbandoned && (s.ID == prev.NewSecretID || prev.NewSecretHash != "" && s.SecretHash == prev.NewSecretHash) {
 			leftover = &s
+			continue
+		}
+		if keys {
 			continue
 		}
 		return nil, fmt.Errorf("app %s already holds %d client secrets, the most Okta allows, and %s is not one credkeeper created: deactivate and delete the one not in Vault, then run again", appID, len(secrets), s.ID)
@@ -569,7 +593,7 @@ func leftoverSecret(appID string, secrets []OktaSecret, old OktaSecret, prev *va
 // removeLeftover removes the secret an abandoned rotation created and
 // left, and the staged pair that holds it, if one does: the new rotation
 // stages its own.
-func (r *Runner) removeLeftover(ctx context.Context, name string, okta *OktaSecrets, leftover OktaSecret, ob observation) error {
+func (r *Runner) removeLeftover(ctx context.Context, name string, okta oktaCredentials, leftover OktaSecret, ob observation) error {
 	if leftover.SecretHash == ob.pending {
 		if err := r.Store.DeletePending(ctx, name); err != nil {
 			return err
@@ -584,7 +608,7 @@ func (r *Runner) removeLeftover(ctx context.Context, name string, okta *OktaSecr
 
 // retireOwn deactivates and deletes s, a secret the rotation created that
 // nothing holds, after making sure of that again by hash.
-func retireOwn(ctx context.Context, okta *OktaSecrets, name string, s OktaSecret, ob observation) error {
+func retireOwn(ctx context.Context, okta oktaCredentials, name string, s OktaSecret, ob observation) error {
 	if err := mayTouch(name, s, ob); err != nil {
 		return err
 	}
@@ -603,9 +627,9 @@ func retireOwn(ctx context.Context, okta *OktaSecrets, name string, s OktaSecret
 func mayTouch(name string, s OktaSecret, ob observation) error {
 	switch s.SecretHash {
 	case ob.current:
-		return fmt.Errorf("the secret %s is the one credentials/%s holds: credkeeper never deactivates or deletes the secret in use", s.ID, name)
+		return fmt.Errorf("the %[1]s %[2]s is the one credentials/%[3]s holds: credkeeper never deactivates or deletes the %[1]s in use", ob.what(), s.ID, name)
 	case ob.pending:
-		return fmt.Errorf("the secret %s is the one pending/%s holds: credkeeper never deactivates or deletes a staged secret", s.ID, name)
+		return fmt.Errorf("the %[1]s %[2]s is the one pending/%[3]s holds: credkeeper never deactivates or deletes a staged %[1]s", ob.what(), s.ID, name)
 	}
 	return nil
 }
@@ -613,13 +637,16 @@ func mayTouch(name string, s OktaSecret, ob observation) error {
 // autoStep does the step after rot.Step, on what ob shows, and moves rot
 // on; it returns what it did, or when it may go on (the end of the
 // overlap).
-func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	name := t.Name
 	switch rot.Step {
 	case StepStarted:
-		return r.stageNewSecret(ctx, name, okta, rot, ob)
+		if keys, ok := okta.(oktaKeyCredentials); ok {
+			return r.stageNewKey(ctx, name, keys, rot, ob)
+		}
+		return r.stageNewSecret(ctx, name, okta.(*OktaSecrets), rot, ob)
 	case StepStaged:
-		return r.proveStaged(ctx, t, rot)
+		return r.proveStaged(ctx, t, rot, nounOf(okta))
 	case StepProven:
 		return r.promoteProven(ctx, name, rot, ob)
 	case StepPromoted:
@@ -634,7 +661,7 @@ func (r *Runner) autoStep(ctx context.Context, t *check.Target, ar *config.AutoR
 
 // proveStaged proves the staged secret with a token request. Staging
 // checked it already; it checks again only if that check was not ok.
-func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultstore.Rotation) (string, time.Time, error) {
+func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultstore.Rotation, noun string) (string, time.Time, error) {
 	if info, err := r.Store.PendingInfo(ctx, t.Name); err != nil || info.LastClass != string(oauthcheck.ClassOK) {
 		res, ev, err := r.checkStaged(ctx, t)
 		if ev != nil {
@@ -644,11 +671,11 @@ func (r *Runner) proveStaged(ctx context.Context, t *check.Target, rot *vaultsto
 			return "", time.Time{}, err
 		}
 		if res.Class != oauthcheck.ClassOK {
-			return "", time.Time{}, fmt.Errorf("the new secret was refused (%s: %s)", res.Class, res.Detail)
+			return "", time.Time{}, fmt.Errorf("the new %s was refused (%s: %s)", noun, res.Class, res.Detail)
 		}
 	}
 	rot.Step = StepProven
-	return "proved the new secret with a token request", time.Time{}, nil
+	return "proved the new " + noun + " with a token request", time.Time{}, nil
 }
 
 // promoteProven promotes the proven secret into credentials/NAME, unless
@@ -670,14 +697,14 @@ func (r *Runner) promoteProven(ctx context.Context, name string, rot *vaultstore
 
 // deactivateOld deactivates the old secret once the overlap is over, and
 // returns the overlap's end until then.
-func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	if end := overlapEnd(rot, ar); r.now().Before(end) {
 		return "", end, nil
 	}
 	old, ok := ob.find(rot.OldSecretID)
 	if !ok || old.Status != "ACTIVE" {
 		rot.Step = StepDeactivated
-		return "the overlap is over: the old secret (" + rot.OldSecretID + ") was no longer active in Okta", time.Time{}, nil
+		return "the overlap is over: the old " + ob.what() + " (" + rot.OldSecretID + ") was no longer active in Okta", time.Time{}, nil
 	}
 	if err := mayTouch(name, old, ob); err != nil {
 		return "", time.Time{}, err
@@ -686,46 +713,46 @@ func (r *Runner) deactivateOld(ctx context.Context, name string, ar *config.Auto
 		// Okta may have done it and lost its answer: ask.
 		switch st, lerr := okta.Status(ctx, old.ID); {
 		case lerr != nil:
-			return "", time.Time{}, knownError{fmt.Errorf("%w; and listing the app's secrets failed too: %v", err, lerr), "whether the old secret was deactivated is not known: Okta's admin console shows its status"}
+			return "", time.Time{}, knownError{fmt.Errorf("%w; and listing the app's %ss failed too: %v", err, ob.what(), lerr), "whether the old " + ob.what() + " was deactivated is not known: Okta's admin console shows its status"}
 		case st == "ACTIVE":
 			return "", time.Time{}, err
 		}
 	}
 	rot.Step = StepDeactivated
-	return "the overlap is over: deactivated the old secret (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old secret now gets invalid_client", time.Time{}, nil
+	return "the overlap is over: deactivated the old " + ob.what() + " (" + rot.OldSecretID + "); whether anything still used it is not known: credkeeper does not read Okta's system log, so a consumer still on the old " + ob.what() + " now gets invalid_client", time.Time{}, nil
 }
 
 // proveAlone proves the new secret works with the old one deactivated.
 // When it does not, it activates the old secret again, and the next try
 // waits a whole overlap.
-func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) proveAlone(ctx context.Context, t *check.Target, ar *config.AutoRotate, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	out, err := r.engine().CheckTarget(ctx, t, true)
 	res := out.Result
 	switch {
 	case err == nil && res.CredentialVersion != ob.credVersion:
-		return "", time.Time{}, abandonment(fmt.Sprintf("credentials/%s moved from version %d to %d while the new secret was being proven alone", t.Name, ob.credVersion, res.CredentialVersion))
+		return "", time.Time{}, abandonment(fmt.Sprintf("credentials/%s moved from version %d to %d while the new %s was being proven alone", t.Name, ob.credVersion, res.CredentialVersion, ob.what()))
 	case err == nil && res.Class != oauthcheck.ClassOK:
-		err = fmt.Errorf("the new secret no longer works alone (%s: %s)", res.Class, res.Detail)
+		err = fmt.Errorf("the new %s no longer works alone (%s: %s)", ob.what(), res.Class, res.Detail)
 	}
 	if err != nil {
 		if aerr := okta.Activate(ctx, rot.OldSecretID); aerr != nil {
-			return "", time.Time{}, fmt.Errorf("%w; and the old secret could not be activated again: %v", err, aerr)
+			return "", time.Time{}, fmt.Errorf("%w; and the old %s could not be activated again: %v", err, ob.what(), aerr)
 		}
 		// The old secret works again; the next try waits a whole
 		// overlap, so that its consumers are not cut off at every run.
 		rot.Step, rot.DeactivateAfter = StepPromoted, r.now().Add(ar.Overlap)
-		return "", time.Time{}, fmt.Errorf("%w; the old secret was activated again, and is deactivated again no sooner than %s", err, dates.FormatTime(rot.DeactivateAfter))
+		return "", time.Time{}, fmt.Errorf("%w; the old %s was activated again, and is deactivated again no sooner than %s", err, ob.what(), dates.FormatTime(rot.DeactivateAfter))
 	}
 	rot.Step = StepVerified
-	return "proved the new secret works alone", time.Time{}, nil
+	return "proved the new " + ob.what() + " works alone", time.Time{}, nil
 }
 
 // deleteOld deletes the deactivated old secret, which completes the
 // rotation; an old secret active again abandons it.
-func (r *Runner) deleteOld(ctx context.Context, name string, okta *OktaSecrets, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
+func (r *Runner) deleteOld(ctx context.Context, name string, okta oktaCredentials, rot *vaultstore.Rotation, ob observation) (string, time.Time, error) {
 	old, ok := ob.find(rot.OldSecretID)
 	if ok && old.Status == "ACTIVE" {
-		return "", time.Time{}, abandonment(fmt.Sprintf("the old secret (%s) is active again in Okta: someone activated it after the rotation deactivated it", old.ID))
+		return "", time.Time{}, abandonment(fmt.Sprintf("the old %s (%s) is active again in Okta: someone activated it after the rotation deactivated it", ob.what(), old.ID))
 	}
 	if ok {
 		if err := mayTouch(name, old, ob); err != nil {
@@ -738,8 +765,8 @@ func (r *Runner) deleteOld(ctx context.Context, name string, okta *OktaSecrets, 
 		}
 	}
 	rot.Step, rot.FinishedAt = StepDone, r.now()
-	appendEvents(rot, rot.Owner, vaultstore.RotationEvent{Step: vaultstore.EventRetired, At: r.now(), Version: rot.CredentialVersion, Note: "old client secret " + rot.OldSecretID + " deleted in Okta"})
-	return "deleted the old secret: the rotation is complete", time.Time{}, nil
+	appendEvents(rot, rot.Owner, vaultstore.RotationEvent{Step: vaultstore.EventRetired, At: r.now(), Version: rot.CredentialVersion, Note: "old client " + ob.what() + " " + rot.OldSecretID + " deleted in Okta"})
+	return "deleted the old " + ob.what() + ": the rotation is complete", time.Time{}, nil
 }
 
 // stageNewSecret creates the new secret and stages it. Its hash is
@@ -754,7 +781,7 @@ func (r *Runner) stageNewSecret(ctx context.Context, name string, okta *OktaSecr
 			continue
 		}
 		if rot.NewSecretHash == "" || s.SecretHash != rot.NewSecretHash {
-			return "", time.Time{}, fmt.Errorf("app %s holds a client secret (%s) that is neither the one in credentials/%s nor one this rotation created: credkeeper deletes only secrets it created; if nothing uses it, deactivate and delete it in Okta, then run again", okta.AppID, s.ID, name)
+			return "", time.Time{}, fmt.Errorf("app %s holds a client secret (%s) that is neither the one in credentials/%s nor one this rotation created: credkeeper deletes only secrets it created; if nothing uses it, deactivate and delete it in Okta, then run again", okta.app(), s.ID, name)
 		}
 		if s.SecretHash == ob.pending {
 			rot.Step, rot.NewSecretID = StepStaged, s.ID
@@ -801,18 +828,18 @@ func (e knownError) Unwrap() error { return e.err }
 
 // knownAfter says what is known of the old secret when a rotation stopped
 // after step with err.
-func knownAfter(step string, err error) string {
+func knownAfter(step string, err error, noun string) string {
 	var ke knownError
 	if errors.As(err, &ke) {
 		return ke.known
 	}
 	switch step {
 	case StepDeactivated:
-		return "the old secret is inactive in Okta and the new one in use"
+		return "the old " + noun + " is inactive in Okta and the new one in use"
 	case StepVerified:
-		return "the old secret is inactive in Okta and the new one works alone"
+		return "the old " + noun + " is inactive in Okta and the new one works alone"
 	}
-	return "the old secret still works"
+	return "the old " + noun + " still works"
 }
 
 func (r *Runner) clientID(ctx context.Context, name string) (string, error) {
@@ -846,18 +873,22 @@ func ignoreGone(err error) error {
 }
 
 // dryRun says what the steps after step would do.
-func dryRun(step string, ar *config.AutoRotate) []string {
+func dryRun(step string, ar *config.AutoRotate, noun string) []string {
 	if step == StepAbandoned {
 		step = StepDone
 	}
+	find, create := "find the current secret among app "+ar.AppID+"'s client secrets in Okta", "create a new client secret in Okta and stage it"
+	if noun == "key" {
+		find, create = "find the current key among app "+ar.AppID+"'s keys in Okta (JWKS API)", "generate a new key pair, stage its private key, add its public key to Okta and activate it"
+	}
 	steps := []struct{ after, what string }{
-		{StepDone, "find the current secret among app " + ar.AppID + "'s client secrets in Okta"},
-		{StepStarted, "create a new client secret in Okta and stage it"},
-		{StepStaged, "prove the new secret with a token request"},
+		{StepDone, find},
+		{StepStarted, create},
+		{StepStaged, "prove the new " + noun + " with a token request"},
 		{StepProven, "promote it to the credential's current version"},
-		{StepPromoted, "after the overlap of " + dates.ShortDuration(ar.Overlap) + ", deactivate the old secret"},
-		{StepDeactivated, "prove the new secret works alone"},
-		{StepVerified, "delete the old secret"},
+		{StepPromoted, "after the overlap of " + dates.ShortDuration(ar.Overlap) + ", deactivate the old " + noun},
+		{StepDeactivated, "prove the new " + noun + " works alone"},
+		{StepVerified, "delete the old " + noun},
 	}
 	if step == "" {
 		step = StepDone

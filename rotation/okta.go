@@ -154,7 +154,12 @@ func (o *OktaSecrets) Delete(ctx context.Context, id string) error {
 }
 
 func (o *OktaSecrets) do(ctx context.Context, method, path string, body []byte, out any) error {
-	u := o.OrgURL + "/api/v1/apps/" + o.AppID + "/credentials/secrets" + path
+	return oktaDo(ctx, o.OrgURL, o.Token, o.Transport, method, o.OrgURL+"/api/v1/apps/"+o.AppID+"/credentials/secrets"+path, body, out)
+}
+
+// oktaDo sends one request to Okta's Management API at u with the API
+// token, and decodes a success into out; the token appears in no error.
+func oktaDo(ctx context.Context, orgURL string, token secret.Value, transport http.RoundTripper, method, u string, body []byte, out any) error {
 	if problem := oauthcheck.EndpointProblem(u, "okta_org_url", false); problem != "" {
 		return errors.New(problem)
 	}
@@ -164,14 +169,14 @@ func (o *OktaSecrets) do(ctx context.Context, method, path string, body []byte, 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("okta_org_url %q: %w", o.OrgURL, err)
+		return fmt.Errorf("okta_org_url %q: %w", orgURL, err)
 	}
-	req.Header.Set("Authorization", "SSWS "+o.Token.Reveal())
+	req.Header.Set("Authorization", "SSWS "+token.Reveal())
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := oauthcheck.NewHTTPClient(o.Transport).Do(req)
+	resp, err := oauthcheck.NewHTTPClient(transport).Do(req)
 	if err != nil {
 		var ue *url.Error // its text carries the URL; keep the host only
 		if errors.As(err, &ue) {
@@ -182,13 +187,13 @@ func (o *OktaSecrets) do(ctx context.Context, method, path string, body []byte, 
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		return oktaError(resp, oauthcheck.Redact(b, o.Token.Reveal()))
+		return oktaError(resp, oauthcheck.Redact(b, token.Reveal()))
 	}
 	if out == nil || len(bytes.TrimSpace(b)) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("okta answered %d with a body that is not its JSON: %s", resp.StatusCode, text.OneLine(string(oauthcheck.Redact(b, o.Token.Reveal())), 120))
+		return fmt.Errorf("okta answered %d with a body that is not its JSON: %s", resp.StatusCode, text.OneLine(string(oauthcheck.Redact(b, token.Reveal())), 120))
 	}
 	return nil
 }

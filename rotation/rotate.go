@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/check"
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/oauthcheck"
@@ -24,6 +25,12 @@ type StageRequest struct {
 	Name         string
 	ClientID     string
 	ClientSecret secret.Value
+	// Key, instead of ClientSecret, is a private key to stage.
+	Key *clientkey.Key
+	// Unchecked stages without checking: a new key whose public half is
+	// not registered at the provider yet (a refusal would be remembered
+	// and the key never sent again). Promote checks it first.
+	Unchecked bool
 	// RotateBy is the new pair's deadline; zero: the rotation policy's
 	// period from the day it is promoted.
 	RotateBy time.Time
@@ -45,8 +52,8 @@ func (r *Runner) Stage(ctx context.Context, req StageRequest) (oauthcheck.Result
 // stage is Stage, returning the events to record rather than recording
 // them (an automated rotation records them in its own record).
 func (r *Runner) stage(ctx context.Context, req StageRequest) (oauthcheck.Result, []vaultstore.RotationEvent, error) {
-	if req.ClientID == "" || req.ClientSecret.IsZero() {
-		return oauthcheck.Result{}, nil, errors.New("a staged pair needs a client ID and a secret")
+	if req.ClientID == "" || req.ClientSecret.IsZero() == (req.Key == nil) {
+		return oauthcheck.Result{}, nil, errors.New("a staged pair needs a client ID and a secret or a key")
 	}
 	info, err := r.Store.CredentialInfo(ctx, req.Name)
 	if errors.Is(err, vaultstore.ErrNotFound) {
@@ -63,10 +70,16 @@ func (r *Runner) stage(ctx context.Context, req StageRequest) (oauthcheck.Result
 		return oauthcheck.Result{}, nil, err
 	}
 	p := &vaultstore.Pending{ClientID: req.ClientID, ClientSecret: req.ClientSecret, RotateBy: req.RotateBy, StagedAt: r.now().UTC().Truncate(time.Second)}
+	if req.Key != nil {
+		p.PrivateKey, p.KeyID, p.KeyAlg, p.KeyFingerprint = req.Key.PEM(), req.Key.KeyID, req.Key.Alg, req.Key.Fingerprint()
+	}
 	if p.Version, err = r.Store.PutPending(ctx, req.Name, p, cas); err != nil {
 		return oauthcheck.Result{}, nil, err
 	}
 	evs := []vaultstore.RotationEvent{{Step: vaultstore.EventStaged, At: p.StagedAt, ClientID: p.ClientID, Deadline: info.Metadata.RotateBy}}
+	if req.Unchecked {
+		return oauthcheck.Result{Name: req.Name, CheckedAt: r.now(), Detail: "staged unchecked"}, evs, nil
+	}
 	t := check.ResolveTarget(r.config(), req.Name)
 	res, err := r.checkPending(ctx, &t, info.Metadata, p)
 	if !res.CheckedAt.IsZero() {
@@ -135,7 +148,7 @@ func pendingKey(name string) string { return "pending/" + name }
 
 func (r *Runner) checkPending(ctx context.Context, t *check.Target, md vaultstore.CredentialMetadata, p *vaultstore.Pending) (oauthcheck.Result, error) {
 	name := t.Name
-	cand := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	cand := p.WithPair(name, md)
 	_, endpoint, _, problem := t.For(r.config(), cand)
 	var res oauthcheck.Result
 	if problem != "" {
@@ -212,9 +225,17 @@ func (r *Runner) promote(ctx context.Context, name string, o PromoteOptions) (*P
 	if err != nil && !(errors.Is(err, vaultstore.ErrMalformed) && cur != nil) {
 		return nil, nil, err
 	}
+	if p.LastClass == "" && !o.Force && !cur.SamePair(p) { // staged unchecked (a new key): check it now
+		if _, err := r.CheckPending(ctx, name); err != nil {
+			return nil, nil, err
+		}
+		if p, err = r.Store.GetPending(ctx, name); err != nil {
+			return nil, nil, err
+		}
+	}
 	var rep *PromoteReport
 	deadline := cur.Metadata.RotateBy
-	if cur.ClientID == p.ClientID && cur.ClientSecret.Equal(p.ClientSecret) {
+	if cur.SamePair(p) {
 		if rep, err = r.resumePromote(ctx, name, cur); err != nil {
 			return rep, nil, err
 		}
@@ -279,7 +300,7 @@ func (r *Runner) writeStaged(ctx context.Context, name string, p *vaultstore.Pen
 	if md.RotateBy.IsZero() {
 		md.RotateBy = md.IssuedAt.Add(r.config().RotationPolicyFor(name, md.Rotation).Period)
 	}
-	next := &vaultstore.Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, Metadata: md}
+	next := p.WithPair(name, md)
 	rep := &PromoteReport{KeptGrant: carryGrant(next, cur, o.DropGrant)}
 	v, err := r.Store.PutCredential(ctx, next, cur.Version)
 	if err != nil {
@@ -425,7 +446,8 @@ func (r *Runner) Rollback(ctx context.Context, name string, o RollbackOptions) (
 			return rep, fmt.Errorf("version %d no longer works (%s: %s): rollback refused; pass --force to write it back anyway", toVersion, rep.Check.Class, rep.Check.Detail)
 		}
 	}
-	back := &vaultstore.Credential{Name: name, ClientID: old.ClientID, ClientSecret: old.ClientSecret, Metadata: old.Metadata}
+	back := old.PairOnly()
+	back.Name = name
 	rep.KeptGrant = carryGrant(back, cur, o.DropGrant)
 	if rep.Version, err = r.Store.PutCredential(ctx, back, cur.Version); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/config"
 	"github.com/credkeeper/credkeeper/internal/secret"
 	"github.com/credkeeper/credkeeper/vaultstore"
@@ -17,11 +18,14 @@ type SetSecretRequest struct {
 	Name         string
 	ClientID     string
 	ClientSecret secret.Value
-	Provider     string
-	Environment  string
-	Owner        string
-	IssuedAt     time.Time
-	RotateBy     time.Time
+	// Key, instead of ClientSecret, is the client's private key
+	// (private_key_jwt).
+	Key         *clientkey.Key
+	Provider    string
+	Environment string
+	Owner       string
+	IssuedAt    time.Time
+	RotateBy    time.Time
 	// DropGrant removes a stored user grant instead of keeping it.
 	DropGrant bool
 }
@@ -41,8 +45,11 @@ func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *config.Config,
 	if req.ClientID == "" {
 		return nil, errors.New("the client ID is empty: pass --client-id")
 	}
-	if req.ClientSecret.IsZero() {
+	if req.ClientSecret.IsZero() && req.Key == nil {
 		return nil, errors.New("the client secret is empty: give it on standard input, one line")
+	}
+	if !req.ClientSecret.IsZero() && req.Key != nil {
+		return nil, errors.New("a credential holds a client secret or a private key, not both")
 	}
 	if err := vaultstore.ValidateName(req.Name); err != nil {
 		return nil, err
@@ -76,6 +83,9 @@ func SetSecret(ctx context.Context, store *vaultstore.Store, cfg *config.Config,
 		}
 	}
 	c := &vaultstore.Credential{Name: req.Name, ClientID: req.ClientID, ClientSecret: req.ClientSecret, Metadata: md}
+	if req.Key != nil {
+		c.PrivateKey, c.KeyID, c.KeyAlg, c.KeyFingerprint = req.Key.PEM(), req.Key.KeyID, req.Key.Alg, req.Key.Fingerprint()
+	}
 	rep := &SetSecretReport{KeptGrant: carryGrant(c, cur, req.DropGrant)}
 	if rep.Version, err = store.PutCredential(ctx, c, cas); err != nil {
 		return nil, err

@@ -8,7 +8,9 @@
 #   scripts/prerequisites.sh demo   Go only (the demo builds everything else)
 #   scripts/prerequisites.sh test   and chromium (the status page's browser
 #                                   tests), promtool (the alert rules' unit
-#                                   tests) and systemd-analyze (the unit file)
+#                                   tests), systemd-analyze (the unit file), and
+#                                   node with npm, for node's oidc-provider
+#                                   (npm ci in tools/oidcprovider)
 set -euo pipefail
 
 what=${1:-test}
@@ -29,7 +31,7 @@ fi
 # program:package pairs, Debian's names.
 case "$what" in
   demo) wanted=() ;;
-  test) wanted=(git:git chromium:chromium promtool:prometheus systemd-analyze:systemd) ;;
+  test) wanted=(git:git chromium:chromium promtool:prometheus systemd-analyze:systemd node:nodejs npm:npm) ;;
   *) say "unknown target $what (demo or test)"; exit 2 ;;
 esac
 
@@ -37,7 +39,24 @@ missing=()
 for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# node's oidc-provider (the second real OAuth2 server of the tests), at the
+# version tools/oidcprovider/package-lock.json pins, from the npm registry.
+oidc_provider() {
+  [ "$what" = test ] || return 0
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tools/oidcprovider"
+  [ -d "$dir/node_modules/oidc-provider" ] && return 0
+  say "installing oidc-provider into tools/oidcprovider (npm ci)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    say "npm ci in tools/oidcprovider failed: run it there by hand (it needs the npm registry) and then make $what again"
+    exit 2
+  fi
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+  oidc_provider
+  exit 0
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()
@@ -61,3 +80,4 @@ for pair in "${wanted[@]}"; do
     exit 2
   fi
 done
+oidc_provider

@@ -25,13 +25,27 @@ const (
 	metaIssuedAt    = "issued_at"
 	metaRotateBy    = "rotate_by"
 	metaRotation    = "rotation"
+	// A key credential's public description, written with each version's
+	// data (never the key itself).
+	metaKeyAlg         = "key_alg"
+	metaKeyID          = "key_id"
+	metaKeyFingerprint = "key_fingerprint"
 )
 
-// Credential is credentials/NAME: an OAuth2 client's ID and secret.
+// Credential is credentials/NAME: an OAuth2 client's ID and either its
+// secret or its private key (PEM) with the key's ID and algorithm, never
+// both.
 type Credential struct {
 	Name         string
 	ClientID     string
 	ClientSecret secret.Value
+	// PrivateKey is the client's private key as PEM, for private_key_jwt;
+	// KeyID and KeyAlg name it. Empty for a credential with a secret.
+	PrivateKey secret.Value
+	KeyID      string
+	KeyAlg     string
+	// KeyFingerprint is the public key's thumbprint, safe to show.
+	KeyFingerprint string
 	// AccessToken is a stored long-lived token (a user grant); usually
 	// empty. Grant describes it.
 	AccessToken secret.Value
@@ -59,7 +73,22 @@ type CredentialMetadata struct {
 	Rotation    string    // the rotation policy's name
 	IssuedAt    time.Time // a date, UTC; zero when unknown
 	RotateBy    time.Time // a date, UTC; zero when unknown
+	// Key describes the current version's private key, if it holds one:
+	// PutCredential writes it from the data, and a metadata write that
+	// leaves it zero keeps what Vault has.
+	Key KeyInfo
 }
+
+// KeyInfo is a private key's public description: algorithm, key ID and
+// public fingerprint.
+type KeyInfo struct {
+	Alg         string
+	ID          string
+	Fingerprint string
+}
+
+// IsZero reports whether k describes no key.
+func (k KeyInfo) IsZero() bool { return k == KeyInfo{} }
 
 // CredentialInfo is a credential as listings show it: metadata, never data.
 type CredentialInfo struct {
@@ -90,6 +119,9 @@ func (m CredentialMetadata) toCustom() map[string]string {
 	if !m.RotateBy.IsZero() {
 		c[metaRotateBy] = dates.Format(m.RotateBy)
 	}
+	set(metaKeyAlg, m.Key.Alg)
+	set(metaKeyID, m.Key.ID)
+	set(metaKeyFingerprint, m.Key.Fingerprint)
 	return c
 }
 
@@ -99,6 +131,7 @@ func metadataFromCustom(path string, c map[string]string) (CredentialMetadata, e
 		Environment: c[metaEnvironment],
 		Owner:       c[metaOwner],
 		Rotation:    c[metaRotation],
+		Key:         KeyInfo{Alg: c[metaKeyAlg], ID: c[metaKeyID], Fingerprint: c[metaKeyFingerprint]},
 	}
 	var err error
 	if m.IssuedAt, err = dates.Parse(c[metaIssuedAt]); err != nil {
@@ -142,12 +175,21 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 		return v
 	}
 	c.ClientID = str("client_id", true)
-	c.ClientSecret = secret.New(str("client_secret", true))
+	c.PrivateKey = secret.New(str("private_key", false))
+	c.KeyID = str("key_id", false)
+	c.KeyAlg = str("key_alg", false)
+	c.KeyFingerprint = str("key_fingerprint", false)
+	c.ClientSecret = secret.New(str("client_secret", c.PrivateKey.IsZero()))
 	c.AccessToken = secret.New(str("access_token", false))
 	c.Grant.TokenType = str("token_type", false)
 	c.Grant.Scope = str("scope", false)
 	c.Grant.CreatedAt, _ = time.Parse(time.RFC3339, str("token_created_at", false))
 	c.Grant.ExpiresAt, _ = time.Parse(time.RFC3339, str("token_expires_at", false))
+	if !c.PrivateKey.IsZero() && !c.ClientSecret.IsZero() {
+		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
+			Err:  fmt.Errorf("the record holds both a client secret and a private key"),
+			Hint: "set the pair again with credkeeper secret set " + c.Name}
+	}
 	if len(missing) > 0 {
 		return &Error{Op: "read", Path: path, Kind: ErrMalformed,
 			Err:  fmt.Errorf("the record has no %s", strings.Join(missing, " or ")),
@@ -156,14 +198,40 @@ func decodeCredentialData(c *Credential, data map[string]any, path string) error
 	return nil
 }
 
+// HasKey reports whether the credential authenticates with a private key
+// (private_key_jwt) rather than a secret.
+func (c *Credential) HasKey() bool { return !c.PrivateKey.IsZero() }
+
+// checkPair refuses a pair that lacks its client ID, or holds neither or
+// both of a secret and a key.
+func checkPair(clientID string, clientSecret, privateKey secret.Value) error {
+	switch {
+	case clientID == "" || (clientSecret.IsZero() && privateKey.IsZero()):
+		return fmt.Errorf("a credential needs both a client ID and a client secret or private key")
+	case !clientSecret.IsZero() && !privateKey.IsZero():
+		return fmt.Errorf("a credential holds a client secret or a private key, not both")
+	}
+	return nil
+}
+
+// putPairSecret adds the pair's secret or key to a record's data.
+func putPairSecret(data map[string]any, clientSecret, privateKey secret.Value, keyID, keyAlg, keyFingerprint string) {
+	if !privateKey.IsZero() {
+		data["private_key"] = privateKey.Reveal()
+		data["key_id"] = keyID
+		data["key_alg"] = keyAlg
+		data["key_fingerprint"] = keyFingerprint
+		return
+	}
+	data["client_secret"] = clientSecret.Reveal()
+}
+
 // credentialData is what a version of credentials/NAME holds: the pair,
 // and the pair's own issue date and deadline, so that rolling back to a
 // version can restore its dates too.
 func credentialData(c *Credential) map[string]any {
-	data := map[string]any{
-		"client_id":     c.ClientID,
-		"client_secret": c.ClientSecret.Reveal(),
-	}
+	data := map[string]any{"client_id": c.ClientID}
+	putPairSecret(data, c.ClientSecret, c.PrivateKey, c.KeyID, c.KeyAlg, c.KeyFingerprint)
 	if !c.Metadata.IssuedAt.IsZero() {
 		data["issued_at"] = dates.Format(c.Metadata.IssuedAt)
 	}
@@ -188,9 +256,8 @@ func credentialData(c *Credential) map[string]any {
 // current version is still cas (0: only if none exists), then sets its
 // custom metadata. It returns the new version.
 func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int, error) {
-	if c.ClientID == "" || c.ClientSecret.IsZero() {
-		return 0, &Error{Op: "write", Path: s.dataPath(KindCredentials, c.Name), Kind: ErrMalformed,
-			Err: fmt.Errorf("a credential needs both a client ID and a client secret")}
+	if err := checkPair(c.ClientID, c.ClientSecret, c.PrivateKey); err != nil {
+		return 0, &Error{Op: "write", Path: s.dataPath(KindCredentials, c.Name), Kind: ErrMalformed, Err: err}
 	}
 	version, err := s.writeData(ctx, KindCredentials, c.Name, credentialData(c), cas)
 	if err != nil {
@@ -203,6 +270,10 @@ func (s *Store) PutCredential(ctx context.Context, c *Credential, cas int) (int,
 	if meta.CurrentVersion != version {
 		return version, &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, c.Name), Kind: ErrCASConflict,
 			Err: fmt.Errorf("version %d was written after ours (%d)", meta.CurrentVersion, version)}
+	}
+	c.Metadata.Key = KeyInfo{}
+	if c.HasKey() {
+		c.Metadata.Key = KeyInfo{Alg: c.KeyAlg, ID: c.KeyID, Fingerprint: c.KeyFingerprint}
 	}
 	if err := s.writeMeta(ctx, KindCredentials, c.Name, c.Metadata.toCustom(), raisedHistory(meta.MaxVersions)); err != nil {
 		return version, err
@@ -224,6 +295,9 @@ func (s *Store) PutCredentialMetadata(ctx context.Context, name string, m Creden
 		return &Error{Op: "write metadata", Path: s.metaPath(KindCredentials, name), Kind: ErrCASConflict,
 			Err:  fmt.Errorf("its version or metadata changed since it was read"),
 			Hint: "read it again and retry"}
+	}
+	if m.Key.IsZero() { // the key's description follows the data, not the declaration
+		m.Key = KeyInfo{Alg: cur.Custom[metaKeyAlg], ID: cur.Custom[metaKeyID], Fingerprint: cur.Custom[metaKeyFingerprint]}
 	}
 	return s.writeMeta(ctx, KindCredentials, name, m.toCustom(), raisedHistory(cur.MaxVersions))
 }
@@ -421,4 +495,24 @@ func (s *Store) Staged(ctx context.Context) (map[string]bool, error) {
 // DeleteCredential removes credentials/NAME with all its versions.
 func (s *Store) DeleteCredential(ctx context.Context, name string) error {
 	return s.destroy(ctx, KindCredentials, name)
+}
+
+// WithPair is a new credential named name with p's pair (client ID and
+// secret, or key) and metadata md: what promoting p writes.
+func (p *Pending) WithPair(name string, md CredentialMetadata) *Credential {
+	return &Credential{Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret, PrivateKey: p.PrivateKey,
+		KeyID: p.KeyID, KeyAlg: p.KeyAlg, KeyFingerprint: p.KeyFingerprint, Metadata: md}
+}
+
+// PairOnly is a new credential with c's name, pair (client ID and secret,
+// or key) and metadata, without its stored user grant or version: what
+// rolling back to c writes.
+func (c *Credential) PairOnly() *Credential {
+	return &Credential{Name: c.Name, ClientID: c.ClientID, ClientSecret: c.ClientSecret, PrivateKey: c.PrivateKey,
+		KeyID: c.KeyID, KeyAlg: c.KeyAlg, KeyFingerprint: c.KeyFingerprint, Metadata: c.Metadata}
+}
+
+// SamePair reports whether c holds p's pair.
+func (c *Credential) SamePair(p *Pending) bool {
+	return c.ClientID == p.ClientID && c.ClientSecret.Equal(p.ClientSecret) && c.PrivateKey.Equal(p.PrivateKey) && c.KeyID == p.KeyID
 }

@@ -9,7 +9,10 @@
 // credkeeper manages (read, write, list, delete: policies.go), and
 // credkeeper's records in a KV v2 mount:
 //
-//	<mount>/<prefix>/credentials/NAME  client ID and secret; custom metadata
+//	<mount>/<prefix>/credentials/NAME  client ID and secret, or private key (PEM,
+//	                                   key ID, algorithm); custom metadata (a
+//	                                   key's algorithm, ID and public fingerprint,
+//	                                   never the key)
 //	<mount>/<prefix>/pending/NAME      a new pair staged for rotation
 //	<mount>/<prefix>/state/NAME        the last check results
 //	<mount>/<prefix>/tokens/NAME       an access token published for CI

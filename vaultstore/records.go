@@ -107,11 +107,16 @@ type Token struct {
 type Pending struct {
 	ClientID     string
 	ClientSecret secret.Value
-	RotateBy     time.Time // a date; zero means the rotation policy decides
-	StagedAt     time.Time
-	LastClass    string // the class of the pending pair's last check
-	CheckedAt    time.Time
-	Version      int
+	// PrivateKey, KeyID and KeyAlg hold a staged key instead of a secret.
+	PrivateKey     secret.Value
+	KeyID          string
+	KeyAlg         string
+	KeyFingerprint string
+	RotateBy       time.Time // a date; zero means the rotation policy decides
+	StagedAt       time.Time
+	LastClass      string // the class of the pending pair's last check
+	CheckedAt      time.Time
+	Version        int
 }
 
 // Lease is leases/daemon: which replica runs the checks, until when.
@@ -294,10 +299,14 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	}
 	str := func(k string) string { x, _ := data[k].(string); return x }
 	p := &Pending{
-		ClientID:     str("client_id"),
-		ClientSecret: secret.New(str("client_secret")),
-		LastClass:    str("last_class"), // where an older credkeeper kept it
-		Version:      v,
+		ClientID:       str("client_id"),
+		ClientSecret:   secret.New(str("client_secret")),
+		PrivateKey:     secret.New(str("private_key")),
+		KeyID:          str("key_id"),
+		KeyAlg:         str("key_alg"),
+		KeyFingerprint: str("key_fingerprint"),
+		LastClass:      str("last_class"), // where an older credkeeper kept it
+		Version:        v,
 	}
 	p.RotateBy, _ = dates.Parse(str("rotate_by"))
 	p.StagedAt, _ = time.Parse(time.RFC3339, str("staged_at"))
@@ -309,9 +318,9 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 	if info := pendingInfo(m); info.Version == v && info.LastClass != "" {
 		p.LastClass, p.CheckedAt = info.LastClass, info.CheckedAt
 	}
-	if p.ClientID == "" || p.ClientSecret.IsZero() {
+	if err := checkPair(p.ClientID, p.ClientSecret, p.PrivateKey); err != nil {
 		return p, &Error{Op: "read", Path: s.dataPath(KindPending, name), Kind: ErrMalformed,
-			Err: fmt.Errorf("the staged pair lacks its client ID or secret"), Hint: "stage it again with credkeeper rotate stage " + name}
+			Err: fmt.Errorf("the staged pair lacks its client ID or secret, or holds both a secret and a key"), Hint: "stage it again with credkeeper rotate stage " + name}
 	}
 	return p, nil
 }
@@ -321,11 +330,11 @@ func (s *Store) GetPending(ctx context.Context, name string) (*Pending, error) {
 // The new version is unchecked until PutPendingResult records its class.
 func (s *Store) PutPending(ctx context.Context, name string, p *Pending, cas int) (int, error) {
 	data := map[string]any{
-		"client_id":     p.ClientID,
-		"client_secret": p.ClientSecret.Reveal(),
-		"staged_at":     dates.FormatTime(p.StagedAt),
-		"rotate_by":     "",
+		"client_id": p.ClientID,
+		"staged_at": dates.FormatTime(p.StagedAt),
+		"rotate_by": "",
 	}
+	putPairSecret(data, p.ClientSecret, p.PrivateKey, p.KeyID, p.KeyAlg, p.KeyFingerprint)
 	if !p.RotateBy.IsZero() {
 		data["rotate_by"] = dates.Format(p.RotateBy)
 	}
@@ -417,10 +426,15 @@ type Rotation struct {
 	// NewSecretHash is the hash of the secret the rotation generated,
 	// recorded before it asks the provider to create it: a secret listed
 	// with this hash is the rotation's own.
-	NewSecretHash string    `json:"new_secret_hash,omitempty"`
-	StartedAt     time.Time `json:"started_at,omitzero"`
-	PromotedAt    time.Time `json:"promoted_at,omitzero"`
-	FinishedAt    time.Time `json:"finished_at,omitzero"`
+	NewSecretHash string `json:"new_secret_hash,omitempty"`
+	// NewKeyID is the kid of the key a rotation of a key credential
+	// generated, recorded with its public thumbprint (NewSecretHash)
+	// before the provider is asked to add it; the private key waits in
+	// pending/NAME, never here.
+	NewKeyID   string    `json:"new_key_id,omitempty"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	PromotedAt time.Time `json:"promoted_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
 	// DeactivateAfter, when set, is the earliest the old secret is
 	// deactivated again, after a proof of the new one alone failed.
 	DeactivateAfter time.Time `json:"deactivate_after,omitzero"`

@@ -102,6 +102,7 @@ Vault is reached as the vault CLI reaches it: VAULT_ADDR, VAULT_TOKEN (or
 		NewCmdDaemon(opts, nil),
 		NewCmdToken(opts, nil),
 		newRotateCmd(opts),
+		NewCmdKeygen(opts, nil),
 		NewCmdAuthorize(opts, nil),
 		newNotifyCmd(opts),
 		NewCmdSilence(opts, nil),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"github.com/credkeeper/credkeeper/internal/emulator"
 	"github.com/credkeeper/credkeeper/notify/notifytest"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/hashicorp/vault/api"
 	"github.com/jonboulle/clockwork"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -64,6 +66,7 @@ func TestScripts(t *testing.T) {
 			"ci-world":        cmdCIWorld,
 			"mint-jwt":        cmdMintJWT,
 			"mail-save":       cmdMailSave,
+			"emulator-keys":   cmdEmulatorKeys,
 		},
 		RequireExplicitExec: true,
 	})
@@ -182,4 +185,25 @@ func cmdEmulatorClient(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	emu := ts.Value(emulatorKey{}).(*emulator.Server)
 	emu.AddClient(emulator.Client{ID: args[0], Secrets: []string{args[1]}, Scopes: args[2:]})
+}
+
+// emulator-keys ID JWKS_FILE...: a client authenticating with the keys of
+// the JWKS documents (as keygen prints them), all of them ACTIVE: the
+// keys registered at the provider.
+func cmdEmulatorKeys(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: emulator-keys ID JWKS_FILE...")
+	}
+	var keys []emulator.ClientKey
+	for _, f := range args[1:] {
+		var set jose.JSONWebKeySet
+		if err := json.Unmarshal([]byte(ts.ReadFile(f)), &set); err != nil {
+			ts.Fatalf("%s is not a JWKS: %v", f, err)
+		}
+		for _, k := range set.Keys {
+			keys = append(keys, emulator.ClientKey{ID: k.KeyID, JWK: k, Status: emulator.KeyActive})
+		}
+	}
+	emu := ts.Value(emulatorKey{}).(*emulator.Server)
+	emu.AddClient(emulator.Client{ID: args[0], Keys: keys})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/internal/app/view"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/internal/secret"
@@ -31,6 +32,11 @@ func newSecretCmd(opts *globalOptions) *cobra.Command {
 type SecretSetOptions struct {
 	*globalOptions
 	Request rotation.SetSecretRequest // Name and the flags; ClientSecret is read by the run
+	// PrivateKeyFile, instead of a secret on standard input, is a PEM
+	// private key for private_key_jwt; KeyID its kid (default: its
+	// RFC 7638 thumbprint).
+	PrivateKeyFile string
+	KeyID          string
 }
 
 // NewCmdSecretSet is `credkeeper secret set`. runF runs it (secretSetRun when nil).
@@ -80,6 +86,8 @@ removes it.`,
 	f.StringVar(&issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
 	f.StringVar(&rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
 	f.BoolVar(&o.Request.DropGrant, "drop-grant", false, "remove a stored user grant instead of keeping it with the new pair")
+	f.StringVar(&o.PrivateKeyFile, "private-key-file", "", "store this PEM private key (RSA 2048+ or EC P-256) for private_key_jwt instead of a secret from standard input")
+	f.StringVar(&o.KeyID, "key-id", "", "the key's kid as registered at the provider (default: its RFC 7638 thumbprint)")
 	_ = cmd.MarkFlagRequired("client-id")
 	return cmd
 }
@@ -87,8 +95,17 @@ removes it.`,
 func secretSetRun(ctx context.Context, o *SecretSetOptions) error {
 	req := o.Request
 	var err error
-	if req.ClientSecret, err = readSecret(o.In, o.Err, req.Name); err != nil {
-		return err
+	switch {
+	case o.PrivateKeyFile != "":
+		if req.Key, err = readPrivateKey(o.PrivateKeyFile, o.KeyID); err != nil {
+			return err
+		}
+	case o.KeyID != "":
+		return errors.New("--key-id names the key of --private-key-file: give both")
+	default:
+		if req.ClientSecret, err = readSecret(o.In, o.Err, req.Name); err != nil {
+			return err
+		}
 	}
 	cfg, store, err := o.openStore(ctx)
 	if err != nil {
@@ -103,6 +120,20 @@ func secretSetRun(ctx context.Context, o *SecretSetOptions) error {
 	}
 	_, err = fmt.Fprintf(o.Out, "Success! Wrote %s/%s/credentials/%s (version %d).\n", store.Mount(), store.Prefix(), req.Name, rep.Version)
 	return err
+}
+
+// readPrivateKey reads a PEM private key from path; its errors name the
+// file, never its contents.
+func readPrivateKey(path, kid string) (*clientkey.Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the private key: %w", err)
+	}
+	k, err := clientkey.Parse(b, kid)
+	if err != nil {
+		return nil, fmt.Errorf("the private key in %s: %w", path, err)
+	}
+	return k, nil
 }
 
 // readSecret reads the client secret: without echo on a terminal, else the

@@ -126,7 +126,8 @@ func TestNoSecretInAnythingAPersonOrSystemSees(t *testing.T) {
 	const oktaAPIToken = "Scan-Okta-Api-Token-0010"
 	s.secret("Okta API token", oktaAPIToken)
 	emu := emulator.New(emulator.Options{APIToken: oktaAPIToken, Clock: clockwork.NewRealClock()})
-	emuSrv := httptest.NewServer(emu)
+	tap := &assertionTap{next: emu} // every client assertion, to look for
+	emuSrv := httptest.NewServer(tap)
 	t.Cleanup(emuSrv.Close)
 	secrets := map[string]string{
 		"ctrp-stage": "Scan-Stage-Secret-0001", "ctrp-prod": "Scan-Prod-Wrong-0002", "dmptool": "Scan-Dmp-Secret-0003", "svc": "Scan-Svc-Secret-0011",
@@ -182,6 +183,15 @@ provider "dmptool" {
     email = "dmptool-help@example.org"
     via   = "mail"
   }
+}
+provider "acme-keys" {
+  token_url  = "%[1]s/oauth2/%[2]s/v1/token"
+  auth_style = "private_key_jwt"
+}
+credential "svc-key" {
+  provider = "acme-keys"
+  notify   = ["siem"]
+  publish_token {}
 }
 notifier "webhook" "siem" {
   url              = %[3]q
@@ -250,6 +260,19 @@ credential "svc" {
 	must(secrets["ctrp-stage"]+"\n", "secret", "set", "ctrp-stage", "--client-id", "0oa-scan-stage")
 	must(secrets["ctrp-prod"]+"\n", "secret", "set", "ctrp-prod", "--client-id", "0oa-scan-prod")
 	must(secrets["dmptool"]+"\n", "secret", "set", "dmptool", "--client-id", "12345")
+	gen := run("", "keygen", "svc-key", "--client-id", "0oa-scan-key")
+	if gen.code != 0 {
+		t.Fatalf("keygen: %s", gen.all())
+	}
+	emu.AddClient(emulator.Client{ID: "0oa-scan-key", Keys: registeredKeys(t, gen.stdout, testNow)})
+	// The commands run at testNow, the emulator on the real clock: their
+	// assertions are refused for their times (misconfigured), the
+	// daemon's (on the real clock) get tokens.
+	run("", "check", "svc-key")
+	staged := run("", "keygen", "svc-key", "--client-id", "0oa-scan-key", "--alg", "RS256", "--stage")
+	emu.AddClient(emulator.Client{ID: "0oa-scan-key", Keys: append(registeredKeys(t, gen.stdout, testNow), registeredKeys(t, staged.stdout, testNow)...)})
+	run("", "rotate", "promote", "svc-key", "--force")
+	must("", "secret", "show", "svc-key")
 	must("", "secret", "list")
 	must("", "secret", "show", "ctrp-stage")
 	must("", "check", "ctrp-stage")
@@ -297,6 +320,13 @@ credential "svc" {
 		}
 		s.saw("rotations/"+name+" in Vault", string(b))
 	}
+	for v := 1; v <= 2; v++ {
+		c, err := env.Store(t).GetCredentialVersion(ctx, "svc-key", v)
+		if err != nil || !c.HasKey() {
+			t.Fatalf("svc-key v%d holds no key: %v", v, err)
+		}
+		scanKey(s, fmt.Sprintf("svc-key v%d", v), c.PrivateKey.Reveal())
+	}
 
 	// The daemon, at debug level, under the daemon role's token.
 	daemonTok, err := env.Root.Auth().Token().CreateWithContext(ctx, &api.TokenCreateRequest{Policies: []string{"daemon-" + suffix}, TTL: "10m"})
@@ -307,7 +337,7 @@ credential "svc" {
 	t.Setenv("VAULT_TOKEN", daemonTok.Auth.ClientToken)
 	d := startDaemon(t, "scan")
 	testutil.Eventually(t, 20*time.Second, "tokens published and ctrp-prod paged", func() bool {
-		return d.count("token published", "") >= 2 && len(pager.requests()) >= 2
+		return d.count("token published", "") >= 3 && len(pager.requests()) >= 2
 	})
 	for _, path := range []string{"/", "/credentials/ctrp-stage", "/credentials/ctrp-prod", "/api/v1/credentials", "/api/v1/credentials/ctrp-stage", "/report", "/report?format=json", "/report?format=csv", "/metrics", "/readyz", "/healthz"} {
 		code, body := httpGet(t, d.addr+path)
@@ -321,7 +351,7 @@ credential "svc" {
 	t.Setenv("VAULT_TOKEN", env.Token)
 
 	// CI's command prints the published token, and only there may it be.
-	for _, name := range []string{"ctrp-stage", "dmptool"} {
+	for _, name := range []string{"ctrp-stage", "dmptool", "svc-key"} {
 		sec, err := env.Root.KVv2("secret").Get(ctx, env.Prefix+"/tokens/"+name)
 		if err != nil {
 			t.Fatal(err)
@@ -330,6 +360,14 @@ credential "svc" {
 		r := runCLI(t, "", false, "token", name)
 		s.saw("credkeeper token "+name+" (stdout)", r.stdout, "published access token of "+name)
 		s.saw("credkeeper token "+name+" (stderr)", r.stderr)
+	}
+
+	// Every assertion the checks, the promote and the daemon sent.
+	if len(tap.assertions()) < 3 {
+		t.Fatalf("%d client assertions seen", len(tap.assertions()))
+	}
+	for i, a := range tap.assertions() {
+		scanAssertion(s, i+1, a)
 	}
 
 	// What was sent to each channel's service.

@@ -6,11 +6,18 @@
 // account lockout after repeated failures; and the answers that test what
 // a client keeps of a provider's words: the secret written back in each
 // encoding, a 1 MB error field, terminal escapes, and Okta's complaint
-// about the client authentication method.
+// about the client authentication method. Its Okta token endpoint also
+// verifies private_key_jwt client assertions for real (signature by kid
+// against the client's ACTIVE keys, aud, iss and sub, exp, iat, nbf, and a
+// jti used once), answering with Okta's descriptions (OktaAssertion*).
 //
 // It also serves the resource APIs that accept the tokens it issued: a
 // CTRP-style API answering RFC 6750 invalid_token, and DMPTool's API
-// answering its documented 401 body.
+// answering its documented 401 body; and Okta's Management API for an
+// app's client credentials, with an API token (SSWS): its client secrets
+// (okta_secrets.go, two per app) and its public keys, the JWKS API
+// (okta_jwks.go, 50 per app), which the token endpoint's assertions are
+// verified against.
 //
 // Its time is its Options.Clock, but for the delay fault: that holds a
 // real answer for real time, which the client's own timeout races.
@@ -33,6 +40,7 @@ import (
 	"sync"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -92,6 +100,24 @@ type Client struct {
 	RedirectURIs []string
 	// Deny makes the user decline every authorization request.
 	Deny bool
+	// Keys are the client's registered public keys, for private_key_jwt:
+	// an assertion is verified against the ACTIVE key its kid names.
+	// Okta's JWKS API under AppID manages them.
+	Keys []ClientKey
+}
+
+// The statuses of a ClientKey, as Okta's JWKS API names them.
+const (
+	KeyActive   = "ACTIVE"
+	KeyInactive = "INACTIVE"
+)
+
+// ClientKey is a public key registered for a client (Okta's app JWKS).
+type ClientKey struct {
+	ID      string
+	JWK     jose.JSONWebKey
+	Status  string // KeyActive or KeyInactive
+	Created time.Time
 }
 
 // expiresIn is the expires_in to answer for a token of that lifetime.
@@ -196,9 +222,13 @@ type Server struct {
 	tokens      map[string]issued
 	codes       map[string]*authCode
 	appSecrets  map[string][]*appSecret // Okta's secret objects, by client ID
+	keyUpdated  map[string]time.Time    // lastUpdated of Okta's key objects, by their id
 	rateSecond  int64                   // the second rateCount counts
 	rateCount   int
 	rateLimited int // 429s answered for OktaRequestsPerSecond
+	// assertionIDs are the jti of the client assertions accepted, until
+	// they expire: one used again is refused.
+	assertionIDs map[string]time.Time
 }
 
 // authCode is an authorization code awaiting exchange.
@@ -233,6 +263,7 @@ func New(opts Options) *Server {
 		clients: map[string]*Client{}, faults: map[string]Fault{}, requests: map[string]int{},
 		authMethods: map[string]string{}, failures: map[string]int{}, lockedUntil: map[string]time.Time{},
 		tokens: map[string]issued{}, codes: map[string]*authCode{}, appSecrets: map[string][]*appSecret{},
+		keyUpdated: map[string]time.Time{}, assertionIDs: map[string]time.Time{},
 	}
 	s.mux.HandleFunc("POST /oauth2/{authServer}/v1/token", s.oktaToken)
 	s.mux.HandleFunc("POST /oauth/token", s.doorkeeperToken)
@@ -241,6 +272,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /accrual-services/{rest...}", s.ctrpAPI)
 	s.registerAdmin()
 	s.registerOktaSecrets()
+	s.registerOktaJWKS()
 	return s
 }
 
@@ -260,6 +292,7 @@ func (s *Server) AddClient(c Client) {
 	defer s.mu.Unlock()
 	cc := c
 	cc.Secrets = slices.Clone(c.Secrets)
+	cc.Keys = slices.Clone(c.Keys)
 	s.clients[c.ID] = &cc
 }
 
@@ -356,6 +389,7 @@ func (s *Server) RevokeAll(clientID string) {
 // tokenRequest is a parsed token request.
 type tokenRequest struct {
 	clientID, secret, method string
+	assertion                string // a private_key_jwt client assertion
 	grantType                string
 	scopes                   []string
 }
@@ -367,6 +401,11 @@ func parseTokenRequest(r *http.Request) (tokenRequest, error) {
 	tr := tokenRequest{grantType: r.PostForm.Get("grant_type"), scopes: strings.Fields(r.PostForm.Get("scope"))}
 	if id, secret, ok := r.BasicAuth(); ok {
 		tr.clientID, tr.secret, tr.method = id, secret, "basic"
+	} else if a := r.PostForm.Get("client_assertion"); a != "" && r.PostForm.Get("client_assertion_type") == AssertionType {
+		tr.clientID, tr.assertion, tr.method = r.PostForm.Get("client_id"), a, "private_key_jwt"
+		if tr.clientID == "" {
+			tr.clientID = assertionIssuer(a)
+		}
 	} else if id := r.PostForm.Get("client_id"); id != "" {
 		tr.clientID, tr.secret, tr.method = id, r.PostForm.Get("client_secret"), "body"
 	}
@@ -507,13 +546,21 @@ func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
 		s.applyFault(w, r, Fault{Kind: FaultRateLimit, ResetIn: time.Second})
 		return
 	}
-	if tr.method != "basic" {
-		// These authorization servers take client credentials by HTTP Basic only.
+	var c *Client
+	var failure string
+	switch tr.method {
+	case "basic":
+		c, failure = s.authenticate(tr)
+	case "private_key_jwt":
+		c, failure = s.authenticateAssertion(tr, tokenURL(r))
+	default:
+		// These authorization servers take client credentials by HTTP
+		// Basic or a client assertion only.
 		writeJSON(w, http.StatusUnauthorized, OktaUnknownClientBody)
 		return
 	}
-	c, failure := s.authenticate(tr)
 	switch failure {
+	case "":
 	case "locked":
 		writeJSON(w, http.StatusBadRequest, OktaInvalidGrantBody)
 		return
@@ -522,6 +569,9 @@ func (s *Server) oktaToken(w http.ResponseWriter, r *http.Request) {
 		return
 	case "wrong_secret":
 		writeJSON(w, http.StatusUnauthorized, OktaWrongSecretBody)
+		return
+	default:
+		writeJSON(w, http.StatusUnauthorized, `{"error":"invalid_client","error_description":"`+jsonEscape(failure)+`"}`)
 		return
 	}
 	if body, status, bad := checkGrantAndScope(c, tr); bad {

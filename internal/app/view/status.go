@@ -88,6 +88,11 @@ type CredentialJSON struct {
 	RotateBy    string `json:"rotate_by"`
 	Version     int    `json:"version"`
 	UpdatedTime string `json:"updated_time"`
+	// The private key's public description, for a credential holding a
+	// key (private_key_jwt): never the key.
+	KeyAlg         string `json:"key_alg,omitempty"`
+	KeyID          string `json:"key_id,omitempty"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
 }
 
 // Credential is i as secret list and show print it.
@@ -96,6 +101,7 @@ func Credential(i vaultstore.CredentialInfo) CredentialJSON {
 		Name: i.Name, Provider: i.Metadata.Provider, Environment: i.Metadata.Environment, Owner: i.Metadata.Owner,
 		IssuedAt: dates.Format(i.Metadata.IssuedAt), RotateBy: dates.Format(i.Metadata.RotateBy),
 		Version: i.Version, UpdatedTime: dates.FormatTime(i.UpdatedTime),
+		KeyAlg: i.Metadata.Key.Alg, KeyID: i.Metadata.Key.ID, KeyFingerprint: i.Metadata.Key.Fingerprint,
 	}
 }
 
@@ -128,6 +134,12 @@ func WriteCredential(w io.Writer, i vaultstore.CredentialInfo) error {
 	} {
 		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
 	}
+	if r.KeyAlg == "" && r.KeyID == "" {
+		return tw.Flush()
+	}
+	for _, kv := range [][2]string{{"key_alg", Dash(r.KeyAlg)}, {"key_id", Dash(r.KeyID)}, {"key_fingerprint", Dash(r.KeyFingerprint)}} {
+		fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+	}
 	return tw.Flush()
 }
 
@@ -155,10 +167,12 @@ type AutoRotationJSON struct {
 	Step        string `json:"step"`
 	OldSecretID string `json:"old_secret_id,omitempty"`
 	NewSecretID string `json:"new_secret_id,omitempty"`
-	StartedAt   string `json:"started_at,omitempty"`
-	PromotedAt  string `json:"promoted_at,omitempty"`
-	FinishedAt  string `json:"finished_at,omitempty"`
-	LastError   string `json:"last_error,omitempty"`
+	// NewKeyID is the kid of the key a rotation of a key generated.
+	NewKeyID   string `json:"new_key_id,omitempty"`
+	StartedAt  string `json:"started_at,omitempty"`
+	PromotedAt string `json:"promoted_at,omitempty"`
+	FinishedAt string `json:"finished_at,omitempty"`
+	LastError  string `json:"last_error,omitempty"`
 	// AbandonedReason says why the rotation was abandoned.
 	AbandonedReason string `json:"abandoned_reason,omitempty"`
 	// Owner runs (or last ran) the rotation; LeaseUntil is when its claim lapses.
@@ -195,7 +209,7 @@ func RotateStatus(st *rotation.RotationStatus) RotateStatusJSON {
 	}
 	j.Request, j.History = Request(st.Auto, st.Pending != nil), History(st.Auto)
 	if a := st.Auto; a != nil && a.Step != "" {
-		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, StartedAt: dates.FormatTime(a.StartedAt),
+		j.AutoRotation = &AutoRotationJSON{Step: a.Step, OldSecretID: a.OldSecretID, NewSecretID: a.NewSecretID, NewKeyID: a.NewKeyID, StartedAt: dates.FormatTime(a.StartedAt),
 			PromotedAt: dates.FormatTime(a.PromotedAt), FinishedAt: dates.FormatTime(a.FinishedAt), LastError: a.LastError,
 			AbandonedReason: a.AbandonedReason, Owner: a.Owner, LeaseUntil: dates.FormatTime(a.LeaseUntil)}
 	}
@@ -235,6 +249,9 @@ func WriteRotateStatus(w io.Writer, st *rotation.RotationStatus) error {
 	}
 	if a := j.AutoRotation; a != nil {
 		line := a.Step + ", started " + a.StartedAt
+		if a.NewKeyID != "" {
+			line += ", new key " + a.NewKeyID
+		}
 		if a.LastError != "" {
 			line += "; stopped: " + a.LastError
 		}

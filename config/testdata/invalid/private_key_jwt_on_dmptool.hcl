@@ -1,0 +1,7 @@
+provider "dmptool" {
+  auth_style = "private_key_jwt"
+}
+
+credential "dmptool-prod" {
+  provider = "dmptool"
+}
