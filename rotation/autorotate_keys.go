@@ -212,7 +212,11 @@ func (r *Runner) newStagedKey(ctx context.Context, name string, rot *vaultstore.
 	if err := r.stepDone(keyRecorded); err != nil {
 		return nil, err
 	}
-	if _, err := r.Stage(ctx, StageRequest{Name: name, ClientID: cur.ClientID, Key: key, Unchecked: true}); err != nil {
+	// its events go into the rotation's own record, which it writes next:
+	// Stage would write rotations/NAME behind the rotation's back
+	_, evs, err := r.stage(ctx, StageRequest{Name: name, ClientID: cur.ClientID, Key: key, Unchecked: true})
+	appendEvents(rot, rot.Owner, evs...)
+	if err != nil {
 		return nil, fmt.Errorf("staging the new key in pending/%s: %w", name, err)
 	}
 	return key, nil
