@@ -71,16 +71,40 @@ func (p *Provider) RequestsPerSecondOrDefault() float64 {
 }
 
 // BudgetGroupName is the name of the provider's budget group: its
-// budget_group, else its token endpoint's host (with its port, in lower
-// case), else its own name.
+// budget_group, else its token endpoint's host (TokenHost), else its own
+// name.
 func (p *Provider) BudgetGroupName() string {
 	if p.BudgetGroup != "" {
 		return p.BudgetGroup
 	}
-	if u, err := url.Parse(p.TokenURL); err == nil && u.Host != "" {
-		return strings.ToLower(u.Host)
+	if h := p.TokenHost(); h != "" {
+		return h
 	}
 	return p.Name
+}
+
+// TokenHost is the host of the provider's token endpoint in one spelling
+// for every way of writing it: in lower case, without the root's trailing
+// dot, with its port only when it is not the scheme's default (443 for
+// https, 80 for http); empty when the token_url has no host.
+func (p *Provider) TokenHost() string {
+	u, err := url.Parse(p.TokenURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	switch scheme := strings.ToLower(u.Scheme); {
+	case port == "443" && scheme == "https", port == "80" && scheme == "http":
+		port = ""
+	}
+	if strings.Contains(host, ":") { // an IPv6 address
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return host
 }
 
 // BudgetGroups are the budget groups of the providers in use (every
@@ -107,7 +131,9 @@ func (c *Config) BudgetGroupOf(provider string) (BudgetGroup, bool) {
 		RequestsPerSecond: p.RequestsPerSecondOrDefault(), Shares: []float64{p.RequestsPerSecondOrDefault()}}, true
 }
 
-func (c *Config) makeBudgetGroups() []BudgetGroup {
+// providersInUse are every provider block and every preset a credential
+// names, by name.
+func (c *Config) providersInUse() map[string]*Provider {
 	inUse := map[string]*Provider{}
 	for name, p := range c.Providers {
 		inUse[name] = p
@@ -120,6 +146,11 @@ func (c *Config) makeBudgetGroups() []BudgetGroup {
 			inUse[cr.Provider] = &p
 		}
 	}
+	return inUse
+}
+
+func (c *Config) makeBudgetGroups() []BudgetGroup {
+	inUse := c.providersInUse()
 	byName := map[string]*BudgetGroup{}
 	for _, p := range inUse {
 		name := p.BudgetGroupName()
@@ -145,6 +176,42 @@ func (c *Config) makeBudgetGroups() []BudgetGroup {
 	return out
 }
 
+// checkBudgetGroups warns of a budget_group that splits a token host: a
+// provider naming one is out of its host's group, so the host (one Okta
+// org) is sent the budgets of both groups together.
+func checkBudgetGroups(cfg *Config) hcl.Diagnostics {
+	inUse := cfg.providersInUse()
+	groupsOn := map[string]map[string]bool{} // host: the groups its providers are in
+	for _, p := range inUse {
+		if h := p.TokenHost(); h != "" {
+			if groupsOn[h] == nil {
+				groupsOn[h] = map[string]bool{}
+			}
+			groupsOn[h][p.BudgetGroupName()] = true
+		}
+	}
+	var diags hcl.Diagnostics
+	for _, p := range inUse {
+		h := p.TokenHost()
+		if p.BudgetGroup == "" || p.budgetGroupRange == nil || len(groupsOn[h]) < 2 {
+			continue
+		}
+		others := make([]string, 0, len(groupsOn[h]))
+		for g := range groupsOn[h] {
+			if g != p.BudgetGroup {
+				others = append(others, g)
+			}
+		}
+		slices.Sort(others)
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "A token host in two request budgets",
+			Detail: fmt.Sprintf("provider %q is in budget_group %q, apart from the other providers on %s (in %s): %s is sent every one of these budgets together. Give them all the same budget_group, or none.",
+				p.Name, p.BudgetGroup, h, strings.Join(others, ", "), h),
+			Subject: p.budgetGroupRange})
+	}
+	slices.SortFunc(diags, func(a, b *hcl.Diagnostic) int { return a.Subject.Start.Byte - b.Subject.Start.Byte })
+	return diags
+}
+
 // budgetGroupName is what a budget_group may be called.
 var budgetGroupName = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
 
@@ -163,5 +230,6 @@ func decodeBudgetGroup(attrs hcl.Attributes, p *Provider) hcl.Diagnostics {
 		return append(diags, errAt(a.Expr.Range(), "Invalid budget_group", "budget_group is %q; it must be 1 to 64 lower-case letters, digits, dots, dashes or underscores, beginning and ending with a letter or a digit (providers that name the same budget_group share one request budget).", name))
 	}
 	p.BudgetGroup = name
+	p.budgetGroupRange = a.Expr.Range().Ptr()
 	return diags
 }

@@ -71,3 +71,68 @@ provider "idp" {
 		}
 	}
 }
+
+// Attack: one Okta org, its token host spelt three ways. A provider
+// pointed at https://bioappdev.okta.com:443/… (the same endpoint, the
+// port written out) or at the FQDN with its root dot is a group of its
+// own, with a budget of its own: the org sees 30 requests a second, its
+// budget 10.
+func TestOneTokenHostSpeltAnotherWayIsStillOneBudget(t *testing.T) {
+	cfg, diags := Parse([]byte(`credential "prod" {
+  provider = "ctrp-prod"
+}
+credential "prod2" {
+  provider = "ctrp-prod-443"
+}
+credential "prod3" {
+  provider = "ctrp-prod-dot"
+}
+provider "ctrp-prod-443" {
+  token_url  = "https://bioappdev.okta.com:443/oauth2/aus8jhc6kdbWPrwYa297/v1/token"
+  auth_style = "header"
+}
+provider "ctrp-prod-dot" {
+  token_url  = "https://bioappdev.okta.com./oauth2/aus8jhc6kdbWPrwYa297/v1/token"
+  auth_style = "header"
+}
+`), "budget.hcl")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var lines []string
+	for _, g := range cfg.BudgetGroups() {
+		lines = append(lines, g.String())
+	}
+	if len(lines) != 1 {
+		t.Errorf("one Okta org (bioappdev.okta.com) has %d budgets:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+// A budget_group that takes a provider out of its token host's group
+// leaves that host in two budgets: validate warns at the budget_group,
+// and not when every provider on the host names the same group.
+func TestABudgetGroupThatSplitsATokenHostIsWarnedOf(t *testing.T) {
+	ctrp := "credential \"int\" {\n  provider = \"ctrp-int\"\n}\ncredential \"prod\" {\n  provider = \"ctrp-prod\"\n}\n"
+	for _, tc := range []struct {
+		name, hcl string
+		want      []string
+	}{
+		{"one provider of the org in a group of its own", ctrp + "provider \"ctrp-prod\" {\n  budget_group = \"nci\"\n}\n",
+			[]string{`budget.hcl:8,18-23: A token host in two request budgets; provider "ctrp-prod" is in budget_group "nci", apart from the other providers on bioappdev.okta.com (in bioappdev.okta.com): bioappdev.okta.com is sent every one of these budgets together. Give them all the same budget_group, or none.`}},
+		{"the whole org in one group", ctrp + "provider \"ctrp-prod\" {\n  budget_group = \"nci\"\n}\nprovider \"ctrp-int\" {\n  budget_group = \"nci\"\n}\n", nil},
+		{"the port spelt out is the same host", ctrp + "provider \"own\" {\n  token_url = \"https://BioAppDev.okta.com:443/oauth2/x/v1/token\"\n  auth_style = \"header\"\n  budget_group = \"nci\"\n}\n",
+			[]string{`budget.hcl:10,18-23: A token host in two request budgets; provider "own" is in budget_group "nci", apart from the other providers on bioappdev.okta.com (in bioappdev.okta.com): bioappdev.okta.com is sent every one of these budgets together. Give them all the same budget_group, or none.`}},
+	} {
+		_, diags := Parse([]byte(tc.hcl), "budget.hcl")
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", tc.name, diags)
+		}
+		var got []string
+		for _, d := range diags {
+			got = append(got, d.Error())
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s: diagnostics\n%s\nwant\n%s", tc.name, strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+		}
+	}
+}

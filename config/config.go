@@ -365,6 +365,7 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	diags = append(diags, checkChannels(cfg, channels)...)
 	diags = append(diags, checkSupportVia(cfg)...)
 	diags = append(diags, checkTimeouts(cfg)...)
+	diags = append(diags, checkBudgetGroups(cfg)...)
 	// CI access last: it names credentials and the CI policies' names.
 	for _, b := range ciBlocks {
 		diags = append(diags, decodeCIAccess(b, cfg)...)

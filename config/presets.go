@@ -72,8 +72,9 @@ type Provider struct {
 	// only when it does).
 	KeyAuth bool
 
-	timeoutRange    *hcl.Range // where timeout was set, for diagnostics
-	supportViaRange *hcl.Range // where support's via was set
+	timeoutRange     *hcl.Range // where timeout was set, for diagnostics
+	supportViaRange  *hcl.Range // where support's via was set
+	budgetGroupRange *hcl.Range // where budget_group was set
 }
 
 // Probe is a request to a resource API with a freshly issued token: it

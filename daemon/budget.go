@@ -35,12 +35,32 @@ type Budget struct {
 type GroupBudget struct {
 	// Name is the group's (config.BudgetGroup.Name): the metric's label.
 	Name string
-	// RequestsPerSecond is the group's budget.
-	RequestsPerSecond float64
 
 	mu          sync.Mutex
+	rps         float64
 	pausedUntil time.Time
 	window      window
+}
+
+// RequestsPerSecond is the group's budget.
+func (g *GroupBudget) RequestsPerSecond() float64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.rps
+}
+
+// setRate makes rps the group's budget from now on. The requests already
+// let out stay in its window, and a pause a rate limit asked for holds:
+// the provider counts what it was sent and what it said, whatever this
+// daemon's configuration calls the budget.
+func (g *GroupBudget) setRate(rps float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.rps == rps {
+		return
+	}
+	g.rps = rps
+	g.window = g.window.resized(newWindow(rps))
 }
 
 // hold is how much of its budget an item waiting for a slot has taken.
@@ -57,7 +77,9 @@ const (
 
 // Reserve takes n requests' worth of the budget at now, as far as held
 // says is left to take, and returns how long the caller must wait and what
-// it holds then: it calls again when the wait is over, with what it
+// it holds then. n requests take n of the budget, however small it is:
+// what a burst or a second cannot hold is owed, and the requests after
+// them wait until it is paid. The caller calls again it calls again when the wait is over, with what it
 // holds, until the wait is zero and it holds the budget (holdTaken). A
 // group paused by a rate limit gives the time left of the pause and
 // takes the caller back to the start (holdNone): the requests it had
@@ -70,12 +92,23 @@ func (b *Budget) Reserve(now time.Time, n int, held hold) (wait time.Duration, h
 	case holdTaken:
 		return 0, holdTaken
 	case holdNone:
-		r := b.limiter.ReserveN(now, min(n, b.limiter.Burst()))
-		if wait := r.DelayFrom(now); wait > 0 {
+		if wait := b.reserveShare(now, n); wait > 0 {
 			return wait, holdShare
 		}
 	}
 	return b.group.reserve(now, n), holdTaken
+}
+
+// reserveShare takes n requests from the provider's share, a burst at a
+// time, and returns how long until the first burst may go: the rest is
+// owed, and the requests after them wait for it.
+func (b *Budget) reserveShare(now time.Time, n int) time.Duration {
+	burst := b.limiter.Burst()
+	wait := b.limiter.ReserveN(now, min(max(n, 1), burst)).DelayFrom(now)
+	for left := n - burst; left > 0; left -= burst {
+		b.limiter.ReserveN(now, min(left, burst))
+	}
+	return wait
 }
 
 // Group is the budget group the provider's budget is part of.
@@ -144,19 +177,23 @@ func newWindow(rps float64) window {
 	return window{max: 1, period: time.Duration(float64(time.Second) / rps)}
 }
 
-// reserve lets n requests (at most max) out at the earliest time from now
-// that keeps every period's count within max, after every request let
-// out before, and returns how long from now that is.
+// reserve lets n requests out together at the earliest time from now
+// that keeps every period's count within max (as many as max can go
+// together), after every request let out before, and returns how long
+// from now that is. Requests beyond max are owed: each is counted at the
+// earliest time the window could have let it out after the others, so
+// the requests after them wait until every one of the n is paid.
 func (w *window) reserve(now time.Time, n int) time.Duration {
 	if w.sent == nil {
 		w.sent = make([]time.Time, w.max)
 	}
-	n = max(1, min(n, w.max))
+	n = max(1, n)
+	together := min(n, w.max)
 	at := now
 	if at.Before(w.last) {
 		at = w.last
 	}
-	if over := w.count + n - w.max; over > 0 {
+	if over := w.count + together - w.max; over > 0 {
 		// The over-th oldest must be a period before the new ones; it and
 		// those before it are out of every window from then on.
 		if t := w.sent[(w.head+over-1)%w.max].Add(w.period); t.After(at) {
@@ -164,16 +201,46 @@ func (w *window) reserve(now time.Time, n int) time.Duration {
 		}
 		w.head, w.count = (w.head+over)%w.max, w.count-over
 	}
-	for range n {
-		w.sent[(w.head+w.count)%w.max] = at
-		w.count++
+	for range together {
+		w.push(at)
 	}
-	w.last = at
+	owed := at
+	for range n - together {
+		// The window is full: the oldest must be a period before.
+		if t := w.sent[w.head].Add(w.period); t.After(owed) {
+			owed = t
+		}
+		w.head, w.count = (w.head+1)%w.max, w.count-1
+		w.push(owed)
+	}
+	w.last = owed
 	return at.Sub(now)
 }
 
-// Budgets are the providers' budgets and their groups', made on first use
-// and made again when the configuration changes their rates.
+func (w *window) push(at time.Time) {
+	w.sent[(w.head+w.count)%w.max] = at
+	w.count++
+}
+
+// resized is the window of another budget holding the requests this one
+// let out: the newest of them it has room for, and the time of the last.
+func (w *window) resized(to window) window {
+	to.last = w.last
+	if w.count == 0 {
+		return to
+	}
+	to.sent = make([]time.Time, to.max)
+	for i := max(0, w.count-to.max); i < w.count; i++ {
+		to.push(w.sent[(w.head+i)%w.max])
+	}
+	return to
+}
+
+// Budgets are the providers' budgets and their groups', made on first use.
+// A provider's budget is made again when the configuration changes its
+// rate or its group; a group is kept across a change of its rate (its
+// window and its pause hold), so a reload never lets a second's requests
+// out twice or forgets a rate limit.
 type Budgets struct {
 	mu     sync.Mutex
 	by     map[string]*Budget
@@ -188,10 +255,11 @@ func (bs *Budgets) For(p *config.Provider, g config.BudgetGroup) *Budget {
 		bs.by, bs.groups = map[string]*Budget{}, map[string]*GroupBudget{}
 	}
 	grp := bs.groups[g.Name]
-	if grp == nil || grp.RequestsPerSecond != g.RequestsPerSecond {
-		grp = &GroupBudget{Name: g.Name, RequestsPerSecond: g.RequestsPerSecond, window: newWindow(g.RequestsPerSecond)}
+	if grp == nil {
+		grp = &GroupBudget{Name: g.Name, rps: g.RequestsPerSecond, window: newWindow(g.RequestsPerSecond)}
 		bs.groups[g.Name] = grp
 	}
+	grp.setRate(g.RequestsPerSecond)
 	rps := p.RequestsPerSecondOrDefault()
 	if b, ok := bs.by[p.Name]; ok && b.limiter.Limit() == rate.Limit(rps) && b.group == grp {
 		return b

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -145,5 +147,115 @@ func TestProvidersOfOneGroupShareItsBudget(t *testing.T) {
 	}
 	if len(all) != 120 {
 		t.Errorf("%d let out, want 120", len(all))
+	}
+}
+
+// Attack: the org answers 429 ("retry in 30 s") and the group pauses; an
+// operator then reloads a configuration that raises one provider's
+// requests_per_second (and so the group's budget). For makes the group
+// anew, and the pause is forgotten: checks go out into the rate limit.
+func TestAReloadThatChangesTheGroupsBudgetKeepsItsRateLimitPause(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var bs Budgets
+	b := bs.For(&config.Provider{Name: "ctrp-prod", RequestsPerSecond: 10}, config.BudgetGroup{Name: "bioappdev.okta.com", RequestsPerSecond: 10})
+	b.Observe(oauthcheck.Result{Class: oauthcheck.ClassRateLimited, RetryAt: now.Add(30 * time.Second)}, now)
+	// The reload.
+	b = bs.For(&config.Provider{Name: "ctrp-prod", RequestsPerSecond: 12}, config.BudgetGroup{Name: "bioappdev.okta.com", RequestsPerSecond: 12})
+	at := now.Add(time.Second)
+	if wait, held := b.Reserve(at, 1, holdNone); wait < 29*time.Second {
+		t.Errorf("after a reload, a check of the rate-limited group waits %v (holding %d), though Okta said to retry at %v", wait, held, now.Add(30*time.Second))
+	}
+}
+
+// Attack: the group has just let its whole budget (10) out; a reload
+// raises it to 11. The new group's window is empty, so 21 requests reach
+// the org within one second, against a budget of 11.
+func TestAReloadThatChangesTheGroupsBudgetKeepsTheSecondAlreadySpent(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var bs Budgets
+	var out []time.Time
+	drain := func(rps float64, n int) {
+		for i := range n {
+			p := &config.Provider{Name: fmt.Sprintf("p%d", i), RequestsPerSecond: rps}
+			b := bs.For(p, config.BudgetGroup{Name: "bioappdev.okta.com", RequestsPerSecond: rps})
+			at, held := now, holdNone
+			for {
+				wait, h := b.Reserve(at, 1, held)
+				if wait == 0 {
+					break
+				}
+				at, held = at.Add(wait), h
+			}
+			out = append(out, at)
+		}
+	}
+	drain(10, 10)
+	drain(11, 11) // the reload
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	if got := busiestSecond(out); got > 11 {
+		t.Errorf("the group let %d requests out in one second across a reload; its budget was 10, then 11", got)
+	}
+}
+
+// Attack: a group whose budget is 1 request a second, and a check that
+// sends 3 (the check, its probe, the staged pair's check). The window
+// counts it as 1 (n is cut to its max), so the next provider's check goes
+// out a second later: 4 requests in just over a second, budget 1.
+func TestACheckOfSeveralRequestsTakesThemAllFromItsGroupsBudget(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	var bs Budgets
+	g := config.BudgetGroup{Name: "idp.example.org", RequestsPerSecond: 1}
+	a := bs.For(&config.Provider{Name: "a", RequestsPerSecond: 1}, g)
+	b := bs.For(&config.Provider{Name: "b", RequestsPerSecond: 1}, g)
+	if wait, _ := a.Reserve(now, 3, holdNone); wait != 0 {
+		t.Fatalf("setup: the first check waits %v", wait)
+	}
+	at, held := now, holdNone
+	for {
+		wait, h := b.Reserve(at, 1, held)
+		if wait == 0 {
+			break
+		}
+		at, held = at.Add(wait), h
+	}
+	if at.Sub(now) < 3*time.Second {
+		t.Errorf("after a check of 3 requests at %v, the group lets the next out %v later: 4 requests in %v, budget 1 a second", now.Format("15:04:05"), at.Sub(now), at.Sub(now)+time.Nanosecond)
+	}
+}
+
+// Below one request a second, a check of several requests owes a period
+// for each: at half a request a second, a check of 2 holds the next one
+// back 4 seconds; and a provider's share, whose burst is smaller than a
+// check, owes what its burst cannot hold.
+func TestAnOwedBudgetHoldsTheNextRequestsBack(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	next := func(b *Budget) time.Duration {
+		at, held := now, holdNone
+		for {
+			wait, h := b.Reserve(at, 1, held)
+			if wait == 0 {
+				return at.Sub(now)
+			}
+			at, held = at.Add(wait), h
+		}
+	}
+	var bs Budgets
+	g := config.BudgetGroup{Name: "slow.example.org", RequestsPerSecond: 0.5}
+	a := bs.For(&config.Provider{Name: "a", RequestsPerSecond: 0.5}, g)
+	if wait, _ := a.Reserve(now, 2, holdNone); wait != 0 {
+		t.Fatalf("setup: the first check waits %v", wait)
+	}
+	if got := next(bs.For(&config.Provider{Name: "b", RequestsPerSecond: 0.5}, g)); got < 4*time.Second {
+		t.Errorf("at half a request a second, a check of 2 lets the next request out %v later, want 4s", got)
+	}
+
+	var own Budgets
+	p := &config.Provider{Name: "p", RequestsPerSecond: 4} // burst 2
+	b := own.For(p, config.BudgetGroup{Name: "big.example.org", RequestsPerSecond: 100})
+	if wait, _ := b.Reserve(now, 6, holdNone); wait != 0 {
+		t.Fatalf("setup: the first check waits %v", wait)
+	}
+	if got := next(b); got < time.Second {
+		t.Errorf("at 4 a second with a burst of 2, a check of 6 lets the provider's next request out %v later, want 1s", got)
 	}
 }

@@ -42,7 +42,7 @@ type BudgetObserver interface {
 // from g.
 func (d *Daemon) budgetTaken(g *GroupBudget, n int) {
 	if o, ok := d.Observer.(BudgetObserver); ok {
-		o.BudgetTaken(g.Name, g.RequestsPerSecond, n)
+		o.BudgetTaken(g.Name, g.RequestsPerSecond(), n)
 	}
 }
 

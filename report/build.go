@@ -232,27 +232,57 @@ func silences(versions []*vaultstore.Silence, period Period) []Silence {
 
 // deadlines are the credential's deadlines in the period: each one a
 // promotion was recorded against, and the current one when no promotion
-// answered it yet.
+// answered it yet. A rollback to the pair a promotion replaced takes that
+// answer back: the deadline is judged again by the next promotion against
+// it, or, while none came, as not rotated yet.
 func deadlines(cr CredentialRecords, period Period, now time.Time) []Deadline {
 	out := []Deadline{}
-	answered := map[string]bool{}
+	answered := map[string]*vaultstore.RotationEvent{}
+	rolledBack := map[string]vaultstore.RotationEvent{}
+	var keys []string
 	if cr.Rotation != nil {
-		for _, ev := range cr.Rotation.History {
-			if ev.Step != vaultstore.EventPromoted || ev.Deadline.IsZero() {
+		for i := range cr.Rotation.History {
+			ev := &cr.Rotation.History[i]
+			if ev.Deadline.IsZero() {
 				continue
 			}
 			key := dates.Format(ev.Deadline)
-			if answered[key] {
-				continue // promoted again against the same deadline (after a rollback): the first promotion answered it
-			}
-			answered[key] = true
-			if period.contains(ev.Deadline) {
-				out = append(out, promoted(ev))
+			switch ev.Step {
+			case vaultstore.EventPromoted:
+				if answered[key] != nil {
+					continue // promoted again while the first promotion stands: it answered the deadline
+				}
+				if _, seen := rolledBack[key]; !seen {
+					keys = append(keys, key)
+				}
+				answered[key] = ev
+			case vaultstore.EventRolledBack:
+				if answered[key] == nil {
+					continue
+				}
+				delete(answered, key)
+				rolledBack[key] = *ev
 			}
 		}
 	}
-	if rb := cr.Info.Metadata.RotateBy; !rb.IsZero() && !answered[dates.Format(rb)] && period.contains(rb) {
-		out = append(out, pending(rb, now))
+	for _, key := range keys {
+		if ev := answered[key]; ev != nil {
+			if period.contains(ev.Deadline) {
+				out = append(out, promoted(*ev))
+			}
+			continue
+		}
+		if rb := rolledBack[key]; period.contains(rb.Deadline) {
+			d := pending(rb.Deadline, now)
+			d.Detail += ": the pair promoted for it was rolled back on " + dates.Format(rb.At)
+			out = append(out, d)
+		}
+	}
+	if rb := cr.Info.Metadata.RotateBy; !rb.IsZero() && period.contains(rb) {
+		key := dates.Format(rb)
+		if _, judged := rolledBack[key]; answered[key] == nil && !judged {
+			out = append(out, pending(rb, now))
+		}
 	}
 	slices.SortFunc(out, func(a, b Deadline) int { return a.at.Compare(b.at) })
 	return out

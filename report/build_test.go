@@ -9,8 +9,9 @@ import (
 	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
-// A deadline is judged by the first promotion recorded against it, by
-// date; the current deadline only while no promotion answered it.
+// A deadline is judged by the first promotion recorded against it that
+// no rollback took back, by date; the current deadline only while no
+// promotion answered it.
 func TestDeadlineOutcomes(t *testing.T) {
 	period := report.Period{Since: date("2026-01-01"), Until: date("2026-12-31")}
 	promotedAt := func(at string, deadline string) vaultstore.RotationEvent {
@@ -29,6 +30,10 @@ func TestDeadlineOutcomes(t *testing.T) {
 			[]vaultstore.RotationEvent{promotedAt("2026-03-02T00:01:00Z", "2026-03-01")}, "2026-03-01 missed 1"},
 		{"a second promotion against the same deadline (after a rollback) does not judge it again", "2027-03-01",
 			[]vaultstore.RotationEvent{promotedAt("2026-02-20T10:00:00Z", "2026-03-01"), promotedAt("2026-03-05T10:00:00Z", "2026-03-01")}, "2026-03-01 met"},
+		{"a rollback takes the promotion back: the next promotion against the deadline judges it", "2027-03-01",
+			[]vaultstore.RotationEvent{promotedAt("2026-02-20T10:00:00Z", "2026-03-01"),
+				{Step: vaultstore.EventRolledBack, At: date("2026-02-25"), Deadline: date("2026-03-01")},
+				promotedAt("2026-03-03T10:00:00Z", "2026-03-01")}, "2026-03-01 missed 2"},
 		{"a current deadline a promotion already answered is not counted twice", "2026-03-01",
 			[]vaultstore.RotationEvent{promotedAt("2026-02-20T10:00:00Z", "2026-03-01")}, "2026-03-01 met"},
 		{"a deadline passed unrotated is missed by the days since", "2026-11-20", nil, "2026-11-20 missed 3"},
@@ -101,5 +106,64 @@ func TestTimeline(t *testing.T) {
 	svg = string(report.Timeline(crowd, now))
 	if n := strings.Count(svg, `class="mark `); n != 8 || !strings.Contains(svg, `>+3</text>`) {
 		t.Errorf("a crowded week: %d marks drawn, want 8 and +3:\n%s", n, svg)
+	}
+}
+
+// Attack: the new pair is promoted a week before the deadline, then rolled
+// back (the earlier pair, with its rotate_by, written back) and never
+// promoted again. The credential runs on the old pair past its deadline,
+// yet the audit report calls the deadline met and counts nothing missed.
+func TestADeadlineRolledBackToTheOldPairAndNeverPromotedAgainIsNotMet(t *testing.T) {
+	period := report.Period{Since: date("2026-01-01"), Until: date("2026-12-31")}
+	history := []vaultstore.RotationEvent{
+		{Step: vaultstore.EventPromoted, At: date("2026-02-20"), Deadline: date("2026-03-01"), Version: 2},
+		{Step: vaultstore.EventRolledBack, At: date("2026-02-25"), Deadline: date("2026-03-01"), Version: 3, Note: "version 1 written back over version 2"},
+	}
+	cr := report.CredentialRecords{Info: vaultstore.CredentialInfo{Name: "c"}, Rotation: &vaultstore.Rotation{History: history}}
+	cr.Info.Metadata.RotateBy = date("2026-03-01") // the old pair's, written back
+	r := report.Build(&report.Records{Credentials: []report.CredentialRecords{cr}}, period, now)
+	for _, d := range r.Credentials[0].Deadlines {
+		if d.Outcome == report.OutcomeMet {
+			t.Errorf("deadline %s: %s (%s), though the pair promoted for it was rolled back and the old one has been in use since %s", d.Deadline, d.Outcome, d.Detail, "2026-03-01")
+		}
+	}
+	if r.Summary.Missed != 1 {
+		t.Errorf("summary: %+v, want one missed deadline", r.Summary)
+	}
+}
+
+// Held (passes): crafted owner, ticket, note, step author and silence
+// reason reach the HTML report and its timeline as text, and the CSV
+// neutralises every cell a spreadsheet would evaluate.
+func TestCraftedTextIsInertInHTMLAndCSV(t *testing.T) {
+	period := report.Period{Since: date("2026-01-01"), Until: date("2026-12-31")}
+	x := `"><svg/onload=alert(1)><script>alert(2)</script></title><a href="javascript:alert(3)">`
+	cr := report.CredentialRecords{Info: vaultstore.CredentialInfo{Name: "c"}, Rotation: &vaultstore.Rotation{
+		History: []vaultstore.RotationEvent{{Step: vaultstore.EventRequested, At: date("2026-11-01"), By: "=cmd|' /C calc'!A0", Ticket: x, Note: "@SUM(1+1)" + x}},
+		Request: &vaultstore.RotationRequest{RequestedAt: date("2026-11-01"), RequestedBy: "+1+1", Note: x},
+	}}
+	cr.Info.Metadata.RotateBy = date("2026-12-20")
+	cr.Info.Metadata.Owner = x
+	cr.Silences = []*vaultstore.Silence{{Until: date("2026-12-01"), Reason: "-2+3" + x, Kinds: []string{"ops"}, CreatedBy: "\t=1", CreatedAt: date("2026-11-10")}}
+	r := report.Build(&report.Records{Credentials: []report.CredentialRecords{cr}}, period, now)
+	var h, c strings.Builder
+	if err := report.Write(&h, r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<svg/onload", "<script>alert", `href="javascript`, "<a href"} {
+		if strings.Contains(h.String(), bad) {
+			t.Errorf("the HTML holds %q", bad)
+		}
+	}
+	if err := report.Write(&c, r, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(c.String(), "\n") {
+		for _, cell := range strings.Split(line, ",") {
+			cell = strings.TrimPrefix(cell, `"`)
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a CSV cell a spreadsheet evaluates: %q (line %q)", cell, line)
+			}
+		}
 	}
 }
