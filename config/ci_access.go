@@ -233,8 +233,15 @@ func decodeCIAccess(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if !policyName.MatchString(name) {
 		diags = append(diags, errAt(b.LabelRanges[0], "Invalid ci_access name", "%q cannot name a Vault role and policy: use letters, digits, '-' and '_'.", name))
 	}
-	if prev, ok := cfg.CIAccessByName(name); ok {
-		return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s.", name, rangeStart(prev.Range)))
+	// Vault folds policy names to lower case: two names that differ only
+	// in case would share one policy.
+	for _, prev := range cfg.CIAccess {
+		if prev.Name == name {
+			return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s.", name, rangeStart(prev.Range)))
+		}
+		if strings.EqualFold(prev.Name, name) {
+			return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s: Vault folds policy names to lower case, so %q and %q would share one policy.", prev.Name, rangeStart(prev.Range), prev.Name, name))
+		}
 	}
 	a := CIAccess{Name: name, TokenTTL: DefaultCITokenTTL, Range: b.DefRange}
 	diags = append(diags, optString(content.Attributes["audience"], &a.Audience)...)
@@ -377,12 +384,12 @@ func checkCIPolicyName(b *hcl.Block, a CIAccess, cfg *Config) *hcl.Diagnostic {
 	name := cfg.CIPolicyName(a)
 	names := cfg.VaultPolicies
 	for _, role := range Roles {
-		if names.Name(role) == name {
+		if strings.EqualFold(names.Name(role), name) {
 			return errAt(b.LabelRanges[0], "Duplicate policy name", "The policy of ci_access %q would be %q, already the %s policy.", a.Name, name, role)
 		}
 	}
 	for _, sc := range names.ScopedCI {
-		if sc.Name == name {
+		if strings.EqualFold(sc.Name, name) {
 			return errAt(b.LabelRanges[0], "Duplicate policy name", "The policy of ci_access %q would be %q, already a scoped CI policy.", a.Name, name)
 		}
 	}

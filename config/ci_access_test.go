@@ -197,3 +197,68 @@ ci_access "x" {
 		t.Errorf("warning = %v", d)
 	}
 }
+
+// Vault folds ACL policy names to lower case: names that differ only in
+// case would be one policy, the last written, and one block's jobs would
+// read the other's tokens. They are refused, among ci_access blocks and
+// against vault_policies' names.
+func TestCIAccessNamesDifferingOnlyInCaseAreRefused(t *testing.T) {
+	head := `
+vault {
+  address = "https://vault.example.org:8200"
+}
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+}
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+}
+`
+	reporting := `
+ci_access "reporting" {
+  credentials = ["ctrp-stage"]
+  kubernetes {
+    namespace       = "reporting"
+    service_account = "accrual-sync"
+  }
+}
+`
+	for name, c := range map[string]struct{ src, want string }{
+		"two blocks": {head + reporting + `
+ci_access "Reporting" {
+  credentials = ["ctrp-prod"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+`, "Duplicate ci_access"},
+		"a block and a scoped ci policy": {head + `
+vault_policies {
+  ci = "ci-readers"
+  ci "CI-Readers-Reporting" {
+    credentials = ["ctrp-prod"]
+  }
+}
+` + reporting, "Duplicate policy name"},
+		"a block and a role's policy": {head + `
+vault_policies {
+  ci      = "ci-readers"
+  auditor = "CI-READERS-reporting"
+}
+` + reporting, "Duplicate policy name"},
+		"two vault_policies names": {head + `
+vault_policies {
+  daemon = "CK-Daemon"
+  ci "ck-daemon" {
+    credentials = ["ctrp-prod"]
+  }
+}
+`, "Duplicate policy name"},
+	} {
+		_, diags := Parse([]byte(c.src), "ci.hcl")
+		if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool { return d.Severity == hcl.DiagError && d.Summary == c.want }) {
+			t.Errorf("%s: diags = %v, want %q", name, diags, c.want)
+		}
+	}
+}
