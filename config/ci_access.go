@@ -73,9 +73,13 @@ func (g *CIGitHub) Owner() string {
 
 // CIGitLab is a ci_access block's gitlab identity.
 type CIGitLab struct {
-	ProjectPath  string // GROUP/PROJECT
-	Ref          string // a branch or tag name; "" binds none
-	RefProtected *bool  // nil binds none
+	ProjectPath string // GROUP/PROJECT
+	Ref         string // a branch or tag name; "" binds none
+	// RefType is what Ref names, "branch" (the default when Ref is set)
+	// or "tag": GitLab's ref claim is the bare name, shared by a branch
+	// and a tag, so the role binds ref_type with ref.
+	RefType      string
+	RefProtected *bool // nil binds none
 	Environment  string
 }
 
@@ -172,7 +176,7 @@ var ciAccessSchema = &hcl.BodySchema{
 
 var ciIdentitySchemas = map[string]*hcl.BodySchema{
 	CIKindGitHub:     {Attributes: []hcl.AttributeSchema{{Name: "repository", Required: true}, {Name: "ref"}, {Name: "environment"}}},
-	CIKindGitLab:     {Attributes: []hcl.AttributeSchema{{Name: "project_path", Required: true}, {Name: "ref"}, {Name: "ref_protected"}, {Name: "environment"}}},
+	CIKindGitLab:     {Attributes: []hcl.AttributeSchema{{Name: "project_path", Required: true}, {Name: "ref"}, {Name: "ref_type"}, {Name: "ref_protected"}, {Name: "environment"}}},
 	CIKindKubernetes: {Attributes: []hcl.AttributeSchema{{Name: "namespace", Required: true}, {Name: "service_account", Required: true}}},
 }
 
@@ -322,7 +326,16 @@ func decodeCIIdentity(b *hcl.Block, blocks hcl.Blocks, a *CIAccess) hcl.Diagnost
 			g := &CIGitLab{}
 			diags = append(diags, optString(at["project_path"], &g.ProjectPath)...)
 			diags = append(diags, optString(at["ref"], &g.Ref)...)
+			diags = append(diags, optString(at["ref_type"], &g.RefType)...)
 			diags = append(diags, optString(at["environment"], &g.Environment)...)
+			if rt := at["ref_type"]; rt != nil && g.RefType != "branch" && g.RefType != "tag" {
+				diags = append(diags, errAt(rt.Expr.Range(), "Invalid ref_type", "ref_type is \"branch\" or \"tag\": what ref names."))
+			} else if rt != nil && g.Ref == "" {
+				diags = append(diags, errAt(rt.Expr.Range(), "ref_type without ref", "ref_type says what ref names: set ref too."))
+			}
+			if g.Ref != "" && g.RefType == "" {
+				g.RefType = "branch"
+			}
 			if pa := at["ref_protected"]; pa != nil {
 				var p bool
 				diags = append(diags, optBool(pa, &p)...)

@@ -400,6 +400,33 @@ func TestATamperedPlanCannotDeleteAnAdministratorsRoleOnTheSameMount(t *testing.
 	}
 }
 
+// Attack: a gitlab block binding ref = "main" (GitLab's ref claim is the
+// bare name, shared by a branch and a tag) for a prod credential. Any
+// developer who may push a tag pushes a tag named main: its pipeline's
+// ref is "main", ref_type "tag", and the role lets it in.
+func TestAGitLabRefBindsTheBranchNotATagOfTheSameName(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	cfg := w.config(`
+ci_access "deploy-gl" {
+  credentials = ["ctrp-prod"]
+  gitlab {
+    project_path = "cancer-center/dmp-sync"
+    ref          = "main"
+  }
+}
+`)
+	w.apply(cfg, mustPlan(t, w.store, cfg), false)
+	tag := w.world.Issuer.MintGitLab(oidcissuer.GitLab{ProjectPath: "cancer-center/dmp-sync", Ref: "main", RefType: "tag", Audience: w.env.Addr})
+	if _, err := vaultstore.LoginJWT(ctx, w.env.Addr, w.world.GitLabMount, "deploy-gl", tag); err == nil {
+		t.Errorf("a pipeline of the unprotected tag \"main\" logs in as deploy-gl and reads ctrp-prod's token (bound_claims %v)", CIRoles(cfg, w.store)[0].Data["bound_claims"])
+	}
+	branch := w.world.Issuer.MintGitLab(oidcissuer.GitLab{ProjectPath: "cancer-center/dmp-sync", Ref: "main", RefType: "branch", Audience: w.env.Addr})
+	if _, err := vaultstore.LoginJWT(ctx, w.env.Addr, w.world.GitLabMount, "deploy-gl", branch); err != nil {
+		t.Errorf("a pipeline of the branch main cannot log in as deploy-gl: %v", err)
+	}
+}
+
 // Held (passes): claim tricks against the roles credkeeper generates are
 // refused by the real Vault.
 func TestCIClaimTricksAreRefused(t *testing.T) {
