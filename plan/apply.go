@@ -116,6 +116,13 @@ func checkWanted(ctx context.Context, store *vaultstore.Store, c Change, managed
 		if !ok {
 			return fmt.Errorf("%w: the configuration does not manage policy %q: run plan again", ErrStalePlan, c.Name)
 		}
+		if cur, err := store.ReadPolicy(ctx, c.Name); err == nil {
+			if err := checkNotAnothersCIPolicy(store, c.Name, cur); err != nil {
+				return fmt.Errorf("%w: %w", ErrStalePlan, err)
+			}
+		} else if !errors.Is(err, vaultstore.ErrNotFound) {
+			return err
+		}
 		if text != c.Policy {
 			return fmt.Errorf("%w: the plan's text for policy %q is not what this credkeeper generates from the configuration (was the plan file edited?): run plan again", ErrStalePlan, c.Name)
 		}

@@ -427,6 +427,48 @@ ci_access "deploy-gl" {
 	}
 }
 
+// Another credkeeper shares the Vault (its records under another prefix)
+// and the CI policy names; its ci_access "deploy-prod" policy reads its own
+// prefix's tokens. Taking it over as a plain update would let the other
+// team's jobs read this prefix's prod token, and the two applies would flip
+// the policy back and forth: plan refuses, as prune leaves another
+// prefix's policy alone (CIPolicyFor), and so does apply of a plan that
+// holds the update.
+func TestPlanDoesNotTakeOverAnotherPrefixsCIPolicy(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	name := w.name("ci") + "-deploy-prod"
+	theirs := "# credkeeper CI access deploy-prod for " + w.env.Mount + "/elsewhere\npath \"" + w.env.Mount + "/data/elsewhere/tokens/x\" {\n  capabilities = [\"read\"]\n}\n"
+	cfg := w.config(ciBlocks)
+	format := mustPlan(t, w.store, cfg).FormatVersion
+	if err := w.store.WritePolicy(ctx, name, theirs); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := MakePlan(ctx, w.store, cfg, planNow); err == nil || !strings.Contains(err.Error(), "elsewhere") {
+		for _, c := range p.Changes {
+			if c.Type == TypePolicy && c.Name == name {
+				t.Errorf("plan %s policy %s, a CI access policy credkeeper made for %s/elsewhere, not for %s/%s (err %v):\n%s", c.Action, name, w.env.Mount, w.env.Mount, w.env.Prefix, err, c.Diff)
+			}
+		}
+		t.Errorf("plan's error = %v, want one naming the other prefix", err)
+	}
+	// A plan holding the update anyway (made by hand) is refused at apply.
+	managed, _ := ManagedPolicies(cfg, w.store)
+	var want string
+	for _, mp := range managed {
+		if mp.Name == name {
+			want = mp.Text
+		}
+	}
+	forged := &Plan{FormatVersion: format, Mount: w.env.Mount, Prefix: w.env.Prefix, Changes: []Change{{Action: ActionUpdate, Type: TypePolicy, Name: name, Policy: want, Fingerprint: textFingerprint(theirs)}}}
+	if _, err := Apply(ctx, w.store, forged, ApplyOptions{Policies: managed, CIRoles: CIRoles(cfg, w.store), CIScope: CIScopeOf(cfg)}); !errors.Is(err, ErrStalePlan) {
+		t.Errorf("apply of an update of another prefix's CI policy: %v", err)
+	}
+	if got, _ := w.store.ReadPolicy(ctx, name); got != theirs {
+		t.Errorf("the other prefix's policy was overwritten:\n%s", got)
+	}
+}
+
 // Held (passes): claim tricks against the roles credkeeper generates are
 // refused by the real Vault.
 func TestCIClaimTricksAreRefused(t *testing.T) {
