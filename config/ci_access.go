@@ -253,6 +253,7 @@ func decodeCIAccess(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optBool(content.Attributes["allow_any_ref"], &a.AllowAnyRef)...)
 	diags = append(diags, decodeCICredentials(content.Attributes["credentials"], &a, cfg)...)
 	diags = append(diags, decodeCIIdentity(b, content.Blocks, &a)...)
+	diags = append(diags, checkCIEnvNames(content.Attributes["credentials"], a, cfg)...)
 	if d := checkCIPolicyName(b, a, cfg); d != nil {
 		diags = append(diags, d)
 	}
@@ -384,6 +385,25 @@ func checkCIExact(attr *hcl.Attribute, v, what string) hcl.Diagnostics {
 	}
 	if v == "" || strings.ContainsAny(v, "*?") {
 		return hcl.Diagnostics{errAt(attr.Expr.Range(), "Invalid "+what, "%s is bound exactly: name exactly one, without wildcards.", what)}
+	}
+	return nil
+}
+
+// checkCIEnvNames refuses a block whose job would put two credentials'
+// tokens in one environment variable: the snippet names a variable after
+// each credential, folding '.', '-' and '_' to '_', and the job would read
+// one credential's token under the other's name.
+func checkCIEnvNames(attr *hcl.Attribute, a CIAccess, cfg *Config) hcl.Diagnostics {
+	if attr == nil {
+		return nil
+	}
+	seen := map[string]string{}
+	for _, name := range cfg.CIAccessCredentials(a) {
+		stem := credname.EnvStem(name)
+		if other, dup := seen[stem]; dup {
+			return hcl.Diagnostics{errAt(attr.Expr.Range(), "Credentials share a variable", "ci_access %q reads %s and %s, whose tokens would both go in the variables %s_*: a job cannot tell them apart. Give one job's credentials names that differ in more than '.', '-' and '_', or read them from two ci_access blocks.", a.Name, other, name, stem)}
+		}
+		seen[stem] = name
 	}
 	return nil
 }

@@ -262,3 +262,50 @@ vault_policies {
 		}
 	}
 }
+
+// A job's snippet names a variable after each credential, folding '.',
+// '-' and '_' to '_': dmp-a and dmp.a would both be DMP_A_ACCESS_TOKEN,
+// and the job would read one's token under the other's name. A block
+// reading two such credentials is refused, naming both.
+func TestCIAccessCredentialsSharingAVariableAreRefused(t *testing.T) {
+	_, diags := Parse([]byte(`
+vault {
+  address = "https://vault.example.org:8200"
+}
+credential "dmp-a" {
+  provider = "dmptool"
+  publish_token {}
+}
+credential "dmp.a" {
+  provider = "dmptool"
+  publish_token {}
+}
+credential "dmp-b" {
+  provider = "dmptool"
+  publish_token {}
+}
+ci_access "deploy" {
+  credentials = ["dmp*"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+ci_access "one-each" {
+  credentials = ["dmp-a", "dmp-b"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+`), "ci.hcl")
+	var got []string
+	for _, d := range diags {
+		if d.Summary == "Credentials share a variable" {
+			got = append(got, d.Detail)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `"deploy"`) || !strings.Contains(got[0], "dmp-a") || !strings.Contains(got[0], "dmp.a") || !strings.Contains(got[0], "DMP_A") {
+		t.Errorf("diags = %v", diags)
+	}
+}
