@@ -3,7 +3,9 @@
 // (the role named after the block, at the block's auth mount), tries every
 // read the job could make of credkeeper's records, and reports which tokens
 // it read, which reads Vault refused, and whether that is exactly what the
-// configuration says. A refused login is explained in plain words (Explain,
+// configuration says: the role Vault holds (read with the caller's own
+// login) must be the one the configuration generates, field by field, and
+// the job's login must carry the block's policy alone. A refused login is explained in plain words (Explain,
 // a pure function of Vault's reason, the role credkeeper writes and the
 // JWT's claims, read without trusting them).
 //

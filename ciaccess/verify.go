@@ -2,8 +2,11 @@ package ciaccess
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/credkeeper/credkeeper/config"
@@ -19,8 +22,9 @@ type Input struct {
 	Access string
 	// JWT is the CI job's ID token (or the pod's service account token).
 	JWT secret.Value
-	// Vault says where Vault and credkeeper's records are; its Auth is
-	// replaced by the job's login.
+	// Vault says where Vault and credkeeper's records are; its Auth reads
+	// the role Vault holds, to compare it with the configuration's, and is
+	// replaced by the job's login for the reads.
 	Vault vaultstore.Config
 	// Now is the time a refusal is explained at.
 	Now time.Time
@@ -66,8 +70,13 @@ type Report struct {
 	Readable []string `json:"readable"`
 	// Reads are every read tried, in order.
 	Reads []Read `json:"reads"`
-	// Exact: the job logged in and can read exactly what the
-	// configuration says.
+	// LoginPolicies are the policies Vault's login gave the job.
+	LoginPolicies []string `json:"login_policies"`
+	// Differences say, in plain words, where the role Vault holds or the
+	// login's policies differ from what the configuration generates.
+	Differences []string `json:"differences"`
+	// Exact: the job logged in, Vault's role and the login's policies are
+	// the configuration's, and the job can read exactly what it says.
 	Exact bool `json:"exact"`
 }
 
@@ -97,6 +106,18 @@ func Verify(ctx context.Context, in Input) (*Report, error) {
 	rep := &Report{
 		Access: a.Name, Identity: a.Kind(), Mount: role.Mount, Role: role.Name,
 		Expected: slices.Clone(role.Credentials), Readable: []string{}, Reads: []Read{},
+		LoginPolicies: []string{}, Differences: []string{},
+	}
+	admin, err := vaultstore.Open(ctx, in.Vault)
+	if err != nil {
+		return nil, err
+	}
+	held, exists, err := admin.AuthRole(ctx, role.Mount, role.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read the role %s at auth/%s to compare it with the configuration: %w", role.Name, role.Mount, err)
+	}
+	if exists {
+		rep.Differences = RoleDifferences(role.Data, held)
 	}
 	method := vaultstore.AuthJWT
 	if role.Method == policies.CIMethodKubernetes {
@@ -115,11 +136,50 @@ func Verify(ctx context.Context, in Input) (*Report, error) {
 		return nil, err
 	}
 	rep.LoggedIn = true
+	rep.LoginPolicies = append(rep.LoginPolicies, store.LoginPolicies()...)
+	if !slices.Equal(rep.LoginPolicies, []string{role.PolicyName}) {
+		rep.Differences = append(rep.Differences, fmt.Sprintf("the login carries the policies %s, not the policy %s alone", policyList(rep.LoginPolicies), role.PolicyName))
+	}
 	if err := probe(ctx, store, in.Config, role.Credentials, rep); err != nil {
 		return nil, err
 	}
-	rep.Exact = len(rep.Unexpected()) == 0
+	rep.Exact = len(rep.Unexpected()) == 0 && len(rep.Differences) == 0
 	return rep, nil
+}
+
+// RoleDifferences say, one sentence each in field order, which fields of
+// the role Vault holds (held) differ from the role the configuration
+// generates (want): a role widened by hand lets other jobs in even when
+// the configuration's own job reads exactly its tokens.
+func RoleDifferences(want, held map[string]any) []string {
+	out := []string{}
+	for _, k := range slices.Sorted(maps.Keys(want)) {
+		w, h := canonical(want[k]), "(unset)"
+		if v, ok := held[k]; ok {
+			h = canonical(v)
+		}
+		if w != h {
+			out = append(out, fmt.Sprintf("the role in Vault has %s = %s; the configuration generates %s", k, h, w))
+		}
+	}
+	return out
+}
+
+// canonical renders a role field as JSON, so that a value read from Vault
+// (json.Number, []any) and one generated ([]string, int) compare alike.
+func canonical(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	return string(b)
+}
+
+func policyList(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, ", ")
 }
 
 // roleOf is the role credkeeper writes for the block, for the records

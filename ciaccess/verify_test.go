@@ -292,3 +292,65 @@ func TestAnUndeclaredBlockIsAnError(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Attack: the role in Vault was widened by hand to let any branch of the
+// repository log in (its ref binding dropped). A job of main still reads
+// exactly its token, so verify says "exact", while a job of any feature
+// branch now reads the prod token too.
+func TestVerifyIsNotExactWhenTheVaultRoleLetsAnyBranchLogIn(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var role policies.CIRole
+	for _, r := range f.roles {
+		if r.Name == "deploy-prod" {
+			role = r
+		}
+	}
+	wider := map[string]any{}
+	for k, v := range role.Data {
+		wider[k] = v
+	}
+	wider["bound_claims"] = map[string]any{"repository": "cancer-center/accrual-sync"}
+	if err := f.env.Store(t).PutAuthRole(ctx, role.Mount, role.Name, wider); err != nil {
+		t.Fatal(err)
+	}
+	feature := f.world.Issuer.MintGitHub(oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/feature"})
+	if _, err := vaultstore.LoginJWT(ctx, f.env.Addr, role.Mount, role.Name, feature); err != nil {
+		t.Fatalf("setup: the feature branch should now log in: %v", err)
+	}
+	rep := f.verify(t, "deploy-prod", f.world.Issuer.MintGitHub(oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/main"}))
+	if rep.Exact {
+		t.Errorf("verify reports exact access, yet the Vault role binds %v instead of %v: any branch reads ctrp-prod's token", wider["bound_claims"], role.Data["bound_claims"])
+	}
+}
+
+// Attack: the role's login gets a second policy, which reads the tokens of
+// another credkeeper prefix on the same KV mount. verify probes only the
+// configuration's own credentials, so it says "exact".
+func TestVerifyIsNotExactWhenTheLoginReadsAnotherPrefixsTokens(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	root := f.env.Store(t)
+	var role policies.CIRole
+	for _, r := range f.roles {
+		if r.Name == "deploy-prod" {
+			role = r
+		}
+	}
+	extra := f.env.PolicyName("extra")
+	if err := root.WritePolicy(ctx, extra, fmt.Sprintf("path %q { capabilities = [\"read\", \"list\"] }\n", f.env.Mount+"/data/"+f.env.Prefix+"-other/*")); err != nil {
+		t.Fatal(err)
+	}
+	wider := map[string]any{}
+	for k, v := range role.Data {
+		wider[k] = v
+	}
+	wider["token_policies"] = []string{role.PolicyName, extra}
+	if err := root.PutAuthRole(ctx, role.Mount, role.Name, wider); err != nil {
+		t.Fatal(err)
+	}
+	rep := f.verify(t, "deploy-prod", f.world.Issuer.MintGitHub(oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/main"}))
+	if rep.Exact {
+		t.Errorf("verify reports exact access, yet the login carries policies %v, not just %s", wider["token_policies"], role.PolicyName)
+	}
+}

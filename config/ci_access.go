@@ -73,9 +73,13 @@ func (g *CIGitHub) Owner() string {
 
 // CIGitLab is a ci_access block's gitlab identity.
 type CIGitLab struct {
-	ProjectPath  string // GROUP/PROJECT
-	Ref          string // a branch or tag name; "" binds none
-	RefProtected *bool  // nil binds none
+	ProjectPath string // GROUP/PROJECT
+	Ref         string // a branch or tag name; "" binds none
+	// RefType is what Ref names, "branch" (the default when Ref is set)
+	// or "tag": GitLab's ref claim is the bare name, shared by a branch
+	// and a tag, so the role binds ref_type with ref.
+	RefType      string
+	RefProtected *bool // nil binds none
 	Environment  string
 }
 
@@ -172,7 +176,7 @@ var ciAccessSchema = &hcl.BodySchema{
 
 var ciIdentitySchemas = map[string]*hcl.BodySchema{
 	CIKindGitHub:     {Attributes: []hcl.AttributeSchema{{Name: "repository", Required: true}, {Name: "ref"}, {Name: "environment"}}},
-	CIKindGitLab:     {Attributes: []hcl.AttributeSchema{{Name: "project_path", Required: true}, {Name: "ref"}, {Name: "ref_protected"}, {Name: "environment"}}},
+	CIKindGitLab:     {Attributes: []hcl.AttributeSchema{{Name: "project_path", Required: true}, {Name: "ref"}, {Name: "ref_type"}, {Name: "ref_protected"}, {Name: "environment"}}},
 	CIKindKubernetes: {Attributes: []hcl.AttributeSchema{{Name: "namespace", Required: true}, {Name: "service_account", Required: true}}},
 }
 
@@ -233,8 +237,15 @@ func decodeCIAccess(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	if !policyName.MatchString(name) {
 		diags = append(diags, errAt(b.LabelRanges[0], "Invalid ci_access name", "%q cannot name a Vault role and policy: use letters, digits, '-' and '_'.", name))
 	}
-	if prev, ok := cfg.CIAccessByName(name); ok {
-		return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s.", name, rangeStart(prev.Range)))
+	// Vault folds policy names to lower case: two names that differ only
+	// in case would share one policy.
+	for _, prev := range cfg.CIAccess {
+		if prev.Name == name {
+			return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s.", name, rangeStart(prev.Range)))
+		}
+		if strings.EqualFold(prev.Name, name) {
+			return append(diags, errAt(b.LabelRanges[0], "Duplicate ci_access", "A ci_access block named %q is already declared at %s: Vault folds policy names to lower case, so %q and %q would share one policy.", prev.Name, rangeStart(prev.Range), prev.Name, name))
+		}
 	}
 	a := CIAccess{Name: name, TokenTTL: DefaultCITokenTTL, Range: b.DefRange}
 	diags = append(diags, optString(content.Attributes["audience"], &a.Audience)...)
@@ -242,6 +253,7 @@ func decodeCIAccess(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 	diags = append(diags, optBool(content.Attributes["allow_any_ref"], &a.AllowAnyRef)...)
 	diags = append(diags, decodeCICredentials(content.Attributes["credentials"], &a, cfg)...)
 	diags = append(diags, decodeCIIdentity(b, content.Blocks, &a)...)
+	diags = append(diags, checkCIEnvNames(content.Attributes["credentials"], a, cfg)...)
 	if d := checkCIPolicyName(b, a, cfg); d != nil {
 		diags = append(diags, d)
 	}
@@ -315,7 +327,16 @@ func decodeCIIdentity(b *hcl.Block, blocks hcl.Blocks, a *CIAccess) hcl.Diagnost
 			g := &CIGitLab{}
 			diags = append(diags, optString(at["project_path"], &g.ProjectPath)...)
 			diags = append(diags, optString(at["ref"], &g.Ref)...)
+			diags = append(diags, optString(at["ref_type"], &g.RefType)...)
 			diags = append(diags, optString(at["environment"], &g.Environment)...)
+			if rt := at["ref_type"]; rt != nil && g.RefType != "branch" && g.RefType != "tag" {
+				diags = append(diags, errAt(rt.Expr.Range(), "Invalid ref_type", "ref_type is \"branch\" or \"tag\": what ref names."))
+			} else if rt != nil && g.Ref == "" {
+				diags = append(diags, errAt(rt.Expr.Range(), "ref_type without ref", "ref_type says what ref names: set ref too."))
+			}
+			if g.Ref != "" && g.RefType == "" {
+				g.RefType = "branch"
+			}
 			if pa := at["ref_protected"]; pa != nil {
 				var p bool
 				diags = append(diags, optBool(pa, &p)...)
@@ -368,6 +389,25 @@ func checkCIExact(attr *hcl.Attribute, v, what string) hcl.Diagnostics {
 	return nil
 }
 
+// checkCIEnvNames refuses a block whose job would put two credentials'
+// tokens in one environment variable: the snippet names a variable after
+// each credential, folding '.', '-' and '_' to '_', and the job would read
+// one credential's token under the other's name.
+func checkCIEnvNames(attr *hcl.Attribute, a CIAccess, cfg *Config) hcl.Diagnostics {
+	if attr == nil {
+		return nil
+	}
+	seen := map[string]string{}
+	for _, name := range cfg.CIAccessCredentials(a) {
+		stem := credname.EnvStem(name)
+		if other, dup := seen[stem]; dup {
+			return hcl.Diagnostics{errAt(attr.Expr.Range(), "Credentials share a variable", "ci_access %q reads %s and %s, whose tokens would both go in the variables %s_*: a job cannot tell them apart. Give one job's credentials names that differ in more than '.', '-' and '_', or read them from two ci_access blocks.", a.Name, other, name, stem)}
+		}
+		seen[stem] = name
+	}
+	return nil
+}
+
 // checkCIPolicyName refuses a ci_access policy name that is another
 // managed policy's.
 func checkCIPolicyName(b *hcl.Block, a CIAccess, cfg *Config) *hcl.Diagnostic {
@@ -377,12 +417,12 @@ func checkCIPolicyName(b *hcl.Block, a CIAccess, cfg *Config) *hcl.Diagnostic {
 	name := cfg.CIPolicyName(a)
 	names := cfg.VaultPolicies
 	for _, role := range Roles {
-		if names.Name(role) == name {
+		if strings.EqualFold(names.Name(role), name) {
 			return errAt(b.LabelRanges[0], "Duplicate policy name", "The policy of ci_access %q would be %q, already the %s policy.", a.Name, name, role)
 		}
 	}
 	for _, sc := range names.ScopedCI {
-		if sc.Name == name {
+		if strings.EqualFold(sc.Name, name) {
 			return errAt(b.LabelRanges[0], "Duplicate policy name", "The policy of ci_access %q would be %q, already a scoped CI policy.", a.Name, name)
 		}
 	}

@@ -197,3 +197,115 @@ ci_access "x" {
 		t.Errorf("warning = %v", d)
 	}
 }
+
+// Vault folds ACL policy names to lower case: names that differ only in
+// case would be one policy, the last written, and one block's jobs would
+// read the other's tokens. They are refused, among ci_access blocks and
+// against vault_policies' names.
+func TestCIAccessNamesDifferingOnlyInCaseAreRefused(t *testing.T) {
+	head := `
+vault {
+  address = "https://vault.example.org:8200"
+}
+credential "ctrp-prod" {
+  provider = "ctrp-prod"
+}
+credential "ctrp-stage" {
+  provider = "ctrp-stage"
+}
+`
+	reporting := `
+ci_access "reporting" {
+  credentials = ["ctrp-stage"]
+  kubernetes {
+    namespace       = "reporting"
+    service_account = "accrual-sync"
+  }
+}
+`
+	for name, c := range map[string]struct{ src, want string }{
+		"two blocks": {head + reporting + `
+ci_access "Reporting" {
+  credentials = ["ctrp-prod"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+`, "Duplicate ci_access"},
+		"a block and a scoped ci policy": {head + `
+vault_policies {
+  ci = "ci-readers"
+  ci "CI-Readers-Reporting" {
+    credentials = ["ctrp-prod"]
+  }
+}
+` + reporting, "Duplicate policy name"},
+		"a block and a role's policy": {head + `
+vault_policies {
+  ci      = "ci-readers"
+  auditor = "CI-READERS-reporting"
+}
+` + reporting, "Duplicate policy name"},
+		"two vault_policies names": {head + `
+vault_policies {
+  daemon = "CK-Daemon"
+  ci "ck-daemon" {
+    credentials = ["ctrp-prod"]
+  }
+}
+`, "Duplicate policy name"},
+	} {
+		_, diags := Parse([]byte(c.src), "ci.hcl")
+		if !slices.ContainsFunc(diags, func(d *hcl.Diagnostic) bool { return d.Severity == hcl.DiagError && d.Summary == c.want }) {
+			t.Errorf("%s: diags = %v, want %q", name, diags, c.want)
+		}
+	}
+}
+
+// A job's snippet names a variable after each credential, folding '.',
+// '-' and '_' to '_': dmp-a and dmp.a would both be DMP_A_ACCESS_TOKEN,
+// and the job would read one's token under the other's name. A block
+// reading two such credentials is refused, naming both.
+func TestCIAccessCredentialsSharingAVariableAreRefused(t *testing.T) {
+	_, diags := Parse([]byte(`
+vault {
+  address = "https://vault.example.org:8200"
+}
+credential "dmp-a" {
+  provider = "dmptool"
+  publish_token {}
+}
+credential "dmp.a" {
+  provider = "dmptool"
+  publish_token {}
+}
+credential "dmp-b" {
+  provider = "dmptool"
+  publish_token {}
+}
+ci_access "deploy" {
+  credentials = ["dmp*"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+ci_access "one-each" {
+  credentials = ["dmp-a", "dmp-b"]
+  github {
+    repository = "cancer-center/accrual-sync"
+    ref        = "refs/heads/main"
+  }
+}
+`), "ci.hcl")
+	var got []string
+	for _, d := range diags {
+		if d.Summary == "Credentials share a variable" {
+			got = append(got, d.Detail)
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `"deploy"`) || !strings.Contains(got[0], "dmp-a") || !strings.Contains(got[0], "dmp.a") || !strings.Contains(got[0], "DMP_A") {
+		t.Errorf("diags = %v", diags)
+	}
+}

@@ -90,17 +90,17 @@ func decodeVaultPolicies(b *hcl.Block, cfg *Config) hcl.Diagnostics {
 		if a := content.Attributes[role]; a != nil && !policyName.MatchString(n.Name(role)) {
 			diags = append(diags, errAt(a.Expr.Range(), "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", n.Name(role)))
 		}
-		seen[n.Name(role)] = role
+		seen[strings.ToLower(n.Name(role))] = role
 	}
 	for _, sb := range content.Blocks {
 		sc := ScopedCI{Name: sb.Labels[0]}
 		if !policyName.MatchString(sc.Name) {
 			diags = append(diags, errAt(sb.LabelRanges[0], "Invalid policy name", "%q is not a Vault policy name: use letters, digits, '-' and '_'.", sc.Name))
 		}
-		if other, dup := seen[sc.Name]; dup {
-			diags = append(diags, errAt(sb.LabelRanges[0], "Duplicate policy name", "The policy %q is already the %s policy.", sc.Name, other))
+		if other, dup := seen[strings.ToLower(sc.Name)]; dup {
+			diags = append(diags, errAt(sb.LabelRanges[0], "Duplicate policy name", "The policy %q is already the %s policy (Vault folds policy names to lower case).", sc.Name, other))
 		}
-		seen[sc.Name] = "scoped ci"
+		seen[strings.ToLower(sc.Name)] = "scoped ci"
 		bc, d := sb.Body.Content(scopedCISchema)
 		diags = append(diags, d...)
 		diags = append(diags, optStringList(bc.Attributes["credentials"], &sc.Credentials)...)

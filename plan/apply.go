@@ -38,6 +38,11 @@ type ApplyOptions struct {
 	// a plan's role change is applied only if its data is exactly theirs,
 	// and a deletion only of a role no longer declared.
 	CIRoles []policies.CIRole
+	// CIScope is where the configuration's CI roles live (CIScopeOf): a
+	// role deletion is applied only on one of its mounts, and only of a
+	// role credkeeper made there (its one policy named for it and marked
+	// as this mount and prefix's CI access), re-checked at apply time.
+	CIScope CIScope
 	// Done, when set, is called after each change applied.
 	Done func()
 
@@ -63,7 +68,7 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 		roles[r.Mount+"/"+r.Name] = r
 	}
 	for _, c := range p.Changes {
-		if err := checkWanted(ctx, store, c, want, roles); err != nil {
+		if err := checkWanted(ctx, store, c, want, roles, o.CIScope); err != nil {
 			return nil, err
 		}
 		if err := checkCurrent(ctx, store, c); err != nil {
@@ -94,16 +99,29 @@ func Apply(ctx context.Context, store *vaultstore.Store, p *Plan, o ApplyOptions
 // checkWanted refuses a policy or CI role change that the configuration
 // does not ask for now: a plan file is data, and a tampered one must not
 // write any policy or role it likes into Vault.
-func checkWanted(ctx context.Context, store *vaultstore.Store, c Change, managed map[string]string, roles map[string]policies.CIRole) error {
+func checkWanted(ctx context.Context, store *vaultstore.Store, c Change, managed map[string]string, roles map[string]policies.CIRole, scope CIScope) error {
 	switch {
 	case c.Type == TypeCIRole:
-		return checkCIRoleChange(c, roles)
+		if err := checkCIRoleChange(c, roles); err != nil {
+			return err
+		}
+		if c.Action == ActionDelete {
+			return checkCIRoleDeletion(ctx, store, c, scope)
+		}
+		return nil
 	case c.Type == TypePolicy && c.Action == ActionDelete:
-		return checkCIPolicyDeletion(ctx, store, c, managed)
+		return checkCIPolicyDeletion(ctx, store, c, managed, scope)
 	case c.Type == TypePolicy:
 		text, ok := managed[c.Name]
 		if !ok {
 			return fmt.Errorf("%w: the configuration does not manage policy %q: run plan again", ErrStalePlan, c.Name)
+		}
+		if cur, err := store.ReadPolicy(ctx, c.Name); err == nil {
+			if err := checkNotAnothersCIPolicy(store, c.Name, cur); err != nil {
+				return fmt.Errorf("%w: %w", ErrStalePlan, err)
+			}
+		} else if !errors.Is(err, vaultstore.ErrNotFound) {
+			return err
 		}
 		if text != c.Policy {
 			return fmt.Errorf("%w: the plan's text for policy %q is not what this credkeeper generates from the configuration (was the plan file edited?): run plan again", ErrStalePlan, c.Name)

@@ -25,6 +25,38 @@ func CIRoles(cfg *config.Config, store *vaultstore.Store) []policies.CIRole {
 	return policies.CIRolesAt(cfg, store.Mount(), store.Prefix())
 }
 
+// CIScope is where a configuration's CI roles and policies live: its CI
+// auth mounts and the prefix of its ci_access policies' names.
+type CIScope struct {
+	Mounts       []string
+	PolicyPrefix string
+}
+
+// CIScopeOf is cfg's CIScope.
+func CIScopeOf(cfg *config.Config) CIScope {
+	return CIScope{Mounts: ciMounts(cfg), PolicyPrefix: cfg.CIPolicyPrefix()}
+}
+
+// ciRoleOwned reports whether the role Vault holds as mount/name (cur) is
+// one credkeeper made for store's mount and prefix: its token_policies are
+// exactly the policy prefix+name, and that policy is marked as the CI
+// access of block name for this mount and prefix. Plan prunes, and apply
+// deletes, only such roles.
+func ciRoleOwned(ctx context.Context, store *vaultstore.Store, prefix, name string, cur map[string]any) (bool, error) {
+	if prefix == "" || !slices.Equal(stringList(cur["token_policies"]), []string{prefix + name}) {
+		return false, nil
+	}
+	text, err := store.ReadPolicy(ctx, prefix+name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	block, ok := policies.CIPolicyFor(text, store.Mount(), store.Prefix())
+	return ok && block == name, nil
+}
+
 // ciMethodTypes are the auth method types a CI role's mount must be.
 var ciMethodTypes = map[string]string{policies.CIMethodJWT: "jwt", policies.CIMethodKubernetes: "kubernetes"}
 
@@ -214,7 +246,12 @@ func (p *Plan) planUndeclaredCI(ctx context.Context, store *vaultstore.Store, cf
 			if err != nil {
 				return err
 			}
-			if !exists || !slices.Equal(stringList(cur["token_policies"]), []string{prefix + name}) {
+			if !exists {
+				continue
+			}
+			if ok, err := ciRoleOwned(ctx, store, prefix, name, cur); err != nil {
+				return err
+			} else if !ok {
 				continue
 			}
 			p.Changes = append(p.Changes, Change{Action: ActionDelete, Type: TypeCIRole, Name: name, Mount: mount,
@@ -339,10 +376,31 @@ func checkCIRoleChange(c Change, want map[string]policies.CIRole) error {
 	return nil
 }
 
+// checkCIRoleDeletion refuses to delete a role that is not on one of the
+// configuration's CI mounts, or that credkeeper did not make there for
+// this mount and prefix (a plan file is data: it may name any role).
+func checkCIRoleDeletion(ctx context.Context, store *vaultstore.Store, c Change, scope CIScope) error {
+	if !slices.Contains(scope.Mounts, c.Mount) {
+		return fmt.Errorf("%w: auth/%s is not one of the configuration's CI auth mounts: it deletes no role there", ErrStalePlan, c.Mount)
+	}
+	cur, exists, err := store.AuthRole(ctx, c.Mount, c.Name)
+	if err != nil || !exists {
+		return err
+	}
+	ok, err := ciRoleOwned(ctx, store, scope.PolicyPrefix, c.Name, cur)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: the CI role %s is not one credkeeper made for %s/%s: it deletes no other", ErrStalePlan, c.Path(), store.Mount(), store.Prefix())
+	}
+	return nil
+}
+
 // checkCIPolicyDeletion refuses to delete a policy that is not a
 // ci_access policy of this mount and prefix, or one the configuration
 // manages again.
-func checkCIPolicyDeletion(ctx context.Context, store *vaultstore.Store, c Change, managed map[string]string) error {
+func checkCIPolicyDeletion(ctx context.Context, store *vaultstore.Store, c Change, managed map[string]string, scope CIScope) error {
 	if _, ok := managed[c.Name]; ok {
 		return fmt.Errorf("%w: the configuration manages policy %q again: run plan again", ErrStalePlan, c.Name)
 	}
@@ -353,7 +411,7 @@ func checkCIPolicyDeletion(ctx context.Context, store *vaultstore.Store, c Chang
 	if err != nil {
 		return err
 	}
-	if _, ok := policies.CIPolicyFor(text, store.Mount(), store.Prefix()); !ok {
+	if block, ok := policies.CIPolicyFor(text, store.Mount(), store.Prefix()); !ok || scope.PolicyPrefix == "" || c.Name != scope.PolicyPrefix+block {
 		return fmt.Errorf("%w: policy %q is not a CI access policy credkeeper made for %s/%s: it deletes no other", ErrStalePlan, c.Name, store.Mount(), store.Prefix())
 	}
 	return nil

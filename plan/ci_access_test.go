@@ -65,7 +65,7 @@ func (w *ciPlanWorld) apply(cfg *config.Config, p *Plan, prune bool) *ApplyRepor
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return mustApply(w.t, w.store, p, ApplyOptions{Prune: prune, Policies: managed, CIRoles: CIRoles(cfg, w.store)})
+	return mustApply(w.t, w.store, p, ApplyOptions{Prune: prune, Policies: managed, CIRoles: CIRoles(cfg, w.store), CIScope: CIScopeOf(cfg)})
 }
 
 const ciBlocks = `
@@ -363,5 +363,146 @@ func TestCIAccessMovedToAnotherMount(t *testing.T) {
 	w.apply(moved, p, true)
 	if again := mustPlan(t, w.store, moved); again.HasChanges() {
 		t.Fatalf("changes remain: %v", w.changeKeys(again))
+	}
+}
+
+// Attack: a saved plan edited to hold a deletion of an administrator's own
+// role on the CI mount (not credkeeper's: other policies, never planned).
+// The fingerprint is no secret: it is a hash of the role's fields, which
+// anyone who can read the role computes. apply --prune deletes it.
+func TestATamperedPlanCannotDeleteAnAdministratorsRoleOnTheSameMount(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	k := w.world.KubernetesMount
+	cfg := w.config(ciBlocks)
+	w.apply(cfg, mustPlan(t, w.store, cfg), false)
+	if err := w.store.PutAuthRole(ctx, k, "admins", map[string]any{"bound_service_account_names": []string{"admin"}, "bound_service_account_namespaces": []string{"ops"}, "token_policies": []string{"admin"}}); err != nil {
+		t.Fatal(err)
+	}
+	p := mustPlan(t, w.store, cfg)
+	cur, _, err := w.store.AuthRole(ctx, k, "admins")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Changes = append(p.Changes, Change{Action: ActionDelete, Type: TypeCIRole, Name: "admins", Mount: k, Fingerprint: roleFingerprint(cur)})
+	path := t.TempDir() + "/plan.json"
+	if err := SavePlan(path, p); err != nil {
+		t.Fatal(err)
+	}
+	p, err = LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	managed, _ := ManagedPolicies(cfg, w.store)
+	_, err = Apply(ctx, w.store, p, ApplyOptions{Prune: true, Policies: managed, CIRoles: CIRoles(cfg, w.store), CIScope: CIScopeOf(cfg)})
+	if _, exists, _ := w.store.AuthRole(ctx, k, "admins"); !exists {
+		t.Errorf("apply --prune of a tampered plan deleted the administrator's role auth/%s/role/admins (apply's error: %v)", k, err)
+	}
+}
+
+// Attack: a gitlab block binding ref = "main" (GitLab's ref claim is the
+// bare name, shared by a branch and a tag) for a prod credential. Any
+// developer who may push a tag pushes a tag named main: its pipeline's
+// ref is "main", ref_type "tag", and the role lets it in.
+func TestAGitLabRefBindsTheBranchNotATagOfTheSameName(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	cfg := w.config(`
+ci_access "deploy-gl" {
+  credentials = ["ctrp-prod"]
+  gitlab {
+    project_path = "cancer-center/dmp-sync"
+    ref          = "main"
+  }
+}
+`)
+	w.apply(cfg, mustPlan(t, w.store, cfg), false)
+	tag := w.world.Issuer.MintGitLab(oidcissuer.GitLab{ProjectPath: "cancer-center/dmp-sync", Ref: "main", RefType: "tag", Audience: w.env.Addr})
+	if _, err := vaultstore.LoginJWT(ctx, w.env.Addr, w.world.GitLabMount, "deploy-gl", tag); err == nil {
+		t.Errorf("a pipeline of the unprotected tag \"main\" logs in as deploy-gl and reads ctrp-prod's token (bound_claims %v)", CIRoles(cfg, w.store)[0].Data["bound_claims"])
+	}
+	branch := w.world.Issuer.MintGitLab(oidcissuer.GitLab{ProjectPath: "cancer-center/dmp-sync", Ref: "main", RefType: "branch", Audience: w.env.Addr})
+	if _, err := vaultstore.LoginJWT(ctx, w.env.Addr, w.world.GitLabMount, "deploy-gl", branch); err != nil {
+		t.Errorf("a pipeline of the branch main cannot log in as deploy-gl: %v", err)
+	}
+}
+
+// Another credkeeper shares the Vault (its records under another prefix)
+// and the CI policy names; its ci_access "deploy-prod" policy reads its own
+// prefix's tokens. Taking it over as a plain update would let the other
+// team's jobs read this prefix's prod token, and the two applies would flip
+// the policy back and forth: plan refuses, as prune leaves another
+// prefix's policy alone (CIPolicyFor), and so does apply of a plan that
+// holds the update.
+func TestPlanDoesNotTakeOverAnotherPrefixsCIPolicy(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	name := w.name("ci") + "-deploy-prod"
+	theirs := "# credkeeper CI access deploy-prod for " + w.env.Mount + "/elsewhere\npath \"" + w.env.Mount + "/data/elsewhere/tokens/x\" {\n  capabilities = [\"read\"]\n}\n"
+	cfg := w.config(ciBlocks)
+	format := mustPlan(t, w.store, cfg).FormatVersion
+	if err := w.store.WritePolicy(ctx, name, theirs); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := MakePlan(ctx, w.store, cfg, planNow); err == nil || !strings.Contains(err.Error(), "elsewhere") {
+		for _, c := range p.Changes {
+			if c.Type == TypePolicy && c.Name == name {
+				t.Errorf("plan %s policy %s, a CI access policy credkeeper made for %s/elsewhere, not for %s/%s (err %v):\n%s", c.Action, name, w.env.Mount, w.env.Mount, w.env.Prefix, err, c.Diff)
+			}
+		}
+		t.Errorf("plan's error = %v, want one naming the other prefix", err)
+	}
+	// A plan holding the update anyway (made by hand) is refused at apply.
+	managed, _ := ManagedPolicies(cfg, w.store)
+	var want string
+	for _, mp := range managed {
+		if mp.Name == name {
+			want = mp.Text
+		}
+	}
+	forged := &Plan{FormatVersion: format, Mount: w.env.Mount, Prefix: w.env.Prefix, Changes: []Change{{Action: ActionUpdate, Type: TypePolicy, Name: name, Policy: want, Fingerprint: textFingerprint(theirs)}}}
+	if _, err := Apply(ctx, w.store, forged, ApplyOptions{Policies: managed, CIRoles: CIRoles(cfg, w.store), CIScope: CIScopeOf(cfg)}); !errors.Is(err, ErrStalePlan) {
+		t.Errorf("apply of an update of another prefix's CI policy: %v", err)
+	}
+	if got, _ := w.store.ReadPolicy(ctx, name); got != theirs {
+		t.Errorf("the other prefix's policy was overwritten:\n%s", got)
+	}
+}
+
+// Held (passes): claim tricks against the roles credkeeper generates are
+// refused by the real Vault.
+func TestCIClaimTricksAreRefused(t *testing.T) {
+	w := newCIPlanWorld(t)
+	ctx := context.Background()
+	cfg := w.config(ciBlocks + `
+ci_access "env-bound" {
+  credentials = ["ctrp-prod"]
+  github {
+    repository  = "cancer-center/accrual-sync"
+    environment = "production"
+  }
+}
+`)
+	w.apply(cfg, mustPlan(t, w.store, cfg), false)
+	gh := w.world.GitHubMount
+	for name, c := range map[string]struct {
+		role string
+		job  oidcissuer.GitHub
+		opts []oidcissuer.Option
+	}{
+		"a fork-like name":       {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync-fork", Ref: "refs/heads/main"}, nil},
+		"a path trick":           {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync/../x", Ref: "refs/heads/main"}, nil},
+		"a longer ref":           {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/main-evil"}, nil},
+		"a tag of the same name": {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/tags/main"}, nil},
+		"another case":           {"deploy-prod", oidcissuer.GitHub{Repository: "Cancer-Center/Accrual-Sync", Ref: "refs/heads/main"}, nil},
+		"a glob in the claim":    {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/*", Ref: "refs/heads/*"}, nil},
+		"no environment claim":   {"env-bound", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/main"}, nil},
+		"a sub naming the repo":  {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/other", Ref: "refs/heads/main"}, []oidcissuer.Option{oidcissuer.With(map[string]any{"sub": "repo:cancer-center/accrual-sync:ref:refs/heads/main"})}},
+		"another audience":       {"deploy-prod", oidcissuer.GitHub{Repository: "cancer-center/accrual-sync", Ref: "refs/heads/main", Audience: "https://github.com/cancer-center-evil"}, nil},
+	} {
+		jwt := w.world.Issuer.MintGitHub(c.job, c.opts...)
+		if _, err := vaultstore.LoginJWT(ctx, w.env.Addr, gh, c.role, jwt); !errors.Is(err, vaultstore.ErrLoginRefused) {
+			t.Errorf("%s: login as %s: %v", name, c.role, err)
+		}
 	}
 }

@@ -463,12 +463,30 @@ func planPolicy(ctx context.Context, store *vaultstore.Store, mp policies.Manage
 	case cur == want:
 		return nil, nil
 	}
+	if err := checkNotAnothersCIPolicy(store, name, cur); err != nil {
+		return nil, err
+	}
 	diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(ensureNewline(cur)), B: difflib.SplitLines(want),
 		FromFile: "vault", ToFile: "config", Context: 2,
 	})
 	return &Change{Action: ActionUpdate, Type: TypePolicy, Name: name, Policy: want, Diff: diff,
 		Fingerprint: textFingerprint(cur), Note: note}, nil
+}
+
+// checkNotAnothersCIPolicy refuses to overwrite a policy marked as the
+// CI access credkeeper made for another mount or prefix: taking it over
+// would hand that configuration's CI jobs this one's tokens, and the two
+// would overwrite each other at every apply.
+func checkNotAnothersCIPolicy(store *vaultstore.Store, name, cur string) error {
+	first, _, _ := strings.Cut(cur, "\n")
+	if !strings.HasPrefix(first, policies.CIPolicyMarker) {
+		return nil
+	}
+	if _, ours := policies.CIPolicyFor(cur, store.Mount(), store.Prefix()); ours {
+		return nil
+	}
+	return fmt.Errorf("policy %q is a CI access policy credkeeper made for another mount or prefix (%q), not for %s/%s: credkeeper does not take it over; name this configuration's policies otherwise (vault_policies' ci) or remove it there", name, strings.TrimPrefix(first, "# "), store.Mount(), store.Prefix())
 }
 
 func ensureNewline(s string) string {

@@ -99,7 +99,10 @@ func jwtClaims(a config.CIAccess) (string, map[string]any) {
 	g := a.GitLab
 	claims["project_path"] = g.ProjectPath
 	if g.Ref != "" {
+		// GitLab's ref is the bare name, shared by a branch and a tag:
+		// bind which of them too.
 		claims["ref"] = g.Ref
+		claims["ref_type"] = g.RefType
 	}
 	if g.RefProtected != nil {
 		// GitLab's ref_protected claim is the string "true" or "false".

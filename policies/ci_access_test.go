@@ -119,7 +119,8 @@ func TestCIRolesBindTheIdentityAndReadOnlyItsTokens(t *testing.T) {
 }
 
 // A GitHub identity binds the environment as well as the ref when both are
-// set; a GitLab one binds ref_protected = false as GitLab writes it.
+// set; a GitLab one binds ref_protected = false as GitLab writes it, and
+// binds ref_type "branch" with a ref that names no tag.
 func TestCIRolesBindEveryClaimWritten(t *testing.T) {
 	cfg := parseCI(t, `
 credential "s" {
@@ -148,7 +149,7 @@ ci_access "unprotected" {
 	if got := dataJSON(t, roles[0].Data["bound_claims"].(map[string]any)); got != `{"environment":"production","ref":"refs/tags/v1","repository":"o/r"}` {
 		t.Errorf("github claims = %s", got)
 	}
-	if got := dataJSON(t, roles[1].Data["bound_claims"].(map[string]any)); got != `{"environment":"review","project_path":"g/p","ref":"main","ref_protected":"false"}` {
+	if got := dataJSON(t, roles[1].Data["bound_claims"].(map[string]any)); got != `{"environment":"review","project_path":"g/p","ref":"main","ref_protected":"false","ref_type":"branch"}` {
 		t.Errorf("gitlab claims = %s", got)
 	}
 	if got := CIRolesAt(cfg, "other", "p"); !strings.Contains(got[0].Policy, `path "other/data/p/tokens/s"`) {

@@ -228,3 +228,17 @@ func accessOutcome(err error) (allowed, exists bool, _ error) {
 	}
 	return false, false, err
 }
+
+// LoginPolicies are the policies Vault's login gave the store's token
+// (none for token auth, which sends no login).
+func (s *Store) LoginPolicies() []string {
+	if s.auth == nil {
+		return nil
+	}
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	if s.auth.secret == nil || s.auth.secret.Auth == nil {
+		return nil
+	}
+	return append([]string(nil), s.auth.secret.Auth.Policies...)
+}

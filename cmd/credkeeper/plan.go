@@ -164,7 +164,7 @@ func applyRun(ctx context.Context, o *ApplyOptions) error {
 		return err
 	}
 	bar := progress.New(o.Err, "applying", len(p.Changes), o.clock)
-	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed, CIRoles: plan.CIRoles(cfg, store), Done: func() { bar.Add(1) }})
+	rep, applyErr := plan.Apply(ctx, store, p, plan.ApplyOptions{Prune: o.Prune, Policies: managed, CIRoles: plan.CIRoles(cfg, store), CIScope: plan.CIScopeOf(cfg), Done: func() { bar.Add(1) }})
 	bar.Done()
 	if rep != nil {
 		writeApplyReport(o.globalOptions, rep, applyErr != nil)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/internal/credname"
 	"github.com/credkeeper/credkeeper/internal/dates"
 	"github.com/credkeeper/credkeeper/policies"
 )
@@ -55,15 +56,7 @@ func WriteCISnippet(w io.Writer, s CISnippet) error {
 // EnvName is the variable a credential's token is put in:
 // CTRP_PROD_ACCESS_TOKEN for ctrp-prod.
 func EnvName(credential, field string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(credential + "_" + field) {
-		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
+	return credname.EnvStem(credential + "_" + field)
 }
 
 func (s CISnippet) tokenPath(credential string) string {

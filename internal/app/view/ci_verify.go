@@ -45,10 +45,13 @@ func CIVerify(w io.Writer, r *ciaccess.Report) error {
 	for _, rd := range r.Unexpected() {
 		fmt.Fprintf(w, "  NOT AS CONFIGURED: %s\n", describeRead(rd))
 	}
+	for _, d := range r.Differences {
+		fmt.Fprintf(w, "  NOT AS CONFIGURED: %s\n", d)
+	}
 	if r.Exact {
 		fmt.Fprintln(w, "exact: the job reads what the configuration says and nothing else")
 	} else {
-		fmt.Fprintln(w, "not exact: the job's access differs from the configuration (run credkeeper plan)")
+		fmt.Fprintln(w, "not exact: the job's access or its role differs from the configuration (run credkeeper plan)")
 	}
 	return nil
 }
