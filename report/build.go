@@ -432,15 +432,25 @@ func day(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// ParsePeriod reads --since and --until (YYYY-MM-DD, UTC; either empty
-// for DefaultPeriod's) at now, refusing a period that ends before it
-// starts.
+// ParsePeriod reads the flags --since and --until (YYYY-MM-DD, UTC;
+// either empty for DefaultPeriod's) at now, refusing a period that ends
+// before it starts.
 func ParsePeriod(since, until string, now time.Time) (Period, error) {
+	return parsePeriod("--since", since, "--until", until, now)
+}
+
+// ParsePeriodQuery is ParsePeriod for the query parameters since and
+// until, whose errors name the parameters as written in a URL.
+func ParsePeriodQuery(since, until string, now time.Time) (Period, error) {
+	return parsePeriod("since", since, "until", until, now)
+}
+
+func parsePeriod(sinceName, since, untilName, until string, now time.Time) (Period, error) {
 	p := DefaultPeriod(now)
 	for _, f := range []struct {
 		flag, value string
 		into        *time.Time
-	}{{"--since", since, &p.Since}, {"--until", until, &p.Until}} {
+	}{{sinceName, since, &p.Since}, {untilName, until, &p.Until}} {
 		if f.value == "" {
 			continue
 		}
@@ -451,7 +461,7 @@ func ParsePeriod(since, until string, now time.Time) (Period, error) {
 		*f.into = d
 	}
 	if p.Until.Before(p.Since) {
-		return p, fmt.Errorf("--until %s is before --since %s", dates.Format(p.Until), dates.Format(p.Since))
+		return p, fmt.Errorf("%s %s is before %s %s", untilName, dates.Format(p.Until), sinceName, dates.Format(p.Since))
 	}
 	return p, nil
 }

@@ -167,3 +167,22 @@ func TestCraftedTextIsInertInHTMLAndCSV(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePeriodNamesItsInput(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name         string
+		parse        func(since, until string, now time.Time) (report.Period, error)
+		since, until string
+		want         string
+	}{
+		{"a flag", report.ParsePeriod, "bad", "", `--since "bad" is not a date: use YYYY-MM-DD (UTC)`},
+		{"a query parameter", report.ParsePeriodQuery, "bad", "", `since "bad" is not a date: use YYYY-MM-DD (UTC)`},
+		{"a query parameter, until", report.ParsePeriodQuery, "", "bad", `until "bad" is not a date: use YYYY-MM-DD (UTC)`},
+		{"a query period backwards", report.ParsePeriodQuery, "2026-02-01", "2026-01-01", "until 2026-01-01 is before since 2026-02-01"},
+	} {
+		if _, err := c.parse(c.since, c.until, now); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+	}
+}

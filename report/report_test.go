@@ -90,7 +90,7 @@ func newAuditWorld(t *testing.T) *auditWorld {
 	// ctrp-prod: promoted four days late; a request for next year is
 	// open already and a pair staged.
 	put("ctrp-prod", "0oa-prod-2026", "Prod-Secret-2026-ghijkl", now.Add(10*day), "prod")
-	prod := &vaultstore.Rotation{Request: &vaultstore.RotationRequest{RequestedAt: now.Add(-3 * day), RequestedBy: "token-carol", Ticket: "INC456", SentTo: "CTRP_support@nih.gov"}}
+	prod := &vaultstore.Rotation{Request: &vaultstore.RotationRequest{RequestedAt: now.Add(-3 * day), RequestedBy: "token-carol", Ticket: "INC456", SentTo: "CTRP_support@nih.gov", FollowUps: []vaultstore.RequestFollowUp{{At: now.Add(-day), By: "token-carol"}}}}
 	prod.Append(vaultstore.RotationEvent{Step: vaultstore.EventPromoted, At: date("2025-12-05").Add(9 * time.Hour), By: "token-carol", Version: 4, Deadline: date("2025-12-01")})
 	prod.Append(vaultstore.RotationEvent{Step: vaultstore.EventRequested, At: now.Add(-3 * day), By: "token-carol", Ticket: "INC456"})
 	if _, err := w.root.PutRotation(ctx, "ctrp-prod", prod, 0); err != nil {
@@ -322,12 +322,12 @@ func TestTheFormats(t *testing.T) {
 	}
 
 	html := out("html")
-	for _, s := range []string{`<svg class="timeline"`, `<table id="summary">`, `id="credential-ctrp-stage"`} {
+	for _, s := range []string{`<svg class="timeline"`, `<table id="summary">`, `id="credential-ctrp-stage"`, "sent to CTRP_support@nih.gov, followed up once."} {
 		if !strings.Contains(html, s) {
 			t.Errorf("the HTML lacks %s", s)
 		}
 	}
-	for _, s := range []string{"<script", "<link", "src=\"http"} {
+	for _, s := range []string{"<script", "<link", "src=\"http", "time(s)"} {
 		if strings.Contains(html, s) {
 			t.Errorf("the HTML is not self-contained: it has %s", s)
 		}

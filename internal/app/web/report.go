@@ -17,7 +17,7 @@ import (
 func (p *Pages) auditReport(w http.ResponseWriter, r *http.Request) {
 	now := p.now()
 	q := r.URL.Query()
-	period, err := report.ParsePeriod(q.Get("since"), q.Get("until"), now)
+	period, err := report.ParsePeriodQuery(q.Get("since"), q.Get("until"), now)
 	if err != nil {
 		answerError(w, false, http.StatusBadRequest, err.Error())
 		return

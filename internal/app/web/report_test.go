@@ -144,7 +144,7 @@ func TestReportInABrowser(t *testing.T) {
 	if body := get(t, p.auditorURL+"/report?format=csv", http.StatusOK); !strings.Contains(body, "ok-far,step,2026-01-28T15:00:00Z,promoted,token-bob,") {
 		t.Errorf("/report?format=csv:\n%s", body)
 	}
-	if body := get(t, p.auditorURL+"/report?since=someday", http.StatusBadRequest); !strings.Contains(body, "is not a date") {
+	if body := get(t, p.auditorURL+"/report?since=someday", http.StatusBadRequest); !strings.Contains(body, "is not a date") || !strings.Contains(body, "since &#34;someday&#34;") || strings.Contains(body, "--since") {
 		t.Errorf("/report?since=someday: %s", body)
 	}
 	get(t, p.auditorURL+"/report?format=pdf", http.StatusBadRequest)
