@@ -117,12 +117,18 @@ func (w *ciSnippetWorld) putToken(t *testing.T, name string, left time.Duration)
 
 // runSetupCommands runs the vault commands ci setup-commands printed, as
 // the vault CLI would, through Vault's HTTP API. The test Vault runs
-// outside any cluster, so the Kubernetes mount's config takes the
-// outside-the-cluster arguments the commands' comment names, and the
-// stand-in's address.
+// outside any cluster: the API server's placeholder is replaced with the
+// stand-in's address, as an administrator replaces it with the one
+// kubectl shows, and the Kubernetes mount's config takes the
+// outside-the-cluster arguments the commands' comment names.
 func runSetupCommands(t *testing.T, client *api.Client, script string, kubeHost string) {
 	t.Helper()
 	ctx := context.Background()
+	const placeholder = `kubernetes_host="https://KUBERNETES_API_HOST:443"`
+	if strings.Count(script, placeholder) != 1 || !strings.Contains(script, "kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}'") || strings.Contains(script, "$") {
+		t.Fatalf("the setup commands do not ask for the cluster's API server by a placeholder and the kubectl command that shows it:\n%s", script)
+	}
+	script = strings.Replace(script, placeholder, `kubernetes_host="`+kubeHost+`"`, 1)
 	for _, line := range strings.Split(script, "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
@@ -143,7 +149,6 @@ func runSetupCommands(t *testing.T, client *api.Client, script string, kubeHost 
 				data[k] = v
 			}
 			if _, ok := data["kubernetes_host"]; ok {
-				data["kubernetes_host"] = kubeHost
 				data["token_reviewer_jwt"] = "reviewer-jwt"
 				data["disable_local_ca_jwt"] = true
 			}

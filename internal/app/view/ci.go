@@ -211,7 +211,9 @@ func WriteCISetupCommands(w io.Writer, s CISetup) error {
 	b.WriteString("# tokens with its own service account; from outside, add token_reviewer_jwt=@reviewer.jwt and\n")
 	b.WriteString("# kubernetes_ca_cert=@ca.crt.\n")
 	fmt.Fprintf(&b, "vault auth enable -path=%s kubernetes\n", s.KubernetesMount)
-	fmt.Fprintf(&b, "vault write auth/%s/config kubernetes_host=\"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT\"\n", s.KubernetesMount)
+	b.WriteString("# Replace KUBERNETES_API_HOST:443 with the cluster's API server, as kubectl shows it:\n")
+	b.WriteString("#   kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}'\n")
+	fmt.Fprintf(&b, "vault write auth/%s/config kubernetes_host=\"https://KUBERNETES_API_HOST:443\"\n", s.KubernetesMount)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
