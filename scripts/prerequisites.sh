@@ -9,12 +9,18 @@
 #   scripts/prerequisites.sh test   and chromium (the status page's browser
 #                                   tests), promtool (the alert rules' unit
 #                                   tests), systemd-analyze (the unit file), and
-#                                   node with npm, for node's oidc-provider
-#                                   (npm ci in tools/oidcprovider)
+#                                   node (20.19 or later) with npm, for node's
+#                                   oidc-provider (npm ci in tools/oidcprovider,
+#                                   from the npm registry; its output goes to
+#                                   bin/npm-ci.log)
 set -euo pipefail
 
 what=${1:-test}
 min_go=1.26
+# oidc-provider 9 calls crypto.hash and URL.parse (tools/oidcprovider's
+# engines); Debian 12's nodejs is 18.
+min_node=20.19
+root="$(cd "$(dirname "$0")/.." && pwd)"
 
 say() { echo "prerequisites: $*" >&2; }
 
@@ -39,16 +45,38 @@ missing=()
 for pair in "${wanted[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
+# node_version_ok: node is at least min_node, or the script stops with
+# one line saying what to install.
+node_version_ok() {
+  local have
+  have=$(node --version 2>/dev/null | sed 's/^v//') || true
+  if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$min_node" "$have" | sort -V | head -n1)" != "$min_node" ]; then
+    say "node ${have:-(no version)} is too old for oidc-provider: install Node.js $min_node or later (e.g. from NodeSource or with nvm) and run make $what again"
+    exit 2
+  fi
+}
+
 # node's oidc-provider (the second real OAuth2 server of the tests), at the
-# version tools/oidcprovider/package-lock.json pins, from the npm registry.
+# version tools/oidcprovider/package-lock.json pins, from the npm registry;
+# installed again when node_modules does not hold what the lock pins.
 oidc_provider() {
   [ "$what" = test ] || return 0
-  local dir
-  dir="$(cd "$(dirname "$0")/.." && pwd)/tools/oidcprovider"
-  [ -d "$dir/node_modules/oidc-provider" ] && return 0
+  node_version_ok
+  local dir=$root/tools/oidcprovider log=$root/bin/npm-ci.log
+  if (cd "$dir" && node -e '
+const fs = require("fs");
+const want = JSON.parse(fs.readFileSync("package-lock.json")).packages;
+const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json")).packages;
+const same = (a, b) => a && b && a.version === b.version && a.integrity === b.integrity;
+for (const k of Object.keys(want)) if (k !== "" && !same(want[k], have[k])) process.exit(1);
+for (const k of Object.keys(have)) if (!(k in want)) process.exit(1);
+' 2>/dev/null); then
+    return 0
+  fi
   say "installing oidc-provider into tools/oidcprovider (npm ci)"
-  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
-    say "npm ci in tools/oidcprovider failed: run it there by hand (it needs the npm registry) and then make $what again"
+  mkdir -p "$root/bin"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund) >"$log" 2>&1; then
+    say "npm ci in tools/oidcprovider failed (it needs the npm registry): see bin/npm-ci.log, then make $what again"
     exit 2
   fi
 }
@@ -56,6 +84,11 @@ oidc_provider() {
 if [ ${#missing[@]} -eq 0 ]; then
   oidc_provider
   exit 0
+fi
+# A node already here but too old stops the script before anything is
+# installed.
+if [ "$what" = test ] && command -v node >/dev/null 2>&1; then
+  node_version_ok
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -72,8 +105,11 @@ fi
 
 say "installing ${missing[*]} from Debian's packages"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+mkdir -p "$root/bin"
+if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$root/bin/apt-get.log" 2>&1; then
+  say "apt-get install ${missing[*]} failed: see bin/apt-get.log, then install them by hand and run make $what again"
+  exit 2
+fi
 for pair in "${wanted[@]}"; do
   if ! command -v "${pair%%:*}" >/dev/null 2>&1; then
     say "${pair%%:*} is still missing after installing ${pair#*:}"

@@ -4,9 +4,10 @@
 // authenticates private_key_jwt clients itself.
 //
 // Start launches tools/oidcprovider/server.js with the clients given and
-// stops it when the test ends. Without node or the installed package a
-// test is skipped, unless CREDKEEPER_REQUIRE_OIDC_PROVIDER=1 (as make test
-// sets it), which makes it fail instead.
+// stops it when the test ends. Without node (MinNode or later, said with
+// the version found) or the installed package a test is skipped, unless
+// CREDKEEPER_REQUIRE_OIDC_PROVIDER=1 (as make test sets it), which makes
+// it fail instead.
 //
 // It holds no product logic and only tests import it.
 package oidcprovider

@@ -3,10 +3,12 @@ package oidcprovider
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -44,12 +46,35 @@ func unavailable(t testing.TB, why string) {
 	t.Skipf("node's oidc-provider is not available (%s); set %s=1 to fail instead", why, RequireEnv)
 }
 
+// MinNode is the oldest node oidc-provider runs on (crypto.hash,
+// URL.parse), as tools/oidcprovider/package.json's engines says.
+var MinNode = [2]int{20, 19}
+
+// nodeTooOld says why node --version's output is not a node oidc-provider
+// runs on, or "" when it is.
+func nodeTooOld(version string) string {
+	v := strings.TrimPrefix(strings.TrimSpace(version), "v")
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return fmt.Sprintf("node --version said %q, not a version: oidc-provider needs Node.js %d.%d or later", v, MinNode[0], MinNode[1])
+	}
+	if major < MinNode[0] || major == MinNode[0] && minor < MinNode[1] {
+		return fmt.Sprintf("node %s is too old: oidc-provider needs Node.js %d.%d or later (e.g. from NodeSource or with nvm)", v, MinNode[0], MinNode[1])
+	}
+	return ""
+}
+
 // Start runs oidc-provider on 127.0.0.1 with clients until the test ends.
 func Start(t testing.TB, clients ...Client) *Server {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		unavailable(t, "node is not installed")
+	}
+	if out, err := exec.Command(node, "--version").Output(); err != nil {
+		unavailable(t, "node --version failed: "+err.Error())
+	} else if why := nodeTooOld(string(out)); why != "" {
+		unavailable(t, why)
 	}
 	d := dir()
 	if _, err := os.Stat(filepath.Join(d, "node_modules", "oidc-provider", "package.json")); err != nil {
