@@ -35,9 +35,11 @@ demo: prerequisites-demo
 	scripts/demo.sh
 
 ## test: vet and the whole test suite with the race detector, against a real
-## Vault (a Vault test that cannot reach one fails) and, for the status page,
-## Debian's chromium, promtool and systemd-analyze (scripts/prerequisites.sh
-## installs them first when missing). The full log is bin/test.log; the
+## Vault (a Vault test that cannot reach one fails), Debian's chromium (the
+## status page), promtool and systemd-analyze, and node's oidc-provider
+## (node 20.19 or later with npm; npm ci in tools/oidcprovider needs the npm
+## registry). scripts/prerequisites.sh installs them first when missing, or
+## says in one line what to install. The full log is bin/test.log; the
 ## status page's screenshots are bin/status-*.png.
 test: prerequisites-test
 	$(MAKE) devvault

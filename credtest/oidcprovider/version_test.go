@@ -61,3 +61,23 @@ func TestMinNodeIsTheEngines(t *testing.T) {
 		t.Errorf("scripts/prerequisites.sh does not set min_node=20.19")
 	}
 }
+
+// TestReadmeSaysWhatMakeTestNeeds: the README's Start here names the node
+// make test needs, and its Environment table the variable make test sets.
+func TestReadmeSaysWhatMakeTestNeeds(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(dir(), "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start, _, _ := strings.Cut(readme[strings.Index(readme, "## Start here"):], "\n## A first session")
+	for _, want := range []string{"Node.js 20.19 or later with `npm`", "npm registry", "`npm ci` in `tools/oidcprovider`"} {
+		if !strings.Contains(start, want) {
+			t.Errorf("README's Start here lacks %q", want)
+		}
+	}
+	env := readme[strings.Index(readme, "\n## Environment\n"):]
+	if !strings.Contains(env, "| `"+RequireEnv+"=1` |") {
+		t.Errorf("README's Environment table lacks %s", RequireEnv)
+	}
+}
