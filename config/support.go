@@ -57,23 +57,34 @@ type RequestData struct {
 	FirstRequested string
 }
 
+// Overdue says whether the deadline has passed.
+func (d RequestData) Overdue() bool { return d.Deadline != "" && d.DaysLeft < 0 }
+
+// DaysAgo says how long ago a passed deadline was: "1 day ago", "3 days ago".
+func (d RequestData) DaysAgo() string {
+	if d.DaysLeft == -1 {
+		return "1 day ago"
+	}
+	return fmt.Sprintf("%d days ago", -d.DaysLeft)
+}
+
 // DefaultRequestTemplate is the request to support when the provider's
 // support block sets no template. A template's output is a "Subject:"
 // line, a blank line, and the body.
-const DefaultRequestTemplate = `Subject: {{if .FollowUp}}Follow-up: {{end}}New client ID and secret for {{.Environment}}{{with .Account}} ({{.}}){{end}} before {{.Deadline}}
+const DefaultRequestTemplate = `Subject: {{if .FollowUp}}Follow-up: {{end}}New client ID and secret for {{.Environment}}{{with .Account}} ({{.}}){{end}}{{if .Overdue}} (was due {{.Deadline}}, {{.DaysAgo}}){{else}} before {{.Deadline}}{{end}}
 
 Dear {{or .SupportName "support"}},
 
 {{if .FollowUp}}We are following up on our request of {{.FirstRequested}}{{with .Ticket}} (our reference {{.}}){{end}}, to which no new pair has reached us yet.
 
-{{end}}Please issue a new client ID and client secret for the {{.Environment}} environment{{with .Account}}, for the user account {{.}}{{end}}, to replace the current pair, which must be changed by {{.Deadline}}.
+{{end}}Please issue a new client ID and client secret for the {{.Environment}} environment{{with .Account}}, for the user account {{.}}{{end}}, to replace the current pair, which {{if .Overdue}}was due to be changed by {{.Deadline}}, {{.DaysAgo}}{{else}}must be changed by {{.Deadline}}{{end}}.
 
   Environment:        {{.Environment}}
   Token endpoint:     {{.TokenURL}}
 {{- with .Account}}
   User account:       {{.}}{{end}}
   Current client ID:  {{.ClientID}}
-  Deadline:           {{.Deadline}} ({{.DaysLeft}} days left)
+  Deadline:           {{if .Overdue}}was due {{.Deadline}}, {{.DaysAgo}}{{else}}{{.Deadline}} ({{.DaysLeft}} days left){{end}}
 {{- with .Ticket}}
   Our reference:      {{.}}{{end}}
 {{with .Note}}

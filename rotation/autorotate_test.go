@@ -63,6 +63,7 @@ func newOktaWorld(t *testing.T, secrets ...string) *oktaWorld {
 provider "acme-okta" {
   token_url  = "%[1]s/oauth2/%[2]s/v1/token"
   auth_style = "header"
+  support { email = "iam@acme.example" }
 }
 rotation_policy "quarterly" {
   period = "90d"

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/credkeeper/credkeeper/clientkey"
+	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // KeygenRequest is `credkeeper keygen`: a new key pair for a credential's
@@ -16,6 +18,8 @@ type KeygenRequest struct {
 	SetSecretRequest
 	// Alg is clientkey.RS256 or clientkey.ES256 (ES256 when empty).
 	Alg string
+	// Force lets a key replace a pair credentials/NAME already holds.
+	Force bool
 	// Stage puts the key in pending/NAME, unchecked, instead of
 	// credentials/NAME: its public half must be registered first, and
 	// promote checks it.
@@ -39,6 +43,9 @@ type KeygenReport struct {
 func (r *Runner) Keygen(ctx context.Context, req KeygenRequest) (*KeygenReport, error) {
 	if req.ClientID == "" {
 		return nil, errors.New("the client ID is empty: pass --client-id")
+	}
+	if err := r.keygenRefusal(ctx, req); err != nil {
+		return nil, err
 	}
 	alg := req.Alg
 	if alg == "" {
@@ -68,4 +75,37 @@ func (r *Runner) Keygen(ctx context.Context, req KeygenRequest) (*KeygenReport, 
 	}
 	rep.Version = sr.Version
 	return rep, nil
+}
+
+// keygenRefusal says why a key for req may not be written (nil when it
+// may): its provider (req.Provider, else the credential's block) does not
+// use private_key_jwt, or, without Stage and Force, credentials/NAME
+// already holds a working pair a new key would replace.
+func (r *Runner) keygenRefusal(ctx context.Context, req KeygenRequest) error {
+	name, provName := req.Name, req.Provider
+	if provName == "" {
+		if decl, ok := r.config().Credential(name); ok {
+			provName = decl.Provider
+		}
+	}
+	if prov, ok := r.config().Provider(provName); ok && provName != "" && prov.AuthStyle != config.AuthStylePrivateKeyJWT {
+		if _, preset := config.Preset(provName); preset && !prov.KeyAuth {
+			return fmt.Errorf("provider %s cannot take keys (it does not accept private_key_jwt): store a client secret with credkeeper secret set %s", provName, name)
+		}
+		return fmt.Errorf("provider %s does not use private_key_jwt: set auth_style = \"private_key_jwt\" in its provider block before credkeeper keygen %s", provName, name)
+	}
+	if req.Stage || req.Force {
+		return nil
+	}
+	cur, err := r.Store.GetCredential(ctx, name)
+	if errors.Is(err, vaultstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil && cur == nil {
+		return err
+	}
+	if !cur.ClientSecret.IsZero() || !cur.PrivateKey.IsZero() {
+		return fmt.Errorf("credentials/%s already holds a pair: a new key would replace it before the provider knows the key; stage one with credkeeper keygen %s --stage, register its JWKS, then credkeeper rotate promote %s (or pass --force to replace it)", name, name, name)
+	}
+	return nil
 }

@@ -58,7 +58,8 @@ var ErrNoSupport = errors.New("no support contact")
 // and records it in rotations/NAME: a first request opens the record's
 // request (step requested), and a request while one is open adds a
 // follow-up to it. Nothing is recorded when a send fails. The request
-// names the current client ID, never the secret. A credential whose
+// names the current client ID, never the secret. A provider with no
+// support contact is refused (ErrNoSupport), nothing recorded. A credential whose
 // automated rotation is under way needs no request, and is refused one.
 func (r *Runner) Request(ctx context.Context, o RequestOptions) (*RequestReport, error) {
 	name := o.Name
@@ -75,6 +76,9 @@ func (r *Runner) Request(ctx context.Context, o RequestOptions) (*RequestReport,
 		return nil, fmt.Errorf("no request for %s can be written: %s", name, problem)
 	}
 	support := prov.Support
+	if support.Email == "" {
+		return nil, fmt.Errorf("provider %s has no support contact: add support { email = \"...\" } to its provider block (%w)", prov.Name, ErrNoSupport)
+	}
 	if o.Send {
 		if err := sendable(name, prov, o.Mail); err != nil {
 			return nil, err

@@ -172,3 +172,18 @@ func TestRequestAndAutomatedRotationKeepApart(t *testing.T) {
 		t.Errorf("a request once the rotation is done: %v", err)
 	}
 }
+
+func TestRequestToAProviderWithNoSupportContactIsRefusedAndNotRecorded(t *testing.T) {
+	r, _ := rotationWorld(t)
+	ctx := context.Background()
+	p, _ := r.Config.Provider("ctrp-stage")
+	p.Support.Email, p.Support.Name = "", ""
+	r.Config.Providers["ctrp-stage"] = p
+	rep, err := r.Request(ctx, RequestOptions{Name: "ctrp-stage", Ticket: "INC1"})
+	if !errors.Is(err, ErrNoSupport) || !strings.Contains(err.Error(), `provider ctrp-stage has no support contact: add support { email = "..." } to its provider block`) || rep != nil {
+		t.Fatalf("a request with no one to send it to: %+v %v", rep, err)
+	}
+	if rot, _ := r.rotationRecord(ctx, "ctrp-stage"); rot != nil {
+		t.Fatalf("a refused request is not recorded: %+v", rot)
+	}
+}

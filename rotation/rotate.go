@@ -319,6 +319,9 @@ func promoteRefusal(name string, p *vaultstore.Pending, cur *vaultstore.Credenti
 		if last == "" {
 			last = "never checked"
 		}
+		if !p.PrivateKey.IsZero() {
+			return fmt.Errorf("the staged key's last check was %s: promote refuses it; register the key's JWKS (the one credkeeper keygen %s --stage printed) at the provider, or stage a new key with credkeeper keygen %s --stage and register its JWKS; --force promotes it unchecked", last, name, name)
+		}
 		return fmt.Errorf("the staged pair's last check was %s: promote refuses it; stage a pair that works, or pass --force to promote it unchecked", last)
 	}
 	if o.FromVersion != 0 && cur.Version != o.FromVersion {

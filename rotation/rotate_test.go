@@ -249,3 +249,19 @@ path "%[1]s/metadata/%[2]s/*" { capabilities = ["read", "list"] }
 		t.Errorf("after the resumed promote: %+v, %v; want issued %v and rotate_by a year later", info, err, wantIssued)
 	}
 }
+
+func TestPromoteRefusalOfAStagedKeySaysToRegisterItsJWKS(t *testing.T) {
+	cur := &vaultstore.Credential{Version: 3}
+	key := &vaultstore.Pending{PrivateKey: secret.New("-----BEGIN PRIVATE KEY-----"), KeyID: "k2", LastClass: "invalid_client"}
+	err := promoteRefusal("svc-keys", key, cur, PromoteOptions{})
+	if err == nil || !strings.Contains(err.Error(), "register the key's JWKS") || !strings.Contains(err.Error(), "credkeeper keygen svc-keys --stage") || strings.Contains(err.Error(), "stage a pair that works") {
+		t.Errorf("a refused key: %v", err)
+	}
+	pair := &vaultstore.Pending{ClientID: "0oa-new", LastClass: "invalid_client"}
+	if err := promoteRefusal("ctrp-stage", pair, cur, PromoteOptions{}); err == nil || !strings.Contains(err.Error(), "stage a pair that works, or pass --force") {
+		t.Errorf("a refused secret: %v", err)
+	}
+	if err := promoteRefusal("svc-keys", key, cur, PromoteOptions{Force: true}); err != nil {
+		t.Errorf("forced: %v", err)
+	}
+}

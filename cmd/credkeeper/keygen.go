@@ -33,7 +33,7 @@ again but in the signature of a client assertion.
 Standard output is the JWKS document to register at the provider (the
 public key with its kid, alg and use "sig") and nothing else; what keygen did
 goes to standard error.`,
-		Example: `  credkeeper keygen svc-reports --client-id 0oa1b2c3 --provider acme-okta > jwks.json
+		Example: `  credkeeper keygen svc-reports --client-id 0oa1b2c3 --provider acme-keys > jwks.json
   credkeeper keygen svc-reports --client-id 0oa1b2c3 --stage > new-jwks.json`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +61,7 @@ goes to standard error.`,
 	f.StringVar(&o.Request.ClientID, "client-id", "", "the OAuth2 client ID (required)")
 	f.StringVar(&o.Request.Alg, "alg", clientkey.ES256, "the key's algorithm: ES256 (EC P-256) or RS256 (RSA 2048)")
 	f.BoolVar(&o.Request.Stage, "stage", false, "stage the key in pending/NAME for a rotation instead of writing credentials/NAME")
+	f.BoolVar(&o.Request.Force, "force", false, "replace the pair credentials/NAME already holds (without it keygen refuses: stage a key with --stage instead)")
 	f.StringVar(&o.Request.Provider, "provider", "", "provider: a provider block's name or a preset")
 	f.StringVar(&o.Request.Environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
 	f.StringVar(&o.Request.Owner, "owner", "", "who owns the credential, e.g. security@example.org")
