@@ -8,7 +8,6 @@ import (
 
 	"github.com/credkeeper/credkeeper/clientkey"
 	"github.com/credkeeper/credkeeper/rotation"
-	"github.com/credkeeper/credkeeper/vaultstore"
 )
 
 // KeygenOptions are keygen's argument and flags.
@@ -20,7 +19,7 @@ type KeygenOptions struct {
 // NewCmdKeygen is `credkeeper keygen`. runF runs it (keygenRun when nil).
 func NewCmdKeygen(g *globalOptions, runF func(context.Context, *KeygenOptions) error) *cobra.Command {
 	o := &KeygenOptions{globalOptions: g}
-	var issuedAt, rotateBy string
+	var meta pairFlags
 	cmd := &cobra.Command{
 		Use:   "keygen NAME --client-id ID [--alg RS256|ES256] [--stage]",
 		Short: "Make a key pair for private_key_jwt, keep the private key in Vault, print the JWKS to register",
@@ -37,15 +36,7 @@ goes to standard error.`,
   credkeeper keygen svc-reports --client-id 0oa1b2c3 --stage > new-jwks.json`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Request.Name = args[0]
-			var err error
-			if o.Request.IssuedAt, err = parseDateFlag("--issued-at", issuedAt); err != nil {
-				return err
-			}
-			if o.Request.RotateBy, err = parseDateFlag("--rotate-by", rotateBy); err != nil {
-				return err
-			}
-			if err := vaultstore.ValidateName(o.Request.Name); err != nil {
+			if err := meta.parse(&o.Request.SetSecretRequest, args[0]); err != nil {
 				return err
 			}
 			if o.Request.Alg != clientkey.RS256 && o.Request.Alg != clientkey.ES256 {
@@ -58,15 +49,10 @@ goes to standard error.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Request.ClientID, "client-id", "", "the OAuth2 client ID (required)")
+	meta.register(f, &o.Request.SetSecretRequest)
 	f.StringVar(&o.Request.Alg, "alg", clientkey.ES256, "the key's algorithm: ES256 (EC P-256) or RS256 (RSA 2048)")
 	f.BoolVar(&o.Request.Stage, "stage", false, "stage the key in pending/NAME for a rotation instead of writing credentials/NAME")
 	f.BoolVar(&o.Request.Force, "force", false, "replace the pair credentials/NAME already holds (without it keygen refuses: stage a key with --stage instead)")
-	f.StringVar(&o.Request.Provider, "provider", "", "provider: a provider block's name or a preset")
-	f.StringVar(&o.Request.Environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
-	f.StringVar(&o.Request.Owner, "owner", "", "who owns the credential, e.g. security@example.org")
-	f.StringVar(&issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
-	f.StringVar(&rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
 	_ = cmd.MarkFlagRequired("client-id")
 	return cmd
 }

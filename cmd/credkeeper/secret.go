@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
 	"github.com/credkeeper/credkeeper/clientkey"
@@ -42,7 +43,7 @@ type SecretSetOptions struct {
 // NewCmdSecretSet is `credkeeper secret set`. runF runs it (secretSetRun when nil).
 func NewCmdSecretSet(g *globalOptions, runF func(context.Context, *SecretSetOptions) error) *cobra.Command {
 	o := &SecretSetOptions{globalOptions: g}
-	var issuedAt, rotateBy string
+	var meta pairFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME --client-id ID",
 		Short: "Store a client ID and secret; the secret is read from standard input",
@@ -61,15 +62,7 @@ removes it.`,
   credkeeper secret set dmptool --client-id 12345 --provider dmptool --rotate-by 2027-03-01 < secret.txt`,
 		Args: exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Request.Name = args[0]
-			var err error
-			if o.Request.IssuedAt, err = parseDateFlag("--issued-at", issuedAt); err != nil {
-				return err
-			}
-			if o.Request.RotateBy, err = parseDateFlag("--rotate-by", rotateBy); err != nil {
-				return err
-			}
-			if err := vaultstore.ValidateName(o.Request.Name); err != nil {
+			if err := meta.parse(&o.Request, args[0]); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -79,12 +72,7 @@ removes it.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Request.ClientID, "client-id", "", "the OAuth2 client ID (required)")
-	f.StringVar(&o.Request.Provider, "provider", "", "provider: a provider block's name or a preset (ctrp-int, ctrp-stage, ctrp-prod, dmptool)")
-	f.StringVar(&o.Request.Environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
-	f.StringVar(&o.Request.Owner, "owner", "", "who owns the credential, e.g. security@example.org")
-	f.StringVar(&issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
-	f.StringVar(&rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
+	meta.register(f, &o.Request)
 	f.BoolVar(&o.Request.DropGrant, "drop-grant", false, "remove a stored user grant instead of keeping it with the new pair")
 	f.StringVar(&o.PrivateKeyFile, "private-key-file", "", "store this PEM private key (RSA 2048+ or EC P-256) for private_key_jwt instead of a secret from standard input")
 	f.StringVar(&o.KeyID, "key-id", "", "the key's kid as registered at the provider (default: its RFC 7638 thumbprint)")
@@ -282,4 +270,31 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// pairFlags are the flags of a command that writes a credential's pair
+// (secret set, keygen): its client ID and the metadata it is written with.
+type pairFlags struct{ issuedAt, rotateBy string }
+
+// register adds the flags, filling req.
+func (m *pairFlags) register(f *pflag.FlagSet, req *rotation.SetSecretRequest) {
+	f.StringVar(&req.ClientID, "client-id", "", "the OAuth2 client ID (required)")
+	f.StringVar(&req.Provider, "provider", "", "provider: a provider block's name or a preset (ctrp-int, ctrp-stage, ctrp-prod, dmptool)")
+	f.StringVar(&req.Environment, "environment", "", "environment, e.g. stage or prod (presets give one)")
+	f.StringVar(&req.Owner, "owner", "", "who owns the credential, e.g. security@example.org")
+	f.StringVar(&m.issuedAt, "issued-at", "", "when the pair was issued, YYYY-MM-DD (default today)")
+	f.StringVar(&m.rotateBy, "rotate-by", "", "the rotation deadline, YYYY-MM-DD (default 365 days after issue)")
+}
+
+// parse sets req's name and dates from the argument and the flags.
+func (m *pairFlags) parse(req *rotation.SetSecretRequest, name string) error {
+	req.Name = name
+	var err error
+	if req.IssuedAt, err = parseDateFlag("--issued-at", m.issuedAt); err != nil {
+		return err
+	}
+	if req.RotateBy, err = parseDateFlag("--rotate-by", m.rotateBy); err != nil {
+		return err
+	}
+	return vaultstore.ValidateName(req.Name)
 }
