@@ -15,8 +15,9 @@ import (
 // the token renewals, the provider budgets' queues, the parallelism and
 // the lease's timing. It sleeps on one timer, set for the earliest thing
 // due, and wakes for that timer, for a finished job, a reload, a lease
-// change or a stop. Jobs (a check, a lease renewal) run on goroutines of
-// their own and report back; nothing else in the daemon waits on time.
+// change or a stop. Jobs (a check, a lease renewal) run on other
+// goroutines (checks on the loop's workers) and report back; nothing else
+// in the daemon waits on time.
 
 // jobKind is what a queue item starts when it is due.
 type jobKind uint8
@@ -112,16 +113,49 @@ type loop struct {
 
 	idle []chan time.Duration // WaitIdle's callers
 
-	// start runs a job under the leader's context: on a goroutine of its
-	// own, which reports to the loop through d.done.
-	start func(leading context.Context, it item)
+	// start runs a job under the leader's context on one of the loop's
+	// workers, which reports to the loop through d.done.
+	start   func(leading context.Context, it item)
+	workers workers
 }
+
+// workers are the goroutines that run the loop's jobs. Each lives as long
+// as the loop and takes job after job: a check's HTTP and JSON calls grow
+// a goroutine's stack several times, and a goroutine made for each job
+// would grow (copy) it again for every check. There are never more of
+// them than jobs ran at once.
+type workers struct {
+	jobs    chan func()
+	started int // workers made so far
+}
+
+// run runs job on a worker waiting for one, or on a new worker when none
+// is waiting. It never blocks; one goroutine calls it.
+func (w *workers) run(job func()) {
+	select {
+	case w.jobs <- job:
+	default:
+		w.started++
+		go w.work(job)
+	}
+}
+
+// work runs job, then every job handed to it until stop.
+func (w *workers) work(job func()) {
+	for ok := true; ok; job, ok = <-w.jobs {
+		job()
+	}
+}
+
+// stop lets every waiting worker end; run must not be called after it.
+func (w *workers) stop() { close(w.jobs) }
 
 func newLoop(d *Daemon, once bool) *loop {
 	l := &loop{d: d, once: once, checks: map[string]*item{}, renewals: map[string]*item{},
-		running: map[string]bool{}, ready: newReadyQueue(), slotOf: map[string]string{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{}}
+		running: map[string]bool{}, ready: newReadyQueue(), slotOf: map[string]string{}, unrun: map[string]int{}, unsent: map[string]int{}, results: map[string]oauthcheck.Result{},
+		workers: workers{jobs: make(chan func())}}
 	l.start = func(leading context.Context, it item) {
-		go func() { d.done <- d.runJob(leading, it) }()
+		l.workers.run(func() { d.done <- d.runJob(leading, it) })
 	}
 	return l
 }
@@ -135,6 +169,7 @@ func (l *loop) run(ctx context.Context, cancelWork context.CancelFunc) {
 	var graceC <-chan time.Time
 	timer := d.clock.NewTimer(time.Hour)
 	defer func() { timer.Stop() }()
+	defer l.workers.stop()
 	for {
 		now := d.now()
 		l.dispatch(now)
