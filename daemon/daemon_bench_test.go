@@ -75,21 +75,24 @@ func benchDaemonCycle(b *testing.B, n int) {
 	var daemonTime, minimalTime time.Duration
 	var vaultRequests int64
 	var daemonMem, minimalMem memDelta
+	var daemonCPU, minimalCPU cpuDelta
 	for b.Loop() {
-		m0 := readMem()
+		m0, c0 := readMem(), readCPU()
 		r0, t0 := store.Requests(), time.Now()
 		if _, err := d.RunOnce(ctx); err != nil {
 			b.Fatal(err)
 		}
 		daemonTime += time.Since(t0)
 		vaultRequests += store.Requests() - r0
-		m1 := readMem()
+		m1, c1 := readMem(), readCPU()
 		daemonMem.add(m0, m1)
+		daemonCPU.add(c0, c1)
 
 		t0 = time.Now()
 		minimal.run(b, store, tokenURL, parallel)
 		minimalTime += time.Since(t0)
 		minimalMem.add(m1, readMem())
+		minimalCPU.add(c1, readCPU())
 	}
 	cycles := float64(b.N)
 	daemonRate := float64(n) * cycles / daemonTime.Seconds()
@@ -104,6 +107,72 @@ func benchDaemonCycle(b *testing.B, n int) {
 	b.ReportMetric(float64(daemonMem.bytes)/checks, "daemon-B/check")
 	b.ReportMetric(float64(minimalMem.mallocs)/checks, "minimal-allocs/check")
 	b.ReportMetric(float64(minimalMem.bytes)/checks, "minimal-B/check")
+	b.ReportMetric(daemonCPU.self.Seconds()*1e6/checks, "daemon-own-cpu-µs/check")
+	b.ReportMetric(daemonCPU.vault.Seconds()*1e6/checks, "daemon-vault-cpu-µs/check")
+	b.ReportMetric(minimalCPU.self.Seconds()*1e6/checks, "minimal-own-cpu-µs/check")
+	b.ReportMetric(minimalCPU.vault.Seconds()*1e6/checks, "minimal-vault-cpu-µs/check")
+}
+
+// cpuTimes are the CPU times, user and system, of this process (its own:
+// the checks, the emulator's share alike for both sides) and of the
+// devvault processes it started, from /proc (zero elsewhere).
+type cpuTimes struct{ self, vault time.Duration }
+
+type cpuDelta struct{ self, vault time.Duration }
+
+func (c *cpuDelta) add(before, after cpuTimes) {
+	c.self += after.self - before.self
+	c.vault += after.vault - before.vault
+}
+
+func readCPU() cpuTimes {
+	self := os.Getpid()
+	t := cpuTimes{self: procCPU(strconv.Itoa(self))}
+	dirs, _ := os.ReadDir("/proc")
+	for _, e := range dirs {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if comm, ppid := procParent(e.Name()); comm == "devvault" && ppid == self {
+			t.vault += procCPU(e.Name())
+		}
+	}
+	return t
+}
+
+// procStat is the fields of /proc/PID/stat after the command's name.
+func procStat(pid string) (comm string, fields []string) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return "", nil
+	}
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return "", nil
+	}
+	return s[open+1 : end], strings.Fields(s[end+1:])
+}
+
+func procParent(pid string) (string, int) {
+	comm, f := procStat(pid)
+	if len(f) < 2 {
+		return "", 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return comm, ppid
+}
+
+// procCPU is utime+stime (fields 14 and 15 of stat) at the usual 100 ticks
+// a second.
+func procCPU(pid string) time.Duration {
+	_, f := procStat(pid)
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
 }
 
 // memDelta adds up the allocations of one side of the cycle (every

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -56,42 +57,46 @@ type Boundary struct {
 	// clientID is the client ID the request carried (the Basic header
 	// pairs it with each secret).
 	clientID string
-	// secrets are the values, as runes, to find however escaped.
-	secrets [][]rune
-	// literals are forms found as they are: Basic headers, base64 cores.
-	literals []string
+	// secrets are the values to remove, each with its forms.
+	secrets []*forms
 	// longest is the most bytes one form of a secret can take.
 	longest int
-	// parts know every piece of each secret, to remove what a cut, a
-	// field boundary or a separator left of one.
-	parts []*pieces
 }
 
-// NewBoundary is the boundary of a request that carried clientID and
-// secrets (the client secret, a token): clientID itself is not secret,
-// but the Basic header made of it and a secret is.
-func NewBoundary(clientID string, secrets ...string) Boundary {
-	return Boundary{clientID: clientID}.With(secrets...)
+// forms are one secret and the forms it takes: the value to find however
+// escaped, the forms found as they are (Basic headers, base64 cores) and
+// its pieces. They are made when a text first needs them: a check's
+// boundary gains the token just issued, and the texts read after it (a
+// token type, a scope) are mostly too short to hold any form of it.
+type forms struct {
+	value, clientID string
+	// runes is how many characters the value has; shortest, the bytes of
+	// its shortest literal; least, the characters of a piece worth
+	// removing (fragment).
+	runes, shortest, least int
+
+	once     sync.Once
+	chars    []rune
+	literals []string
+	parts    *pieces
 }
 
-// With is b that also removes every form of secrets: a pair's boundary,
-// made once, with the token issued to it. b is left as it was.
-func (b Boundary) With(secrets ...string) Boundary {
-	b.secrets, b.literals, b.parts = slices.Clip(b.secrets), slices.Clip(b.literals), slices.Clip(b.parts)
-	literal := func(s string) {
-		if len(s) >= minSecret && !slices.Contains(b.literals, s) {
-			b.literals = append(b.literals, s)
+func newForms(clientID, s string) *forms {
+	n := utf8.RuneCountInString(s)
+	return &forms{value: s, clientID: clientID, runes: n, shortest: shortestCore(len(s)), least: fragment(n)}
+}
+
+// made is f with its forms made.
+func (f *forms) made() *forms {
+	f.once.Do(func() {
+		literal := func(s string) {
+			if len(s) >= minSecret && !slices.Contains(f.literals, s) {
+				f.literals = append(f.literals, s)
+			}
 		}
-	}
-	clientID := b.clientID
-	for _, s := range secrets {
-		if len(s) < minSecret {
-			continue
-		}
-		b.secrets = append(b.secrets, []rune(s))
-		b.parts = append(b.parts, newPieces([]rune(s)))
-		// an escaped character takes at most 16 bytes (&#x0001d11e; with zeros)
-		b.longest = max(b.longest, 16*utf8.RuneCountInString(s), 4*len(clientID)+8*len(s))
+		s, clientID := f.value, f.clientID
+		f.chars = []rune(s)
+		f.parts = newPieces(f.chars)
 		if clientID != "" {
 			for _, pair := range []string{url.QueryEscape(clientID) + ":" + url.QueryEscape(s), clientID + ":" + s} {
 				for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
@@ -106,6 +111,41 @@ func (b Boundary) With(secrets ...string) Boundary {
 				literal(url.QueryEscape(core))
 			}
 		}
+	})
+	return f
+}
+
+// mayHoldLiteral reports whether a text of n bytes is long enough to hold
+// one of f's literals.
+func (f *forms) mayHoldLiteral(n int) bool { return n >= f.shortest }
+
+// mayHoldValue reports whether a text of n bytes is long enough to hold
+// the value, escaped or not (a character takes a byte at least).
+func (f *forms) mayHoldValue(n int) bool { return n >= f.runes }
+
+// mayHoldPiece reports whether a text of n characters is long enough to
+// hold a piece of the value worth removing.
+func (f *forms) mayHoldPiece(n int) bool { return n >= f.least }
+
+// NewBoundary is the boundary of a request that carried clientID and
+// secrets (the client secret, a token): clientID itself is not secret,
+// but the Basic header made of it and a secret is.
+func NewBoundary(clientID string, secrets ...string) Boundary {
+	return Boundary{clientID: clientID}.With(secrets...)
+}
+
+// With is b that also removes every form of secrets: a pair's boundary,
+// made once, with the token issued to it. b is left as it was. Each
+// secret's forms are made when a text first needs them.
+func (b Boundary) With(secrets ...string) Boundary {
+	b.secrets = slices.Clip(b.secrets)
+	for _, s := range secrets {
+		if len(s) < minSecret {
+			continue
+		}
+		b.secrets = append(b.secrets, newForms(b.clientID, s))
+		// an escaped character takes at most 16 bytes (&#x0001d11e; with zeros)
+		b.longest = max(b.longest, 16*utf8.RuneCountInString(s), 4*len(b.clientID)+8*len(s))
 	}
 	return b
 }
@@ -292,6 +332,24 @@ func base64Cores(v string) []string {
 	return out
 }
 
+// shortestCore is how many bytes the shortest of base64Cores takes for a
+// value of n bytes (every other literal form is at least as long): 0 when
+// it has none.
+func shortestCore(n int) int {
+	shortest := 0
+	for pad := range 3 {
+		m := pad + n
+		end := (m*8 + 5) / 6 // unpadded base64 of m bytes
+		if m%3 != 0 {
+			end--
+		}
+		if l := end - []int{0, 2, 3}[pad]; l >= minSecret && (shortest == 0 || l < shortest) {
+			shortest = l
+		}
+	}
+	return shortest
+}
+
 // redact replaces every form of every secret in s, again while anything
 // matches (a few rounds at most): the text around a removed secret must
 // not join with the marker into another.
@@ -317,11 +375,18 @@ func (b Boundary) redact(s string) string {
 // spans are where forms of secrets sit in s, sorted, overlaps merged.
 func (b Boundary) spans(s string) [][2]int {
 	var spans [][2]int
-	if len(b.literals) > 0 {
-		// base64 is found as it is, or wrapped at a line or split by any
-		// character the boundary folds: look in s without those
-		t, at := squeeze(s)
-		for _, l := range b.literals {
+	var t string // s without what ignorableAt passes over, once needed
+	var at []int
+	for _, f := range b.secrets {
+		if f.shortest == 0 || !f.mayHoldLiteral(len(s)) {
+			continue
+		}
+		if at == nil {
+			// base64 is found as it is, or wrapped at a line or split by
+			// any character the boundary folds: look in s without those
+			t, at = squeeze(s)
+		}
+		for _, l := range f.made().literals {
 			for from := 0; ; {
 				i := strings.Index(t[from:], l)
 				if i < 0 {
@@ -332,7 +397,11 @@ func (b Boundary) spans(s string) [][2]int {
 			}
 		}
 	}
-	for _, want := range b.secrets {
+	for _, f := range b.secrets {
+		if !f.mayHoldValue(len(s)) {
+			continue
+		}
+		want := f.made().chars
 		first := want[0]
 		for i := 0; i+len(want) <= len(s); i++ { // a character takes a byte at least
 			if c := s[i]; c != '%' && c != '\\' && c != '&' && c != '+' && rune(c) != first && c < utf8.RuneSelf {
@@ -389,8 +458,11 @@ func (b Boundary) scrub(s string) string {
 func (b Boundary) withoutPieces(s string) string {
 	for range 4 {
 		var spans [][2]int
-		for _, p := range b.parts {
-			spans = append(spans, p.in(s)...)
+		n := utf8.RuneCountInString(s)
+		for _, f := range b.secrets {
+			if f.mayHoldPiece(n) {
+				spans = append(spans, f.made().parts.in(s)...)
+			}
 		}
 		if len(spans) == 0 {
 			break
