@@ -196,7 +196,7 @@ func urgency(cfg *config.Config, st check.CredentialStatus, now time.Time) strin
 // failing (the credential's own failures first), then the soonest
 // deadline, then by name.
 func SortByUrgency(rows []Row) {
-	rank := func(r Row) int {
+	rank := func(r *Row) int {
 		switch {
 		case r.Urgency == "overdue":
 			return 0
@@ -207,22 +207,44 @@ func SortByUrgency(rows []Row) {
 		}
 		return 3
 	}
+	// Rows are large: sort small keys, then put the rows in their order.
 	// The order is total (names are unique), so an unstable sort gives
 	// the same rows in the same order, faster.
-	slices.SortFunc(rows, func(a, b Row) int {
-		if d := rank(a) - rank(b); d != 0 {
+	type key struct {
+		rank     int
+		none     bool // no deadline: after every row with one
+		rotateBy time.Time
+		name     string
+		i        int
+	}
+	keys := make([]key, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		keys[i] = key{rank: rank(r), none: !r.HasDeadline, name: r.Name, i: i}
+		if r.HasDeadline {
+			keys[i].rotateBy = r.RotateBy
+		}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if d := a.rank - b.rank; d != 0 {
 			return d
 		}
-		switch {
-		case a.HasDeadline && !b.HasDeadline:
+		if a.none != b.none {
+			if a.none {
+				return 1
+			}
 			return -1
-		case !a.HasDeadline && b.HasDeadline:
-			return 1
-		case a.HasDeadline && !a.RotateBy.Equal(b.RotateBy):
-			return a.RotateBy.Compare(b.RotateBy)
 		}
-		return strings.Compare(a.Name, b.Name)
+		if c := a.rotateBy.Compare(b.rotateBy); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
 	})
+	sorted := make([]Row, len(rows))
+	for j, k := range keys {
+		sorted[j] = rows[k.i]
+	}
+	copy(rows, sorted)
 }
 
 // Filter is the index page's query: environment, class, owner, urgency
