@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -88,55 +86,29 @@ func (s *Store) readData(ctx context.Context, kind, name string) (map[string]any
 
 // writeData writes a new version of a record if its current version is
 // still cas (0: only if the record does not exist). It returns the new
-// version. data is anything that encodes to a JSON object; it is encoded
-// once, with the request around it.
+// version. data is anything that encodes to a JSON object.
 //
-// The answer is read to its end before the request's context is
-// cancelled: the API's WriteRawWithContext cancels it as it returns,
-// before its caller can read the answer, and the transport then closes
-// the connection (each check would dial Vault again).
+// It goes through the API's WriteWithContext, which reads the answer
+// before it returns: WriteRawWithContext cancels the request's context as
+// it returns, before its caller can read the answer, and the transport
+// then closes the connection: each check dialed Vault again.
 func (s *Store) writeData(ctx context.Context, kind, name string, data any, cas int) (int, error) {
 	if err := ValidateName(name); err != nil {
 		return 0, err
 	}
 	path := s.dataPath(kind, name)
-	// The body is encoded once, here (the API's Write would encode the
-	// record, then the map holding it again), and the answer decoded here.
-	var body struct {
-		Options struct {
-			CAS int `json:"cas"`
-		} `json:"options"`
-		Data any `json:"data"`
-	}
-	body.Options.CAS, body.Data = cas, data
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return 0, &Error{Op: "write", Path: path, Err: err}
-	}
-	ctx, cancel := context.WithTimeout(ctx, s.client.ClientTimeout())
-	defer cancel()
-	req := s.client.NewRequest(http.MethodPut, "/v1/"+path)
-	req.BodyBytes = raw
-	resp, err := s.client.RawRequestWithContext(ctx, req)
-	if resp != nil {
-		defer resp.Body.Close()
-	}
+	// data goes into the request as it is: the request is encoded once,
+	// record and all (encoding the record first, into a json.RawMessage,
+	// would encode it, then compact it again into the request).
+	body := map[string]any{"options": map[string]int{"cas": cas}, "data": data}
+	sec, err := s.client.Logical().WriteWithContext(ctx, path, body)
 	if err != nil {
 		return 0, wrapErr("write", path, s.Address(), err)
 	}
-	var out struct {
-		Data struct {
-			Version int `json:"version"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil && !errors.Is(err, io.EOF) {
-		return 0, &Error{Op: "write", Path: path, Kind: ErrMalformed, Err: err}
-	}
-	_, _ = io.Copy(io.Discard, resp.Body) // read to the end: the connection is used again
-	if out.Data.Version == 0 {
+	if sec == nil || intField(sec.Data["version"]) == 0 {
 		return 0, &Error{Op: "write", Path: path, Err: errors.New("vault returned no version")}
 	}
-	return out.Data.Version, nil
+	return intField(sec.Data["version"]), nil
 }
 
 // readMeta reads a record's KV v2 metadata (decoded here, not through
