@@ -20,10 +20,12 @@ import (
 
 // connCounter is a proxy in front of the real Vault that counts the
 // connections a store opens to it; hold, when set, runs before each
-// request is forwarded.
+// request is forwarded; answer, when set and it returns true, has
+// answered the request itself.
 type connCounter struct {
 	opened atomic.Int64
 	hold   func(*http.Request)
+	answer func(w http.ResponseWriter, r *http.Request, proxy string) bool
 }
 
 func (c *connCounter) store(t *testing.T) *vaultstore.Store {
@@ -37,6 +39,9 @@ func (c *connCounter) store(t *testing.T) *vaultstore.Store {
 	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.hold != nil {
 			c.hold(r)
+		}
+		if c.answer != nil && c.answer(w, r, "http://"+r.Host) {
+			return
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -120,5 +125,36 @@ func TestParallelReadsReuseTheirConnections(t *testing.T) {
 	}
 	if got := c.opened.Load(); got > inFlight {
 		t.Errorf("%d bursts of %d reads opened %d connections, want at most %d: the reads after the first burst dialed again instead of reusing the idle connections", bursts, inFlight, got, inFlight)
+	}
+}
+
+// A Vault that redirects a write (a standby pointing at the active node,
+// a proxy) gets the whole record again at the new address: the body the
+// client rebuilds for a redirect is the record, not null.
+func TestARedirectedWriteSendsItsRecordAgain(t *testing.T) {
+	var redirected atomic.Int64
+	c := connCounter{answer: func(w http.ResponseWriter, r *http.Request, proxy string) bool {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/data/") && redirected.Add(1) == 1 {
+			w.Header().Set("Location", proxy+r.URL.Path)
+			w.WriteHeader(http.StatusTemporaryRedirect)
+			return true
+		}
+		return false
+	}}
+	store := c.store(t)
+	ctx := context.Background()
+	if _, err := store.PutCredential(ctx, &vaultstore.Credential{Name: "moved", ClientID: "0oa-moved", ClientSecret: secret.New("Moved-Secret-000"),
+		Metadata: vaultstore.CredentialMetadata{Provider: "p"}}, 0); err != nil {
+		t.Fatalf("a write redirected once: %v", err)
+	}
+	if redirected.Load() < 2 {
+		t.Fatalf("the write was not redirected (%d PUTs seen)", redirected.Load())
+	}
+	got, err := store.GetCredential(ctx, "moved")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ClientID != "0oa-moved" || got.ClientSecret.Reveal() != "Moved-Secret-000" {
+		t.Errorf("the redirected write stored client ID %q and a secret of %d bytes", got.ClientID, len(got.ClientSecret.Reveal()))
 	}
 }
