@@ -405,7 +405,7 @@ func (s *fiveYears) startProcess() {
 			}
 		},
 		func(key string) {
-			inc.addUnmarked(key, 1)
+			s.sent(inc, key)
 			if s.crashes(0.02) {
 				s.kill(inc, &s.sendCrashes)
 			}
@@ -416,6 +416,28 @@ func (s *fiveYears) startProcess() {
 	inc.cancel, inc.done = s.f.launch(d)
 	s.inc = inc
 	s.event("process started")
+}
+
+// sent counts a delivery not yet marked: in its incarnation's count while
+// the incarnation lives, and as caught by its crash once it is dead. A
+// send can return after another goroutine killed its process (channels
+// send side by side): it was delivered, and its mark can no longer reach
+// Vault, so it may go out again like any other caught between its send
+// and its mark.
+func (s *fiveYears) sent(inc *incarnation, key string) {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.dead.Load() {
+		s.caughtMu.Lock()
+		s.caughtUnmarked.Add(1)
+		s.caughtKeys[key]++
+		s.caughtMu.Unlock()
+		return
+	}
+	if inc.unmarked == nil {
+		inc.unmarked = map[string]int{}
+	}
+	inc.unmarked[key]++
 }
 
 // kill ends an incarnation at once, as a crash does: from this moment it
