@@ -119,6 +119,18 @@ ci_access "reporting" {
 	return f
 }
 
+// role is the generated role named name.
+func (f *fixture) role(t *testing.T, name string) policies.CIRole {
+	t.Helper()
+	for _, r := range f.roles {
+		if r.Name == name {
+			return r
+		}
+	}
+	t.Fatalf("the configuration generates no role %q", name)
+	return policies.CIRole{}
+}
+
 func (f *fixture) verify(t *testing.T, access, jwt string) *ciaccess.Report {
 	t.Helper()
 	rep, err := ciaccess.Verify(context.Background(), ciaccess.Input{
@@ -247,12 +259,7 @@ func TestEveryRefusalIsExplainedWithTheClaimsValues(t *testing.T) {
 func TestAccessWiderThanTheConfigurationIsReported(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	var role policies.CIRole
-	for _, r := range f.roles {
-		if r.Name == "deploy-prod" {
-			role = r
-		}
-	}
+	role := f.role(t, "deploy-prod")
 	data := f.env.Mount + "/data/" + f.env.Prefix
 	wider := role.Policy + fmt.Sprintf("path %q { capabilities = [\"read\"] }\npath %q { capabilities = [\"read\"] }\n",
 		data+"/credentials/ctrp-prod", data+"/tokens/ctrp-stage")
@@ -300,12 +307,7 @@ func TestAnUndeclaredBlockIsAnError(t *testing.T) {
 func TestVerifyIsNotExactWhenTheVaultRoleLetsAnyBranchLogIn(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	var role policies.CIRole
-	for _, r := range f.roles {
-		if r.Name == "deploy-prod" {
-			role = r
-		}
-	}
+	role := f.role(t, "deploy-prod")
 	wider := map[string]any{}
 	for k, v := range role.Data {
 		wider[k] = v
@@ -331,12 +333,7 @@ func TestVerifyIsNotExactWhenTheLoginReadsAnotherPrefixsTokens(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	root := f.env.Store(t)
-	var role policies.CIRole
-	for _, r := range f.roles {
-		if r.Name == "deploy-prod" {
-			role = r
-		}
-	}
+	role := f.role(t, "deploy-prod")
 	extra := f.env.PolicyName("extra")
 	if err := root.WritePolicy(ctx, extra, fmt.Sprintf("path %q { capabilities = [\"read\", \"list\"] }\n", f.env.Mount+"/data/"+f.env.Prefix+"-other/*")); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,19 @@ func TestBudgetObservesTheProvidersLimits(t *testing.T) {
 }
 
 // busiestSecond is the most of times in any one-second window [t, t+1s).
+// letOut is when b lets one request out, asked at at and again after
+// each wait it says, keeping what it holds.
+func letOut(b *Budget, at time.Time) time.Time {
+	held := holdNone
+	for {
+		wait, h := b.Reserve(at, 1, held)
+		if wait == 0 {
+			return at
+		}
+		at, held = at.Add(wait), h
+	}
+}
+
 func busiestSecond(times []time.Time) int {
 	busiest := 0
 	for i := range times {
@@ -178,15 +191,7 @@ func TestAReloadThatChangesTheGroupsBudgetKeepsTheSecondAlreadySpent(t *testing.
 		for i := range n {
 			p := &config.Provider{Name: fmt.Sprintf("p%d", i), RequestsPerSecond: rps}
 			b := bs.For(p, config.BudgetGroup{Name: "bioappdev.okta.com", RequestsPerSecond: rps})
-			at, held := now, holdNone
-			for {
-				wait, h := b.Reserve(at, 1, held)
-				if wait == 0 {
-					break
-				}
-				at, held = at.Add(wait), h
-			}
-			out = append(out, at)
+			out = append(out, letOut(b, now))
 		}
 	}
 	drain(10, 10)
@@ -210,14 +215,7 @@ func TestACheckOfSeveralRequestsTakesThemAllFromItsGroupsBudget(t *testing.T) {
 	if wait, _ := a.Reserve(now, 3, holdNone); wait != 0 {
 		t.Fatalf("setup: the first check waits %v", wait)
 	}
-	at, held := now, holdNone
-	for {
-		wait, h := b.Reserve(at, 1, held)
-		if wait == 0 {
-			break
-		}
-		at, held = at.Add(wait), h
-	}
+	at := letOut(b, now)
 	if at.Sub(now) < 3*time.Second {
 		t.Errorf("after a check of 3 requests at %v, the group lets the next out %v later: 4 requests in %v, budget 1 a second", now.Format("15:04:05"), at.Sub(now), at.Sub(now)+time.Nanosecond)
 	}
@@ -229,16 +227,7 @@ func TestACheckOfSeveralRequestsTakesThemAllFromItsGroupsBudget(t *testing.T) {
 // check, owes what its burst cannot hold.
 func TestAnOwedBudgetHoldsTheNextRequestsBack(t *testing.T) {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	next := func(b *Budget) time.Duration {
-		at, held := now, holdNone
-		for {
-			wait, h := b.Reserve(at, 1, held)
-			if wait == 0 {
-				return at.Sub(now)
-			}
-			at, held = at.Add(wait), h
-		}
-	}
+	next := func(b *Budget) time.Duration { return letOut(b, now).Sub(now) }
 	var bs Budgets
 	g := config.BudgetGroup{Name: "slow.example.org", RequestsPerSecond: 0.5}
 	a := bs.For(&config.Provider{Name: "a", RequestsPerSecond: 0.5}, g)
