@@ -3,7 +3,6 @@ package oauthcheck
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -239,7 +238,7 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 		res.AccessToken = secret.New(tok.AccessToken)
 		issued := pair.With(tok.AccessToken)
 		res.TokenType = issued.Code(tok.TokenType)
-		fields := tokenFields(rec.body())
+		fields := tokenFields(tok)
 		res.Scope = issued.Text(fields.Scope, MaxScope)
 		var problem string
 		res.ExpiresAt, res.NoExpiry, problem = expiry(fields, now)
@@ -425,12 +424,6 @@ func (t *teeBody) Read(p []byte) (int, error) {
 
 func (t *teeBody) Close() error { return t.rc.Close() }
 
-func (r *recorder) body() []byte {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return bytes.Clone(r.buf.Bytes())
-}
-
 // response is what the recorder saw, or the transport error when no
 // response came (x/oauth2 returns that error as it is).
 func (r *recorder) response(phase Phase, tokenErr error) Response {
@@ -461,33 +454,23 @@ type tokenResponse struct {
 	CreatedAt int64
 }
 
-func tokenFields(body []byte) tokenResponse {
-	var raw map[string]any
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.UseNumber()
-	if err := d.Decode(&raw); err != nil {
-		return tokenResponse{}
-	}
-	var t tokenResponse
-	t.Scope, _ = raw["scope"].(string)
-	t.ExpiresIn = number(raw["expires_in"])
-	t.CreatedAt = number(raw["created_at"])
-	return t
+// tokenFields reads them from the answer as x/oauth2 decoded it (Extra):
+// the same keys, exactly as spelled, from a JSON or a form-encoded body
+// alike, without reading the body a second time.
+func tokenFields(tok *oauth2.Token) tokenResponse {
+	scope, _ := tok.Extra("scope").(string)
+	return tokenResponse{Scope: scope, ExpiresIn: number(tok.Extra("expires_in")), CreatedAt: number(tok.Extra("created_at"))}
 }
 
-// number reads a JSON number or a numeric string (some servers send
-// expires_in as a string).
+// number reads a JSON number (x/oauth2 decodes it as float64), a number
+// x/oauth2 parsed from a form (int64 or float64) or a numeric string (some
+// servers send expires_in as one).
 func number(v any) int64 {
 	switch n := v.(type) {
-	case json.Number:
-		i, err := n.Int64()
-		if err != nil {
-			f, _ := n.Float64()
-			return int64(f)
-		}
-		return i
 	case float64:
 		return int64(n)
+	case int64:
+		return n
 	case string:
 		i, _ := strconv.ParseInt(n, 10, 64)
 		return i

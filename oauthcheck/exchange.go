@@ -62,9 +62,8 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	}
 	b := auth.boundary.With(tok.AccessToken)
 	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: b.Code(tok.TokenType), CreatedAt: now}
-	scope, _ := tok.Extra("scope").(string)
-	g.Scope = b.Text(scope, MaxScope)
-	fields := tokenResponse{ExpiresIn: number(tok.Extra("expires_in")), CreatedAt: number(tok.Extra("created_at"))}
+	fields := tokenFields(tok)
+	g.Scope = b.Text(fields.Scope, MaxScope)
 	if fields.CreatedAt > 0 {
 		g.CreatedAt = time.Unix(fields.CreatedAt, 0).UTC()
 	}

@@ -1,8 +1,11 @@
 package oauthcheck
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // FuzzTokenResponse feeds the token response parser arbitrary bodies:
@@ -23,7 +26,12 @@ func FuzzTokenResponse(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fields := tokenFields(body)
+		// x/oauth2 decodes a JSON answer into the map Extra reads
+		var raw map[string]any
+		if json.Unmarshal(body, &raw) != nil {
+			return
+		}
+		fields := tokenFields((&oauth2.Token{AccessToken: "a"}).WithExtra(raw))
 		expires, unknown, problem := expiry(fields, now)
 		switch {
 		case problem != "" || unknown:

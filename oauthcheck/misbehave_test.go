@@ -90,6 +90,24 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 			}
 		}},
 		{name: "expires_in 10^12", handler: tokenBody("1000000000000"), want: ClassProtocol},
+		// The fields are read as x/oauth2 decoded the answer: keys exactly
+		// as RFC 6749 spells them, and a form-encoded answer as well.
+		{name: "Expires_In, not expires_in", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"access_token":"tok-123","token_type":"Bearer","Expires_In":3600,"Scope":"x"}`))
+		}), want: ClassOK, check: func(t *testing.T, r Result) {
+			if !r.NoExpiry || r.Scope != "" {
+				t.Errorf("Expires_In and Scope: expiry %v, scope %q; want neither read", r.ExpiresAt, r.Scope)
+			}
+		}},
+		{name: "a form-encoded token", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+			_, _ = w.Write([]byte("access_token=tok-123&token_type=bearer&expires_in=3600&scope=read+write"))
+		}), want: ClassOK, check: func(t *testing.T, r Result) {
+			if !r.ExpiresAt.Equal(now.Add(time.Hour)) || r.Scope != "read write" {
+				t.Errorf("form-encoded: expiry %v, scope %q; want %v and %q", r.ExpiresAt, r.Scope, now.Add(time.Hour), "read write")
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var url string
