@@ -170,18 +170,16 @@ func (c *Cache) State(name string) *vaultstore.State {
 }
 
 // Brief returns the last state of name without its history and
-// conditions: what a scheduler needs to know, without decoding the rest.
-func (c *Cache) Brief(name string) *vaultstore.State {
+// conditions (what a scheduler needs to know, without decoding the rest),
+// and whether the cache holds one.
+func (c *Cache) Brief(name string) (vaultstore.State, bool) {
 	if c == nil {
-		return nil
+		return vaultstore.State{}, false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cs, ok := c.state[name]; ok {
-		b := cs.brief
-		return &b
-	}
-	return nil
+	cs, ok := c.state[name]
+	return cs.brief, ok
 }
 
 func (c *Cache) putState(name string, st *vaultstore.State) {
@@ -372,8 +370,11 @@ func (rs Records) record(ctx context.Context, name string, res oauthcheck.Result
 				return out, err
 			}
 		}
-		out.State = NextState(*prev, res, res.CheckedAt)
-		v, err := rs.Store.PutState(ctx, name, &out.State, prev.Version)
+		// next goes to the heap with the write; out, as large as a result
+		// and a state together, stays on the stack
+		next := NextState(*prev, res, res.CheckedAt)
+		v, err := rs.Store.PutState(ctx, name, &next, prev.Version)
+		out.State = next
 		if err == nil {
 			out.State.Version = v
 			rs.Cache.putState(name, &out.State)

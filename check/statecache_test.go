@@ -29,11 +29,11 @@ func TestCacheKeepsStatesWhole(t *testing.T) {
 	if string(have) != string(want) || got.Version != st.Version {
 		t.Errorf("state back from the cache:\n%s (version %d)\nwant\n%s (version %d)", have, got.Version, want, st.Version)
 	}
-	if b := c.Brief("x"); b.History != nil || b.Conditions != nil || b.LastClass != "unavailable" || !b.RetryAt.Equal(st.RetryAt) || b.ConsecutiveFailures != 2 {
+	if b, ok := c.Brief("x"); !ok || b.History != nil || b.Conditions != nil || b.LastClass != "unavailable" || !b.RetryAt.Equal(st.RetryAt) || b.ConsecutiveFailures != 2 {
 		t.Errorf("brief: %+v", b)
 	}
 	c.putState("x", nil)
-	if c.State("x") != nil || c.Brief("x") != nil {
+	if _, ok := c.Brief("x"); c.State("x") != nil || ok {
 		t.Error("a forgotten state is still cached")
 	}
 }

@@ -283,8 +283,8 @@ func (l *loop) due(it *item, now time.Time, leader bool) {
 		return
 	}
 	if it.kind == jobCheck {
-		if st := j.snap.engine.Cache.Brief(it.name); st != nil {
-			if nb := NotBefore(*st); now.Before(nb) {
+		if st, ok := j.snap.engine.Cache.Brief(it.name); ok {
+			if nb := NotBefore(st); now.Before(nb) {
 				d.Logger.Debug("check skipped: backing off", "credential", it.name, "until", nb.UTC().Format(time.RFC3339), "class", st.LastClass)
 				l.next(it, now)
 				l.bringForward(it.name, nb) // held back, not skipped: a reminder may be due
