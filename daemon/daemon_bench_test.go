@@ -48,6 +48,52 @@ func BenchmarkDaemonCycle10000(b *testing.B) { benchDaemonCycle(b, 10000, false)
 // record.
 func BenchmarkDaemonCycle10000SameRecord(b *testing.B) { benchDaemonCycle(b, 10000, true) }
 
+// BenchmarkStateWriteVaultCPU is what a state record's shape costs Vault:
+// the devvault process's CPU per check-and-set write of the minimal loop's
+// bare record, and of records of the daemon's shape after 2 and after 20
+// checks. Each shape is written in turn over the same 2,000 records, the
+// order turning each round, so that no shape pays more of Vault's growth.
+func BenchmarkStateWriteVaultCPU(b *testing.B) {
+	const n, workers = 2000, 8
+	env := vaulttest.New(b)
+	store := env.Store(b)
+	ctx := context.Background()
+	shapes := []struct {
+		metric string
+		state  func(time.Time) *vaultstore.State
+	}{
+		{"bare", bareState},
+		{"2-checks", func(now time.Time) *vaultstore.State { return daemonShapedState(now, 2) }},
+		{"20-checks", func(now time.Time) *vaultstore.State { return daemonShapedState(now, check.HistoryLength) }},
+	}
+	versions := make([]int, n)
+	write := func(state func(time.Time) *vaultstore.State) {
+		parallel.Do(n, workers, func(i int) {
+			v, err := store.PutState(ctx, fmt.Sprintf("w%04d", i), state(time.Now()), versions[i])
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			versions[i] = v
+		})
+	}
+	write(bareState) // the records exist before anything is measured
+	vault := make([]time.Duration, len(shapes))
+	rounds := 0
+	for b.Loop() {
+		for k := range shapes {
+			s := (k + rounds) % len(shapes)
+			c0 := env.ServerCPU()
+			write(shapes[s].state)
+			vault[s] += env.ServerCPU() - c0
+		}
+		rounds++
+	}
+	for s, shape := range shapes {
+		b.ReportMetric(float64(vault[s].Microseconds())/float64(rounds*n), "vault-µs/write-"+shape.metric)
+	}
+}
+
 func benchDaemonCycle(b *testing.B, n int, sameRecord bool) {
 	const parallel = 8
 	emu := emulator.New(emulator.Options{Clock: clockwork.NewRealClock()})
@@ -57,7 +103,8 @@ func benchDaemonCycle(b *testing.B, n int, sameRecord bool) {
 
 	var src strings.Builder
 	fmt.Fprintf(&src, "daemon {\n  parallel = %d\n}\nprovider \"bench\" {\n  token_url = %q\n  auth_style = \"header\"\n  requests_per_second = 10000\n  max_in_flight = 8\n}\n", parallel, tokenURL)
-	store := vaulttest.New(b).Store(b)
+	env := vaulttest.New(b)
+	store := env.Store(b)
 	ctx := context.Background()
 	for i := range n {
 		name := fmt.Sprintf("c%05d", i)
@@ -86,14 +133,14 @@ func benchDaemonCycle(b *testing.B, n int, sameRecord bool) {
 	var daemonMem, minimalMem memDelta
 	var daemonCPU, minimalCPU cpuDelta
 	for b.Loop() {
-		m0, c0 := readMem(), readCPU()
+		m0, c0 := readMem(), readCPU(env)
 		r0, t0 := store.Requests(), time.Now()
 		if _, err := d.RunOnce(ctx); err != nil {
 			b.Fatal(err)
 		}
 		daemonTime += time.Since(t0)
 		vaultRequests += store.Requests() - r0
-		m1, c1 := readMem(), readCPU()
+		m1, c1 := readMem(), readCPU(env)
 		daemonMem.add(m0, m1)
 		daemonCPU.add(c0, c1)
 
@@ -101,7 +148,7 @@ func benchDaemonCycle(b *testing.B, n int, sameRecord bool) {
 		minimal.run(b, store, tokenURL, parallel)
 		minimalTime += time.Since(t0)
 		minimalMem.add(m1, readMem())
-		minimalCPU.add(c1, readCPU())
+		minimalCPU.add(c1, readCPU(env))
 	}
 	cycles := float64(b.N)
 	daemonRate := float64(n) * cycles / daemonTime.Seconds()
@@ -124,7 +171,7 @@ func benchDaemonCycle(b *testing.B, n int, sameRecord bool) {
 
 // cpuTimes are the CPU times, user and system, of this process (its own:
 // the checks, the emulator's share alike for both sides) and of the
-// devvault processes it started, from /proc (zero elsewhere).
+// devvault process serving it, from /proc (zero elsewhere).
 type cpuTimes struct{ self, vault time.Duration }
 
 type cpuDelta struct{ self, vault time.Duration }
@@ -134,54 +181,8 @@ func (c *cpuDelta) add(before, after cpuTimes) {
 	c.vault += after.vault - before.vault
 }
 
-func readCPU() cpuTimes {
-	self := os.Getpid()
-	t := cpuTimes{self: procCPU(strconv.Itoa(self))}
-	dirs, _ := os.ReadDir("/proc")
-	for _, e := range dirs {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		if comm, ppid := procParent(e.Name()); comm == "devvault" && ppid == self {
-			t.vault += procCPU(e.Name())
-		}
-	}
-	return t
-}
-
-// procStat is the fields of /proc/PID/stat after the command's name.
-func procStat(pid string) (comm string, fields []string) {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return "", nil
-	}
-	s := string(b)
-	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if open < 0 || end < open {
-		return "", nil
-	}
-	return s[open+1 : end], strings.Fields(s[end+1:])
-}
-
-func procParent(pid string) (string, int) {
-	comm, f := procStat(pid)
-	if len(f) < 2 {
-		return "", 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return comm, ppid
-}
-
-// procCPU is utime+stime (fields 14 and 15 of stat) at the usual 100 ticks
-// a second.
-func procCPU(pid string) time.Duration {
-	_, f := procStat(pid)
-	if len(f) < 13 {
-		return 0
-	}
-	user, _ := strconv.ParseInt(f[11], 10, 64)
-	sys, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(user+sys) * 10 * time.Millisecond
+func readCPU(env *vaulttest.Env) cpuTimes {
+	return cpuTimes{self: vaulttest.ProcessCPU(os.Getpid()), vault: env.ServerCPU()}
 }
 
 // memDelta adds up the allocations of one side of the cycle (every
@@ -217,14 +218,25 @@ func newMinimalLoop(n int, sameRecord bool) *minimalLoop {
 
 // record is the state the minimal loop writes for credential i at now.
 func (m *minimalLoop) record(i int, now time.Time) *vaultstore.State {
-	st := &vaultstore.State{LastClass: "ok", LastCheck: now}
 	if !m.sameRecord {
-		return st
+		return bareState(now)
 	}
-	const detail = "a token was issued"
-	st.LastSuccess = now
 	m.checks[i]++
-	for k := range min(m.checks[i], check.HistoryLength) {
+	return daemonShapedState(now, m.checks[i])
+}
+
+// bareState is the least a state record can say: a class and a time.
+func bareState(now time.Time) *vaultstore.State {
+	return &vaultstore.State{LastClass: "ok", LastCheck: now}
+}
+
+// daemonShapedState is a state record of the daemon's shape after checks
+// successful checks: a history of as many (up to twenty) and its two
+// conditions.
+func daemonShapedState(now time.Time, checks int) *vaultstore.State {
+	const detail = "a token was issued"
+	st := &vaultstore.State{LastClass: "ok", LastCheck: now, LastSuccess: now}
+	for k := range min(checks, check.HistoryLength) {
 		st.History = append(st.History, vaultstore.CheckSummary{At: now.Add(-time.Duration(k) * time.Second), Class: "ok", Status: 200, Detail: detail, LatencyMS: 3})
 	}
 	for _, typ := range []string{check.ConditionReachable, check.ConditionValid} {

@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -66,6 +67,8 @@ type Env struct {
 	// Root is a client with the root token, for setting up policies,
 	// roles and records the test needs.
 	Root *api.Client
+
+	srv *Server
 }
 
 var (
@@ -169,7 +172,41 @@ func newEnv(t testing.TB, srv *Server) *Env {
 		t.Fatalf("vault client: %v", err)
 	}
 	root.SetToken(srv.Token)
-	return &Env{Addr: srv.Addr, Token: srv.Token, Mount: "secret", Prefix: "test/" + randomHex(6), Root: root}
+	return &Env{Addr: srv.Addr, Token: srv.Token, Mount: "secret", Prefix: "test/" + randomHex(6), Root: root, srv: srv}
+}
+
+// ServerCPU is the CPU time (user and system) used so far by the devvault
+// process that serves e: a benchmark reads Vault's share of a piece of
+// work from it. It is zero when that Vault was not started here (one named
+// by CREDKEEPER_TEST_VAULT_ADDR) or /proc cannot tell.
+func (e *Env) ServerCPU() time.Duration {
+	if e.srv == nil || e.srv.cmd == nil || e.srv.cmd.Process == nil {
+		return 0
+	}
+	return ProcessCPU(e.srv.cmd.Process.Pid)
+}
+
+// ProcessCPU is the CPU time (user and system) process pid has used, from
+// /proc/PID/stat at the usual 100 ticks a second (zero where there is no
+// /proc).
+func ProcessCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// the fields after the command's name, which may hold spaces
+	s := string(b)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	user, _ := strconv.ParseInt(f[11], 10, 64)
+	sys, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(user+sys) * 10 * time.Millisecond
 }
 
 // Config is a vaultstore.Config for this Env with the root token.
