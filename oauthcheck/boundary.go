@@ -627,10 +627,22 @@ func lastWords(s string) string {
 }
 
 // Body is a whole body made safe to show, for a snippet: HTML's entities
-// decoded, then as Text.
+// decoded, then as Text, and nothing from the first name of a token field
+// on. A token answer that no parser read (a byte-order mark, a trailing
+// byte, JSON sent as a form) still carries its token, and the boundary
+// knows only the secrets the request carried.
 func (b Boundary) Body(body []byte, n int) string {
-	return b.Text(html.UnescapeString(string(body)), n)
+	s := html.UnescapeString(string(body))
+	if at := tokenName.FindStringIndex(s); at != nil {
+		s = s[:at[0]] + "…"
+	}
+	return b.Text(s, n)
 }
+
+// tokenName is the name of a field that carries a token, however a body
+// spells it: any case, camel case, its underscore escaped as JSON or a URL
+// escapes it.
+var tokenName = regexp.MustCompile(`(?i)\b(access|refresh|id)(_|\\u005f|%5f|-|\s)?token`)
 
 // Redact removes every form of every secret in the text of a body as it
 // came, with the value of each token field, before any of it is shown

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -233,6 +234,12 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 	res.Status = resp.Status
 	res.RateLimit = rateLimit(resp.Header)
 	v := Classify(resp, rotateBy, now)
+	if v.Class == ClassOK && tok == nil {
+		// The classifier read a token that x/oauth2 refused (an expires_in
+		// of the wrong type, JSON sent as a form): the provider's other
+		// clients could not use it either, and there is no token to keep.
+		v = Verdict{Class: ClassProtocol, Detail: fmt.Sprintf("the token endpoint answered %d with an access_token that OAuth2 clients cannot read (a field of the wrong type, such as expires_in, or a body of the wrong content type); the token is not used: check the provider", resp.Status)}
+	}
 
 	if v.Class == ClassOK && tok != nil {
 		res.AccessToken = secret.New(tok.AccessToken)
@@ -464,18 +471,36 @@ func tokenFields(tok *oauth2.Token) tokenResponse {
 
 // number reads a JSON number (x/oauth2 decodes it as float64), a number
 // x/oauth2 parsed from a form (int64 or float64) or a numeric string (some
-// servers send expires_in as one).
+// servers send expires_in as one, and x/oauth2 leaves a form's 1e3 one).
+// A number beyond int64 reads as the nearest int64, as ParseInt reads one:
+// expiry refuses it as too long, never takes it for none.
 func number(v any) int64 {
 	switch n := v.(type) {
 	case float64:
-		return int64(n)
+		return clampInt64(n)
 	case int64:
 		return n
 	case string:
-		i, _ := strconv.ParseInt(n, 10, 64)
+		i, err := strconv.ParseInt(n, 10, 64)
+		if errors.Is(err, strconv.ErrSyntax) {
+			f, _ := strconv.ParseFloat(n, 64)
+			return clampInt64(f)
+		}
 		return i
 	}
 	return 0
+}
+
+func clampInt64(f float64) int64 {
+	switch {
+	case f != f: // NaN
+		return 0
+	case f >= math.MaxInt64: // 2^63 as a float64
+		return math.MaxInt64
+	case f <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(f)
 }
 
 // MaxTokenLifetime is the longest expires_in credkeeper believes.

@@ -64,7 +64,8 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: b.Code(tok.TokenType), CreatedAt: now}
 	fields := tokenFields(tok)
 	g.Scope = b.Text(fields.Scope, MaxScope)
-	if fields.CreatedAt > 0 {
+	// Doorkeeper's created_at, when it is a moment already past
+	if fields.CreatedAt > 0 && fields.CreatedAt <= now.Unix() {
 		g.CreatedAt = time.Unix(fields.CreatedAt, 0).UTC()
 	}
 	if g.ExpiresAt, g.NoExpiry, problem = expiry(fields, now); problem != "" {

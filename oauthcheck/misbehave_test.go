@@ -100,6 +100,28 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 				t.Errorf("Expires_In and Scope: expiry %v, scope %q; want neither read", r.ExpiresAt, r.Scope)
 			}
 		}},
+		{name: "expires_in 2^63-1", handler: tokenBody("9223372036854775807"), want: ClassProtocol},
+		{name: "a form-encoded expires_in of 1e308", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+			_, _ = w.Write([]byte("access_token=tok-123&token_type=bearer&expires_in=1e308"))
+		}), want: ClassProtocol},
+		// x/oauth2 refuses an expires_in that is not an integer; the answer
+		// carries an access_token all the same, yet there is no token to use.
+		{name: "expires_in 3600.9", handler: tokenBody("3600.9"), want: ClassProtocol, check: func(t *testing.T, r Result) {
+			if !strings.Contains(r.Detail, "OAuth2 clients cannot read") || !r.AccessToken.IsZero() {
+				t.Errorf("detail %q, token kept %v", r.Detail, !r.AccessToken.IsZero())
+			}
+		}},
+		// Neither parser reads a token answer behind a byte-order mark: its
+		// snippet must not show the token it carries.
+		{name: "a token answer behind a byte-order mark", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte("\ufeff" + `{"token_type":"Bearer","access_token":"tok-issued-0123456789","expires_in":3600}`))
+		}), want: ClassProtocol, check: func(t *testing.T, r Result) {
+			if strings.Contains(fmt.Sprintf("%+v", r), "tok-issued") || !strings.Contains(r.Detail, "token_type") {
+				t.Errorf("the detail shows the token, or nothing before it: %q", r.Detail)
+			}
+		}},
 		{name: "a form-encoded token", handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
 			_, _ = w.Write([]byte("access_token=tok-123&token_type=bearer&expires_in=3600&scope=read+write"))
