@@ -627,22 +627,22 @@ func lastWords(s string) string {
 }
 
 // Body is a whole body made safe to show, for a snippet: HTML's entities
-// decoded, then as Text, and nothing from the first name of a token field
-// on. A token answer that no parser read (a byte-order mark, a trailing
-// byte, JSON sent as a form) still carries its token, and the boundary
+// decoded, then as Text, but nothing from the first word that names a
+// token or a secret on (matched in the folded text, so that no space,
+// tag or invisible character between its letters hides it). A token
+// answer that no parser read still carries its token, and the boundary
 // knows only the secrets the request carried.
 func (b Boundary) Body(body []byte, n int) string {
-	s := html.UnescapeString(string(body))
-	if at := tokenName.FindStringIndex(s); at != nil {
+	s := b.window(html.UnescapeString(string(body)), n, false)
+	if at := tokenWord.FindStringIndex(s); at != nil {
 		s = s[:at[0]] + "…"
 	}
-	return b.Text(s, n)
+	return text.Words(s, n, false)
 }
 
-// tokenName is the name of a field that carries a token, however a body
-// spells it: any case, camel case, its underscore escaped as JSON or a URL
-// escapes it.
-var tokenName = regexp.MustCompile(`(?i)\b(access|refresh|id)(_|\\u005f|%5f|-|\s)?token`)
+// tokenWord is a word that names a token or a secret, in any case and
+// within any name (accessToken, oauth_token, id-token, client_secret).
+var tokenWord = regexp.MustCompile(`(?i)token|jwt|bearer|assertion|secret|passw|api.?key`)
 
 // Redact removes every form of every secret in the text of a body as it
 // came, with the value of each token field, before any of it is shown

@@ -240,6 +240,9 @@ func (c *Checker) RequestToken(ctx context.Context, cl Client, e Endpoint, rotat
 		// clients could not use it either, and there is no token to keep.
 		v = Verdict{Class: ClassProtocol, Detail: fmt.Sprintf("the token endpoint answered %d with an access_token that OAuth2 clients cannot read (a field of the wrong type, such as expires_in, or a body of the wrong content type); the token is not used: check the provider", resp.Status)}
 	}
+	if v.Class == ClassOK && tok != nil && !sendable(tok.AccessToken) {
+		v = Verdict{Class: ClassProtocol, Detail: fmt.Sprintf("the token endpoint answered %d with an access_token that cannot be sent (blank, or with control characters); the token is not used: check the provider", resp.Status)}
+	}
 
 	if v.Class == ClassOK && tok != nil {
 		res.AccessToken = secret.New(tok.AccessToken)
@@ -459,6 +462,12 @@ type tokenResponse struct {
 	Scope     string
 	ExpiresIn int64
 	CreatedAt int64
+}
+
+// sendable reports whether a token can travel in an Authorization header:
+// not blank, and no control characters.
+func sendable(token string) bool {
+	return strings.TrimSpace(token) != "" && !strings.ContainsFunc(token, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // tokenFields reads them from the answer as x/oauth2 decoded it (Extra):

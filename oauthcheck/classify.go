@@ -374,17 +374,80 @@ func bodyHint(r Response, parsed bool) string {
 var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
 var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
 
-// snippet is at most MaxSnippet printable characters of a body, through
-// b; for HTML, its title, else its text without tags.
+// snippet is at most MaxSnippet printable characters of what a body that
+// is not OAuth2's says, through b: an HTML page's title, else its text
+// without tags; a JSON value's or a form's keys, never their values (a
+// token answer no parser read still carries its token, under whatever
+// name); other text up to a word that names a token (Body). A body with
+// NUL bytes (UTF-16, binary) is not quoted at all.
 func snippet(b Boundary, body []byte) string {
+	s := string(body[:min(len(body), 512)])
+	trimmed := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff"))
+	switch {
+	case bytes.IndexByte(body, 0) >= 0:
+		return fmt.Sprintf("%d bytes that are not text", len(body))
+	case strings.HasPrefix(trimmed, "["):
+		return "a JSON array"
+	case strings.HasPrefix(trimmed, "{"):
+		return withKeys(b, "a JSON object", jsonKeys(body))
+	}
 	if m := htmlTitle.FindSubmatch(body); m != nil {
 		return "HTML page: " + b.Body(m[1], MaxSnippet-20)
 	}
-	s := string(body[:min(len(body), 512)])
-	if strings.Contains(strings.ToLower(s), "<html") {
+	switch {
+	case strings.Contains(strings.ToLower(s), "<html"):
 		return "HTML page: " + b.Body(htmlTag.ReplaceAll(body, []byte(" ")), MaxSnippet-20)
+	case trimmed != "" && strings.Contains(trimmed, "=") && !strings.ContainsAny(trimmed, " \t\r\n"):
+		return withKeys(b, "a form", formKeys(string(body)))
 	}
 	return b.Body(body, MaxSnippet)
+}
+
+// withKeys names what a body is and its keys, if any, through b.
+func withKeys(b Boundary, what string, keys []string) string {
+	if len(keys) == 0 {
+		return what
+	}
+	return what + " with keys " + b.Text(strings.Join(keys, ", "), MaxSnippet-len(what)-11)
+}
+
+// jsonKeys are the keys of the JSON object body holds, as far as it reads
+// (a byte-order mark skipped), without their values.
+func jsonKeys(body []byte) []string {
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\ufeff"))))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for d.More() && len(keys) < 12 {
+		t, err := d.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			break
+		}
+		keys = append(keys, key)
+		var skip json.RawMessage
+		if d.Decode(&skip) != nil {
+			break
+		}
+	}
+	return keys
+}
+
+// formKeys are the keys of a form-encoded body, in order, without their
+// values.
+func formKeys(body string) []string {
+	var keys []string
+	for pair := range strings.SplitSeq(body, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil {
+			key = k
+		}
+		if key != "" && len(keys) < 12 {
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }
 
 // MaxRetryAfter is the longest wait a provider's rate-limit headers can

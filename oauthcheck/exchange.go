@@ -60,6 +60,9 @@ func ExchangeCode(ctx context.Context, transport http.RoundTripper, e Endpoint, 
 	if err != nil {
 		return nil, exchangeError(err, e, auth.boundary)
 	}
+	if !sendable(tok.AccessToken) {
+		return nil, errors.New("the provider issued an access_token that cannot be sent (blank, or with control characters): the token is not stored; check the provider")
+	}
 	b := auth.boundary.With(tok.AccessToken)
 	g := &Grant{Token: secret.New(tok.AccessToken), TokenType: b.Code(tok.TokenType), CreatedAt: now}
 	fields := tokenFields(tok)

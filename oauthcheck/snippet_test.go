@@ -1,0 +1,101 @@
+package oauthcheck
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/credkeeper/credkeeper/internal/secret"
+)
+
+// A token answer that no parser reads still carries its token, under
+// whatever name: the detail of the check (and the error of a code
+// exchange) describes such a body without showing any of it.
+func TestABodySnippetNeverShowsAToken(t *testing.T) {
+	const tok = "LEAKzq81xv93mwTok"
+	leaks := func(s string) bool {
+		s = strings.NewReplacer(" ", "", "\x00", "", "\\u0000", "", "\\x00", "").Replace(s)
+		return strings.Contains(s, "zq81xv") || strings.Contains(s, "93mwTok")
+	}
+	utf16le := func(s string) string {
+		var b strings.Builder
+		for _, u := range utf16.Encode([]rune(s)) {
+			b.WriteByte(byte(u))
+			b.WriteByte(byte(u >> 8))
+		}
+		return b.String()
+	}
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, contentType string
+		status            int
+		body              string
+	}{
+		{"a registry-style token", "application/json", 200, `{"token":"` + tok + `","expires_in":300}`},
+		{"a jwt field", "application/json", 200, `{"jwt":"` + tok + `"}`},
+		{"a prefixed name", "application/json", 200, `{"tokenType":"Bearer","userAccessToken":"` + tok + `"}`},
+		{"the token before its name", "application/json", 200, "\ufeff" + `{"value":"` + tok + `","type":"access_token"}`},
+		{"a byte-order mark", "application/json", 200, "\ufeff" + `{"access_token":"` + tok + `","token_type":"Bearer"}`},
+		{"an escaped key", "application/json", 200, "\ufeff" + `{"\u0061ccess_token":"` + tok + `"}`},
+		{"a JSON page with a title", "application/json", 200, "\ufeff" + `{"page":"<title>` + tok + `</title>"}`},
+		{"oauth 1 style form", "text/plain", 200, "oauth_token=" + tok + "&oauth_token_secret=" + tok},
+		{"an escaped form key", "application/json", 200, "%61ccess_token=" + tok + "&token_type=bearer"},
+		{"a non-breaking space in HTML", "text/html", 200, "<html><body>Your access&nbsp;token: " + tok + "</body></html>"},
+		{"tags between the words", "text/html", 200, "<html><body><b>Access</b> <i>token</i>: " + tok + "</body></html>"},
+		{"a zero-width character", "text/plain", 200, "access\u200b_token: " + tok},
+		{"a bearer title", "text/html", 200, "<html><title>Bearer " + tok + "</title></html>"},
+		{"a script", "text/html", 200, `<html><script>localStorage.setItem("jwt","` + tok + `")</script></html>`},
+		{"UTF-16", "application/json", 200, utf16le(`{"access_token":"` + tok + `"}`)},
+		{"an error page naming a token", "text/plain", 400, "Bad request: token " + tok},
+		{"an error naming a jwt", "text/plain", 500, "Internal error; jwt=" + tok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.WriteHeader(tc.status)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer srv.Close()
+			e := Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}
+			cl := Client{ID: "app-1", Secret: secret.New("snippet-secret-0123456789"), Name: "x"}
+			res := (&Checker{}).RequestToken(context.Background(), cl, e, time.Time{}, now)
+			if res.Class == ClassOK || leaks(fmt.Sprintf("%+v", res)) {
+				t.Errorf("class %s, detail %q", res.Class, res.Detail)
+			}
+			oc := e.AuthCodeConfig(cl, srv.URL+"/authorize", "http://127.0.0.1:8080/callback", nil)
+			if _, err := ExchangeCode(context.Background(), nil, e, cl, oc, "the-code", now); err == nil || leaks(err.Error()) {
+				t.Errorf("exchange: %v", err)
+			}
+		})
+	}
+}
+
+// A token that cannot travel in an Authorization header is no token: the
+// check says protocol, and a code exchange stores none.
+func TestAnUnsendableTokenIsNoToken(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, token := range []string{`   `, `\u0000\u0000\u0000\u0000`, `abc\r\nX-Evil: 1`} {
+		t.Run(token, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"access_token":"%s","token_type":"Bearer","expires_in":3600}`, token)
+			}))
+			defer srv.Close()
+			e := Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}
+			cl := Client{ID: "app-1", Secret: secret.New("unsendable-secret-0123456789"), Name: "x"}
+			res := (&Checker{}).RequestToken(context.Background(), cl, e, time.Time{}, now)
+			if res.Class != ClassProtocol || !res.AccessToken.IsZero() || !strings.Contains(res.Detail, "cannot be sent") {
+				t.Errorf("class %s, token kept %v, detail %q", res.Class, !res.AccessToken.IsZero(), res.Detail)
+			}
+			oc := e.AuthCodeConfig(cl, srv.URL+"/authorize", "http://127.0.0.1:8080/callback", nil)
+			if g, err := ExchangeCode(context.Background(), nil, e, cl, oc, "the-code", now); err == nil || !strings.Contains(err.Error(), "cannot be sent") {
+				t.Errorf("exchange: %+v, %v", g, err)
+			}
+		})
+	}
+}
