@@ -640,9 +640,10 @@ func (b Boundary) Body(body []byte, n int) string {
 	return text.Words(s, n, false)
 }
 
-// tokenWord is a word that names a token or a secret, in any case and
-// within any name (accessToken, oauth_token, id-token, client_secret).
-var tokenWord = regexp.MustCompile(`(?i)token|jwt|bearer|assertion|secret|passw|api.?key`)
+// tokenWord is a word that names a token, a key or a secret, in any case
+// and within any name (accessToken, oauth_token, client_secret, api_key,
+// SESSIONID, SAMLResponse).
+var tokenWord = regexp.MustCompile(`(?i)token|jwt|bearer|assertion|secret|passw|key|session|\bsid\b|credential|cookie|saml`)
 
 // Redact removes every form of every secret in the text of a body as it
 // came, with the value of each token field, before any of it is shown

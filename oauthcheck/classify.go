@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -359,67 +360,108 @@ func descHint(v Verdict) string {
 }
 
 // bodyHint is a short, quoted glimpse of a body that is not a proper
-// OAuth2 answer: an HTML page's title, or the first bytes.
+// OAuth2 answer (see snippet).
 func bodyHint(r Response, parsed bool) string {
 	if parsed {
 		return ""
 	}
-	s := snippet(r.Boundary, r.Body)
+	s := snippet(r.Boundary, r.Status, r.Body)
 	if s == "" {
 		return ""
 	}
 	return " and body " + strconv.Quote(s)
 }
 
-var htmlTitle = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-var htmlTag = regexp.MustCompile(`(?s)<[^>]*>`)
+var (
+	htmlTitle   = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	htmlHidden  = regexp.MustCompile(`(?is)<!--.*?-->|<script\b.*?</script>|<style\b.*?</style>`)
+	htmlTag     = regexp.MustCompile(`<(?:"[^"]*"|'[^']*'|[^'">])*>`)
+	htmlOpening = regexp.MustCompile(`(?i)^<(!doctype|html|head|body|\?xml|[a-z][a-z0-9]*[\s>/])`)
+)
 
-// snippet is at most MaxSnippet printable characters of what a body that
-// is not OAuth2's says, through b: an HTML page's title, else its text
-// without tags; a JSON value's or a form's keys, never their values (a
-// token answer no parser read still carries its token, under whatever
-// name); other text up to a word that names a token (Body). A body with
-// NUL bytes (UTF-16, binary) is not quoted at all.
-func snippet(b Boundary, body []byte) string {
-	s := string(body[:min(len(body), 512)])
-	trimmed := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s), "\ufeff"))
+// snippet says, in at most MaxSnippet printable characters through b,
+// what a body that is not OAuth2's is, without quoting anything that
+// could be a credential. A token answer no parser read still carries its
+// token, under whatever name, and the boundary knows only the secrets the
+// request carried; so:
+//   - a body with NUL bytes (UTF-16, binary) is only counted;
+//   - a JSON object or a form is described by the OAuth2 fields it has
+//     and how many others, never by a value or an unknown key;
+//   - of an HTML or XML page, its title is quoted, and, when the status is
+//     not 2xx, its text without tags, comments and scripts;
+//   - other text is quoted only when the status is not 2xx (a gateway's
+//     error, say): a 2xx body could be a bare token.
+//
+// Quoted text stops before any word that names a token or a secret
+// (Body).
+func snippet(b Boundary, status int, body []byte) string {
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\ufeff")))
+	ok := status >= 200 && status < 300
 	switch {
 	case bytes.IndexByte(body, 0) >= 0:
 		return fmt.Sprintf("%d bytes that are not text", len(body))
-	case strings.HasPrefix(trimmed, "["):
+	case bytes.HasPrefix(trimmed, []byte("[")):
 		return "a JSON array"
-	case strings.HasPrefix(trimmed, "{"):
-		return withKeys(b, "a JSON object", jsonKeys(body))
-	}
-	if m := htmlTitle.FindSubmatch(body); m != nil {
-		return "HTML page: " + b.Body(m[1], MaxSnippet-20)
-	}
-	switch {
-	case strings.Contains(strings.ToLower(s), "<html"):
-		return "HTML page: " + b.Body(htmlTag.ReplaceAll(body, []byte(" ")), MaxSnippet-20)
-	case trimmed != "" && strings.Contains(trimmed, "=") && !strings.ContainsAny(trimmed, " \t\r\n"):
-		return withKeys(b, "a form", formKeys(string(body)))
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		return withFields("a JSON object", jsonKeys(trimmed))
+	case htmlOpening.Match(trimmed):
+		if m := htmlTitle.FindSubmatch(body); m != nil {
+			return "HTML page: " + b.Body(m[1], MaxSnippet-20)
+		}
+		if ok {
+			return "an HTML page without a title"
+		}
+		return "HTML page: " + b.Body(htmlTag.ReplaceAll(htmlHidden.ReplaceAll(body, []byte(" ")), []byte(" ")), MaxSnippet-20)
+	case len(trimmed) > 0 && bytes.IndexByte(trimmed, '=') > 0 && !bytes.ContainsAny(trimmed, " \t\r\n"):
+		return withFields("a form", formKeys(string(trimmed)))
+	case ok:
+		return fmt.Sprintf("%d bytes of text", len(body))
 	}
 	return b.Body(body, MaxSnippet)
 }
 
-// withKeys names what a body is and its keys, if any, through b.
-func withKeys(b Boundary, what string, keys []string) string {
-	if len(keys) == 0 {
-		return what
-	}
-	return what + " with keys " + b.Text(strings.Join(keys, ", "), MaxSnippet-len(what)-11)
+// oauthFields are the field names a snippet may show: those of RFC 6749's
+// answers and of the providers credkeeper knows (Okta, Azure AD).
+var oauthFields = map[string]bool{
+	"access_token": true, "token_type": true, "expires_in": true, "refresh_token": true, "refresh_token_expires_in": true,
+	"id_token": true, "scope": true, "error": true, "error_description": true, "error_uri": true, "created_at": true,
+	"issued_token_type": true, "ext_expires_in": true, "expires_on": true, "not_before": true, "resource": true,
+	"errorCode": true, "errorSummary": true, "errorId": true, "errorLink": true, "errorCauses": true, "message": true,
 }
 
-// jsonKeys are the keys of the JSON object body holds, as far as it reads
-// (a byte-order mark skipped), without their values.
+// withFields names what a body is by the OAuth2 fields it has, counting
+// the others: their names are the provider's own and could be anything.
+func withFields(what string, keys []string) string {
+	var known []string
+	for _, k := range keys {
+		if oauthFields[k] && !slices.Contains(known, k) {
+			known = append(known, k)
+		}
+	}
+	others := len(keys) - len(known)
+	switch {
+	case len(keys) == 0:
+		return what
+	case len(known) == 0:
+		return fmt.Sprintf("%s with %d fields, none of OAuth2's", what, len(keys))
+	case others == 0:
+		return what + " with fields " + strings.Join(known, ", ")
+	}
+	if others == 1 {
+		return fmt.Sprintf("%s with fields %s and 1 other", what, strings.Join(known, ", "))
+	}
+	return fmt.Sprintf("%s with fields %s and %d others", what, strings.Join(known, ", "), others)
+}
+
+// jsonKeys are the keys of the JSON object body holds, as far as it reads,
+// without their values.
 func jsonKeys(body []byte) []string {
-	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\ufeff"))))
+	d := json.NewDecoder(bytes.NewReader(body))
 	if t, err := d.Token(); err != nil || t != json.Delim('{') {
 		return nil
 	}
 	var keys []string
-	for d.More() && len(keys) < 12 {
+	for d.More() && len(keys) < 64 {
 		t, err := d.Token()
 		key, ok := t.(string)
 		if err != nil || !ok {
@@ -434,16 +476,15 @@ func jsonKeys(body []byte) []string {
 	return keys
 }
 
-// formKeys are the keys of a form-encoded body, in order, without their
-// values.
+// formKeys are the keys of a form-encoded body, without their values.
 func formKeys(body string) []string {
 	var keys []string
-	for pair := range strings.SplitSeq(body, "&") {
+	for pair := range strings.SplitSeq(strings.ReplaceAll(body, ";", "&"), "&") {
 		key, _, _ := strings.Cut(pair, "=")
 		if k, err := url.QueryUnescape(key); err == nil {
 			key = k
 		}
-		if key != "" && len(keys) < 12 {
+		if key != "" && len(keys) < 64 {
 			keys = append(keys, key)
 		}
 	}

@@ -89,7 +89,7 @@ func exchangeError(err error, e Endpoint, b Boundary) error {
 		pe, parsed := parseProviderError(Response{Header: re.Response.Header, Body: re.Body})
 		desc := b.Description(pe.description())
 		if !parsed || desc == "" {
-			desc = snippet(b, re.Body)
+			desc = snippet(b, re.Response.StatusCode, re.Body)
 		}
 		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, b.Code(pe.code()), desc)
 	}

@@ -53,6 +53,20 @@ func TestABodySnippetNeverShowsAToken(t *testing.T) {
 		{"UTF-16", "application/json", 200, utf16le(`{"access_token":"` + tok + `"}`)},
 		{"an error page naming a token", "text/plain", 400, "Bad request: token " + tok},
 		{"an error naming a jwt", "text/plain", 500, "Internal error; jwt=" + tok},
+		{"a bare token", "text/plain", 200, "ya29." + tok},
+		{"a bare JWT", "application/jwt", 200, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0." + tok},
+		{"a JSON string", "application/json", 200, `"` + tok + `"`},
+		{"base64 with padding", "text/plain", 200, tok + "=="},
+		{"key=value lines", "text/plain", 200, "SID=" + tok + "\nLSID=x\nAuth=y"},
+		{"JSON after 600 spaces", "application/json", 200, strings.Repeat(" ", 600) + `{"value":"` + tok + `","type":"Bearer"}`},
+		{"an XSSI prefix", "application/json", 200, ")]}'\n" + `{"value":"` + tok + `"}`},
+		{"a key that is the token", "application/json", 200, `{"` + tok + `":{"a":1}}`},
+		{"a comment holding >", "text/html", 502, "<html><body><!-- a > " + tok + " --></body></html>"},
+		{"a hidden SAML field", "text/html", 200, `<form method="post"><input type="hidden" name="SAMLResponse" value="` + tok + `"></form>`},
+		{"YAML", "application/yaml", 200, "---\nvalue: " + tok + "\ntype: access_token\n"},
+		{"a gateway that echoes a key", "text/plain", 502, "upstream rejected key sk_live_" + tok},
+		{"an error naming credentials", "text/plain", 500, "credentials " + tok + " invalid"},
+		{"an error naming a session", "text/plain", 400, "Bad request; session " + tok + " expired"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
