@@ -627,13 +627,13 @@ func lastWords(s string) string {
 }
 
 // Body is a whole body made safe to show, for a snippet: HTML's entities
-// decoded, then as Text, but nothing from the first word that names a
-// token or a secret on (matched in the folded text, so that no space,
-// tag or invisible character between its letters hides it). A token
-// answer that no parser read still carries its token, and the boundary
-// knows only the secrets the request carried.
+// decoded, then as Text, with every opaque word redacted, and
+// nothing from the first word that names a token or a secret on (matched
+// in the folded text, so that no space or invisible character between its
+// letters hides it). A token answer that no parser read still carries its
+// token, and the boundary knows only the secrets the request carried.
 func (b Boundary) Body(body []byte, n int) string {
-	s := b.window(html.UnescapeString(string(body)), n, false)
+	s := opaque(b.window(html.UnescapeString(string(body)), n, false))
 	if at := tokenWord.FindStringIndex(s); at != nil {
 		s = s[:at[0]] + "…"
 	}
@@ -644,6 +644,36 @@ func (b Boundary) Body(body []byte, n int) string {
 // and within any name (accessToken, oauth_token, client_secret, api_key,
 // SESSIONID, SAMLResponse).
 var tokenWord = regexp.MustCompile(`(?i)token|jwt|bearer|assertion|secret|passw|key|session|\bsid\b|credential|cookie|saml`)
+
+// opaque is s with every word that could be a credential redacted: twelve
+// or more characters of the kind tokens, keys and session IDs are made of
+// (letters, digits and -._~+/=%:) that mix letters and digits, or
+// thirty-two or more of them whatever they mix. What a provider or a
+// gateway writes for people reads on; the IDs in it (a request's, a
+// session's, a GUID) are redacted with the rest.
+func opaque(s string) string {
+	return opaqueWord.ReplaceAllStringFunc(s, func(w string) string {
+		if len(w) >= 32 || (strings.ContainsAny(w, "0123456789") && strings.IndexFunc(w, unicode.IsLetter) >= 0) {
+			return secret.Redacted
+		}
+		return w
+	})
+}
+
+// opaqueExcept is opaque but for every occurrence of keep (the URL a
+// request went to, which an error names and a person needs to read).
+func opaqueExcept(s, keep string) string {
+	if keep == "" {
+		return opaque(s)
+	}
+	parts := strings.Split(s, keep)
+	for i, p := range parts {
+		parts[i] = opaque(p)
+	}
+	return strings.Join(parts, keep)
+}
+
+var opaqueWord = regexp.MustCompile(`[A-Za-z0-9\-._~+/=%:]{12,}`)
 
 // Redact removes every form of every secret in the text of a body as it
 // came, with the value of each token field, before any of it is shown

@@ -338,7 +338,7 @@ func transportDetail(r Response) string {
 	case isTimeout(r.Err):
 		reason = "timed out"
 	default:
-		reason = "failed: " + r.Boundary.Text(r.Err.Error(), 200)
+		reason = "failed: " + opaqueExcept(r.Boundary.Text(r.Err.Error(), 200), r.URL)
 	}
 	where := "the token endpoint"
 	if r.Phase == PhaseProbe {
@@ -373,10 +373,9 @@ func bodyHint(r Response, parsed bool) string {
 }
 
 var (
-	htmlTitle   = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	htmlHidden  = regexp.MustCompile(`(?is)<!--.*?-->|<script\b.*?</script>|<style\b.*?</style>`)
-	htmlTag     = regexp.MustCompile(`<(?:"[^"]*"|'[^']*'|[^'">])*>`)
-	htmlOpening = regexp.MustCompile(`(?i)^<(!doctype|html|head|body|\?xml|[a-z][a-z0-9]*[\s>/])`)
+	htmlTitle  = regexp.MustCompile(`(?is)<title(?:\s[^>]*)?>(.*?)</title>`)
+	htmlHidden = regexp.MustCompile(`(?is)<!--.*?-->|<script\b.*?</script>|<style\b.*?</style>`)
+	htmlTag    = regexp.MustCompile(`<(?:"[^"]*"|'[^']*'|[^'">])*>`)
 )
 
 // snippet says, in at most MaxSnippet printable characters through b,
@@ -387,16 +386,17 @@ var (
 //   - a body with NUL bytes (UTF-16, binary) is only counted;
 //   - a JSON object or a form is described by the OAuth2 fields it has
 //     and how many others, never by a value or an unknown key;
-//   - of an HTML or XML page, its title is quoted, and, when the status is
-//     not 2xx, its text without tags, comments and scripts;
-//   - other text is quoted only when the status is not 2xx (a gateway's
-//     error, say): a 2xx body could be a bare token.
+//   - of a page (a body that starts with a tag: HTML, XML), its title is
+//     quoted, and, for an error status (4xx, 5xx), its text without tags,
+//     comments and scripts;
+//   - other text is quoted only for an error status (a gateway's 502, say):
+//     any other body could be a bare token.
 //
-// Quoted text stops before any word that names a token or a secret
-// (Body).
+// Quoted text has its opaque words redacted and stops before any word
+// that names a token or a secret (Body).
 func snippet(b Boundary, status int, body []byte) string {
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\ufeff")))
-	ok := status >= 200 && status < 300
+	quotable := status >= 400 && status < 600
 	switch {
 	case bytes.IndexByte(body, 0) >= 0:
 		return fmt.Sprintf("%d bytes that are not text", len(body))
@@ -404,17 +404,17 @@ func snippet(b Boundary, status int, body []byte) string {
 		return "a JSON array"
 	case bytes.HasPrefix(trimmed, []byte("{")):
 		return withFields("a JSON object", jsonKeys(trimmed))
-	case htmlOpening.Match(trimmed):
-		if m := htmlTitle.FindSubmatch(body); m != nil {
+	case bytes.HasPrefix(trimmed, []byte("<")):
+		if m := htmlTitle.FindSubmatch(htmlHidden.ReplaceAll(body, nil)); m != nil {
 			return "HTML page: " + b.Body(m[1], MaxSnippet-20)
 		}
-		if ok {
-			return "an HTML page without a title"
+		if !quotable {
+			return fmt.Sprintf("a page of %d bytes without a title", len(body))
 		}
 		return "HTML page: " + b.Body(htmlTag.ReplaceAll(htmlHidden.ReplaceAll(body, []byte(" ")), []byte(" ")), MaxSnippet-20)
 	case len(trimmed) > 0 && bytes.IndexByte(trimmed, '=') > 0 && !bytes.ContainsAny(trimmed, " \t\r\n"):
 		return withFields("a form", formKeys(string(trimmed)))
-	case ok:
+	case !quotable:
 		return fmt.Sprintf("%d bytes of text", len(body))
 	}
 	return b.Body(body, MaxSnippet)
@@ -549,7 +549,15 @@ func redirectTarget(r Response) (target, errCode string) {
 	}
 	errCode = r.Boundary.Code(u.Query().Get("error"))
 	u.RawQuery, u.Fragment, u.User = "", "", nil
-	return " to " + r.Boundary.Text(u.String(), 200), errCode
+	// a path's ;parameters (;jsessionid=) and opaque segments (an
+	// ASP.NET cookieless session) are a session's, not a place's
+	segments := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segments {
+		seg, _, _ = strings.Cut(seg, ";")
+		segments[i] = opaque(seg)
+	}
+	u.RawPath, u.Path = "", ""
+	return " to " + r.Boundary.Text(u.String()+strings.Join(segments, "/"), 200), errCode
 }
 
 func retryHint(at, now time.Time) string {

@@ -93,5 +93,5 @@ func exchangeError(err error, e Endpoint, b Boundary) error {
 		}
 		return fmt.Errorf("the provider refused the code with %d %s (%s): run credkeeper authorize again", re.Response.StatusCode, b.Code(pe.code()), desc)
 	}
-	return fmt.Errorf("exchanging the code: %s", b.Text(err.Error(), 300))
+	return fmt.Errorf("exchanging the code: %s", opaqueExcept(b.Text(err.Error(), 300), e.TokenURL))
 }

@@ -3,6 +3,7 @@ package oauthcheck
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -67,6 +68,14 @@ func TestABodySnippetNeverShowsAToken(t *testing.T) {
 		{"a gateway that echoes a key", "text/plain", 502, "upstream rejected key sk_live_" + tok},
 		{"an error naming credentials", "text/plain", 500, "credentials " + tok + " invalid"},
 		{"an error naming a session", "text/plain", 400, "Bad request; session " + tok + " expired"},
+		{"a page that opens with a comment", "text/html", 401, `<!-- Login --><html><body><input name="_csrf" type="hidden" value="` + tok + `"/></body></html>`},
+		{"a SOAP fault", "text/xml", 500, `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` + tok + `</s:Body></s:Envelope>`},
+		{"an XML error", "application/xml", 400, `<?xml version="1.0"?><OAuth><access_token>` + tok + `</access_token><error>x</error></OAuth>`},
+		{"a tag inside the word", "text/html", 502, "<html><body>access_to<wbr>ken: " + tok + "</body></html>"},
+		{"an unclosed script", "text/html", 502, `<html><body><script>var s="` + tok + `";`},
+		{"a title on a 2xx", "text/html", 200, "<p><title>ya29." + tok + "</title></p>"},
+		{"an odd status", "text/plain", 299, tok},
+		{"a PHP session", "text/plain", 400, "Bad request (PHPSESSID " + tok + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -111,5 +120,42 @@ func TestAnUnsendableTokenIsNoToken(t *testing.T) {
 				t.Errorf("exchange: %+v, %v", g, err)
 			}
 		})
+	}
+}
+
+// A redirect's target is named without the session a servlet container
+// or ASP.NET writes into its path, and an HTTP error Go quotes from the
+// server's bytes is shown without the credentials among them.
+func TestARedirectOrAMalformedAnswerShowsNoSession(t *testing.T) {
+	const id = "7F3A9C2E1B5D8F40A6C3E9B2D1F0A7C5"
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	cl := Client{ID: "app-1", Secret: secret.New("redirect-secret-0123456789"), Name: "x"}
+	for _, location := range []string{"/login;jsessionid=" + id, "/(S(" + strings.ToLower(id[:24]) + "))/Login.aspx"} {
+		srv := httptest.NewServer(http.RedirectHandler(location, http.StatusFound))
+		res := (&Checker{}).RequestToken(context.Background(), cl, Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}, time.Time{}, now)
+		srv.Close()
+		if res.Class != ClassMisconfigured || strings.Contains(strings.ToUpper(res.Detail), id[:24]) || !strings.Contains(res.Detail, "redirected") {
+			t.Errorf("%s: class %s, detail %q", location, res.Class, res.Detail)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = c.Write([]byte("access_token=ya29." + id + "\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	url := "http://" + ln.Addr().String() + "/token"
+	res := (&Checker{}).RequestToken(context.Background(), cl, Endpoint{Name: "p", TokenURL: url, AuthStyle: AuthStyleHeader}, time.Time{}, now)
+	if res.Class != ClassUnavailable || strings.Contains(res.Detail, id[:12]) || !strings.Contains(res.Detail, "malformed") {
+		t.Errorf("malformed answer: class %s, detail %q", res.Class, res.Detail)
 	}
 }
