@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credkeeper/credkeeper/internal/dates"
+	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // Class is what a check found, and so what to do about it. Every check ends
@@ -405,13 +406,14 @@ func snippet(b Boundary, status int, body []byte) string {
 	case bytes.HasPrefix(trimmed, []byte("{")):
 		return withFields("a JSON object", jsonKeys(trimmed))
 	case bytes.HasPrefix(trimmed, []byte("<")):
-		if m := htmlTitle.FindSubmatch(htmlHidden.ReplaceAll(body, nil)); m != nil {
+		shown := htmlHidden.ReplaceAll(body, []byte(" "))
+		if m := htmlTitle.FindSubmatch(shown); m != nil {
 			return "HTML page: " + b.Body(m[1], MaxSnippet-20)
 		}
 		if !quotable {
 			return fmt.Sprintf("a page of %d bytes without a title", len(body))
 		}
-		return "HTML page: " + b.Body(htmlTag.ReplaceAll(htmlHidden.ReplaceAll(body, []byte(" ")), []byte(" ")), MaxSnippet-20)
+		return "HTML page: " + b.Body(htmlTag.ReplaceAll(shown, []byte(" ")), MaxSnippet-20)
 	case len(trimmed) > 0 && bytes.IndexByte(trimmed, '=') > 0 && !bytes.ContainsAny(trimmed, " \t\r\n"):
 		return withFields("a form", formKeys(string(trimmed)))
 	case !quotable:
@@ -443,14 +445,11 @@ func withFields(what string, keys []string) string {
 	case len(keys) == 0:
 		return what
 	case len(known) == 0:
-		return fmt.Sprintf("%s with %d fields, none of OAuth2's", what, len(keys))
+		return fmt.Sprintf("%s with %d %s, none of OAuth2's", what, len(keys), text.Plural(len(keys), "field", "fields"))
 	case others == 0:
 		return what + " with fields " + strings.Join(known, ", ")
 	}
-	if others == 1 {
-		return fmt.Sprintf("%s with fields %s and 1 other", what, strings.Join(known, ", "))
-	}
-	return fmt.Sprintf("%s with fields %s and %d others", what, strings.Join(known, ", "), others)
+	return fmt.Sprintf("%s with fields %s and %d %s", what, strings.Join(known, ", "), others, text.Plural(others, "other", "others"))
 }
 
 // jsonKeys are the keys of the JSON object body holds, as far as it reads,

@@ -135,21 +135,8 @@ func TestMisbehavingTokenEndpoints(t *testing.T) {
 			var url string
 			switch {
 			case tc.stall:
-				ln, err := net.Listen("tcp", "127.0.0.1:0")
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer ln.Close()
-				go func() {
-					for {
-						c, err := ln.Accept()
-						if err != nil {
-							return
-						}
-						defer c.Close() // held open, never answered
-					}
-				}()
-				url = "https://" + ln.Addr().String() + "/oauth2/default/v1/token"
+				addr := rawServer(t, func(net.Conn) {}) // held open, never answered
+				url = "https://" + addr + "/oauth2/default/v1/token"
 			default:
 				srv := httptest.NewServer(tc.handler)
 				defer srv.Close()

@@ -1,12 +1,14 @@
 package oauthcheck
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -78,20 +80,15 @@ func TestABodySnippetNeverShowsAToken(t *testing.T) {
 		{"a PHP session", "text/plain", 400, "Bad request (PHPSESSID " + tok + ")"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, _, err := checkAndExchange(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tc.contentType)
 				w.WriteHeader(tc.status)
 				fmt.Fprint(w, tc.body)
-			}))
-			defer srv.Close()
-			e := Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}
-			cl := Client{ID: "app-1", Secret: secret.New("snippet-secret-0123456789"), Name: "x"}
-			res := (&Checker{}).RequestToken(context.Background(), cl, e, time.Time{}, now)
+			}), now)
 			if res.Class == ClassOK || leaks(fmt.Sprintf("%+v", res)) {
 				t.Errorf("class %s, detail %q", res.Class, res.Detail)
 			}
-			oc := e.AuthCodeConfig(cl, srv.URL+"/authorize", "http://127.0.0.1:8080/callback", nil)
-			if _, err := ExchangeCode(context.Background(), nil, e, cl, oc, "the-code", now); err == nil || leaks(err.Error()) {
+			if err == nil || leaks(err.Error()) {
 				t.Errorf("exchange: %v", err)
 			}
 		})
@@ -104,19 +101,14 @@ func TestAnUnsendableTokenIsNoToken(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	for _, token := range []string{`   `, `\u0000\u0000\u0000\u0000`, `abc\r\nX-Evil: 1`} {
 		t.Run(token, func(t *testing.T) {
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			res, g, err := checkAndExchange(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				fmt.Fprintf(w, `{"access_token":"%s","token_type":"Bearer","expires_in":3600}`, token)
-			}))
-			defer srv.Close()
-			e := Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}
-			cl := Client{ID: "app-1", Secret: secret.New("unsendable-secret-0123456789"), Name: "x"}
-			res := (&Checker{}).RequestToken(context.Background(), cl, e, time.Time{}, now)
+			}), now)
 			if res.Class != ClassProtocol || !res.AccessToken.IsZero() || !strings.Contains(res.Detail, "cannot be sent") {
 				t.Errorf("class %s, token kept %v, detail %q", res.Class, !res.AccessToken.IsZero(), res.Detail)
 			}
-			oc := e.AuthCodeConfig(cl, srv.URL+"/authorize", "http://127.0.0.1:8080/callback", nil)
-			if g, err := ExchangeCode(context.Background(), nil, e, cl, oc, "the-code", now); err == nil || !strings.Contains(err.Error(), "cannot be sent") {
+			if err == nil || !strings.Contains(err.Error(), "cannot be sent") {
 				t.Errorf("exchange: %+v, %v", g, err)
 			}
 		})
@@ -129,33 +121,73 @@ func TestAnUnsendableTokenIsNoToken(t *testing.T) {
 func TestARedirectOrAMalformedAnswerShowsNoSession(t *testing.T) {
 	const id = "7F3A9C2E1B5D8F40A6C3E9B2D1F0A7C5"
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	cl := Client{ID: "app-1", Secret: secret.New("redirect-secret-0123456789"), Name: "x"}
 	for _, location := range []string{"/login;jsessionid=" + id, "/(S(" + strings.ToLower(id[:24]) + "))/Login.aspx"} {
-		srv := httptest.NewServer(http.RedirectHandler(location, http.StatusFound))
-		res := (&Checker{}).RequestToken(context.Background(), cl, Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}, time.Time{}, now)
-		srv.Close()
+		res, _, err := checkAndExchange(t, http.RedirectHandler(location, http.StatusFound), now)
 		if res.Class != ClassMisconfigured || strings.Contains(strings.ToUpper(res.Detail), id[:24]) || !strings.Contains(res.Detail, "redirected") {
 			t.Errorf("%s: class %s, detail %q", location, res.Class, res.Detail)
 		}
+		if err == nil || strings.Contains(strings.ToUpper(err.Error()), id[:24]) {
+			t.Errorf("%s: exchange: %v", location, err)
+		}
 	}
+	addr := rawServer(t, func(c net.Conn) {
+		// read the request first: an answer before it is a different error
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+			_, _ = c.Write([]byte("access_token=ya29." + id + "\r\n\r\n"))
+		}
+		c.Close()
+	})
+	cl := Client{ID: "app-1", Secret: secret.New("redirect-secret-0123456789"), Name: "x"}
+	res := (&Checker{}).RequestToken(context.Background(), cl, Endpoint{Name: "p", TokenURL: "http://" + addr + "/token", AuthStyle: AuthStyleHeader}, time.Time{}, now)
+	if res.Class != ClassUnavailable || strings.Contains(res.Detail, id[:12]) || !strings.Contains(res.Detail, "malformed") {
+		t.Errorf("malformed answer: class %s, detail %q", res.Class, res.Detail)
+	}
+}
+
+// checkAndExchange runs a check and a code exchange against a token
+// endpoint served by h: the result, and the grant or the exchange's error.
+func checkAndExchange(t *testing.T, h http.Handler, now time.Time) (Result, *Grant, error) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	e := Endpoint{Name: "p", TokenURL: srv.URL + "/token", AuthStyle: AuthStyleHeader}
+	cl := Client{ID: "app-1", Secret: secret.New("answer-secret-0123456789"), Name: "x"}
+	res := (&Checker{}).RequestToken(context.Background(), cl, e, time.Time{}, now)
+	oc := e.AuthCodeConfig(cl, srv.URL+"/authorize", "http://127.0.0.1:8080/callback", nil)
+	g, err := ExchangeCode(context.Background(), nil, e, cl, oc, "the-code", now)
+	return res, g, err
+}
+
+// rawServer listens on loopback and hands every connection to serve, below
+// HTTP; connections serve leaves open are closed when the test ends. It
+// returns the address.
+func rawServer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			_, _ = c.Write([]byte("access_token=ya29." + id + "\r\n\r\n"))
-			c.Close()
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			serve(c)
 		}
 	}()
-	url := "http://" + ln.Addr().String() + "/token"
-	res := (&Checker{}).RequestToken(context.Background(), cl, Endpoint{Name: "p", TokenURL: url, AuthStyle: AuthStyleHeader}, time.Time{}, now)
-	if res.Class != ClassUnavailable || strings.Contains(res.Detail, id[:12]) || !strings.Contains(res.Detail, "malformed") {
-		t.Errorf("malformed answer: class %s, detail %q", res.Class, res.Detail)
-	}
+	return ln.Addr().String()
 }

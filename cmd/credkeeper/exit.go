@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkeeper/credkeeper/config"
+	"github.com/credkeeper/credkeeper/internal/text"
 	"github.com/credkeeper/credkeeper/oauthcheck"
 )
 
@@ -111,7 +112,7 @@ func reportError(w io.Writer, err error) int {
 	var de *config.DiagnosticsError
 	if errors.As(err, &de) {
 		fmt.Fprintln(w, de.Error())
-		fmt.Fprintf(w, "credkeeper: error: the configuration is invalid (%d %s)\n", len(de.Diags), plural(len(de.Diags), "problem", "problems"))
+		fmt.Fprintf(w, "credkeeper: error: the configuration is invalid (%d %s)\n", len(de.Diags), text.Plural(len(de.Diags), "problem", "problems"))
 		return code
 	}
 	msg := err.Error()
@@ -121,11 +122,4 @@ func reportError(w io.Writer, err error) int {
 	}
 	fmt.Fprintf(w, "credkeeper: error: %s\n", msg)
 	return code
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -2,7 +2,8 @@
 // counts characters (runes), never splits a UTF-8 sequence, and says it
 // cut with "…". It also makes text from outside safe to print: Printable
 // drops what a terminal would obey rather than show. It does no I/O and
-// knows nothing of what the text means.
+// knows nothing of what the text means, but for Plural's choice of a
+// word by a count.
 package text
 
 import (
@@ -185,4 +186,12 @@ func lastSentence(s string) string {
 		return ""
 	}
 	return strings.TrimSpace(body[i+2:])
+}
+
+// Plural is one when n is 1, else many: "1 problem", "2 problems".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

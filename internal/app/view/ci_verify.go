@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/credkeeper/credkeeper/ciaccess"
+	"github.com/credkeeper/credkeeper/internal/text"
 )
 
 // CIVerify prints what ci verify found: the login, the tokens the job
@@ -41,7 +42,7 @@ func CIVerify(w io.Writer, r *ciaccess.Report) error {
 			refused++
 		}
 	}
-	fmt.Fprintf(w, "  refused, as it should be: %d %s (%s)\n", refused, plural(refused, "read", "reads"), refusedSummary(r))
+	fmt.Fprintf(w, "  refused, as it should be: %d %s (%s)\n", refused, text.Plural(refused, "read", "reads"), refusedSummary(r))
 	for _, rd := range r.Unexpected() {
 		fmt.Fprintf(w, "  NOT AS CONFIGURED: %s\n", describeRead(rd))
 	}
@@ -99,11 +100,4 @@ func describeRead(rd ciaccess.Read) string {
 		return "reads " + what + ", which the configuration does not allow"
 	}
 	return "cannot read " + what + ", which the configuration allows"
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
