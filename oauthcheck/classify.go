@@ -547,7 +547,7 @@ func redirectTarget(r Response) (target, errCode string) {
 		u = base.ResolveReference(u)
 	}
 	errCode = r.Boundary.Code(u.Query().Get("error"))
-	u.RawQuery, u.Fragment, u.User = "", "", nil
+	u.RawQuery, u.ForceQuery, u.Fragment, u.User = "", false, "", nil
 	// a path's ;parameters (;jsessionid=) and opaque segments (an
 	// ASP.NET cookieless session) are a session's, not a place's
 	segments := strings.Split(u.EscapedPath(), "/")

@@ -191,3 +191,16 @@ func rawServer(t *testing.T, serve func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// A redirect's detail names where it leads, without its query: a
+// Location that ends in a bare "?" is no different.
+func TestARedirectNamesWhereItLeads(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for _, location := range []string{"/sign-in", "/sign-in?", "/sign-in?next=%2Ftoken"} {
+		res, _, _ := checkAndExchange(t, http.RedirectHandler(location, http.StatusFound), now)
+		target, _, _ := strings.Cut(res.Detail, ";")
+		if !strings.HasPrefix(target, "the token endpoint redirected (302) to http://127.0.0.1:") || !strings.HasSuffix(target, "/sign-in") || strings.Contains(target, "?") {
+			t.Errorf("%s: detail %q", location, res.Detail)
+		}
+	}
+}
